@@ -366,7 +366,8 @@ TEST_CASE("QUIC parser gets SNI and ALPN from the RFC client Initials (v1 and v2
     CHECK(ch.has_quic_transport_params);
     CHECK(ch.version == 0x0304);
     CHECK(ch.cipher_count == 2);
-    CHECK(std::strlen(ch.ja3_md5.data()) == 32);
+    CHECK(std::string(ch.ja3.data()) == "771,4865-4866,0-65281-10-16-5-51-43-13-45-28-57,29-23-24,");
+    CHECK(std::string(ch.ja3_md5.data()) == "41bc9ae914d6cb3bd0bd0a5453ab7d7f");  // md5sum of the string
     CHECK(p.version() == (vec == kV1Protected ? kQuicVersion1 : kQuicVersion2));
     CHECK(p.initial_packets() == 1);
   }

@@ -1,0 +1,252 @@
+#include "client/account.hpp"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace sealscope::e2ee::client {
+
+using crypto::from_b64;
+using crypto::to_b64;
+using crypto::to_key;
+using nlohmann::json;
+namespace rt = crypto::ratchet;
+
+namespace {
+constexpr std::uint32_t kNoOneTime = 0xFFFFFFFF;
+constexpr std::size_t kPrekeyHeader = 1 + 32 + 32 + 4 + 4;
+constexpr std::size_t kProcessedMemory = 20000;
+constexpr std::string_view kSealInfo = "SealChat_SealedSender";
+
+Key32 k(const json& j) { return to_key(from_b64(j.get<std::string>())); }
+} // namespace
+
+Account Account::create(const std::string& user, std::size_t one_time) {
+    crypto::init();
+    Account a;
+    a.user_ = user;
+    a.noise_ = crypto::DhKeyPair::generate();
+    a.identity_ = crypto::SignKeyPair::generate();
+    a.spk_ = crypto::DhKeyPair::generate();
+    (void)a.make_one_time_prekeys(one_time);
+    return a;
+}
+
+json Account::make_one_time_prekeys(std::size_t n) {
+    json out = json::array();
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto id = next_one_time_++;
+        one_time_[id] = crypto::DhKeyPair::generate();
+        out.push_back({id, to_b64(one_time_[id].pub)});
+    }
+    return out;
+}
+
+json Account::registration() const {
+    json otpks = json::array();
+    for (const auto& [id, kp] : one_time_) otpks.push_back({id, to_b64(kp.pub)});
+    return {{"t", "register"},
+            {"user", user_},
+            {"identity", to_b64(identity_.pub)},
+            {"spk_id", spk_id_},
+            {"spk", to_b64(spk_.pub)},
+            {"spk_sig", to_b64(crypto::sign(identity_, spk_.pub))},
+            {"otpks", otpks}};
+}
+
+json Account::to_json() const {
+    json j;
+    j["user"] = user_;
+    j["noise_priv"] = to_b64(noise_.priv);
+    j["identity_priv"] = to_b64(identity_.priv);
+    j["spk_priv"] = to_b64(spk_.priv);
+    j["spk_id"] = spk_id_;
+    j["next_otpk"] = next_one_time_;
+    auto& ot = j["otpks"] = json::array();
+    for (const auto& [id, kp] : one_time_) ot.push_back({id, to_b64(kp.priv)});
+    auto& ss = j["sessions"] = json::object();
+    for (const auto& [peer, s] : sessions_) {
+        json e;
+        e["ratchet"] = s.ratchet.to_json();
+        e["ad"] = to_b64(s.ad);
+        e["remote_identity"] = to_b64(s.remote_identity);
+        e["prekey_header"] = s.prekey_header ? json(to_b64(*s.prekey_header)) : json();
+        e["base_key"] = s.base_key ? json(to_b64(*s.base_key)) : json();
+        ss[peer] = e;
+    }
+    j["processed"] = processed_order_;
+    return j;
+}
+
+Account Account::from_json(const json& j) {
+    crypto::init();
+    Account a;
+    a.user_ = j.at("user").get<std::string>();
+    a.noise_ = crypto::DhKeyPair::from_private(k(j.at("noise_priv")));
+    const Bytes idp = from_b64(j.at("identity_priv").get<std::string>());
+    if (idp.size() != 64) throw crypto::CryptoError("bad identity key in state");
+    std::copy(idp.begin(), idp.end(), a.identity_.priv.begin());
+    std::copy(idp.begin() + 32, idp.end(), a.identity_.pub.begin());  // libsodium sk = seed || pk
+    a.spk_ = crypto::DhKeyPair::from_private(k(j.at("spk_priv")));
+    a.spk_id_ = j.at("spk_id").get<std::uint32_t>();
+    a.next_one_time_ = j.at("next_otpk").get<std::uint32_t>();
+    for (const auto& e : j.at("otpks"))
+        a.one_time_[e.at(0).get<std::uint32_t>()] = crypto::DhKeyPair::from_private(k(e.at(1)));
+    for (const auto& [peer, e] : j.at("sessions").items()) {
+        PeerSession s{rt::DoubleRatchet::from_json(e.at("ratchet")), from_b64(e.at("ad").get<std::string>()),
+                      k(e.at("remote_identity")), std::nullopt, std::nullopt};
+        if (!e.at("prekey_header").is_null()) s.prekey_header = from_b64(e.at("prekey_header").get<std::string>());
+        if (!e.at("base_key").is_null()) s.base_key = k(e.at("base_key"));
+        a.sessions_.emplace(peer, std::move(s));
+    }
+    for (const auto& id : j.at("processed")) (void)a.mark_processed(id.get<std::int64_t>());
+    return a;
+}
+
+Account Account::load(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read state file " + path);
+    return from_json(json::parse(in));
+}
+
+void Account::save(const std::string& path) const {
+    const std::string tmp = path + ".tmp";
+    {
+        const mode_t old = ::umask(077);
+        std::ofstream out(tmp);
+        ::umask(old);
+        out << to_json().dump();
+        if (!out) throw std::runtime_error("cannot write state file " + tmp);
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot replace " + path);
+}
+
+void Account::start_session(const std::string& peer, const json& b) {
+    rt::PrekeyBundle bundle;
+    bundle.identity = k(b.at("identity"));
+    bundle.signed_prekey_id = b.at("spk_id").get<std::uint32_t>();
+    bundle.signed_prekey = k(b.at("spk"));
+    const Bytes sig = from_b64(b.at("spk_sig").get<std::string>());
+    if (sig.size() != 64) throw crypto::CryptoError("bad prekey signature length");
+    std::copy(sig.begin(), sig.end(), bundle.signature.begin());
+    std::uint32_t otpk_id = kNoOneTime;
+    if (b.contains("otpk")) {
+        otpk_id = b.at("otpk_id").get<std::uint32_t>();
+        bundle.one_time_prekey = std::make_pair(otpk_id, k(b.at("otpk")));
+    }
+    auto x = rt::x3dh_initiate(identity_, bundle);
+    if (!x) throw crypto::CryptoError("prekey bundle of " + peer + " does not verify");
+    PeerSession s{rt::DoubleRatchet::init_initiator(x->shared_secret, bundle.signed_prekey), x->associated_data,
+                  bundle.identity, std::nullopt, x->ephemeral.pub};
+    Bytes hdr{static_cast<std::uint8_t>(EnvelopeType::prekey)};
+    crypto::append(hdr, identity_.pub);
+    crypto::append(hdr, x->ephemeral.pub);
+    crypto::append_u32(hdr, bundle.signed_prekey_id);
+    crypto::append_u32(hdr, otpk_id);
+    s.prekey_header = hdr;
+    sessions_.insert_or_assign(peer, std::move(s));
+}
+
+Bytes Account::encrypt(const std::string& peer, ByteView plaintext) {
+    auto it = sessions_.find(peer);
+    if (it == sessions_.end()) throw crypto::CryptoError("no session with " + peer);
+    PeerSession& s = it->second;
+    const Bytes body = s.ratchet.encrypt(rt::pad_bucket(plaintext), s.ad);
+    Bytes env;
+    if (s.prekey_header) env = *s.prekey_header;
+    else env.push_back(static_cast<std::uint8_t>(EnvelopeType::message));
+    crypto::append(env, body);
+    return env;
+}
+
+std::optional<Bytes> Account::decrypt(const std::string& peer, ByteView env) {
+    if (env.empty()) return std::nullopt;
+    const auto type = static_cast<EnvelopeType>(env[0]);
+    std::optional<Bytes> padded;
+    if (type == EnvelopeType::message) {
+        auto it = sessions_.find(peer);
+        if (it == sessions_.end()) return std::nullopt;
+        padded = it->second.ratchet.decrypt(env.subspan(1), it->second.ad);
+        if (padded) it->second.prekey_header.reset();
+    } else if (type == EnvelopeType::prekey) {
+        if (env.size() < kPrekeyHeader) return std::nullopt;
+        const Key32 ika = to_key(env.subspan(1, 32));
+        const Key32 eka = to_key(env.subspan(33, 32));
+        const std::uint32_t spk_id = crypto::read_u32(env, 65);
+        const std::uint32_t otpk_id = crypto::read_u32(env, 69);
+        const ByteView body = env.subspan(kPrekeyHeader);
+        auto it = sessions_.find(peer);
+        if (it != sessions_.end() && it->second.base_key == eka) {
+            padded = it->second.ratchet.decrypt(body, it->second.ad);
+        } else {
+            if (spk_id != spk_id_) return std::nullopt;
+            std::optional<crypto::DhKeyPair> otpk;
+            if (otpk_id != kNoOneTime) {
+                auto o = one_time_.find(otpk_id);
+                if (o == one_time_.end()) return std::nullopt;
+                otpk = o->second;
+            }
+            auto sk = rt::x3dh_respond(identity_, spk_, otpk, ika, eka);
+            if (!sk) return std::nullopt;
+            PeerSession s{rt::DoubleRatchet::init_responder(*sk, spk_), {}, ika, std::nullopt, eka};
+            crypto::append(s.ad, ika);
+            crypto::append(s.ad, identity_.pub);
+            padded = s.ratchet.decrypt(body, s.ad);
+            if (padded) {
+                if (otpk_id != kNoOneTime) one_time_.erase(otpk_id);
+                sessions_.insert_or_assign(peer, std::move(s));
+            }
+        }
+    }
+    if (!padded) return std::nullopt;
+    return rt::unpad(*padded);
+}
+
+Bytes Account::seal(const std::string& peer, ByteView envelope) const {
+    auto it = sessions_.find(peer);
+    if (it == sessions_.end()) throw crypto::CryptoError("no session with " + peer);
+    auto rik = crypto::ed25519_pub_to_x25519(it->second.remote_identity);
+    if (!rik) throw crypto::CryptoError("bad identity key for " + peer);
+    const auto eph = crypto::DhKeyPair::generate();
+    auto dh = crypto::x25519(eph.priv, *rik);
+    if (!dh) throw crypto::CryptoError("bad identity key for " + peer);
+    Bytes salt(eph.pub.begin(), eph.pub.end());
+    crypto::append(salt, it->second.remote_identity);
+    const Key32 key = to_key(crypto::hkdf(salt, *dh, kSealInfo, 32));
+    Bytes inner{static_cast<std::uint8_t>(user_.size())};
+    crypto::append(inner, crypto::view(user_));
+    crypto::append(inner, envelope);
+    Bytes out{static_cast<std::uint8_t>(EnvelopeType::sealed)};
+    crypto::append(out, eph.pub);
+    crypto::append(out, crypto::aead_encrypt(key, 0, salt, inner));
+    return out;
+}
+
+std::optional<std::pair<std::string, Bytes>> Account::unseal(ByteView sealed) const {
+    if (sealed.size() < 1 + 32 + 16 + 1 || sealed[0] != static_cast<std::uint8_t>(EnvelopeType::sealed))
+        return std::nullopt;
+    const Key32 eph = to_key(sealed.subspan(1, 32));
+    auto dh = crypto::x25519(identity_.x25519_priv(), eph);
+    if (!dh) return std::nullopt;
+    Bytes salt(eph.begin(), eph.end());
+    crypto::append(salt, identity_.pub);
+    const Key32 key = to_key(crypto::hkdf(salt, *dh, kSealInfo, 32));
+    auto inner = crypto::aead_decrypt(key, 0, salt, sealed.subspan(33));
+    if (!inner || inner->empty() || inner->size() < 1u + (*inner)[0]) return std::nullopt;
+    const std::size_t n = (*inner)[0];
+    return std::make_pair(std::string(inner->begin() + 1, inner->begin() + 1 + static_cast<std::ptrdiff_t>(n)),
+                          Bytes(inner->begin() + 1 + static_cast<std::ptrdiff_t>(n), inner->end()));
+}
+
+bool Account::mark_processed(std::int64_t env_id) {
+    if (!processed_.insert(env_id).second) return false;
+    processed_order_.push_back(env_id);
+    while (processed_order_.size() > kProcessedMemory) {
+        processed_.erase(processed_order_.front());
+        processed_order_.pop_front();
+    }
+    return true;
+}
+
+} // namespace sealscope::e2ee::client

@@ -1,0 +1,81 @@
+#pragma once
+
+#include "crypto/ratchet.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+namespace sealscope::e2ee::client {
+
+using crypto::Bytes;
+using crypto::ByteView;
+using crypto::Key32;
+
+/// Envelope type bytes (first byte of what the relay stores).
+enum class EnvelopeType : std::uint8_t { prekey = 0x01, message = 0x02, sealed = 0x03 };
+
+/// End-to-end session with one peer.
+struct PeerSession {
+    crypto::ratchet::DoubleRatchet ratchet;
+    Bytes ad;                         ///< IK_initiator || IK_responder
+    Key32 remote_identity{};          ///< peer's Ed25519 identity key
+    std::optional<Bytes> prekey_header;  ///< sent with every message until the peer answers
+    std::optional<Key32> base_key;    ///< initiator's X3DH ephemeral, identifies the session
+};
+
+/// A user's keys and sessions: everything the client persists. No network here.
+class Account {
+public:
+    /// New identity, signed prekey and `one_time` one-time prekeys.
+    static Account create(const std::string& user, std::size_t one_time = 20);
+    /// Load from a JSON state file; throws on malformed input.
+    static Account load(const std::string& path);
+    /// Write the state file atomically (mode 0600).
+    void save(const std::string& path) const;
+    nlohmann::json to_json() const;
+    static Account from_json(const nlohmann::json& j);
+
+    /// The "register" request body (public keys only).
+    nlohmann::json registration() const;
+    /// Generate `n` more one-time prekeys; returns the public halves as [[id, b64], ...].
+    nlohmann::json make_one_time_prekeys(std::size_t n);
+
+    /// True if a session with `peer` exists.
+    bool has_session(const std::string& peer) const { return sessions_.count(peer) != 0; }
+    /// Start a session from a relay "bundle" reply; throws crypto::CryptoError when invalid.
+    void start_session(const std::string& peer, const nlohmann::json& bundle);
+    /// Pad and encrypt for `peer`; returns the envelope bytes.
+    Bytes encrypt(const std::string& peer, ByteView plaintext);
+    /// Decrypt an envelope from `peer` (type prekey or message); nullopt if it does not authenticate.
+    std::optional<Bytes> decrypt(const std::string& peer, ByteView envelope);
+    /// Wrap an envelope so the relay does not learn the sender (needs an existing session).
+    Bytes seal(const std::string& peer, ByteView envelope) const;
+    /// Open a sealed envelope: (sender name, inner envelope).
+    std::optional<std::pair<std::string, Bytes>> unseal(ByteView sealed) const;
+
+    /// Remember a processed relay envelope id; false if it was already seen.
+    bool mark_processed(std::int64_t env_id);
+
+    const std::string& user() const { return user_; }
+    const crypto::DhKeyPair& noise_key() const { return noise_; }
+    const crypto::SignKeyPair& identity() const { return identity_; }
+
+private:
+    std::string user_;
+    crypto::DhKeyPair noise_;
+    crypto::SignKeyPair identity_;
+    crypto::DhKeyPair spk_;
+    std::uint32_t spk_id_ = 1;
+    std::map<std::uint32_t, crypto::DhKeyPair> one_time_;
+    std::uint32_t next_one_time_ = 1;
+    std::map<std::string, PeerSession> sessions_;
+    std::deque<std::int64_t> processed_order_;
+    std::set<std::int64_t> processed_;
+};
+
+} // namespace sealscope::e2ee::client

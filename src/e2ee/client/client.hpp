@@ -1,0 +1,104 @@
+#pragma once
+
+#include "client/account.hpp"
+#include "wire/socket.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace sealscope::e2ee::client {
+
+/// Where the relay is and where the account state lives.
+struct ClientConfig {
+    std::string relay_host = "127.0.0.1";
+    std::uint16_t chat_port = wire::kDefaultChatPort;
+    std::uint16_t blob_port = wire::kDefaultBlobPort;
+    std::string state_path;  ///< empty: keep state in memory only
+    int request_timeout_ms = 15000;
+};
+
+/// A decrypted end-to-end message.
+struct Event {
+    std::string from;
+    nlohmann::json body;  ///< {"k": "text"|"receipt"|"typing"|"file"|"call_offer"|"call_answer"|"call_end", ...}
+    std::int64_t env_id = 0;
+    bool sealed = false;
+};
+
+/// A client connection failure or refused request (control plane).
+class ClientError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// A sealchat client: one chat connection to the relay, blob connections on demand.
+class Client {
+public:
+    Client(ClientConfig cfg, Account account);
+    ~Client();
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    /// Connect and register (first time) or log in; starts the receive thread.
+    void connect(bool do_register);
+    /// Close the chat connection and stop the receive thread.
+    void disconnect();
+    /// True while the chat connection is up.
+    bool connected() const { return running_; }
+
+    /// Encrypt `body` for `peer` (starting a session if needed) and wait until the relay stored it.
+    std::int64_t send(const std::string& peer, const nlohmann::json& body, bool sealed = false);
+    /// Send a text message.
+    std::int64_t send_text(const std::string& peer, const std::string& text, bool sealed = false);
+    /// Next event matching `pred` (others stay queued); nullopt after `timeout_ms`.
+    std::optional<Event> wait_event(int timeout_ms, const std::function<bool(const Event&)>& pred = {});
+    /// Keepalive round trip; returns the RTT in ms.
+    double ping();
+    /// A relay request with a matching reply; throws ClientError on "error" or timeout.
+    nlohmann::json request(nlohmann::json req);
+
+    /// Encrypt, pad and upload a file, then send the file message to `peer`; returns the message body.
+    nlohmann::json send_file(const std::string& peer, ByteView content, const std::string& name);
+    /// Download and decrypt the attachment a file message points to; throws on integrity failure.
+    Bytes fetch_file(const nlohmann::json& file_message);
+
+    /// Upload raw bytes to the blob store; returns the blob id.
+    std::string upload_blob(ByteView data);
+    /// Download a blob.
+    Bytes download_blob(const std::string& blob_id);
+
+    /// Persist the account state (if a state path is configured).
+    void save();
+    const Account& account() const { return account_; }
+    const ClientConfig& config() const { return cfg_; }
+    /// Events that failed to decrypt (logged, acked, dropped).
+    std::uint64_t undecryptable() const { return undecryptable_; }
+
+private:
+    void reader_loop();
+    void handle_deliver(const nlohmann::json& j);
+    wire::SecureChannel open_blob_channel();
+
+    ClientConfig cfg_;
+    Account account_;
+    std::mutex account_mutex_;
+    std::unique_ptr<wire::SecureChannel> chat_;
+    std::thread reader_;
+    std::atomic<bool> running_{false};
+    std::atomic<std::int64_t> next_id_{1};
+    std::atomic<std::uint64_t> undecryptable_{0};
+
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::map<std::int64_t, nlohmann::json> replies_;
+    std::deque<Event> events_;
+    std::string disconnect_reason_;
+};
+
+} // namespace sealscope::e2ee::client

@@ -1,0 +1,249 @@
+#include "client/scenario.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <thread>
+
+namespace sealscope::e2ee::client {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+CallStats place_call(Client& c, const std::string& peer, double seconds, bool video) {
+    const json tok = c.request({{"t", "call_alloc"}});
+    const std::string call_id = crypto::to_hex(crypto::random_bytes(8));
+    CallParams p;
+    p.relay_host = c.config().relay_host;
+    p.udp_port = tok.at("udp_port").get<std::uint16_t>();
+    const crypto::Bytes token = crypto::from_hex(tok.at("token").get<std::string>());
+    if (token.size() != p.token.size()) throw ClientError("relay sent a malformed call token");
+    std::copy(token.begin(), token.end(), p.token.begin());
+    p.leg = 0;
+    p.srtp_key = new_srtp_master();
+    p.seconds = seconds;
+    p.video = video;
+    p.seed = crypto::random_uniform(1u << 30);
+    c.send(peer, {{"k", "call_offer"},
+                  {"call", call_id},
+                  {"token", tok.at("token")},
+                  {"udp_port", p.udp_port},
+                  {"srtp", crypto::to_b64(p.srtp_key)},
+                  {"seconds", seconds},
+                  {"video", video}});
+    auto ans = c.wait_event(30000, [&](const Event& e) {
+        return e.from == peer && e.body.value("k", "") == "call_answer" && e.body.value("call", "") == call_id;
+    });
+    if (!ans || !ans->body.value("accept", false)) throw ClientError("call to " + peer + " was not answered");
+    CallStats st = run_call(p);
+    c.send(peer, {{"k", "call_end"}, {"call", call_id}});
+    return st;
+}
+
+CallStats answer_call(Client& c, const Event& offer) {
+    const json& o = offer.body;
+    CallParams p;
+    p.relay_host = c.config().relay_host;
+    p.udp_port = o.at("udp_port").get<std::uint16_t>();
+    const crypto::Bytes token = crypto::from_hex(o.at("token").get<std::string>());
+    if (token.size() != p.token.size()) throw ClientError("malformed call offer");
+    std::copy(token.begin(), token.end(), p.token.begin());
+    p.leg = 1;
+    p.srtp_key = crypto::from_b64(o.at("srtp").get<std::string>());
+    p.seconds = o.at("seconds").get<double>();
+    p.video = o.value("video", false);
+    p.seed = crypto::random_uniform(1u << 30);
+    c.send(offer.from, {{"k", "call_answer"}, {"call", o.at("call")}, {"accept", true}});
+    return run_call(p);
+}
+
+namespace {
+
+/// One simulated user: a client plus an agent thread that reacts like an app would.
+class Agent {
+public:
+    Agent(ClientConfig cfg, const std::string& user, std::ostream& log, std::mutex& log_mutex, std::uint32_t seed)
+        : client_(cfg, Account::create(user)), log_(log), log_mutex_(log_mutex), rng_(seed) {}
+    ~Agent() { stop(); }
+    void start() {
+        client_.connect(true);
+        last_activity_ = Clock::now();
+        thread_ = std::thread([this] { loop(); });
+    }
+    void stop() {
+        stop_ = true;
+        if (thread_.joinable()) thread_.join();
+        client_.disconnect();
+    }
+    Client& client() { return client_; }
+    void touch() { last_activity_ = Clock::now(); }
+    void record(const std::string& action, const std::string& peer, const json& extra = json::object()) {
+        json j = extra;
+        j["ts"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+        j["user"] = client_.account().user();
+        j["action"] = action;
+        j["peer"] = peer;
+        std::lock_guard lock(log_mutex_);
+        log_ << j.dump() << "\n";
+        log_.flush();
+    }
+
+private:
+    void loop() {
+        while (!stop_) {
+            auto ev = client_.wait_event(250, [](const Event& e) { return e.body.value("k", "") != "call_answer"; });
+            try {
+                if (ev) handle(*ev);
+                if (Clock::now() - last_activity_.load() > std::chrono::seconds(25)) {
+                    client_.ping();  // idle keepalive, as mobile messengers do
+                    record("keepalive", "relay");
+                    touch();
+                }
+            } catch (const std::exception& e) {
+                std::cerr << "sealchat scenario: " << client_.account().user() << ": " << e.what() << "\n";
+            }
+        }
+    }
+    void handle(const Event& ev) {
+        const std::string k = ev.body.value("k", "");
+        if (k == "text") {
+            client_.send(ev.from, {{"k", "receipt"}, {"state", "delivered"}, {"mid", ev.body.value("mid", "")}});
+            std::uniform_real_distribution<double> read_delay(0.3, 2.5);
+            std::this_thread::sleep_for(std::chrono::duration<double>(read_delay(rng_)));
+            client_.send(ev.from, {{"k", "receipt"}, {"state", "read"}, {"mid", ev.body.value("mid", "")}});
+            record("receipts", ev.from);
+            touch();
+        } else if (k == "file") {
+            const auto data = client_.fetch_file(ev.body);
+            record("file_received", ev.from, {{"bytes", data.size()}});
+            client_.send(ev.from, {{"k", "receipt"}, {"state", "read"}, {"blob", ev.body.value("blob", "")}});
+            touch();
+        } else if (k == "call_offer") {
+            record("call_answer", ev.from);
+            const CallStats st = answer_call(client_, ev);
+            record("call_done", ev.from, {{"rtp_sent", st.rtp_sent}, {"rtp_received", st.rtp_received}});
+            touch();
+        }
+    }
+
+    Client client_;
+    std::ostream& log_;
+    std::mutex& log_mutex_;
+    std::mt19937 rng_;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+    std::atomic<Clock::time_point> last_activity_{Clock::now()};
+};
+
+std::string line_of(const YAML::Node& n) { return std::to_string(n.Mark().line + 1); }
+
+void sleep_s(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
+
+const char* kPhrases[] = {"on my way", "sounds good", "can you send the file?", "call you later",
+                          "what time works for you tomorrow?", "ok", "thanks!", "see you at the station",
+                          "did you get my last message about the meeting notes and the budget?"};
+
+} // namespace
+
+void run_scenario(const std::string& path, std::ostream& action_log, const std::string& relay_override) {
+    YAML::Node y;
+    try {
+        y = YAML::LoadFile(path);
+    } catch (const YAML::Exception& e) {
+        throw std::runtime_error(fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
+    }
+    auto fail = [&](const YAML::Node& n, const std::string& msg) {
+        return std::runtime_error(fmt::format("{}:{}: {}", path, line_of(n), msg));
+    };
+    ClientConfig cfg;
+    std::string relay = relay_override;
+    if (relay.empty() && y["relay"]) relay = y["relay"].as<std::string>();
+    if (!relay.empty()) std::tie(cfg.relay_host, cfg.chat_port) = wire::split_host_port(relay, cfg.chat_port);
+    cfg.blob_port = y["blob_port"] ? y["blob_port"].as<std::uint16_t>() : static_cast<std::uint16_t>(cfg.chat_port + 1);
+    const std::uint32_t seed = y["seed"] ? y["seed"].as<std::uint32_t>() : 1;
+    std::mt19937 rng(seed);
+    if (!y["users"] || !y["users"].IsSequence()) throw fail(y, "scenario needs a 'users' list");
+    std::mutex log_mutex;
+    std::map<std::string, std::unique_ptr<Agent>> agents;
+    std::uint32_t n = 0;
+    for (const auto& u : y["users"]) {
+        const std::string name = u.as<std::string>();
+        agents[name] = std::make_unique<Agent>(cfg, name, action_log, log_mutex, seed + ++n);
+        agents[name]->start();
+        agents[name]->record("register", "relay");
+    }
+    auto agent = [&](const YAML::Node& a, const char* key) -> Agent& {
+        if (!a[key]) throw fail(a, std::string("missing '") + key + "'");
+        auto it = agents.find(a[key].as<std::string>());
+        if (it == agents.end()) throw fail(a, "unknown user " + a[key].as<std::string>());
+        return *it->second;
+    };
+    for (const auto& step : y["actions"]) {
+        try {
+            if (step["chat"]) {
+                const auto a = step["chat"];
+                Agent& from = agent(a, "from");
+                Agent& to = agent(a, "to");
+                const int count = a["messages"] ? a["messages"].as<int>() : 5;
+                const double median = a["gap_median_s"] ? a["gap_median_s"].as<double>() : 2.0;
+                const double sigma = a["gap_sigma"] ? a["gap_sigma"].as<double>() : 0.8;
+                const double reply = a["reply_prob"] ? a["reply_prob"].as<double>() : 0.4;
+                const bool sealed = a["sealed"] && a["sealed"].as<bool>();
+                std::lognormal_distribution<double> gap(std::log(median), sigma);
+                std::uniform_real_distribution<double> u01(0, 1);
+                for (int i = 0; i < count; ++i) {
+                    sleep_s(std::min(gap(rng), 30.0));
+                    const std::string text = kPhrases[rng() % std::size(kPhrases)];
+                    from.client().send(to.client().account().user(), {{"k", "typing"}, {"on", true}}, sealed);
+                    sleep_s(0.05 * static_cast<double>(text.size()) * (0.5 + u01(rng)));
+                    from.client().send_text(to.client().account().user(), text, sealed);
+                    from.record("text", to.client().account().user(), {{"sealed", sealed}});
+                    from.touch();
+                    if (u01(rng) < reply) {
+                        sleep_s(std::min(gap(rng), 10.0));
+                        to.client().send_text(from.client().account().user(), kPhrases[rng() % std::size(kPhrases)]);
+                        to.record("text", from.client().account().user());
+                        to.touch();
+                    }
+                }
+            } else if (step["file"]) {
+                const auto a = step["file"];
+                Agent& from = agent(a, "from");
+                Agent& to = agent(a, "to");
+                const std::size_t bytes = a["bytes"] ? a["bytes"].as<std::size_t>() : 100000;
+                const auto content = crypto::random_bytes(bytes);
+                from.client().send_file(to.client().account().user(), content, "photo.jpg");
+                from.record("file", to.client().account().user(), {{"bytes", bytes}});
+                from.touch();
+            } else if (step["call"]) {
+                const auto a = step["call"];
+                Agent& from = agent(a, "from");
+                Agent& to = agent(a, "to");
+                const double secs = a["seconds"] ? a["seconds"].as<double>() : 10;
+                const bool video = a["video"] && a["video"].as<bool>();
+                from.record("call", to.client().account().user(), {{"seconds", secs}, {"video", video}});
+                const CallStats st = place_call(from.client(), to.client().account().user(), secs, video);
+                from.record("call_done", to.client().account().user(),
+                            {{"rtp_sent", st.rtp_sent}, {"rtp_received", st.rtp_received}});
+                from.touch();
+                sleep_s(1.5);  // let the callee finish its leg
+            } else if (step["idle"]) {
+                sleep_s(step["idle"]["seconds"] ? step["idle"]["seconds"].as<double>() : 30);
+            } else {
+                throw fail(step, "unknown action (expected chat, file, call or idle)");
+            }
+        } catch (const YAML::Exception& e) {
+            throw fail(step, e.msg);
+        }
+    }
+    sleep_s(3);  // let receipts drain
+    for (auto& [name, a] : agents) a->stop();
+}
+
+} // namespace sealscope::e2ee::client

@@ -1,0 +1,19 @@
+#pragma once
+
+#include "client/client.hpp"
+#include "client/media.hpp"
+
+#include <ostream>
+
+namespace sealscope::e2ee::client {
+
+/// Caller side of a call: relay token, offer with a fresh SRTP master, wait for the answer, media, hang-up.
+CallStats place_call(Client& c, const std::string& peer, double seconds, bool video);
+/// Callee side: accept an offer event and run the media for the offered duration.
+CallStats answer_call(Client& c, const Event& offer);
+
+/// Play a scenario YAML file (users and actions) against a relay; writes a JSON-lines action log.
+/// Throws std::runtime_error with file:line on malformed scenarios.
+void run_scenario(const std::string& path, std::ostream& action_log, const std::string& relay_override = "");
+
+} // namespace sealscope::e2ee::client

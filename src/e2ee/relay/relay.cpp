@@ -1,0 +1,498 @@
+#include "relay/relay.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+namespace sealscope::e2ee::relay {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+bool valid_user(const std::string& u) {
+    if (u.empty() || u.size() > 64) return false;
+    for (char c : u)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+    return true;
+}
+
+crypto::Key32 key_field(const json& j, const char* name) {
+    return crypto::to_key(crypto::from_b64(j.at(name).get<std::string>()));
+}
+
+/// Short, non-reversible tag for a peer name in logs of sealed-sender traffic.
+std::string short_id(std::int64_t id) { return std::to_string(id); }
+
+} // namespace
+
+/// One logged-in chat connection; pushes are deduplicated per connection.
+class ChatSession {
+public:
+    ChatSession(wire::SecureChannel& ch, std::string user) : ch_(ch), user_(std::move(user)) {}
+    /// Push an envelope unless already pushed on this connection; false if the socket failed.
+    bool push(const Envelope& e) {
+        std::lock_guard lock(mutex_);
+        if (!pushed_.insert(e.id).second) return true;
+        json j = {{"t", "deliver"}, {"env_id", e.id}, {"env", crypto::to_b64(e.body)}};
+        j["from"] = e.sender ? json(*e.sender) : json();
+        try {
+            ch_.send_json(j);
+            return true;
+        } catch (const std::exception&) {
+            return false;
+        }
+    }
+    wire::SecureChannel& channel() { return ch_; }
+    const std::string& user() const { return user_; }
+
+private:
+    wire::SecureChannel& ch_;
+    std::string user_;
+    std::mutex mutex_;
+    std::set<std::int64_t> pushed_;
+};
+
+RelayConfig load_config(const std::string& path, RelayConfig c) {
+    YAML::Node y;
+    try {
+        y = YAML::LoadFile(path);
+    } catch (const YAML::Exception& e) {
+        throw std::runtime_error(fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
+    }
+    try {
+        if (y["listen"]) c.listen = y["listen"].as<std::string>();
+        if (y["chat_port"]) c.chat_port = y["chat_port"].as<std::uint16_t>();
+        if (y["blob_port"]) c.blob_port = y["blob_port"].as<std::uint16_t>();
+        if (y["media_port"]) c.media_port = y["media_port"].as<std::uint16_t>();
+        if (y["data_dir"]) c.data_dir = y["data_dir"].as<std::string>();
+        if (y["log_file"]) c.log_file = y["log_file"].as<std::string>();
+        if (y["max_connections"]) c.max_connections = y["max_connections"].as<int>();
+        if (y["idle_timeout_s"]) c.idle_timeout_s = y["idle_timeout_s"].as<int>();
+        if (y["max_blob_bytes"]) c.max_blob_bytes = y["max_blob_bytes"].as<std::uint64_t>();
+        if (y["call_idle_timeout_s"]) c.call_idle_timeout_s = y["call_idle_timeout_s"].as<int>();
+    } catch (const YAML::Exception& e) {
+        throw std::runtime_error(fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
+    }
+    return c;
+}
+
+Relay::Relay(RelayConfig cfg) : cfg_(std::move(cfg)), log_(cfg_.log_file) {
+    crypto::init();
+    fs::create_directories(fs::path(cfg_.data_dir) / "blobs");
+    store_ = std::make_unique<Store>((fs::path(cfg_.data_dir) / "relay.db").string());
+    const fs::path key_path = fs::path(cfg_.data_dir) / "relay_static.key";
+    if (fs::exists(key_path)) {
+        std::ifstream in(key_path);
+        std::string hex;
+        in >> hex;
+        static_key_ = crypto::DhKeyPair::from_private(crypto::to_key(crypto::from_hex(hex)));
+    } else {
+        static_key_ = crypto::DhKeyPair::generate();
+        std::ofstream out(key_path);
+        out << crypto::to_hex(static_key_.priv) << "\n";
+        fs::permissions(key_path, fs::perms::owner_read | fs::perms::owner_write);
+    }
+}
+
+Relay::~Relay() { stop(); }
+
+void Relay::start() {
+    chat_listen_ = wire::tcp_listen(cfg_.listen, cfg_.chat_port);
+    blob_listen_ = wire::tcp_listen(cfg_.listen, cfg_.blob_port);
+    media_sock_ = wire::udp_bind(cfg_.listen, cfg_.media_port);
+    chat_port_ = wire::bound_port(chat_listen_.get());
+    blob_port_ = wire::bound_port(blob_listen_.get());
+    media_port_ = wire::bound_port(media_sock_.get());
+    log_.event("start", fmt::format("listen={} chat_port={} blob_port={} media_port={} pending={}", cfg_.listen,
+                                    chat_port_, blob_port_, media_port_, store_->envelope_count()));
+    threads_.emplace_back([this] { accept_loop(chat_listen_.get(), wire::Channel::chat); });
+    threads_.emplace_back([this] { accept_loop(blob_listen_.get(), wire::Channel::blob); });
+    threads_.emplace_back([this] { media_loop(); });
+}
+
+void Relay::stop() {
+    if (stopping_.exchange(true)) return;
+    chat_listen_.shutdown();
+    blob_listen_.shutdown();
+    for (auto& t : threads_)
+        if (t.joinable()) t.join();
+    std::unique_lock lock(conn_mutex_);
+    for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
+    conn_cv_.wait(lock, [this] { return active_ == 0; });
+    log_.event("stop");
+}
+
+void Relay::accept_loop(int listen_fd, wire::Channel expected) {
+    while (!stopping_) {
+        pollfd p{listen_fd, POLLIN, 0};
+        if (::poll(&p, 1, 250) <= 0) continue;
+        const int c = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) continue;
+        wire::Fd fd(c);
+        std::unique_lock lock(conn_mutex_);
+        if (active_ >= cfg_.max_connections) {
+            lock.unlock();
+            log_.event("conn_refused", fmt::format("peer={} reason=too_many_connections", wire::peer_name(c)));
+            continue;
+        }
+        ++active_;
+        open_fds_.insert(c);
+        lock.unlock();
+        std::thread([this, f = std::move(fd), expected]() mutable { serve(std::move(f), expected); }).detach();
+    }
+}
+
+void Relay::serve(wire::Fd fd, wire::Channel expected) {
+    const int raw = fd.get();
+    const std::string peer = wire::peer_name(raw);
+    log_.event("conn_open", fmt::format("peer={} service={}", peer, expected == wire::Channel::chat ? "chat" : "blob"));
+    std::string reason = "closed";
+    try {
+        auto ch = wire::SecureChannel::accept(std::move(fd), static_key_, cfg_.handshake_timeout_s * 1000);
+        if (ch.channel() != expected) throw wire::WireError("prologue names the wrong service");
+        if (expected == wire::Channel::chat) serve_chat(ch, peer);
+        else serve_blob(ch, peer);
+    } catch (const std::exception& e) {
+        reason = e.what();
+    }
+    log_.event("conn_close", fmt::format("peer={} reason=\"{}\"", peer, reason));
+    std::lock_guard lock(conn_mutex_);
+    open_fds_.erase(raw);
+    --active_;
+    conn_cv_.notify_all();
+}
+
+void Relay::push_pending(const std::shared_ptr<ChatSession>& s) {
+    for (const auto& e : store_->pending(s->user())) {
+        if (!s->push(e)) break;
+    }
+}
+
+std::string Relay::allocate_call(const std::string& user) {
+    Call call;
+    const auto t = crypto::random_bytes(wire::kTokenLen);
+    std::copy(t.begin(), t.end(), call.token.begin());
+    call.last_ms = now_ms();
+    std::lock_guard lock(calls_mutex_);
+    calls_[call.token] = call;
+    log_.event("call_alloc", fmt::format("user={} calls={}", user, calls_.size()));
+    return crypto::to_hex(call.token);
+}
+
+void Relay::serve_chat(wire::SecureChannel& ch, const std::string& peer) {
+    std::shared_ptr<ChatSession> session;
+    auto reply = [&ch](const json& req, json r) {
+        if (req.contains("id")) r["id"] = req["id"];
+        ch.send_json(r);
+    };
+    struct Unregister {
+        Relay* self;
+        std::shared_ptr<ChatSession>* s;
+        ~Unregister() {
+            if (*s) {
+                std::lock_guard lock(self->online_mutex_);
+                auto it = self->online_.find((*s)->user());
+                if (it != self->online_.end() && it->second == *s) self->online_.erase(it);
+            }
+        }
+    } unregister{this, &session};
+
+    auto go_online = [&](const std::string& user) {
+        session = std::make_shared<ChatSession>(ch, user);
+        {
+            std::lock_guard lock(online_mutex_);
+            online_[user] = session;
+        }
+        log_.event("login", fmt::format("peer={} user={} pending={}", peer, user, store_->pending(user).size()));
+    };
+
+    while (!stopping_) {
+        auto msg = ch.recv(cfg_.idle_timeout_s * 1000);
+        if (!msg) throw wire::WireError("idle timeout");
+        const json j = wire::parse_json(*msg);
+        const std::string t = j["t"].get<std::string>();
+        try {
+            if (t == "register" || t == "login") {
+                if (session) throw wire::WireError("second login on one connection");
+                const std::string user = j.at("user").get<std::string>();
+                if (!valid_user(user)) throw wire::WireError("invalid user name");
+                if (t == "register") {
+                    Account a;
+                    a.user = user;
+                    a.noise_static = ch.remote_static();
+                    a.identity = key_field(j, "identity");
+                    a.signed_prekey_id = j.at("spk_id").get<std::uint32_t>();
+                    a.signed_prekey = key_field(j, "spk");
+                    a.signature = crypto::from_b64(j.at("spk_sig").get<std::string>());
+                    if (!crypto::verify(a.identity, a.signed_prekey, a.signature))
+                        throw wire::WireError("register: bad signed-prekey signature");
+                    if (!store_->create_account(a)) {
+                        reply(j, {{"t", "error"}, {"reason", "name taken"}});
+                        throw wire::WireError("register: name taken by another key");
+                    }
+                    std::vector<std::pair<std::uint32_t, crypto::Key32>> otps;
+                    for (const auto& o : j.at("otpks"))
+                        otps.emplace_back(o.at(0).get<std::uint32_t>(),
+                                          crypto::to_key(crypto::from_b64(o.at(1).get<std::string>())));
+                    store_->add_one_time_prekeys(user, otps);
+                    log_.event("register", fmt::format("peer={} user={} otpks={}", peer, user, otps.size()));
+                } else {
+                    auto a = store_->account(user);
+                    if (!a) {
+                        reply(j, {{"t", "error"}, {"reason", "unknown account"}});
+                        throw wire::WireError("login: unknown account");
+                    }
+                    if (a->noise_static != ch.remote_static()) {
+                        reply(j, {{"t", "error"}, {"reason", "key mismatch"}});
+                        throw wire::WireError("login: transport key does not match the account");
+                    }
+                }
+                go_online(user);
+                reply(j, {{"t", "ok"}, {"otpks_left", store_->one_time_prekey_count(user)}});
+                push_pending(session);
+                continue;
+            }
+            if (!session) throw wire::WireError("request before login: " + t);
+            const std::string& me = session->user();
+            if (t == "ping") {
+                reply(j, {{"t", "pong"}});
+            } else if (t == "prekeys") {
+                const std::string who = j.at("user").get<std::string>();
+                auto a = store_->account(who);
+                if (!a) {
+                    reply(j, {{"t", "error"}, {"reason", "unknown user"}});
+                    continue;
+                }
+                json r = {{"t", "bundle"},
+                          {"user", who},
+                          {"identity", crypto::to_b64(a->identity)},
+                          {"spk_id", a->signed_prekey_id},
+                          {"spk", crypto::to_b64(a->signed_prekey)},
+                          {"spk_sig", crypto::to_b64(a->signature)}};
+                if (auto otp = store_->take_one_time_prekey(who)) {
+                    r["otpk_id"] = otp->first;
+                    r["otpk"] = crypto::to_b64(otp->second);
+                }
+                log_.event("prekeys", fmt::format("user={} target={} otpk={}", me, who, r.contains("otpk")));
+                reply(j, r);
+            } else if (t == "replenish") {
+                std::vector<std::pair<std::uint32_t, crypto::Key32>> otps;
+                for (const auto& o : j.at("otpks"))
+                    otps.emplace_back(o.at(0).get<std::uint32_t>(),
+                                      crypto::to_key(crypto::from_b64(o.at(1).get<std::string>())));
+                store_->add_one_time_prekeys(me, otps);
+                reply(j, {{"t", "ok"}});
+            } else if (t == "send") {
+                const std::string to = j.at("to").get<std::string>();
+                const bool sealed = j.value("sealed", false);
+                const crypto::Bytes body = crypto::from_b64(j.at("env").get<std::string>());
+                if (body.empty() || body.size() > 60000) throw wire::WireError("send: bad envelope size");
+                if (!store_->account(to)) {
+                    reply(j, {{"t", "error"}, {"reason", "unknown recipient"}});
+                    log_.event("send_refused", fmt::format("user={} reason=unknown_recipient", me));
+                    continue;
+                }
+                Envelope e;
+                e.recipient = to;
+                if (!sealed) e.sender = me;
+                e.body = body;
+                e.id = store_->store_envelope(to, e.sender, body);
+                reply(j, {{"t", "stored"}, {"env_id", e.id}});
+                log_.event("stored", fmt::format("env={} to={} from={} bytes={}", short_id(e.id), to,
+                                                 sealed ? "sealed" : me, body.size()));
+                std::shared_ptr<ChatSession> target;
+                {
+                    std::lock_guard lock(online_mutex_);
+                    if (auto it = online_.find(to); it != online_.end()) target = it->second;
+                }
+                if (target) target->push(e);
+            } else if (t == "ack") {
+                const auto id = j.at("env_id").get<std::int64_t>();
+                const bool ok = store_->delete_envelope(me, id);
+                log_.event("acked", fmt::format("env={} user={} found={}", short_id(id), me, ok));
+            } else if (t == "call_alloc") {
+                reply(j, {{"t", "call_token"}, {"token", allocate_call(me)}, {"udp_port", media_port_}});
+            } else {
+                throw wire::WireError("unknown request type");
+            }
+        } catch (const nlohmann::json::exception& e) {
+            throw wire::WireError(std::string("malformed request: ") + e.what());
+        } catch (const crypto::CryptoError& e) {
+            throw wire::WireError(std::string("malformed key material: ") + e.what());
+        }
+    }
+}
+
+void Relay::serve_blob(wire::SecureChannel& ch, const std::string& peer) {
+    std::string user;
+    const fs::path dir = fs::path(cfg_.data_dir) / "blobs";
+    while (!stopping_) {
+        auto msg = ch.recv(cfg_.idle_timeout_s * 1000);
+        if (!msg) throw wire::WireError("idle timeout");
+        const json j = wire::parse_json(*msg);
+        const std::string t = j["t"].get<std::string>();
+        json r = {{"id", j.value("id", 0)}};
+        try {
+            if (t == "login") {
+                const std::string u = j.at("user").get<std::string>();
+                auto a = store_->account(u);
+                if (!a) throw wire::WireError("login: unknown account");
+                if (a->noise_static != ch.remote_static()) throw wire::WireError("login: key mismatch");
+                user = u;
+                r["t"] = "ok";
+                ch.send_json(r);
+                continue;
+            }
+            if (user.empty()) throw wire::WireError("blob request before login");
+            if (t == "blob_put") {
+                const auto size = j.at("size").get<std::uint64_t>();
+                if (size == 0 || size > cfg_.max_blob_bytes) throw wire::WireError("blob_put: size out of range");
+                const std::string id = crypto::to_hex(crypto::random_bytes(16));
+                const fs::path tmp = dir / (id + ".part");
+                {
+                    std::ofstream out(tmp, std::ios::binary);
+                    r["t"] = "ready";
+                    ch.send_json(r);
+                    std::uint64_t got = 0;
+                    while (got < size) {
+                        auto chunk = ch.recv(cfg_.idle_timeout_s * 1000);
+                        if (!chunk || chunk->empty() || (*chunk)[0] != wire::kKindChunk ||
+                            got + chunk->size() - 1 > size) {
+                            out.close();
+                            fs::remove(tmp);
+                            throw wire::WireError("blob_put: bad chunk");
+                        }
+                        out.write(reinterpret_cast<const char*>(chunk->data() + 1),
+                                  static_cast<std::streamsize>(chunk->size() - 1));
+                        got += chunk->size() - 1;
+                    }
+                    out.flush();
+                }
+                {
+                    // fsync before the rename so an acknowledged blob survives a crash.
+                    wire::Fd f(::open(tmp.c_str(), O_RDONLY | O_CLOEXEC));
+                    if (f.get() >= 0) ::fsync(f.get());
+                }
+                fs::rename(tmp, dir / id);
+                r["t"] = "blob_ok";
+                r["blob_id"] = id;
+                ch.send_json(r);
+                log_.event("blob_put", fmt::format("peer={} user={} blob={} bytes={}", peer, user, id, size));
+            } else if (t == "blob_get") {
+                const std::string id = j.at("blob_id").get<std::string>();
+                if (id.size() != 32 || id.find_first_not_of("0123456789abcdef") != std::string::npos)
+                    throw wire::WireError("blob_get: bad blob id");
+                const fs::path p = dir / id;
+                std::ifstream in(p, std::ios::binary);
+                if (!in) {
+                    r["t"] = "error";
+                    r["reason"] = "no such blob";
+                    ch.send_json(r);
+                    continue;
+                }
+                const auto size = fs::file_size(p);
+                r["t"] = "blob";
+                r["size"] = size;
+                ch.send_json(r);
+                crypto::Bytes buf(wire::kChunk + 1);
+                buf[0] = wire::kKindChunk;
+                std::uint64_t sent = 0;
+                while (sent < size) {
+                    in.read(reinterpret_cast<char*>(buf.data() + 1), static_cast<std::streamsize>(wire::kChunk));
+                    const auto n = static_cast<std::size_t>(in.gcount());
+                    if (n == 0) throw wire::WireError("blob_get: short file");
+                    ch.send(crypto::ByteView(buf).first(n + 1));
+                    sent += n;
+                }
+                log_.event("blob_get", fmt::format("peer={} user={} blob={} bytes={}", peer, user, id, size));
+            } else {
+                throw wire::WireError("unknown blob request");
+            }
+        } catch (const nlohmann::json::exception& e) {
+            throw wire::WireError(std::string("malformed request: ") + e.what());
+        }
+    }
+}
+
+void Relay::media_loop() {
+    const int fd = media_sock_.get();
+    std::array<std::uint8_t, 2048> buf{};
+    std::int64_t last_sweep = now_ms();
+    std::uint64_t dropped = 0;
+    while (!stopping_) {
+        pollfd p{fd, POLLIN, 0};
+        const int pr = ::poll(&p, 1, 250);
+        const std::int64_t now = now_ms();
+        if (now - last_sweep > 5000) {
+            last_sweep = now;
+            std::lock_guard lock(calls_mutex_);
+            for (auto it = calls_.begin(); it != calls_.end();) {
+                if (now - it->second.last_ms > cfg_.call_idle_timeout_s * 1000LL) {
+                    log_.event("call_end", fmt::format("forwarded={}", it->second.forwarded));
+                    it = calls_.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+        }
+        if (pr <= 0) continue;
+        sockaddr_in from{};
+        socklen_t flen = sizeof from;
+        const ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &flen);
+        // Data plane: malformed or unauthenticated packets are counted and dropped, never thrown.
+        if (n < static_cast<ssize_t>(wire::kMediaHeader) || buf[0] != wire::kMediaMagic || buf[2] > 1) {
+            ++dropped;
+            continue;
+        }
+        std::array<std::uint8_t, 16> token{};
+        std::copy(buf.begin() + 4, buf.begin() + 20, token.begin());
+        const int leg = buf[2];
+        std::optional<std::pair<std::uint32_t, std::uint16_t>> target;
+        {
+            std::lock_guard lock(calls_mutex_);
+            auto it = calls_.find(token);
+            if (it == calls_.end()) {
+                ++dropped;
+                continue;
+            }
+            Call& c = it->second;
+            const std::pair<std::uint32_t, std::uint16_t> addr{from.sin_addr.s_addr, from.sin_port};
+            if (!c.legs[static_cast<std::size_t>(leg)]) c.legs[static_cast<std::size_t>(leg)] = addr;
+            else if (*c.legs[static_cast<std::size_t>(leg)] != addr) {
+                ++dropped;
+                continue;
+            }
+            c.last_ms = now;
+            if (buf[1] == static_cast<std::uint8_t>(wire::MediaType::bind)) continue;
+            target = c.legs[static_cast<std::size_t>(1 - leg)];
+            if (target) ++c.forwarded;
+        }
+        if (!target) continue;
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_addr.s_addr = target->first;
+        to.sin_port = target->second;
+        ::sendto(fd, buf.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+    }
+    log_.event("media_stop", fmt::format("dropped={}", dropped));
+}
+
+} // namespace sealscope::e2ee::relay

@@ -1,0 +1,93 @@
+#pragma once
+
+#include "relay/log.hpp"
+#include "relay/store.hpp"
+#include "wire/socket.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+
+namespace sealscope::e2ee::relay {
+
+/// Relay settings (YAML file, then command-line flags).
+struct RelayConfig {
+    std::string listen = "127.0.0.1";
+    std::uint16_t chat_port = wire::kDefaultChatPort;
+    std::uint16_t blob_port = wire::kDefaultBlobPort;
+    std::uint16_t media_port = wire::kDefaultMediaPort;
+    std::string data_dir = "sealrelay-data";  ///< relay.db, blobs/, relay_static.key
+    std::string log_file;                     ///< empty: stderr
+    int max_connections = 256;
+    int idle_timeout_s = 90;        ///< clients ping every ~25 s
+    int handshake_timeout_s = 10;
+    std::uint64_t max_blob_bytes = 64ull << 20;
+    int call_idle_timeout_s = 60;
+};
+
+/// Load a YAML config file over defaults; throws std::runtime_error with the file name on errors.
+RelayConfig load_config(const std::string& path, RelayConfig base = {});
+
+class ChatSession;
+
+/// The relay: accounts and prekeys, store-and-forward, blob store, UDP media forwarder.
+class Relay {
+public:
+    explicit Relay(RelayConfig cfg);
+    ~Relay();
+    Relay(const Relay&) = delete;
+    Relay& operator=(const Relay&) = delete;
+
+    /// Bind sockets and start serving in background threads.
+    void start();
+    /// Stop accepting, close all connections and join threads.
+    void stop();
+    /// Actually bound ports (useful with port 0).
+    std::uint16_t chat_port() const { return chat_port_; }
+    std::uint16_t blob_port() const { return blob_port_; }
+    std::uint16_t media_port() const { return media_port_; }
+    /// The relay's Noise static public key.
+    const crypto::Key32& static_public() const { return static_key_.pub; }
+
+private:
+    struct Call {
+        std::array<std::uint8_t, 16> token{};
+        std::array<std::optional<std::pair<std::uint32_t, std::uint16_t>>, 2> legs;  // ip (net order), port
+        std::int64_t last_ms = 0;
+        std::uint64_t forwarded = 0;
+    };
+
+    void accept_loop(int listen_fd, wire::Channel expected);
+    void serve(wire::Fd fd, wire::Channel expected);
+    void serve_chat(wire::SecureChannel& ch, const std::string& peer);
+    void serve_blob(wire::SecureChannel& ch, const std::string& peer);
+    void media_loop();
+    void push_pending(const std::shared_ptr<ChatSession>& s);
+    std::string allocate_call(const std::string& user);
+
+    RelayConfig cfg_;
+    Log log_;
+    std::unique_ptr<Store> store_;
+    crypto::DhKeyPair static_key_;
+    wire::Fd chat_listen_, blob_listen_, media_sock_;
+    std::uint16_t chat_port_ = 0, blob_port_ = 0, media_port_ = 0;
+    std::atomic<bool> stopping_{false};
+    std::vector<std::thread> threads_;
+
+    std::mutex conn_mutex_;
+    std::condition_variable conn_cv_;
+    int active_ = 0;
+    std::set<int> open_fds_;
+
+    std::mutex online_mutex_;
+    std::map<std::string, std::shared_ptr<ChatSession>> online_;
+
+    std::mutex calls_mutex_;
+    std::map<std::array<std::uint8_t, 16>, Call> calls_;
+};
+
+} // namespace sealscope::e2ee::relay

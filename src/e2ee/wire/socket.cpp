@@ -1,0 +1,249 @@
+#include "wire/socket.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace sealscope::e2ee::wire {
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+    if (this != &o) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = o.release();
+    }
+    return *this;
+}
+
+Fd::~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+int Fd::release() {
+    const int f = fd_;
+    fd_ = -1;
+    return f;
+}
+
+void Fd::shutdown() const {
+    if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+}
+
+std::pair<std::string, std::uint16_t> split_host_port(const std::string& s, std::uint16_t default_port) {
+    const auto colon = s.rfind(':');
+    if (colon == std::string::npos) return {s, default_port};
+    try {
+        const int port = std::stoi(s.substr(colon + 1));
+        if (port < 0 || port > 65535) throw WireError("bad port in " + s);
+        return {s.substr(0, colon), static_cast<std::uint16_t>(port)};
+    } catch (const std::logic_error&) {
+        throw WireError("bad address " + s);
+    }
+}
+
+namespace {
+sockaddr_in make_addr(const std::string& host, std::uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    if (inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) {
+        addrinfo hints{};
+        hints.ai_family = AF_INET;
+        addrinfo* res = nullptr;
+        if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || !res)
+            throw WireError("cannot resolve " + host);
+        a.sin_addr = reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr;
+        freeaddrinfo(res);
+    }
+    return a;
+}
+
+std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+} // namespace
+
+Fd tcp_connect(const std::string& host, std::uint16_t port, int timeout_ms) {
+    const sockaddr_in a = make_addr(host, port);
+    Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (fd.get() < 0) throw WireError(errno_text("socket"));
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+        if (errno != EINPROGRESS) throw WireError(errno_text("connect"));
+        pollfd p{fd.get(), POLLOUT, 0};
+        if (::poll(&p, 1, timeout_ms) != 1) throw WireError("connect: timeout");
+        int err = 0;
+        socklen_t len = sizeof err;
+        ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) throw WireError(std::string("connect: ") + std::strerror(err));
+    }
+    const int flags = ::fcntl(fd.get(), F_GETFL);
+    ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
+    const int one = 1;
+    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+Fd tcp_listen(const std::string& host, std::uint16_t port) {
+    const sockaddr_in a = make_addr(host, port);
+    Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0) throw WireError(errno_text("socket"));
+    const int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0)
+        throw WireError(errno_text("bind"));
+    if (::listen(fd.get(), 128) != 0) throw WireError(errno_text("listen"));
+    return fd;
+}
+
+Fd udp_bind(const std::string& host, std::uint16_t port) {
+    const sockaddr_in a = make_addr(host, port);
+    Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0) throw WireError(errno_text("socket"));
+    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0)
+        throw WireError(errno_text("bind udp"));
+    return fd;
+}
+
+std::uint16_t bound_port(int fd) {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    return ntohs(a.sin_port);
+}
+
+std::string peer_name(int fd) {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return "?";
+    char buf[INET_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET, &a.sin_addr, buf, sizeof buf);
+    return std::string(buf) + ":" + std::to_string(ntohs(a.sin_port));
+}
+
+bool read_exact(int fd, std::uint8_t* buf, std::size_t n, int timeout_ms) {
+    std::size_t got = 0;
+    while (got < n) {
+        pollfd p{fd, POLLIN, 0};
+        const int r = ::poll(&p, 1, timeout_ms);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) throw WireError(errno_text("poll"));
+        if (r == 0) {
+            if (got == 0) return false;
+            throw WireError("timeout inside a frame");
+        }
+        const ssize_t k = ::recv(fd, buf + got, n - got, 0);
+        if (k == 0) throw WireError("connection closed by peer");
+        if (k < 0) {
+            if (errno == EINTR || errno == EAGAIN) continue;
+            throw WireError(errno_text("recv"));
+        }
+        got += static_cast<std::size_t>(k);
+    }
+    return true;
+}
+
+void write_all(int fd, ByteView data) {
+    std::size_t sent = 0;
+    while (sent < data.size()) {
+        const ssize_t k = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            throw WireError(errno_text("send"));
+        }
+        sent += static_cast<std::size_t>(k);
+    }
+}
+
+std::optional<Bytes> read_frame(int fd, int timeout_ms) {
+    std::uint8_t hdr[kFrameHeader];
+    if (!read_exact(fd, hdr, kFrameHeader, timeout_ms)) return std::nullopt;
+    const std::size_t len = (std::size_t{hdr[0]} << 8) | hdr[1];
+    if (len < kMinFrame) throw WireError("frame length " + std::to_string(len) + " below minimum");
+    Bytes body(len);
+    if (!read_exact(fd, body.data(), len, timeout_ms)) throw WireError("timeout inside a frame");
+    return body;
+}
+
+void write_frame(int fd, ByteView body) {
+    if (body.size() > kMaxFrame || body.size() < kMinFrame) throw WireError("frame length out of range");
+    Bytes out;
+    out.reserve(body.size() + kFrameHeader);
+    out.push_back(static_cast<std::uint8_t>(body.size() >> 8));
+    out.push_back(static_cast<std::uint8_t>(body.size()));
+    crypto::append(out, body);
+    write_all(fd, out);
+}
+
+SecureChannel::SecureChannel(Fd fd, Channel channel, crypto::noise::HandshakeState& hs)
+    : fd_(std::move(fd)), channel_(channel), remote_static_(hs.remote_static()) {
+    std::tie(send_, recv_) = hs.split();
+}
+
+SecureChannel::SecureChannel(SecureChannel&& o) noexcept
+    : fd_(std::move(o.fd_)), channel_(o.channel_), send_(o.send_), recv_(o.recv_),
+      remote_static_(o.remote_static_) {}
+
+SecureChannel SecureChannel::connect(Fd fd, Channel channel, const crypto::DhKeyPair& static_key, int timeout_ms) {
+    const auto pro = prologue(channel);
+    crypto::noise::HandshakeState hs(true, pro, static_key);
+    // The prologue bytes go on the wire first, in the same segment as message 1.
+    Bytes first(pro.begin(), pro.end());
+    const Bytes m1 = hs.write_message({});
+    first.push_back(static_cast<std::uint8_t>(m1.size() >> 8));
+    first.push_back(static_cast<std::uint8_t>(m1.size()));
+    crypto::append(first, m1);
+    write_all(fd.get(), first);
+    auto m2 = read_frame(fd.get(), timeout_ms);
+    if (!m2) throw WireError("handshake: timeout waiting for message 2");
+    if (m2->size() != kHandshake2 || !hs.read_message(*m2)) throw WireError("handshake: message 2 rejected");
+    write_frame(fd.get(), hs.write_message({}));
+    return SecureChannel(std::move(fd), channel, hs);
+}
+
+SecureChannel SecureChannel::accept(Fd fd, const crypto::DhKeyPair& static_key, int timeout_ms) {
+    std::array<std::uint8_t, 4> pro{};
+    if (!read_exact(fd.get(), pro.data(), pro.size(), timeout_ms)) throw WireError("handshake: no prologue");
+    if (pro[0] != kPrologueHead[0] || pro[1] != kPrologueHead[1] || pro[2] != kPrologueHead[2] ||
+        pro[3] > static_cast<std::uint8_t>(Channel::blob))
+        throw WireError("handshake: bad prologue " + crypto::to_hex(pro));
+    crypto::noise::HandshakeState hs(false, pro, static_key);
+    auto m1 = read_frame(fd.get(), timeout_ms);
+    if (!m1) throw WireError("handshake: timeout waiting for message 1");
+    if (m1->size() != kHandshake1 || !hs.read_message(*m1)) throw WireError("handshake: message 1 rejected");
+    write_frame(fd.get(), hs.write_message({}));
+    auto m3 = read_frame(fd.get(), timeout_ms);
+    if (!m3) throw WireError("handshake: timeout waiting for message 3");
+    if (m3->size() != kHandshake3 || !hs.read_message(*m3)) throw WireError("handshake: message 3 rejected");
+    return SecureChannel(std::move(fd), static_cast<Channel>(pro[3]), hs);
+}
+
+void SecureChannel::send(ByteView plaintext) {
+    if (plaintext.size() + crypto::noise::kTagLen > kMaxFrame) throw WireError("message too large for one frame");
+    std::lock_guard lock(send_mutex_);
+    write_frame(fd_.get(), send_.encrypt_with_ad({}, plaintext));
+}
+
+void SecureChannel::send_json(const nlohmann::json& j) { send(crypto::view(j.dump())); }
+
+std::optional<Bytes> SecureChannel::recv(int timeout_ms) {
+    auto frame = read_frame(fd_.get(), timeout_ms);
+    if (!frame) return std::nullopt;
+    auto pt = recv_.decrypt_with_ad({}, *frame);
+    if (!pt) throw WireError("transport message failed authentication");
+    return pt;
+}
+
+nlohmann::json parse_json(ByteView plaintext) {
+    if (plaintext.empty() || plaintext[0] != kKindJson) throw WireError("expected a JSON control message");
+    auto j = nlohmann::json::parse(plaintext.begin(), plaintext.end(), nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("t") || !j["t"].is_string())
+        throw WireError("malformed control message");
+    return j;
+}
+
+} // namespace sealscope::e2ee::wire

@@ -1,0 +1,106 @@
+#pragma once
+
+#include "crypto/noise.hpp"
+#include "wire/protocol.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+namespace sealscope::e2ee::wire {
+
+using crypto::Bytes;
+using crypto::ByteView;
+
+/// A connection-level failure; the message is the reason that gets logged.
+class WireError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Owning file descriptor.
+class Fd {
+public:
+    Fd() = default;
+    explicit Fd(int fd) : fd_(fd) {}
+    Fd(Fd&& o) noexcept : fd_(o.release()) {}
+    Fd& operator=(Fd&& o) noexcept;
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd();
+    /// The raw descriptor (-1 if none).
+    int get() const { return fd_; }
+    /// Give up ownership.
+    int release();
+    /// shutdown(2) both directions, waking any reader.
+    void shutdown() const;
+
+private:
+    int fd_ = -1;
+};
+
+/// "host:port" split; throws WireError.
+std::pair<std::string, std::uint16_t> split_host_port(const std::string& s, std::uint16_t default_port);
+/// Blocking TCP connect with a timeout.
+Fd tcp_connect(const std::string& host, std::uint16_t port, int timeout_ms = 5000);
+/// Listening TCP socket; port 0 picks one (see bound_port).
+Fd tcp_listen(const std::string& host, std::uint16_t port);
+/// Bound UDP socket; port 0 picks one.
+Fd udp_bind(const std::string& host, std::uint16_t port);
+/// The local port a socket is bound to.
+std::uint16_t bound_port(int fd);
+/// "ip:port" of the peer of a connected socket.
+std::string peer_name(int fd);
+
+/// Read exactly n bytes; false on timeout before the first byte, throws on EOF/error/partial timeout.
+bool read_exact(int fd, std::uint8_t* buf, std::size_t n, int timeout_ms);
+/// Write all bytes; throws WireError.
+void write_all(int fd, ByteView data);
+
+/// Read one length-prefixed frame; nullopt on idle timeout; throws WireError on bad length or EOF.
+std::optional<Bytes> read_frame(int fd, int timeout_ms);
+/// Write one length-prefixed frame.
+void write_frame(int fd, ByteView body);
+
+/// A Noise_XX session over a framed TCP connection; send() is thread-safe, recv() is for one reader.
+class SecureChannel {
+public:
+    /// Client side: send the prologue, run XX as initiator.
+    static SecureChannel connect(Fd fd, Channel channel, const crypto::DhKeyPair& static_key,
+                                 int timeout_ms = 10000);
+    /// Relay side: read and check the prologue, run XX as responder.
+    static SecureChannel accept(Fd fd, const crypto::DhKeyPair& static_key, int timeout_ms = 10000);
+
+    SecureChannel(SecureChannel&&) noexcept;
+    SecureChannel& operator=(SecureChannel&&) = delete;
+    ~SecureChannel() = default;
+
+    /// Encrypt and send one message.
+    void send(ByteView plaintext);
+    /// Send a JSON control message.
+    void send_json(const nlohmann::json& j);
+    /// Receive one message; nullopt on idle timeout; throws WireError on failure.
+    std::optional<Bytes> recv(int timeout_ms);
+    /// The peer's Noise static public key.
+    const crypto::Key32& remote_static() const { return remote_static_; }
+    /// Which service the client asked for.
+    Channel channel() const { return channel_; }
+    /// The socket.
+    const Fd& fd() const { return fd_; }
+
+private:
+    SecureChannel(Fd fd, Channel channel, crypto::noise::HandshakeState& hs);
+    Fd fd_;
+    Channel channel_;
+    crypto::noise::CipherState send_;
+    crypto::noise::CipherState recv_;
+    crypto::Key32 remote_static_{};
+    std::mutex send_mutex_;
+};
+
+/// Parse a JSON control message (first byte '{'); throws WireError.
+nlohmann::json parse_json(ByteView plaintext);
+
+} // namespace sealscope::e2ee::wire

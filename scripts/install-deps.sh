@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages sealscope needs to build, test and benchmark, skipping those present.
+# Every dependency comes from Debian's archive; nothing is downloaded from anywhere else.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config git
+      libpcap-dev libndpi-dev libndpi-bin libgcrypt20-dev libxxhash-dev
+      libboost-program-options-dev libyaml-cpp-dev catch2 nlohmann-json3-dev libfmt-dev
+      libhowardhinnant-date-dev tzdata
+      libsodium-dev libsrtp2-dev libopus-dev libsqlite3-dev
+      groff-base tcpdump time)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then echo "install-deps: need root to install packages" >&2; exit 1; fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

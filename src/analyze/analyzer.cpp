@@ -1,0 +1,196 @@
+#include "analyze/analyzer.hpp"
+
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+
+#include "capture/pcap_source.hpp"
+#include "common/errors.hpp"
+
+namespace sealscope::analyze {
+
+namespace {
+std::atomic<bool> g_stop{false};
+capture::PcapSource* volatile g_live = nullptr;
+
+/// A one-line progress bar on stderr: bytes read of the file, packets/s.
+class Progress {
+ public:
+  Progress(bool on, const std::string& name, uint64_t size) : on_(on), name_(name), size_(size) {
+    start_ = last_ = std::chrono::steady_clock::now();
+  }
+  void update(uint64_t pos, uint64_t packets, bool force = false) {
+    if (!on_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    const double secs = std::chrono::duration<double>(now - start_).count();
+    const double frac = size_ ? static_cast<double>(pos) / static_cast<double>(size_) : 0.0;
+    const int width = 30;
+    const int filled = static_cast<int>(frac * width);
+    std::string bar(static_cast<size_t>(filled), '#');
+    bar.resize(width, '.');
+    std::fprintf(stderr, "\r%s [%s] %5.1f%% %.1f/%.1f MB %.0f pkt/s ", name_.c_str(), bar.c_str(), frac * 100,
+                 static_cast<double>(pos) / 1e6, static_cast<double>(size_) / 1e6,
+                 secs > 0 ? static_cast<double>(packets) / secs : 0.0);
+    std::fflush(stderr);
+  }
+  void done() {
+    if (on_) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  bool on_;
+  std::string name_;
+  uint64_t size_;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+}  // namespace
+
+void Analyzer::request_stop() {
+  g_stop.store(true);
+  if (g_live != nullptr) g_live->break_loop();
+}
+
+bool Analyzer::stop_requested() { return g_stop.load(); }
+
+Analyzer::Analyzer(const AnalyzeOptions& opts, stats::RecordSink& sink, stats::Summary& summary)
+    : opts_(opts), sink_(sink), summary_(summary), decoder_(opts.decoder) {
+  if (opts_.workers == 0) opts_.workers = 1;
+  for (uint32_t i = 0; i < opts_.workers; ++i) {
+    workers_.push_back(std::make_unique<Worker>(opts_.pipeline, sink_, opts_.seed + i));
+  }
+}
+
+Analyzer::~Analyzer() = default;
+
+void Analyzer::check_inputs() const {
+  for (const auto& f : opts_.files) {
+    if (access(f.c_str(), R_OK) != 0) {
+      capture::PcapSource::open_file(f);  // throws the precise reason
+    }
+    capture::PcapSource::open_file(f, opts_.bpf);  // format and filter are checked here
+  }
+}
+
+void Analyzer::handle(const uint8_t* data, uint32_t caplen, uint32_t wirelen, TimestampUs ts, int linktype) {
+  ++summary_.frames;
+  summary_.frames_bytes += caplen;
+  if (ts < last_ts_in_file_) anomalies_.add(decode::Anomaly::TimestampBackwards);
+  last_ts_in_file_ = ts;
+  if (summary_.first_ts == 0 || ts < summary_.first_ts) summary_.first_ts = ts;
+  if (ts > summary_.last_ts) summary_.last_ts = ts;
+  decode::Packet p;
+  const decode::DecodeResult r = decoder_.decode(linktype, data, caplen, wirelen, p, anomalies_);
+  if (r == decode::DecodeResult::NotIp) {
+    ++summary_.not_ip;
+    return;
+  }
+  if (r == decode::DecodeResult::Malformed) {
+    ++summary_.malformed;
+    return;
+  }
+  p.ts = ts;
+  Worker* w = workers_[0].get();
+  if (workers_.size() > 1) {
+    bool a_is_src = true;
+    const flow::FlowKey k = flow::make_key(p, a_is_src);
+    w = workers_[XXH3_64bits(&k, sizeof k) % workers_.size()].get();
+  }
+  w->process(p);
+}
+
+bool Analyzer::run_file(const std::string& path) {
+  capture::PcapSource src = capture::PcapSource::open_file(path, opts_.bpf);
+  summary_.inputs.push_back(path);
+  Progress progress(opts_.progress, path, src.file_size());
+  last_ts_in_file_ = 0;
+  capture::RawPacket pkt;
+  const int lt = src.linktype();
+  bool ok = true;
+  for (;;) {
+    if (g_stop.load(std::memory_order_relaxed)) {
+      summary_.interrupted = true;
+      break;
+    }
+    const capture::ReadStatus st = src.next(pkt);
+    if (st == capture::ReadStatus::Packet) {
+      handle(pkt.data, pkt.caplen, pkt.wirelen, pkt.ts, lt);
+      if ((src.packets() & 0x3FFF) == 0) progress.update(src.position(), src.packets());
+      continue;
+    }
+    if (st == capture::ReadStatus::Error) {
+      summary_.problems.push_back({path, src.error(), src.good_offset(), src.packets()});
+      ok = false;
+    }
+    break;
+  }
+  progress.update(src.position(), src.packets(), true);
+  progress.done();
+  return ok;
+}
+
+bool Analyzer::run_live() {
+  capture::PcapSource src = capture::PcapSource::open_live(opts_.interface, opts_.bpf);
+  summary_.inputs.push_back(opts_.interface);
+  g_live = &src;
+  const auto start = std::chrono::steady_clock::now();
+  capture::RawPacket pkt;
+  const int lt = src.linktype();
+  bool ok = true;
+  for (;;) {
+    if (g_stop.load(std::memory_order_relaxed)) break;
+    if (opts_.duration_s > 0 &&
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= opts_.duration_s) {
+      break;
+    }
+    const capture::ReadStatus st = src.next(pkt);
+    if (st == capture::ReadStatus::Packet) {
+      handle(pkt.data, pkt.caplen, pkt.wirelen, pkt.ts, lt);
+    } else if (st == capture::ReadStatus::Error) {
+      summary_.problems.push_back({opts_.interface, src.error(), 0, src.packets()});
+      ok = false;
+      break;
+    } else if (st == capture::ReadStatus::End) {
+      break;
+    }
+  }
+  summary_.kernel_drops = src.kernel_drops();
+  g_live = nullptr;
+  return ok;
+}
+
+void Analyzer::finish() {
+  for (auto& w : workers_) {
+    w->finish();
+    anomalies_.merge(w->anomalies());
+    summary_.fragments_attributed += w->fragments_attributed();
+    summary_.evictions += w->table().evictions();
+    summary_.peak_flows += w->table().peak();
+  }
+  summary_.anomalies.merge(anomalies_);
+}
+
+bool Analyzer::run() {
+  const auto t0 = std::chrono::steady_clock::now();
+  bool ok = true;
+  if (!opts_.interface.empty()) {
+    ok = run_live();
+  } else {
+    for (const auto& f : opts_.files) {
+      if (!run_file(f)) ok = false;
+      if (g_stop.load()) {
+        summary_.interrupted = true;
+        break;
+      }
+    }
+  }
+  finish();
+  summary_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return ok;
+}
+
+}  // namespace sealscope::analyze

@@ -1,0 +1,163 @@
+#include "analyze/worker.hpp"
+
+#include <algorithm>
+
+namespace sealscope::analyze {
+
+using flow::Dir;
+
+Worker::Worker(const PipelineOptions& opts, stats::RecordSink& sink, uint64_t seed)
+    : table_(opts.table, *this, seed),
+      cls_(opts.engine),
+      sink_(sink),
+      active_us_(TimestampUs{opts.table.active_s} * 1000000) {}
+
+void Worker::account(flow::Flow& f, TimestampUs ts, uint32_t ip_len, uint32_t payload_len, Dir d,
+                     uint8_t tcp_flags) {
+  const uint64_t before = f.packets[0] + f.packets[1];
+  TimestampUs gap = 0;
+  if (before > 0) {
+    gap = ts > f.last_seen ? ts - f.last_seen : 0;
+    f.iat_all.add(static_cast<double>(gap) / 1000.0);
+  }
+  if (f.packets[d] > 0) {
+    const TimestampUs dg = ts > f.last_dir_ts[d] ? ts - f.last_dir_ts[d] : 0;
+    f.iat_dir[d].add(static_cast<double>(dg) / 1000.0);
+  }
+  ++f.packets[d];
+  f.bytes[d] += ip_len;
+  f.payload[d] += payload_len;
+  f.size_all.add(ip_len);
+  f.size_dir[d].add(ip_len);
+  if (f.splt_len < table_.options().splt) {
+    const uint64_t ms = static_cast<uint64_t>(gap / 1000);
+    flow::SpltEntry& e = table_.splt(f)[f.splt_len++];
+    e.ip_len = static_cast<uint16_t>(std::min<uint32_t>(ip_len, 0xFFFF));
+    e.dir_ms = (d == flow::kDown ? 0x80000000u : 0u) | static_cast<uint32_t>(std::min<uint64_t>(ms, 0x7FFFFFFF));
+  }
+  if (tcp_flags != 0) {
+    for (int b = 0; b < 8; ++b) {
+      if (tcp_flags & (1u << b)) ++f.tcp_flag_counts[b];
+    }
+  }
+  if (ts > f.last_dir_ts[d]) f.last_dir_ts[d] = ts;
+  table_.touch(f, std::max(ts, f.last_seen));
+}
+
+void Worker::process(const decode::Packet& p) {
+  if (p.ts > now_) now_ = p.ts;
+  table_.expire(now_);
+  if (p.later_fragment) {
+    process_later_fragment(p);
+    return;
+  }
+  bool a_is_src = true;
+  const flow::FlowKey key = flow::make_key(p, a_is_src);
+  bool created = false;
+  flow::Flow* f = &table_.lookup(key, now_, created);
+  if (!created && f->closing != flow::EndReason::None && (p.tcp_flags & decode::tcp_flag::SYN) &&
+      !(p.tcp_flags & decode::tcp_flag::ACK)) {
+    // A new connection on a closed 5-tuple: end the old flow, start a new one.
+    table_.end(*f, f->closing);
+    f = &table_.lookup(key, now_, created);
+  }
+  if (created) {
+    f->a_is_initiator = a_is_src;
+    f->initiator = p.src;
+    f->responder = p.dst;
+    f->initiator_port = p.sport;
+    f->responder_port = p.dport;
+    f->tunnel = p.tunnel;
+    f->first_seen = f->last_seen = p.ts;
+  }
+  const Dir d = a_is_src == f->a_is_initiator ? flow::kUp : flow::kDown;
+  account(*f, p.ts, p.ip_len, p.payload_len, d, p.l4_proto == 6 ? p.tcp_flags : 0);
+
+  if (p.fragmented) {
+    uint64_t displaced = 0;
+    bool fresh = false;
+    flow::FragmentTable::Entry* e = frags_.upsert(p, now_, displaced, fresh);
+    for (uint64_t i = 0; i < displaced; ++i) anomalies_.add(decode::Anomaly::FragmentOrphan);
+    if (fresh) anomalies_.add(decode::Anomaly::FragmentTableFull);
+    e->have_first = true;
+    e->flow = key;
+    for (int i = 0; i < e->npending; ++i) {
+      const auto& q = e->pending[i];
+      account(*f, q.ts, q.ip_len, q.payload_len, d, 0);
+      ++fragments_attributed_;
+    }
+    e->npending = 0;
+  }
+
+  cls_.on_packet(*f, p);
+
+  if (p.l4_proto == 6) {
+    if (p.tcp_flags & decode::tcp_flag::RST) {
+      table_.mark_closing(*f, flow::EndReason::Rst);
+    } else if (p.tcp_flags & decode::tcp_flag::FIN) {
+      f->fin_seen |= d == flow::kUp ? 1 : 2;
+      if (f->fin_seen == 3) table_.mark_closing(*f, flow::EndReason::Fin);
+    }
+  }
+  if (active_us_ > 0 && now_ - f->first_seen >= active_us_) emit_active(*f);
+}
+
+void Worker::process_later_fragment(const decode::Packet& p) {
+  flow::FragmentTable::Entry* e = frags_.find(p, now_);
+  if (e != nullptr && e->have_first) {
+    flow::Flow* f = table_.find(e->flow);
+    if (f == nullptr) {
+      anomalies_.add(decode::Anomaly::FragmentOrphan);
+      return;
+    }
+    const Dir d = p.src == f->initiator ? flow::kUp : flow::kDown;
+    account(*f, p.ts, p.ip_len, p.payload_len, d, 0);
+    ++fragments_attributed_;
+    return;
+  }
+  if (e == nullptr) {
+    uint64_t displaced = 0;
+    bool fresh = false;
+    e = frags_.upsert(p, now_, displaced, fresh);
+    for (uint64_t i = 0; i < displaced; ++i) anomalies_.add(decode::Anomaly::FragmentOrphan);
+    if (fresh) anomalies_.add(decode::Anomaly::FragmentTableFull);
+  }
+  if (e->npending < flow::FragmentTable::kMaxPending) {
+    e->pending[e->npending++] = {p.ts, p.ip_len, p.payload_len};
+  } else {
+    anomalies_.add(decode::Anomaly::FragmentOrphan);
+  }
+}
+
+void Worker::emit_active(flow::Flow& f) {
+  // Active timeout: write what the flow did so far and go on counting afresh; the verdict is kept.
+  f.end = flow::EndReason::Active;
+  flow_ended(f);
+  f.end = flow::EndReason::None;
+  const TimestampUs ts = f.last_seen;
+  for (int d = 0; d < 2; ++d) {
+    f.packets[d] = f.bytes[d] = f.payload[d] = 0;
+    f.size_dir[d] = {};
+    f.iat_dir[d] = {};
+    f.last_dir_ts[d] = 0;
+  }
+  f.size_all = {};
+  f.iat_all = {};
+  std::fill(std::begin(f.tcp_flag_counts), std::end(f.tcp_flag_counts), 0u);
+  f.splt_len = 0;
+  f.first_seen = ts;
+}
+
+void Worker::flow_ended(flow::Flow& f) {
+  if (f.end != flow::EndReason::Active) cls_.on_end(f);
+  stats::fill_record(f, table_, cls_, rec_);
+  sink_.write(rec_);
+}
+
+void Worker::finish() {
+  table_.drain(flow::EndReason::Eof);
+  const uint64_t orphans = frags_.pending_total();
+  for (uint64_t i = 0; i < orphans; ++i) anomalies_.add(decode::Anomaly::FragmentOrphan);
+}
+
+}  // namespace sealscope::analyze

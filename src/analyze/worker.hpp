@@ -1,0 +1,52 @@
+#pragma once
+#include <cstdint>
+
+#include "classify/classifier.hpp"
+#include "decode/packet.hpp"
+#include "flow/flow_table.hpp"
+#include "flow/fragments.hpp"
+#include "stats/flow_record.hpp"
+
+namespace sealscope::analyze {
+
+/// Everything that shapes a run of the pipeline after decoding.
+struct PipelineOptions {
+  flow::FlowTableOptions table;
+  classify::EngineOptions engine;
+};
+
+/// One shard of the pipeline: flow table, nDPI module and detectors, fragment tracking. Flows shard across
+/// workers by their direction-normalised key, so each worker owns its flows outright (no locks).
+class Worker : public flow::FlowSink {
+ public:
+  Worker(const PipelineOptions& opts, stats::RecordSink& sink, uint64_t seed);
+
+  /// Processes one decoded IP packet (timestamps may go backwards: the clock never does).
+  void process(const decode::Packet& p);
+  /// Ends every remaining flow (end of input) in creation order.
+  void finish();
+
+  void flow_ended(flow::Flow& f) override;
+
+  const decode::AnomalyCounters& anomalies() const { return anomalies_; }
+  uint64_t fragments_attributed() const { return fragments_attributed_; }
+  const flow::FlowTable& table() const { return table_; }
+
+ private:
+  void account(flow::Flow& f, TimestampUs ts, uint32_t ip_len, uint32_t payload_len, flow::Dir d,
+               uint8_t tcp_flags);
+  void process_later_fragment(const decode::Packet& p);
+  void emit_active(flow::Flow& f);
+
+  flow::FlowTable table_;
+  classify::Classifier cls_;
+  flow::FragmentTable frags_;
+  stats::RecordSink& sink_;
+  stats::FlowRecord rec_;
+  decode::AnomalyCounters anomalies_;
+  uint64_t fragments_attributed_ = 0;
+  TimestampUs now_ = 0;
+  TimestampUs active_us_ = 0;
+};
+
+}  // namespace sealscope::analyze

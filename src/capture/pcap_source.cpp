@@ -1,0 +1,159 @@
+#include "capture/pcap_source.hpp"
+
+#include <pcap/pcap.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/errors.hpp"
+
+namespace sealscope::capture {
+
+PcapSource PcapSource::open_file(const std::string& path, const std::string& bpf) {
+  struct stat st{};
+  if (stat(path.c_str(), &st) != 0) {
+    throw InputError(path + ": cannot open capture: " + std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    throw InputError(path + ": is a directory, not a capture file");
+  }
+  char err[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* h = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_MICRO, err);
+  if (h == nullptr) {
+    throw InputError(path + ": not a readable pcap/pcapng capture: " + err);
+  }
+  PcapSource s;
+  s.handle_ = h;
+  s.name_ = path;
+  s.linktype_ = pcap_datalink(h);
+  s.file_size_ = static_cast<uint64_t>(st.st_size);
+  s.good_offset_ = s.position();
+  s.apply_filter(bpf);
+  return s;
+}
+
+PcapSource PcapSource::open_live(const std::string& iface, const std::string& bpf, int snaplen) {
+  char err[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* h = pcap_create(iface.c_str(), err);
+  if (h == nullptr) {
+    throw InputError(iface + ": cannot open interface: " + err);
+  }
+  pcap_set_snaplen(h, snaplen);
+  pcap_set_promisc(h, 1);
+  pcap_set_timeout(h, 100);
+  pcap_set_buffer_size(h, 32 << 20);
+  int rc = pcap_activate(h);
+  if (rc < 0) {
+    std::string why = pcap_geterr(h);
+    if (rc == PCAP_ERROR_PERM_DENIED) {
+      why += " (capturing needs root or CAP_NET_RAW: try sudo, or setcap cap_net_raw,cap_net_admin=eip on sealscope)";
+    } else if (rc == PCAP_ERROR_NO_SUCH_DEVICE) {
+      why = "no such interface (list them with `ip link`)";
+    }
+    pcap_close(h);
+    throw InputError(iface + ": cannot capture: " + why);
+  }
+  PcapSource s;
+  s.handle_ = h;
+  s.name_ = iface;
+  s.live_ = true;
+  s.linktype_ = pcap_datalink(h);
+  s.apply_filter(bpf);
+  return s;
+}
+
+void PcapSource::apply_filter(const std::string& bpf) {
+  if (bpf.empty()) {
+    return;
+  }
+  bpf_program prog{};
+  if (pcap_compile(handle_, &prog, bpf.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    std::string why = pcap_geterr(handle_);
+    pcap_close(handle_);
+    handle_ = nullptr;
+    throw InputError("BPF filter '" + bpf + "': " + why);
+  }
+  int rc = pcap_setfilter(handle_, &prog);
+  pcap_freecode(&prog);
+  if (rc != 0) {
+    std::string why = pcap_geterr(handle_);
+    pcap_close(handle_);
+    handle_ = nullptr;
+    throw InputError("BPF filter '" + bpf + "': " + why);
+  }
+}
+
+PcapSource::PcapSource(PcapSource&& o) noexcept
+    : handle_(o.handle_),
+      name_(std::move(o.name_)),
+      error_(std::move(o.error_)),
+      linktype_(o.linktype_),
+      live_(o.live_),
+      good_offset_(o.good_offset_),
+      file_size_(o.file_size_),
+      packets_(o.packets_) {
+  o.handle_ = nullptr;
+}
+
+PcapSource::~PcapSource() {
+  if (handle_ != nullptr) {
+    pcap_close(handle_);
+  }
+}
+
+ReadStatus PcapSource::next(RawPacket& out) {
+  pcap_pkthdr* hdr = nullptr;
+  const u_char* data = nullptr;
+  int rc = pcap_next_ex(handle_, &hdr, &data);
+  if (rc == 1) {
+    out.ts = static_cast<TimestampUs>(hdr->ts.tv_sec) * 1000000 + hdr->ts.tv_usec;
+    out.caplen = hdr->caplen;
+    out.wirelen = hdr->len;
+    out.data = data;
+    ++packets_;
+    if (!live_) {
+      good_offset_ = position();
+    }
+    return ReadStatus::Packet;
+  }
+  if (rc == 0) {
+    return ReadStatus::Timeout;
+  }
+  if (rc == PCAP_ERROR_BREAK) {
+    return ReadStatus::End;
+  }
+  error_ = pcap_geterr(handle_);
+  return ReadStatus::Error;
+}
+
+void PcapSource::break_loop() {
+  if (handle_ != nullptr) {
+    pcap_breakloop(handle_);
+  }
+}
+
+uint64_t PcapSource::position() const {
+  if (live_ || handle_ == nullptr) {
+    return 0;
+  }
+  FILE* f = pcap_file(handle_);
+  if (f == nullptr) {
+    return 0;
+  }
+  long pos = std::ftell(f);
+  return pos < 0 ? 0 : static_cast<uint64_t>(pos);
+}
+
+uint64_t PcapSource::kernel_drops() const {
+  if (!live_ || handle_ == nullptr) {
+    return 0;
+  }
+  pcap_stat st{};
+  if (pcap_stats(handle_, &st) != 0) {
+    return 0;
+  }
+  return st.ps_drop + st.ps_ifdrop;
+}
+
+}  // namespace sealscope::capture

@@ -1,0 +1,68 @@
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "common/types.hpp"
+
+struct pcap;
+
+namespace sealscope::capture {
+
+/// One captured packet: a view over libpcap's buffer, valid until the next read.
+struct RawPacket {
+  TimestampUs ts = 0;
+  uint32_t caplen = 0;   ///< bytes captured (what `data` holds)
+  uint32_t wirelen = 0;  ///< bytes on the wire
+  const uint8_t* data = nullptr;
+};
+
+enum class ReadStatus { Packet, Timeout, End, Error };
+
+/// A libpcap handle on a capture file (pcap or pcapng) or a live interface, with an optional BPF filter.
+class PcapSource {
+ public:
+  /// Opens a capture file; throws InputError with the file name and libpcap's reason.
+  static PcapSource open_file(const std::string& path, const std::string& bpf = {});
+  /// Opens a live interface; throws InputError (e.g. missing permission) with a hint.
+  static PcapSource open_live(const std::string& iface, const std::string& bpf = {}, int snaplen = 262144);
+
+  PcapSource(PcapSource&& o) noexcept;
+  PcapSource& operator=(PcapSource&&) = delete;
+  PcapSource(const PcapSource&) = delete;
+  ~PcapSource();
+
+  /// Reads the next packet into `out`. Error leaves the reason in error().
+  ReadStatus next(RawPacket& out);
+  /// Asks a blocking live read to return (safe from a signal handler).
+  void break_loop();
+
+  int linktype() const { return linktype_; }
+  const std::string& name() const { return name_; }
+  bool is_live() const { return live_; }
+  const std::string& error() const { return error_; }
+  /// Byte offset just past the last packet read successfully (files only).
+  uint64_t good_offset() const { return good_offset_; }
+  /// Current read position in the file (files only), for progress.
+  uint64_t position() const;
+  /// Total file size in bytes (files only; 0 for live).
+  uint64_t file_size() const { return file_size_; }
+  /// Packets read successfully so far.
+  uint64_t packets() const { return packets_; }
+  /// Packets the kernel dropped (live only).
+  uint64_t kernel_drops() const;
+
+ private:
+  PcapSource() = default;
+  void apply_filter(const std::string& bpf);
+
+  pcap* handle_ = nullptr;
+  std::string name_;
+  std::string error_;
+  int linktype_ = 0;
+  bool live_ = false;
+  uint64_t good_offset_ = 0;
+  uint64_t file_size_ = 0;
+  uint64_t packets_ = 0;
+};
+
+}  // namespace sealscope::capture

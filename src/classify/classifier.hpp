@@ -1,0 +1,48 @@
+#pragma once
+#include <string>
+#include <string_view>
+
+#include "classify/ndpi_adapter.hpp"
+#include "decode/packet.hpp"
+#include "flow/flow.hpp"
+
+namespace sealscope::classify {
+
+/// The final classification of a flow, in the output vocabulary (GUIDE §3–4).
+struct Verdict {
+  std::string ndpi_label;        ///< what the nDPI engine reported (its own names)
+  std::string label;             ///< current nDPI names, after our own detectors
+  std::string_view family;       ///< service family or empty
+  std::string_view activity;     ///< call, files, dns, chat, signalling, other
+  const char* confidence = "unknown";
+};
+
+/// Per-worker classifier: nDPI (through the one adapter) plus our own detectors. Not thread-safe.
+class Classifier {
+ public:
+  explicit Classifier(const EngineOptions& opts) : engine_(opts) {}
+
+  /// Hot path: feeds a packet while the flow still needs classification.
+  void on_packet(flow::Flow& f, const decode::Packet& p) {
+    if (f.cls.final && !f.cls.extra_dissection) return;
+    if (p.later_fragment || p.l3 == nullptr) return;
+    if (engine_.process(f, p.l3, p.l3_caplen, p.ts)) {
+      f.cls.after_packets = f.packets[0] + f.packets[1];
+      f.cls.after_bytes = f.bytes[0] + f.bytes[1];
+      f.cls.after_us = p.ts - f.first_seen;
+    }
+  }
+
+  /// Flow end: finishes engine dissection and frees its state.
+  void on_end(flow::Flow& f);
+
+  /// Computes the flow's verdict strings.
+  void verdict(const flow::Flow& f, Verdict& out) const;
+
+  const NdpiEngine& engine() const { return engine_; }
+
+ private:
+  NdpiEngine engine_;
+};
+
+}  // namespace sealscope::classify

@@ -1,0 +1,186 @@
+// The only translation unit that includes nDPI headers. Guarded on NDPI_MAJOR/NDPI_MINOR: designed for
+// Debian 12's nDPI 4.2; 4.6 added an input-info argument to ndpi_detection_process_packet, 4.10 replaced
+// the init preferences with a global context and the JA3 fields with JA4.
+#include "classify/ndpi_adapter.hpp"
+
+#include <ndpi/ndpi_api.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+
+namespace sealscope::classify {
+
+#if NDPI_MAJOR > 4 || (NDPI_MAJOR == 4 && NDPI_MINOR >= 10)
+#define SEALSCOPE_NDPI_410 1
+#endif
+#if NDPI_MAJOR > 4 || (NDPI_MAJOR == 4 && NDPI_MINOR >= 6)
+#define SEALSCOPE_NDPI_46 1
+#endif
+
+struct NdpiEngine::Impl {
+  ndpi_detection_module_struct* mod = nullptr;
+  size_t flow_size = 0;
+  bool layout_ok = false;  // header and library agree on the flow struct: its fields may be read
+};
+
+namespace {
+ndpi_protocol make_proto(uint16_t master, uint16_t app) {
+  ndpi_protocol p;
+  std::memset(&p, 0, sizeof p);
+  p.master_protocol = master;
+  p.app_protocol = app;
+  return p;
+}
+}  // namespace
+
+NdpiEngine::NdpiEngine(const EngineOptions& opts) : opts_(opts), impl_(std::make_unique<Impl>()) {
+#ifdef SEALSCOPE_NDPI_410
+  impl_->mod = ndpi_init_detection_module(nullptr);
+#else
+  impl_->mod = ndpi_init_detection_module(ndpi_no_prefs);
+#endif
+  if (impl_->mod == nullptr) throw std::runtime_error("nDPI: cannot initialise the detection module");
+  NDPI_PROTOCOL_BITMASK all;
+  NDPI_BITMASK_SET_ALL(all);
+  ndpi_set_protocol_detection_bitmask2(impl_->mod, &all);
+  ndpi_finalize_initialization(impl_->mod);
+  const size_t lib = ndpi_detection_get_sizeof_ndpi_flow_struct();
+  impl_->layout_ok = lib == sizeof(ndpi_flow_struct);
+  impl_->flow_size = std::max(lib, sizeof(ndpi_flow_struct));
+}
+
+NdpiEngine::~NdpiEngine() {
+  if (impl_ && impl_->mod != nullptr) ndpi_exit_detection_module(impl_->mod);
+}
+
+std::string NdpiEngine::version() { return ndpi_revision(); }
+
+uint16_t NdpiEngine::limit_for(uint8_t l4) const {
+  if (l4 == 6) return opts_.max_tcp_packets;
+  if (l4 == 17) return opts_.max_udp_packets;
+  return opts_.max_other_packets;
+}
+
+bool NdpiEngine::process(flow::Flow& f, const uint8_t* l3, uint32_t l3_caplen, TimestampUs ts) {
+  flow::ClassState& c = f.cls;
+  if (c.final && !c.extra_dissection) return false;
+  if (c.engine_flow == nullptr) {
+    if (c.final) return false;
+    c.engine_flow = ndpi_flow_malloc(impl_->flow_size);
+    if (c.engine_flow == nullptr) return false;  // out of memory: the flow stays unclassified, not fatal
+    std::memset(c.engine_flow, 0, impl_->flow_size);
+    ++live_;
+  }
+  auto* nf = static_cast<ndpi_flow_struct*>(c.engine_flow);
+  const uint16_t len = static_cast<uint16_t>(std::min<uint32_t>(l3_caplen, 0xFFFF));
+  const uint64_t ms = static_cast<uint64_t>(ts / 1000);
+#ifdef SEALSCOPE_NDPI_46
+  ndpi_protocol p = ndpi_detection_process_packet(impl_->mod, nf, l3, len, ms, nullptr);
+#else
+  ndpi_protocol p = ndpi_detection_process_packet(impl_->mod, nf, l3, len, ms);
+#endif
+  ++c.dissected;
+  const uint64_t pkts = f.packets[0] + f.packets[1];
+  bool changed = false;
+  if (!c.final) {
+    // ndpiReader's rule: detected once the app is known, or give up past the per-transport packet limit.
+    if (p.app_protocol != NDPI_PROTOCOL_UNKNOWN || pkts > limit_for(f.key.l4)) {
+      if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
+        uint8_t guessed = 0;
+        p = ndpi_detection_giveup(impl_->mod, nf, opts_.guess ? 1 : 0, &guessed);
+        c.extra_dissection = false;
+      } else {
+        c.extra_dissection = ndpi_extra_dissection_possible(impl_->mod, nf) != 0;
+      }
+      c.final = true;
+      c.master = p.master_protocol;
+      c.app = p.app_protocol;
+      changed = true;
+    }
+  } else {
+    if (p.app_protocol != NDPI_PROTOCOL_UNKNOWN && (p.app_protocol != c.app || p.master_protocol != c.master)) {
+      c.master = p.master_protocol;
+      c.app = p.app_protocol;
+      changed = true;
+    }
+    if (ndpi_extra_dissection_possible(impl_->mod, nf) == 0 || pkts > 2u * limit_for(f.key.l4)) {
+      c.extra_dissection = false;
+    }
+  }
+  if (impl_->layout_ok) c.engine_confidence = static_cast<uint8_t>(nf->confidence);
+  if (c.final && !c.extra_dissection) finish(f);
+  return changed;
+}
+
+void NdpiEngine::finish(flow::Flow& f) {
+  flow::ClassState& c = f.cls;
+  if (c.engine_flow == nullptr) {
+    c.final = true;
+    c.extra_dissection = false;
+    return;
+  }
+  auto* nf = static_cast<ndpi_flow_struct*>(c.engine_flow);
+  if (!c.final) {
+    uint8_t guessed = 0;
+    ndpi_protocol p = ndpi_detection_giveup(impl_->mod, nf, opts_.guess ? 1 : 0, &guessed);
+    c.master = p.master_protocol;
+    c.app = p.app_protocol;
+    c.final = true;
+  }
+  c.extra_dissection = false;
+  if (impl_->layout_ok) c.engine_confidence = static_cast<uint8_t>(nf->confidence);
+  copy_meta(f);
+  ndpi_flow_free(nf);
+  c.engine_flow = nullptr;
+  --live_;
+}
+
+void NdpiEngine::copy_meta(flow::Flow& f) {
+  if (!f.meta) f.meta = std::make_unique<flow::FlowMeta>();
+  flow::FlowMeta& m = *f.meta;
+  const ndpi_protocol p = make_proto(f.cls.master, f.cls.app);
+  m.category = ndpi_category_get_name(impl_->mod, ndpi_get_proto_category(impl_->mod, p));
+  if (!impl_->layout_ok) return;
+  const auto* nf = static_cast<const ndpi_flow_struct*>(f.cls.engine_flow);
+  const size_t n = strnlen(nf->host_server_name, sizeof nf->host_server_name);
+  if (n > 0 && m.server_name.empty()) m.server_name.assign(nf->host_server_name, n);
+  m.risk = nf->risk;
+  const uint16_t tls_like[] = {NDPI_PROTOCOL_TLS, NDPI_PROTOCOL_QUIC, NDPI_PROTOCOL_DTLS};
+  const bool is_tls = std::find(std::begin(tls_like), std::end(tls_like), f.cls.master) != std::end(tls_like) ||
+                      std::find(std::begin(tls_like), std::end(tls_like), f.cls.app) != std::end(tls_like);
+  if (is_tls) {
+    const auto& t = nf->protos.tls_quic;
+    m.has_tls = true;
+    m.tls_version = t.ssl_version;
+#ifndef SEALSCOPE_NDPI_410
+    m.ja3c.assign(t.ja3_client, strnlen(t.ja3_client, sizeof t.ja3_client));
+    m.ja3s.assign(t.ja3_server, strnlen(t.ja3_server, sizeof t.ja3_server));
+#endif
+    if (t.alpn != nullptr) m.alpn.assign(t.alpn, strnlen(t.alpn, 256));
+  }
+}
+
+std::string NdpiEngine::label(uint16_t master, uint16_t app) const {
+  char buf[128] = {};
+  ndpi_protocol2name(impl_->mod, make_proto(master, app), buf, sizeof buf);
+  return buf;
+}
+
+std::string NdpiEngine::proto_name(uint16_t id) const {
+  const char* n = ndpi_get_proto_name(impl_->mod, id);
+  return n != nullptr ? n : "Unknown";
+}
+
+const char* NdpiEngine::confidence_name(uint8_t engine_confidence) {
+  switch (static_cast<ndpi_confidence_t>(engine_confidence)) {
+    case NDPI_CONFIDENCE_DPI: return "dpi";
+    case NDPI_CONFIDENCE_DPI_CACHE: return "dpi-cache";
+    case NDPI_CONFIDENCE_MATCH_BY_IP: return "ip-list";
+    case NDPI_CONFIDENCE_MATCH_BY_PORT: return "port";
+    default: return "unknown";
+  }
+}
+
+}  // namespace sealscope::classify

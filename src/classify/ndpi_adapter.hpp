@@ -1,0 +1,57 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/types.hpp"
+#include "flow/flow.hpp"
+
+namespace sealscope::classify {
+
+/// How far nDPI is driven per flow (ndpiReader's defaults: 80 TCP / 24 UDP packets before giving up).
+struct EngineOptions {
+  uint16_t max_tcp_packets = 80;
+  uint16_t max_udp_packets = 24;
+  uint16_t max_other_packets = 24;
+  bool guess = true;  ///< on give-up, let nDPI guess by port/IP (reported as confidence port/ip-list)
+};
+
+/// The ONE place that talks to nDPI (GUIDE §2.1). One instance per worker thread: nDPI detection
+/// modules are not thread-safe. nDPI per-flow state is freed as soon as a flow's verdict is final.
+class NdpiEngine {
+ public:
+  explicit NdpiEngine(const EngineOptions& opts);
+  ~NdpiEngine();
+  NdpiEngine(const NdpiEngine&) = delete;
+  NdpiEngine& operator=(const NdpiEngine&) = delete;
+
+  /// Feeds one packet (IP header on, true captured length). Call only while !cls.final or
+  /// cls.extra_dissection. Returns true when the label changed on this packet.
+  bool process(flow::Flow& f, const uint8_t* l3, uint32_t l3_caplen, TimestampUs ts);
+
+  /// Ends dissection (gives up with guessing if still undetected), copies metadata into f.meta and frees
+  /// the nDPI flow state. Safe to call more than once.
+  void finish(flow::Flow& f);
+
+  /// nDPI's own name for a (master, app) pair, as ndpiReader prints it ("TLS.Google", "DNS", "Unknown").
+  std::string label(uint16_t master, uint16_t app) const;
+  /// Name of one protocol id.
+  std::string proto_name(uint16_t id) const;
+  /// Our confidence vocabulary for an nDPI confidence value: dpi, dpi-cache, ip-list, port, unknown.
+  static const char* confidence_name(uint8_t engine_confidence);
+  /// Version string of the linked nDPI library.
+  static std::string version();
+
+  uint64_t engine_flows_live() const { return live_; }
+
+ private:
+  void copy_meta(flow::Flow& f);
+  uint16_t limit_for(uint8_t l4) const;
+
+  EngineOptions opts_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  uint64_t live_ = 0;
+};
+
+}  // namespace sealscope::classify

@@ -1,0 +1,155 @@
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <csignal>
+#include <memory>
+#include <sstream>
+
+#include "analyze/analyzer.hpp"
+#include "cli/commands.hpp"
+#include "common/errors.hpp"
+#include "flow/flow_table.hpp"
+#include "report/flow_writers.hpp"
+#include "report/summary_writer.hpp"
+
+namespace po = boost::program_options;
+
+namespace sealscope::cli {
+
+namespace {
+void on_signal(int) { analyze::Analyzer::request_stop(); }
+}  // namespace
+
+int analyze_main(const std::vector<std::string>& args) {
+  analyze::AnalyzeOptions o;
+  std::string flows_path, csv_path, summary_path;
+  bool quiet = false, no_tunnels = false, no_guess = false, progress = false, no_progress = false;
+  uint32_t splt = 32;
+  auto& t = o.pipeline.table;
+  auto& e = o.pipeline.engine;
+
+  po::options_description desc(
+      "usage: sealscope analyze [OPTIONS] CAPTURE...\n"
+      "       sealscope analyze -i IFACE [--bpf EXPR] [--duration S] [OPTIONS]\n\n"
+      "Reads pcap/pcapng captures (in the order given) or a live interface, builds bidirectional flows,\n"
+      "classifies them with nDPI plus sealscope's detectors and writes metadata-only flow records.\n\n"
+      "Options");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("interface,i", po::value(&o.interface), "capture live from IFACE (needs root or CAP_NET_RAW)")
+      ("bpf", po::value(&o.bpf), "BPF filter applied to files and live capture (pcap-filter(7))")
+      ("duration", po::value(&o.duration_s), "live capture: stop after S seconds (default: until Ctrl-C)")
+      ("flows", po::value(&flows_path), "write one JSON object per flow to FILE (sealscope-flows(5); - = stdout)")
+      ("csv", po::value(&csv_path), "write the same fields, flattened, as CSV to FILE")
+      ("summary-json", po::value(&summary_path), "write the run summary as JSON to FILE")
+      ("splt", po::value(&splt)->default_value(32), "packet shape entries kept per flow (0 = off, max 255)")
+      ("tcp-timeout", po::value(&t.tcp_idle_s)->default_value(300), "TCP idle timeout, seconds")
+      ("udp-timeout", po::value(&t.udp_idle_s)->default_value(120), "UDP idle timeout, seconds")
+      ("other-timeout", po::value(&t.other_idle_s)->default_value(60), "idle timeout of other flows, seconds")
+      ("close-linger", po::value(&t.close_linger_s)->default_value(60),
+       "after FIN both ways or RST, keep a TCP flow this many seconds for stray packets (a new SYN ends it)")
+      ("active-timeout", po::value(&t.active_s)->default_value(1800),
+       "write a record for flows active this long and count afresh (0 = never)")
+      ("max-flows", po::value(&t.max_flows)->default_value(1000000),
+       "concurrent flows kept per worker; beyond it the least recently seen flow is written early "
+       "(end \"evicted\", counted in the summary)")
+      ("workers", po::value(&o.workers)->default_value(1), "flow shards (one nDPI module each)")
+      ("max-tcp-packets", po::value(&e.max_tcp_packets)->default_value(80),
+       "TCP packets given to nDPI before giving up (as ndpiReader -T)")
+      ("max-udp-packets", po::value(&e.max_udp_packets)->default_value(24),
+       "UDP packets given to nDPI before giving up (as ndpiReader -U)")
+      ("no-guess", po::bool_switch(&no_guess), "do not let nDPI guess by port/IP when it gives up")
+      ("no-tunnels", po::bool_switch(&no_tunnels), "do not decapsulate GTP-U (UDP 2152)")
+      ("progress", po::bool_switch(&progress), "always draw the progress bar on stderr")
+      ("no-progress", po::bool_switch(&no_progress), "never draw the progress bar")
+      ("quiet,q", po::bool_switch(&quiet), "do not print the summary on stdout");
+  po::options_description hidden;
+  hidden.add_options()("capture", po::value(&o.files));
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description pos;
+  pos.add("capture", -1);
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& ex) {
+    fmt::print(stderr, "sealscope analyze: {} (see 'sealscope analyze --help')\n", ex.what());
+    return kUsage;
+  }
+  if (vm.count("help")) {
+    std::ostringstream os;
+    os << desc;
+    fmt::print("{}\nMemory: about {} bytes per concurrent flow with the default --splt; nDPI state "
+               "(~{} bytes) is freed as soon as a flow is classified.\n"
+               "Exit status: 0 ok, 1 an input could not be read to its end (outputs still written), "
+               "2 usage error, 130 interrupted.\n",
+               os.str(), flow::FlowTable::bytes_per_flow(32), 700);
+    return kOk;
+  }
+  if (o.interface.empty() && o.files.empty()) {
+    fmt::print(stderr, "sealscope analyze: no capture given (files, or -i IFACE; see --help)\n");
+    return kUsage;
+  }
+  if (!o.interface.empty() && !o.files.empty()) {
+    fmt::print(stderr, "sealscope analyze: give capture files or -i IFACE, not both\n");
+    return kUsage;
+  }
+  if (splt > 255) {
+    fmt::print(stderr, "sealscope analyze: --splt must be between 0 and 255\n");
+    return kUsage;
+  }
+  if (o.workers == 0 || o.workers > 64) {
+    fmt::print(stderr, "sealscope analyze: --workers must be between 1 and 64\n");
+    return kUsage;
+  }
+  if (t.max_flows == 0) {
+    fmt::print(stderr, "sealscope analyze: --max-flows must be at least 1\n");
+    return kUsage;
+  }
+  t.splt = static_cast<uint16_t>(splt);
+  e.guess = !no_guess;
+  o.decoder.decode_gtp = !no_tunnels;
+  o.progress = !quiet && !no_progress && (progress || isatty(STDERR_FILENO));
+
+  stats::Summary summary;
+  analyze::TeeSink tee;
+  tee.add(&summary);
+  std::unique_ptr<report::JsonlWriter> jsonl;
+  std::unique_ptr<report::CsvWriter> csv;
+  bool ok = true;
+  try {
+    analyze::Analyzer analyzer(o, tee, summary);
+    analyzer.check_inputs();
+    if (!flows_path.empty()) {
+      jsonl = std::make_unique<report::JsonlWriter>(flows_path);
+      tee.add(jsonl.get());
+    }
+    if (!csv_path.empty()) {
+      csv = std::make_unique<report::CsvWriter>(csv_path);
+      tee.add(csv.get());
+    }
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    ok = analyzer.run();
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    if (jsonl) jsonl->close();
+    if (csv) csv->close();
+    if (!summary_path.empty()) report::write_summary_json(summary, summary_path);
+  } catch (const Error& ex) {
+    fmt::print(stderr, "sealscope analyze: {}\n", ex.what());
+    return kInputProblem;
+  }
+  if (!quiet) report::print_summary(summary, flows_path == "-" ? stderr : stdout);
+  for (const auto& p : summary.problems) {
+    fmt::print(stderr, "sealscope analyze: {}: {} (read {} packets, stopped at byte offset {})\n", p.name,
+               p.reason, p.packets, p.offset);
+  }
+  if (summary.interrupted) return kInterrupted;
+  return ok ? kOk : kInputProblem;
+}
+
+}  // namespace sealscope::cli

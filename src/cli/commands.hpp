@@ -1,0 +1,22 @@
+#pragma once
+#include <string>
+#include <vector>
+
+namespace sealscope::cli {
+
+/// Exit codes shared by every sub-command.
+enum Exit : int {
+  kOk = 0,
+  kInputProblem = 1,  ///< an input could not be read to its end (outputs were still written)
+  kUsage = 2,         ///< bad command line
+  kFailed = 3,        ///< the command ran but its check failed (eval threshold, policy findings)
+  kInterrupted = 130,
+};
+
+/// `sealscope analyze …`; args exclude the program and command names.
+int analyze_main(const std::vector<std::string>& args);
+
+/// Top-level dispatch; returns the process exit code.
+int run(int argc, char** argv);
+
+}  // namespace sealscope::cli

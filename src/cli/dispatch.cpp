@@ -1,0 +1,45 @@
+#include <fmt/format.h>
+
+#include <cstring>
+#include <map>
+
+#include "classify/ndpi_adapter.hpp"
+#include "cli/commands.hpp"
+
+#ifndef SEALSCOPE_VERSION
+#define SEALSCOPE_VERSION "0"
+#endif
+
+namespace sealscope::cli {
+
+namespace {
+const char* kUsageText =
+    "usage: sealscope <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  analyze   capture(s) or a live interface -> flows, labels, metadata statistics\n"
+    "\n"
+    "Run 'sealscope <command> --help' for a command's options; see sealscope(1).\n";
+}  // namespace
+
+int run(int argc, char** argv) {
+  if (argc < 2) {
+    fmt::print(stderr, "{}", kUsageText);
+    return kUsage;
+  }
+  const std::string cmd = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+    fmt::print("{}", kUsageText);
+    return kOk;
+  }
+  if (cmd == "--version" || cmd == "version") {
+    fmt::print("sealscope {} (nDPI {})\n", SEALSCOPE_VERSION, classify::NdpiEngine::version());
+    return kOk;
+  }
+  if (cmd == "analyze") return analyze_main(args);
+  fmt::print(stderr, "sealscope: unknown command '{}'\n{}", cmd, kUsageText);
+  return kUsage;
+}
+
+}  // namespace sealscope::cli

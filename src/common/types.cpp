@@ -1,0 +1,47 @@
+#include "common/types.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+
+#include <ctime>
+
+namespace sealscope {
+
+std::string to_string(const IpAddr& a) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (a.version == 4) {
+    inet_ntop(AF_INET, a.bytes, buf, sizeof buf);
+  } else if (a.version == 6) {
+    inet_ntop(AF_INET6, a.bytes, buf, sizeof buf);
+  }
+  return buf;
+}
+
+bool parse_ip(const std::string& text, IpAddr& out) {
+  out = IpAddr{};
+  if (inet_pton(AF_INET, text.c_str(), out.bytes) == 1) {
+    out.version = 4;
+    return true;
+  }
+  if (inet_pton(AF_INET6, text.c_str(), out.bytes) == 1) {
+    out.version = 6;
+    return true;
+  }
+  return false;
+}
+
+std::string format_rfc3339_us(TimestampUs ts) {
+  int64_t secs = ts / 1000000;
+  int64_t us = ts % 1000000;
+  if (us < 0) {
+    us += 1000000;
+    --secs;
+  }
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us);
+}
+
+}  // namespace sealscope

@@ -1,0 +1,433 @@
+#include "decode/decoder.hpp"
+
+#include <pcap/dlt.h>
+
+#include <algorithm>
+
+namespace sealscope::decode {
+
+namespace {
+
+inline uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+inline uint32_t rd32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+constexpr int kMaxVlanTags = 8;
+constexpr int kMaxIpv6Ext = 16;
+constexpr int kMaxTunnelDepth = 2;  // an outer packet plus one nested GTP-U; deeper is an anomaly
+constexpr uint16_t kGtpUPort = 2152;
+
+constexpr uint16_t ETH_IPV4 = 0x0800, ETH_IPV6 = 0x86DD, ETH_VLAN = 0x8100, ETH_QINQ = 0x88A8,
+                   ETH_QINQ_OLD = 0x9100, ETH_PPPOE = 0x8864, ETH_MPLS = 0x8847, ETH_MPLS_MC = 0x8848;
+
+}  // namespace
+
+const char* anomaly_name(Anomaly a) {
+  switch (a) {
+    case Anomaly::LinkTruncated: return "link_truncated";
+    case Anomaly::UnknownLinkType: return "unknown_link_type";
+    case Anomaly::VlanTruncated: return "vlan_truncated";
+    case Anomaly::VlanTooDeep: return "vlan_too_deep";
+    case Anomaly::EncapTruncated: return "encap_truncated";
+    case Anomaly::BadIpVersion: return "bad_ip_version";
+    case Anomaly::Ipv4HeaderTruncated: return "ipv4_header_truncated";
+    case Anomaly::Ipv4BadHeaderLength: return "ipv4_bad_header_length";
+    case Anomaly::Ipv4BadTotalLength: return "ipv4_bad_total_length";
+    case Anomaly::IpLengthExceedsPacket: return "ip_length_exceeds_packet";
+    case Anomaly::Ipv6HeaderTruncated: return "ipv6_header_truncated";
+    case Anomaly::Ipv6ExtTruncated: return "ipv6_ext_truncated";
+    case Anomaly::Ipv6ExtChainTooLong: return "ipv6_ext_chain_too_long";
+    case Anomaly::TcpHeaderTruncated: return "tcp_header_truncated";
+    case Anomaly::TcpBadDataOffset: return "tcp_bad_data_offset";
+    case Anomaly::UdpHeaderTruncated: return "udp_header_truncated";
+    case Anomaly::UdpBadLength: return "udp_bad_length";
+    case Anomaly::IcmpTruncated: return "icmp_truncated";
+    case Anomaly::GtpTruncated: return "gtp_truncated";
+    case Anomaly::GtpTooDeep: return "gtp_too_deep";
+    case Anomaly::FragmentOrphan: return "fragment_orphan";
+    case Anomaly::FragmentTableFull: return "fragment_table_full";
+    case Anomaly::TimestampBackwards: return "timestamp_backwards";
+    case Anomaly::Count: break;
+  }
+  return "unknown";
+}
+
+uint64_t AnomalyCounters::total() const {
+  uint64_t t = 0;
+  for (uint64_t c : counts) t += c;
+  return t;
+}
+
+void AnomalyCounters::merge(const AnomalyCounters& o) {
+  for (int i = 0; i < static_cast<int>(Anomaly::Count); ++i) counts[i] += o.counts[i];
+}
+
+DecodeResult Decoder::decode(int linktype, const uint8_t* data, uint32_t caplen, uint32_t wirelen,
+                             Packet& out, AnomalyCounters& anomalies) const {
+  out = Packet{};
+  switch (linktype) {
+    case DLT_EN10MB: {
+      if (caplen < 14) {
+        anomalies.add(Anomaly::LinkTruncated);
+        return DecodeResult::Malformed;
+      }
+      return decode_ethertype(rd16(data + 12), data + 14, caplen - 14, wirelen > 14 ? wirelen - 14 : 0, out,
+                              anomalies);
+    }
+    case DLT_LINUX_SLL: {
+      if (caplen < 16) {
+        anomalies.add(Anomaly::LinkTruncated);
+        return DecodeResult::Malformed;
+      }
+      return decode_ethertype(rd16(data + 14), data + 16, caplen - 16, wirelen > 16 ? wirelen - 16 : 0, out,
+                              anomalies);
+    }
+    case DLT_LINUX_SLL2: {
+      if (caplen < 20) {
+        anomalies.add(Anomaly::LinkTruncated);
+        return DecodeResult::Malformed;
+      }
+      return decode_ethertype(rd16(data), data + 20, caplen - 20, wirelen > 20 ? wirelen - 20 : 0, out,
+                              anomalies);
+    }
+    case DLT_RAW:
+    case DLT_IPV4:
+    case DLT_IPV6:
+#if defined(DLT_RAW) && DLT_RAW != 12
+    case 12:
+#endif
+    case 101: {  // LINKTYPE_RAW, should libpcap hand it through unmapped
+      if (caplen < 1) {
+        anomalies.add(Anomaly::LinkTruncated);
+        return DecodeResult::Malformed;
+      }
+      return decode_ip(data, caplen, wirelen, out, anomalies, 0);
+    }
+    case DLT_NULL:
+    case DLT_LOOP: {
+      if (caplen < 4) {
+        anomalies.add(Anomaly::LinkTruncated);
+        return DecodeResult::Malformed;
+      }
+      // DLT_NULL holds the address family in the capturing host's byte order, DLT_LOOP in network order:
+      // accept both orders, and the AF_INET6 values of Linux (10) and the BSDs (24, 28, 30).
+      uint32_t be = rd32(data);
+      uint32_t le = uint32_t{data[0]} | (uint32_t{data[1]} << 8) | (uint32_t{data[2]} << 16) |
+                    (uint32_t{data[3]} << 24);
+      uint32_t af = linktype == DLT_LOOP ? be : (be <= 0xFFFF ? be : le);
+      if (af == 2 || af == 10 || af == 24 || af == 28 || af == 30) {
+        return decode_ip(data + 4, caplen - 4, wirelen > 4 ? wirelen - 4 : 0, out, anomalies, 0);
+      }
+      return DecodeResult::NotIp;
+    }
+    default:
+      anomalies.add(Anomaly::UnknownLinkType);
+      return DecodeResult::Malformed;
+  }
+}
+
+DecodeResult Decoder::decode_ethertype(uint16_t type, const uint8_t* p, uint32_t caplen, uint32_t wire_avail,
+                                       Packet& out, AnomalyCounters& anomalies) const {
+  for (int tags = 0;; ++tags) {
+    if (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD) {
+      if (tags == kMaxVlanTags) {
+        anomalies.add(Anomaly::VlanTooDeep);
+        return DecodeResult::Malformed;
+      }
+      if (caplen < 4) {
+        anomalies.add(Anomaly::VlanTruncated);
+        return DecodeResult::Malformed;
+      }
+      if (out.vlan == kNoVlan) out.vlan = rd16(p) & 0x0FFF;
+      type = rd16(p + 2);
+      p += 4;
+      caplen -= 4;
+      wire_avail = wire_avail > 4 ? wire_avail - 4 : 0;
+      continue;
+    }
+    if (type == ETH_PPPOE) {  // PPPoE session: 6-byte header, then a 2-byte PPP protocol
+      if (caplen < 8) {
+        anomalies.add(Anomaly::EncapTruncated);
+        return DecodeResult::Malformed;
+      }
+      uint16_t ppp = rd16(p + 6);
+      p += 8;
+      caplen -= 8;
+      wire_avail = wire_avail > 8 ? wire_avail - 8 : 0;
+      if (ppp == 0x0021) return decode_ip(p, caplen, wire_avail, out, anomalies, 0);
+      if (ppp == 0x0057) return decode_ip(p, caplen, wire_avail, out, anomalies, 0);
+      return DecodeResult::NotIp;
+    }
+    if (type == ETH_MPLS || type == ETH_MPLS_MC) {  // pop labels to bottom of stack, then IP by version
+      for (int i = 0;; ++i) {
+        if (caplen < 4 || i == kMaxVlanTags) {
+          anomalies.add(Anomaly::EncapTruncated);
+          return DecodeResult::Malformed;
+        }
+        bool bottom = (p[2] & 0x01) != 0;
+        p += 4;
+        caplen -= 4;
+        wire_avail = wire_avail > 4 ? wire_avail - 4 : 0;
+        if (bottom) break;
+      }
+      if (caplen >= 1 && ((p[0] >> 4) == 4 || (p[0] >> 4) == 6)) {
+        return decode_ip(p, caplen, wire_avail, out, anomalies, 0);
+      }
+      return DecodeResult::NotIp;
+    }
+    break;
+  }
+  if (type == ETH_IPV4 || type == ETH_IPV6) {
+    return decode_ip(p, caplen, wire_avail, out, anomalies, 0);
+  }
+  return DecodeResult::NotIp;
+}
+
+DecodeResult Decoder::decode_ip(const uint8_t* p, uint32_t caplen, uint32_t wire_avail, Packet& out,
+                                AnomalyCounters& anomalies, int depth) const {
+  if (caplen < 1) {
+    anomalies.add(Anomaly::Ipv4HeaderTruncated);
+    return DecodeResult::Malformed;
+  }
+  const uint8_t version = p[0] >> 4;
+  if (version == 4) {
+    if (caplen < 20) {
+      anomalies.add(Anomaly::Ipv4HeaderTruncated);
+      return DecodeResult::Malformed;
+    }
+    const uint32_t ihl = (p[0] & 0x0F) * 4u;
+    if (ihl < 20) {
+      anomalies.add(Anomaly::Ipv4BadHeaderLength);
+      return DecodeResult::Malformed;
+    }
+    if (ihl > caplen) {
+      anomalies.add(Anomaly::Ipv4HeaderTruncated);
+      return DecodeResult::Malformed;
+    }
+    const uint32_t tot = rd16(p + 2);
+    if (tot < ihl) {
+      anomalies.add(Anomaly::Ipv4BadTotalLength);
+      return DecodeResult::Malformed;
+    }
+    if (tot > wire_avail) {
+      anomalies.add(Anomaly::IpLengthExceedsPacket);
+      return DecodeResult::Malformed;
+    }
+    out.l3 = p;
+    out.l3_caplen = std::min(caplen, tot);
+    out.ip_len = tot;
+    out.ip_version = 4;
+    out.src = IpAddr::v4(p + 12);
+    out.dst = IpAddr::v4(p + 16);
+    out.l4_proto = p[9];
+    const uint16_t frag = rd16(p + 6);
+    const uint16_t offset = frag & 0x1FFF;
+    const bool more = (frag & 0x2000) != 0;
+    if (offset != 0 || more) {
+      out.fragmented = true;
+      out.frag_id = rd16(p + 4);
+      if (offset != 0) {
+        out.later_fragment = true;
+        out.payload = p + ihl;
+        out.payload_caplen = out.l3_caplen - ihl;
+        out.payload_len = tot - ihl;
+        return DecodeResult::Ok;
+      }
+    }
+    return decode_l4(p + ihl, out.l3_caplen - ihl, tot - ihl, out, anomalies, depth);
+  }
+  if (version == 6) {
+    if (caplen < 40) {
+      anomalies.add(Anomaly::Ipv6HeaderTruncated);
+      return DecodeResult::Malformed;
+    }
+    uint32_t tot = 40u + rd16(p + 4);
+    if (tot == 40 && p[6] == 0 && caplen > 40) {
+      tot = std::min(caplen, wire_avail);  // jumbogram (payload length 0 + hop-by-hop jumbo option)
+    }
+    if (tot > wire_avail) {
+      anomalies.add(Anomaly::IpLengthExceedsPacket);
+      return DecodeResult::Malformed;
+    }
+    out.l3 = p;
+    out.l3_caplen = std::min(caplen, tot);
+    out.ip_len = tot;
+    out.ip_version = 6;
+    out.src = IpAddr::v6(p + 8);
+    out.dst = IpAddr::v6(p + 24);
+    uint8_t next = p[6];
+    uint32_t off = 40;
+    for (int n = 0;; ++n) {
+      if (next != 0 && next != 43 && next != 44 && next != 60 && next != 51 && next != 135 && next != 139 &&
+          next != 140) {
+        break;
+      }
+      if (n == kMaxIpv6Ext) {
+        anomalies.add(Anomaly::Ipv6ExtChainTooLong);
+        return DecodeResult::Malformed;
+      }
+      if (off + 8 > out.l3_caplen) {
+        anomalies.add(Anomaly::Ipv6ExtTruncated);
+        return DecodeResult::Malformed;
+      }
+      const uint8_t* h = p + off;
+      uint32_t hlen;
+      if (next == 44) {
+        hlen = 8;
+        const uint16_t fo = rd16(h + 2);
+        out.fragmented = true;
+        out.frag_id = rd32(h + 4);
+        if ((fo & 0xFFF8) != 0) {
+          out.l4_proto = h[0];
+          out.later_fragment = true;
+          out.payload = h + 8;
+          out.payload_caplen = out.l3_caplen - off - 8;
+          out.payload_len = tot - off - 8;
+          return DecodeResult::Ok;
+        }
+      } else if (next == 51) {
+        hlen = (h[1] + 2u) * 4u;
+      } else {
+        hlen = (h[1] + 1u) * 8u;
+      }
+      if (off + hlen > out.l3_caplen) {
+        anomalies.add(Anomaly::Ipv6ExtTruncated);
+        return DecodeResult::Malformed;
+      }
+      next = h[0];
+      off += hlen;
+    }
+    out.l4_proto = next;
+    return decode_l4(p + off, out.l3_caplen - off, tot - off, out, anomalies, depth);
+  }
+  anomalies.add(Anomaly::BadIpVersion);
+  return DecodeResult::Malformed;
+}
+
+DecodeResult Decoder::decode_l4(const uint8_t* p, uint32_t caplen, uint32_t len, Packet& out,
+                                AnomalyCounters& anomalies, int depth) const {
+  switch (out.l4_proto) {
+    case 6: {
+      if (caplen < 20) {
+        anomalies.add(Anomaly::TcpHeaderTruncated);
+        return DecodeResult::Malformed;
+      }
+      const uint32_t doff = (p[12] >> 4) * 4u;
+      if (doff < 20 || doff > len) {
+        anomalies.add(Anomaly::TcpBadDataOffset);
+        return DecodeResult::Malformed;
+      }
+      out.has_ports = true;
+      out.sport = rd16(p);
+      out.dport = rd16(p + 2);
+      out.tcp_seq = rd32(p + 4);
+      out.tcp_flags = p[13];
+      out.payload = p + std::min(doff, caplen);
+      out.payload_caplen = caplen > doff ? caplen - doff : 0;
+      out.payload_len = len - doff;
+      return DecodeResult::Ok;
+    }
+    case 17: {
+      if (caplen < 8) {
+        anomalies.add(Anomaly::UdpHeaderTruncated);
+        return DecodeResult::Malformed;
+      }
+      const uint32_t ulen = rd16(p + 4);
+      // A first fragment carries the whole datagram's UDP length but only its own share of the bytes.
+      if (ulen < 8 || (ulen > len && !out.fragmented)) {
+        anomalies.add(Anomaly::UdpBadLength);
+        return DecodeResult::Malformed;
+      }
+      out.has_ports = true;
+      out.sport = rd16(p);
+      out.dport = rd16(p + 2);
+      out.payload = p + 8;
+      out.payload_len = (out.fragmented ? len : ulen) - 8;
+      out.payload_caplen = std::min(caplen - 8, out.payload_len);
+      if (opts_.decode_gtp && (out.dport == kGtpUPort || out.sport == kGtpUPort) && !out.fragmented) {
+        // GTPv1-U (3GPP TS 29.281): flags(ver=1,PT=1,E,S,PN), type, length, TEID; 4 more bytes when
+        // E, S or PN is set; then extension headers (length in 4-byte units, last byte = next type).
+        const uint8_t* g = out.payload;
+        const uint32_t gcap = out.payload_caplen;
+        if (gcap >= 8 && (g[0] >> 5) == 1 && (g[0] & 0x10) && g[1] == 0xFF) {
+          uint32_t hl = 8;
+          bool ok = true;
+          if (g[0] & 0x07) {
+            hl = 12;
+            if (gcap < 12) {
+              ok = false;
+            } else if (g[0] & 0x04) {
+              uint8_t nxt = g[11];
+              for (int i = 0; nxt != 0 && ok; ++i) {
+                if (hl + 4 > gcap || i == 16) {
+                  ok = false;
+                  break;
+                }
+                const uint32_t el = g[hl] * 4u;
+                if (el == 0 || hl + el > gcap) {
+                  ok = false;
+                  break;
+                }
+                nxt = g[hl + el - 1];
+                hl += el;
+              }
+            }
+          }
+          if (!ok || hl >= gcap) {
+            anomalies.add(Anomaly::GtpTruncated);
+            return DecodeResult::Ok;  // still accounted as the outer UDP flow: nothing is lost
+          }
+          const uint8_t iv = g[hl] >> 4;
+          if (iv == 4 || iv == 6) {
+            if (depth + 1 >= kMaxTunnelDepth && out.tunnel.type != 0) {
+              anomalies.add(Anomaly::GtpTooDeep);
+              return DecodeResult::Ok;
+            }
+            TunnelInfo tun = out.tunnel;
+            if (tun.type == 0) {
+              tun.type = 1;
+              tun.teid = rd32(g + 4);
+              tun.outer_src = out.src;
+              tun.outer_dst = out.dst;
+            }
+            const uint16_t vlan = out.vlan;
+            const TimestampUs ts = out.ts;
+            Packet inner;
+            inner.vlan = vlan;
+            inner.ts = ts;
+            inner.tunnel = tun;
+            DecodeResult r = decode_ip(g + hl, gcap - hl, out.payload_len - hl, inner, anomalies, depth + 1);
+            if (r == DecodeResult::Ok) {
+              out = inner;
+            }
+            return r;
+          }
+        } else if (gcap >= 1 && (g[0] >> 5) == 1 && (g[0] & 0x10) && gcap < 8) {
+          anomalies.add(Anomaly::GtpTruncated);
+        }
+      }
+      return DecodeResult::Ok;
+    }
+    case 1:
+    case 58: {
+      if (caplen < 4) {
+        anomalies.add(Anomaly::IcmpTruncated);
+        return DecodeResult::Malformed;
+      }
+      out.icmp_type = p[0];
+      out.icmp_code = p[1];
+      out.payload = p + 4;
+      out.payload_caplen = caplen - 4;
+      out.payload_len = len >= 4 ? len - 4 : 0;
+      return DecodeResult::Ok;
+    }
+    default:
+      out.payload = p;
+      out.payload_caplen = caplen;
+      out.payload_len = len;
+      return DecodeResult::Ok;
+  }
+}
+
+}  // namespace sealscope::decode

@@ -1,0 +1,36 @@
+#pragma once
+#include <cstdint>
+
+#include "decode/packet.hpp"
+
+namespace sealscope::decode {
+
+/// Options of the decoder.
+struct DecoderOptions {
+  bool decode_gtp = true;  ///< decapsulate GTP-U (UDP 2152) G-PDUs
+};
+
+/// Stateless link/network/transport decoder. Bounds are checked explicitly; nothing throws or allocates.
+class Decoder {
+ public:
+  explicit Decoder(DecoderOptions opts = {}) : opts_(opts) {}
+
+  /// Decodes one frame of link type `linktype` (a DLT_ value).
+  DecodeResult decode(int linktype, const uint8_t* data, uint32_t caplen, uint32_t wirelen, Packet& out,
+                      AnomalyCounters& anomalies) const;
+
+  /// Decodes an IP packet starting at `p` (used after the link layer and for tunnels).
+  /// `wire_avail` is how many bytes the packet had on the wire from `p` on.
+  DecodeResult decode_ip(const uint8_t* p, uint32_t caplen, uint32_t wire_avail, Packet& out,
+                         AnomalyCounters& anomalies, int depth) const;
+
+ private:
+  DecodeResult decode_ethertype(uint16_t type, const uint8_t* p, uint32_t caplen, uint32_t wire_avail,
+                                Packet& out, AnomalyCounters& anomalies) const;
+  DecodeResult decode_l4(const uint8_t* p, uint32_t caplen, uint32_t len, Packet& out,
+                         AnomalyCounters& anomalies, int depth) const;
+
+  DecoderOptions opts_;
+};
+
+}  // namespace sealscope::decode

@@ -1,0 +1,99 @@
+#pragma once
+#include <cstdint>
+
+#include "common/types.hpp"
+
+namespace sealscope::decode {
+
+/// Why a packet (or part of one) could not be decoded. Counted, never fatal.
+enum class Anomaly : uint8_t {
+  LinkTruncated,           ///< capture shorter than the link-layer header
+  UnknownLinkType,         ///< a DLT sealscope does not decode
+  VlanTruncated,           ///< 802.1Q/802.1ad tag cut short
+  VlanTooDeep,             ///< more stacked tags than we follow (8)
+  EncapTruncated,          ///< PPPoE or MPLS header cut short
+  BadIpVersion,            ///< IP version nibble is neither 4 nor 6 where IP was announced
+  Ipv4HeaderTruncated,     ///< fewer than 20 bytes, or fewer than IHL*4
+  Ipv4BadHeaderLength,     ///< IHL below 5
+  Ipv4BadTotalLength,      ///< total length below the header length
+  IpLengthExceedsPacket,   ///< IP length claims more bytes than the packet had on the wire
+  Ipv6HeaderTruncated,     ///< fewer than 40 bytes
+  Ipv6ExtTruncated,        ///< an extension header runs past the packet
+  Ipv6ExtChainTooLong,     ///< more extension headers than we follow (16)
+  TcpHeaderTruncated,      ///< fewer than 20 bytes of TCP header
+  TcpBadDataOffset,        ///< data offset below 5 or past the segment
+  UdpHeaderTruncated,      ///< fewer than 8 bytes of UDP header
+  UdpBadLength,            ///< UDP length field disagrees with the IP length
+  IcmpTruncated,           ///< ICMP/ICMPv6 header cut short
+  GtpTruncated,            ///< GTP-U header or extension headers cut short
+  GtpTooDeep,              ///< GTP-U nested deeper than we follow (2)
+  FragmentOrphan,          ///< a later IPv4/IPv6 fragment whose first fragment was not seen
+  FragmentTableFull,       ///< fragment tracking table full: a fragment could not be attributed
+  TimestampBackwards,      ///< a packet older than the one before it in the same file
+  Count
+};
+
+/// Stable snake_case name of an anomaly, used in summaries and reports.
+const char* anomaly_name(Anomaly a);
+
+/// Per-reason anomaly counters.
+struct AnomalyCounters {
+  uint64_t counts[static_cast<int>(Anomaly::Count)] = {};
+  void add(Anomaly a) { ++counts[static_cast<int>(a)]; }
+  uint64_t get(Anomaly a) const { return counts[static_cast<int>(a)]; }
+  uint64_t total() const;
+  void merge(const AnomalyCounters& o);
+};
+
+/// Tunnel the packet arrived in (the outermost one), kept on the flow.
+struct TunnelInfo {
+  uint8_t type = 0;  ///< 0 none, 1 GTP-U
+  uint32_t teid = 0;
+  IpAddr outer_src;
+  IpAddr outer_dst;
+};
+
+constexpr uint16_t kNoVlan = 0xFFFF;
+
+/// A decoded packet: views into the captured bytes plus the header fields the flow stage needs.
+struct Packet {
+  TimestampUs ts = 0;
+  uint16_t vlan = kNoVlan;  ///< outermost VLAN id
+  TunnelInfo tunnel;
+
+  // Network layer (the innermost IP header after tunnel decapsulation).
+  const uint8_t* l3 = nullptr;
+  uint32_t l3_caplen = 0;  ///< bytes of the IP packet actually captured (what nDPI may read)
+  uint32_t ip_len = 0;     ///< IP length from the header (the flow's "bytes")
+  uint8_t ip_version = 0;
+  IpAddr src, dst;
+  uint8_t l4_proto = 0;
+
+  // Fragments.
+  bool fragmented = false;      ///< part of a fragmented datagram
+  bool later_fragment = false;  ///< not the first fragment: no L4 header here
+  uint32_t frag_id = 0;         ///< IPv4 id or IPv6 fragment identification
+
+  // Transport layer.
+  bool has_ports = false;
+  uint16_t sport = 0, dport = 0;
+  uint8_t tcp_flags = 0;
+  uint32_t tcp_seq = 0;
+  uint8_t icmp_type = 0, icmp_code = 0;
+  const uint8_t* payload = nullptr;
+  uint32_t payload_caplen = 0;  ///< payload bytes captured
+  uint32_t payload_len = 0;     ///< payload length from the headers
+};
+
+enum class DecodeResult : uint8_t {
+  Ok,         ///< an IP packet; `Packet` is filled
+  NotIp,      ///< a well-formed frame that carries no IP (ARP, LLDP, …): not an anomaly
+  Malformed,  ///< counted in the anomaly counters
+};
+
+namespace tcp_flag {
+constexpr uint8_t FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10, URG = 0x20, ECE = 0x40,
+                  CWR = 0x80;
+}
+
+}  // namespace sealscope::decode

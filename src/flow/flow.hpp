@@ -1,0 +1,116 @@
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "decode/packet.hpp"
+
+namespace sealscope::flow {
+
+/// Direction-normalised flow key: fixed-size POD, no padding, hashed as bytes.
+/// Side A is the numerically lower (address, port) pair, so both directions map to one key.
+struct FlowKey {
+  uint8_t addr_a[16];
+  uint8_t addr_b[16];
+  uint16_t port_a;
+  uint16_t port_b;
+  uint16_t vlan;
+  uint8_t l4;
+  uint8_t ip_version;
+
+  bool operator==(const FlowKey& o) const { return std::memcmp(this, &o, sizeof(FlowKey)) == 0; }
+};
+static_assert(sizeof(FlowKey) == 40, "FlowKey must stay padding-free");
+
+/// Builds the key of a decoded packet; `a_is_src` tells whether the packet's source is side A.
+FlowKey make_key(const decode::Packet& p, bool& a_is_src);
+
+/// Welford running statistics (count, mean, variance, min, max) without storing samples.
+struct RunningStats {
+  uint64_t n = 0;
+  double mean = 0, m2 = 0;
+  double min = 0, max = 0;
+  void add(double x) {
+    if (n == 0) {
+      min = max = x;
+    } else {
+      if (x < min) min = x;
+      if (x > max) max = x;
+    }
+    ++n;
+    const double d = x - mean;
+    mean += d / static_cast<double>(n);
+    m2 += d * (x - mean);
+  }
+  double stddev() const;  ///< population standard deviation
+};
+
+/// Why a flow record was written.
+enum class EndReason : uint8_t { None, Idle, Active, Fin, Rst, Evicted, Eof };
+const char* end_reason_name(EndReason r);
+
+enum Dir : uint8_t { kUp = 0, kDown = 1 };  ///< up = from the initiator
+
+/// Classification state a classifier keeps on the flow (the nDPI state itself stays opaque).
+struct ClassState {
+  void* engine_flow = nullptr;   ///< the engine's per-flow state, freed as soon as the verdict is final
+  uint16_t master = 0, app = 0;  ///< engine protocol ids
+  uint8_t engine_confidence = 0;
+  bool final = false;            ///< the verdict will not change any more
+  bool extra_dissection = false; ///< still feeding packets for extra metadata after detection
+  uint16_t dissected = 0;        ///< packets given to the engine
+  uint64_t after_packets = 0, after_bytes = 0;  ///< when the label became final
+  int64_t after_us = 0;
+  uint16_t detector_label = 0;   ///< our own detectors' label id (0 = none), see classify/labels
+  uint8_t detector_confidence = 0;
+  uint32_t detector_state = 0;   ///< per-flow scratch bits for our detectors
+};
+
+/// Per-flow metadata copied out of the engine once (host names, TLS handshake metadata).
+struct FlowMeta {
+  std::string server_name;
+  std::string category;
+  bool has_tls = false;
+  uint16_t tls_version = 0;
+  std::string alpn, ja3c, ja3s;
+  uint64_t risk = 0;
+};
+
+/// A bidirectional flow: counters, statistics and the first packets' shape. Metadata only.
+struct Flow {
+  FlowKey key{};
+  uint64_t id = 0;  ///< creation sequence number (deterministic)
+  bool a_is_initiator = true;
+  IpAddr initiator, responder;
+  uint16_t initiator_port = 0, responder_port = 0;
+  decode::TunnelInfo tunnel;
+
+  TimestampUs first_seen = 0, last_seen = 0;
+  TimestampUs last_dir_ts[2] = {0, 0};
+  uint64_t packets[2] = {0, 0};
+  uint64_t bytes[2] = {0, 0};
+  uint64_t payload[2] = {0, 0};
+  RunningStats size_all, size_dir[2];
+  RunningStats iat_all, iat_dir[2];
+  uint32_t tcp_flag_counts[8] = {};
+  uint8_t fin_seen = 0;  ///< bit 0: FIN from initiator, bit 1: FIN from responder
+  EndReason end = EndReason::None;
+  EndReason closing = EndReason::None;  ///< Fin/Rst once the connection is closing (lingering)
+
+  uint16_t splt_len = 0;  ///< entries used in the table's SPLT slab
+
+  ClassState cls;
+  std::unique_ptr<FlowMeta> meta;
+
+  // Intrusive LRU links (flow-table owned).
+  uint32_t slot = 0;
+  uint32_t prev = 0, next = 0;
+  uint8_t list = 0;
+  bool in_use = false;
+
+  /// Resets everything but the table links and the slot.
+  void reset();
+};
+
+}  // namespace sealscope::flow

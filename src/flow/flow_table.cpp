@@ -1,0 +1,231 @@
+#include "flow/flow_table.hpp"
+
+#include <xxhash.h>
+
+#include <algorithm>
+
+namespace sealscope::flow {
+
+FlowTable::FlowTable(const FlowTableOptions& opts, FlowSink& sink, uint64_t seed)
+    : opts_(opts), sink_(sink), seed_(seed) {
+  if (opts_.max_flows == 0) opts_.max_flows = 1;
+  for (int i = 0; i < kLists; ++i) head_[i] = tail_[i] = kNil;
+  index_.assign(1024, kNil);
+  tags_.assign(1024, 0);
+  mask_ = 1023;
+}
+
+FlowTable::~FlowTable() = default;
+
+size_t FlowTable::bytes_per_flow(uint16_t splt) {
+  // flow slot + SPLT entries + two index buckets (load factor <= 1/2) of slot and tag
+  return sizeof(Flow) + static_cast<size_t>(splt) * sizeof(SpltEntry) + 4 * 2 * sizeof(uint32_t);
+}
+
+uint64_t FlowTable::hash(const FlowKey& k) const { return XXH3_64bits_withSeed(&k, sizeof k, seed_); }
+
+uint32_t FlowTable::alloc_slot() {
+  if (!free_.empty()) {
+    uint32_t s = free_.back();
+    free_.pop_back();
+    return s;
+  }
+  if ((slots_used_ & kChunkMask) == 0) {
+    // A new chunk of flows: amortised allocation at flow creation, never per packet.
+    chunks_.emplace_back(new Flow[1u << kChunkBits]);
+    splt_chunks_.emplace_back(new SpltEntry[static_cast<size_t>(opts_.splt) * (1u << kChunkBits) + 1]);
+  }
+  uint32_t s = slots_used_++;
+  at(s).slot = s;
+  return s;
+}
+
+void FlowTable::index_insert(uint32_t slot, uint64_t h) {
+  uint64_t i = h & mask_;
+  while (index_[i] != kNil) i = (i + 1) & mask_;
+  index_[i] = slot;
+  tags_[i] = static_cast<uint32_t>(h >> 32);
+}
+
+void FlowTable::grow_index() {
+  std::vector<uint32_t> old = std::move(index_);
+  const size_t n = old.size() * 2;
+  index_.assign(n, kNil);
+  tags_.assign(n, 0);
+  mask_ = n - 1;
+  for (uint32_t s : old) {
+    if (s != kNil) index_insert(s, hash(at(s).key));
+  }
+}
+
+Flow* FlowTable::find(const FlowKey& key) {
+  const uint64_t h = hash(key);
+  const uint32_t tag = static_cast<uint32_t>(h >> 32);
+  for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
+    const uint32_t s = index_[i];
+    if (s == kNil) return nullptr;
+    if (tags_[i] == tag) {
+      Flow& f = at(s);
+      if (f.key == key) return &f;
+    }
+  }
+}
+
+void FlowTable::index_erase(const Flow& f) {
+  const uint64_t h = hash(f.key);
+  uint64_t i = h & mask_;
+  while (index_[i] != f.slot) i = (i + 1) & mask_;
+  // Backward-shift deletion keeps linear probing chains intact without tombstones.
+  uint64_t j = i;
+  for (;;) {
+    j = (j + 1) & mask_;
+    if (index_[j] == kNil) break;
+    const uint64_t home = hash(at(index_[j]).key) & mask_;
+    const bool between = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
+    if (!between) {
+      index_[i] = index_[j];
+      tags_[i] = tags_[j];
+      i = j;
+    }
+  }
+  index_[i] = kNil;
+}
+
+uint8_t FlowTable::list_of(const Flow& f) const {
+  if (f.closing != EndReason::None) return 3;
+  if (f.key.l4 == 6) return 0;
+  if (f.key.l4 == 17) return 1;
+  return 2;
+}
+
+TimestampUs FlowTable::timeout_us(uint8_t list) const {
+  switch (list) {
+    case 0: return TimestampUs{opts_.tcp_idle_s} * 1000000;
+    case 1: return TimestampUs{opts_.udp_idle_s} * 1000000;
+    case 2: return TimestampUs{opts_.other_idle_s} * 1000000;
+    default: return TimestampUs{opts_.close_linger_s} * 1000000;
+  }
+}
+
+void FlowTable::list_push_back(Flow& f, uint8_t list) {
+  f.list = list;
+  f.next = kNil;
+  f.prev = tail_[list];
+  if (tail_[list] != kNil) {
+    at(tail_[list]).next = f.slot;
+  } else {
+    head_[list] = f.slot;
+  }
+  tail_[list] = f.slot;
+}
+
+void FlowTable::list_unlink(Flow& f) {
+  if (f.prev != kNil) {
+    at(f.prev).next = f.next;
+  } else {
+    head_[f.list] = f.next;
+  }
+  if (f.next != kNil) {
+    at(f.next).prev = f.prev;
+  } else {
+    tail_[f.list] = f.prev;
+  }
+  f.prev = f.next = kNil;
+}
+
+void FlowTable::evict_one() {
+  // The least recently seen flow is at the head of one of the lists.
+  uint32_t victim = kNil;
+  for (int l = 0; l < kLists; ++l) {
+    if (head_[l] == kNil) continue;
+    if (victim == kNil || at(head_[l]).last_seen < at(victim).last_seen) victim = head_[l];
+  }
+  if (victim != kNil) {
+    ++evictions_;
+    end(at(victim), EndReason::Evicted);
+  }
+}
+
+Flow& FlowTable::lookup(const FlowKey& key, TimestampUs now, bool& created) {
+  const uint64_t h = hash(key);
+  const uint32_t tag = static_cast<uint32_t>(h >> 32);
+  uint64_t i = h & mask_;
+  for (;; i = (i + 1) & mask_) {
+    const uint32_t s = index_[i];
+    if (s == kNil) break;
+    if (tags_[i] == tag) {
+      Flow& f = at(s);
+      if (f.key == key) {
+        created = false;
+        return f;
+      }
+    }
+  }
+  created = true;
+  if (size_ >= opts_.max_flows) evict_one();
+  if ((size_ + 1) * 2 > index_.size()) grow_index();
+  const uint32_t s = alloc_slot();
+  Flow& f = at(s);
+  f.reset();
+  f.in_use = true;
+  f.key = key;
+  f.id = next_id_++;
+  f.first_seen = f.last_seen = now;
+  index_insert(s, h);
+  list_push_back(f, list_of(f));
+  ++size_;
+  peak_ = std::max(peak_, size_);
+  return f;
+}
+
+void FlowTable::touch(Flow& f, TimestampUs now) {
+  if (now > f.last_seen) f.last_seen = now;
+  if (f.next != kNil) {  // already at the tail otherwise
+    list_unlink(f);
+    list_push_back(f, f.list);
+  }
+}
+
+void FlowTable::mark_closing(Flow& f, EndReason why) {
+  if (f.closing != EndReason::None) return;
+  list_unlink(f);
+  f.closing = why;
+  list_push_back(f, 3);
+}
+
+void FlowTable::end(Flow& f, EndReason why) {
+  f.end = why;
+  list_unlink(f);
+  index_erase(f);
+  --size_;
+  sink_.flow_ended(f);
+  f.in_use = false;
+  f.meta.reset();
+  free_.push_back(f.slot);
+}
+
+void FlowTable::expire(TimestampUs now) {
+  for (uint8_t l = 0; l < kLists; ++l) {
+    const TimestampUs t = timeout_us(l);
+    while (head_[l] != kNil) {
+      Flow& f = at(head_[l]);
+      if (f.last_seen + t > now) break;
+      end(f, l == 3 ? f.closing : EndReason::Idle);
+    }
+  }
+}
+
+void FlowTable::drain(EndReason why) {
+  std::vector<uint32_t> live;
+  live.reserve(size_);
+  for (int l = 0; l < kLists; ++l) {
+    for (uint32_t s = head_[l]; s != kNil; s = at(s).next) live.push_back(s);
+  }
+  std::sort(live.begin(), live.end(), [this](uint32_t a, uint32_t b) { return at(a).id < at(b).id; });
+  for (uint32_t s : live) {
+    Flow& f = at(s);
+    end(f, f.closing != EndReason::None ? f.closing : why);
+  }
+}
+
+}  // namespace sealscope::flow

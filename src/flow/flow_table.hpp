@@ -1,0 +1,106 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "flow/flow.hpp"
+
+namespace sealscope::flow {
+
+/// Timeouts and bounds of the flow table (seconds, flows).
+struct FlowTableOptions {
+  uint32_t tcp_idle_s = 300;
+  uint32_t udp_idle_s = 120;
+  uint32_t other_idle_s = 60;
+  uint32_t active_s = 1800;       ///< 0 = no active timeout
+  uint32_t close_linger_s = 60;   ///< after FIN both ways or RST, absorb stray packets this long (TIME_WAIT)
+  uint64_t max_flows = 1000000;   ///< beyond this the least recently seen flow is evicted (counted)
+  uint16_t splt = 32;             ///< first-N packet shape entries kept per flow (0 = off)
+};
+
+/// Receives each flow exactly once when it ends; the flow is recycled after the call returns.
+class FlowSink {
+ public:
+  virtual ~FlowSink() = default;
+  virtual void flow_ended(Flow& f) = 0;
+};
+
+/// One SPLT entry: IP length and milliseconds since the flow's previous packet, direction in the top bit.
+struct SpltEntry {
+  uint16_t ip_len;
+  uint32_t dir_ms;  ///< bit 31: 1 = down; bits 0–30: ms since previous packet (saturating)
+} __attribute__((packed));
+
+/// Bidirectional flow table: open-addressing index over a chunked flow pool (lookups never allocate),
+/// per-timeout-class LRU lists ordered by last-seen for O(1) idle expiry, bounded size with eviction.
+class FlowTable {
+ public:
+  FlowTable(const FlowTableOptions& opts, FlowSink& sink, uint64_t seed);
+  ~FlowTable();
+  FlowTable(const FlowTable&) = delete;
+  FlowTable& operator=(const FlowTable&) = delete;
+
+  /// Finds or creates the flow of `key`. `created` tells whether it is new.
+  Flow& lookup(const FlowKey& key, TimestampUs now, bool& created);
+  /// Marks activity: moves the flow to the tail of its LRU list and updates last_seen.
+  void touch(Flow& f, TimestampUs now);
+  /// Moves a closing TCP flow to the short linger list.
+  void mark_closing(Flow& f, EndReason why);
+  /// Ends the flow now (reason set by caller) and recycles it.
+  void end(Flow& f, EndReason why);
+  /// Ends every flow idle at `now` (O(expired) per call).
+  void expire(TimestampUs now);
+  /// Ends all remaining flows in creation order (end of input).
+  void drain(EndReason why);
+
+  Flow* find(const FlowKey& key);
+  uint64_t size() const { return size_; }
+  uint64_t peak() const { return peak_; }
+  uint64_t evictions() const { return evictions_; }
+  uint64_t created() const { return next_id_; }
+  const FlowTableOptions& options() const { return opts_; }
+
+  SpltEntry* splt(const Flow& f) {
+    return splt_chunks_[f.slot >> kChunkBits].get() + static_cast<size_t>(f.slot & kChunkMask) * opts_.splt;
+  }
+  const SpltEntry* splt(const Flow& f) const {
+    return splt_chunks_[f.slot >> kChunkBits].get() + static_cast<size_t>(f.slot & kChunkMask) * opts_.splt;
+  }
+
+  /// Approximate bytes held by the table per flow slot (for documentation and --help).
+  static size_t bytes_per_flow(uint16_t splt);
+
+ private:
+  static constexpr uint32_t kNil = 0xFFFFFFFFu;
+  static constexpr int kLists = 4;  // tcp, udp, other, closing
+  static constexpr uint32_t kChunkBits = 12;
+  static constexpr uint32_t kChunkMask = (1u << kChunkBits) - 1;
+
+  Flow& at(uint32_t slot) { return chunks_[slot >> kChunkBits][slot & kChunkMask]; }
+  uint64_t hash(const FlowKey& k) const;
+  uint32_t alloc_slot();
+  void index_insert(uint32_t slot, uint64_t h);
+  void index_erase(const Flow& f);
+  void grow_index();
+  void list_push_back(Flow& f, uint8_t list);
+  void list_unlink(Flow& f);
+  uint8_t list_of(const Flow& f) const;
+  TimestampUs timeout_us(uint8_t list) const;
+  void evict_one();
+
+  FlowTableOptions opts_;
+  FlowSink& sink_;
+  uint64_t seed_;
+  std::vector<std::unique_ptr<Flow[]>> chunks_;
+  std::vector<std::unique_ptr<SpltEntry[]>> splt_chunks_;
+  std::vector<uint32_t> free_;
+  uint32_t slots_used_ = 0;
+  // Index: slot per bucket (kNil empty) plus the hash's upper bits to skip most key compares.
+  std::vector<uint32_t> index_;
+  std::vector<uint32_t> tags_;
+  uint64_t mask_ = 0;
+  uint32_t head_[kLists], tail_[kLists];
+  uint64_t size_ = 0, peak_ = 0, evictions_ = 0, next_id_ = 0;
+};
+
+}  // namespace sealscope::flow

@@ -1,0 +1,53 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "decode/packet.hpp"
+#include "flow/flow.hpp"
+
+namespace sealscope::flow {
+
+/// Attributes later IP fragments (which carry no ports) to the flow of their first fragment, by
+/// (source, destination, protocol, IP id, VLAN). Fixed capacity, 4-way set-associative, no allocation after
+/// construction. Fragments that arrive before their first fragment wait here (up to kMaxPending each).
+class FragmentTable {
+ public:
+  static constexpr int kMaxPending = 4;
+  struct Pending {
+    TimestampUs ts;
+    uint32_t ip_len;
+    uint32_t payload_len;
+  };
+  struct Entry {
+    uint8_t src[16], dst[16];
+    uint32_t id;
+    uint16_t vlan;
+    uint8_t proto, ip_version;
+    bool used;
+    bool have_first;
+    uint8_t npending;
+    TimestampUs ts;
+    FlowKey flow;
+    Pending pending[kMaxPending];
+  };
+
+  explicit FragmentTable(uint32_t sets = 2048, uint32_t timeout_s = 30);
+
+  /// Finds the entry of a fragment's datagram, or nullptr.
+  Entry* find(const decode::Packet& p, TimestampUs now);
+  /// Finds or makes the entry of a datagram; `displaced` counts pending fragments of a replaced entry that
+  /// will never be attributed, `evicted_fresh` tells whether a still-live entry had to be replaced.
+  Entry* upsert(const decode::Packet& p, TimestampUs now, uint64_t& displaced, bool& evicted_fresh);
+  /// Pending fragments still unattributed (for the end-of-input count).
+  uint64_t pending_total() const;
+
+ private:
+  bool matches(const Entry& e, const decode::Packet& p) const;
+  uint32_t set_of(const decode::Packet& p) const;
+
+  uint32_t sets_;
+  TimestampUs timeout_us_;
+  std::unique_ptr<Entry[]> entries_;
+};
+
+}  // namespace sealscope::flow

@@ -1,0 +1,260 @@
+#include "report/flow_writers.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <iterator>
+
+#include "common/errors.hpp"
+#include "report/text_escape.hpp"
+
+namespace sealscope::report {
+
+OutputFile::OutputFile(const std::string& path) : path_(path) {
+  f_ = path == "-" ? stdout : std::fopen(path.c_str(), "wb");
+  if (f_ == nullptr) throw Error(path + ": cannot create output file: " + std::strerror(errno));
+}
+
+OutputFile::~OutputFile() {
+  if (f_ != nullptr && f_ != stdout) std::fclose(f_);
+}
+
+void OutputFile::write(const char* data, size_t n) {
+  if (f_ == nullptr) return;
+  if (std::fwrite(data, 1, n, f_) != n) throw Error(path_ + ": write failed: " + std::strerror(errno));
+}
+
+void OutputFile::close() {
+  if (f_ == nullptr) return;
+  const bool bad = std::fflush(f_) != 0 || std::ferror(f_) != 0;
+  if (f_ != stdout) std::fclose(f_);
+  f_ = nullptr;
+  if (bad) throw Error(path_ + ": write failed: " + std::strerror(errno));
+}
+
+namespace {
+
+using Buf = fmt::memory_buffer;
+
+void put(Buf& b, std::string_view s) { b.append(s.data(), s.data() + s.size()); }
+
+void moments_json(Buf& b, const stats::Moments& m) {
+  if (m.n == 0) {
+    put(b, "null");
+    return;
+  }
+  fmt::format_to(std::back_inserter(b), "{{\"min\":{:.3f},\"mean\":{:.3f},\"stddev\":{:.3f},\"max\":{:.3f}}}", m.min,
+                 m.mean, m.stddev, m.max);
+}
+
+void series_json(Buf& b, const stats::Moments (&m)[3]) {
+  put(b, "{\"all\":");
+  moments_json(b, m[0]);
+  put(b, ",\"up\":");
+  moments_json(b, m[1]);
+  put(b, ",\"down\":");
+  moments_json(b, m[2]);
+  put(b, "}");
+}
+
+void str_or_null(Buf& b, std::string_view s) {
+  if (s.empty()) {
+    put(b, "null");
+  } else {
+    append_json_string(b, s);
+  }
+}
+
+constexpr const char* kFlagNames[8] = {"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"};
+// Output order per the record contract: SYN, FIN, RST, PSH, ACK, URG, ECE, CWR.
+constexpr int kFlagOrder[8] = {1, 0, 2, 3, 4, 5, 6, 7};
+
+}  // namespace
+
+void JsonlWriter::format(const stats::FlowRecord& r, Buf& b) {
+  auto out = std::back_inserter(b);
+  put(b, "{\"flow_id\":");
+  fmt::format_to(out, "{}", r.id);
+  put(b, ",\"src_ip\":");
+  append_json_string(b, r.src_ip);
+  put(b, ",\"src_port\":");
+  if (r.has_ports) {
+    fmt::format_to(out, "{}", r.src_port);
+  } else {
+    put(b, "null");
+  }
+  put(b, ",\"dst_ip\":");
+  append_json_string(b, r.dst_ip);
+  put(b, ",\"dst_port\":");
+  if (r.has_ports) {
+    fmt::format_to(out, "{}", r.dst_port);
+  } else {
+    put(b, "null");
+  }
+  put(b, ",\"l4\":");
+  append_json_string(b, r.l4);
+  put(b, ",\"vlan\":");
+  if (r.vlan >= 0) {
+    fmt::format_to(out, "{}", r.vlan);
+  } else {
+    put(b, "null");
+  }
+  put(b, ",\"tunnel\":");
+  if (r.tunnel.type == 1) {
+    fmt::format_to(out, "{{\"type\":\"gtp-u\",\"teid\":{},\"outer_src\":", r.tunnel.teid);
+    append_json_string(b, r.tunnel_outer_src);
+    put(b, ",\"outer_dst\":");
+    append_json_string(b, r.tunnel_outer_dst);
+    put(b, "}");
+  } else {
+    put(b, "null");
+  }
+  put(b, ",\"first_seen\":\"");
+  put(b, format_rfc3339_us(r.first_seen));
+  put(b, "\",\"last_seen\":\"");
+  put(b, format_rfc3339_us(r.last_seen));
+  fmt::format_to(out, "\",\"duration_ms\":{:.3f}", static_cast<double>(r.last_seen - r.first_seen) / 1000.0);
+  fmt::format_to(out, ",\"packets\":{{\"up\":{},\"down\":{}}}", r.packets[0], r.packets[1]);
+  fmt::format_to(out, ",\"bytes\":{{\"up\":{},\"down\":{}}}", r.bytes[0], r.bytes[1]);
+  fmt::format_to(out, ",\"payload_bytes\":{{\"up\":{},\"down\":{}}}", r.payload[0], r.payload[1]);
+  put(b, ",\"size\":");
+  series_json(b, r.size);
+  put(b, ",\"iat_ms\":");
+  series_json(b, r.iat_ms);
+  put(b, ",\"splt\":[");
+  for (size_t i = 0; i < r.splt.size(); ++i) {
+    const auto& e = r.splt[i];
+    fmt::format_to(out, "{}[{},{},{}]", i ? "," : "", e.dir_ms >> 31, e.ip_len, e.dir_ms & 0x7FFFFFFFu);
+  }
+  put(b, "],\"tcp_flags\":");
+  if (r.l4 == "tcp") {
+    put(b, "{");
+    for (int i = 0; i < 8; ++i) {
+      fmt::format_to(out, "{}\"{}\":{}", i ? "," : "", kFlagNames[kFlagOrder[i]], r.tcp_flags[kFlagOrder[i]]);
+    }
+    put(b, "}");
+  } else {
+    put(b, "null");
+  }
+  put(b, ",\"label\":");
+  append_json_string(b, r.verdict.label);
+  put(b, ",\"ndpi_label\":");
+  append_json_string(b, r.verdict.ndpi_label);
+  put(b, ",\"family\":");
+  append_json_string(b, r.verdict.family);
+  put(b, ",\"activity\":");
+  append_json_string(b, r.verdict.activity);
+  put(b, ",\"confidence\":");
+  append_json_string(b, r.verdict.confidence);
+  put(b, ",\"category\":");
+  str_or_null(b, r.category);
+  fmt::format_to(out, ",\"classified_after\":{{\"packets\":{},\"bytes\":{},\"ms\":{:.3f}}}", r.after_packets,
+                 r.after_bytes, r.after_ms);
+  put(b, ",\"server_name\":");
+  str_or_null(b, r.server_name);
+  put(b, ",\"tls\":");
+  if (r.has_tls) {
+    put(b, "{\"version\":");
+    str_or_null(b, r.tls_version);
+    put(b, ",\"alpn\":");
+    str_or_null(b, r.tls_alpn);
+    put(b, ",\"ja3c\":");
+    str_or_null(b, r.tls_ja3c);
+    put(b, ",\"ja3s\":");
+    str_or_null(b, r.tls_ja3s);
+    put(b, "}");
+  } else {
+    put(b, "null");
+  }
+  put(b, ",\"end\":\"");
+  put(b, flow::end_reason_name(r.end));
+  put(b, "\"}\n");
+}
+
+void JsonlWriter::write(const stats::FlowRecord& r) {
+  buf_.clear();
+  format(r, buf_);
+  out_.write(buf_.data(), buf_.size());
+}
+
+const char* CsvWriter::header() {
+  return "flow_id,src_ip,src_port,dst_ip,dst_port,l4,vlan,tunnel_type,tunnel_teid,tunnel_outer_src,"
+         "tunnel_outer_dst,first_seen,last_seen,duration_ms,packets_up,packets_down,bytes_up,bytes_down,"
+         "payload_bytes_up,payload_bytes_down,"
+         "size_all_min,size_all_mean,size_all_stddev,size_all_max,"
+         "size_up_min,size_up_mean,size_up_stddev,size_up_max,"
+         "size_down_min,size_down_mean,size_down_stddev,size_down_max,"
+         "iat_ms_all_min,iat_ms_all_mean,iat_ms_all_stddev,iat_ms_all_max,"
+         "iat_ms_up_min,iat_ms_up_mean,iat_ms_up_stddev,iat_ms_up_max,"
+         "iat_ms_down_min,iat_ms_down_mean,iat_ms_down_stddev,iat_ms_down_max,"
+         "splt,tcp_syn,tcp_fin,tcp_rst,tcp_psh,tcp_ack,tcp_urg,tcp_ece,tcp_cwr,"
+         "label,ndpi_label,family,activity,confidence,category,"
+         "classified_after_packets,classified_after_bytes,classified_after_ms,"
+         "server_name,tls_version,tls_alpn,tls_ja3c,tls_ja3s,end\n";
+}
+
+CsvWriter::CsvWriter(const std::string& path) : out_(path) {
+  const char* h = header();
+  out_.write(h, std::strlen(h));
+}
+
+void CsvWriter::format(const stats::FlowRecord& r, Buf& b) {
+  auto out = std::back_inserter(b);
+  fmt::format_to(out, "{},{},", r.id, r.src_ip);
+  if (r.has_ports) fmt::format_to(out, "{}", r.src_port);
+  fmt::format_to(out, ",{},", r.dst_ip);
+  if (r.has_ports) fmt::format_to(out, "{}", r.dst_port);
+  fmt::format_to(out, ",{},", r.l4);
+  if (r.vlan >= 0) fmt::format_to(out, "{}", r.vlan);
+  if (r.tunnel.type == 1) {
+    fmt::format_to(out, ",gtp-u,{},{},{}", r.tunnel.teid, r.tunnel_outer_src, r.tunnel_outer_dst);
+  } else {
+    put(b, ",,,,");
+  }
+  fmt::format_to(out, ",{},{},{:.3f}", format_rfc3339_us(r.first_seen), format_rfc3339_us(r.last_seen),
+                 static_cast<double>(r.last_seen - r.first_seen) / 1000.0);
+  fmt::format_to(out, ",{},{},{},{},{},{}", r.packets[0], r.packets[1], r.bytes[0], r.bytes[1], r.payload[0],
+                 r.payload[1]);
+  for (const auto* series : {&r.size, &r.iat_ms}) {
+    for (const auto& m : *series) {
+      if (m.n == 0) {
+        put(b, ",,,,");
+      } else {
+        fmt::format_to(out, ",{:.3f},{:.3f},{:.3f},{:.3f}", m.min, m.mean, m.stddev, m.max);
+      }
+    }
+  }
+  put(b, ",\"[");
+  for (size_t i = 0; i < r.splt.size(); ++i) {
+    const auto& e = r.splt[i];
+    fmt::format_to(out, "{}[{},{},{}]", i ? "," : "", e.dir_ms >> 31, e.ip_len, e.dir_ms & 0x7FFFFFFFu);
+  }
+  put(b, "]\"");
+  for (int i = 0; i < 8; ++i) {
+    if (r.l4 == "tcp") {
+      fmt::format_to(out, ",{}", r.tcp_flags[kFlagOrder[i]]);
+    } else {
+      put(b, ",");
+    }
+  }
+  for (std::string_view s : {std::string_view(r.verdict.label), std::string_view(r.verdict.ndpi_label),
+                             r.verdict.family, r.verdict.activity, std::string_view(r.verdict.confidence),
+                             std::string_view(r.category)}) {
+    put(b, ",");
+    append_csv_field(b, s);
+  }
+  fmt::format_to(out, ",{},{},{:.3f},", r.after_packets, r.after_bytes, r.after_ms);
+  append_csv_field(b, r.server_name);
+  for (const std::string* s : {&r.tls_version, &r.tls_alpn, &r.tls_ja3c, &r.tls_ja3s}) {
+    put(b, ",");
+    append_csv_field(b, *s);
+  }
+  fmt::format_to(out, ",{}\n", flow::end_reason_name(r.end));
+}
+
+void CsvWriter::write(const stats::FlowRecord& r) {
+  buf_.clear();
+  format(r, buf_);
+  out_.write(buf_.data(), buf_.size());
+}
+
+}  // namespace sealscope::report

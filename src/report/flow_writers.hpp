@@ -1,0 +1,55 @@
+#pragma once
+#include <cstdio>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "stats/flow_record.hpp"
+
+namespace sealscope::report {
+
+/// Buffered output file; throws sealscope::Error when it cannot be created or written.
+class OutputFile {
+ public:
+  explicit OutputFile(const std::string& path);
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+  void write(const char* data, size_t n);
+  void close();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  FILE* f_ = nullptr;
+};
+
+/// Writes one JSON object per flow per line (man sealscope-flows(5)).
+class JsonlWriter : public stats::RecordSink {
+ public:
+  explicit JsonlWriter(const std::string& path) : out_(path) {}
+  void write(const stats::FlowRecord& r) override;
+  void close() { out_.close(); }
+  /// Formats one record as a JSON line (with the trailing newline) into `buf`.
+  static void format(const stats::FlowRecord& r, fmt::memory_buffer& buf);
+
+ private:
+  OutputFile out_;
+  fmt::memory_buffer buf_;
+};
+
+/// Writes the same fields as the JSONL, flattened to one CSV row per flow, with a header row.
+class CsvWriter : public stats::RecordSink {
+ public:
+  explicit CsvWriter(const std::string& path);
+  void write(const stats::FlowRecord& r) override;
+  void close() { out_.close(); }
+  static const char* header();
+  static void format(const stats::FlowRecord& r, fmt::memory_buffer& buf);
+
+ private:
+  OutputFile out_;
+  fmt::memory_buffer buf_;
+};
+
+}  // namespace sealscope::report

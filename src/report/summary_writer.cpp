@@ -1,0 +1,136 @@
+#include "report/summary_writer.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <vector>
+
+#include "common/errors.hpp"
+
+namespace sealscope::report {
+
+namespace {
+nlohmann::json totals_json(const stats::Totals& t) {
+  return {{"flows", t.flows}, {"packets", t.packets}, {"bytes", t.bytes}};
+}
+
+double duration_s(const stats::Summary& s) {
+  return s.last_ts > s.first_ts ? static_cast<double>(s.last_ts - s.first_ts) / 1e6 : 0.0;
+}
+
+std::string human_bytes(uint64_t b) {
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1000 && u < 4) {
+    v /= 1000;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.1f} {}", v, units[u]);
+}
+}  // namespace
+
+nlohmann::json summary_json(const stats::Summary& s) {
+  using nlohmann::json;
+  json j;
+  j["inputs"] = s.inputs;
+  j["frames"] = s.frames;
+  j["frames_bytes"] = s.frames_bytes;
+  j["not_ip_frames"] = s.not_ip;
+  j["malformed_frames"] = s.malformed;
+  j["fragments_attributed"] = s.fragments_attributed;
+  j["flows"] = totals_json(s.all);
+  j["unknown"] = totals_json(s.unknown);
+  j["unknown_share"] = {{"flows", s.all.flows ? static_cast<double>(s.unknown.flows) / s.all.flows : 0.0},
+                        {"bytes", s.all.bytes ? static_cast<double>(s.unknown.bytes) / s.all.bytes : 0.0}};
+  json fa = json::array();
+  for (const auto& [k, t] : s.by_family_activity) {
+    json row = totals_json(t);
+    row["family"] = k.first;
+    row["activity"] = k.second;
+    fa.push_back(row);
+  }
+  j["by_family_activity"] = fa;
+  json labels = json::object();
+  for (const auto& [k, t] : s.by_label) labels[k] = totals_json(t);
+  j["by_label"] = labels;
+  j["by_end"] = s.by_end;
+  j["by_confidence"] = s.by_confidence;
+  json an = json::object();
+  for (int i = 0; i < static_cast<int>(decode::Anomaly::Count); ++i) {
+    const auto a = static_cast<decode::Anomaly>(i);
+    if (s.anomalies.get(a) > 0) an[decode::anomaly_name(a)] = s.anomalies.get(a);
+  }
+  j["anomalies"] = an;
+  j["evictions"] = s.evictions;
+  j["peak_flows"] = s.peak_flows;
+  j["kernel_drops"] = s.kernel_drops;
+  j["capture"] = {{"first_seen", s.first_ts ? json(format_rfc3339_us(s.first_ts)) : json(nullptr)},
+                  {"last_seen", s.last_ts ? json(format_rfc3339_us(s.last_ts)) : json(nullptr)},
+                  {"duration_s", duration_s(s)}};
+  json probs = json::array();
+  for (const auto& p : s.problems) {
+    probs.push_back({{"input", p.name}, {"reason", p.reason}, {"offset", p.offset}, {"packets", p.packets}});
+  }
+  j["problems"] = probs;
+  j["interrupted"] = s.interrupted;
+  return j;
+}
+
+void write_summary_json(const stats::Summary& s, const std::string& path) {
+  std::ofstream f(path);
+  if (!f) throw Error(path + ": cannot create summary file");
+  f << summary_json(s).dump(2) << '\n';
+  if (!f) throw Error(path + ": write failed");
+}
+
+void print_summary(const stats::Summary& s, FILE* out) {
+  const double dur = duration_s(s);
+  fmt::print(out, "sealscope analyze: {} input(s), {} frames ({}), capture span {:.3f} s\n", s.inputs.size(),
+             s.frames, human_bytes(s.frames_bytes), dur);
+  fmt::print(out, "flows: {}   packets: {}   bytes (IP): {}   peak concurrent flows: {}\n", s.all.flows,
+             s.all.packets, human_bytes(s.all.bytes), s.peak_flows);
+  fmt::print(out, "unknown: {} flows ({:.1f}%), {} ({:.1f}% of bytes)\n", s.unknown.flows,
+             s.all.flows ? 100.0 * s.unknown.flows / s.all.flows : 0.0, human_bytes(s.unknown.bytes),
+             s.all.bytes ? 100.0 * s.unknown.bytes / s.all.bytes : 0.0);
+  fmt::print(out, "\n{:<14} {:<11} {:>8} {:>10} {:>12}\n", "family", "activity", "flows", "packets", "bytes");
+  std::vector<std::pair<std::pair<std::string, std::string>, stats::Totals>> rows(s.by_family_activity.begin(),
+                                                                                    s.by_family_activity.end());
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    if (a.first.first.empty() != b.first.first.empty()) return !a.first.first.empty();
+    return a.second.bytes > b.second.bytes;
+  });
+  for (const auto& [k, t] : rows) {
+    fmt::print(out, "{:<14} {:<11} {:>8} {:>10} {:>12}\n", k.first.empty() ? "-" : k.first, k.second, t.flows,
+               t.packets, human_bytes(t.bytes));
+  }
+  fmt::print(out, "\nflow ends:");
+  for (const auto& [k, v] : s.by_end) fmt::print(out, " {}={}", k, v);
+  fmt::print(out, "\nconfidence:");
+  for (const auto& [k, v] : s.by_confidence) fmt::print(out, " {}={}", k, v);
+  fmt::print(out, "\nnot-IP frames: {}   malformed frames: {}   evictions: {}", s.not_ip, s.malformed,
+             s.evictions);
+  if (s.kernel_drops) fmt::print(out, "   kernel drops: {}", s.kernel_drops);
+  fmt::print(out, "\n");
+  if (s.anomalies.total() > 0) {
+    fmt::print(out, "anomalies:");
+    for (int i = 0; i < static_cast<int>(decode::Anomaly::Count); ++i) {
+      const auto a = static_cast<decode::Anomaly>(i);
+      if (s.anomalies.get(a) > 0) fmt::print(out, " {}={}", decode::anomaly_name(a), s.anomalies.get(a));
+    }
+    fmt::print(out, "\n");
+  }
+  if (s.wall_seconds > 0) {
+    fmt::print(out, "processed in {:.3f} s: {:.0f} packets/s, {:.1f} Mbit/s\n", s.wall_seconds,
+               static_cast<double>(s.frames) / s.wall_seconds,
+               static_cast<double>(s.frames_bytes) * 8 / s.wall_seconds / 1e6);
+  }
+  for (const auto& p : s.problems) {
+    fmt::print(out, "INCOMPLETE: {}: {} (stopped at byte {} after {} packets)\n", p.name, p.reason, p.offset,
+               p.packets);
+  }
+  if (s.interrupted) fmt::print(out, "INTERRUPTED: stopped by signal; flows seen so far were written\n");
+}
+
+}  // namespace sealscope::report

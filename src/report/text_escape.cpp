@@ -1,0 +1,45 @@
+#include "report/text_escape.hpp"
+
+#include <iterator>
+
+namespace sealscope::report {
+
+void append_json_string(fmt::memory_buffer& out, std::string_view s) {
+  static const char* hex = "0123456789abcdef";
+  out.push_back('"');
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c >= 0x20 && c < 0x7F) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      const char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      out.append(esc, esc + 6);
+    }
+  }
+  out.push_back('"');
+}
+
+void append_csv_field(fmt::memory_buffer& out, std::string_view s) {
+  static const char* hex = "0123456789abcdef";
+  bool quote = false;
+  for (unsigned char c : s) {
+    if (c == ',' || c == '"' || c == '\n' || c == '\r') quote = true;
+  }
+  if (quote) out.push_back('"');
+  for (unsigned char c : s) {
+    if (c == '"') {
+      out.push_back('"');
+      out.push_back('"');
+    } else if (c < 0x20 || c >= 0x7F) {
+      const char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+      out.append(esc, esc + 4);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  if (quote) out.push_back('"');
+}
+
+}  // namespace sealscope::report

@@ -1,0 +1,57 @@
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "decode/packet.hpp"
+#include "stats/flow_record.hpp"
+
+namespace sealscope::stats {
+
+/// Flows, packets and bytes of one group.
+struct Totals {
+  uint64_t flows = 0, packets = 0, bytes = 0;
+  void add(const FlowRecord& r) {
+    ++flows;
+    packets += r.packets[0] + r.packets[1];
+    bytes += r.bytes[0] + r.bytes[1];
+  }
+};
+
+/// One input that could not be read to its end.
+struct InputProblem {
+  std::string name;
+  std::string reason;
+  uint64_t offset = 0;   ///< byte offset just past the last good record
+  uint64_t packets = 0;  ///< packets read before the problem
+};
+
+/// Run-wide metadata statistics: what the summary on stdout and --summary-json report.
+struct Summary : RecordSink {
+  Totals all;
+  Totals unknown;
+  std::map<std::pair<std::string, std::string>, Totals> by_family_activity;  ///< (family, activity)
+  std::map<std::string, Totals> by_label;
+  std::map<std::string, uint64_t> by_end;
+  std::map<std::string, uint64_t> by_confidence;
+
+  uint64_t frames = 0;        ///< frames read from all inputs
+  uint64_t frames_bytes = 0;  ///< their captured bytes
+  uint64_t not_ip = 0;        ///< well-formed frames that carry no IP (ARP, LLDP, …)
+  uint64_t malformed = 0;     ///< frames dropped as malformed (reasons in anomalies)
+  uint64_t fragments_attributed = 0;
+  decode::AnomalyCounters anomalies;
+  uint64_t evictions = 0;
+  uint64_t peak_flows = 0;
+  uint64_t kernel_drops = 0;
+  TimestampUs first_ts = 0, last_ts = 0;
+  double wall_seconds = 0;
+  std::vector<std::string> inputs;
+  std::vector<InputProblem> problems;
+  bool interrupted = false;
+
+  void write(const FlowRecord& r) override;
+};
+
+}  // namespace sealscope::stats

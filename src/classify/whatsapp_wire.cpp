@@ -63,9 +63,9 @@ bool pb_well_formed(const uint8_t* p, std::size_t n) noexcept {
   return true;
 }
 
-/// Checks a Noise hello body {1: ephemeral(32), [2: sealed static(48)], [3: payload], ...};
-/// sets ik when the static key is present.
-bool noise_hello_ok(const uint8_t* p, std::size_t n, bool& ik) noexcept {
+/// Checks a Noise hello body {1: ephemeral(32), [2: sealed static], [3: payload], ...}; the client's
+/// sealed static is exactly 48 bytes, the server's at least a 16-byte tag. Sets ik when field 2 is present.
+bool noise_hello_ok(const uint8_t* p, std::size_t n, bool client, bool& ik) noexcept {
   std::size_t off = 0;
   PbField f;
   if (!next_field(p, n, off, f) || f.number != 1 || f.wire != 2 || f.value_len != kNoiseKeyLen) return false;
@@ -74,7 +74,9 @@ bool noise_hello_ok(const uint8_t* p, std::size_t n, bool& ik) noexcept {
     if (!next_field(p, n, off, f)) return false;
     if (f.number == 1) return false;  // a second ephemeral
     if (f.number == 2) {
-      if (f.wire != 2 || f.value_len != kSealedStaticLen) return false;
+      if (f.wire != 2 || (client ? f.value_len != kSealedStaticLen
+                                 : (f.value_len < 16 || f.value_len > kSealedStaticLen)))
+        return false;
       ik = true;
     }
     if (f.number == 3 && (f.wire != 2 || f.value_len < 16)) return false;  // AEAD output has a tag
@@ -95,7 +97,7 @@ bool handshake_frame_ok(const uint8_t* body, std::size_t n, uint8_t outer_tag, b
   PbField f;
   if (n == 0 || body[0] != outer_tag) return false;
   if (!next_field(body, n, off, f) || off != n) return false;  // exactly one field fills the frame
-  return noise_hello_ok(body + f.value_off, f.value_len, ik);
+  return noise_hello_ok(body + f.value_off, f.value_len, outer_tag == 0x12, ik);
 }
 
 }  // namespace

@@ -15,7 +15,8 @@
 //    (ClientHello, tag 0x12) holds field 1 = ephemeral X25519 key (tag 0x0a, 32 bytes); for
 //    Noise_XX that is all (frame of 36 bytes), for the resuming Noise_IK form field 2 = encrypted static
 //    key (tag 0x12, 32 + 16 tag = 48 bytes) and field 3 = encrypted payload (tag 0x1a) follow.
-//    The server answers with field 3 (ServerHello, tag 0x1a) holding its ephemeral (0x0a, 32 bytes).
+//    The server answers with field 3 (ServerHello, tag 0x1a) holding its ephemeral (0x0a, 32 bytes),
+//    then sealed static and payload (a resumed session was seen answering with a 16-byte field 2).
 //    (whatsmeow socket/noisehandshake.go, Noise_XX_25519_AESGCM_SHA256 start pattern; Baileys
 //    WAProto HandshakeMessage.)
 //  - The 2015-era clients sent "WA" 0x01 0x05 followed by FunXMPP frames (3-byte length, body starting

@@ -49,7 +49,7 @@ Bytes hello_frame(uint8_t outer, bool ik, std::size_t payload = 120, std::size_t
   Bytes hello = pb(1, filled(eph, 0x11));
   if (ik) {
     append(hello, pb(2, filled(stat, 0x22)));
-    append(hello, pb(3, filled(payload, 0x33)));
+    if (payload > 0) append(hello, pb(3, filled(payload, 0x33)));
   }
   const Bytes msg = pb(outer, hello);
   Bytes f;
@@ -210,6 +210,10 @@ TEST_CASE("WhatsApp server hello frame", "[classify][whatsapp]") {
     CHECK(parse_whatsapp_server_hello(f.data(), len) == WaWireStatus::NeedMore);
   const Bytes c = hello_frame(2, true);
   CHECK(parse_whatsapp_server_hello(c.data(), c.size()) == WaWireStatus::NoMatch);
+  const Bytes short_static = hello_frame(3, true, 0, 32, 16);  // resumption answer: 16-byte field 2
+  CHECK(parse_whatsapp_server_hello(short_static.data(), short_static.size()) == WaWireStatus::Match);
+  const Bytes tiny_static = hello_frame(3, true, 20, 32, 15);
+  CHECK(parse_whatsapp_server_hello(tiny_static.data(), tiny_static.size()) == WaWireStatus::NoMatch);
   Bytes bad = f;
   bad[5] = 0x0b;  // second byte of the outer length varint: lengths no longer agree
   CHECK(parse_whatsapp_server_hello(bad.data(), bad.size()) == WaWireStatus::NoMatch);

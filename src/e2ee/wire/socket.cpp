@@ -159,11 +159,13 @@ void write_all(int fd, ByteView data) {
     }
 }
 
-std::optional<Bytes> read_frame(int fd, int timeout_ms) {
+std::optional<Bytes> read_frame(int fd, int timeout_ms, std::size_t exact_len) {
     std::uint8_t hdr[kFrameHeader];
     if (!read_exact(fd, hdr, kFrameHeader, timeout_ms)) return std::nullopt;
     const std::size_t len = (std::size_t{hdr[0]} << 8) | hdr[1];
     if (len < kMinFrame) throw WireError("frame length " + std::to_string(len) + " below minimum");
+    if (exact_len != 0 && len != exact_len)
+        throw WireError("handshake frame length " + std::to_string(len) + ", expected " + std::to_string(exact_len));
     Bytes body(len);
     if (!read_exact(fd, body.data(), len, timeout_ms)) throw WireError("timeout inside a frame");
     return body;
@@ -198,7 +200,7 @@ SecureChannel SecureChannel::connect(Fd fd, Channel channel, const crypto::DhKey
     first.push_back(static_cast<std::uint8_t>(m1.size()));
     crypto::append(first, m1);
     write_all(fd.get(), first);
-    auto m2 = read_frame(fd.get(), timeout_ms);
+    auto m2 = read_frame(fd.get(), timeout_ms, kHandshake2);
     if (!m2) throw WireError("handshake: timeout waiting for message 2");
     if (m2->size() != kHandshake2 || !hs.read_message(*m2)) throw WireError("handshake: message 2 rejected");
     write_frame(fd.get(), hs.write_message({}));
@@ -212,11 +214,11 @@ SecureChannel SecureChannel::accept(Fd fd, const crypto::DhKeyPair& static_key, 
         pro[3] > static_cast<std::uint8_t>(Channel::blob))
         throw WireError("handshake: bad prologue " + crypto::to_hex(pro));
     crypto::noise::HandshakeState hs(false, pro, static_key);
-    auto m1 = read_frame(fd.get(), timeout_ms);
+    auto m1 = read_frame(fd.get(), timeout_ms, kHandshake1);
     if (!m1) throw WireError("handshake: timeout waiting for message 1");
     if (m1->size() != kHandshake1 || !hs.read_message(*m1)) throw WireError("handshake: message 1 rejected");
     write_frame(fd.get(), hs.write_message({}));
-    auto m3 = read_frame(fd.get(), timeout_ms);
+    auto m3 = read_frame(fd.get(), timeout_ms, kHandshake3);
     if (!m3) throw WireError("handshake: timeout waiting for message 3");
     if (m3->size() != kHandshake3 || !hs.read_message(*m3)) throw WireError("handshake: message 3 rejected");
     return SecureChannel(std::move(fd), static_cast<Channel>(pro[3]), hs);

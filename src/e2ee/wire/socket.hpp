@@ -59,8 +59,8 @@ bool read_exact(int fd, std::uint8_t* buf, std::size_t n, int timeout_ms);
 /// Write all bytes; throws WireError.
 void write_all(int fd, ByteView data);
 
-/// Read one length-prefixed frame; nullopt on idle timeout; throws WireError on bad length or EOF.
-std::optional<Bytes> read_frame(int fd, int timeout_ms);
+/// Read one length-prefixed frame (of exactly `exact_len` bytes if non-zero); nullopt on idle timeout; throws WireError on bad length or EOF.
+std::optional<Bytes> read_frame(int fd, int timeout_ms, std::size_t exact_len = 0);
 /// Write one length-prefixed frame.
 void write_frame(int fd, ByteView body);
 

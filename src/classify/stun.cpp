@@ -65,16 +65,13 @@ bool known_classic_type(uint16_t t) noexcept {
   return t == 0x0001 || t == 0x0101 || t == 0x0111;
 }
 
-std::optional<StunInfo> parse_impl(const uint8_t* data, std::size_t len, bool exact) noexcept {
-  if (data == nullptr || len < kHeader) return std::nullopt;
+/// Walks the attributes of a message of `size` bytes. padded: RFC 5389 layout (values padded to 4);
+/// otherwise values back to back, the layout of some deployed TURN/STUN variants.
+std::optional<StunInfo> parse_walk(const uint8_t* data, std::size_t len, std::size_t size, bool padded_layout) noexcept {
   const uint16_t type = rd16(data);
-  if ((type & 0xC000u) != 0) return std::nullopt;
   const uint16_t length = rd16(data + 2);
-  if ((length & 3u) != 0) return std::nullopt;
-  const std::size_t size = kHeader + length;
-  if (size > len || (exact && size != len)) return std::nullopt;
-
   StunInfo info;
+  info.unpadded = !padded_layout;
   info.classic = rd32(data + 4) != kStunMagicCookie;
   if (info.classic) {
     if (!known_classic_type(type) || size != len) return std::nullopt;
@@ -95,7 +92,7 @@ std::optional<StunInfo> parse_impl(const uint8_t* data, std::size_t len, bool ex
     if (size - off < 4) return std::nullopt;
     const uint16_t at = rd16(data + off);
     const uint16_t alen = rd16(data + off + 2);
-    const std::size_t padded = (std::size_t{alen} + 3u) & ~std::size_t{3};
+    const std::size_t padded = padded_layout ? (std::size_t{alen} + 3u) & ~std::size_t{3} : alen;
     if (padded > size - off - 4) return std::nullopt;
     const uint8_t* v = data + off + 4;
     note_type(info, at);
@@ -119,8 +116,10 @@ std::optional<StunInfo> parse_impl(const uint8_t* data, std::size_t len, bool ex
         break;
       case stun_attr::kNonce: info.has_nonce = true; break;
       case stun_attr::kMessageIntegrity:
-        if (alen != 20) return std::nullopt;
+        // 20 bytes (HMAC-SHA1) per RFC 5389; one deployed variant sends 32.
+        if (alen != 20 && alen != 32) return std::nullopt;
         info.has_message_integrity = true;
+        info.message_integrity_len = static_cast<uint8_t>(alen);
         break;
       case stun_attr::kMessageIntegritySha256:
         if (alen < 16 || alen > 32) return std::nullopt;
@@ -154,6 +153,19 @@ std::optional<StunInfo> parse_impl(const uint8_t* data, std::size_t len, bool ex
     off += 4 + padded;
   }
   return info;
+}
+
+std::optional<StunInfo> parse_impl(const uint8_t* data, std::size_t len, bool exact) noexcept {
+  if (data == nullptr || len < kHeader) return std::nullopt;
+  if ((rd16(data) & 0xC000u) != 0) return std::nullopt;
+  const uint16_t length = rd16(data + 2);
+  const std::size_t size = kHeader + length;
+  if (size > len || (exact && size != len)) return std::nullopt;
+  if ((length & 3u) == 0)
+    if (auto info = parse_walk(data, len, size, true)) return info;
+  // Unpadded layout: only with the magic cookie and an exactly consistent walk.
+  if (rd32(data + 4) != kStunMagicCookie) return std::nullopt;
+  return parse_walk(data, len, size, false);
 }
 
 }  // namespace

@@ -61,6 +61,9 @@ struct StunAddress {
 /// What parse_stun learned from one STUN message.
 struct StunInfo {
   bool classic = false;  ///< RFC 3489 form: no magic cookie, 16-byte transaction id
+  /// Attribute values were back to back, not padded to 4 bytes (seen in deployed WhatsApp and
+  /// MS-TURN traffic); only accepted with the magic cookie and an exactly consistent walk.
+  bool unpadded = false;
   uint16_t type = 0;     ///< raw message type
   uint16_t method = 0;   ///< 12-bit method (1 = Binding, 3 = Allocate, ...)
   StunClass klass = StunClass::Request;
@@ -82,6 +85,7 @@ struct StunInfo {
 
   bool has_nonce = false;
   bool has_message_integrity = false;
+  uint8_t message_integrity_len = 0;  ///< 20 per RFC 5389; 32 seen from one deployed TURN variant
   bool has_message_integrity_sha256 = false;
   bool has_fingerprint = false;
   bool fingerprint_valid = false;  ///< CRC-32 matched and FINGERPRINT was the last attribute
@@ -102,7 +106,8 @@ struct StunInfo {
   bool has_attr(uint16_t attr_type) const noexcept;
 };
 
-/// Parses exactly one STUN message occupying all of [data, data+len) (a UDP datagram).
+/// Parses exactly one STUN message occupying all of [data, data+len) (a UDP datagram). The RFC 5389
+/// padded layout is tried first, then (cookie only) the unpadded one; see StunInfo::unpadded.
 std::optional<StunInfo> parse_stun(const uint8_t* data, std::size_t len) noexcept;
 
 /// Parses one STUN message at the start of data; bytes after message_size are allowed (TCP streams).

@@ -194,7 +194,7 @@ TEST_CASE("STUN: corrupted fields", "[classify][stun]") {
     CHECK_FALSE(parse_stun(b.data(), b.size()));
   }
   SECTION("MESSAGE-INTEGRITY with a wrong length") {
-    const Bytes m = StunBuilder{}.attr(stun_attr::kMessageIntegrity, Bytes(16, 0xAA)).build();
+    const Bytes m = StunBuilder{}.attr(stun_attr::kMessageIntegrity, Bytes(24, 0xAA)).build();
     CHECK_FALSE(parse_stun(m.data(), m.size()));
   }
   SECTION("XOR-MAPPED-ADDRESS with an unknown family") {
@@ -257,6 +257,41 @@ TEST_CASE("STUN: message type bits decode class and method", "[classify][stun]")
     REQUIRE(p);
     CHECK(p->method == c.method);
     CHECK(p->klass == c.klass);
+  }
+}
+
+TEST_CASE("STUN: unpadded attribute layout", "[classify][stun]") {
+  // Attribute values back to back (no padding), header length = sum of unpadded attributes.
+  Bytes m = {0x00, 0x03, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42};
+  for (int i = 0; i < 12; ++i) m.push_back(static_cast<uint8_t>(0x60 + i));
+  const Bytes attrs = {0x40, 0x00, 0x00, 0x06, 1, 2, 3, 4, 5, 6,   // vendor attribute, 6 bytes
+                       0x00, 0x09, 0x00, 0x07, 0, 0, 4, 1, 'b', 'a', 'd',  // ERROR-CODE 401 "bad"
+                       0x00, 0x08, 0x00, 0x20};                       // 32-byte MESSAGE-INTEGRITY
+  m.insert(m.end(), attrs.begin(), attrs.end());
+  m.resize(m.size() + 32, 0x5A);
+  m[3] = static_cast<uint8_t>(m.size() - 20);
+  auto p = parse_stun(m.data(), m.size());
+  REQUIRE(p);
+  CHECK(p->unpadded);
+  CHECK(p->has_attr(0x4000));
+  CHECK(p->error_code == 401);
+  CHECK(p->has_message_integrity);
+  CHECK(p->message_integrity_len == 32);
+  for (std::size_t len = 0; len < m.size(); ++len) CHECK_FALSE(parse_stun(m.data(), len));
+  SECTION("needs the magic cookie") {
+    Bytes c = m;
+    c[4] = 0x22;
+    CHECK_FALSE(parse_stun(c.data(), c.size()));
+  }
+  SECTION("needs an exact walk") {
+    Bytes c = m;
+    c[23] = 7;  // first attribute one byte longer
+    CHECK_FALSE(parse_stun(c.data(), c.size()));
+  }
+  SECTION("padded messages are not reported as unpadded") {
+    auto q = parse_stun(kRequest.data(), kRequest.size());
+    REQUIRE(q);
+    CHECK_FALSE(q->unpadded);
   }
 }
 

@@ -57,6 +57,10 @@ NdpiEngine::~NdpiEngine() {
 
 std::string NdpiEngine::version() { return ndpi_revision(); }
 
+size_t NdpiEngine::flow_state_bytes() {
+  return std::max<size_t>(ndpi_detection_get_sizeof_ndpi_flow_struct(), sizeof(ndpi_flow_struct));
+}
+
 uint16_t NdpiEngine::limit_for(uint8_t l4) const {
   if (l4 == 6) return opts_.max_tcp_packets;
   if (l4 == 17) return opts_.max_udp_packets;

@@ -41,6 +41,8 @@ class NdpiEngine {
   static const char* confidence_name(uint8_t engine_confidence);
   /// Version string of the linked nDPI library.
   static std::string version();
+  /// Bytes of nDPI state held per flow until its verdict is final.
+  static size_t flow_state_bytes();
 
   uint64_t engine_flows_live() const { return live_; }
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "analyze/analyzer.hpp"
+#include "classify/ndpi_adapter.hpp"
 #include "cli/commands.hpp"
 #include "common/errors.hpp"
 #include "flow/flow_table.hpp"
@@ -86,7 +87,7 @@ int analyze_main(const std::vector<std::string>& args) {
                "(~{} bytes) is freed as soon as a flow is classified.\n"
                "Exit status: 0 ok, 1 an input could not be read to its end (outputs still written), "
                "2 usage error, 130 interrupted.\n",
-               os.str(), flow::FlowTable::bytes_per_flow(32), 700);
+               os.str(), flow::FlowTable::bytes_per_flow(32), classify::NdpiEngine::flow_state_bytes());
     return kOk;
   }
   if (o.interface.empty() && o.files.empty()) {

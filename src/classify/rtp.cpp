@@ -78,11 +78,15 @@ std::optional<RtpHeader> parse_rtp(const uint8_t* data, std::size_t len) noexcep
   }
   h.header_len = off;
   std::size_t payload_end = len;
-  if (h.padding) {
-    if (len == off) return std::nullopt;
-    h.padding_len = data[len - 1];
-    if (h.padding_len == 0 || h.padding_len > len - off) return std::nullopt;
-    payload_end = len - h.padding_len;
+  if (h.padding && len == off) h.padding_consistent = false;
+  if (h.padding && len > off) {
+    // With SRTP the last byte belongs to the authentication tag, so a bad count is not an error.
+    const uint8_t count = data[len - 1];
+    h.padding_consistent = count != 0 && count <= len - off;
+    if (h.padding_consistent) {
+      h.padding_len = count;
+      payload_end = len - count;
+    }
   }
   h.payload_len = payload_end - off;
   return h;

@@ -24,11 +24,15 @@ struct RtpHeader {
   uint16_t ext_profile = 0;     ///< e.g. 0xBEDE for RFC 8285 one-byte header extensions
   uint16_t ext_length_words = 0;
   std::size_t header_len = 0;   ///< 12 + 4*CC (+ 4 + 4*ext words)
-  uint8_t padding_len = 0;      ///< last byte when padding is set
+  uint8_t padding_len = 0;      ///< last byte when padding is set and consistent
+  /// False when P is set but the last byte is not a usable count (normal for SRTP, whose last
+  /// bytes are the authentication tag); padding is then not subtracted.
+  bool padding_consistent = true;
   std::size_t payload_len = 0;  ///< bytes between header and padding
 };
 
-/// Parses an RTP header; rejects RTCP-colliding payload types 72-76 (RFC 5761 §4) and bad lengths.
+/// Parses an RTP header; rejects RTCP-colliding payload types 72-76 (RFC 5761 §4) and CSRC lists or
+/// header extensions that do not fit.
 std::optional<RtpHeader> parse_rtp(const uint8_t* data, std::size_t len) noexcept;
 
 /// Capacity of RtcpInfo's per-packet list.

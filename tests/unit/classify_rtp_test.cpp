@@ -165,14 +165,22 @@ TEST_CASE("RTP rejects malformed headers", "[classify][rtp]") {
     x.resize(40);
     CHECK_FALSE(parse_rtp(x.data(), x.size()));
   }
-  SECTION("padding count zero or larger than the payload") {
+  SECTION("padding count zero or larger than the payload is flagged, not fatal (SRTP tag)") {
     RtpSpec q;
     q.pad = 2;
     Bytes x = rtp(q);
-    x.back() = 0;
-    CHECK_FALSE(parse_rtp(x.data(), x.size()));
-    x.back() = 200;
-    CHECK_FALSE(parse_rtp(x.data(), x.size()));
+    auto ok = parse_rtp(x.data(), x.size());
+    REQUIRE(ok);
+    CHECK(ok->padding_consistent);
+    CHECK(ok->payload_len == 20);
+    for (uint8_t last : {uint8_t{0}, uint8_t{200}}) {
+      x.back() = last;
+      auto h = parse_rtp(x.data(), x.size());
+      REQUIRE(h);
+      CHECK_FALSE(h->padding_consistent);
+      CHECK(h->padding_len == 0);
+      CHECK(h->payload_len == 22);
+    }
   }
 }
 

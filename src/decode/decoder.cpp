@@ -18,6 +18,12 @@ constexpr int kMaxIpv6Ext = 16;
 constexpr int kMaxTunnelDepth = 2;  // an outer packet plus one nested GTP-U; deeper is an anomaly
 constexpr uint16_t kGtpUPort = 2152;
 
+/// IP announced by the layer below but not one byte of it captured: count the announced version's anomaly.
+DecodeResult empty_ip(int version, AnomalyCounters& anomalies) {
+  anomalies.add(version == 6 ? Anomaly::Ipv6HeaderTruncated : Anomaly::Ipv4HeaderTruncated);
+  return DecodeResult::Malformed;
+}
+
 constexpr uint16_t ETH_IPV4 = 0x0800, ETH_IPV6 = 0x86DD, ETH_VLAN = 0x8100, ETH_QINQ = 0x88A8,
                    ETH_QINQ_OLD = 0x9100, ETH_PPPOE = 0x8864, ETH_MPLS = 0x8847, ETH_MPLS_MC = 0x8848;
 
@@ -117,6 +123,7 @@ DecodeResult Decoder::decode(int linktype, const uint8_t* data, uint32_t caplen,
                     (uint32_t{data[3]} << 24);
       uint32_t af = linktype == DLT_LOOP ? be : (be <= 0xFFFF ? be : le);
       if (af == 2 || af == 10 || af == 24 || af == 28 || af == 30) {
+        if (caplen == 4) return empty_ip(af == 2 ? 4 : 6, anomalies);
         return decode_ip(data + 4, caplen - 4, wirelen > 4 ? wirelen - 4 : 0, out, anomalies, 0);
       }
       return DecodeResult::NotIp;
@@ -155,8 +162,10 @@ DecodeResult Decoder::decode_ethertype(uint16_t type, const uint8_t* p, uint32_t
       p += 8;
       caplen -= 8;
       wire_avail = wire_avail > 8 ? wire_avail - 8 : 0;
-      if (ppp == 0x0021) return decode_ip(p, caplen, wire_avail, out, anomalies, 0);
-      if (ppp == 0x0057) return decode_ip(p, caplen, wire_avail, out, anomalies, 0);
+      if (ppp == 0x0021 || ppp == 0x0057) {
+        if (caplen < 1) return empty_ip(ppp == 0x0057 ? 6 : 4, anomalies);
+        return decode_ip(p, caplen, wire_avail, out, anomalies, 0);
+      }
       return DecodeResult::NotIp;
     }
     if (type == ETH_MPLS || type == ETH_MPLS_MC) {  // pop labels to bottom of stack, then IP by version
@@ -171,7 +180,11 @@ DecodeResult Decoder::decode_ethertype(uint16_t type, const uint8_t* p, uint32_t
         wire_avail = wire_avail > 4 ? wire_avail - 4 : 0;
         if (bottom) break;
       }
-      if (caplen >= 1 && ((p[0] >> 4) == 4 || (p[0] >> 4) == 6)) {
+      if (caplen < 1) {  // the stack's payload is missing: truncated, not "not IP"
+        anomalies.add(Anomaly::EncapTruncated);
+        return DecodeResult::Malformed;
+      }
+      if ((p[0] >> 4) == 4 || (p[0] >> 4) == 6) {
         return decode_ip(p, caplen, wire_avail, out, anomalies, 0);
       }
       return DecodeResult::NotIp;
@@ -179,6 +192,7 @@ DecodeResult Decoder::decode_ethertype(uint16_t type, const uint8_t* p, uint32_t
     break;
   }
   if (type == ETH_IPV4 || type == ETH_IPV6) {
+    if (caplen < 1) return empty_ip(type == ETH_IPV6 ? 6 : 4, anomalies);
     return decode_ip(p, caplen, wire_avail, out, anomalies, 0);
   }
   return DecodeResult::NotIp;

@@ -18,7 +18,10 @@ struct Md5Tables {
       k[i] = static_cast<uint32_t>(std::floor(std::fabs(std::sin(static_cast<double>(i + 1))) * 4294967296.0));
   }
 };
-const Md5Tables kMd5;  // built once at start-up, read-only afterwards
+const Md5Tables& md5_tables() noexcept {
+  static const Md5Tables tables;  // built once (thread-safe), read-only afterwards
+  return tables;
+}
 constexpr uint8_t kMd5Shift[64] = {7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
                                    5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20,
                                    4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
@@ -31,6 +34,7 @@ void md5_block(std::array<uint32_t, 4>& h, const uint8_t* blk) noexcept {
   for (int i = 0; i < 16; ++i)
     m[i] = uint32_t{blk[4 * i]} | (uint32_t{blk[4 * i + 1]} << 8) | (uint32_t{blk[4 * i + 2]} << 16) |
            (uint32_t{blk[4 * i + 3]} << 24);
+  const auto& k = md5_tables().k;
   uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
   for (int i = 0; i < 64; ++i) {
     uint32_t f;
@@ -42,7 +46,7 @@ void md5_block(std::array<uint32_t, 4>& h, const uint8_t* blk) noexcept {
     const uint32_t t = d;
     d = c;
     c = b;
-    b = b + rotl(a + f + kMd5.k[i] + m[g], kMd5Shift[i]);
+    b = b + rotl(a + f + k[i] + m[g], kMd5Shift[i]);
     a = t;
   }
   h[0] += a; h[1] += b; h[2] += c; h[3] += d;

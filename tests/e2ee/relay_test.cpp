@@ -100,7 +100,7 @@ private:
 
 } // namespace
 
-TEST_CASE("Two clients exchange messages, a file and a 10-second call through the relay; no plaintext at rest",
+TEST_CASE("Two clients exchange messages and a file and a 10-second call via the relay and no plaintext is at rest",
           "[relay][e2e]") {
     const fs::path dir = temp_dir("e2e");
     relay::Relay r(relay_config(dir));
@@ -188,7 +188,7 @@ TEST_CASE("Two clients exchange messages, a file and a 10-second call through th
     fs::remove_all(dir);
 }
 
-TEST_CASE("Relay durability: 1,000 acknowledged envelopes survive kill -9, none lost or duplicated",
+TEST_CASE("Relay durability: 1000 acknowledged envelopes survive kill -9, none lost or duplicated",
           "[relay][durability]") {
     const fs::path dir = temp_dir("durable");
     RelayProcess relay(dir);
@@ -231,7 +231,7 @@ TEST_CASE("Relay durability: 1,000 acknowledged envelopes survive kill -9, none 
     fs::remove_all(dir);
 }
 
-TEST_CASE("Hostile input closes the connection with a logged reason; the relay keeps serving", "[relay][badinput]") {
+TEST_CASE("Hostile input closes the connection with a logged reason and the relay keeps serving", "[relay][badinput]") {
     const fs::path dir = temp_dir("bad");
     auto cfg_r = relay_config(dir);
     cfg_r.handshake_timeout_s = 2;

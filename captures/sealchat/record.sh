@@ -33,6 +33,6 @@ done
 sleep 1
 kill -INT "$dump_pid"; wait "$dump_pid" || true; dump_pid=
 kill -TERM "$relay_pid"; wait "$relay_pid" || true; relay_pid=
-python3 "$here/labels.py" "$pcap" >> "$here/labels.tsv"
+python3 "$here/labels.py" "$pcap" >> "$here/labels.tsv"  # ndpi42_label: fill from ndpiReader -v 2 (Unknown for all flows so far)
 echo "wrote $pcap ($(wc -c < "$pcap") bytes); actions:" >&2
 cut -c1-160 "$work/actions.jsonl" | sed -n '1,5p' >&2

@@ -47,6 +47,10 @@ class Analyzer {
   /// Validates inputs up front (existence, readability, BPF): throws InputError before any output.
   void check_inputs() const;
   bool run();
+  /// Adds a packet observer to every worker (not owned; must outlive run()).
+  void add_observer(PacketObserver* o) {
+    for (auto& w : workers_) w->add_observer(o);
+  }
 
   /// Asks a running analysis to stop after the current packet (signal-safe).
   static void request_stop();

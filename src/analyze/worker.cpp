@@ -90,6 +90,7 @@ void Worker::process(const decode::Packet& p) {
   }
 
   cls_.on_packet(*f, p);
+  for (PacketObserver* o : observers_) o->on_packet(*f, p, d, cls_);
 
   if (p.l4_proto == 6) {
     if (p.tcp_flags & decode::tcp_flag::RST) {
@@ -113,6 +114,7 @@ void Worker::process_later_fragment(const decode::Packet& p) {
     const Dir d = p.src == f->initiator ? flow::kUp : flow::kDown;
     account(*f, p.ts, p.ip_len, p.payload_len, d, 0);
     ++fragments_attributed_;
+    for (PacketObserver* o : observers_) o->on_packet(*f, p, d, cls_);
     return;
   }
   if (e == nullptr) {

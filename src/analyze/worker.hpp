@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "classify/classifier.hpp"
 #include "decode/packet.hpp"
@@ -8,6 +9,15 @@
 #include "stats/flow_record.hpp"
 
 namespace sealscope::analyze {
+
+/// Sees every accounted packet after its flow was updated and classified (policy dry-run, audit).
+/// Called on the packet path: implementations must not block and should not allocate per packet.
+class PacketObserver {
+ public:
+  virtual ~PacketObserver() = default;
+  virtual void on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d,
+                         const classify::Classifier& cls) = 0;
+};
 
 /// Everything that shapes a run of the pipeline after decoding.
 struct PipelineOptions {
@@ -31,6 +41,8 @@ class Worker : public flow::FlowSink {
   const decode::AnomalyCounters& anomalies() const { return anomalies_; }
   uint64_t fragments_attributed() const { return fragments_attributed_; }
   const flow::FlowTable& table() const { return table_; }
+  /// Adds an observer of every packet (not owned).
+  void add_observer(PacketObserver* o) { observers_.push_back(o); }
 
  private:
   void account(flow::Flow& f, TimestampUs ts, uint32_t ip_len, uint32_t payload_len, flow::Dir d,
@@ -47,6 +59,7 @@ class Worker : public flow::FlowSink {
   uint64_t fragments_attributed_ = 0;
   TimestampUs now_ = 0;
   TimestampUs active_us_ = 0;
+  std::vector<PacketObserver*> observers_;
 };
 
 }  // namespace sealscope::analyze

@@ -72,6 +72,10 @@ void AnomalyCounters::merge(const AnomalyCounters& o) {
 DecodeResult Decoder::decode(int linktype, const uint8_t* data, uint32_t caplen, uint32_t wirelen,
                              Packet& out, AnomalyCounters& anomalies) const {
   out = Packet{};
+  out.frame = data;
+  out.frame_caplen = caplen;
+  out.frame_wirelen = wirelen;
+  out.linktype = linktype;
   switch (linktype) {
     case DLT_EN10MB: {
       if (caplen < 14) {
@@ -408,6 +412,10 @@ DecodeResult Decoder::decode_l4(const uint8_t* p, uint32_t caplen, uint32_t len,
             const uint16_t vlan = out.vlan;
             const TimestampUs ts = out.ts;
             Packet inner;
+            inner.frame = out.frame;
+            inner.frame_caplen = out.frame_caplen;
+            inner.frame_wirelen = out.frame_wirelen;
+            inner.linktype = out.linktype;
             inner.vlan = vlan;
             inner.ts = ts;
             inner.tunnel = tun;

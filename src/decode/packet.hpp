@@ -58,6 +58,9 @@ constexpr uint16_t kNoVlan = 0xFFFF;
 /// A decoded packet: views into the captured bytes plus the header fields the flow stage needs.
 struct Packet {
   TimestampUs ts = 0;
+  const uint8_t* frame = nullptr;  ///< the whole captured frame (link header on), for pcap output
+  uint32_t frame_caplen = 0, frame_wirelen = 0;
+  int linktype = 0;
   uint16_t vlan = kNoVlan;  ///< outermost VLAN id
   TunnelInfo tunnel;
 

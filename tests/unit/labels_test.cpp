@@ -1,0 +1,234 @@
+// Label vocabulary (GUIDE §4): nDPI 4.2 → current names, family and activity. The table below holds
+// (label, transport, family, activity) facts about nDPI protocol names taken from the expected_label /
+// family / activity columns of ../shared/corpus/labels.tsv (what a current nDPI reports, and the family and
+// activity the corpus assigns), plus the GUIDE's own examples.
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "classify/labels.hpp"
+
+using namespace sealscope::classify;
+
+namespace {
+constexpr uint8_t TCP = 6, UDP = 17, ICMP = 1;
+
+bool known_family(std::string_view f) {
+  for (std::string_view x : families()) {
+    if (x == f) return true;
+  }
+  return false;
+}
+}  // namespace
+
+TEST_CASE("labels: split_label", "[labels]") {
+  std::string_view m, a;
+  split_label("STUN.WhatsAppCall", m, a);
+  CHECK(m == "STUN");
+  CHECK(a == "WhatsAppCall");
+  split_label("WhatsApp", m, a);
+  CHECK(m.empty());
+  CHECK(a == "WhatsApp");
+  split_label("", m, a);
+  CHECK(m.empty());
+  CHECK(a.empty());
+}
+
+TEST_CASE("labels: current_label renames nDPI 4.2 names (GUIDE §4)", "[labels]") {
+  struct R {
+    const char* old_name;
+    const char* current;
+  };
+  const R renames[] = {
+      {"Messenger", "FacebookMessenger"},
+      {"TLS.Messenger", "TLS.FacebookMessenger"},
+      {"GoogleHangoutDuo", "GoogleCall"},
+      {"STUN.GoogleHangoutDuo", "STUN.GoogleCall"},
+      {"SkypeCall", "Skype_TeamsCall"},
+      {"STUN.SkypeCall", "STUN.Skype_TeamsCall"},
+      {"STUN.Telegram", "STUN.TelegramVoip"},  // Telegram over STUN = its calls
+      {"STUN.Viber", "STUN.ViberVoip"},
+  };
+  for (const R& r : renames) {
+    INFO(r.old_name);
+    CHECK(current_label(r.old_name) == r.current);
+  }
+  // Not calls, or already current: unchanged.
+  for (const char* same : {"Telegram", "TLS.Telegram", "Viber", "TLS.Viber", "TLS.Google", "STUN.WhatsAppCall",
+                           "FacebookMessenger", "GoogleCall", "Skype_TeamsCall", "Unknown", "DNS"}) {
+    INFO(same);
+    CHECK(current_label(same) == same);
+  }
+}
+
+TEST_CASE("labels: the families list is the GUIDE's, in order, plus VoIP", "[labels]") {
+  const std::vector<std::string_view> guide = {
+      "WhatsApp", "Signal",  "Telegram", "Messenger", "Teams",  "GoogleMeet", "GoogleChat", "Zoom",
+      "Viber",    "Discord", "Line",     "Threema",   "IMO",    "WeChat",     "KakaoTalk",  "Snapchat",
+      "Webex",    "Jabber",  "QQ",       "DingTalk",  "Agora",  "Mumble",     "TeamSpeak"};
+  const std::vector<std::string_view> all(families().begin(), families().end());
+  REQUIRE(all.size() >= guide.size());
+  for (size_t i = 0; i < guide.size(); ++i) CHECK(all[i] == guide[i]);
+  CHECK(known_family("VoIP"));
+}
+
+namespace {
+struct Row {
+  const char* label;
+  uint8_t l4;
+  const char* family;
+  const char* activity;
+};
+
+// A representative set of the corpus's distinct (expected_label, l4, family, activity) rows.
+const Row kCorpusRows[] = {
+    {"STUN.WhatsAppCall", UDP, "WhatsApp", "call"},
+    {"SRTP.WhatsAppCall", UDP, "WhatsApp", "call"},
+    {"WhatsApp", TCP, "WhatsApp", "chat"},
+    {"TLS.WhatsApp", TCP, "WhatsApp", "chat"},
+    {"TLS.WhatsAppFiles", TCP, "WhatsApp", "files"},
+    {"QUIC.WhatsAppFiles", UDP, "WhatsApp", "files"},
+    {"DNS.WhatsApp", UDP, "WhatsApp", "dns"},
+    {"DNS.WhatsAppFiles", UDP, "WhatsApp", "dns"},
+    {"STUN.SignalVoip", UDP, "Signal", "call"},
+    {"TLS.Signal", TCP, "Signal", "chat"},
+    {"DNS.Signal", UDP, "Signal", "dns"},
+    {"STUN.TelegramVoip", UDP, "Telegram", "call"},
+    {"Telegram", TCP, "Telegram", "chat"},
+    {"TLS.Telegram", TCP, "Telegram", "chat"},
+    {"STUN.FacebookVoip", UDP, "Messenger", "call"},
+    {"TLS.FacebookMessenger", TCP, "Messenger", "chat"},
+    {"STUN.Skype_TeamsCall", UDP, "Teams", "call"},
+    {"STUN.Skype_TeamsCall", TCP, "Teams", "call"},
+    {"Skype_TeamsCall", UDP, "Teams", "call"},
+    {"TLS.Skype_Teams", TCP, "Teams", "chat"},
+    {"TLS.Teams", TCP, "Teams", "chat"},
+    {"DNS.Teams", UDP, "Teams", "dns"},
+    {"STUN.GoogleCall", UDP, "GoogleMeet", "call"},
+    {"DTLS.GoogleCall", UDP, "GoogleMeet", "call"},
+    {"TLS.GoogleChat", TCP, "GoogleChat", "chat"},
+    {"Zoom", UDP, "Zoom", "call"},
+    {"STUN.Zoom", UDP, "Zoom", "call"},
+    {"TLS.Zoom", TCP, "Zoom", "chat"},
+    {"DNS.Zoom", UDP, "Zoom", "dns"},
+    {"STUN.ViberVoip", UDP, "Viber", "call"},
+    {"Viber", UDP, "Viber", "chat"},
+    {"Viber", TCP, "Viber", "chat"},
+    {"Discord", UDP, "Discord", "call"},
+    {"TLS.Discord", TCP, "Discord", "chat"},
+    {"LineCall", UDP, "Line", "call"},
+    {"HTTP.Line", TCP, "Line", "chat"},
+    {"Threema", TCP, "Threema", "chat"},
+    {"IMO", UDP, "IMO", "chat"},
+    {"TLS.WeChat", TCP, "WeChat", "chat"},
+    {"DNS.KakaoTalk", UDP, "KakaoTalk", "dns"},
+    {"TLS.KakaoTalk", TCP, "KakaoTalk", "chat"},
+    {"QUIC.SnapchatCall", UDP, "Snapchat", "call"},
+    {"TLS.Snapchat", TCP, "Snapchat", "chat"},
+    {"Webex", UDP, "Webex", "call"},
+    {"TLS.Webex", TCP, "Webex", "chat"},
+    {"Jabber", TCP, "Jabber", "chat"},
+    {"OICQ", UDP, "QQ", "chat"},
+    {"HTTP.QQ", TCP, "QQ", "chat"},
+    {"DingTalk", TCP, "DingTalk", "chat"},
+    {"SD-RTN", UDP, "Agora", "call"},
+    {"Mumble", UDP, "Mumble", "call"},
+    {"TLS.Mumble", TCP, "Mumble", "call"},
+    {"TeamSpeak", UDP, "TeamSpeak", "call"},
+    {"SIP", UDP, "VoIP", "signalling"},
+    {"MGCP", UDP, "VoIP", "signalling"},
+    {"Megaco", UDP, "VoIP", "signalling"},
+    {"BFCP", TCP, "VoIP", "signalling"},
+    {"CiscoSkinny", TCP, "VoIP", "signalling"},
+    {"RTP", UDP, "VoIP", "call"},
+    {"RTP", TCP, "VoIP", "call"},
+    {"RTCP", UDP, "VoIP", "call"},
+    {"STUN", UDP, "VoIP", "call"},
+    {"STUN.RTP", UDP, "VoIP", "call"},
+    {"DTLS", UDP, "VoIP", "call"},
+    {"IAX", UDP, "VoIP", "call"},
+    {"TLS", TCP, "", "other"},
+    {"TLS.Google", TCP, "", "other"},
+    {"QUIC.YouTube", UDP, "", "other"},
+    {"HTTP.1kxun", TCP, "", "other"},
+    {"ICMP", ICMP, "", "other"},
+    {"Unknown", UDP, "", "other"},
+    {"DNS.Google", UDP, "", "dns"},  // family-less DNS.X: our activity is "dns" (a DNS master)
+    {"DNS.Microsoft365", UDP, "", "dns"},
+    {"DNS", UDP, "", "other"},  // plain DNS, MDNS, LLMNR without a master: "other" (labels.cpp)
+    {"MDNS", UDP, "", "other"},
+    {"LLMNR", UDP, "", "other"},
+};
+}  // namespace
+
+TEST_CASE("labels: family and activity of representative corpus labels", "[labels]") {
+  for (const Row& r : kCorpusRows) {
+    INFO(r.label << " l4=" << int{r.l4});
+    CHECK(family_of(r.label) == r.family);
+    CHECK(activity_of(r.label, r.l4) == r.activity);
+    if (*r.family != '\0') CHECK(known_family(family_of(r.label)));
+  }
+}
+
+TEST_CASE("labels: GUIDE §4 rules beyond the corpus", "[labels]") {
+  // A generic VoIP master with a non-family app is still VoIP traffic.
+  CHECK(family_of("STUN.AmazonAWS") == "VoIP");
+  CHECK(activity_of("STUN.AmazonAWS", UDP) == "call");
+  // Zoom/Discord/Webex are calls over UDP only.
+  CHECK(activity_of("Zoom", TCP) == "chat");
+  CHECK(activity_of("Discord", TCP) == "chat");
+  // Names ending in Call/Voip/Voice are calls whatever the master.
+  CHECK(family_of("KakaoTalk_Voice") == "KakaoTalk");
+  CHECK(activity_of("KakaoTalk_Voice", UDP) == "call");
+  CHECK(activity_of("TLS.FacebookVoip", TCP) == "call");
+  // Any family flow whose master is RTP/RTCP/SRTP/DTLS/STUN is a call.
+  CHECK(activity_of("RTP.WhatsApp", UDP) == "call");
+  CHECK(activity_of("DTLS.Signal", UDP) == "call");
+  // DNS masters: dns, whatever the family.
+  CHECK(activity_of("MDNS.WhatsApp", UDP) == "dns");
+  CHECK(activity_of("LLMNR.Teams", UDP) == "dns");
+  // Old 4.2 names still map to their family.
+  CHECK(family_of("Messenger") == "Messenger");
+  CHECK(family_of("GoogleHangoutDuo") == "GoogleMeet");
+  CHECK(family_of("SkypeCall") == "Teams");
+  CHECK(family_of(current_label("STUN.Telegram")) == "Telegram");
+  CHECK(activity_of(current_label("STUN.Telegram"), UDP) == "call");
+  CHECK(family_of("") == "");
+  CHECK(activity_of("", UDP) == "other");
+}
+
+TEST_CASE("labels: every row of the shared corpus (when present)", "[labels][corpus]") {
+  std::ifstream in(SEALSCOPE_SOURCE_DIR "/../shared/corpus/labels.tsv");
+  if (!in) {
+    WARN("../shared/corpus/labels.tsv not found: skipped");
+    return;
+  }
+  std::string line;
+  std::getline(in, line);  // header
+  size_t rows = 0, family_ok = 0, activity_ok = 0;
+  std::vector<std::string> wrong;
+  while (std::getline(in, line)) {
+    std::vector<std::string> col;
+    std::stringstream ss(line);
+    std::string c;
+    while (std::getline(ss, c, '\t')) col.push_back(c);
+    while (col.size() < 10) col.emplace_back();
+    const std::string& label = col[6];
+    const uint8_t l4 = col[1] == "TCP" ? TCP : col[1] == "UDP" ? UDP : 0;
+    ++rows;
+    const bool f = family_of(label) == col[7];
+    const bool a = activity_of(label, l4) == col[8];
+    family_ok += f;
+    activity_ok += a;
+    if ((!f || !a) && wrong.size() < 20) {
+      wrong.push_back(label + " " + col[1] + ": want " + col[7] + "/" + col[8] + ", got " +
+                      std::string(family_of(label)) + "/" + std::string(activity_of(label, l4)));
+    }
+  }
+  for (const std::string& w : wrong) UNSCOPED_INFO(w);
+  CHECK(rows > 0);
+  CHECK(family_ok == rows);
+  CHECK(activity_ok == rows);
+}

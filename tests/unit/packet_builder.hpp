@@ -1,0 +1,373 @@
+#pragma once
+// Byte-by-byte frame builder for the decoder, flow and worker tests. Every header is written from its
+// specification (IEEE 802.3/802.1Q, RFC 2516 PPPoE, RFC 3032 MPLS, RFC 791, RFC 8200, RFC 793, RFC 768,
+// RFC 792, 3GPP TS 29.281 GTP-U, the libpcap link-type headers). "Next protocol" fields are filled by the
+// layer that follows; length fields (IPv4 total length, IPv6 payload length, UDP length, GTP length) are
+// patched at build() to the end of the frame before padding. Each layer is recorded with its offset and
+// the number of bytes the decoder needs to accept it, so tests can derive what any truncation must give.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/types.hpp"
+
+namespace sealscope::testing {
+
+enum class L : uint8_t { Eth, Sll, Sll2, Null, Vlan, Pppoe, Mpls, Ipv4, Ipv6, Ipv6Ext, Tcp, Udp, Icmp, Gtp, Payload };
+
+/// One layer of a built frame: where it starts and how many bytes a decoder needs to accept it.
+struct Span {
+  L kind;
+  size_t off;
+  size_t need;
+};
+
+struct Frame {
+  std::vector<uint8_t> data;
+  std::vector<Span> layers;
+  size_t ip_end = 0;  ///< end of the IP packets (the frame length before link padding)
+
+  const Span& nth(L k, int n = 0) const {
+    for (const Span& s : layers) {
+      if (s.kind == k && n-- == 0) return s;
+    }
+    throw std::logic_error("frame has no such layer");
+  }
+  size_t off(L k, int n = 0) const { return nth(k, n).off; }
+  uint32_t size() const { return static_cast<uint32_t>(data.size()); }
+  const uint8_t* ptr() const { return data.data(); }
+  void put16(size_t at, uint16_t v) {
+    data.at(at) = static_cast<uint8_t>(v >> 8);
+    data.at(at + 1) = static_cast<uint8_t>(v);
+  }
+  uint16_t get16(size_t at) const { return static_cast<uint16_t>((data.at(at) << 8) | data.at(at + 1)); }
+};
+
+inline IpAddr ip(const char* text) {
+  IpAddr a;
+  if (!parse_ip(text, a)) throw std::logic_error(std::string("bad address in test: ") + text);
+  return a;
+}
+
+struct Ipv4Opts {
+  uint16_t id = 0x1234;
+  bool df = false;
+  bool mf = false;
+  uint16_t frag_off8 = 0;            ///< fragment offset in 8-byte units
+  std::vector<uint8_t> options;      ///< raw option bytes, a multiple of 4 long
+  uint8_t ttl = 64;
+};
+
+struct GtpExt {
+  uint8_t type;   ///< this extension header's type (written in the previous header's next-type byte)
+  uint8_t units;  ///< length in 4-byte units (>= 1)
+};
+
+class PacketBuilder {
+ public:
+  // ---- link layers -------------------------------------------------------------------------------------
+  /// Ethernet II; `type` 0 = set by the next layer.
+  PacketBuilder& eth(uint16_t type = 0) {
+    begin(L::Eth, 14);
+    for (int i = 0; i < 6; ++i) put8(0x02);  // dst MAC (locally administered)
+    for (int i = 0; i < 6; ++i) put8(0x04);  // src MAC
+    set_pending(Space::Ether, size());
+    put16(type);
+    return *this;
+  }
+  /// Linux cooked v1 (DLT_LINUX_SLL): packet type, ARPHRD, addr len, 8 address bytes, protocol.
+  PacketBuilder& sll() {
+    begin(L::Sll, 16);
+    put16(0);      // packet type: to us
+    put16(1);      // ARPHRD_ETHER
+    put16(6);      // address length
+    for (int i = 0; i < 8; ++i) put8(i < 6 ? 0x04 : 0);
+    set_pending(Space::Ether, size());
+    put16(0);
+    return *this;
+  }
+  /// Linux cooked v2 (DLT_LINUX_SLL2): protocol, reserved, ifindex, ARPHRD, packet type, addr len, addr.
+  PacketBuilder& sll2() {
+    begin(L::Sll2, 20);
+    set_pending(Space::Ether, size());
+    put16(0);
+    put16(0);       // reserved
+    put32(2);       // interface index
+    put16(1);       // ARPHRD_ETHER
+    put8(0);        // packet type
+    put8(6);        // address length
+    for (int i = 0; i < 8; ++i) put8(i < 6 ? 0x04 : 0);
+    return *this;
+  }
+  /// DLT_NULL (host byte order; `little_endian` picks the capturing host) or DLT_LOOP (network order):
+  /// a 4-byte address family. `af6` is the IPv6 family value written for an IPv6 packet.
+  PacketBuilder& null_link(bool little_endian, uint32_t af6 = 30) {
+    begin(L::Null, 4);
+    af6_ = af6;
+    set_pending(little_endian ? Space::AfLe : Space::AfBe, size());
+    put32(0);
+    return *this;
+  }
+  /// 802.1Q (0x8100) or 802.1ad (0x88A8) tag: the TPID goes into the previous type field.
+  PacketBuilder& vlan(uint16_t id, uint16_t tpid = 0x8100, uint8_t pcp = 3) {
+    link_next(tpid, 0, 0, 0);
+    begin(L::Vlan, 4);
+    put16(static_cast<uint16_t>((pcp << 13) | (id & 0x0FFF)));
+    set_pending(Space::Ether, size());
+    put16(0);
+    return *this;
+  }
+  /// PPPoE session stage (RFC 2516): ver/type 0x11, code 0, session id, length, then the PPP protocol.
+  PacketBuilder& pppoe(uint16_t session = 0x0042) {
+    link_next(0x8864, 0, 0, 0);
+    begin(L::Pppoe, 8);
+    put8(0x11);
+    put8(0x00);
+    put16(session);
+    pppoe_len_at_ = size();
+    put16(0);
+    set_pending(Space::Ppp, size());
+    put16(0);
+    return *this;
+  }
+  /// One MPLS label stack entry (RFC 3032): label(20) TC(3) S(1) TTL(8).
+  PacketBuilder& mpls(uint32_t label, bool bottom) {
+    link_next(0x8847, 0, 0, 0);
+    begin(L::Mpls, 4);
+    put32((label << 12) | (bottom ? 0x100u : 0u) | 64u);
+    pending_ = {Space::None, 0};
+    return *this;
+  }
+
+  // ---- network layers ----------------------------------------------------------------------------------
+  PacketBuilder& ipv4(const char* src, const char* dst, const Ipv4Opts& o = {}) {
+    if (o.options.size() % 4 != 0 || o.options.size() > 40) throw std::logic_error("IPv4 options: 4n <= 40");
+    link_next(0x0800, 0x0021, 2, 4);
+    const size_t ihl = 20 + o.options.size();
+    begin(L::Ipv4, ihl);
+    const size_t start = size();
+    put8(static_cast<uint8_t>(0x40 | (ihl / 4)));
+    put8(0);                                  // DSCP/ECN
+    fix_.push_back({Fix::Ipv4Total, size(), start});
+    put16(0);                                 // total length (patched)
+    put16(o.id);
+    put16(static_cast<uint16_t>((o.df ? 0x4000 : 0) | (o.mf ? 0x2000 : 0) | (o.frag_off8 & 0x1FFF)));
+    put8(o.ttl);
+    set_pending(Space::Proto, size());
+    put8(0);                                  // protocol (next layer)
+    put16(0);                                 // checksum: the decoder does not verify it
+    putip(ip(src), 4);
+    putip(ip(dst), 4);
+    for (uint8_t b : o.options) put8(b);
+    last_ip_version_ = 4;
+    return *this;
+  }
+  PacketBuilder& ipv6(const char* src, const char* dst, uint32_t flow_label = 0) {
+    link_next(0x86DD, 0x0057, af6_, 41);
+    begin(L::Ipv6, 40);
+    const size_t start = size();
+    put32(0x60000000u | (flow_label & 0xFFFFF));
+    fix_.push_back({Fix::Ipv6Payload, size(), start});
+    put16(0);                                 // payload length (patched)
+    set_pending(Space::Proto, size());
+    put8(0);                                  // next header
+    put8(64);                                 // hop limit
+    putip(ip(src), 16);
+    putip(ip(dst), 16);
+    last_ip_version_ = 6;
+    return *this;
+  }
+  /// A generic IPv6 extension header (hop-by-hop 0, routing 43, destination options 60): `len8` 8-byte units.
+  PacketBuilder& ipv6_ext(uint8_t type, size_t len8 = 1) {
+    if (len8 < 1) throw std::logic_error("ext header is at least 8 bytes");
+    link_next(0, 0, 0, type);
+    begin(L::Ipv6Ext, len8 * 8);
+    set_pending(Space::Proto, size());
+    put8(0);
+    put8(static_cast<uint8_t>(len8 - 1));     // Hdr Ext Len: 8-byte units beyond the first
+    put8(1);                                  // Pad1 … PadN-ish filler; content is not parsed
+    for (size_t i = 3; i < len8 * 8; ++i) put8(0);
+    return *this;
+  }
+  /// IPv6 fragment header (RFC 8200 §4.5), 8 bytes.
+  PacketBuilder& ipv6_frag(uint16_t offset8, bool more, uint32_t id) {
+    link_next(0, 0, 0, 44);
+    begin(L::Ipv6Ext, 8);
+    set_pending(Space::Proto, size());
+    put8(0);
+    put8(0);
+    put16(static_cast<uint16_t>((offset8 << 3) | (more ? 1 : 0)));
+    put32(id);
+    return *this;
+  }
+
+  // ---- transport and tunnel ----------------------------------------------------------------------------
+  PacketBuilder& tcp(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq = 1000, uint32_t ack = 0,
+                     size_t opt_len = 0) {
+    if (opt_len % 4 != 0 || opt_len > 40) throw std::logic_error("TCP options: 4n <= 40");
+    link_next(0, 0, 0, 6);
+    begin(L::Tcp, 20);
+    put16(sport);
+    put16(dport);
+    put32(seq);
+    put32(ack);
+    put8(static_cast<uint8_t>(((20 + opt_len) / 4) << 4));
+    put8(flags);
+    put16(65535);  // window
+    put16(0);      // checksum
+    put16(0);      // urgent pointer
+    for (size_t i = 0; i < opt_len; ++i) put8(0x01);  // NOPs
+    return *this;
+  }
+  PacketBuilder& udp(uint16_t sport, uint16_t dport) {
+    link_next(0, 0, 0, 17);
+    begin(L::Udp, 8);
+    const size_t start = size();
+    put16(sport);
+    put16(dport);
+    fix_.push_back({Fix::UdpLength, size(), start});
+    put16(0);
+    put16(0);
+    return *this;
+  }
+  /// ICMP (after IPv4) or ICMPv6 (after IPv6): type, code, checksum, then a 4-byte identifier/sequence.
+  PacketBuilder& icmp(uint8_t type, uint8_t code) {
+    link_next(0, 0, 0, last_ip_version_ == 6 ? 58 : 1);
+    begin(L::Icmp, 4);
+    put8(type);
+    put8(code);
+    put16(0);
+    put16(0x0101);
+    put16(0x0001);
+    return *this;
+  }
+  /// GTPv1-U G-PDU (TS 29.281 §5.1): 8-byte header; 12 with sequence number and/or extension headers.
+  PacketBuilder& gtpu(uint32_t teid, const std::vector<GtpExt>& exts = {}, bool seq = false) {
+    const bool longhdr = seq || !exts.empty();
+    size_t hl = longhdr ? 12 : 8;
+    for (const GtpExt& e : exts) hl += e.units * 4u;
+    begin(L::Gtp, hl + 1);  // the decoder wants at least one byte of the inner packet
+    const size_t start = size();
+    put8(static_cast<uint8_t>(0x30 | (exts.empty() ? 0 : 0x04) | (seq ? 0x02 : 0)));  // v1, PT=1
+    put8(0xFF);                                                                       // G-PDU
+    fix_.push_back({Fix::GtpLength, size(), start});
+    put16(0);
+    put32(teid);
+    if (longhdr) {
+      put16(7);  // sequence number
+      put8(0);   // N-PDU number
+      put8(exts.empty() ? 0 : exts[0].type);
+      for (size_t i = 0; i < exts.size(); ++i) {
+        put8(exts[i].units);
+        for (size_t k = 0; k + 2 < exts[i].units * 4u; ++k) put8(0x11);
+        put8(i + 1 < exts.size() ? exts[i + 1].type : 0);
+      }
+    }
+    pending_ = {Space::None, 0};
+    return *this;
+  }
+  PacketBuilder& payload(size_t n, uint8_t fill = 0xAB) {
+    begin(L::Payload, 0);
+    for (size_t i = 0; i < n; ++i) put8(static_cast<uint8_t>(fill + i));
+    return *this;
+  }
+  PacketBuilder& payload(const std::string& s) {
+    begin(L::Payload, 0);
+    for (char c : s) put8(static_cast<uint8_t>(c));
+    return *this;
+  }
+
+  /// Patches the length fields and appends `pad` zero bytes of link padding (e.g. Ethernet minimum size).
+  Frame build(size_t pad = 0) const {
+    Frame f;
+    f.data = bytes_;
+    f.layers = layers_;
+    const size_t end = bytes_.size();
+    for (const FixUp& x : fix_) {
+      size_t v = 0;
+      switch (x.what) {
+        case Fix::Ipv4Total: v = end - x.start; break;
+        case Fix::Ipv6Payload: v = end - x.start - 40; break;
+        case Fix::UdpLength: v = end - x.start; break;
+        case Fix::GtpLength: v = end - x.start - 8; break;
+      }
+      f.put16(x.at, static_cast<uint16_t>(v));
+    }
+    if (pppoe_len_at_ != 0) f.put16(pppoe_len_at_, static_cast<uint16_t>(end - pppoe_len_at_ - 2));
+    f.ip_end = end;
+    f.data.resize(end + pad, 0);
+    return f;
+  }
+
+ private:
+  enum class Space { None, Ether, Ppp, AfLe, AfBe, Proto };
+  enum class Fix { Ipv4Total, Ipv6Payload, UdpLength, GtpLength };
+  struct Pending {
+    Space space;
+    size_t at;
+  };
+  struct FixUp {
+    Fix what;
+    size_t at;
+    size_t start;
+  };
+
+  size_t size() const { return bytes_.size(); }
+  void begin(L kind, size_t need) { layers_.push_back({kind, size(), need}); }
+  void set_pending(Space s, size_t at) { pending_ = {s, at}; }
+  void put8(uint8_t v) { bytes_.push_back(v); }
+  void put16(uint16_t v) {
+    put8(static_cast<uint8_t>(v >> 8));
+    put8(static_cast<uint8_t>(v));
+  }
+  void put32(uint32_t v) {
+    put16(static_cast<uint16_t>(v >> 16));
+    put16(static_cast<uint16_t>(v));
+  }
+  void putip(const IpAddr& a, size_t n) {
+    if ((n == 4) != (a.version == 4)) throw std::logic_error("address family does not match the IP version");
+    for (size_t i = 0; i < n; ++i) put8(a.bytes[i]);
+  }
+  /// Fills the pending "next protocol" field with this layer's code in that field's number space.
+  void link_next(uint16_t ether, uint16_t ppp, uint32_t af, uint8_t proto) {
+    const size_t at = pending_.at;
+    switch (pending_.space) {
+      case Space::None: break;
+      case Space::Ether:
+        if (ether == 0) throw std::logic_error("layer cannot follow an ethertype");
+        if (bytes_[at] == 0 && bytes_[at + 1] == 0) {
+          bytes_[at] = static_cast<uint8_t>(ether >> 8);
+          bytes_[at + 1] = static_cast<uint8_t>(ether);
+        }
+        break;
+      case Space::Ppp:
+        if (ppp == 0) throw std::logic_error("layer cannot follow PPP");
+        bytes_[at] = static_cast<uint8_t>(ppp >> 8);
+        bytes_[at + 1] = static_cast<uint8_t>(ppp);
+        break;
+      case Space::AfLe:
+      case Space::AfBe:
+        if (af == 0) throw std::logic_error("layer cannot follow DLT_NULL");
+        for (int i = 0; i < 4; ++i) {
+          const int shift = pending_.space == Space::AfLe ? 8 * i : 8 * (3 - i);
+          bytes_[at + static_cast<size_t>(i)] = static_cast<uint8_t>(af >> shift);
+        }
+        break;
+      case Space::Proto:  // IPv4 protocol / IPv6 next header (0 = hop-by-hop is a legitimate value)
+        bytes_[at] = proto;
+        break;
+    }
+    pending_ = {Space::None, 0};
+  }
+
+  std::vector<uint8_t> bytes_;
+  std::vector<Span> layers_;
+  std::vector<FixUp> fix_;
+  Pending pending_{Space::None, 0};
+  size_t pppoe_len_at_ = 0;
+  uint32_t af6_ = 30;
+  int last_ip_version_ = 4;
+};
+
+}  // namespace sealscope::testing

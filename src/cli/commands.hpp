@@ -16,6 +16,9 @@ enum Exit : int {
 /// `sealscope analyze …`; args exclude the program and command names.
 int analyze_main(const std::vector<std::string>& args);
 
+/// `sealscope eval …`: accuracy against a labels file.
+int eval_main(const std::vector<std::string>& args);
+
 /// Top-level dispatch; returns the process exit code.
 int run(int argc, char** argv);
 

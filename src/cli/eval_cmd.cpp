@@ -1,0 +1,203 @@
+#include <fmt/format.h>
+
+#include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "analyze/analyzer.hpp"
+#include "cli/commands.hpp"
+#include "common/errors.hpp"
+#include "eval/eval.hpp"
+
+namespace po = boost::program_options;
+
+namespace sealscope::cli {
+
+namespace {
+
+/// Collects what the pipeline said about each flow of one capture, by match key.
+class Collector : public stats::RecordSink {
+ public:
+  Collector(std::string file, std::map<std::string, eval::Observed>& out) : file_(std::move(file)), out_(out) {}
+  void write(const stats::FlowRecord& r) override {
+    const std::string a = eval::endpoint_text(r.src_ip, r.src_port, r.has_ports);
+    const std::string b = eval::endpoint_text(r.dst_ip, r.dst_port, r.has_ports);
+    eval::add_observed(out_, file_, eval::l4_upper(r.l4), r.vlan, a, b,
+                       eval::Observed{r.verdict.label, std::string(r.verdict.family),
+                                      std::string(r.verdict.activity), r.verdict.confidence});
+  }
+
+ private:
+  std::string file_;
+  std::map<std::string, eval::Observed>& out_;
+};
+
+void print_report(const eval::Report& rep, bool by_file, bool diff, FILE* out) {
+  const auto& t = rep.total;
+  fmt::print(out, "messaging/VoIP flows (family set, activity not dns): {}\n", t.flows);
+  fmt::print(out, "  app agreement:             {:6.1f}%  ({}/{})\n", t.pct(t.app), t.app, t.flows);
+  fmt::print(out, "  family agreement:          {:6.1f}%  ({}/{})\n", t.pct(t.family), t.family, t.flows);
+  fmt::print(out, "  family+activity agreement: {:6.1f}%  ({}/{})\n", t.pct(t.family_activity), t.family_activity,
+             t.flows);
+  fmt::print(out, "false messaging labels: {} of {} flows without a family\n", rep.false_messaging,
+             rep.unlabelled_flows);
+  fmt::print(out, "labelled flows with no matching flow: {}\n", rep.not_found);
+  fmt::print(out, "\n{:<12} {:>6} {:>8} {:>8} {:>10}\n", "family", "flows", "app%", "family%", "fam+act%");
+  for (const auto& [fam, x] : rep.by_family) {
+    fmt::print(out, "{:<12} {:>6} {:>8.1f} {:>8.1f} {:>10.1f}\n", fam, x.flows, x.pct(x.app), x.pct(x.family),
+               x.pct(x.family_activity));
+  }
+  if (by_file) {
+    fmt::print(out, "\n{:<52} {:>6} {:>8} {:>8} {:>10}\n", "file", "flows", "app%", "family%", "fam+act%");
+    for (const auto& [file, x] : rep.by_file) {
+      fmt::print(out, "{:<52} {:>6} {:>8.1f} {:>8.1f} {:>10.1f}\n", file, x.flows, x.pct(x.app), x.pct(x.family),
+                 x.pct(x.family_activity));
+    }
+  }
+  if (diff) {
+    fmt::print(out, "\ndisagreements (file, l4, endpoints: expected label family/activity -> ours):\n");
+    for (const auto& s : rep.scored) {
+      const auto& r = *s.row;
+      const bool labelled = !r.family.empty() && r.activity != "dns";
+      const bool false_pos = r.family.empty() && s.found && !s.ours.family.empty();
+      if ((labelled && !(s.app_ok && s.family_activity_ok)) || false_pos || !s.found) {
+        fmt::print(out, "  {} {} {} {}: {} {}/{} -> {}\n", r.file, r.l4, r.endpoint_a, r.endpoint_b,
+                   r.expected_label, r.family.empty() ? "-" : r.family, r.activity,
+                   s.found ? fmt::format("{} {}/{} ({})", s.ours.label, s.ours.family.empty() ? "-" : s.ours.family,
+                                         s.ours.activity, s.ours.confidence)
+                           : std::string("no such flow"));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int eval_main(const std::vector<std::string>& args) {
+  std::string labels_path, capture_dir, column, json_path;
+  double min_app = -1, min_fa = -1;
+  bool by_file = false, diff = false, expiry = false;
+  po::options_description desc(
+      "usage: sealscope eval --labels LABELS.tsv CAPTURE_DIR [OPTIONS]\n\n"
+      "Runs the analyze pipeline on every capture the labels file names (files in CAPTURE_DIR), matches\n"
+      "flows by (file, l4, VLAN, unordered endpoints) and scores agreement with the expected labels.\n\n"
+      "Options");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("labels", po::value(&labels_path), "labels file (format of ../shared/corpus/labels.tsv)")
+      ("diff", po::bool_switch(&diff), "list every disagreeing or unmatched flow")
+      ("by-file", po::bool_switch(&by_file), "print the per-file table")
+      ("min-agreement", po::value(&min_app), "exit 3 when app agreement (percent) is below this")
+      ("min-family-activity", po::value(&min_fa), "exit 3 when family+activity agreement is below this")
+      ("score-column", po::value(&column),
+       "score a column of the labels file instead of running the pipeline (ndpi42_label: the nDPI 4.2 baseline)")
+      ("report-json", po::value(&json_path), "write totals and per-family/per-file tables as JSON")
+      ("expiry", po::bool_switch(&expiry),
+       "keep analyze's idle timeouts (default: off, as the labels' reader never expires flows in files)");
+  po::options_description hidden;
+  hidden.add_options()("dir", po::value(&capture_dir));
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description pos;
+  pos.add("dir", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& ex) {
+    fmt::print(stderr, "sealscope eval: {} (see 'sealscope eval --help')\n", ex.what());
+    return kUsage;
+  }
+  if (vm.count("help")) {
+    std::ostringstream os;
+    os << desc;
+    fmt::print("{}\nExit status: 0 ok, 1 a capture or the labels file could not be read, 2 usage error, "
+               "3 below a --min-* threshold.\n", os.str());
+    return kOk;
+  }
+  if (labels_path.empty() || (capture_dir.empty() && column.empty())) {
+    fmt::print(stderr, "sealscope eval: need --labels FILE and a capture directory (see --help)\n");
+    return kUsage;
+  }
+  try {
+    const auto rows = eval::load_labels(labels_path);
+    std::map<std::string, eval::Observed> observed;
+    bool inputs_ok = true;
+    if (!column.empty()) {
+      observed = eval::observed_from_column(rows, column);
+    } else {
+      std::set<std::string> files;
+      for (const auto& r : rows) files.insert(r.file);
+      for (const auto& file : files) {
+        const std::string path = (std::filesystem::path(capture_dir) / file).string();
+        analyze::AnalyzeOptions o;
+        o.files = {path};
+        if (!expiry) {
+          o.pipeline.table.tcp_idle_s = o.pipeline.table.udp_idle_s = o.pipeline.table.other_idle_s = 100000000;
+          o.pipeline.table.active_s = 0;
+        }
+        Collector col(file, observed);
+        stats::Summary summary;
+        analyze::TeeSink tee;
+        tee.add(&col);
+        tee.add(&summary);
+        analyze::Analyzer an(o, tee, summary);
+        try {
+          an.check_inputs();
+        } catch (const Error& ex) {
+          fmt::print(stderr, "sealscope eval: {}\n", ex.what());
+          inputs_ok = false;
+          continue;
+        }
+        if (!an.run()) {
+          for (const auto& p : summary.problems) {
+            fmt::print(stderr, "sealscope eval: {}: {} (stopped at byte {} after {} packets)\n", p.name, p.reason,
+                       p.offset, p.packets);
+          }
+          inputs_ok = false;
+        }
+      }
+    }
+    const eval::Report rep = eval::score(rows, observed);
+    print_report(rep, by_file, diff, stdout);
+    if (!json_path.empty()) {
+      nlohmann::json j;
+      auto tally = [](const eval::Tally& t) {
+        return nlohmann::json{{"flows", t.flows},
+                              {"app", t.app},
+                              {"family", t.family},
+                              {"family_activity", t.family_activity},
+                              {"app_pct", t.pct(t.app)},
+                              {"family_pct", t.pct(t.family)},
+                              {"family_activity_pct", t.pct(t.family_activity)}};
+      };
+      j["total"] = tally(rep.total);
+      j["false_messaging"] = rep.false_messaging;
+      j["unlabelled_flows"] = rep.unlabelled_flows;
+      j["not_found"] = rep.not_found;
+      for (const auto& [k, t] : rep.by_family) j["by_family"][k] = tally(t);
+      for (const auto& [k, t] : rep.by_file) j["by_file"][k] = tally(t);
+      std::ofstream f(json_path);
+      if (!f) throw Error(json_path + ": cannot create report file");
+      f << j.dump(2) << '\n';
+    }
+    if (!inputs_ok) return kInputProblem;
+    if ((min_app >= 0 && rep.total.pct(rep.total.app) < min_app) ||
+        (min_fa >= 0 && rep.total.pct(rep.total.family_activity) < min_fa)) {
+      fmt::print(stderr, "sealscope eval: agreement below the threshold\n");
+      return kFailed;
+    }
+    return kOk;
+  } catch (const UsageError& ex) {
+    fmt::print(stderr, "sealscope eval: {}\n", ex.what());
+    return kUsage;
+  } catch (const Error& ex) {
+    fmt::print(stderr, "sealscope eval: {}\n", ex.what());
+    return kInputProblem;
+  }
+}
+
+}  // namespace sealscope::cli

@@ -1,0 +1,185 @@
+#include "eval/eval.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include "classify/labels.hpp"
+#include "common/errors.hpp"
+
+namespace sealscope::eval {
+
+namespace {
+const char* kHeader[] = {"file",     "l4",     "vlan",     "endpoint_a",  "endpoint_b",
+                         "packets",  "expected_label", "family", "activity", "ndpi42_label"};
+
+std::vector<std::string> split_tabs(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    const size_t t = s.find('\t', start);
+    out.push_back(s.substr(start, t == std::string::npos ? std::string::npos : t - start));
+    if (t == std::string::npos) break;
+    start = t + 1;
+  }
+  return out;
+}
+
+bool is_messaging_activity(const std::string& activity) { return activity != "dns"; }
+}  // namespace
+
+std::vector<LabelRow> load_labels(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot open labels file");
+  std::vector<LabelRow> rows;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    auto f = split_tabs(line);
+    if (n == 1) {
+      for (size_t i = 0; i < std::size(kHeader); ++i) {
+        if (i >= f.size() || f[i] != kHeader[i]) {
+          throw ConfigError(path, 1, 1,
+                            "expected the header 'file, l4, vlan, endpoint_a, endpoint_b, packets, "
+                            "expected_label, family, activity, ndpi42_label' (tab-separated)");
+        }
+      }
+      continue;
+    }
+    if (f.size() != std::size(kHeader)) {
+      throw ConfigError(path, n, 1,
+                        "expected 10 tab-separated fields, found " + std::to_string(f.size()));
+    }
+    LabelRow r;
+    r.line = n;
+    r.file = f[0];
+    r.l4 = f[1];
+    try {
+      r.vlan = f[2].empty() ? -1 : std::stoi(f[2]);
+      r.packets = f[5].empty() ? 0 : std::stoull(f[5]);
+    } catch (const std::exception&) {
+      throw ConfigError(path, n, 1, "vlan and packets must be numbers");
+    }
+    r.endpoint_a = f[3];
+    r.endpoint_b = f[4];
+    r.expected_label = f[6];
+    r.family = f[7];
+    r.activity = f[8];
+    r.ndpi42_label = f[9];
+    if (r.file.empty() || r.l4.empty() || r.endpoint_a.empty() || r.endpoint_b.empty()) {
+      throw ConfigError(path, n, 1, "file, l4 and both endpoints are required");
+    }
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+namespace {
+/// "[v6]:port" and "v4:port" with the address in canonical (inet_ntop) form, so that labels written by
+/// another program's address printer match ours; text that does not parse is kept as it is.
+std::string canonical_endpoint(const std::string& ep) {
+  const size_t colon = ep.rfind(':');
+  if (colon == std::string::npos) return ep;
+  std::string ip = ep.substr(0, colon);
+  if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+  IpAddr a;
+  if (!parse_ip(ip, a)) return ep;
+  return endpoint_text(to_string(a), static_cast<uint16_t>(std::stoul(ep.substr(colon + 1))), true);
+}
+}  // namespace
+
+std::string match_key(const std::string& file, const std::string& l4, int vlan, const std::string& a_in,
+                      const std::string& b_in) {
+  const std::string a = canonical_endpoint(a_in), b = canonical_endpoint(b_in);
+  const bool swap = b < a;
+  return file + '|' + l4 + '|' + std::to_string(vlan) + '|' + (swap ? b : a) + '|' + (swap ? a : b);
+}
+
+std::string endpoint_text(const std::string& ip, uint16_t port, bool has_port) {
+  const std::string p = std::to_string(has_port ? port : 0);
+  if (ip.find(':') != std::string::npos) return "[" + ip + "]:" + p;
+  return ip + ":" + p;
+}
+
+void add_observed(std::map<std::string, Observed>& observed, const std::string& file, const std::string& l4,
+                  int vlan, const std::string& a, const std::string& b, const Observed& o) {
+  // With expiry off a labelled flow is one record; if a key repeats (active timeout), the first wins.
+  observed.emplace(match_key(file, l4, vlan, a, b), o);
+  const std::string any = match_key(file, l4, kAnyVlan, a, b);
+  auto [it, fresh] = observed.emplace(any, o);
+  if (!fresh) it->second.label = "\x01ambiguous";  // two VLANs: never use the fallback
+}
+
+std::string l4_upper(const std::string& l4) {
+  std::string s = l4;
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string app_of(const std::string& label) {
+  const size_t dot = label.rfind('.');
+  return dot == std::string::npos ? label : label.substr(dot + 1);
+}
+
+Report score(const std::vector<LabelRow>& rows, const std::map<std::string, Observed>& observed) {
+  Report rep;
+  rep.scored.reserve(rows.size());
+  for (const auto& r : rows) {
+    Scored s;
+    s.row = &r;
+    auto it = observed.find(match_key(r.file, r.l4, r.vlan, r.endpoint_a, r.endpoint_b));
+    if (it == observed.end()) {
+      // VLAN conventions differ (nDPI's reader keeps the innermost tag, sealscope the outermost): fall back
+      // to the flow with the same file, transport and endpoints on any VLAN, when there is exactly one.
+      it = observed.find(match_key(r.file, r.l4, kAnyVlan, r.endpoint_a, r.endpoint_b));
+    }
+    if (it != observed.end() && it->second.label != "\x01ambiguous") {
+      s.found = true;
+      s.ours = it->second;
+    }
+    if (!s.found) ++rep.not_found;
+    const bool labelled = !r.family.empty() && is_messaging_activity(r.activity);
+    if (labelled) {
+      s.app_ok = s.found && app_of(s.ours.label) == app_of(r.expected_label);
+      s.family_ok = s.found && s.ours.family == r.family;
+      s.family_activity_ok = s.family_ok && s.ours.activity == r.activity;
+      for (Tally* t : {&rep.total, &rep.by_family[r.family], &rep.by_file[r.file]}) {
+        ++t->flows;
+        t->app += s.app_ok;
+        t->family += s.family_ok;
+        t->family_activity += s.family_activity_ok;
+      }
+    } else if (r.family.empty()) {
+      ++rep.unlabelled_flows;
+      if (s.found && !s.ours.family.empty()) ++rep.false_messaging;
+    }
+    rep.scored.push_back(s);
+  }
+  return rep;
+}
+
+std::map<std::string, Observed> observed_from_column(const std::vector<LabelRow>& rows, const std::string& column) {
+  std::map<std::string, Observed> out;
+  for (const auto& r : rows) {
+    std::string raw;
+    if (column == "ndpi42_label") {
+      raw = r.ndpi42_label;
+    } else if (column == "expected_label") {
+      raw = r.expected_label;
+    } else {
+      throw UsageError("unknown labels column '" + column + "' (ndpi42_label or expected_label)");
+    }
+    Observed o;
+    o.label = classify::current_label(raw);
+    o.family = std::string(classify::family_of(o.label));
+    const uint8_t l4 = r.l4 == "TCP" ? 6 : r.l4 == "UDP" ? 17 : 0;
+    o.activity = std::string(classify::activity_of(o.label, l4));
+    o.confidence = "column";
+    out[match_key(r.file, r.l4, r.vlan, r.endpoint_a, r.endpoint_b)] = o;
+  }
+  return out;
+}
+
+}  // namespace sealscope::eval

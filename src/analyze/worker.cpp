@@ -89,7 +89,7 @@ void Worker::process(const decode::Packet& p) {
     e->npending = 0;
   }
 
-  cls_.on_packet(*f, p);
+  cls_.on_packet(*f, p, d);
   for (PacketObserver* o : observers_) o->on_packet(*f, p, d, cls_);
 
   if (p.l4_proto == 6) {

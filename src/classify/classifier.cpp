@@ -7,6 +7,7 @@ namespace sealscope::classify {
 void Classifier::on_end(flow::Flow& f) {
   const bool was_final = f.cls.final;
   engine_.finish(f);
+  detectors_.on_end(f, engine_);
   if (!was_final) {
     // Decided only at the end (give-up): the whole flow passed before the verdict.
     f.cls.after_packets = f.packets[0] + f.packets[1];
@@ -20,6 +21,7 @@ void Classifier::verdict(const flow::Flow& f, Verdict& out) const {
   out.label = current_label(out.ndpi_label);
   out.confidence = NdpiEngine::confidence_name(f.cls.engine_confidence);
   if (out.label == "Unknown") out.confidence = "unknown";
+  detectors_.refine(f, out);
   out.family = family_of(out.label);
   out.activity = activity_of(out.label, f.key.l4);
 }

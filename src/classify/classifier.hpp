@@ -2,6 +2,7 @@
 #include <string>
 #include <string_view>
 
+#include "classify/detectors.hpp"
 #include "classify/ndpi_adapter.hpp"
 #include "decode/packet.hpp"
 #include "flow/flow.hpp"
@@ -23,14 +24,17 @@ class Classifier {
   explicit Classifier(const EngineOptions& opts) : engine_(opts) {}
 
   /// Hot path: feeds a packet while the flow still needs classification.
-  void on_packet(flow::Flow& f, const decode::Packet& p) {
-    if (f.cls.final && !f.cls.extra_dissection) return;
+  void on_packet(flow::Flow& f, const decode::Packet& p, flow::Dir d) {
     if (p.later_fragment || p.l3 == nullptr) return;
-    if (engine_.process(f, p.l3, p.l3_caplen, p.ts)) {
-      f.cls.after_packets = f.packets[0] + f.packets[1];
-      f.cls.after_bytes = f.bytes[0] + f.bytes[1];
-      f.cls.after_us = p.ts - f.first_seen;
-    }
+    if ((!f.cls.final || f.cls.extra_dissection) && engine_.process(f, p.l3, p.l3_caplen, p.ts)) mark_decided(f, p);
+    if (Detectors::wants(f)) detectors_.on_packet(f, p, d, engine_);
+  }
+
+  /// Records that the flow's label became final on packet `p` (the basis of time-to-block).
+  static void mark_decided(flow::Flow& f, const decode::Packet& p) {
+    f.cls.after_packets = f.packets[0] + f.packets[1];
+    f.cls.after_bytes = f.bytes[0] + f.bytes[1];
+    f.cls.after_us = p.ts - f.first_seen;
   }
 
   /// Flow end: finishes engine dissection and frees its state.
@@ -43,6 +47,7 @@ class Classifier {
 
  private:
   NdpiEngine engine_;
+  Detectors detectors_;
 };
 
 }  // namespace sealscope::classify

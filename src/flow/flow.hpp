@@ -77,6 +77,12 @@ struct FlowMeta {
   uint64_t risk = 0;
 };
 
+/// Per-flow state of the classifier's own detectors, allocated only for flows that need it
+/// (defined by the classify stage).
+struct DetectorState {
+  virtual ~DetectorState() = default;
+};
+
 /// A bidirectional flow: counters, statistics and the first packets' shape. Metadata only.
 struct Flow {
   FlowKey key{};
@@ -102,6 +108,7 @@ struct Flow {
 
   ClassState cls;
   std::unique_ptr<FlowMeta> meta;
+  std::unique_ptr<DetectorState> det;
 
   // Intrusive LRU links (flow-table owned).
   uint32_t slot = 0;

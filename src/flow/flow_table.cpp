@@ -201,6 +201,7 @@ void FlowTable::end(Flow& f, EndReason why) {
   sink_.flow_ended(f);
   f.in_use = false;
   f.meta.reset();
+  f.det.reset();
   free_.push_back(f.slot);
 }
 

@@ -15,6 +15,8 @@ enum Exit : int {
 
 /// `sealscope analyze …`; args exclude the program and command names.
 int analyze_main(const std::vector<std::string>& args);
+/// `sealscope policy check|test …`; args exclude the program and command names.
+int policy_main(const std::vector<std::string>& args);
 
 /// `sealscope eval …`: accuracy against a labels file.
 int eval_main(const std::vector<std::string>& args);

@@ -18,6 +18,7 @@ const char* kUsageText =
     "\n"
     "commands:\n"
     "  analyze   capture(s) or a live interface -> flows, labels, metadata statistics\n"
+    "  policy    region-scoped rules: check (validate, lint) and test (dry-run on captures)\n"
     "  eval      accuracy of the labels against a labels file (e.g. ../shared/corpus/labels.tsv)\n"
     "\n"
     "Run 'sealscope <command> --help' for a command's options; see sealscope(1).\n";
@@ -39,6 +40,7 @@ int run(int argc, char** argv) {
     return kOk;
   }
   if (cmd == "analyze") return analyze_main(args);
+  if (cmd == "policy") return policy_main(args);
   if (cmd == "eval") return eval_main(args);
   fmt::print(stderr, "sealscope: unknown command '{}'\n{}", cmd, kUsageText);
   return kUsage;

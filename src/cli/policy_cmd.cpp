@@ -1,0 +1,244 @@
+#include <fmt/format.h>
+
+#include <boost/program_options.hpp>
+#include <csignal>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "analyze/analyzer.hpp"
+#include "cli/commands.hpp"
+#include "common/errors.hpp"
+#include "policy/dry_run.hpp"
+#include "policy/policy.hpp"
+#include "policy/report.hpp"
+
+namespace po = boost::program_options;
+
+namespace sealscope::cli {
+
+namespace {
+
+const char* kPolicyUsage =
+    "usage: sealscope policy check RULES.yaml\n"
+    "       sealscope policy test --rules RULES.yaml [OPTIONS] CAPTURE...\n"
+    "\n"
+    "Region-scoped rules (sealscope-rules(5)): 'check' validates and lints a rules file; 'test' replays\n"
+    "captures through the rules as a middlebox would and reports, rule by rule and region by region, what\n"
+    "they would drop, throttle and let through before the verdict.\n"
+    "Run 'sealscope policy check --help' or 'sealscope policy test --help' for their options.\n";
+
+void on_signal(int) { analyze::Analyzer::request_stop(); }
+
+void print_diagnostics(const policy::LoadResult& r) {
+  for (const auto& d : r.diagnostics) fmt::print(stderr, "{}\n", d.format());
+}
+
+int check_main(const std::vector<std::string>& args) {
+  std::string rules;
+  bool quiet = false;
+  po::options_description desc(
+      "usage: sealscope policy check [OPTIONS] RULES.yaml\n\n"
+      "Validates a rules file and lints it: unknown names (with did-you-mean), rules shadowed by earlier\n"
+      "ones, overlapping regions, windows that never open, rules that can never apply.\n"
+      "Findings go to stderr as FILE:LINE:COLUMN: error|warning: MESSAGE.\n\nOptions");
+  desc.add_options()("help,h", "show this help")("quiet,q", po::bool_switch(&quiet),
+                                                 "print no summary line on stdout");
+  po::options_description hidden;
+  hidden.add_options()("rules-file", po::value(&rules));
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description pos;
+  pos.add("rules-file", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& ex) {
+    fmt::print(stderr, "sealscope policy check: {} (see 'sealscope policy check --help')\n", ex.what());
+    return kUsage;
+  }
+  if (vm.count("help")) {
+    std::ostringstream os;
+    os << desc;
+    fmt::print("{}\nExit status: 0 clean, 1 warnings only, 2 errors (or usage error).\n", os.str());
+    return kOk;
+  }
+  if (rules.empty()) {
+    fmt::print(stderr, "sealscope policy check: no rules file given (see --help)\n");
+    return kUsage;
+  }
+  policy::LoadResult r;
+  try {
+    r = policy::load_policy_file(rules, true);
+  } catch (const Error& ex) {
+    fmt::print(stderr, "sealscope policy check: {}\n", ex.what());
+    return 2;
+  }
+  print_diagnostics(r);
+  if (!quiet) {
+    if (r.policy) {
+      fmt::print("{}: {} region(s), {} rule(s), default {}: {} error(s), {} warning(s)\n", rules,
+                 r.policy->regions.size(), r.policy->rules.size(), policy::describe(r.policy->default_action),
+                 r.errors(), r.warnings());
+    } else {
+      fmt::print("{}: {} error(s), {} warning(s)\n", rules, r.errors(), r.warnings());
+    }
+  }
+  if (r.errors() > 0) return 2;
+  return r.warnings() > 0 ? 1 : 0;
+}
+
+int test_main(const std::vector<std::string>& args) {
+  analyze::AnalyzeOptions o;
+  std::string rules, report_path, pass_path, drop_path, labels_path;
+  bool quiet = false, no_tunnels = false, no_guess = false;
+  auto& t = o.pipeline.table;
+  auto& e = o.pipeline.engine;
+  po::options_description desc(
+      "usage: sealscope policy test --rules RULES.yaml [OPTIONS] CAPTURE...\n\n"
+      "Replays captures through the rules as a middlebox would: a flow passes until its classification is\n"
+      "final, then its first matching rule acts on each packet at that packet's time (block drops; throttle\n"
+      "is a token bucket per flow, one second deep). Reports per rule and per region, and the time to block.\n\n"
+      "Options");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("rules", po::value(&rules), "the rules file (sealscope-rules(5)); required")
+      ("report-json", po::value(&report_path), "write the report as JSON to FILE (- = stdout)")
+      ("pass-pcap", po::value(&pass_path), "write the frames that would have passed to FILE (pcap)")
+      ("drop-pcap", po::value(&drop_path), "write the frames that would have been dropped to FILE (pcap)")
+      ("labels", po::value(&labels_path),
+       "ground truth per flow (labels.tsv: file, l4, vlan, endpoint_a, endpoint_b, packets, expected_label, "
+       "family, activity) for intended vs collateral hits; default: the flows' own labels")
+      ("bpf", po::value(&o.bpf), "BPF filter applied to the captures (pcap-filter(7))")
+      ("tcp-timeout", po::value(&t.tcp_idle_s)->default_value(300), "TCP idle timeout, seconds")
+      ("udp-timeout", po::value(&t.udp_idle_s)->default_value(120), "UDP idle timeout, seconds")
+      ("other-timeout", po::value(&t.other_idle_s)->default_value(60), "idle timeout of other flows, seconds")
+      ("max-tcp-packets", po::value(&e.max_tcp_packets)->default_value(80),
+       "TCP packets given to nDPI before giving up")
+      ("max-udp-packets", po::value(&e.max_udp_packets)->default_value(24),
+       "UDP packets given to nDPI before giving up")
+      ("no-guess", po::bool_switch(&no_guess), "do not let nDPI guess by port/IP when it gives up")
+      ("no-tunnels", po::bool_switch(&no_tunnels), "do not decapsulate GTP-U (UDP 2152)")
+      ("quiet,q", po::bool_switch(&quiet), "do not print the report tables on stdout");
+  po::options_description hidden;
+  hidden.add_options()("capture", po::value(&o.files));
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description pos;
+  pos.add("capture", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& ex) {
+    fmt::print(stderr, "sealscope policy test: {} (see 'sealscope policy test --help')\n", ex.what());
+    return kUsage;
+  }
+  if (vm.count("help")) {
+    std::ostringstream os;
+    os << desc;
+    fmt::print("{}\nThe report holds counts and names only; the pcap outputs hold the original frames.\n"
+               "Exit status: 0 ok, 1 an input could not be read (to its end), 2 usage error or a rules error.\n",
+               os.str());
+    return kOk;
+  }
+  if (rules.empty()) {
+    fmt::print(stderr, "sealscope policy test: --rules FILE is required (see --help)\n");
+    return kUsage;
+  }
+  if (o.files.empty()) {
+    fmt::print(stderr, "sealscope policy test: no capture given (see --help)\n");
+    return kUsage;
+  }
+  std::unique_ptr<policy::Policy> pol;
+  try {
+    policy::LoadResult r = policy::load_policy_file(rules, false);
+    if (r.errors() > 0) {
+      print_diagnostics(r);
+      fmt::print(stderr, "sealscope policy test: {} has {} error(s); nothing was run\n", rules, r.errors());
+      return kUsage;
+    }
+    pol = std::move(r.policy);
+  } catch (const Error& ex) {
+    fmt::print(stderr, "sealscope policy test: {}\n", ex.what());
+    return kUsage;
+  }
+  e.guess = !no_guess;
+  o.decoder.decode_gtp = !no_tunnels;
+  o.workers = 1;  // flow ids are the dry-run's keys: one shard
+  t.active_s = 0;
+
+  stats::Summary summary;
+  analyze::TeeSink tee;
+  tee.add(&summary);
+  policy::DryRun run(*pol);
+  policy::TruthTable truth;
+  policy::ReportContext ctx{rules, o.files, "flow labels"};
+  bool ok = true;
+  try {
+    analyze::Analyzer analyzer(o, tee, summary);
+    analyzer.check_inputs();
+    if (!labels_path.empty()) {
+      truth.load(labels_path, o.files);
+      run.set_truth(&truth);
+      ctx.truth = "labels file " + labels_path;
+    }
+    if (!pass_path.empty()) run.set_pass_pcap(std::make_unique<policy::PcapOut>(pass_path));
+    if (!drop_path.empty()) run.set_drop_pcap(std::make_unique<policy::PcapOut>(drop_path));
+    tee.add(&run);
+    analyzer.add_observer(&run);
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    ok = analyzer.run();
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    run.finish();
+    if (!report_path.empty()) {
+      const std::string text = policy::report_json(run, ctx).dump(2) + "\n";
+      if (report_path == "-") {
+        fmt::print("{}", text);
+      } else {
+        std::ofstream out(report_path, std::ios::binary);
+        if (!out || !(out << text)) throw InputError(report_path + ": cannot write the report");
+      }
+    }
+  } catch (const ConfigError& ex) {
+    fmt::print(stderr, "sealscope policy test: {}\n", ex.what());
+    return kUsage;
+  } catch (const Error& ex) {
+    fmt::print(stderr, "sealscope policy test: {}\n", ex.what());
+    return kInputProblem;
+  }
+  if (!quiet) policy::print_report(run, ctx, report_path == "-" ? stderr : stdout);
+  for (const auto& p : summary.problems) {
+    fmt::print(stderr, "sealscope policy test: {}: {} (read {} packets, stopped at byte offset {})\n", p.name,
+               p.reason, p.packets, p.offset);
+  }
+  if (summary.interrupted) return kInterrupted;
+  return ok ? kOk : kInputProblem;
+}
+
+}  // namespace
+
+int policy_main(const std::vector<std::string>& args) {
+  if (args.empty()) {
+    fmt::print(stderr, "{}", kPolicyUsage);
+    return kUsage;
+  }
+  const std::string& sub = args[0];
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (sub == "-h" || sub == "--help" || sub == "help") {
+    fmt::print("{}", kPolicyUsage);
+    // The options of both sub-commands, so that `sealscope policy --help` lists everything.
+    check_main({"--help"});
+    test_main({"--help"});
+    return kOk;
+  }
+  if (sub == "check") return check_main(rest);
+  if (sub == "test") return test_main(rest);
+  fmt::print(stderr, "sealscope policy: unknown sub-command '{}'\n{}", sub, kPolicyUsage);
+  return kUsage;
+}
+
+}  // namespace sealscope::cli

@@ -1,0 +1,319 @@
+#include "policy/dry_run.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <sstream>
+
+#include "classify/labels.hpp"
+#include "classify/tls_hello.hpp"
+#include "common/errors.hpp"
+
+namespace sealscope::policy {
+
+// ---------------------------------------------------------------------------------------------- truth
+
+namespace {
+std::string base_name(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string endpoint(const std::string& ip, uint16_t port) {
+  if (ip.find(':') != std::string::npos) return "[" + ip + "]:" + std::to_string(port);
+  return ip + ":" + std::to_string(port);
+}
+
+/// The query name of a DNS query (metadata a middlebox reads), false when the payload is not one.
+bool dns_query_name(const uint8_t* p, uint32_t n, std::string& out) {
+  if (n < 17 || (p[2] & 0x80) != 0 || ((p[4] << 8) | p[5]) == 0) return false;
+  std::string name;
+  for (uint32_t i = 12; i < n;) {
+    const uint8_t len = p[i++];
+    if (len == 0) {
+      out = std::move(name);
+      return !out.empty();
+    }
+    if ((len & 0xC0) != 0 || i + len > n || name.size() + len > 253) return false;
+    if (!name.empty()) name += '.';
+    name.append(reinterpret_cast<const char*>(p + i), len);
+    i += len;
+  }
+  return false;
+}
+
+std::string truth_key(std::string l4, const std::string& vlan, std::string a, std::string b) {
+  std::transform(l4.begin(), l4.end(), l4.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (b < a) std::swap(a, b);
+  return l4 + "|" + vlan + "|" + a + "|" + b;
+}
+}  // namespace
+
+void TruthTable::load(const std::string& path, const std::vector<std::string>& captures) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot read the labels file");
+  std::vector<std::string> names;
+  for (const auto& c : captures) names.push_back(base_name(c));
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> col;
+    std::stringstream ss(line);
+    std::string c;
+    while (std::getline(ss, c, '\t')) col.push_back(c);
+    if (n == 1 && !col.empty() && col[0] == "file") continue;  // header
+    if (col.size() < 9) {
+      throw ConfigError(path, n, 1,
+                        "expected at least 9 tab-separated columns (file, l4, vlan, endpoint_a, endpoint_b, packets, "
+                        "expected_label, family, activity), found " + std::to_string(col.size()));
+    }
+    if (!names.empty() && std::find(names.begin(), names.end(), base_name(col[0])) == names.end()) continue;
+    rows_.emplace(truth_key(col[1], col[2], col[3], col[4]), Row{col[6], col[7], col[8]});
+  }
+}
+
+const TruthTable::Row* TruthTable::find(const stats::FlowRecord& r) const {
+  const std::string vlan = r.vlan < 0 ? std::string() : std::to_string(r.vlan);
+  auto it = rows_.find(truth_key(r.l4, vlan, endpoint(r.src_ip, r.has_ports ? r.src_port : 0),
+                                 endpoint(r.dst_ip, r.has_ports ? r.dst_port : 0)));
+  return it == rows_.end() ? nullptr : &it->second;
+}
+
+// ---------------------------------------------------------------------------------------------- dry-run
+
+struct DryRun::FlowState {
+  TimestampUs first_ts = 0;
+  Placement where;
+  std::vector<uint16_t> regions;
+  bool decided = false;
+  Candidates cand;
+  int verdict_rule = -1;
+  std::string label, category, server_name;
+  std::string_view family, activity;
+  Volume pre;
+  TokenBucket bucket;
+  uint32_t bucket_rate = 0;
+  static constexpr size_t kTouched = 8;
+  std::array<int16_t, kTouched> touched{};
+  std::array<bool, kTouched> touched_drop{};
+  uint8_t ntouched = 0;
+  bool any_drop = false;
+  FlowFacts facts;
+
+  void touch(int rule, bool dropped) {
+    for (uint8_t i = 0; i < ntouched; ++i) {
+      if (touched[i] == rule) {
+        touched_drop[i] = touched_drop[i] || dropped;
+        return;
+      }
+    }
+    if (ntouched < kTouched) {
+      touched[ntouched] = static_cast<int16_t>(rule);
+      touched_drop[ntouched++] = dropped;
+    }
+  }
+};
+
+DryRun::DryRun(const Policy& p) : p_(p), decider_(p), rules_(p.rules.size() + 1), regions_(p.regions.size()) {
+  for (const auto& r : p.rules) {
+    if (!r.server_names.empty()) wants_sni_ = true;
+  }
+}
+
+DryRun::~DryRun() = default;
+
+DryRun::FlowState& DryRun::state_for(const flow::Flow& f, TimestampUs ts) {
+  auto it = flows_.find(f.id);
+  if (it != flows_.end()) return *it->second;
+  auto st = std::make_unique<FlowState>();
+  st->first_ts = ts;
+  FlowFacts& x = st->facts;
+  x.initiator = f.initiator;
+  x.responder = f.responder;
+  x.initiator_port = f.initiator_port;
+  x.responder_port = f.responder_port;
+  x.has_ports = f.key.l4 == 6 || f.key.l4 == 17 || f.key.l4 == 132;
+  x.l4 = f.key.l4;
+  x.vlan = f.key.vlan;
+  x.tunnel = f.tunnel;
+  st->where = decider_.place(x);
+  for (size_t i = 0; i < p_.regions.size(); ++i) {
+    if (st->where.regions.test(i)) st->regions.push_back(static_cast<uint16_t>(i));
+  }
+  return *flows_.emplace(f.id, std::move(st)).first->second;
+}
+
+void DryRun::count(FlowState& st, int rule, uint32_t bytes, bool before, bool dropped, bool throttled) {
+  auto one = [&](Tally& t) {
+    t.all.add(bytes);
+    if (before) t.before_verdict.add(bytes);
+    if (dropped) {
+      t.dropped.add(bytes);
+      if (throttled) t.throttled.add(bytes);
+    } else {
+      t.passed.add(bytes);
+    }
+  };
+  if (!before) {
+    one(rule_tally(rule));
+    st.touch(rule, dropped);
+  }
+  for (uint16_t r : st.regions) one(regions_[r]);
+  one(total_);
+  if (dropped) st.any_drop = true;
+}
+
+void DryRun::decide(FlowState& st, const FlowFacts& facts, TimestampUs ts) {
+  decider_.candidates(facts, st.where, st.cand);
+  st.verdict_rule = decider_.acting(st.cand, ts);
+  st.decided = true;
+  Tally& t = rule_tally(st.verdict_rule);
+  t.all.add(st.pre);
+  t.passed.add(st.pre);
+  t.before_verdict.add(st.pre);
+  st.touch(st.verdict_rule, false);
+  const ActionKind k = p_.rule_action(st.verdict_rule).kind;
+  if (k == ActionKind::Block || k == ActionKind::Throttle) {
+    Leak& l = leaks_[st.label];
+    ++l.flows;
+    l.before.add(st.pre);
+    l.ms.push_back(static_cast<double>(ts - st.first_ts) / 1000.0);
+  }
+}
+
+void DryRun::on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d,
+                       const classify::Classifier& cls) {
+  FlowState& st = state_for(f, p.ts);
+  const uint32_t bytes = p.ip_len;
+  if (!st.decided) {
+    if (wants_sni_ && st.server_name.empty() && d == flow::kUp && p.payload != nullptr) {
+      // The name a middlebox would read (metadata), for server_name rules: the TLS ClientHello's SNI or
+      // the DNS query name; the engine's host name replaces it when the engine has copied one out.
+      if (f.key.l4 == 6 && p.payload_caplen > 5 && p.payload[0] == 0x16) {
+        if (auto h = classify::parse_tls_records(p.payload, p.payload_caplen); h && h->is_client && h->sni_len > 0) {
+          st.server_name.assign(h->sni.data());
+        }
+      } else if (f.key.l4 == 17 && (p.dport == 53 || p.dport == 5353)) {
+        dns_query_name(p.payload, p.payload_caplen, st.server_name);
+      }
+    }
+    st.pre.add(bytes);
+    count(st, -1, bytes, true, false, false);
+    if (pass_) pass_->write(p);
+    if (f.cls.final) {
+      // The verdict is final: compute its strings once, and the flow's candidate rules.
+      cls.verdict(f, verdict_);
+      st.label = verdict_.label;
+      st.family = verdict_.family;
+      st.activity = verdict_.activity;
+      if (f.meta) {
+        st.category = f.meta->category;
+        if (!f.meta->server_name.empty()) st.server_name = f.meta->server_name;
+      }
+      FlowFacts& x = st.facts;
+      x.label = st.label;
+      x.family = st.family;
+      x.activity = st.activity;
+      x.category = st.category;
+      x.server_name = st.server_name;
+      decide(st, x, p.ts);
+    }
+    return;
+  }
+  const int rule = decider_.acting(st.cand, p.ts);
+  const Action& a = p_.rule_action(rule);
+  bool dropped = false, throttled = false;
+  if (a.kind == ActionKind::Block) {
+    dropped = true;
+  } else if (a.kind == ActionKind::Throttle) {
+    if (st.bucket_rate != a.kbit_s) {
+      st.bucket = TokenBucket(a.kbit_s);
+      st.bucket_rate = a.kbit_s;
+    }
+    dropped = throttled = !st.bucket.admit(p.ts, bytes);
+  }
+  count(st, rule, bytes, false, dropped, throttled);
+  if (dropped) {
+    if (drop_) drop_->write(p);
+  } else if (pass_) {
+    pass_->write(p);
+  }
+}
+
+void DryRun::write(const stats::FlowRecord& r) {
+  if (r.end == flow::EndReason::Active) return;  // the flow goes on: its account closes at its real end
+  auto it = flows_.find(r.id);
+  if (it == flows_.end()) return;  // no packet of it was seen (only attributed fragments)
+  FlowState& st = *it->second;
+  if (!st.decided) {
+    // Classified only at its end (nDPI gave up): everything passed before the verdict.
+    st.label = r.verdict.label;
+    st.family = r.verdict.family;
+    st.activity = r.verdict.activity;
+    st.category = r.category;
+    if (!r.server_name.empty()) st.server_name = r.server_name;
+    FlowFacts& x = st.facts;
+    x.label = st.label;
+    x.family = st.family;
+    x.activity = st.activity;
+    x.category = st.category;
+    x.server_name = st.server_name;
+    decide(st, x, r.last_seen);
+  }
+  const bool has_sub = st.where.subscriber_side >= 0;
+  const std::string sub = has_sub ? to_string(st.where.subscriber) : std::string();
+  auto close = [&](Tally& t, bool dropped) {
+    ++t.flows;
+    if (dropped) ++t.dropped_flows;
+    if (has_sub) t.subscribers.insert(sub);
+  };
+  for (uint8_t i = 0; i < st.ntouched; ++i) {
+    close(rule_tally(st.touched[i]), st.touched_drop[i]);
+  }
+  for (uint16_t g : st.regions) close(regions_[g], st.any_drop);
+  if (st.regions.empty()) ++no_region_;
+  close(total_, st.any_drop);
+
+  if (st.verdict_rule >= 0) {
+    const Rule& rule = p_.rules[static_cast<size_t>(st.verdict_rule)];
+    const Intent& in = rule.intent;
+    if (in.any()) {
+      std::string label = st.label, family(st.family), activity(st.activity);
+      if (truth_ != nullptr) {
+        if (const TruthTable::Row* row = truth_->find(r)) {
+          label = row->label;
+          family = row->family;
+          activity = row->activity;
+        }
+      }
+      auto ok = [](const std::vector<std::string>& want, auto pred) {
+        return want.empty() || std::any_of(want.begin(), want.end(), pred);
+      };
+      const bool intended =
+          ok(in.labels, [&](const std::string& w) { return label_matches(w, label); }) &&
+          ok(in.families, [&](const std::string& w) { return w == family; }) &&
+          ok(in.activities, [&](const std::string& w) { return w == activity; }) &&
+          ok(in.categories, [&](const std::string& w) { return w == st.category; });
+      Tally& t = rule_tally(st.verdict_rule);
+      if (intended) {
+        ++t.intended;
+      } else {
+        ++t.collateral;
+        ++t.collateral_labels[label];
+      }
+    }
+  }
+  flows_.erase(it);
+}
+
+void DryRun::finish() {
+  if (pass_) pass_->close();
+  if (drop_) drop_->close();
+}
+
+}  // namespace sealscope::policy

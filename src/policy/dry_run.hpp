@@ -1,0 +1,111 @@
+#pragma once
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "analyze/worker.hpp"
+#include "policy/decider.hpp"
+#include "policy/pcap_out.hpp"
+#include "policy/token_bucket.hpp"
+#include "stats/flow_record.hpp"
+
+namespace sealscope::policy {
+
+/// Packets and IP bytes.
+struct Volume {
+  uint64_t packets = 0, bytes = 0;
+  void add(uint64_t b) {
+    ++packets;
+    bytes += b;
+  }
+  void add(const Volume& v) {
+    packets += v.packets;
+    bytes += v.bytes;
+  }
+};
+
+/// What a rule (or a region) did over the run.
+struct Tally {
+  uint64_t flows = 0;          ///< flows it acted on (at least one packet, or the verdict)
+  uint64_t dropped_flows = 0;  ///< of which at least one packet was dropped
+  std::set<std::string> subscribers;
+  Volume all, passed, dropped, throttled, before_verdict;  ///< throttled ⊂ dropped: drops by a throttle
+  uint64_t intended = 0, collateral = 0;
+  std::map<std::string, uint64_t> collateral_labels;
+};
+
+/// What leaked before the verdict, per label, over flows whose rule at the verdict blocks or throttles.
+struct Leak {
+  uint64_t flows = 0;
+  Volume before;
+  std::vector<double> ms;  ///< time from the flow's first packet to its verdict, one per flow
+};
+
+/// Ground truth per flow (a labels.tsv in the corpus format), keyed by l4, VLAN and unordered endpoints.
+class TruthTable {
+ public:
+  /// Loads a labels.tsv; rows of files not among `captures` (by base name) are ignored when `captures` is
+  /// non-empty. Throws ConfigError on a malformed line.
+  void load(const std::string& path, const std::vector<std::string>& captures);
+  struct Row {
+    std::string label, family, activity;
+  };
+  const Row* find(const stats::FlowRecord& r) const;
+  size_t size() const { return rows_.size(); }
+
+ private:
+  std::unordered_map<std::string, Row> rows_;
+};
+
+/// The policy dry-run: a packet observer applying the rules as a middlebox would (a flow passes until its
+/// verdict is final, then its rule acts per packet at that packet's time), plus a record sink that closes
+/// each flow's account at its end. One instance per run; single worker.
+class DryRun : public analyze::PacketObserver, public stats::RecordSink {
+ public:
+  explicit DryRun(const Policy& p);
+  ~DryRun() override;
+
+  /// Optional outputs and ground truth (set before the run).
+  void set_pass_pcap(std::unique_ptr<PcapOut> out) { pass_ = std::move(out); }
+  void set_drop_pcap(std::unique_ptr<PcapOut> out) { drop_ = std::move(out); }
+  void set_truth(const TruthTable* t) { truth_ = t; }
+
+  void on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d,
+                 const classify::Classifier& cls) override;
+  void write(const stats::FlowRecord& r) override;
+  /// Closes the pcap outputs.
+  void finish();
+
+  const std::vector<Tally>& rules() const { return rules_; }  ///< one per rule, then the default
+  const std::vector<Tally>& regions() const { return regions_; }
+  const std::map<std::string, Leak>& leaks() const { return leaks_; }
+  const Tally& total() const { return total_; }
+  uint64_t flows_without_region() const { return no_region_; }
+  const Policy& policy() const { return p_; }
+  const PcapOut* pass_pcap() const { return pass_.get(); }
+  const PcapOut* drop_pcap() const { return drop_.get(); }
+
+ private:
+  struct FlowState;
+  FlowState& state_for(const flow::Flow& f, TimestampUs ts);
+  void decide(FlowState& st, const FlowFacts& facts, TimestampUs ts);
+  Tally& rule_tally(int rule) { return rules_[rule < 0 ? rules_.size() - 1 : static_cast<size_t>(rule)]; }
+  void count(FlowState& st, int rule, uint32_t bytes, bool before, bool dropped, bool throttled);
+
+  const Policy& p_;
+  Decider decider_;
+  std::unordered_map<uint64_t, std::unique_ptr<FlowState>> flows_;
+  std::vector<Tally> rules_, regions_;
+  Tally total_;
+  std::map<std::string, Leak> leaks_;
+  uint64_t no_region_ = 0;
+  std::unique_ptr<PcapOut> pass_, drop_;
+  const TruthTable* truth_ = nullptr;
+  bool wants_sni_ = false;
+  classify::Verdict verdict_;
+};
+
+}  // namespace sealscope::policy

@@ -1,0 +1,159 @@
+#include "policy/report.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace sealscope::policy {
+
+namespace {
+using ojson = nlohmann::ordered_json;
+
+ojson vol(const Volume& v) { return ojson{{"packets", v.packets}, {"bytes", v.bytes}}; }
+
+double round3(double x) { return std::round(x * 1000.0) / 1000.0; }
+
+double nearest_rank(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  size_t k = static_cast<size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+  if (k == 0) k = 1;
+  return sorted[k - 1];
+}
+
+ojson tally(const Tally& t, bool with_intent) {
+  ojson j;
+  j["flows"] = t.flows;
+  j["dropped_flows"] = t.dropped_flows;
+  j["subscribers"] = t.subscribers.size();
+  j["packets"] = t.all.packets;
+  j["bytes"] = t.all.bytes;
+  j["passed"] = vol(t.passed);
+  j["dropped"] = vol(t.dropped);
+  j["throttled"] = vol(t.throttled);
+  j["before_verdict"] = vol(t.before_verdict);
+  if (with_intent) {
+    j["intended"] = t.intended;
+    j["collateral"] = t.collateral;
+    ojson cl = ojson::object();
+    for (const auto& [l, n] : t.collateral_labels) cl[l] = n;
+    j["collateral_labels"] = cl;
+  }
+  return j;
+}
+
+std::string human(uint64_t b) {
+  if (b >= 10000000) return fmt::format("{:.1f} MB", static_cast<double>(b) / 1e6);
+  if (b >= 10000) return fmt::format("{:.1f} kB", static_cast<double>(b) / 1e3);
+  return fmt::format("{} B", b);
+}
+}  // namespace
+
+ojson report_json(const DryRun& run, const ReportContext& ctx) {
+  const Policy& p = run.policy();
+  ojson j;
+  j["rules_file"] = ctx.rules_file;
+  j["captures"] = ctx.captures;
+  j["truth"] = ctx.truth;
+  j["totals"] = tally(run.total(), false);
+  j["totals"]["flows_without_region"] = run.flows_without_region();
+  ojson rules = ojson::array();
+  for (size_t i = 0; i <= p.rules.size(); ++i) {
+    const int idx = i < p.rules.size() ? static_cast<int>(i) : -1;
+    ojson r;
+    r["rule"] = p.rule_name(idx);
+    r["line"] = idx < 0 ? p.default_pos.line : p.rules[i].pos.line;
+    const Action& a = p.rule_action(idx);
+    r["action"] = action_name(a.kind);
+    if (a.kind == ActionKind::Throttle) r["kbit_s"] = a.kbit_s;
+    const bool intent = idx >= 0 && p.rules[i].intent.any();
+    r.update(tally(run.rules()[i], intent));
+    rules.push_back(std::move(r));
+  }
+  j["rules"] = std::move(rules);
+  ojson regions = ojson::array();
+  for (size_t i = 0; i < p.regions.size(); ++i) {
+    ojson r;
+    r["region"] = p.regions[i].name;
+    r.update(tally(run.regions()[i], false));
+    regions.push_back(std::move(r));
+  }
+  j["regions"] = std::move(regions);
+  ojson leaks = ojson::array();
+  for (const auto& [label, l] : run.leaks()) {
+    std::vector<double> ms = l.ms;
+    std::sort(ms.begin(), ms.end());
+    double sum = 0;
+    for (double x : ms) sum += x;
+    ojson e;
+    e["label"] = label;
+    e["flows"] = l.flows;
+    e["packets"] = l.before.packets;
+    e["bytes"] = l.before.bytes;
+    e["ms"] = ojson{{"min", round3(ms.empty() ? 0 : ms.front())},
+                    {"p50", round3(nearest_rank(ms, 0.5))},
+                    {"p90", round3(nearest_rank(ms, 0.9))},
+                    {"max", round3(ms.empty() ? 0 : ms.back())},
+                    {"mean", round3(ms.empty() ? 0 : sum / static_cast<double>(ms.size()))}};
+    leaks.push_back(std::move(e));
+  }
+  j["time_to_block"] = std::move(leaks);
+  ojson out = ojson::object();
+  if (run.pass_pcap()) out["pass_pcap"] = {{"file", run.pass_pcap()->path()}, {"packets", run.pass_pcap()->written()}};
+  if (run.drop_pcap()) out["drop_pcap"] = {{"file", run.drop_pcap()->path()}, {"packets", run.drop_pcap()->written()}};
+  j["outputs"] = std::move(out);
+  return j;
+}
+
+void print_report(const DryRun& run, const ReportContext& ctx, FILE* out) {
+  const Policy& p = run.policy();
+  const Tally& t = run.total();
+  fmt::print(out, "policy dry-run: {} on {} capture(s); truth: {}\n", ctx.rules_file, ctx.captures.size(),
+             ctx.truth);
+  fmt::print(out, "total: {} flows ({} in no region), {} packets / {}; passed {} / {}, dropped {} / {} "
+                  "(throttle {}), before verdict {} packets / {}\n\n",
+             t.flows, run.flows_without_region(), t.all.packets, human(t.all.bytes), t.passed.packets,
+             human(t.passed.bytes), t.dropped.packets, human(t.dropped.bytes), t.throttled.packets,
+             t.before_verdict.packets, human(t.before_verdict.bytes));
+  fmt::print(out, "{:<24} {:<16} {:>6} {:>5} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9} {:>8} {:>10}\n", "rule",
+             "action", "flows", "subs", "packets", "bytes", "dropped", "dropped B", "throttled", "pre-verd",
+             "intended", "collateral");
+  for (size_t i = 0; i <= p.rules.size(); ++i) {
+    const int idx = i < p.rules.size() ? static_cast<int>(i) : -1;
+    const Tally& r = run.rules()[i];
+    const bool intent = idx >= 0 && p.rules[i].intent.any();
+    fmt::print(out, "{:<24} {:<16} {:>6} {:>5} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9} {:>8} {:>10}\n",
+               p.rule_name(idx).substr(0, 24), describe(p.rule_action(idx)), r.flows, r.subscribers.size(),
+               r.all.packets, r.all.bytes, r.dropped.packets, r.dropped.bytes, r.throttled.packets,
+               r.before_verdict.packets, intent ? std::to_string(r.intended) : "-",
+               intent ? std::to_string(r.collateral) : "-");
+    for (const auto& [l, n] : r.collateral_labels) fmt::print(out, "{:<24}   collateral: {} × {}\n", "", n, l);
+  }
+  if (!p.regions.empty()) {
+    fmt::print(out, "\n{:<24} {:>6} {:>5} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9}\n", "region", "flows", "subs",
+               "packets", "bytes", "dropped", "dropped B", "throttled", "pre-verd");
+    for (size_t i = 0; i < p.regions.size(); ++i) {
+      const Tally& r = run.regions()[i];
+      fmt::print(out, "{:<24} {:>6} {:>5} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9}\n", p.regions[i].name.substr(0, 24),
+                 r.flows, r.subscribers.size(), r.all.packets, r.all.bytes, r.dropped.packets, r.dropped.bytes,
+                 r.throttled.packets, r.before_verdict.packets);
+    }
+  }
+  if (!run.leaks().empty()) {
+    fmt::print(out, "\ntime to block (flows whose rule at the verdict blocks or throttles; what passed first)\n");
+    fmt::print(out, "{:<28} {:>6} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}\n", "label", "flows", "packets", "bytes",
+               "min ms", "p50 ms", "p90 ms", "max ms");
+    for (const auto& [label, l] : run.leaks()) {
+      std::vector<double> ms = l.ms;
+      std::sort(ms.begin(), ms.end());
+      fmt::print(out, "{:<28} {:>6} {:>9} {:>10} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f}\n", label.substr(0, 28), l.flows,
+                 l.before.packets, l.before.bytes, ms.empty() ? 0 : ms.front(), nearest_rank(ms, 0.5),
+                 nearest_rank(ms, 0.9), ms.empty() ? 0 : ms.back());
+    }
+  }
+  if (run.pass_pcap() || run.drop_pcap()) fmt::print(out, "\n");
+  if (run.pass_pcap()) fmt::print(out, "passed packets: {} -> {}\n", run.pass_pcap()->written(), run.pass_pcap()->path());
+  if (run.drop_pcap()) fmt::print(out, "dropped packets: {} -> {}\n", run.drop_pcap()->written(), run.drop_pcap()->path());
+}
+
+}  // namespace sealscope::policy

@@ -1,0 +1,24 @@
+#pragma once
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "policy/dry_run.hpp"
+
+namespace sealscope::policy {
+
+/// What the report says about its inputs.
+struct ReportContext {
+  std::string rules_file;
+  std::vector<std::string> captures;
+  std::string truth;  ///< "labels file PATH" or "flow labels"
+};
+
+/// The dry-run report as JSON (metadata only: counts, names, addresses of subscribers counted, never payload).
+nlohmann::ordered_json report_json(const DryRun& run, const ReportContext& ctx);
+/// The same as tables for a terminal.
+void print_report(const DryRun& run, const ReportContext& ctx, FILE* out);
+
+}  // namespace sealscope::policy

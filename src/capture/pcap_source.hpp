@@ -60,6 +60,8 @@ class PcapSource {
   std::string error_;
   int linktype_ = 0;
   bool live_ = false;
+  bool pcapng_ = false;
+  bool filtered_ = false;
   uint64_t good_offset_ = 0;
   uint64_t file_size_ = 0;
   uint64_t packets_ = 0;

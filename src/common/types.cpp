@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include <climits>
 #include <ctime>
 
 namespace sealscope {
@@ -37,11 +38,23 @@ std::string format_rfc3339_us(TimestampUs ts) {
     us += 1000000;
     --secs;
   }
-  std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us);
+  // Records of one capture share their seconds often: keep the last "YYYY-MM-DDTHH:MM:SS." per thread.
+  thread_local int64_t cached_secs = INT64_MIN;
+  thread_local char cached[24];
+  if (secs != cached_secs) {
+    std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    fmt::format_to_n(cached, sizeof cached, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cached_secs = secs;
+  }
+  std::string out(cached, 20);
+  char frac[8] = {static_cast<char>('0' + us / 100000),     static_cast<char>('0' + us / 10000 % 10),
+                  static_cast<char>('0' + us / 1000 % 10),  static_cast<char>('0' + us / 100 % 10),
+                  static_cast<char>('0' + us / 10 % 10),    static_cast<char>('0' + us % 10), 'Z', 0};
+  out.append(frac, 7);
+  return out;
 }
 
 }  // namespace sealscope

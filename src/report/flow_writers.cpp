@@ -1,5 +1,7 @@
 #include "report/flow_writers.hpp"
 
+#include <charconv>
+#include <cmath>
 #include <cerrno>
 #include <cstring>
 #include <iterator>
@@ -37,13 +39,42 @@ using Buf = fmt::memory_buffer;
 
 void put(Buf& b, std::string_view s) { b.append(s.data(), s.data() + s.size()); }
 
+/// Appends a non-negative value with exactly three decimals, from integer thousandths: the same text
+/// fmt's "{:.3f}" gives for these magnitudes, at a fraction of the cost (doubles were a sixth of the
+/// writer's time).
+void fixed3(Buf& b, double v) {
+  const bool neg = v < 0;
+  const uint64_t t = static_cast<uint64_t>(std::llround((neg ? -v : v) * 1000.0));
+  char tmp[32];
+  char* end = std::to_chars(tmp, tmp + sizeof tmp, t / 1000).ptr;
+  if (neg && t != 0) b.push_back('-');
+  b.append(tmp, end);
+  const unsigned frac = static_cast<unsigned>(t % 1000);
+  const char f[4] = {'.', static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
+                     static_cast<char>('0' + frac % 10)};
+  b.append(f, f + 4);
+}
+
+void uint_out(Buf& b, uint64_t v) {
+  char tmp[24];
+  char* end = std::to_chars(tmp, tmp + sizeof tmp, v).ptr;
+  b.append(tmp, end);
+}
+
 void moments_json(Buf& b, const stats::Moments& m) {
   if (m.n == 0) {
     put(b, "null");
     return;
   }
-  fmt::format_to(std::back_inserter(b), "{{\"min\":{:.3f},\"mean\":{:.3f},\"stddev\":{:.3f},\"max\":{:.3f}}}", m.min,
-                 m.mean, m.stddev, m.max);
+  put(b, "{\"min\":");
+  fixed3(b, m.min);
+  put(b, ",\"mean\":");
+  fixed3(b, m.mean);
+  put(b, ",\"stddev\":");
+  fixed3(b, m.stddev);
+  put(b, ",\"max\":");
+  fixed3(b, m.max);
+  put(b, "}");
 }
 
 void series_json(Buf& b, const stats::Moments (&m)[3]) {
@@ -112,10 +143,17 @@ void JsonlWriter::format(const stats::FlowRecord& r, Buf& b) {
   put(b, format_rfc3339_us(r.first_seen));
   put(b, "\",\"last_seen\":\"");
   put(b, format_rfc3339_us(r.last_seen));
-  fmt::format_to(out, "\",\"duration_ms\":{:.3f}", static_cast<double>(r.last_seen - r.first_seen) / 1000.0);
-  fmt::format_to(out, ",\"packets\":{{\"up\":{},\"down\":{}}}", r.packets[0], r.packets[1]);
-  fmt::format_to(out, ",\"bytes\":{{\"up\":{},\"down\":{}}}", r.bytes[0], r.bytes[1]);
-  fmt::format_to(out, ",\"payload_bytes\":{{\"up\":{},\"down\":{}}}", r.payload[0], r.payload[1]);
+  put(b, "\",\"duration_ms\":");
+  fixed3(b, static_cast<double>(r.last_seen - r.first_seen) / 1000.0);
+  const char* names[3] = {",\"packets\":{\"up\":", ",\"bytes\":{\"up\":", ",\"payload_bytes\":{\"up\":"};
+  const uint64_t* vals[3] = {r.packets, r.bytes, r.payload};
+  for (int i = 0; i < 3; ++i) {
+    put(b, names[i]);
+    uint_out(b, vals[i][0]);
+    put(b, ",\"down\":");
+    uint_out(b, vals[i][1]);
+    b.push_back('}');
+  }
   put(b, ",\"size\":");
   series_json(b, r.size);
   put(b, ",\"iat_ms\":");
@@ -123,13 +161,22 @@ void JsonlWriter::format(const stats::FlowRecord& r, Buf& b) {
   put(b, ",\"splt\":[");
   for (size_t i = 0; i < r.splt.size(); ++i) {
     const auto& e = r.splt[i];
-    fmt::format_to(out, "{}[{},{},{}]", i ? "," : "", e.dir_ms >> 31, e.ip_len, e.dir_ms & 0x7FFFFFFFu);
+    put(b, i ? ",[" : "[");
+    b.push_back((e.dir_ms >> 31) ? '1' : '0');
+    b.push_back(',');
+    uint_out(b, e.ip_len);
+    b.push_back(',');
+    uint_out(b, e.dir_ms & 0x7FFFFFFFu);
+    b.push_back(']');
   }
   put(b, "],\"tcp_flags\":");
   if (r.l4 == "tcp") {
     put(b, "{");
     for (int i = 0; i < 8; ++i) {
-      fmt::format_to(out, "{}\"{}\":{}", i ? "," : "", kFlagNames[kFlagOrder[i]], r.tcp_flags[kFlagOrder[i]]);
+      put(b, i ? ",\"" : "\"");
+      put(b, kFlagNames[kFlagOrder[i]]);
+      put(b, "\":");
+      uint_out(b, r.tcp_flags[kFlagOrder[i]]);
     }
     put(b, "}");
   } else {
@@ -147,8 +194,13 @@ void JsonlWriter::format(const stats::FlowRecord& r, Buf& b) {
   append_json_string(b, r.verdict.confidence);
   put(b, ",\"category\":");
   str_or_null(b, r.category);
-  fmt::format_to(out, ",\"classified_after\":{{\"packets\":{},\"bytes\":{},\"ms\":{:.3f}}}", r.after_packets,
-                 r.after_bytes, r.after_ms);
+  put(b, ",\"classified_after\":{\"packets\":");
+  uint_out(b, r.after_packets);
+  put(b, ",\"bytes\":");
+  uint_out(b, r.after_bytes);
+  put(b, ",\"ms\":");
+  fixed3(b, r.after_ms);
+  b.push_back('}');
   put(b, ",\"server_name\":");
   str_or_null(b, r.server_name);
   put(b, ",\"tls\":");

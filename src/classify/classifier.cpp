@@ -5,9 +5,13 @@
 namespace sealscope::classify {
 
 void Classifier::on_end(flow::Flow& f) {
+  on_end_engine(f);
+  detectors_.on_end(f, engine_);
+}
+
+void Classifier::on_end_engine(flow::Flow& f) {
   const bool was_final = f.cls.final;
   engine_.finish(f);
-  detectors_.on_end(f, engine_);
   if (!was_final) {
     // Decided only at the end (give-up): the whole flow passed before the verdict.
     f.cls.after_packets = f.packets[0] + f.packets[1];
@@ -21,9 +25,10 @@ void Classifier::verdict(const flow::Flow& f, Verdict& out) const {
   out.label = current_label(out.ndpi_label);
   out.confidence = NdpiEngine::confidence_name(f.cls.engine_confidence);
   if (out.label == "Unknown") out.confidence = "unknown";
+  out.activity = {};
   detectors_.refine(f, out);
   out.family = family_of(out.label);
-  out.activity = activity_of(out.label, f.key.l4);
+  if (out.activity.empty()) out.activity = activity_of(out.label, f.key.l4);
 }
 
 }  // namespace sealscope::classify

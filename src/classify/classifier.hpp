@@ -14,7 +14,7 @@ struct Verdict {
   std::string ndpi_label;        ///< what the nDPI engine reported (its own names)
   std::string label;             ///< current nDPI names, after our own detectors
   std::string_view family;       ///< service family or empty
-  std::string_view activity;     ///< call, files, dns, chat, signalling, other
+  std::string_view activity;     ///< call, files, dns, chat, signalling, other (a detector may set it)
   const char* confidence = "unknown";
 };
 
@@ -40,12 +40,18 @@ class Classifier {
   /// Flow end: finishes engine dissection and frees its state.
   void on_end(flow::Flow& f);
 
+  /// The flow has been idle for the give-up time while still classifying: decide now (nDPI gives up, with
+  /// its guess) and free the engine state; the flow itself goes on.
+  void give_up_idle(flow::Flow& f) { on_end_engine(f); }
+
   /// Computes the flow's verdict strings.
   void verdict(const flow::Flow& f, Verdict& out) const;
 
   const NdpiEngine& engine() const { return engine_; }
 
  private:
+  void on_end_engine(flow::Flow& f);
+
   NdpiEngine engine_;
   Detectors detectors_;
 };

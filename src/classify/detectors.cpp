@@ -1,13 +1,265 @@
 #include "classify/detectors.hpp"
 
+#include <memory>
+
 #include "classify/classifier.hpp"
+#include "classify/detect_rules.hpp"
+#include "classify/detect_voice.hpp"
+#include "classify/labels.hpp"
+#include "classify/quic.hpp"
+#include "classify/rtp.hpp"
+#include "classify/stun.hpp"
+#include "classify/whatsapp_wire.hpp"
 
 namespace sealscope::classify {
+namespace {
 
-void Detectors::on_packet(flow::Flow&, const decode::Packet&, flow::Dir, const NdpiEngine&) {}
+/// Per-flow buffers, allocated only for flows that look like one of the protocols that need them.
+struct DetState : flow::DetectorState {
+  // TCP: the client's first bytes, in sequence order (WhatsApp prologues split across segments).
+  std::unique_ptr<WaStreamPrefix> prefix;
+  uint32_t next_seq = 0;
+  bool seq_known = false;
+  // TCP: payload sizes of the first segments per direction (Threema's fixed handshake sizes).
+  uint16_t first_len[2][2] = {};
+  uint8_t segs[2] = {};
+  bool wa_candidate = false, threema_candidate = false;
+  // UDP: Mumble ping ident, SealChat relay token.
+  uint64_t mumble_ident = 0;
+  bool mumble_asked = false;
+  uint8_t relay_token[16] = {};
+  bool relay_seen = false;
+  // UDP: QUIC Initial decryption (only while a split ClientHello is being gathered).
+  std::unique_ptr<QuicInitialParser> quic;
+};
 
-void Detectors::on_end(flow::Flow&, const NdpiEngine&) {}
+DetState& state_of(flow::Flow& f) {
+  if (!f.det) f.det = std::make_unique<DetState>();
+  return static_cast<DetState&>(*f.det);
+}
+DetState* state_if(flow::Flow& f) { return static_cast<DetState*>(f.det.get()); }
 
-void Detectors::refine(const flow::Flow&, Verdict&) const {}
+DetApp app_of(const flow::Flow& f) { return static_cast<DetApp>(f.cls.detector_label); }
+
+constexpr std::string_view kGenericMasters[] = {"STUN", "DTLS", "RTP", "RTCP", "SRTP", "TLS", "QUIC", "HTTP"};
+constexpr std::string_view kMediaMasters[] = {"STUN", "DTLS", "RTP", "RTCP", "SRTP"};
+
+template <typename C>
+bool in(const C& c, std::string_view s) {
+  for (std::string_view x : c) {
+    if (x == s) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void Detectors::decide(flow::Flow& f, const decode::Packet& p, DetApp app, bool done) {
+  if (app_of(f) == DetApp::None || app_of(f) == DetApp::Stun || app_of(f) == DetApp::Rtp) {
+    f.cls.detector_label = static_cast<uint16_t>(app);
+    f.cls.detector_confidence = kConfDpi;
+    Classifier::mark_decided(f, p);
+  }
+  if (detector_label(app).call) anchor(f, app, p.ts);
+  if (done) f.cls.detector_state |= kDone;
+}
+
+void Detectors::anchor(const flow::Flow& f, DetApp app, TimestampUs to) {
+  const uint32_t s = f.cls.detector_state;
+  if (s & kStunSeen) {
+    // STUN: participants are the endpoints that send requests; a server only answers.
+    if (s & kStunReqUp) cache_.add(f.initiator, f.initiator_port, app, f.first_seen, to);
+    if (s & kStunReqDown) cache_.add(f.responder, f.responder_port, app, f.first_seen, to);
+    return;
+  }
+  cache_.add(f.initiator, f.initiator_port, app, f.first_seen, to);
+  if (s & kP2p) cache_.add(f.responder, f.responder_port, app, f.first_seen, to);
+}
+
+void Detectors::on_packet(flow::Flow& f, const decode::Packet& p, flow::Dir d, const NdpiEngine&) {
+  if (p.payload == nullptr || p.payload_caplen == 0) return;
+  if (p.l4_proto == 17) {
+    on_udp(f, p, d);
+  } else if (p.l4_proto == 6) {
+    on_tcp(f, p, d);
+  }
+}
+
+void Detectors::on_udp(flow::Flow& f, const decode::Packet& p, flow::Dir d) {
+  const uint8_t* b = p.payload;
+  const std::size_t n = p.payload_caplen;
+  if (auto s = parse_stun(b, n)) {
+    const uint32_t before = f.cls.detector_state;
+    f.cls.detector_state |= kStunSeen;
+    if (s->klass == StunClass::Request) f.cls.detector_state |= d == flow::kUp ? kStunReqUp : kStunReqDown;
+    const DetApp a = stun_app(*s);
+    if (a != DetApp::None) {
+      decide(f, p, a, false);
+    } else if (app_of(f) != DetApp::None && before != f.cls.detector_state && detector_label(app_of(f)).call) {
+      anchor(f, app_of(f), p.ts);  // a new requesting side of a known call
+    }
+    return;
+  }
+  if (app_of(f) != DetApp::None) return;
+  if (rules::discord_ip_discovery(b, n)) return decide(f, p, DetApp::Discord);
+  if (rules::agora_sni(b, n)) return decide(f, p, DetApp::SdRtn);
+  if (rules::zoom_p2p_hello(b, n)) {
+    f.cls.detector_state |= kP2p;
+    return decide(f, p, DetApp::Zoom);
+  }
+  if (rules::zoom_sfu(b, n)) return decide(f, p, DetApp::Zoom);
+  if (rules::oicq(b, n)) return decide(f, p, DetApp::OICQ);
+  uint64_t ident = 0;
+  if (d == flow::kUp && rules::mumble_ping_request(b, n, ident)) {
+    DetState& st = state_of(f);
+    st.mumble_ident = ident;
+    st.mumble_asked = true;
+    return;
+  }
+  if (DetState* st = state_if(f); st != nullptr && st->mumble_asked && d == flow::kDown &&
+                                  rules::mumble_ping_answer(b, n, st->mumble_ident)) {
+    return decide(f, p, DetApp::Mumble);
+  }
+  if (rules::sealchat_relay(b, n)) {
+    // Two datagrams carrying the same 16-byte call token.
+    DetState& st = state_of(f);
+    if (st.relay_seen && std::equal(st.relay_token, st.relay_token + 16, b + 4)) {
+      return decide(f, p, DetApp::SealChatCall);
+    }
+    std::copy(b + 4, b + 20, st.relay_token);
+    st.relay_seen = true;
+    return;
+  }
+}
+
+void Detectors::on_tcp(flow::Flow& f, const decode::Packet& p, flow::Dir d) {
+  const uint8_t* b = p.payload;
+  const std::size_t n = p.payload_caplen;
+  if ((f.cls.detector_state & kTcpChecked) == 0) {
+    f.cls.detector_state |= kTcpChecked;
+    // The first payload of the connection (either side: captures may start mid-stream).
+    if (rules::xmpp_start(b, n)) return decide(f, p, DetApp::Jabber);
+    if (auto fr = stun_tcp_frames(b, n)) {
+      f.cls.detector_state |= kStunSeen;
+      if (fr->first.klass == StunClass::Request) f.cls.detector_state |= d == flow::kUp ? kStunReqUp : kStunReqDown;
+      const DetApp a = stun_app(fr->first);
+      return decide(f, p, a != DetApp::None ? a : DetApp::Stun);
+    }
+    if (n >= 2 + 12 && static_cast<std::size_t>((b[0] << 8) | b[1]) + 2 == n &&
+        classify_rtp_rtcp(b + 2, n - 2) != RtpKind::None) {
+      return decide(f, p, DetApp::Rtp);  // RTP/RTCP framed for TCP (RFC 4571)
+    }
+    if (d != flow::kUp) {
+      f.cls.detector_state |= kDone;
+      return;
+    }
+    uint8_t channel = 0;
+    if (rules::sealchat_prologue(b, n, channel)) {
+      return decide(f, p, channel == 0 ? DetApp::SealChat : DetApp::SealChatFiles);
+    }
+    const WaWireInfo wa = parse_whatsapp_stream_start(b, n);
+    const bool threema = n == 48;
+    if (wa.status == WaWireStatus::Match) return decide(f, p, DetApp::WhatsApp);
+    if (wa.status == WaWireStatus::NoMatch && !threema) {
+      f.cls.detector_state |= kDone;
+      return;
+    }
+    DetState& st = state_of(f);
+    st.wa_candidate = wa.status == WaWireStatus::NeedMore;
+    st.threema_candidate = threema;
+    if (st.wa_candidate) {
+      st.prefix = std::make_unique<WaStreamPrefix>();
+      st.prefix->append(b, n);
+      st.next_seq = p.tcp_seq + static_cast<uint32_t>(n);
+      st.seq_known = true;
+    }
+    st.first_len[0][0] = static_cast<uint16_t>(n);
+    st.segs[0] = 1;
+    return;
+  }
+  DetState* st = state_if(f);
+  if (st == nullptr) return;
+  if (st->segs[d] < 2) st->first_len[d][st->segs[d]] = static_cast<uint16_t>(n < 0xFFFF ? n : 0xFFFF);
+  if (st->segs[d] < 255) ++st->segs[d];
+  if (st->wa_candidate && d == flow::kUp && st->prefix) {
+    if (p.tcp_seq == st->next_seq) {
+      st->prefix->append(b, n);
+      st->next_seq += static_cast<uint32_t>(n);
+      const WaWireInfo wa = parse_whatsapp_stream_start(st->prefix->data(), st->prefix->size());
+      if (wa.status == WaWireStatus::Match) {
+        st->prefix.reset();
+        return decide(f, p, DetApp::WhatsApp);
+      }
+      if (wa.status == WaWireStatus::NoMatch || st->prefix->full()) {
+        st->wa_candidate = false;
+        st->prefix.reset();
+      }
+    }
+  }
+  if (st->threema_candidate && st->segs[flow::kDown] >= 1) {
+    // Threema: client 48 (ephemeral key + cookie), server 80 (cookie + sealed key and cookie).
+    if (st->first_len[flow::kDown][0] == 80) return decide(f, p, DetApp::Threema);
+    st->threema_candidate = false;
+  }
+  if (!st->wa_candidate && !st->threema_candidate) f.cls.detector_state |= kDone;
+}
+
+void Detectors::on_end(flow::Flow& f, const NdpiEngine& engine) {
+  f.det.reset();
+  DetApp app = app_of(f);
+  if (app == DetApp::None && f.meta && !f.meta->server_name.empty()) {
+    const DetApp named = server_name_app(f.meta->server_name);
+    if (named != DetApp::None && family_of(current_label(engine.label(f.cls.master, f.cls.app))).empty()) {
+      f.cls.detector_label = static_cast<uint16_t>(named);
+      f.cls.detector_confidence = kConfDpi;
+      app = named;
+    }
+  }
+  if (app != DetApp::None && detector_label(app).call) anchor(f, app, f.last_seen);
+}
+
+void Detectors::refine(const flow::Flow& f, Verdict& v) const {
+  DetApp app = app_of(f);
+  const char* confidence = "dpi";
+  std::string_view nm, na;
+  split_label(v.label, nm, na);
+  if (app == DetApp::None || app == DetApp::Stun || app == DetApp::Rtp) {
+    // Call cache: flows of a known call's participants, when nDPI gave no app-level evidence of its own.
+    const bool media = f.key.l4 == 17 || (f.cls.detector_state & kStunSeen);
+    const std::string_view conf = v.confidence;
+    const bool weak = v.label == "Unknown" || in(kMediaMasters, nm) || in(kMediaMasters, na) || conf == "ip-list" ||
+                      conf == "port";
+    if (media && weak) {
+      DetApp a = cache_.find(f.initiator, f.initiator_port, f.first_seen, f.last_seen);
+      if (a == DetApp::None) a = cache_.find(f.responder, f.responder_port, f.first_seen, f.last_seen);
+      if (a != DetApp::None) {
+        app = a;
+        confidence = "dpi-cache";
+      }
+    }
+  }
+  if (app == DetApp::None && v.label == "Unknown" && voice_like(f)) {
+    app = DetApp::Rtp;
+    confidence = "heuristic";
+  }
+  if (app == DetApp::None) return;
+  if ((app == DetApp::Stun || app == DetApp::Rtp) && confidence != std::string_view("heuristic") &&
+      v.label != "Unknown") {
+    return;  // generic carrier evidence adds nothing to what nDPI named
+  }
+  const DetLabel& l = detector_label(app);
+  std::string_view master = in(kGenericMasters, nm) ? nm : in(kGenericMasters, na) ? na : l.default_master;
+  if (master == l.app) master = {};
+  std::string label;
+  if (!master.empty()) {
+    label.reserve(master.size() + 1 + l.app.size());
+    label.append(master);
+    label += '.';
+  }
+  label.append(l.app);
+  v.label = std::move(label);
+  v.confidence = confidence;
+  if (!l.activity.empty()) v.activity = l.activity;
+}
 
 }  // namespace sealscope::classify

@@ -62,6 +62,14 @@ bool discord_ip_discovery(const uint8_t* d, std::size_t n) noexcept {
   return len == 0 || address_text(d + 8, len);
 }
 
+bool discord_keepalive(const uint8_t* d, std::size_t n) noexcept { return n == 8 && rd32(d) == 0x1337cafeu; }
+
+bool line_call_header(const uint8_t* d, std::size_t n, uint16_t& seq) noexcept {
+  if (n < 20 || (d[0] & 0xF0) != 0xD0) return false;
+  seq = rd16(d + 2);
+  return true;
+}
+
 bool oicq(const uint8_t* d, std::size_t n) noexcept {
   if (n < 12 || d[0] != 0x02 || d[n - 1] != 0x03) return false;
   const uint16_t command = rd16(d + 3);

@@ -7,6 +7,10 @@
 //  - Discord voice IP discovery (discord.com developer docs, "Voice Connections: IP Discovery"): a
 //    74-byte UDP datagram: type u16 (1 = request, 2 = response), length u16 = 70, SSRC u32, a 64-byte
 //    NUL-padded address text, port u16.
+//    Its voice servers also answer 8-byte keepalives (u32 0x1337cafe + u32 counter) by echoing them.
+//  - LINE calls (observed structure of LINE's UDP call transport, as described for nDPI's LineCall
+//    dissector): datagrams whose first byte is 0xD0-0xDF (not RTP: version bits 11) carry a u16
+//    sequence number at bytes 2-3 that advances by one per datagram in each direction.
 //  - OICQ / QQ over UDP (Wireshark packet-oicq.c description of the public protocol): flag 0x02,
 //    version u16, command u16, sequence u16, QQ number, ..., and the tail byte 0x03; commands 0x0001..
 //    0x00b5 and 0x03f7.
@@ -37,6 +41,10 @@ namespace sealscope::classify::rules {
 
 /// Discord voice IP discovery request (type 1) or response (type 2).
 bool discord_ip_discovery(const uint8_t* d, std::size_t n) noexcept;
+/// Discord voice keepalive (8 bytes, magic 0x1337cafe).
+bool discord_keepalive(const uint8_t* d, std::size_t n) noexcept;
+/// A LINE call datagram header; writes its u16 sequence number.
+bool line_call_header(const uint8_t* d, std::size_t n, uint16_t& seq) noexcept;
 /// An OICQ datagram (flag 0x02 ... tail 0x03, known command range).
 bool oicq(const uint8_t* d, std::size_t n) noexcept;
 /// Agora SD-RTN edge request carrying the "SNI" host-name TLV.

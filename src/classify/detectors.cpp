@@ -29,6 +29,11 @@ struct DetState : flow::DetectorState {
   bool mumble_asked = false;
   uint8_t relay_token[16] = {};
   bool relay_seen = false;
+  // UDP: Discord keepalive echo, LINE per-direction sequence runs.
+  uint8_t keepalive[8] = {};
+  bool keepalive_sent = false;
+  uint16_t line_seq[2] = {};
+  uint8_t line_run[2] = {};
   // UDP: QUIC Initial decryption (only while a split ClientHello is being gathered).
   std::unique_ptr<QuicInitialParser> quic;
 };
@@ -50,6 +55,32 @@ bool in(const C& c, std::string_view s) {
     if (x == s) return true;
   }
   return false;
+}
+
+/// Calls `fn(addr, port)` for each XOR-PEER-ADDRESS (RFC 8656 §18.3) of a STUN message with the magic
+/// cookie, padded layout: the peers a TURN client asks its relay to reach are the call's other side.
+template <typename Fn>
+void for_each_peer(const uint8_t* b, std::size_t n, Fn fn) {
+  if (n < 20 || b[4] != 0x21 || b[5] != 0x12 || b[6] != 0xA4 || b[7] != 0x42) return;
+  std::size_t off = 20;
+  while (off + 4 <= n) {
+    const uint16_t type = static_cast<uint16_t>((b[off] << 8) | b[off + 1]);
+    const std::size_t len = static_cast<std::size_t>((b[off + 2] << 8) | b[off + 3]);
+    if (off + 4 + len > n) return;
+    const uint8_t* v = b + off + 4;
+    if (type == stun_attr::kXorPeerAddress && len >= 8) {
+      const uint16_t port = static_cast<uint16_t>(((v[2] << 8) | v[3]) ^ 0x2112);
+      uint8_t raw[16];
+      if (v[1] == 1 && len == 8) {
+        for (int i = 0; i < 4; ++i) raw[i] = static_cast<uint8_t>(v[4 + i] ^ b[4 + i]);
+        fn(IpAddr::v4(raw), port);
+      } else if (v[1] == 2 && len == 20) {
+        for (int i = 0; i < 16; ++i) raw[i] = static_cast<uint8_t>(v[4 + i] ^ b[4 + i]);
+        fn(IpAddr::v6(raw), port);
+      }
+    }
+    off += 4 + ((len + 3) & ~std::size_t{3});
+  }
 }
 
 }  // namespace
@@ -93,8 +124,12 @@ void Detectors::on_udp(flow::Flow& f, const decode::Packet& p, flow::Dir d) {
     f.cls.detector_state |= kStunSeen;
     if (s->klass == StunClass::Request) f.cls.detector_state |= d == flow::kUp ? kStunReqUp : kStunReqDown;
     const DetApp a = stun_app(*s);
+    if (a != DetApp::None) decide(f, p, a, false);
+    if (app_of(f) != DetApp::None && detector_label(app_of(f)).call && s->klass != StunClass::SuccessResponse) {
+      const DetApp known = app_of(f);
+      for_each_peer(b, n, [&](const IpAddr& peer, uint16_t port) { cache_.add(peer, port, known, p.ts, p.ts); });
+    }
     if (a != DetApp::None) {
-      decide(f, p, a, false);
     } else if (app_of(f) != DetApp::None && before != f.cls.detector_state && detector_label(app_of(f)).call) {
       anchor(f, app_of(f), p.ts);  // a new requesting side of a known call
     }
@@ -109,6 +144,27 @@ void Detectors::on_udp(flow::Flow& f, const decode::Packet& p, flow::Dir d) {
   }
   if (rules::zoom_sfu(b, n)) return decide(f, p, DetApp::Zoom);
   if (rules::oicq(b, n)) return decide(f, p, DetApp::OICQ);
+  if (rules::discord_keepalive(b, n)) {
+    DetState& st = state_of(f);
+    if (d == flow::kDown && st.keepalive_sent && std::equal(b, b + 8, st.keepalive)) {
+      return decide(f, p, DetApp::Discord);  // the server echoed the client's keepalive
+    }
+    if (d == flow::kUp) {
+      std::copy(b, b + 8, st.keepalive);
+      st.keepalive_sent = true;
+    }
+    return;
+  }
+  uint16_t seq = 0;
+  if (rules::line_call_header(b, n, seq)) {
+    DetState& st = state_of(f);
+    st.line_run[d] = (st.line_run[d] > 0 && static_cast<uint16_t>(st.line_seq[d] + 1) == seq)
+                         ? static_cast<uint8_t>(st.line_run[d] < 255 ? st.line_run[d] + 1 : 255)
+                         : 1;
+    st.line_seq[d] = seq;
+    if (st.line_run[d] >= 4 && st.line_run[d ^ 1] >= 1) return decide(f, p, DetApp::LineCall);
+    return;
+  }
   uint64_t ident = 0;
   if (d == flow::kUp && rules::mumble_ping_request(b, n, ident)) {
     DetState& st = state_of(f);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 
 #include "capture/pcap_source.hpp"
 #include "common/errors.hpp"
@@ -58,49 +59,82 @@ void Analyzer::request_stop() {
 bool Analyzer::stop_requested() { return g_stop.load(); }
 
 Analyzer::Analyzer(const AnalyzeOptions& opts, stats::RecordSink& sink, stats::Summary& summary)
-    : opts_(opts), sink_(sink), summary_(summary), decoder_(opts.decoder) {
+    : opts_(opts), summary_(summary), decoder_(opts.decoder) {
   if (opts_.workers == 0) opts_.workers = 1;
+  stats::RecordSink* target = &sink;
+  if (opts_.workers > 1) {
+    locked_ = std::make_unique<LockedSink>(sink);
+    target = locked_.get();
+  }
   for (uint32_t i = 0; i < opts_.workers; ++i) {
-    workers_.push_back(std::make_unique<Worker>(opts_.pipeline, sink_, opts_.seed + i));
+    lanes_.push_back(std::make_unique<Lane>(opts_, *target, opts_.seed + i));
   }
 }
 
-Analyzer::~Analyzer() = default;
+Analyzer::~Analyzer() {
+  for (auto& l : lanes_) {
+    if (l->thread.joinable()) {
+      l->ring.push_end();
+      l->thread.join();
+    }
+  }
+}
 
 void Analyzer::check_inputs() const {
   for (const auto& f : opts_.files) {
-    if (access(f.c_str(), R_OK) != 0) {
-      capture::PcapSource::open_file(f);  // throws the precise reason
-    }
-    capture::PcapSource::open_file(f, opts_.bpf);  // format and filter are checked here
+    capture::PcapSource::open_file(f, opts_.bpf);  // throws the precise reason (access, format, filter)
   }
 }
 
-void Analyzer::handle(const uint8_t* data, uint32_t caplen, uint32_t wirelen, TimestampUs ts, int linktype) {
+void Analyzer::Lane::run() {
+  decode::Packet p;
+  for (;;) {
+    const FrameRing::Header* h = ring.peek();
+    if (h->caplen == FrameRing::kEnd) {
+      ring.pop(h);
+      return;
+    }
+    const decode::DecodeResult r = decoder.decode(h->linktype, h->data(), h->caplen, h->wirelen, p, anomalies);
+    if (r == decode::DecodeResult::Ok) {
+      p.ts = h->ts;
+      worker.process(p);
+    } else if (r == decode::DecodeResult::NotIp) {
+      ++not_ip;
+    } else {
+      ++malformed;
+    }
+    ring.pop(h);
+  }
+}
+
+void Analyzer::dispatch(const uint8_t* data, uint32_t caplen, uint32_t wirelen, TimestampUs ts, int linktype) {
   ++summary_.frames;
   summary_.frames_bytes += caplen;
   if (ts < last_ts_in_file_) anomalies_.add(decode::Anomaly::TimestampBackwards);
   last_ts_in_file_ = ts;
   if (summary_.first_ts == 0 || ts < summary_.first_ts) summary_.first_ts = ts;
   if (ts > summary_.last_ts) summary_.last_ts = ts;
-  decode::Packet p;
-  const decode::DecodeResult r = decoder_.decode(linktype, data, caplen, wirelen, p, anomalies_);
-  if (r == decode::DecodeResult::NotIp) {
-    ++summary_.not_ip;
-    return;
+  size_t lane = 0;
+  if (lanes_.size() > 1) {
+    // Decode once here only to find the owner of the flow; the worker decodes again (cheap) and is the one
+    // that counts anomalies. Frames that do not decode go to lane 0, which counts them.
+    decode::Packet p;
+    decode::AnomalyCounters scratch;
+    if (decoder_.decode(linktype, data, caplen, wirelen, p, scratch) == decode::DecodeResult::Ok) {
+      // Shard by the unordered address pair (and VLAN): symmetric, and every fragment of a datagram (later
+      // fragments carry no ports) lands with its flow.
+      struct {
+        uint8_t lo[16], hi[16];
+        uint16_t vlan;
+      } k{};
+      const bool src_low = std::memcmp(p.src.bytes, p.dst.bytes, 16) <= 0;
+      std::memcpy(k.lo, src_low ? p.src.bytes : p.dst.bytes, 16);
+      std::memcpy(k.hi, src_low ? p.dst.bytes : p.src.bytes, 16);
+      k.vlan = p.vlan;
+      lane = XXH3_64bits(&k, sizeof k) % lanes_.size();
+    }
   }
-  if (r == decode::DecodeResult::Malformed) {
-    ++summary_.malformed;
-    return;
-  }
-  p.ts = ts;
-  Worker* w = workers_[0].get();
-  if (workers_.size() > 1) {
-    bool a_is_src = true;
-    const flow::FlowKey k = flow::make_key(p, a_is_src);
-    w = workers_[XXH3_64bits(&k, sizeof k) % workers_.size()].get();
-  }
-  w->process(p);
+  lanes_[lane]->ring.push(ts, data, caplen, wirelen, linktype);
 }
 
 bool Analyzer::run_file(const std::string& path) {
@@ -118,7 +152,7 @@ bool Analyzer::run_file(const std::string& path) {
     }
     const capture::ReadStatus st = src.next(pkt);
     if (st == capture::ReadStatus::Packet) {
-      handle(pkt.data, pkt.caplen, pkt.wirelen, pkt.ts, lt);
+      dispatch(pkt.data, pkt.caplen, pkt.wirelen, pkt.ts, lt);
       if ((src.packets() & 0x3FFF) == 0) progress.update(src.position(), src.packets());
       continue;
     }
@@ -149,7 +183,7 @@ bool Analyzer::run_live() {
     }
     const capture::ReadStatus st = src.next(pkt);
     if (st == capture::ReadStatus::Packet) {
-      handle(pkt.data, pkt.caplen, pkt.wirelen, pkt.ts, lt);
+      dispatch(pkt.data, pkt.caplen, pkt.wirelen, pkt.ts, lt);
     } else if (st == capture::ReadStatus::Error) {
       summary_.problems.push_back({opts_.interface, src.error(), 0, src.packets()});
       ok = false;
@@ -164,18 +198,31 @@ bool Analyzer::run_live() {
 }
 
 void Analyzer::finish() {
-  for (auto& w : workers_) {
-    w->finish();
-    anomalies_.merge(w->anomalies());
-    summary_.fragments_attributed += w->fragments_attributed();
-    summary_.evictions += w->table().evictions();
-    summary_.peak_flows += w->table().peak();
+  for (auto& l : lanes_) {
+    if (l->thread.joinable()) {
+      l->ring.push_end();
+      l->thread.join();
+    }
+  }
+  for (auto& l : lanes_) {
+    l->worker.finish();
+    anomalies_.merge(l->anomalies);
+    anomalies_.merge(l->worker.anomalies());
+    summary_.not_ip += l->not_ip;
+    summary_.malformed += l->malformed;
+    summary_.fragments_attributed += l->worker.fragments_attributed();
+    summary_.evictions += l->worker.table().evictions();
+    summary_.peak_flows += l->worker.table().peak();
   }
   summary_.anomalies.merge(anomalies_);
 }
 
 bool Analyzer::run() {
   const auto t0 = std::chrono::steady_clock::now();
+  for (auto& l : lanes_) {
+    Lane* lane = l.get();
+    lane->thread = std::thread([lane] { lane->run(); });
+  }
   bool ok = true;
   if (!opts_.interface.empty()) {
     ok = run_live();

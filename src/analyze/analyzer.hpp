@@ -2,9 +2,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
+#include "analyze/frame_ring.hpp"
 #include "analyze/worker.hpp"
 #include "decode/decoder.hpp"
 #include "stats/summary.hpp"
@@ -24,6 +27,20 @@ struct AnalyzeOptions {
   uint64_t seed = 0x5ea15c09e5eedULL;  ///< flow hash seed (fixed by default: deterministic output)
 };
 
+/// Serialises records from several worker threads into one sink.
+class LockedSink : public stats::RecordSink {
+ public:
+  explicit LockedSink(stats::RecordSink& inner) : inner_(inner) {}
+  void write(const stats::FlowRecord& r) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    inner_.write(r);
+  }
+
+ private:
+  stats::RecordSink& inner_;
+  std::mutex mu_;
+};
+
 /// Fans records out to several sinks (writers, summary, policy engine).
 class TeeSink : public stats::RecordSink {
  public:
@@ -39,6 +56,11 @@ class TeeSink : public stats::RecordSink {
 /// Drives capture → decode → flow → classify → records for a whole run. Records go to `sink` as flows end;
 /// the run-wide statistics go to `summary`. Returns false when an input could not be read to its end
 /// (recorded in summary.problems); flows seen so far are always written.
+///
+/// Threads: the calling thread captures (libpcap reads, progress, signals) and copies each frame into the
+/// ring of the worker that owns its flow (by a symmetric hash of the address pair); each worker thread
+/// decodes and runs its shard of the pipeline. With one worker the output is deterministic; with more,
+/// records may come in another order, and nDPI's per-module caches (STUN, …) see only their shard.
 class Analyzer {
  public:
   Analyzer(const AnalyzeOptions& opts, stats::RecordSink& sink, stats::Summary& summary);
@@ -49,7 +71,7 @@ class Analyzer {
   bool run();
   /// Adds a packet observer to every worker (not owned; must outlive run()).
   void add_observer(PacketObserver* o) {
-    for (auto& w : workers_) w->add_observer(o);
+    for (auto& l : lanes_) l->worker.add_observer(o);
   }
 
   /// Asks a running analysis to stop after the current packet (signal-safe).
@@ -57,17 +79,30 @@ class Analyzer {
   static bool stop_requested();
 
  private:
+  /// One shard: its ring, its thread, its decoder output counters and its pipeline worker.
+  struct Lane {
+    Lane(const AnalyzeOptions& o, stats::RecordSink& sink, uint64_t seed)
+        : ring(4u << 20), worker(o.pipeline, sink, seed), decoder(o.decoder) {}
+    FrameRing ring;
+    Worker worker;
+    decode::Decoder decoder;
+    decode::AnomalyCounters anomalies;
+    uint64_t not_ip = 0, malformed = 0;
+    std::thread thread;
+    void run();
+  };
+
   bool run_file(const std::string& path);
   bool run_live();
-  void handle(const uint8_t* data, uint32_t caplen, uint32_t wirelen, TimestampUs ts, int linktype);
+  void dispatch(const uint8_t* data, uint32_t caplen, uint32_t wirelen, TimestampUs ts, int linktype);
   void finish();
 
   AnalyzeOptions opts_;
-  stats::RecordSink& sink_;
   stats::Summary& summary_;
-  decode::Decoder decoder_;
-  std::vector<std::unique_ptr<Worker>> workers_;
-  decode::AnomalyCounters anomalies_;
+  std::unique_ptr<LockedSink> locked_;
+  decode::Decoder decoder_;  // capture thread: only to find the lane of a frame when there are several
+  std::vector<std::unique_ptr<Lane>> lanes_;
+  decode::AnomalyCounters anomalies_;  // capture thread's own (timestamps going backwards)
   TimestampUs last_ts_in_file_ = 0;
 };
 

@@ -10,7 +10,54 @@ Worker::Worker(const PipelineOptions& opts, stats::RecordSink& sink, uint64_t se
     : table_(opts.table, *this, seed),
       cls_(opts.engine),
       sink_(sink),
-      active_us_(TimestampUs{opts.table.active_s} * 1000000) {}
+      active_us_(TimestampUs{opts.table.active_s} * 1000000),
+      classify_idle_us_(TimestampUs{opts.table.classify_idle_s} * 1000000) {}
+
+namespace {
+constexpr uint32_t kNil = 0xFFFFFFFFu;
+}
+
+void Worker::engine_link(flow::Flow& f) {
+  if (f.cls.engine_linked) {
+    if (f.cls.engine_next == kNil) return;  // already the most recent
+    engine_unlink(f);
+  }
+  f.cls.engine_linked = true;
+  f.cls.engine_next = kNil;
+  f.cls.engine_prev = engine_tail_;
+  if (engine_tail_ != kNil) {
+    table_.flow_at(engine_tail_).cls.engine_next = f.slot;
+  } else {
+    engine_head_ = f.slot;
+  }
+  engine_tail_ = f.slot;
+}
+
+void Worker::engine_unlink(flow::Flow& f) {
+  if (!f.cls.engine_linked) return;
+  if (f.cls.engine_prev != kNil) {
+    table_.flow_at(f.cls.engine_prev).cls.engine_next = f.cls.engine_next;
+  } else {
+    engine_head_ = f.cls.engine_next;
+  }
+  if (f.cls.engine_next != kNil) {
+    table_.flow_at(f.cls.engine_next).cls.engine_prev = f.cls.engine_prev;
+  } else {
+    engine_tail_ = f.cls.engine_prev;
+  }
+  f.cls.engine_prev = f.cls.engine_next = kNil;
+  f.cls.engine_linked = false;
+}
+
+void Worker::give_up_idle() {
+  // nDPI state is the largest per-flow cost; a flow silent this long is decided with what was seen.
+  while (engine_head_ != kNil) {
+    flow::Flow& f = table_.flow_at(engine_head_);
+    if (f.last_seen + classify_idle_us_ > now_) break;
+    engine_unlink(f);
+    cls_.give_up_idle(f);
+  }
+}
 
 void Worker::account(flow::Flow& f, TimestampUs ts, uint32_t ip_len, uint32_t payload_len, Dir d,
                      uint8_t tcp_flags) {
@@ -47,6 +94,7 @@ void Worker::account(flow::Flow& f, TimestampUs ts, uint32_t ip_len, uint32_t pa
 void Worker::process(const decode::Packet& p) {
   if (p.ts > now_) now_ = p.ts;
   table_.expire(now_);
+  if (classify_idle_us_ > 0) give_up_idle();
   if (p.later_fragment) {
     process_later_fragment(p);
     return;
@@ -90,6 +138,11 @@ void Worker::process(const decode::Packet& p) {
   }
 
   cls_.on_packet(*f, p, d);
+  if (f->cls.engine_flow != nullptr) {
+    engine_link(*f);
+  } else if (f->cls.engine_linked) {
+    engine_unlink(*f);
+  }
   for (PacketObserver* o : observers_) o->on_packet(*f, p, d, cls_);
 
   if (p.l4_proto == 6) {
@@ -151,7 +204,10 @@ void Worker::emit_active(flow::Flow& f) {
 }
 
 void Worker::flow_ended(flow::Flow& f) {
-  if (f.end != flow::EndReason::Active) cls_.on_end(f);
+  if (f.end != flow::EndReason::Active) {
+    engine_unlink(f);
+    cls_.on_end(f);
+  }
   stats::fill_record(f, table_, cls_, rec_);
   sink_.write(rec_);
 }

@@ -49,6 +49,9 @@ class Worker : public flow::FlowSink {
                uint8_t tcp_flags);
   void process_later_fragment(const decode::Packet& p);
   void emit_active(flow::Flow& f);
+  void engine_link(flow::Flow& f);
+  void engine_unlink(flow::Flow& f);
+  void give_up_idle();
 
   flow::FlowTable table_;
   classify::Classifier cls_;
@@ -60,6 +63,9 @@ class Worker : public flow::FlowSink {
   TimestampUs now_ = 0;
   TimestampUs active_us_ = 0;
   std::vector<PacketObserver*> observers_;
+  // Flows holding nDPI state, least recently active first (links in ClassState).
+  uint32_t engine_head_ = 0xFFFFFFFFu, engine_tail_ = 0xFFFFFFFFu;
+  TimestampUs classify_idle_us_ = 0;
 };
 
 }  // namespace sealscope::analyze

@@ -52,6 +52,8 @@ int analyze_main(const std::vector<std::string>& args) {
        "after FIN both ways or RST, keep a TCP flow this many seconds for stray packets (a new SYN ends it)")
       ("active-timeout", po::value(&t.active_s)->default_value(1800),
        "write a record for flows active this long and count afresh (0 = never)")
+      ("classify-idle", po::value(&t.classify_idle_s)->default_value(30),
+       "give up classifying a flow idle this many seconds and free its nDPI state (0 = never)")
       ("max-flows", po::value(&t.max_flows)->default_value(1000000),
        "concurrent flows kept per worker; beyond it the least recently seen flow is written early "
        "(end \"evicted\", counted in the summary)")

@@ -96,7 +96,7 @@ int eval_main(const std::vector<std::string>& args) {
        "score a column of the labels file instead of running the pipeline (ndpi42_label: the nDPI 4.2 baseline)")
       ("report-json", po::value(&json_path), "write totals and per-family/per-file tables as JSON")
       ("expiry", po::bool_switch(&expiry),
-       "keep analyze's idle timeouts (default: off, as the labels' reader never expires flows in files)");
+       "keep analyze's idle timeouts and classification give-up (default: off, as the labels' reader never expires flows in files)");
   po::options_description hidden;
   hidden.add_options()("dir", po::value(&capture_dir));
   po::options_description all;
@@ -138,6 +138,7 @@ int eval_main(const std::vector<std::string>& args) {
         if (!expiry) {
           o.pipeline.table.tcp_idle_s = o.pipeline.table.udp_idle_s = o.pipeline.table.other_idle_s = 100000000;
           o.pipeline.table.active_s = 0;
+          o.pipeline.table.classify_idle_s = 0;
         }
         Collector col(file, observed);
         stats::Summary summary;

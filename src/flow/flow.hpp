@@ -65,6 +65,9 @@ struct ClassState {
   uint16_t detector_label = 0;   ///< our own detectors' label id (0 = none), see classify/labels
   uint8_t detector_confidence = 0;
   uint32_t detector_state = 0;   ///< per-flow scratch bits for our detectors
+  // Links of the worker's list of flows that hold engine state, ordered by last packet (idle give-up).
+  uint32_t engine_prev = 0xFFFFFFFFu, engine_next = 0xFFFFFFFFu;
+  bool engine_linked = false;
 };
 
 /// Per-flow metadata copied out of the engine once (host names, TLS handshake metadata).

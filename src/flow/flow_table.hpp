@@ -16,6 +16,7 @@ struct FlowTableOptions {
   uint32_t close_linger_s = 60;   ///< after FIN both ways or RST, absorb stray packets this long (TIME_WAIT)
   uint64_t max_flows = 1000000;   ///< beyond this the least recently seen flow is evicted (counted)
   uint16_t splt = 32;             ///< first-N packet shape entries kept per flow (0 = off)
+  uint32_t classify_idle_s = 30;  ///< give up classifying a flow idle this long, freeing nDPI state (0 = never)
 };
 
 /// Receives each flow exactly once when it ends; the flow is recycled after the call returns.
@@ -54,6 +55,8 @@ class FlowTable {
   void drain(EndReason why);
 
   Flow* find(const FlowKey& key);
+  /// The flow in `slot` (slots are stable while the flow lives).
+  Flow& flow_at(uint32_t slot) { return at(slot); }
   uint64_t size() const { return size_; }
   uint64_t peak() const { return peak_; }
   uint64_t evictions() const { return evictions_; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Parity with nDPI's own driver: for every capture in ../shared/corpus, the number of flows per nDPI label
 # that sealscope reports (`ndpi_label`) must equal what Debian's `ndpiReader -q -t -v 2` lists per label.
-# ndpiReader 4.2 never expires flows when reading files, so sealscope runs with idle/active expiry off for
+# ndpiReader 4.2 never expires flows when reading files, so sealscope runs with idle/active expiry and the
+# idle give-up of classification off for
 # this comparison; everything else (packet limits, give-up, guessing, tunnels) is sealscope's default.
 # Skips (exit 77) when the corpus or ndpiReader is not there.
 set -u
@@ -17,7 +18,7 @@ for f in "$corpus"/pcap/*; do
     sed -n 's/^[[:space:]]*[0-9][0-9]*[[:space:]].*\[proto: [^/]*\/\([^]]*\)\].*/\1/p' | sort | uniq -c |
     awk '{print $2, $1}' | sort > "$tmp/ndpi"
   "$bin" analyze -q --no-progress --tcp-timeout 100000000 --udp-timeout 100000000 --other-timeout 100000000 \
-    --active-timeout 0 --flows "$tmp/flows.jsonl" "$f" >/dev/null 2>"$tmp/err"
+    --active-timeout 0 --classify-idle 0 --flows "$tmp/flows.jsonl" "$f" >/dev/null 2>"$tmp/err"
   rc=$?
   if [ $rc -ne 0 ]; then
     echo "FAIL $(basename "$f"): sealscope exit $rc: $(head -n 1 "$tmp/err")"

@@ -1,0 +1,129 @@
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+namespace sealscope::analyze {
+
+/// Single-producer, single-consumer ring of captured frames: the capture thread copies each frame in
+/// once, a worker thread reads it in place. Nothing is allocated after construction; waiting uses C++20
+/// atomic wait/notify (futexes), and positions are published in batches to keep cache-line traffic low.
+/// Hand-written: no Debian package offers a bounded SPSC byte ring for variable-size records.
+class FrameRing {
+ public:
+  struct Header {
+    uint32_t size;     ///< bytes of this record in the ring (header + frame, 32-byte aligned)
+    uint32_t caplen;   ///< kEnd marks the end of the input
+    uint32_t wirelen;
+    int32_t linktype;
+    int64_t ts;
+    const uint8_t* data() const { return reinterpret_cast<const uint8_t*>(this) + sizeof(Header); }
+  };
+  static_assert(sizeof(Header) == 24);
+  static constexpr uint32_t kEnd = 0xFFFFFFFFu;
+
+  explicit FrameRing(size_t bytes)
+      : size_((bytes + kAlign - 1) / kAlign * kAlign), buf_(new (std::align_val_t{kAlign}) uint8_t[size_]) {}
+  ~FrameRing() { ::operator delete[](buf_, std::align_val_t{kAlign}); }
+  FrameRing(const FrameRing&) = delete;
+  FrameRing& operator=(const FrameRing&) = delete;
+
+  /// Producer: copies a frame in, waiting while the ring is full.
+  void push(int64_t ts, const uint8_t* data, uint32_t caplen, uint32_t wirelen, int linktype) {
+    Header* h = reserve(record_size(caplen));
+    h->caplen = caplen;
+    h->wirelen = wirelen;
+    h->linktype = linktype;
+    h->ts = ts;
+    std::memcpy(reinterpret_cast<uint8_t*>(h) + sizeof(Header), data, caplen);
+    commit(h->size);
+  }
+  /// Producer: marks the end of the input and publishes everything.
+  void push_end() {
+    Header* h = reserve(kAlign);
+    h->caplen = kEnd;
+    h->wirelen = 0;
+    h->linktype = 0;
+    h->ts = 0;
+    commit(h->size);
+    publish_head();
+  }
+
+  /// Consumer: the next record, waiting until there is one. Valid until pop().
+  const Header* peek() {
+    while (read_ == head_cache_) {
+      head_cache_ = head_.load(std::memory_order_acquire);
+      if (read_ != head_cache_) break;
+      publish_tail();
+      head_.wait(read_, std::memory_order_acquire);
+    }
+    for (;;) {
+      const size_t idx = read_ % size_;
+      const auto* h = reinterpret_cast<const Header*>(buf_ + idx);
+      if (h->size == 0) {  // wrap marker: the rest of the ring up to its end is padding
+        read_ += size_ - idx;
+        continue;
+      }
+      return h;
+    }
+  }
+  /// Consumer: releases the record returned by peek().
+  void pop(const Header* h) {
+    read_ += h->size;
+    if (++pops_ % kBatch == 0) publish_tail();
+  }
+
+ private:
+  static constexpr size_t kAlign = 32;
+  static constexpr unsigned kBatch = 64;
+  static uint32_t record_size(uint32_t caplen) {
+    return static_cast<uint32_t>((sizeof(Header) + caplen + kAlign - 1) / kAlign * kAlign);
+  }
+
+  Header* reserve(uint32_t size) {
+    size_t idx = write_ % size_;
+    const size_t pad = size_ - idx < size ? size_ - idx : 0;
+    while (write_ + pad + size - tail_cache_ > size_) {
+      tail_cache_ = tail_.load(std::memory_order_acquire);
+      if (write_ + pad + size - tail_cache_ <= size_) break;
+      publish_head();
+      tail_.wait(tail_cache_, std::memory_order_acquire);
+    }
+    if (pad != 0) {
+      reinterpret_cast<Header*>(buf_ + idx)->size = 0;  // wrap marker
+      write_ += pad;
+      idx = 0;
+    }
+    auto* h = reinterpret_cast<Header*>(buf_ + idx);
+    h->size = size;
+    return h;
+  }
+  void commit(uint32_t size) {
+    write_ += size;
+    if (++pushes_ % kBatch == 0) publish_head();
+  }
+  void publish_head() {
+    head_.store(write_, std::memory_order_release);
+    head_.notify_one();
+  }
+  void publish_tail() {
+    tail_.store(read_, std::memory_order_release);
+    tail_.notify_one();
+  }
+
+  const size_t size_;
+  uint8_t* const buf_;
+  // Producer side.
+  alignas(64) uint64_t write_ = 0;
+  uint64_t tail_cache_ = 0;
+  unsigned pushes_ = 0;
+  alignas(64) std::atomic<uint64_t> head_{0};
+  // Consumer side.
+  alignas(64) uint64_t read_ = 0;
+  uint64_t head_cache_ = 0;
+  unsigned pops_ = 0;
+  alignas(64) std::atomic<uint64_t> tail_{0};
+};
+
+}  // namespace sealscope::analyze

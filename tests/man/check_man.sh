@@ -12,7 +12,7 @@ for page in "$mandir"/*.[1-8]; do
     echo "ok $(basename "$page")"
   fi
 done
-for cmd in analyze; do
+for cmd in analyze policy; do
   opts=$("$bin" "$cmd" --help | grep -o -- '--[a-z][a-z0-9-]*' | sort -u)
   [ -n "$opts" ] || { echo "FAIL: sealscope $cmd --help lists no options"; fail=1; }
   for o in $opts; do

@@ -1,6 +1,7 @@
 #include "capture/pcap_source.hpp"
 
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -65,6 +66,12 @@ PcapSource PcapSource::open_live(const std::string& iface, const std::string& bp
     }
     pcap_close(h);
     throw InputError(iface + ": cannot capture: " + why);
+  }
+  // Non-blocking reads plus our own poll with a timeout: with TPACKET_V3 libpcap may poll without a
+  // timeout when no packet comes at all, and --duration and Ctrl-C must still be honoured.
+  if (pcap_setnonblock(h, 1, err) != 0 || pcap_get_selectable_fd(h) < 0) {
+    pcap_close(h);
+    throw InputError(iface + ": cannot capture: " + (err[0] ? err : "no selectable descriptor"));
   }
   PcapSource s;
   s.handle_ = h;
@@ -135,12 +142,22 @@ ReadStatus PcapSource::next(RawPacket& out) {
     return ReadStatus::Packet;
   }
   if (rc == 0) {
+    if (live_) {
+      pollfd pfd{pcap_get_selectable_fd(handle_), POLLIN, 0};
+      ::poll(&pfd, 1, 100);
+    }
     return ReadStatus::Timeout;
   }
   if (rc == PCAP_ERROR_BREAK) {
     return ReadStatus::End;
   }
   error_ = pcap_geterr(handle_);
+  if (pcapng_ && error_.find("different from the type of the first interface") != std::string::npos) {
+    // libpcap 1.10 gives one link type per handle: a pcapng interface of another type ends the read.
+    error_ += " (pcapng interfaces of different link types: libpcap reads only files whose interfaces "
+              "share one link type; split the file per interface, e.g. tshark -r FILE -w OUT -Y "
+              "'frame.interface_id == N')";
+  }
   return ReadStatus::Error;
 }
 

@@ -101,12 +101,14 @@ bool NdpiEngine::process(flow::Flow& f, const uint8_t* l3, uint32_t l3_caplen, T
       c.final = true;
       c.master = p.master_protocol;
       c.app = p.app_protocol;
+      c.category = static_cast<uint16_t>(ndpi_get_proto_category(impl_->mod, p));
       changed = true;
     }
   } else {
     if (p.app_protocol != NDPI_PROTOCOL_UNKNOWN && (p.app_protocol != c.app || p.master_protocol != c.master)) {
       c.master = p.master_protocol;
       c.app = p.app_protocol;
+      c.category = static_cast<uint16_t>(ndpi_get_proto_category(impl_->mod, p));
       changed = true;
     }
     if (ndpi_extra_dissection_possible(impl_->mod, nf) == 0 || pkts > 2u * limit_for(f.key.l4)) {
@@ -131,6 +133,7 @@ void NdpiEngine::finish(flow::Flow& f) {
     ndpi_protocol p = ndpi_detection_giveup(impl_->mod, nf, opts_.guess ? 1 : 0, &guessed);
     c.master = p.master_protocol;
     c.app = p.app_protocol;
+    c.category = static_cast<uint16_t>(ndpi_get_proto_category(impl_->mod, p));
     c.final = true;
   }
   c.extra_dissection = false;
@@ -142,18 +145,17 @@ void NdpiEngine::finish(flow::Flow& f) {
 }
 
 void NdpiEngine::copy_meta(flow::Flow& f) {
-  if (!f.meta) f.meta = std::make_unique<flow::FlowMeta>();
-  flow::FlowMeta& m = *f.meta;
-  const ndpi_protocol p = make_proto(f.cls.master, f.cls.app);
-  m.category = ndpi_category_get_name(impl_->mod, ndpi_get_proto_category(impl_->mod, p));
   if (!impl_->layout_ok) return;
   const auto* nf = static_cast<const ndpi_flow_struct*>(f.cls.engine_flow);
   const size_t n = strnlen(nf->host_server_name, sizeof nf->host_server_name);
-  if (n > 0 && m.server_name.empty()) m.server_name.assign(nf->host_server_name, n);
-  m.risk = nf->risk;
   const uint16_t tls_like[] = {NDPI_PROTOCOL_TLS, NDPI_PROTOCOL_QUIC, NDPI_PROTOCOL_DTLS};
   const bool is_tls = std::find(std::begin(tls_like), std::end(tls_like), f.cls.master) != std::end(tls_like) ||
                       std::find(std::begin(tls_like), std::end(tls_like), f.cls.app) != std::end(tls_like);
+  if (n == 0 && !is_tls && nf->risk == 0) return;  // nothing to keep: no allocation
+  if (!f.meta) f.meta = std::make_unique<flow::FlowMeta>();
+  flow::FlowMeta& m = *f.meta;
+  if (n > 0 && m.server_name.empty()) m.server_name.assign(nf->host_server_name, n);
+  m.risk = nf->risk;
   if (is_tls) {
     const auto& t = nf->protos.tls_quic;
     m.has_tls = true;
@@ -170,6 +172,11 @@ std::string NdpiEngine::label(uint16_t master, uint16_t app) const {
   char buf[128] = {};
   ndpi_protocol2name(impl_->mod, make_proto(master, app), buf, sizeof buf);
   return buf;
+}
+
+const char* NdpiEngine::category_name(uint16_t category) const {
+  const char* n = ndpi_category_get_name(impl_->mod, static_cast<ndpi_protocol_category_t>(category));
+  return n != nullptr ? n : "Unspecified";
 }
 
 std::string NdpiEngine::proto_name(uint16_t id) const {

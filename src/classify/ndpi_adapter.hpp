@@ -35,6 +35,8 @@ class NdpiEngine {
 
   /// nDPI's own name for a (master, app) pair, as ndpiReader prints it ("TLS.Google", "DNS", "Unknown").
   std::string label(uint16_t master, uint16_t app) const;
+  /// nDPI's name of a category id (e.g. "Chat", "VoIP"); the string lives as long as the engine.
+  const char* category_name(uint16_t category) const;
   /// Name of one protocol id.
   std::string proto_name(uint16_t id) const;
   /// Our confidence vocabulary for an nDPI confidence value: dpi, dpi-cache, ip-list, port, unknown.

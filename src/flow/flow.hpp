@@ -57,6 +57,7 @@ struct ClassState {
   void* engine_flow = nullptr;   ///< the engine's per-flow state, freed as soon as the verdict is final
   uint16_t master = 0, app = 0;  ///< engine protocol ids
   uint8_t engine_confidence = 0;
+  uint16_t category = 0;         ///< engine category id of the label
   bool final = false;            ///< the verdict will not change any more
   bool extra_dissection = false; ///< still feeding packets for extra metadata after detection
   uint16_t dissected = 0;        ///< packets given to the engine
@@ -70,10 +71,10 @@ struct ClassState {
   bool engine_linked = false;
 };
 
-/// Per-flow metadata copied out of the engine once (host names, TLS handshake metadata).
+/// Per-flow metadata copied out of the engine once (host names, TLS handshake metadata); allocated only
+/// for flows that have any.
 struct FlowMeta {
   std::string server_name;
-  std::string category;
   bool has_tls = false;
   uint16_t tls_version = 0;
   std::string alpn, ja3c, ja3s;

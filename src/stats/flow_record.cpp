@@ -94,9 +94,9 @@ void fill_record(const flow::Flow& f, const flow::FlowTable& table, const classi
   r.tls_ja3c.clear();
   r.tls_ja3s.clear();
   r.category.clear();
+  r.category = cls.engine().category_name(f.cls.category);
   if (f.meta) {
     r.server_name = f.meta->server_name;
-    r.category = f.meta->category;
     r.has_tls = f.meta->has_tls;
     if (r.has_tls) {
       r.tls_version = tls_version_name(f.meta->tls_version);

@@ -9,6 +9,7 @@ inputs=$repo/captures
 target=900000
 runs=5
 workers="1"
+modes="parity default"
 sealscope=${SEALSCOPE:-$repo/build/sealscope}
 ndpireader=${NDPIREADER:-ndpiReader}
 workdir=${BENCH_DIR:-$repo/build-bench/bench}
@@ -17,12 +18,15 @@ mkbench=${MKBENCH:-}
 usage() {
   cat <<EOF
 usage: bench/run.sh [--inputs DIR] [--target-packets N] [--runs R] [--workers "1 2"]
-                    [--sealscope PATH] [--workdir DIR] [--mkbench PATH]
+                    [--modes "parity default"] [--sealscope PATH] [--workdir DIR] [--mkbench PATH]
 
   --inputs DIR          captures to replicate (.pcap/.pcapng, recursively; default: captures/)
   --target-packets N    size of the bench capture (default $target)
   --runs R              timed runs of each program, alternating (default $runs)
   --workers LIST        sealscope --workers values to time, e.g. "1 2" (default "$workers")
+  --modes LIST          parity: flow expiry and idle give-up off, as ndpiReader 4.2 reads files (labels
+                        compared); default: sealscope's defaults (idle timeouts split long-silent flows, so
+                        flow counts differ) (default "$modes")
   --sealscope PATH      binary to time (default: \$SEALSCOPE or build/sealscope)
   --workdir DIR         where the capture is cached and outputs go (default: \$BENCH_DIR or build-bench/bench)
   --mkbench PATH        sealscope-mkbench binary (default: \$MKBENCH, next to sealscope, or compiled here)
@@ -35,6 +39,7 @@ while [ $# -gt 0 ]; do
     --target-packets) target=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --workers) workers=$2; shift 2 ;;
+    --modes) modes=$2; shift 2 ;;
     --sealscope) sealscope=$2; shift 2 ;;
     --workdir) workdir=$2; shift 2 ;;
     --mkbench) mkbench=$2; shift 2 ;;
@@ -87,11 +92,19 @@ packets=$(sed -nE 's/.*: ([0-9]+) packets, .*/\1/p' <<< "$info")
 # ---- the runs ---------------------------------------------------------------------------------------------
 # ndpiReader 4.2 never expires flows when it reads a file, so sealscope runs with idle and active expiry off:
 # both then report each flow once, at the end, and the label counts are comparable. Both decapsulate GTP-U.
-noexpiry=(--tcp-timeout 100000000 --udp-timeout 100000000 --other-timeout 100000000 --active-timeout 0)
+noexpiry=(--tcp-timeout 100000000 --udp-timeout 100000000 --other-timeout 100000000 --active-timeout 0
+          --classify-idle 0)
 out=$workdir/out
 rm -rf "$out"
 mkdir -p "$out"
-ss_cmd() { echo "$sealscope" analyze -q --no-progress "${noexpiry[@]}" --workers "$1" --flows "$out/flows-w$1.jsonl" "$cap"; }
+# ss_cmd WORKERS MODE
+ss_cmd() {
+  if [ "$2" = parity ]; then
+    echo "$sealscope" analyze -q --no-progress "${noexpiry[@]}" --workers "$1" --flows "$out/flows-$2-w$1.jsonl" "$cap"
+  else
+    echo "$sealscope" analyze -q --no-progress --workers "$1" --flows "$out/flows-$2-w$1.jsonl" "$cap"
+  fi
+}
 nd_cmd() { echo "$ndpireader" -q -t -i "$cap"; }
 
 # runs one command under /usr/bin/time; appends "wall_us rss_kb cpu_s" to $2
@@ -107,12 +120,14 @@ timed() {
 
 echo "capture:    $cap"
 echo "            $info"
-echo "sealscope:  $(ss_cmd W | sed "s/--workers W/--workers {$workers}/; s/-wW\./-w{W}./")"
+for m in $modes; do
+  echo "sealscope ($m): $(ss_cmd W "$m" | sed "s/--workers W/--workers {$workers}/; s/-wW\./-w{W}./")"
+done
 echo "ndpiReader: $(nd_cmd)"
 echo "runs:       $runs of each, alternating; wall time by date(1), peak RSS and CPU (user+sys) by /usr/bin/time"
 echo
 for ((r = 1; r <= runs; r++)); do
-  for w in $workers; do timed "$(ss_cmd "$w")" "$out/ss-w$w.res"; done
+  for m in $modes; do for w in $workers; do timed "$(ss_cmd "$w" "$m")" "$out/ss-$m-w$w.res"; done; done
   timed "$(nd_cmd)" "$out/nd.res"
   echo "  run $r/$runs done" >&2
 done
@@ -136,21 +151,22 @@ row() { awk -v n="$1" -v med="$2" -v mn="$3" -v mx="$4" -v rss="$5" -v cpu="$6" 
   'BEGIN{printf "%-22s %8.3f %7.3f %7.3f %10.0f %7.2f %8.1f %7s\n", n, med/1e6, mn/1e6, mx/1e6, p/(med/1e6), cpu, rss/1024, f}'; }
 row ndpiReader "$nd_med" "$nd_min" "$nd_max" "$nd_rss" "$nd_cpu" "$nd_flows"
 summary=()
-for w in $workers; do
-  read -r med mn mx rss cpu < <(stats "$out/ss-w$w.res")
-  grep -o '"ndpi_label":"[^"]*"' "$out/flows-w$w.jsonl" | sed 's/^"ndpi_label":"//; s/"$//' |
-    LC_ALL=C sort | uniq -c | awk '{print $2, $1}' > "$out/labels-sealscope-w$w.txt"
-  flows=$(wc -l < "$out/flows-w$w.jsonl")
-  row "sealscope --workers $w" "$med" "$mn" "$mx" "$rss" "$cpu" "$flows"
-  summary+=("$(awk -v w="$w" -v a="$med" -v b="$nd_med" -v ra="$rss" -v rb="$nd_rss" -v ca="$cpu" -v cb="$nd_cpu" \
-    'BEGIN{printf "sealscope --workers %s vs ndpiReader:  packets/s x%.2f (by CPU time x%.2f)   peak RSS x%.3f (1/%.1f)", w, b/a, cb/ca, ra/rb, rb/ra}')")
-done
+for m in $modes; do for w in $workers; do
+  read -r med mn mx rss cpu < <(stats "$out/ss-$m-w$w.res")
+  grep -o '"ndpi_label":"[^"]*"' "$out/flows-$m-w$w.jsonl" | sed 's/^"ndpi_label":"//; s/"$//' |
+    LC_ALL=C sort | uniq -c | awk '{print $2, $1}' > "$out/labels-sealscope-$m-w$w.txt"
+  flows=$(wc -l < "$out/flows-$m-w$w.jsonl")
+  row "sealscope $m -w$w" "$med" "$mn" "$mx" "$rss" "$cpu" "$flows"
+  summary+=("$(awk -v w="$w" -v m="$m" -v a="$med" -v b="$nd_med" -v ra="$rss" -v rb="$nd_rss" -v ca="$cpu" -v cb="$nd_cpu" \
+    'BEGIN{printf "sealscope %s --workers %s vs ndpiReader:  packets/s x%.2f (by CPU time x%.2f)   peak RSS x%.3f (1/%.1f)", m, w, b/a, cb/ca, ra/rb, rb/ra}')")
+done; done
 echo
 printf '%s\n' "${summary[@]}"
 echo
 status=0
 for w in $workers; do
-  diffs=$(LC_ALL=C join -a1 -a2 -e0 -o 0,1.2,2.2 "$out/labels-ndpireader.txt" "$out/labels-sealscope-w$w.txt" |
+  [[ " $modes " == *" parity "* ]] || break
+  diffs=$(LC_ALL=C join -a1 -a2 -e0 -o 0,1.2,2.2 "$out/labels-ndpireader.txt" "$out/labels-sealscope-parity-w$w.txt" |
           awk '$2 != $3')
   n=$(wc -l < "$out/labels-ndpireader.txt")
   if [ -z "$diffs" ]; then

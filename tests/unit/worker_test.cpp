@@ -213,6 +213,10 @@ TEST_CASE("worker: idle expiry writes a record with end idle", "[worker]") {
   CHECK(out.recs[0].bytes[0] == 58);
   CHECK(out.recs[0].bytes[1] == 118);
   CHECK(out.recs[0].payload[1] == 90);
+  // finish() is required: a Worker destroyed with live flows leaks their nDPI state (reported separately).
+  w.finish();
+  REQUIRE(out.recs.size() == 2);
+  CHECK(out.recs[1].end == flow::EndReason::Eof);
 }
 
 TEST_CASE("worker: active timeout writes an 'active' record and counting goes on", "[worker]") {

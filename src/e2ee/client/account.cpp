@@ -1,5 +1,7 @@
 #include "client/account.hpp"
 
+#include "wire/json_int.hpp"
+
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -125,14 +127,14 @@ void Account::save(const std::string& path) const {
 void Account::start_session(const std::string& peer, const json& b) {
     rt::PrekeyBundle bundle;
     bundle.identity = k(b.at("identity"));
-    bundle.signed_prekey_id = b.at("spk_id").get<std::uint32_t>();
+    bundle.signed_prekey_id = wire::json_int<std::uint32_t>(b.at("spk_id"));
     bundle.signed_prekey = k(b.at("spk"));
     const Bytes sig = from_b64(b.at("spk_sig").get<std::string>());
     if (sig.size() != 64) throw crypto::CryptoError("bad prekey signature length");
     std::copy(sig.begin(), sig.end(), bundle.signature.begin());
     std::uint32_t otpk_id = kNoOneTime;
     if (b.contains("otpk")) {
-        otpk_id = b.at("otpk_id").get<std::uint32_t>();
+        otpk_id = wire::json_int<std::uint32_t>(b.at("otpk_id"));
         bundle.one_time_prekey = std::make_pair(otpk_id, k(b.at("otpk")));
     }
     auto x = rt::x3dh_initiate(identity_, bundle);
@@ -161,16 +163,30 @@ Bytes Account::encrypt(const std::string& peer, ByteView plaintext) {
 }
 
 std::optional<Bytes> Account::decrypt(const std::string& peer, ByteView env) {
-    if (env.empty()) return std::nullopt;
+    last_error_.clear();
+    last_evicted_ = 0;
+    auto fail = [this](std::string why) -> std::optional<Bytes> {
+        last_error_ = std::move(why);
+        return std::nullopt;
+    };
+    // Runs the ratchet, recording why it failed and how many skipped keys it had to drop.
+    auto run = [this](rt::DoubleRatchet& r, ByteView body, ByteView ad) {
+        const std::uint64_t evicted = r.evicted_skipped();
+        auto out = r.decrypt(body, ad);
+        if (!out) last_error_ = std::string("ratchet: ") + rt::to_string(r.last_failure());
+        else last_evicted_ = r.evicted_skipped() - evicted;
+        return out;
+    };
+    if (env.empty()) return fail("empty envelope");
     const auto type = static_cast<EnvelopeType>(env[0]);
     std::optional<Bytes> padded;
     if (type == EnvelopeType::message) {
         auto it = sessions_.find(peer);
-        if (it == sessions_.end()) return std::nullopt;
-        padded = it->second.ratchet.decrypt(env.subspan(1), it->second.ad);
+        if (it == sessions_.end()) return fail("no session with the sender");
+        padded = run(it->second.ratchet, env.subspan(1), it->second.ad);
         if (padded) it->second.prekey_header.reset();
     } else if (type == EnvelopeType::prekey) {
-        if (env.size() < kPrekeyHeader) return std::nullopt;
+        if (env.size() < kPrekeyHeader) return fail("truncated prekey header");
         const Key32 ika = to_key(env.subspan(1, 32));
         const Key32 eka = to_key(env.subspan(33, 32));
         const std::uint32_t spk_id = crypto::read_u32(env, 65);
@@ -178,29 +194,33 @@ std::optional<Bytes> Account::decrypt(const std::string& peer, ByteView env) {
         const ByteView body = env.subspan(kPrekeyHeader);
         auto it = sessions_.find(peer);
         if (it != sessions_.end() && it->second.base_key == eka) {
-            padded = it->second.ratchet.decrypt(body, it->second.ad);
+            padded = run(it->second.ratchet, body, it->second.ad);
         } else {
-            if (spk_id != spk_id_) return std::nullopt;
+            if (spk_id != spk_id_) return fail("unknown signed prekey");
             std::optional<crypto::DhKeyPair> otpk;
             if (otpk_id != kNoOneTime) {
                 auto o = one_time_.find(otpk_id);
-                if (o == one_time_.end()) return std::nullopt;
+                if (o == one_time_.end()) return fail("unknown or used one-time prekey");
                 otpk = o->second;
             }
             auto sk = rt::x3dh_respond(identity_, spk_, otpk, ika, eka);
-            if (!sk) return std::nullopt;
+            if (!sk) return fail("x3dh: invalid keys");
             PeerSession s{rt::DoubleRatchet::init_responder(*sk, spk_), {}, ika, std::nullopt, eka};
             crypto::append(s.ad, ika);
             crypto::append(s.ad, identity_.pub);
-            padded = s.ratchet.decrypt(body, s.ad);
+            padded = run(s.ratchet, body, s.ad);
             if (padded) {
                 if (otpk_id != kNoOneTime) one_time_.erase(otpk_id);
                 sessions_.insert_or_assign(peer, std::move(s));
             }
         }
+    } else {
+        return fail("unknown envelope type");
     }
     if (!padded) return std::nullopt;
-    return rt::unpad(*padded);
+    auto out = rt::unpad(*padded);
+    if (!out) return fail("bad padding");
+    return out;
 }
 
 Bytes Account::seal(const std::string& peer, ByteView envelope) const {

@@ -51,8 +51,13 @@ public:
     void start_session(const std::string& peer, const nlohmann::json& bundle);
     /// Pad and encrypt for `peer`; returns the envelope bytes.
     Bytes encrypt(const std::string& peer, ByteView plaintext);
-    /// Decrypt an envelope from `peer` (type prekey or message); nullopt if it does not authenticate.
+    /// Decrypt an envelope from `peer` (type prekey or message); nullopt if it does not authenticate
+    /// (last_decrypt_error() says why).
     std::optional<Bytes> decrypt(const std::string& peer, ByteView envelope);
+    /// Why the last decrypt() failed; empty after a success.
+    const std::string& last_decrypt_error() const { return last_error_; }
+    /// Skipped message keys dropped by the last decrypt() because the per-session store was full.
+    std::uint64_t last_evicted_skipped() const { return last_evicted_; }
     /// Wrap an envelope so the relay does not learn the sender (needs an existing session).
     Bytes seal(const std::string& peer, ByteView envelope) const;
     /// Open a sealed envelope: (sender name, inner envelope).
@@ -76,6 +81,8 @@ private:
     std::map<std::string, PeerSession> sessions_;
     std::deque<std::int64_t> processed_order_;
     std::set<std::int64_t> processed_;
+    std::string last_error_;
+    std::uint64_t last_evicted_ = 0;
 };
 
 } // namespace sealscope::e2ee::client

@@ -1,5 +1,7 @@
 #include "client/client.hpp"
 
+#include "wire/json_int.hpp"
+
 #include <sodium.h>
 
 #include <chrono>
@@ -79,7 +81,7 @@ void Client::reader_loop() {
                 handle_deliver(j);
             } else if (j.contains("id")) {
                 std::lock_guard lock(mutex_);
-                replies_[j["id"].get<std::int64_t>()] = j;
+                replies_[wire::json_int<std::int64_t>(j["id"])] = j;
                 cv_.notify_all();
             }
         }
@@ -93,10 +95,12 @@ void Client::reader_loop() {
 }
 
 void Client::handle_deliver(const json& j) {
-    const std::int64_t env_id = j.at("env_id").get<std::int64_t>();
+    const std::int64_t env_id = wire::json_int<std::int64_t>(j.at("env_id"));
     const Bytes env = crypto::from_b64(j.at("env").get<std::string>());
     std::optional<Event> ev;
     bool fresh = true;
+    std::string why;
+    std::uint64_t evicted = 0;
     {
         std::lock_guard lock(account_mutex_);
         fresh = account_.mark_processed(env_id);
@@ -112,23 +116,41 @@ void Client::handle_deliver(const json& j) {
                     sealed = true;
                 } else {
                     inner.clear();
+                    why = "sealed sender did not open";
                 }
             }
-            auto pt = from.empty() ? std::nullopt : account_.decrypt(from, inner);
+            std::optional<Bytes> pt;
+            if (from.empty()) {
+                if (why.empty()) why = "no sender";
+            } else {
+                pt = account_.decrypt(from, inner);
+                if (!pt && why.empty()) why = account_.last_decrypt_error();
+                evicted = account_.last_evicted_skipped();
+            }
             if (pt) {
                 auto body = json::parse(pt->begin(), pt->end(), nullptr, false);
                 if (!body.is_discarded() && body.is_object()) ev = Event{from, body, env_id, sealed};
+                else why = "plaintext is not a JSON object";
             }
         }
     }
+    if (evicted > 0) {
+        std::cerr << "sealchat: skipped-message key store full (" << crypto::ratchet::kMaxStoredSkipped
+                  << "): dropped the " << evicted << " oldest skipped key(s) (env " << env_id << ")\n";
+    }
     if (fresh && !ev) {
         ++undecryptable_;
-        std::cerr << "sealchat: dropped an envelope that did not decrypt (env " << env_id << ")\n";
+        {
+            std::lock_guard lock(mutex_);
+            last_undecryptable_ = why;
+        }
+        std::cerr << "sealchat: dropped an envelope that did not decrypt (env " << env_id << "): " << why << "\n";
     }
     save();
     chat_->send_json({{"t", "ack"}, {"env_id", env_id}});
     if (ev) {
         std::lock_guard lock(mutex_);
+        ++received_[{ev->from, ev->body.value("k", "")}];
         events_.push_back(std::move(*ev));
         cv_.notify_all();
     }
@@ -153,7 +175,11 @@ std::int64_t Client::send(const std::string& peer, const json& body, bool sealed
     }
     save();
     const json r = request({{"t", "send"}, {"to", peer}, {"sealed", sealed}, {"env", crypto::to_b64(env)}});
-    return r.at("env_id").get<std::int64_t>();
+    {
+        std::lock_guard lock(mutex_);
+        ++sent_[{peer, body.value("k", "")}];
+    }
+    return wire::json_int<std::int64_t>(r.at("env_id"));
 }
 
 std::int64_t Client::send_text(const std::string& peer, const std::string& text, bool sealed) {
@@ -188,6 +214,26 @@ std::optional<Event> Client::wait_event(int timeout_ms, const std::function<bool
     }
 }
 
+std::map<std::pair<std::string, std::string>, std::uint64_t> Client::sent_counts() const {
+    std::lock_guard lock(mutex_);
+    return sent_;
+}
+
+std::map<std::pair<std::string, std::string>, std::uint64_t> Client::received_counts() const {
+    std::lock_guard lock(mutex_);
+    return received_;
+}
+
+std::size_t Client::queued_events() const {
+    std::lock_guard lock(mutex_);
+    return events_.size();
+}
+
+std::string Client::last_undecryptable_reason() const {
+    std::lock_guard lock(mutex_);
+    return last_undecryptable_;
+}
+
 double Client::ping() {
     const auto t0 = Clock::now();
     request({{"t", "ping"}});
@@ -213,7 +259,10 @@ std::string Client::upload_blob(ByteView data) {
     auto ch = open_blob_channel();
     ch.send_json({{"t", "blob_put"}, {"id", 2}, {"size", data.size()}});
     auto r = ch.recv(cfg_.request_timeout_ms);
-    if (!r || wire::parse_json(*r).value("t", "") != "ready") throw ClientError("blob store refused the upload");
+    if (!r) throw ClientError("blob store: no reply to the upload request");
+    const json ready = wire::parse_json(*r);
+    if (ready.value("t", "") != "ready")
+        throw ClientError("blob store refused the upload: " + ready.value("reason", std::string("?")));
     Bytes chunk;
     for (std::size_t at = 0; at < data.size(); at += wire::kChunk) {
         const std::size_t n = std::min(wire::kChunk, data.size() - at);
@@ -235,7 +284,7 @@ Bytes Client::download_blob(const std::string& blob_id) {
     if (!r) throw ClientError("blob download: no reply");
     const json head = wire::parse_json(*r);
     if (head.value("t", "") != "blob") throw ClientError("blob download refused: " + head.value("reason", "?"));
-    const auto size = head.at("size").get<std::uint64_t>();
+    const auto size = wire::json_int<std::uint64_t>(head.at("size"));
     Bytes out;
     out.reserve(size);
     while (out.size() < size) {
@@ -303,7 +352,7 @@ Bytes Client::fetch_file(const json& m) {
     }
     if (!final_seen) throw ClientError("attachment truncated");
     auto content = crypto::ratchet::unpad(padded);
-    if (!content || content->size() != m.at("size").get<std::size_t>()) throw ClientError("attachment padding");
+    if (!content || content->size() != wire::json_int<std::size_t>(m.at("size"))) throw ClientError("attachment padding");
     return *content;
 }
 

@@ -58,6 +58,8 @@ public:
     std::int64_t send_text(const std::string& peer, const std::string& text, bool sealed = false);
     /// Next event matching `pred` (others stay queued); nullopt after `timeout_ms`.
     std::optional<Event> wait_event(int timeout_ms, const std::function<bool(const Event&)>& pred = {});
+    /// Decrypted events not yet taken by wait_event().
+    std::size_t queued_events() const;
     /// Keepalive round trip; returns the RTT in ms.
     double ping();
     /// A relay request with a matching reply; throws ClientError on "error" or timeout.
@@ -79,6 +81,12 @@ public:
     const ClientConfig& config() const { return cfg_; }
     /// Events that failed to decrypt (logged, acked, dropped).
     std::uint64_t undecryptable() const { return undecryptable_; }
+    /// Why the last undecryptable envelope failed.
+    std::string last_undecryptable_reason() const;
+    /// End-to-end messages stored by the relay, per (peer, body kind "text", "file", "receipt", ...).
+    std::map<std::pair<std::string, std::string>, std::uint64_t> sent_counts() const;
+    /// Decrypted events received, per (sender, body kind).
+    std::map<std::pair<std::string, std::string>, std::uint64_t> received_counts() const;
 
 private:
     void reader_loop();
@@ -94,11 +102,14 @@ private:
     std::atomic<std::int64_t> next_id_{1};
     std::atomic<std::uint64_t> undecryptable_{0};
 
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::map<std::int64_t, nlohmann::json> replies_;
     std::deque<Event> events_;
     std::string disconnect_reason_;
+    std::string last_undecryptable_;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> sent_;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> received_;
 };
 
 } // namespace sealscope::e2ee::client

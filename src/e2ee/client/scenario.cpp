@@ -1,5 +1,7 @@
 #include "client/scenario.hpp"
 
+#include "wire/json_int.hpp"
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -21,7 +23,7 @@ CallStats place_call(Client& c, const std::string& peer, double seconds, bool vi
     const std::string call_id = crypto::to_hex(crypto::random_bytes(8));
     CallParams p;
     p.relay_host = c.config().relay_host;
-    p.udp_port = tok.at("udp_port").get<std::uint16_t>();
+    p.udp_port = wire::json_int<std::uint16_t>(tok.at("udp_port"));
     const crypto::Bytes token = crypto::from_hex(tok.at("token").get<std::string>());
     if (token.size() != p.token.size()) throw ClientError("relay sent a malformed call token");
     std::copy(token.begin(), token.end(), p.token.begin());
@@ -50,13 +52,15 @@ CallStats answer_call(Client& c, const Event& offer) {
     const json& o = offer.body;
     CallParams p;
     p.relay_host = c.config().relay_host;
-    p.udp_port = o.at("udp_port").get<std::uint16_t>();
+    p.udp_port = wire::json_int<std::uint16_t>(o.at("udp_port"));
     const crypto::Bytes token = crypto::from_hex(o.at("token").get<std::string>());
     if (token.size() != p.token.size()) throw ClientError("malformed call offer");
     std::copy(token.begin(), token.end(), p.token.begin());
     p.leg = 1;
     p.srtp_key = crypto::from_b64(o.at("srtp").get<std::string>());
     p.seconds = o.at("seconds").get<double>();
+    // The length comes from the peer: bound it so a hostile offer cannot keep the callee busy forever.
+    if (!(p.seconds > 0 && p.seconds <= kMaxCallSeconds)) throw ClientError("call offer with a bad length");
     p.video = o.value("video", false);
     p.seed = crypto::random_uniform(1u << 30);
     c.send(offer.from, {{"k", "call_answer"}, {"call", o.at("call")}, {"accept", true}});
@@ -68,8 +72,10 @@ namespace {
 /// One simulated user: a client plus an agent thread that reacts like an app would.
 class Agent {
 public:
-    Agent(ClientConfig cfg, const std::string& user, std::ostream& log, std::mutex& log_mutex, std::uint32_t seed)
-        : client_(cfg, Account::create(user)), log_(log), log_mutex_(log_mutex), rng_(seed) {}
+    Agent(ClientConfig cfg, const std::string& user, std::ostream& log, std::mutex& log_mutex, std::uint32_t seed,
+          double keepalive_s)
+        : client_(cfg, Account::create(user)), log_(log), log_mutex_(log_mutex), rng_(seed),
+          keepalive_(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(keepalive_s))) {}
     ~Agent() { stop(); }
     void start() {
         client_.connect(true);
@@ -83,6 +89,12 @@ public:
     }
     Client& client() { return client_; }
     void touch() { last_activity_ = Clock::now(); }
+    /// True while an event is being handled or waits in the queue.
+    bool busy() const { return busy_ || client_.queued_events() > 0; }
+    /// Failures while reacting to events (receipts not sent, files not fetched, calls not answered).
+    std::uint64_t errors() const { return errors_; }
+    /// Calls answered whose media never arrived.
+    std::uint64_t silent_calls() const { return silent_calls_; }
     void record(const std::string& action, const std::string& peer, const json& extra = json::object()) {
         json j = extra;
         j["ts"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -99,15 +111,20 @@ private:
         while (!stop_) {
             auto ev = client_.wait_event(250, [](const Event& e) { return e.body.value("k", "") != "call_answer"; });
             try {
-                if (ev) handle(*ev);
-                if (Clock::now() - last_activity_.load() > std::chrono::seconds(25)) {
+                if (ev) {
+                    busy_ = true;
+                    handle(*ev);
+                }
+                if (Clock::now() - last_activity_.load() > keepalive_) {
                     client_.ping();  // idle keepalive, as mobile messengers do
                     record("keepalive", "relay");
                     touch();
                 }
             } catch (const std::exception& e) {
+                ++errors_;
                 std::cerr << "sealchat scenario: " << client_.account().user() << ": " << e.what() << "\n";
             }
+            busy_ = false;
         }
     }
     void handle(const Event& ev) {
@@ -128,6 +145,7 @@ private:
             record("call_answer", ev.from);
             const CallStats st = answer_call(client_, ev);
             record("call_done", ev.from, {{"rtp_sent", st.rtp_sent}, {"rtp_received", st.rtp_received}});
+            if (st.rtp_received == 0) ++silent_calls_;
             touch();
         }
     }
@@ -136,10 +154,34 @@ private:
     std::ostream& log_;
     std::mutex& log_mutex_;
     std::mt19937 rng_;
+    Clock::duration keepalive_;
     std::atomic<bool> stop_{false};
+    std::atomic<bool> busy_{false};
+    std::atomic<std::uint64_t> errors_{0};
+    std::atomic<std::uint64_t> silent_calls_{0};
     std::thread thread_;
     std::atomic<Clock::time_point> last_activity_{Clock::now()};
 };
+
+/// Every envelope a client got stored for a peer was decrypted by that peer: "" or what is missing.
+std::string undelivered(const std::map<std::string, std::unique_ptr<Agent>>& agents) {
+    std::string missing;
+    for (const auto& [name, a] : agents) {
+        for (const auto& [key, n] : a->client().sent_counts()) {
+            const auto& [peer, kind] = key;
+            auto it = agents.find(peer);
+            std::uint64_t got = 0;
+            if (it != agents.end()) {
+                const auto rc = it->second->client().received_counts();
+                if (auto r = rc.find({name, kind}); r != rc.end()) got = r->second;
+            }
+            if (got != n)
+                missing += fmt::format("{}{}->{} {}: {} sent, {} decrypted", missing.empty() ? "" : "; ", name, peer,
+                                       kind, n, got);
+        }
+    }
+    return missing;
+}
 
 std::string line_of(const YAML::Node& n) { return std::to_string(n.Mark().line + 1); }
 
@@ -167,14 +209,18 @@ void run_scenario(const std::string& path, std::ostream& action_log, const std::
     if (!relay.empty()) std::tie(cfg.relay_host, cfg.chat_port) = wire::split_host_port(relay, cfg.chat_port);
     cfg.blob_port = y["blob_port"] ? y["blob_port"].as<std::uint16_t>() : static_cast<std::uint16_t>(cfg.chat_port + 1);
     const std::uint32_t seed = y["seed"] ? y["seed"].as<std::uint32_t>() : 1;
+    const double keepalive_s = y["keepalive_s"] ? y["keepalive_s"].as<double>() : 25.0;
+    const double drain_s = y["drain_s"] ? y["drain_s"].as<double>() : 30.0;
+    if (!(keepalive_s > 0) || !(drain_s >= 0)) throw fail(y, "keepalive_s must be positive and drain_s non-negative");
     std::mt19937 rng(seed);
     if (!y["users"] || !y["users"].IsSequence()) throw fail(y, "scenario needs a 'users' list");
     std::mutex log_mutex;
     std::map<std::string, std::unique_ptr<Agent>> agents;
     std::uint32_t n = 0;
+    std::uint64_t silent_calls = 0;
     for (const auto& u : y["users"]) {
         const std::string name = u.as<std::string>();
-        agents[name] = std::make_unique<Agent>(cfg, name, action_log, log_mutex, seed + ++n);
+        agents[name] = std::make_unique<Agent>(cfg, name, action_log, log_mutex, seed + ++n, keepalive_s);
         agents[name]->start();
         agents[name]->record("register", "relay");
     }
@@ -195,13 +241,14 @@ void run_scenario(const std::string& path, std::ostream& action_log, const std::
                 const double sigma = a["gap_sigma"] ? a["gap_sigma"].as<double>() : 0.8;
                 const double reply = a["reply_prob"] ? a["reply_prob"].as<double>() : 0.4;
                 const bool sealed = a["sealed"] && a["sealed"].as<bool>();
+                const double per_char = a["typing_s_per_char"] ? a["typing_s_per_char"].as<double>() : 0.05;
                 std::lognormal_distribution<double> gap(std::log(median), sigma);
                 std::uniform_real_distribution<double> u01(0, 1);
                 for (int i = 0; i < count; ++i) {
                     sleep_s(std::min(gap(rng), 30.0));
                     const std::string text = kPhrases[rng() % std::size(kPhrases)];
                     from.client().send(to.client().account().user(), {{"k", "typing"}, {"on", true}}, sealed);
-                    sleep_s(0.05 * static_cast<double>(text.size()) * (0.5 + u01(rng)));
+                    sleep_s(per_char * static_cast<double>(text.size()) * (0.5 + u01(rng)));
                     from.client().send_text(to.client().account().user(), text, sealed);
                     from.record("text", to.client().account().user(), {{"sealed", sealed}});
                     from.touch();
@@ -231,6 +278,7 @@ void run_scenario(const std::string& path, std::ostream& action_log, const std::
                 const CallStats st = place_call(from.client(), to.client().account().user(), secs, video);
                 from.record("call_done", to.client().account().user(),
                             {{"rtp_sent", st.rtp_sent}, {"rtp_received", st.rtp_received}});
+                if (st.rtp_received == 0) ++silent_calls;
                 from.touch();
                 sleep_s(1.5);  // let the callee finish its leg
             } else if (step["idle"]) {
@@ -242,8 +290,36 @@ void run_scenario(const std::string& path, std::ostream& action_log, const std::
             throw fail(step, e.msg);
         }
     }
-    sleep_s(3);  // let receipts drain
+    // Drain: wait (bounded by drain_s) until every stored envelope was decrypted by its recipient and every
+    // agent is idle, twice in a row (a handled event may still trigger receipts).
+    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(drain_s));
+    int quiet = 0;
+    while (quiet < 2 && Clock::now() < deadline) {
+        sleep_s(0.2);
+        bool idle = undelivered(agents).empty();
+        for (auto& [name, a] : agents) idle = idle && !a->busy();
+        quiet = idle ? quiet + 1 : 0;
+    }
     for (auto& [name, a] : agents) a->stop();
+
+    // Summary per user (also in the action log), and the verdict: the exit status of `sealchat scenario`.
+    std::string problems = undelivered(agents);
+    auto note = [&problems](const std::string& p) { problems += (problems.empty() ? "" : "; ") + p; };
+    for (auto& [name, a] : agents) {
+        json sent = json::object(), received = json::object();
+        for (const auto& [key, cnt] : a->client().sent_counts()) sent[key.first][key.second] = cnt;
+        for (const auto& [key, cnt] : a->client().received_counts()) received[key.first][key.second] = cnt;
+        a->record("summary", "relay",
+                  {{"sent", sent}, {"received", received}, {"undecryptable", a->client().undecryptable()},
+                   {"errors", a->errors()}});
+        if (a->client().undecryptable() > 0)
+            note(fmt::format("{}: {} undecryptable envelope(s), last: {}", name, a->client().undecryptable(),
+                             a->client().last_undecryptable_reason()));
+        if (a->errors() > 0) note(fmt::format("{}: {} error(s) handling events", name, a->errors()));
+        silent_calls += a->silent_calls();
+    }
+    if (silent_calls > 0) note(fmt::format("{} call leg(s) received no media", silent_calls));
+    if (!problems.empty()) throw std::runtime_error("scenario " + path + " incomplete: " + problems);
 }
 
 } // namespace sealscope::e2ee::client

@@ -7,6 +7,9 @@
 
 namespace sealscope::e2ee::client {
 
+/// Longest call a callee accepts from an offer (seconds).
+inline constexpr double kMaxCallSeconds = 4 * 3600;
+
 /// Caller side of a call: relay token, offer with a fresh SRTP master, wait for the answer, media, hang-up.
 CallStats place_call(Client& c, const std::string& peer, double seconds, bool video);
 /// Callee side: accept an offer event and run the media for the offered duration.

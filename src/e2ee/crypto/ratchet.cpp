@@ -79,9 +79,22 @@ Bytes DoubleRatchet::encrypt(ByteView plaintext, ByteView ad) {
     return seal(mk, header, plaintext, ad);
 }
 
-bool DoubleRatchet::skip_message_keys(std::uint32_t until) {
-    if (!ckr_) return until == nr_;
-    if (until < nr_ || until - nr_ > kMaxSkip) return false;
+const char* to_string(Failure f) {
+    switch (f) {
+    case Failure::none: return "none";
+    case Failure::too_short: return "message too short";
+    case Failure::skip_bound: return "more than MAX_SKIP skipped messages";
+    case Failure::old_message: return "old or replayed message";
+    case Failure::bad_key: return "invalid ratchet key";
+    case Failure::authentication: return "authentication failed";
+    }
+    return "?";
+}
+
+Failure DoubleRatchet::skip_message_keys(std::uint32_t until) {
+    if (!ckr_) return until == nr_ ? Failure::none : Failure::skip_bound;
+    if (until < nr_) return Failure::old_message;
+    if (until - nr_ > kMaxSkip) return Failure::skip_bound;
     while (nr_ < until) {
         auto [next, mk] = kdf_ck(*ckr_);
         ckr_ = next;
@@ -92,9 +105,10 @@ bool DoubleRatchet::skip_message_keys(std::uint32_t until) {
         while (skipped_.size() > kMaxStoredSkipped && !skipped_order_.empty()) {
             skipped_.erase(skipped_order_.front());
             skipped_order_.pop_front();
+            ++evicted_;
         }
     }
-    return true;
+    return Failure::none;
 }
 
 bool DoubleRatchet::dh_ratchet(const Key32& remote_pub) {
@@ -116,7 +130,10 @@ bool DoubleRatchet::dh_ratchet(const Key32& remote_pub) {
 }
 
 std::optional<Bytes> DoubleRatchet::decrypt(ByteView message, ByteView ad) {
-    if (message.size() < kHeaderLen + 16) return std::nullopt;
+    if (message.size() < kHeaderLen + 16) {
+        last_failure_ = Failure::too_short;
+        return std::nullopt;
+    }
     const Key32 dh = to_key(message.first(32));
     const std::uint32_t pn = read_u32(message, 32);
     const std::uint32_t n = read_u32(message, 36);
@@ -128,20 +145,27 @@ std::optional<Bytes> DoubleRatchet::decrypt(ByteView message, ByteView ad) {
             skipped_.erase(it);
             std::erase(skipped_order_, SkipKey{dh, n});
         }
+        last_failure_ = pt ? Failure::none : Failure::authentication;
         return pt;
     }
 
     DoubleRatchet next = *this;  // work on a copy: commit only if the message authenticates
+    auto fail = [this](Failure f) -> std::optional<Bytes> {
+        last_failure_ = f;
+        return std::nullopt;
+    };
     if (!next.dhr_ || dh != *next.dhr_) {
-        if (!next.skip_message_keys(pn)) return std::nullopt;
-        if (!next.dh_ratchet(dh)) return std::nullopt;
+        if (const Failure f = next.skip_message_keys(pn); f != Failure::none) return fail(f);
+        if (!next.dh_ratchet(dh)) return fail(Failure::bad_key);
     }
-    if (!next.skip_message_keys(n)) return std::nullopt;
+    if (const Failure f = next.skip_message_keys(n); f != Failure::none) return fail(f);
     auto [ck, mk] = kdf_ck(*next.ckr_);
     next.ckr_ = ck;
     ++next.nr_;
     auto pt = decrypt_with_message_key(mk, message, ad);
-    if (pt) *this = std::move(next);
+    if (!pt) return fail(Failure::authentication);
+    *this = std::move(next);
+    last_failure_ = Failure::none;
     return pt;
 }
 

@@ -23,6 +23,18 @@ std::pair<Key32, Key32> kdf_ck(const Key32& ck);
 /// Decrypt one ratchet message body with a known message key (used by tests of forward secrecy).
 std::optional<Bytes> decrypt_with_message_key(const Key32& mk, ByteView message, ByteView ad);
 
+/// Why the last decrypt() failed (reported by the client, never silent).
+enum class Failure {
+    none,
+    too_short,       ///< shorter than header + tag
+    skip_bound,      ///< would skip more than kMaxSkip message keys in one chain (resource bound)
+    old_message,     ///< message number already used, or its skipped key was dropped
+    bad_key,         ///< the header's ratchet key is not a valid X25519 point
+    authentication,  ///< ciphertext, header or associated data do not authenticate
+};
+/// Short name of a failure for logs.
+const char* to_string(Failure f);
+
 /// Double Ratchet session state (Signal "The Double Ratchet Algorithm", rev. 4).
 class DoubleRatchet {
 public:
@@ -40,6 +52,10 @@ public:
     std::optional<Key32> sending_chain_key() const { return cks_; }
     /// Number of skipped message keys held.
     std::size_t skipped_count() const { return skipped_.size(); }
+    /// Why the last decrypt() returned nullopt (none after a success).
+    Failure last_failure() const { return last_failure_; }
+    /// Skipped message keys dropped (oldest first) because kMaxStoredSkipped was reached.
+    std::uint64_t evicted_skipped() const { return evicted_; }
 
     /// Serialise for the client's state file.
     nlohmann::json to_json() const;
@@ -48,7 +64,7 @@ public:
 
 private:
     using SkipKey = std::pair<Key32, std::uint32_t>;
-    bool skip_message_keys(std::uint32_t until);
+    Failure skip_message_keys(std::uint32_t until);
     bool dh_ratchet(const Key32& remote_pub);
 
     DhKeyPair dhs_;
@@ -61,6 +77,8 @@ private:
     std::uint32_t pn_ = 0;
     std::map<SkipKey, Key32> skipped_;
     std::deque<SkipKey> skipped_order_;
+    Failure last_failure_ = Failure::none;
+    std::uint64_t evicted_ = 0;
 };
 
 /// A user's published prekey bundle, as served by the relay's directory.

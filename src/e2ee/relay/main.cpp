@@ -24,6 +24,13 @@ int main(int argc, char** argv) {
             ("data-dir,d", po::value<std::string>(), "directory for relay.db, blobs/ and the relay key")
             ("log-file,l", po::value<std::string>(), "metadata log file (default stderr)")
             ("idle-timeout", po::value<int>(), "seconds before an idle connection is closed (default 90)")
+            ("max-connections", po::value<int>(), "concurrent connections; more are refused and logged (default 256)")
+            ("max-frame-bytes", po::value<std::size_t>(), "largest frame body accepted (32785..65535, default 65535)")
+            ("max-queued-envelopes", po::value<std::size_t>(),
+             "envelopes queued per recipient; further sends are refused (default 10000)")
+            ("max-blob-bytes", po::value<std::uint64_t>(), "largest attachment upload (default 67108864)")
+            ("max-prekeys", po::value<std::size_t>(), "one-time prekeys held per account (default 1000)")
+            ("blob-ttl", po::value<std::int64_t>(), "delete blobs older than this many seconds, 0 = never (default 2592000)")
             ("ports-file", po::value<std::string>(), "write the bound ports here once serving");
         po::variables_map vm;
         po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -41,6 +48,13 @@ int main(int argc, char** argv) {
         if (vm.count("data-dir")) cfg.data_dir = vm["data-dir"].as<std::string>();
         if (vm.count("log-file")) cfg.log_file = vm["log-file"].as<std::string>();
         if (vm.count("idle-timeout")) cfg.idle_timeout_s = vm["idle-timeout"].as<int>();
+        if (vm.count("max-connections")) cfg.max_connections = vm["max-connections"].as<int>();
+        if (vm.count("max-frame-bytes")) cfg.max_frame_bytes = vm["max-frame-bytes"].as<std::size_t>();
+        if (vm.count("max-queued-envelopes")) cfg.max_queued_envelopes = vm["max-queued-envelopes"].as<std::size_t>();
+        if (vm.count("max-blob-bytes")) cfg.max_blob_bytes = vm["max-blob-bytes"].as<std::uint64_t>();
+        if (vm.count("max-prekeys")) cfg.max_prekeys_per_account = vm["max-prekeys"].as<std::size_t>();
+        if (vm.count("blob-ttl")) cfg.blob_ttl_s = vm["blob-ttl"].as<std::int64_t>();
+        sealscope::e2ee::relay::validate(cfg);
 
         sigset_t set;
         sigemptyset(&set);

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -25,17 +26,6 @@ std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
-}
-
-bool valid_user(const std::string& u) {
-    if (u.empty() || u.size() > 64) return false;
-    for (char c : u)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
-    return true;
-}
-
-crypto::Key32 key_field(const json& j, const char* name) {
-    return crypto::to_key(crypto::from_b64(j.at(name).get<std::string>()));
 }
 
 /// Short, non-reversible tag for a peer name in logs of sealed-sender traffic.
@@ -88,13 +78,35 @@ RelayConfig load_config(const std::string& path, RelayConfig c) {
         if (y["idle_timeout_s"]) c.idle_timeout_s = y["idle_timeout_s"].as<int>();
         if (y["max_blob_bytes"]) c.max_blob_bytes = y["max_blob_bytes"].as<std::uint64_t>();
         if (y["call_idle_timeout_s"]) c.call_idle_timeout_s = y["call_idle_timeout_s"].as<int>();
+        if (y["handshake_timeout_s"]) c.handshake_timeout_s = y["handshake_timeout_s"].as<int>();
+        if (y["max_frame_bytes"]) c.max_frame_bytes = y["max_frame_bytes"].as<std::size_t>();
+        if (y["max_queued_envelopes"]) c.max_queued_envelopes = y["max_queued_envelopes"].as<std::size_t>();
+        if (y["max_prekeys_per_account"])
+            c.max_prekeys_per_account = y["max_prekeys_per_account"].as<std::size_t>();
+        if (y["blob_ttl_s"]) c.blob_ttl_s = y["blob_ttl_s"].as<std::int64_t>();
     } catch (const YAML::Exception& e) {
         throw std::runtime_error(fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
     }
+    validate(c, path);
     return c;
 }
 
+void validate(const RelayConfig& c, const std::string& where) {
+    auto bad = [&](const std::string& what) {
+        return std::runtime_error((where.empty() ? std::string() : where + ": ") + what);
+    };
+    if (c.max_connections < 1) throw bad("max_connections must be at least 1");
+    if (c.idle_timeout_s < 1 || c.handshake_timeout_s < 1 || c.call_idle_timeout_s < 1)
+        throw bad("timeouts must be at least 1 second");
+    if (c.max_frame_bytes < kMinFrameLimit || c.max_frame_bytes > wire::kMaxFrame)
+        throw bad(fmt::format("max_frame_bytes must be between {} and {}", kMinFrameLimit, wire::kMaxFrame));
+    if (c.max_queued_envelopes < 1) throw bad("max_queued_envelopes must be at least 1");
+    if (c.max_blob_bytes < 1) throw bad("max_blob_bytes must be at least 1");
+    if (c.blob_ttl_s < 0) throw bad("blob_ttl_s must be 0 (never expire) or positive");
+}
+
 Relay::Relay(RelayConfig cfg) : cfg_(std::move(cfg)), log_(cfg_.log_file) {
+    validate(cfg_);
     crypto::init();
     fs::create_directories(fs::path(cfg_.data_dir) / "blobs");
     store_ = std::make_unique<Store>((fs::path(cfg_.data_dir) / "relay.db").string());
@@ -126,6 +138,7 @@ void Relay::start() {
     threads_.emplace_back([this] { accept_loop(chat_listen_.get(), wire::Channel::chat); });
     threads_.emplace_back([this] { accept_loop(blob_listen_.get(), wire::Channel::blob); });
     threads_.emplace_back([this] { media_loop(); });
+    threads_.emplace_back([this] { maintenance_loop(); });
 }
 
 void Relay::stop() {
@@ -151,6 +164,7 @@ void Relay::accept_loop(int listen_fd, wire::Channel expected) {
         if (active_ >= cfg_.max_connections) {
             lock.unlock();
             log_.event("conn_refused", fmt::format("peer={} reason=too_many_connections", wire::peer_name(c)));
+            limit_reached("max_connections", fmt::format("peer={} max={}", wire::peer_name(c), cfg_.max_connections));
             continue;
         }
         ++active_;
@@ -168,8 +182,12 @@ void Relay::serve(wire::Fd fd, wire::Channel expected) {
     try {
         auto ch = wire::SecureChannel::accept(std::move(fd), static_key_, cfg_.handshake_timeout_s * 1000);
         if (ch.channel() != expected) throw wire::WireError("prologue names the wrong service");
+        ch.set_max_frame(cfg_.max_frame_bytes);
         if (expected == wire::Channel::chat) serve_chat(ch, peer);
         else serve_blob(ch, peer);
+    } catch (const wire::FrameTooLarge& e) {
+        reason = e.what();
+        limit_reached("max_frame_bytes", fmt::format("peer={} bytes={} max={}", peer, e.length, e.limit));
     } catch (const std::exception& e) {
         reason = e.what();
     }
@@ -197,10 +215,14 @@ std::string Relay::allocate_call(const std::string& user) {
     return crypto::to_hex(call.token);
 }
 
+void Relay::limit_reached(std::string_view what, const std::string& fields) {
+    log_.event("limit_reached", fmt::format("limit={} {}", what, fields));
+}
+
 void Relay::serve_chat(wire::SecureChannel& ch, const std::string& peer) {
     std::shared_ptr<ChatSession> session;
-    auto reply = [&ch](const json& req, json r) {
-        if (req.contains("id")) r["id"] = req["id"];
+    auto reply = [&ch](const Request& req, json r) {
+        if (!req.id.is_null()) r["id"] = req.id;
         ch.send_json(r);
     };
     struct Unregister {
@@ -221,122 +243,134 @@ void Relay::serve_chat(wire::SecureChannel& ch, const std::string& peer) {
             std::lock_guard lock(online_mutex_);
             online_[user] = session;
         }
-        log_.event("login", fmt::format("peer={} user={} pending={}", peer, user, store_->pending(user).size()));
+        log_.event("login", fmt::format("peer={} user={} pending={}", peer, user, store_->pending_count(user)));
+    };
+    // One-time prekeys a client may publish, bounded per account; false (reported) when over the limit.
+    auto prekeys_fit = [&](const Request& req, const std::string& user, std::size_t adding) {
+        const std::size_t have = store_->one_time_prekey_count(user);
+        if (have + adding <= cfg_.max_prekeys_per_account) return true;
+        reply(req, {{"t", "error"}, {"reason", "too many one-time prekeys"}, {"max", cfg_.max_prekeys_per_account}});
+        limit_reached("max_prekeys_per_account",
+                      fmt::format("peer={} user={} have={} adding={} max={}", peer, user, have, adding,
+                                  cfg_.max_prekeys_per_account));
+        return false;
     };
 
     while (!stopping_) {
         auto msg = ch.recv(cfg_.idle_timeout_s * 1000);
         if (!msg) throw wire::WireError("idle timeout");
-        const json j = wire::parse_json(*msg);
-        const std::string t = j["t"].get<std::string>();
-        try {
-            if (t == "register" || t == "login") {
-                if (session) throw wire::WireError("second login on one connection");
-                const std::string user = j.at("user").get<std::string>();
-                if (!valid_user(user)) throw wire::WireError("invalid user name");
-                if (t == "register") {
-                    Account a;
-                    a.user = user;
-                    a.noise_static = ch.remote_static();
-                    a.identity = key_field(j, "identity");
-                    a.signed_prekey_id = j.at("spk_id").get<std::uint32_t>();
-                    a.signed_prekey = key_field(j, "spk");
-                    a.signature = crypto::from_b64(j.at("spk_sig").get<std::string>());
-                    if (!crypto::verify(a.identity, a.signed_prekey, a.signature))
-                        throw wire::WireError("register: bad signed-prekey signature");
-                    if (!store_->create_account(a)) {
-                        reply(j, {{"t", "error"}, {"reason", "name taken"}});
-                        throw wire::WireError("register: name taken by another key");
-                    }
-                    std::vector<std::pair<std::uint32_t, crypto::Key32>> otps;
-                    for (const auto& o : j.at("otpks"))
-                        otps.emplace_back(o.at(0).get<std::uint32_t>(),
-                                          crypto::to_key(crypto::from_b64(o.at(1).get<std::string>())));
-                    store_->add_one_time_prekeys(user, otps);
-                    log_.event("register", fmt::format("peer={} user={} otpks={}", peer, user, otps.size()));
-                } else {
-                    auto a = store_->account(user);
-                    if (!a) {
-                        reply(j, {{"t", "error"}, {"reason", "unknown account"}});
-                        throw wire::WireError("login: unknown account");
-                    }
-                    if (a->noise_static != ch.remote_static()) {
-                        reply(j, {{"t", "error"}, {"reason", "key mismatch"}});
-                        throw wire::WireError("login: transport key does not match the account");
-                    }
-                }
-                go_online(user);
-                reply(j, {{"t", "ok"}, {"otpks_left", store_->one_time_prekey_count(user)}});
-                push_pending(session);
+        const Request req = parse_request(*msg, wire::Channel::chat);
+        const std::string& t = req.type;
+        if (const auto* g = std::get_if<req::Register>(&req.body)) {
+            if (session) throw wire::WireError("second login on one connection");
+            Account a;
+            a.user = g->user;
+            a.noise_static = ch.remote_static();
+            a.identity = g->identity;
+            a.signed_prekey_id = g->spk_id;
+            a.signed_prekey = g->spk;
+            a.signature = g->spk_sig;
+            if (!crypto::verify(a.identity, a.signed_prekey, a.signature))
+                throw wire::WireError("register: bad signed-prekey signature");
+            if (g->otpks.size() > cfg_.max_prekeys_per_account) {
+                reply(req, {{"t", "error"}, {"reason", "too many one-time prekeys"},
+                            {"max", cfg_.max_prekeys_per_account}});
+                limit_reached("max_prekeys_per_account",
+                              fmt::format("peer={} user={} have=0 adding={} max={}", peer, g->user, g->otpks.size(),
+                                          cfg_.max_prekeys_per_account));
+                throw wire::WireError("register: too many one-time prekeys");
+            }
+            if (!store_->create_account(a)) {
+                reply(req, {{"t", "error"}, {"reason", "name taken"}});
+                throw wire::WireError("register: name taken by another key");
+            }
+            store_->add_one_time_prekeys(g->user, g->otpks);
+            log_.event("register", fmt::format("peer={} user={} otpks={}", peer, g->user, g->otpks.size()));
+            go_online(g->user);
+            reply(req, {{"t", "ok"}, {"otpks_left", store_->one_time_prekey_count(g->user)}});
+            push_pending(session);
+            continue;
+        }
+        if (const auto* l = std::get_if<req::Login>(&req.body)) {
+            if (session) throw wire::WireError("second login on one connection");
+            auto a = store_->account(l->user);
+            if (!a) {
+                reply(req, {{"t", "error"}, {"reason", "unknown account"}});
+                throw wire::WireError("login: unknown account");
+            }
+            if (a->noise_static != ch.remote_static()) {
+                reply(req, {{"t", "error"}, {"reason", "key mismatch"}});
+                throw wire::WireError("login: transport key does not match the account");
+            }
+            go_online(l->user);
+            reply(req, {{"t", "ok"}, {"otpks_left", store_->one_time_prekey_count(l->user)}});
+            push_pending(session);
+            continue;
+        }
+        if (!session) throw wire::WireError("request before login: " + t);
+        const std::string& me = session->user();
+        if (std::holds_alternative<req::Ping>(req.body)) {
+            reply(req, {{"t", "pong"}});
+        } else if (const auto* p = std::get_if<req::Prekeys>(&req.body)) {
+            const std::string& who = p->user;
+            auto a = store_->account(who);
+            if (!a) {
+                reply(req, {{"t", "error"}, {"reason", "unknown user"}});
                 continue;
             }
-            if (!session) throw wire::WireError("request before login: " + t);
-            const std::string& me = session->user();
-            if (t == "ping") {
-                reply(j, {{"t", "pong"}});
-            } else if (t == "prekeys") {
-                const std::string who = j.at("user").get<std::string>();
-                auto a = store_->account(who);
-                if (!a) {
-                    reply(j, {{"t", "error"}, {"reason", "unknown user"}});
-                    continue;
-                }
-                json r = {{"t", "bundle"},
-                          {"user", who},
-                          {"identity", crypto::to_b64(a->identity)},
-                          {"spk_id", a->signed_prekey_id},
-                          {"spk", crypto::to_b64(a->signed_prekey)},
-                          {"spk_sig", crypto::to_b64(a->signature)}};
-                if (auto otp = store_->take_one_time_prekey(who)) {
-                    r["otpk_id"] = otp->first;
-                    r["otpk"] = crypto::to_b64(otp->second);
-                }
-                log_.event("prekeys", fmt::format("user={} target={} otpk={}", me, who, r.contains("otpk")));
-                reply(j, r);
-            } else if (t == "replenish") {
-                std::vector<std::pair<std::uint32_t, crypto::Key32>> otps;
-                for (const auto& o : j.at("otpks"))
-                    otps.emplace_back(o.at(0).get<std::uint32_t>(),
-                                      crypto::to_key(crypto::from_b64(o.at(1).get<std::string>())));
-                store_->add_one_time_prekeys(me, otps);
-                reply(j, {{"t", "ok"}});
-            } else if (t == "send") {
-                const std::string to = j.at("to").get<std::string>();
-                const bool sealed = j.value("sealed", false);
-                const crypto::Bytes body = crypto::from_b64(j.at("env").get<std::string>());
-                if (body.empty() || body.size() > 60000) throw wire::WireError("send: bad envelope size");
-                if (!store_->account(to)) {
-                    reply(j, {{"t", "error"}, {"reason", "unknown recipient"}});
-                    log_.event("send_refused", fmt::format("user={} reason=unknown_recipient", me));
-                    continue;
-                }
-                Envelope e;
-                e.recipient = to;
-                if (!sealed) e.sender = me;
-                e.body = body;
-                e.id = store_->store_envelope(to, e.sender, body);
-                reply(j, {{"t", "stored"}, {"env_id", e.id}});
-                log_.event("stored", fmt::format("env={} to={} from={} bytes={}", short_id(e.id), to,
-                                                 sealed ? "sealed" : me, body.size()));
-                std::shared_ptr<ChatSession> target;
-                {
-                    std::lock_guard lock(online_mutex_);
-                    if (auto it = online_.find(to); it != online_.end()) target = it->second;
-                }
-                if (target) target->push(e);
-            } else if (t == "ack") {
-                const auto id = j.at("env_id").get<std::int64_t>();
-                const bool ok = store_->delete_envelope(me, id);
-                log_.event("acked", fmt::format("env={} user={} found={}", short_id(id), me, ok));
-            } else if (t == "call_alloc") {
-                reply(j, {{"t", "call_token"}, {"token", allocate_call(me)}, {"udp_port", media_port_}});
-            } else {
-                throw wire::WireError("unknown request type");
+            json r = {{"t", "bundle"},
+                      {"user", who},
+                      {"identity", crypto::to_b64(a->identity)},
+                      {"spk_id", a->signed_prekey_id},
+                      {"spk", crypto::to_b64(a->signed_prekey)},
+                      {"spk_sig", crypto::to_b64(a->signature)}};
+            if (auto otp = store_->take_one_time_prekey(who)) {
+                r["otpk_id"] = otp->first;
+                r["otpk"] = crypto::to_b64(otp->second);
             }
-        } catch (const nlohmann::json::exception& e) {
-            throw wire::WireError(std::string("malformed request: ") + e.what());
-        } catch (const crypto::CryptoError& e) {
-            throw wire::WireError(std::string("malformed key material: ") + e.what());
+            log_.event("prekeys", fmt::format("user={} target={} otpk={}", me, who, r.contains("otpk")));
+            reply(req, r);
+        } else if (const auto* rp = std::get_if<req::Replenish>(&req.body)) {
+            if (!prekeys_fit(req, me, rp->otpks.size())) continue;
+            store_->add_one_time_prekeys(me, rp->otpks);
+            reply(req, {{"t", "ok"}});
+        } else if (const auto* s = std::get_if<req::Send>(&req.body)) {
+            const std::string& to = s->to;
+            if (!store_->account(to)) {
+                reply(req, {{"t", "error"}, {"reason", "unknown recipient"}});
+                log_.event("send_refused", fmt::format("user={} reason=unknown_recipient", me));
+                continue;
+            }
+            const std::size_t queued = store_->pending_count(to);
+            if (queued >= cfg_.max_queued_envelopes) {
+                // Refused, never dropped: the sender is told and can retry once the recipient drains its queue.
+                reply(req, {{"t", "error"}, {"reason", "recipient queue full"}, {"max", cfg_.max_queued_envelopes}});
+                log_.event("send_refused", fmt::format("user={} reason=queue_full", me));
+                limit_reached("max_queued_envelopes",
+                              fmt::format("user={} to={} queued={} max={}", me, to, queued, cfg_.max_queued_envelopes));
+                continue;
+            }
+            Envelope e;
+            e.recipient = to;
+            if (!s->sealed) e.sender = me;
+            e.body = s->env;
+            e.id = store_->store_envelope(to, e.sender, e.body);
+            reply(req, {{"t", "stored"}, {"env_id", e.id}});
+            log_.event("stored", fmt::format("env={} to={} from={} bytes={}", short_id(e.id), to,
+                                             s->sealed ? "sealed" : me, e.body.size()));
+            std::shared_ptr<ChatSession> target;
+            {
+                std::lock_guard lock(online_mutex_);
+                if (auto it = online_.find(to); it != online_.end()) target = it->second;
+            }
+            if (target) target->push(e);
+        } else if (const auto* a = std::get_if<req::Ack>(&req.body)) {
+            const bool ok = store_->delete_envelope(me, a->env_id);
+            log_.event("acked", fmt::format("env={} user={} found={}", short_id(a->env_id), me, ok));
+        } else if (std::holds_alternative<req::CallAlloc>(req.body)) {
+            reply(req, {{"t", "call_token"}, {"token", allocate_call(me)}, {"udp_port", media_port_}});
+        } else {
+            throw wire::WireError("unknown request type");
         }
     }
 }
@@ -347,88 +381,130 @@ void Relay::serve_blob(wire::SecureChannel& ch, const std::string& peer) {
     while (!stopping_) {
         auto msg = ch.recv(cfg_.idle_timeout_s * 1000);
         if (!msg) throw wire::WireError("idle timeout");
-        const json j = wire::parse_json(*msg);
-        const std::string t = j["t"].get<std::string>();
-        json r = {{"id", j.value("id", 0)}};
-        try {
-            if (t == "login") {
-                const std::string u = j.at("user").get<std::string>();
-                auto a = store_->account(u);
-                if (!a) throw wire::WireError("login: unknown account");
-                if (a->noise_static != ch.remote_static()) throw wire::WireError("login: key mismatch");
-                user = u;
-                r["t"] = "ok";
+        const Request req = parse_request(*msg, wire::Channel::blob);
+        json r = {{"id", req.id}};
+        if (const auto* l = std::get_if<req::Login>(&req.body)) {
+            auto a = store_->account(l->user);
+            if (!a) throw wire::WireError("login: unknown account");
+            if (a->noise_static != ch.remote_static()) throw wire::WireError("login: key mismatch");
+            user = l->user;
+            r["t"] = "ok";
+            ch.send_json(r);
+            continue;
+        }
+        if (user.empty()) throw wire::WireError("blob request before login");
+        if (const auto* put = std::get_if<req::BlobPut>(&req.body)) {
+            const std::uint64_t size = put->size;
+            if (size > cfg_.max_blob_bytes) {
+                // Refused with a reply; the connection stays usable.
+                r["t"] = "error";
+                r["reason"] = "blob too large";
+                r["max"] = cfg_.max_blob_bytes;
+                ch.send_json(r);
+                limit_reached("max_blob_bytes",
+                              fmt::format("peer={} user={} bytes={} max={}", peer, user, size, cfg_.max_blob_bytes));
+                continue;
+            }
+            const std::string id = crypto::to_hex(crypto::random_bytes(16));
+            const fs::path tmp = dir / (id + ".part");
+            {
+                std::ofstream out(tmp, std::ios::binary);
+                r["t"] = "ready";
+                ch.send_json(r);
+                std::uint64_t got = 0;
+                while (got < size) {
+                    auto chunk = ch.recv(cfg_.idle_timeout_s * 1000);
+                    if (!chunk || chunk->empty() || (*chunk)[0] != wire::kKindChunk ||
+                        got + chunk->size() - 1 > size) {
+                        out.close();
+                        fs::remove(tmp);
+                        throw wire::WireError("blob_put: bad chunk");
+                    }
+                    out.write(reinterpret_cast<const char*>(chunk->data() + 1),
+                              static_cast<std::streamsize>(chunk->size() - 1));
+                    got += chunk->size() - 1;
+                }
+                out.flush();
+            }
+            {
+                // fsync before the rename so an acknowledged blob survives a crash.
+                wire::Fd f(::open(tmp.c_str(), O_RDONLY | O_CLOEXEC));
+                if (f.get() >= 0) ::fsync(f.get());
+            }
+            fs::rename(tmp, dir / id);
+            r["t"] = "blob_ok";
+            r["blob_id"] = id;
+            ch.send_json(r);
+            log_.event("blob_put", fmt::format("peer={} user={} blob={} bytes={}", peer, user, id, size));
+        } else if (const auto* get = std::get_if<req::BlobGet>(&req.body)) {
+            const std::string& id = get->blob_id;
+            const fs::path p = dir / id;
+            std::ifstream in(p, std::ios::binary);
+            if (!in) {
+                r["t"] = "error";
+                r["reason"] = "no such blob";
                 ch.send_json(r);
                 continue;
             }
-            if (user.empty()) throw wire::WireError("blob request before login");
-            if (t == "blob_put") {
-                const auto size = j.at("size").get<std::uint64_t>();
-                if (size == 0 || size > cfg_.max_blob_bytes) throw wire::WireError("blob_put: size out of range");
-                const std::string id = crypto::to_hex(crypto::random_bytes(16));
-                const fs::path tmp = dir / (id + ".part");
-                {
-                    std::ofstream out(tmp, std::ios::binary);
-                    r["t"] = "ready";
-                    ch.send_json(r);
-                    std::uint64_t got = 0;
-                    while (got < size) {
-                        auto chunk = ch.recv(cfg_.idle_timeout_s * 1000);
-                        if (!chunk || chunk->empty() || (*chunk)[0] != wire::kKindChunk ||
-                            got + chunk->size() - 1 > size) {
-                            out.close();
-                            fs::remove(tmp);
-                            throw wire::WireError("blob_put: bad chunk");
-                        }
-                        out.write(reinterpret_cast<const char*>(chunk->data() + 1),
-                                  static_cast<std::streamsize>(chunk->size() - 1));
-                        got += chunk->size() - 1;
-                    }
-                    out.flush();
-                }
-                {
-                    // fsync before the rename so an acknowledged blob survives a crash.
-                    wire::Fd f(::open(tmp.c_str(), O_RDONLY | O_CLOEXEC));
-                    if (f.get() >= 0) ::fsync(f.get());
-                }
-                fs::rename(tmp, dir / id);
-                r["t"] = "blob_ok";
-                r["blob_id"] = id;
-                ch.send_json(r);
-                log_.event("blob_put", fmt::format("peer={} user={} blob={} bytes={}", peer, user, id, size));
-            } else if (t == "blob_get") {
-                const std::string id = j.at("blob_id").get<std::string>();
-                if (id.size() != 32 || id.find_first_not_of("0123456789abcdef") != std::string::npos)
-                    throw wire::WireError("blob_get: bad blob id");
-                const fs::path p = dir / id;
-                std::ifstream in(p, std::ios::binary);
-                if (!in) {
-                    r["t"] = "error";
-                    r["reason"] = "no such blob";
-                    ch.send_json(r);
-                    continue;
-                }
-                const auto size = fs::file_size(p);
-                r["t"] = "blob";
-                r["size"] = size;
-                ch.send_json(r);
-                crypto::Bytes buf(wire::kChunk + 1);
-                buf[0] = wire::kKindChunk;
-                std::uint64_t sent = 0;
-                while (sent < size) {
-                    in.read(reinterpret_cast<char*>(buf.data() + 1), static_cast<std::streamsize>(wire::kChunk));
-                    const auto n = static_cast<std::size_t>(in.gcount());
-                    if (n == 0) throw wire::WireError("blob_get: short file");
-                    ch.send(crypto::ByteView(buf).first(n + 1));
-                    sent += n;
-                }
-                log_.event("blob_get", fmt::format("peer={} user={} blob={} bytes={}", peer, user, id, size));
-            } else {
-                throw wire::WireError("unknown blob request");
+            std::error_code ec;
+            const auto size = fs::file_size(p, ec);
+            if (ec) throw wire::WireError("blob_get: " + ec.message());
+            r["t"] = "blob";
+            r["size"] = size;
+            ch.send_json(r);
+            crypto::Bytes buf(wire::kChunk + 1);
+            buf[0] = wire::kKindChunk;
+            std::uint64_t sent = 0;
+            while (sent < size) {
+                in.read(reinterpret_cast<char*>(buf.data() + 1), static_cast<std::streamsize>(wire::kChunk));
+                const auto n = static_cast<std::size_t>(in.gcount());
+                if (n == 0) throw wire::WireError("blob_get: short file");
+                ch.send(crypto::ByteView(buf).first(n + 1));
+                sent += n;
             }
-        } catch (const nlohmann::json::exception& e) {
-            throw wire::WireError(std::string("malformed request: ") + e.what());
+            log_.event("blob_get", fmt::format("peer={} user={} blob={} bytes={}", peer, user, id, size));
+        } else {
+            throw wire::WireError("unknown blob request");
         }
+    }
+}
+
+void Relay::sweep_blobs() {
+    if (cfg_.blob_ttl_s <= 0) return;
+    const fs::path dir = fs::path(cfg_.data_dir) / "blobs";
+    const auto now = fs::file_time_type::clock::now();
+    std::size_t removed = 0;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        std::error_code e2;
+        const auto mtime = it->last_write_time(e2);
+        if (e2) continue;
+        const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - mtime).count();
+        if (age < cfg_.blob_ttl_s) continue;
+        const std::string name = it->path().filename().string();
+        if (fs::remove(it->path(), e2)) {
+            ++removed;
+            log_.event("blob_expired", fmt::format("blob={} age_s={} ttl_s={}", name, age, cfg_.blob_ttl_s));
+        }
+    }
+    if (removed > 0) limit_reached("blob_ttl_s", fmt::format("expired={} ttl_s={}", removed, cfg_.blob_ttl_s));
+}
+
+void Relay::maintenance_loop() {
+    // Blob expiry: sweep every ttl/2, between 1 s and 5 min.
+    const std::int64_t period_ms = std::clamp<std::int64_t>(cfg_.blob_ttl_s * 500LL, 1000, 300000);
+    std::int64_t last = 0;
+    while (!stopping_) {
+        const std::int64_t now = now_ms();
+        if (now - last >= period_ms) {
+            last = now;
+            try {
+                sweep_blobs();
+            } catch (const std::exception& e) {
+                log_.event("blob_sweep_error", fmt::format("reason=\"{}\"", e.what()));
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "relay/log.hpp"
+#include "relay/request.hpp"
 #include "relay/store.hpp"
 #include "wire/socket.hpp"
 
@@ -25,12 +26,21 @@ struct RelayConfig {
     int max_connections = 256;
     int idle_timeout_s = 90;        ///< clients ping every ~25 s
     int handshake_timeout_s = 10;
-    std::uint64_t max_blob_bytes = 64ull << 20;
+    std::uint64_t max_blob_bytes = 64ull << 20;  ///< larger uploads are refused with an error reply
     int call_idle_timeout_s = 60;
+    std::size_t max_frame_bytes = wire::kMaxFrame;  ///< larger frames close the connection
+    std::size_t max_queued_envelopes = 10000;      ///< per recipient; further sends are refused
+    std::size_t max_prekeys_per_account = 1000;    ///< one-time prekeys held per account
+    std::int64_t blob_ttl_s = 30LL * 24 * 3600;    ///< blobs older than this are deleted; 0 = keep forever
 };
+
+/// Smallest max_frame_bytes: a full blob chunk (kind byte + 32 KiB) plus the AEAD tag must fit.
+inline constexpr std::size_t kMinFrameLimit = wire::kChunk + 1 + crypto::noise::kTagLen;
 
 /// Load a YAML config file over defaults; throws std::runtime_error with the file name on errors.
 RelayConfig load_config(const std::string& path, RelayConfig base = {});
+/// Check ranges; throws std::runtime_error naming `where` (a file, or empty for flags).
+void validate(const RelayConfig& c, const std::string& where = "");
 
 class ChatSession;
 
@@ -66,6 +76,9 @@ private:
     void serve_chat(wire::SecureChannel& ch, const std::string& peer);
     void serve_blob(wire::SecureChannel& ch, const std::string& peer);
     void media_loop();
+    void maintenance_loop();
+    void sweep_blobs();
+    void limit_reached(std::string_view what, const std::string& fields);
     void push_pending(const std::shared_ptr<ChatSession>& s);
     std::string allocate_call(const std::string& user);
 

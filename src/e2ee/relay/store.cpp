@@ -204,6 +204,14 @@ bool Store::delete_envelope(const std::string& recipient, std::int64_t id) {
     return sqlite3_changes(db_) > 0;
 }
 
+std::size_t Store::pending_count(const std::string& recipient) {
+    std::lock_guard lock(mutex_);
+    Stmt q(db_, "SELECT COUNT(*) FROM envelopes WHERE recipient=?");
+    q.text(1, recipient);
+    q.step();
+    return static_cast<std::size_t>(q.col_int(0));
+}
+
 std::size_t Store::envelope_count() {
     std::lock_guard lock(mutex_);
     Stmt q(db_, "SELECT COUNT(*) FROM envelopes");

@@ -67,6 +67,8 @@ public:
     std::vector<Envelope> pending(const std::string& recipient, std::size_t limit = 100000);
     /// Delete an envelope after the recipient's ack; false if it is not theirs or gone.
     bool delete_envelope(const std::string& recipient, std::int64_t id);
+    /// Envelopes waiting for `recipient`.
+    std::size_t pending_count(const std::string& recipient);
     /// Envelopes waiting in total.
     std::size_t envelope_count();
 

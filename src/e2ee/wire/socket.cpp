@@ -159,13 +159,47 @@ void write_all(int fd, ByteView data) {
     }
 }
 
-std::optional<Bytes> read_frame(int fd, int timeout_ms, std::size_t exact_len) {
-    std::uint8_t hdr[kFrameHeader];
-    if (!read_exact(fd, hdr, kFrameHeader, timeout_ms)) return std::nullopt;
-    const std::size_t len = (std::size_t{hdr[0]} << 8) | hdr[1];
+FrameTooLarge::FrameTooLarge(std::size_t len, std::size_t lim)
+    : WireError("frame length " + std::to_string(len) + " above limit " + std::to_string(lim)), length(len),
+      limit(lim) {}
+
+Channel parse_prologue(ByteView pro) {
+    if (pro.size() != 4 || pro[0] != kPrologueHead[0] || pro[1] != kPrologueHead[1] ||
+        pro[2] != kPrologueHead[2] || pro[3] > static_cast<std::uint8_t>(Channel::blob))
+        throw WireError("handshake: bad prologue " + crypto::to_hex(pro));
+    return static_cast<Channel>(pro[3]);
+}
+
+std::size_t check_frame_length(std::size_t len, std::size_t exact_len, std::size_t max_len) {
     if (len < kMinFrame) throw WireError("frame length " + std::to_string(len) + " below minimum");
     if (exact_len != 0 && len != exact_len)
         throw WireError("handshake frame length " + std::to_string(len) + ", expected " + std::to_string(exact_len));
+    if (len > max_len) throw FrameTooLarge(len, max_len);
+    return len;
+}
+
+void FrameParser::feed(ByteView data) {
+    if (at_ > 0 && at_ == buf_.size()) {
+        buf_.clear();
+        at_ = 0;
+    }
+    crypto::append(buf_, data);
+}
+
+std::optional<Bytes> FrameParser::next(std::size_t exact_len) {
+    if (buffered() < kFrameHeader) return std::nullopt;
+    const std::size_t len = check_frame_length((std::size_t{buf_[at_]} << 8) | buf_[at_ + 1], exact_len, max_len_);
+    if (buffered() < kFrameHeader + len) return std::nullopt;
+    const auto first = buf_.begin() + static_cast<std::ptrdiff_t>(at_ + kFrameHeader);
+    Bytes body(first, first + static_cast<std::ptrdiff_t>(len));
+    at_ += kFrameHeader + len;
+    return body;
+}
+
+std::optional<Bytes> read_frame(int fd, int timeout_ms, std::size_t exact_len, std::size_t max_len) {
+    std::uint8_t hdr[kFrameHeader];
+    if (!read_exact(fd, hdr, kFrameHeader, timeout_ms)) return std::nullopt;
+    const std::size_t len = check_frame_length((std::size_t{hdr[0]} << 8) | hdr[1], exact_len, max_len);
     Bytes body(len);
     if (!read_exact(fd, body.data(), len, timeout_ms)) throw WireError("timeout inside a frame");
     return body;
@@ -188,9 +222,26 @@ SecureChannel::SecureChannel(Fd fd, Channel channel, crypto::noise::HandshakeSta
 
 SecureChannel::SecureChannel(SecureChannel&& o) noexcept
     : fd_(std::move(o.fd_)), channel_(o.channel_), send_(o.send_), recv_(o.recv_),
-      remote_static_(o.remote_static_) {}
+      remote_static_(o.remote_static_), max_frame_(o.max_frame_) {}
 
 SecureChannel SecureChannel::connect(Fd fd, Channel channel, const crypto::DhKeyPair& static_key, int timeout_ms) {
+    try {
+        return connect_impl(std::move(fd), channel, static_key, timeout_ms);
+    } catch (const crypto::CryptoError& e) {
+        throw WireError(std::string("handshake: ") + e.what());
+    }
+}
+
+SecureChannel SecureChannel::accept(Fd fd, const crypto::DhKeyPair& static_key, int timeout_ms) {
+    try {
+        return accept_impl(std::move(fd), static_key, timeout_ms);
+    } catch (const crypto::CryptoError& e) {
+        throw WireError(std::string("handshake: ") + e.what());
+    }
+}
+
+SecureChannel SecureChannel::connect_impl(Fd fd, Channel channel, const crypto::DhKeyPair& static_key,
+                                          int timeout_ms) {
     const auto pro = prologue(channel);
     crypto::noise::HandshakeState hs(true, pro, static_key);
     // The prologue bytes go on the wire first, in the same segment as message 1.
@@ -207,12 +258,10 @@ SecureChannel SecureChannel::connect(Fd fd, Channel channel, const crypto::DhKey
     return SecureChannel(std::move(fd), channel, hs);
 }
 
-SecureChannel SecureChannel::accept(Fd fd, const crypto::DhKeyPair& static_key, int timeout_ms) {
+SecureChannel SecureChannel::accept_impl(Fd fd, const crypto::DhKeyPair& static_key, int timeout_ms) {
     std::array<std::uint8_t, 4> pro{};
     if (!read_exact(fd.get(), pro.data(), pro.size(), timeout_ms)) throw WireError("handshake: no prologue");
-    if (pro[0] != kPrologueHead[0] || pro[1] != kPrologueHead[1] || pro[2] != kPrologueHead[2] ||
-        pro[3] > static_cast<std::uint8_t>(Channel::blob))
-        throw WireError("handshake: bad prologue " + crypto::to_hex(pro));
+    const Channel channel = parse_prologue(pro);
     crypto::noise::HandshakeState hs(false, pro, static_key);
     auto m1 = read_frame(fd.get(), timeout_ms, kHandshake1);
     if (!m1) throw WireError("handshake: timeout waiting for message 1");
@@ -221,7 +270,7 @@ SecureChannel SecureChannel::accept(Fd fd, const crypto::DhKeyPair& static_key, 
     auto m3 = read_frame(fd.get(), timeout_ms, kHandshake3);
     if (!m3) throw WireError("handshake: timeout waiting for message 3");
     if (m3->size() != kHandshake3 || !hs.read_message(*m3)) throw WireError("handshake: message 3 rejected");
-    return SecureChannel(std::move(fd), static_cast<Channel>(pro[3]), hs);
+    return SecureChannel(std::move(fd), channel, hs);
 }
 
 void SecureChannel::send(ByteView plaintext) {
@@ -233,7 +282,7 @@ void SecureChannel::send(ByteView plaintext) {
 void SecureChannel::send_json(const nlohmann::json& j) { send(crypto::view(j.dump())); }
 
 std::optional<Bytes> SecureChannel::recv(int timeout_ms) {
-    auto frame = read_frame(fd_.get(), timeout_ms);
+    auto frame = read_frame(fd_.get(), timeout_ms, 0, max_frame_);
     if (!frame) return std::nullopt;
     auto pt = recv_.decrypt_with_ad({}, *frame);
     if (!pt) throw WireError("transport message failed authentication");

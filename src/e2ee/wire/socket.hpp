@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -59,8 +60,40 @@ bool read_exact(int fd, std::uint8_t* buf, std::size_t n, int timeout_ms);
 /// Write all bytes; throws WireError.
 void write_all(int fd, ByteView data);
 
-/// Read one length-prefixed frame (of exactly `exact_len` bytes if non-zero); nullopt on idle timeout; throws WireError on bad length or EOF.
-std::optional<Bytes> read_frame(int fd, int timeout_ms, std::size_t exact_len = 0);
+/// A frame longer than the receiver's limit (a resource bound: the relay logs it as limit_reached).
+class FrameTooLarge : public WireError {
+public:
+    FrameTooLarge(std::size_t length, std::size_t limit);
+    std::size_t length, limit;
+};
+
+/// Check the 4-byte prologue ("SL", version 1, channel); the channel it names, or throws WireError.
+Channel parse_prologue(ByteView four);
+/// Validate a body length from a 2-byte frame header: at least kMinFrame, exactly `exact_len` if non-zero,
+/// at most `max_len`; returns it or throws WireError (FrameTooLarge above `max_len`).
+std::size_t check_frame_length(std::size_t len, std::size_t exact_len = 0, std::size_t max_len = kMaxFrame);
+
+/// Splits a byte stream into frames exactly as read_frame does on a socket (no I/O: tests and fuzzing).
+class FrameParser {
+public:
+    explicit FrameParser(std::size_t max_len = kMaxFrame) : max_len_(max_len) {}
+    /// Append received bytes.
+    void feed(ByteView data);
+    /// The next complete frame body (of exactly `exact_len` bytes if non-zero); nullopt when more bytes are
+    /// needed; throws WireError on a bad length (the connection is then unusable).
+    std::optional<Bytes> next(std::size_t exact_len = 0);
+    /// Bytes received but not yet returned as frames.
+    std::size_t buffered() const { return buf_.size() - at_; }
+
+private:
+    std::size_t max_len_;
+    Bytes buf_;
+    std::size_t at_ = 0;
+};
+
+/// Read one length-prefixed frame (of exactly `exact_len` bytes if non-zero, at most `max_len`); nullopt on
+/// idle timeout; throws WireError on bad length or EOF.
+std::optional<Bytes> read_frame(int fd, int timeout_ms, std::size_t exact_len = 0, std::size_t max_len = kMaxFrame);
 /// Write one length-prefixed frame.
 void write_frame(int fd, ByteView body);
 
@@ -70,7 +103,7 @@ public:
     /// Client side: send the prologue, run XX as initiator.
     static SecureChannel connect(Fd fd, Channel channel, const crypto::DhKeyPair& static_key,
                                  int timeout_ms = 10000);
-    /// Relay side: read and check the prologue, run XX as responder.
+    /// Relay side: read and check the prologue, run XX as responder. Both throw WireError on any failure.
     static SecureChannel accept(Fd fd, const crypto::DhKeyPair& static_key, int timeout_ms = 10000);
 
     SecureChannel(SecureChannel&&) noexcept;
@@ -81,8 +114,10 @@ public:
     void send(ByteView plaintext);
     /// Send a JSON control message.
     void send_json(const nlohmann::json& j);
-    /// Receive one message; nullopt on idle timeout; throws WireError on failure.
+    /// Receive one message; nullopt on idle timeout; throws WireError on failure (FrameTooLarge above the limit).
     std::optional<Bytes> recv(int timeout_ms);
+    /// Largest frame body recv() accepts (default kMaxFrame).
+    void set_max_frame(std::size_t n) { max_frame_ = n; }
     /// The peer's Noise static public key.
     const crypto::Key32& remote_static() const { return remote_static_; }
     /// Which service the client asked for.
@@ -92,11 +127,14 @@ public:
 
 private:
     SecureChannel(Fd fd, Channel channel, crypto::noise::HandshakeState& hs);
+    static SecureChannel connect_impl(Fd fd, Channel channel, const crypto::DhKeyPair& static_key, int timeout_ms);
+    static SecureChannel accept_impl(Fd fd, const crypto::DhKeyPair& static_key, int timeout_ms);
     Fd fd_;
     Channel channel_;
     crypto::noise::CipherState send_;
     crypto::noise::CipherState recv_;
     crypto::Key32 remote_static_{};
+    std::size_t max_frame_ = kMaxFrame;
     std::mutex send_mutex_;
 };
 

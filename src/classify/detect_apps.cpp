@@ -26,6 +26,12 @@ constexpr std::array<DetLabel, static_cast<std::size_t>(DetApp::Count)> kLabels 
     {"GoogleChat", "", "", false},             // GoogleChat
     {"Telegram", "", "", false},               // Telegram
     {"Signal", "", "", false},                 // Signal
+    {"Skype_Teams", "", "", false},            // Teams
+    {"GoogleCall", "STUN", "", true},          // GoogleCall
+    {"MGCP", "", "", false},                   // Mgcp
+    {"BFCP", "", "", false},                   // Bfcp
+    {"CiscoSkinny", "", "", false},            // Skinny
+    {"TeamSpeak", "", "", true},               // TeamSpeak
     {"SealChat", "", "", false},               // SealChat
     {"SealChat", "", "files", false},          // SealChatFiles
     {"SealChatCall", "", "", true},            // SealChatCall
@@ -55,7 +61,11 @@ constexpr DomainApp kRealms[] = {
     {"telegram.org", DetApp::TelegramVoip},
     {"viber.com", DetApp::ViberVoip},
 };
-// Most specific first.
+// Most specific first. Beside the vendors' own domains: t.me and telegram.me (Telegram's link and
+// web-client domains), line.naver.jp (LINE's original NAVER-hosted service domain, still used by its
+// desktop clients for object storage), and the Microsoft 365 endpoint list's Teams entries
+// teams.microsoft.com, teams.live.com, microsoftstream.com (meeting recordings) and hockeyapp.net (the
+// Teams clients' crash and telemetry service); nDPI's own Teams host list carries the same names.
 constexpr DomainApp kServerNames[] = {
     {"cdn.whatsapp.net", DetApp::WhatsAppFiles}, {"mmg.whatsapp.net", DetApp::WhatsAppFiles},
     {"whatsapp.net", DetApp::WhatsApp},          {"whatsapp.com", DetApp::WhatsApp},
@@ -65,7 +75,11 @@ constexpr DomainApp kServerNames[] = {
     {"threema.ch", DetApp::Threema},             {"discord.com", DetApp::Discord},
     {"discordapp.com", DetApp::Discord},         {"discord.gg", DetApp::Discord},
     {"discord.media", DetApp::Discord},          {"telegram.org", DetApp::Telegram},
-    {"signal.org", DetApp::Signal},
+    {"signal.org", DetApp::Signal},              {"t.me", DetApp::Telegram},
+    {"telegram.me", DetApp::Telegram},
+    {"line.naver.jp", DetApp::Line},             {"teams.microsoft.com", DetApp::Teams},
+    {"teams.live.com", DetApp::Teams},           {"microsoftstream.com", DetApp::Teams},
+    {"hockeyapp.net", DetApp::Teams},
 };
 
 }  // namespace

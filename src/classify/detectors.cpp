@@ -265,7 +265,12 @@ void Detectors::on_end(flow::Flow& f, const NdpiEngine& engine) {
   DetApp app = app_of(f);
   if (app == DetApp::None && f.meta && !f.meta->server_name.empty()) {
     const DetApp named = server_name_app(f.meta->server_name);
-    if (named != DetApp::None && family_of(current_label(engine.label(f.cls.master, f.cls.app))).empty()) {
+    const std::string engine_label = current_label(engine.label(f.cls.master, f.cls.app));
+    std::string_view em, ea;
+    split_label(engine_label, em, ea);
+    // A DNS query name is not the flow's service: the name table applies to TLS/QUIC/HTTP server names.
+    const bool dns = em == "DNS" || ea == "DNS" || em == "MDNS" || ea == "MDNS" || em == "LLMNR" || ea == "LLMNR";
+    if (named != DetApp::None && !dns && family_of(engine_label).empty()) {
       f.cls.detector_label = static_cast<uint16_t>(named);
       f.cls.detector_confidence = kConfDpi;
       app = named;

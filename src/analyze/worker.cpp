@@ -17,6 +17,10 @@ namespace {
 constexpr uint32_t kNil = 0xFFFFFFFFu;
 }
 
+Worker::~Worker() {
+  table_.for_each_live([this](flow::Flow& f) { cls_.discard(f); });
+}
+
 void Worker::engine_link(flow::Flow& f) {
   if (f.cls.engine_linked) {
     if (f.cls.engine_next == kNil) return;  // already the most recent

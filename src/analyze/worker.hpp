@@ -30,6 +30,8 @@ struct PipelineOptions {
 class Worker : public flow::FlowSink {
  public:
   Worker(const PipelineOptions& opts, stats::RecordSink& sink, uint64_t seed);
+  /// Frees the nDPI state of flows still live when the worker is dropped without finish() (error paths).
+  ~Worker() override;
 
   /// Processes one decoded IP packet (timestamps may go backwards: the clock never does).
   void process(const decode::Packet& p);

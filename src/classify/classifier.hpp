@@ -48,6 +48,8 @@ class Classifier {
   void verdict(const flow::Flow& f, Verdict& out) const;
 
   const NdpiEngine& engine() const { return engine_; }
+  /// Frees engine state of a flow that is dropped without a record (teardown).
+  void discard(flow::Flow& f) { engine_.discard(f); }
 
  private:
   void on_end_engine(flow::Flow& f);

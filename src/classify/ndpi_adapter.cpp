@@ -168,6 +168,13 @@ void NdpiEngine::copy_meta(flow::Flow& f) {
   }
 }
 
+void NdpiEngine::discard(flow::Flow& f) {
+  if (f.cls.engine_flow == nullptr) return;
+  ndpi_flow_free(f.cls.engine_flow);
+  f.cls.engine_flow = nullptr;
+  --live_;
+}
+
 std::string NdpiEngine::label(uint16_t master, uint16_t app) const {
   char buf[128] = {};
   ndpi_protocol2name(impl_->mod, make_proto(master, app), buf, sizeof buf);

@@ -33,6 +33,9 @@ class NdpiEngine {
   /// the nDPI flow state. Safe to call more than once.
   void finish(flow::Flow& f);
 
+  /// Frees the engine state of a flow that will not be reported (teardown without finish()).
+  void discard(flow::Flow& f);
+
   /// nDPI's own name for a (master, app) pair, as ndpiReader prints it ("TLS.Google", "DNS", "Unknown").
   std::string label(uint16_t master, uint16_t app) const;
   /// nDPI's name of a category id (e.g. "Chat", "VoIP"); the string lives as long as the engine.

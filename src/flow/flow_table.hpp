@@ -53,6 +53,13 @@ class FlowTable {
   void expire(TimestampUs now);
   /// Ends all remaining flows in creation order (end of input).
   void drain(EndReason why);
+  /// Calls fn(Flow&) for every live flow (no record is written).
+  template <typename Fn>
+  void for_each_live(Fn&& fn) {
+    for (int l = 0; l < kLists; ++l) {
+      for (uint32_t s = head_[l]; s != kNil; s = at(s).next) fn(at(s));
+    }
+  }
 
   Flow* find(const FlowKey& key);
   /// The flow in `slot` (slots are stable while the flow lives).

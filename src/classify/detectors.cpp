@@ -276,7 +276,35 @@ void Detectors::on_end(flow::Flow& f, const NdpiEngine& engine) {
       app = named;
     }
   }
+  if (app == DetApp::None || app == DetApp::Stun || app == DetApp::Rtp) {
+    const DetApp owned = media_server_app(f, engine);
+    if (owned != DetApp::None) {
+      f.cls.detector_label = static_cast<uint16_t>(owned);
+      f.cls.detector_confidence = kConfDpi;
+      app = owned;
+    }
+  }
   if (app != DetApp::None && detector_label(app).call) anchor(f, app, f.last_seen);
+}
+
+DetApp Detectors::media_server_app(const flow::Flow& f, const NdpiEngine& engine) {
+  // WebRTC media (ICE/STUN, DTLS-SRTP) whose server side is in nDPI's own Google network list is a
+  // Google Meet/Duo call: Google runs ICE-lite media servers and its public STUN servers itself, and
+  // current nDPI names such flows GoogleCall by the same list. nDPI 4.2's "FacebookVoip" on them comes
+  // only from attribute 0xC057 (GOOG-NETWORK-INFO), which every libwebrtc client sends, so it yields.
+  if (f.key.l4 != 17) return DetApp::None;
+  const std::string engine_label = current_label(engine.label(f.cls.master, f.cls.app));
+  std::string_view em, ea;
+  split_label(engine_label, em, ea);
+  const bool media = (f.cls.detector_state & kStunSeen) != 0 || in(kMediaMasters, em) || in(kMediaMasters, ea);
+  if (!media) return DetApp::None;
+  if (!(ea.empty() || in(kMediaMasters, ea) || ea == "Google" || ea == "FacebookVoip")) return DetApp::None;
+  // The server: the side that did not send STUN requests (or the responder when nothing says otherwise).
+  const uint32_t s = f.cls.detector_state;
+  const bool server_is_initiator = (s & kStunReqDown) != 0 && (s & kStunReqUp) == 0;
+  const IpAddr& server = server_is_initiator ? f.initiator : f.responder;
+  if (std::string_view(engine.network_owner(server)) == "Google") return DetApp::GoogleCall;
+  return DetApp::None;
 }
 
 void Detectors::refine(const flow::Flow& f, Verdict& v) const {

@@ -186,6 +186,16 @@ const char* NdpiEngine::category_name(uint16_t category) const {
   return n != nullptr ? n : "Unspecified";
 }
 
+const char* NdpiEngine::network_owner(const IpAddr& a) const {
+  if (a.version != 4) return "";
+  struct in_addr in;
+  std::memcpy(&in.s_addr, a.bytes, 4);  // already network byte order
+  const uint16_t id = ndpi_network_ptree_match(impl_->mod, &in);
+  if (id == NDPI_PROTOCOL_UNKNOWN) return "";
+  const char* n = ndpi_get_proto_name(impl_->mod, id);
+  return n != nullptr ? n : "";
+}
+
 std::string NdpiEngine::proto_name(uint16_t id) const {
   const char* n = ndpi_get_proto_name(impl_->mod, id);
   return n != nullptr ? n : "Unknown";

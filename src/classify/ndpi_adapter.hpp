@@ -42,6 +42,10 @@ class NdpiEngine {
   const char* category_name(uint16_t category) const;
   /// Name of one protocol id.
   std::string proto_name(uint16_t id) const;
+  /// The service nDPI's built-in address lists (its per-protocol network/ASN tables, not ours) assign to
+  /// an address, as a protocol name ("Google", "Azure", ...); "" when none or for IPv6 (4.2 has IPv4
+  /// lists only). The string lives as long as the engine; no allocation.
+  const char* network_owner(const IpAddr& a) const;
   /// Our confidence vocabulary for an nDPI confidence value: dpi, dpi-cache, ip-list, port, unknown.
   static const char* confidence_name(uint8_t engine_confidence);
   /// Version string of the linked nDPI library.

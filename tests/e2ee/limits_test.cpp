@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -316,4 +317,43 @@ TEST_CASE("Ratchet bounds are reported: MAX_SKIP refusal and skipped-key evictio
     CHECK(evicted > 0);
     CHECK_FALSE(bob.decrypt("alice", oldest_skipped));  // its key was among the dropped ones
     CHECK(bob.last_decrypt_error() == "ratchet: old or replayed message");
+}
+
+TEST_CASE("Relay limit: a recipient that stops reading cannot block senders (send timeout)", "[relay][limits]") {
+    const fs::path dir = limits_dir("stuck");
+    auto cfg = base_config(dir);
+    cfg.send_timeout_s = 1;
+    relay::Relay r(cfg);
+    r.start();
+    // Bob registers over a raw channel, then never reads again.
+    Account bob_acct = Account::create("bob");
+    auto stuck_fd = wire::tcp_connect("127.0.0.1", r.chat_port());
+    const int small = 4096;
+    ::setsockopt(stuck_fd.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    auto stuck = wire::SecureChannel::connect(std::move(stuck_fd), wire::Channel::chat, bob_acct.noise_key());
+    json reg = bob_acct.registration();
+    reg["id"] = 1;
+    stuck.send_json(reg);
+    REQUIRE(eventually(3000, [&] { return slurp(dir / "relay.log").find("login peer=") != std::string::npos; }));
+
+    Client alice(to(r), Account::create("alice"));
+    alice.connect(true);
+    const std::string big(40000, 'x');
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 90; ++i) alice.send_text("bob", big + std::to_string(i));  // ~5 MB towards Bob
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60));
+    REQUIRE(eventually(3000, [&] { return slurp(dir / "relay.log").find("push_failed user=bob") != std::string::npos; }));
+
+    // Nothing was lost: a well-behaved Bob gets every envelope from the queue.
+    Client bob(to(r), bob_acct);
+    bob.connect(false);
+    int got = 0;
+    while (auto e = bob.wait_event(3000)) got += e->body.at("body").get<std::string>().size() > 40000 ? 1 : 0;
+    CHECK(got == 90);
+    CHECK(bob.undecryptable() == 0);
+    alice.disconnect();
+    bob.disconnect();
+    r.stop();
+    CHECK(slurp(dir / "relay.log").find("limit_reached limit=send_timeout_s") != std::string::npos);
+    fs::remove_all(dir);
 }

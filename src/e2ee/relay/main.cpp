@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
             ("data-dir,d", po::value<std::string>(), "directory for relay.db, blobs/ and the relay key")
             ("log-file,l", po::value<std::string>(), "metadata log file (default stderr)")
             ("idle-timeout", po::value<int>(), "seconds before an idle connection is closed (default 90)")
+            ("send-timeout", po::value<int>(), "seconds before a write to a client that does not read fails (default 10)")
             ("max-connections", po::value<int>(), "concurrent connections; more are refused and logged (default 256)")
             ("max-frame-bytes", po::value<std::size_t>(), "largest frame body accepted (32785..65535, default 65535)")
             ("max-queued-envelopes", po::value<std::size_t>(),
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
         if (vm.count("data-dir")) cfg.data_dir = vm["data-dir"].as<std::string>();
         if (vm.count("log-file")) cfg.log_file = vm["log-file"].as<std::string>();
         if (vm.count("idle-timeout")) cfg.idle_timeout_s = vm["idle-timeout"].as<int>();
+        if (vm.count("send-timeout")) cfg.send_timeout_s = vm["send-timeout"].as<int>();
         if (vm.count("max-connections")) cfg.max_connections = vm["max-connections"].as<int>();
         if (vm.count("max-frame-bytes")) cfg.max_frame_bytes = vm["max-frame-bytes"].as<std::size_t>();
         if (vm.count("max-queued-envelopes")) cfg.max_queued_envelopes = vm["max-queued-envelopes"].as<std::size_t>();

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -47,6 +48,9 @@ public:
             ch_.send_json(j);
             return true;
         } catch (const std::exception&) {
+            // A recipient that stopped reading (send timeout) or is gone: close its connection so its own
+            // thread ends too; the envelope stays queued until it logs in again and acks.
+            ch_.fd().shutdown();
             return false;
         }
     }
@@ -79,6 +83,7 @@ RelayConfig load_config(const std::string& path, RelayConfig c) {
         if (y["max_blob_bytes"]) c.max_blob_bytes = y["max_blob_bytes"].as<std::uint64_t>();
         if (y["call_idle_timeout_s"]) c.call_idle_timeout_s = y["call_idle_timeout_s"].as<int>();
         if (y["handshake_timeout_s"]) c.handshake_timeout_s = y["handshake_timeout_s"].as<int>();
+        if (y["send_timeout_s"]) c.send_timeout_s = y["send_timeout_s"].as<int>();
         if (y["max_frame_bytes"]) c.max_frame_bytes = y["max_frame_bytes"].as<std::size_t>();
         if (y["max_queued_envelopes"]) c.max_queued_envelopes = y["max_queued_envelopes"].as<std::size_t>();
         if (y["max_prekeys_per_account"])
@@ -96,7 +101,7 @@ void validate(const RelayConfig& c, const std::string& where) {
         return std::runtime_error((where.empty() ? std::string() : where + ": ") + what);
     };
     if (c.max_connections < 1) throw bad("max_connections must be at least 1");
-    if (c.idle_timeout_s < 1 || c.handshake_timeout_s < 1 || c.call_idle_timeout_s < 1)
+    if (c.idle_timeout_s < 1 || c.handshake_timeout_s < 1 || c.call_idle_timeout_s < 1 || c.send_timeout_s < 1)
         throw bad("timeouts must be at least 1 second");
     if (c.max_frame_bytes < kMinFrameLimit || c.max_frame_bytes > wire::kMaxFrame)
         throw bad(fmt::format("max_frame_bytes must be between {} and {}", kMinFrameLimit, wire::kMaxFrame));
@@ -179,6 +184,9 @@ void Relay::serve(wire::Fd fd, wire::Channel expected) {
     const std::string peer = wire::peer_name(raw);
     log_.event("conn_open", fmt::format("peer={} service={}", peer, expected == wire::Channel::chat ? "chat" : "blob"));
     std::string reason = "closed";
+    // Writes to a peer that does not read fail after send_timeout_s instead of blocking a thread forever.
+    const timeval tv{cfg_.send_timeout_s, 0};
+    ::setsockopt(raw, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     try {
         auto ch = wire::SecureChannel::accept(std::move(fd), static_key_, cfg_.handshake_timeout_s * 1000);
         if (ch.channel() != expected) throw wire::WireError("prologue names the wrong service");
@@ -200,8 +208,16 @@ void Relay::serve(wire::Fd fd, wire::Channel expected) {
 
 void Relay::push_pending(const std::shared_ptr<ChatSession>& s) {
     for (const auto& e : store_->pending(s->user())) {
-        if (!s->push(e)) break;
+        if (!s->push(e)) {
+            push_failed(s->user(), e.id);
+            break;
+        }
     }
+}
+
+void Relay::push_failed(const std::string& user, std::int64_t env_id) {
+    log_.event("push_failed", fmt::format("user={} env={} reason=recipient_not_reading", user, short_id(env_id)));
+    limit_reached("send_timeout_s", fmt::format("user={} max={}", user, cfg_.send_timeout_s));
 }
 
 std::string Relay::allocate_call(const std::string& user) {
@@ -363,7 +379,7 @@ void Relay::serve_chat(wire::SecureChannel& ch, const std::string& peer) {
                 std::lock_guard lock(online_mutex_);
                 if (auto it = online_.find(to); it != online_.end()) target = it->second;
             }
-            if (target) target->push(e);
+            if (target && !target->push(e)) push_failed(to, e.id);
         } else if (const auto* a = std::get_if<req::Ack>(&req.body)) {
             const bool ok = store_->delete_envelope(me, a->env_id);
             log_.event("acked", fmt::format("env={} user={} found={}", short_id(a->env_id), me, ok));

@@ -26,6 +26,7 @@ struct RelayConfig {
     int max_connections = 256;
     int idle_timeout_s = 90;        ///< clients ping every ~25 s
     int handshake_timeout_s = 10;
+    int send_timeout_s = 10;        ///< a write to a peer that does not read fails after this
     std::uint64_t max_blob_bytes = 64ull << 20;  ///< larger uploads are refused with an error reply
     int call_idle_timeout_s = 60;
     std::size_t max_frame_bytes = wire::kMaxFrame;  ///< larger frames close the connection
@@ -79,6 +80,7 @@ private:
     void maintenance_loop();
     void sweep_blobs();
     void limit_reached(std::string_view what, const std::string& fields);
+    void push_failed(const std::string& user, std::int64_t env_id);
     void push_pending(const std::shared_ptr<ChatSession>& s);
     std::string allocate_call(const std::string& user);
 

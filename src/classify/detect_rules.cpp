@@ -143,6 +143,73 @@ bool xmpp_start(const uint8_t* d, std::size_t n) noexcept {
   return false;
 }
 
+bool mgcp_command(const uint8_t* d, std::size_t n) noexcept {
+  static const char* const kVerbs[] = {"AUEP", "AUCX", "CRCX", "DLCX", "EPCF", "MDCX", "NTFY", "RQNT", "RSIP"};
+  if (n < 20) return false;
+  bool verb = false;
+  for (const char* v : kVerbs) verb = verb || std::memcmp(d, v, 4) == 0;
+  if (!verb && d[0] == 'X') {
+    verb = true;
+    for (int i = 1; i < 4; ++i) verb = verb && d[i] >= 'A' && d[i] <= 'Z';
+  }
+  if (!verb) return false;
+  auto blank = [](uint8_t c) { return c == ' ' || c == '\t'; };
+  std::size_t i = 4;
+  if (i >= n || !blank(d[i])) return false;
+  while (i < n && blank(d[i])) ++i;
+  const std::size_t id0 = i;  // transaction id: 1-9 digits
+  while (i < n && d[i] >= '0' && d[i] <= '9') ++i;
+  if (i == id0 || i - id0 > 9 || i >= n || !blank(d[i])) return false;
+  while (i < n && blank(d[i])) ++i;
+  const std::size_t ep0 = i;  // endpoint name: printable, no blanks, one '@'
+  bool at = false;
+  for (; i < n && d[i] > 0x20 && d[i] < 0x7F; ++i) {
+    if (d[i] == '@') at = true;
+  }
+  if (i == ep0 || !at || i >= n || !blank(d[i])) return false;
+  while (i < n && blank(d[i])) ++i;
+  if (i + 8 > n || std::memcmp(d + i, "MGCP", 4) != 0 || !blank(d[i + 4])) return false;
+  i += 5;
+  while (i < n && blank(d[i])) ++i;
+  return i + 3 <= n && d[i] >= '0' && d[i] <= '9' && d[i + 1] == '.' && d[i + 2] >= '0' && d[i + 2] <= '9';
+}
+
+bool bfcp_header(const uint8_t* d, std::size_t n, uint32_t& conference, uint16_t& user) noexcept {
+  if (n < 12) return false;
+  const uint8_t version = d[0] >> 5;
+  if ((version != 1 && version != 2) || (d[0] & 0x07) != 0) return false;  // reserved bits zero
+  if (d[1] < 1 || d[1] > 17) return false;
+  conference = rd32(d + 4);
+  user = rd16(d + 10);
+  return conference != 0;
+}
+
+bool skinny_messages(const uint8_t* d, std::size_t n) noexcept {
+  auto le32 = [](const uint8_t* p) {
+    return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
+  };
+  std::size_t off = 0;
+  int messages = 0;
+  while (off < n) {
+    if (off + 12 > n) return false;
+    const uint32_t len = le32(d + off), version = le32(d + off + 4), id = le32(d + off + 8);
+    if (len < 4 || len > 4096 || off + 8 + len > n) return false;
+    if (version != 0 && (version < 0x0A || version > 0x17)) return false;
+    if (!(id <= 0x01FF || (id >= 0x8000 && id <= 0x81FF))) return false;
+    off += 8 + len;
+    ++messages;
+  }
+  return messages > 0;
+}
+
+bool ts3_weblist_request(const uint8_t* d, std::size_t n) noexcept {
+  return n == 4 && d[0] == 0x01 && (d[1] & 0x80) != 0 && d[2] == 0x84 && d[3] == 0x01;
+}
+
+bool ts3_weblist_answer(const uint8_t* d, std::size_t n, const uint8_t* req) noexcept {
+  return n == 8 && std::memcmp(d, req, 4) == 0;
+}
+
 bool sealchat_prologue(const uint8_t* d, std::size_t n, uint8_t& channel) noexcept {
   if (n < 6 || d[0] != 'S' || d[1] != 'L' || d[2] != 0x01 || d[3] > 0x01) return false;
   if (rd16(d + 4) != 32) return false;

@@ -30,6 +30,21 @@
 //    sealed ephemeral key/cookie (16 + 64 = 80 bytes); later frames carry a u16 little-endian length.
 //  - XMPP (RFC 6120 §4, §8): a stream starts with an XML declaration or <stream:stream>, and every
 //    first-level element is a stream feature, <iq>, <presence> or <message> stanza.
+//  - MGCP (RFC 3435 §3.2.1, and the MGCP 0.1 / 1.0 forms): a command line is a verb (AUEP, AUCX,
+//    CRCX, DLCX, EPCF, MDCX, NTFY, RQNT, RSIP, or an "X" extension verb of 4 letters), a transaction id
+//    of 1-9 digits, an endpoint name "local@domain", then "MGCP" and a version "d.d"; single spaces or
+//    tabs between, the line within the datagram.
+//  - BFCP (RFC 8855 §5.1, RFC 4582): a 12-byte common header: version 1 or 2 in the top 3 bits,
+//    primitive 1..17, payload length (4-byte units), conference id u32, transaction id u16, user id
+//    u16. Per flow, two messages of the same conference and user (as nDPI's BFCP dissector requires).
+//  - Cisco Skinny / SCCP (Wireshark packet-skinny.c): messages of u32 LE data length (= message id +
+//    data, so the message is length + 8 bytes), u32 LE header version (small: 0 basic, 0x0A-0x17 for
+//    the CM 5-8+ formats), u32 LE message id (0x0000-0x01FF, or 0x8000-0x81FF); a segment holds whole
+//    messages back to back. The length differs from MongoDB's wire header (whole message, itself included).
+//  - TeamSpeak 3 weblist announce (TeamSpeak server's UDP weblist/accounting exchange, as observed and
+//    dissected by nDPI's TeamSpeak dissector): a 4-byte request 0x01, 0x80|sequence, 0x84, step 1, answered
+//    by 8 bytes that repeat the request and add a 4-byte nonce; the client's TS3INIT1 init packets are
+//    nDPI's own.
 //  - SealChat (src/e2ee/WIRE.md): TCP prologue "SL" 0x01 channel (0 chat, 1 blob) + Noise message 1
 //    (u16 length 32); UDP relay header 0x5C, type 1..3, leg 0/1, reserved 0, 16-byte token, then
 //    SRTP (type 2) or SRTCP (type 3) in clear header form.
@@ -63,6 +78,16 @@ bool mumble_ping_answer(const uint8_t* d, std::size_t n, uint64_t ident) noexcep
 bool threema_frame(const uint8_t* d, std::size_t n) noexcept;
 /// XMPP stream start or a first-level stanza at the start of a TCP payload.
 bool xmpp_start(const uint8_t* d, std::size_t n) noexcept;
+/// An MGCP command line at the start of a datagram.
+bool mgcp_command(const uint8_t* d, std::size_t n) noexcept;
+/// A BFCP common header (version 1/2, primitive 1..17); writes the conference and user ids.
+bool bfcp_header(const uint8_t* d, std::size_t n, uint32_t& conference, uint16_t& user) noexcept;
+/// A TCP segment made of whole Cisco Skinny (SCCP) messages.
+bool skinny_messages(const uint8_t* d, std::size_t n) noexcept;
+/// TeamSpeak 3 weblist request (4 bytes).
+bool ts3_weblist_request(const uint8_t* d, std::size_t n) noexcept;
+/// TeamSpeak 3 weblist answer to `req` (8 bytes repeating the request's 4).
+bool ts3_weblist_answer(const uint8_t* d, std::size_t n, const uint8_t* req) noexcept;
 /// SealChat TCP prologue + Noise message 1 header; channel 0 = chat, 1 = blob store.
 bool sealchat_prologue(const uint8_t* d, std::size_t n, uint8_t& channel) noexcept;
 /// SealChat media relay datagram (bind, SRTP or SRTCP).

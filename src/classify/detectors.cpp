@@ -34,6 +34,14 @@ struct DetState : flow::DetectorState {
   bool keepalive_sent = false;
   uint16_t line_seq[2] = {};
   uint8_t line_run[2] = {};
+  // BFCP (UDP or TCP): the first message's ids, primitive and direction, awaiting the answer.
+  uint32_t bfcp_conference = 0;
+  uint16_t bfcp_user = 0, bfcp_transaction = 0;
+  uint8_t bfcp_primitive = 0, bfcp_dir = 0;
+  bool bfcp_candidate = false;
+  // UDP: TeamSpeak 3 weblist request awaiting its answer.
+  uint8_t ts3_req[4] = {};
+  bool ts3_asked = false;
   // UDP: QUIC Initial decryption (only while a split ClientHello is being gathered).
   std::unique_ptr<QuicInitialParser> quic;
 };
@@ -81,6 +89,34 @@ void for_each_peer(const uint8_t* b, std::size_t n, Fn fn) {
     }
     off += 4 + ((len + 3) & ~std::size_t{3});
   }
+}
+
+bool looks_bfcp(const uint8_t* b, std::size_t n) {
+  uint32_t conference = 0;
+  uint16_t user = 0;
+  return rules::bfcp_header(b, n, conference, user);
+}
+
+/// BFCP: true when this message answers the one remembered (other direction, same conference, user and
+/// transaction, another primitive); otherwise remembers it when it is a first message.
+bool bfcp_step(DetState& st, const uint8_t* b, std::size_t n, flow::Dir d) {
+  uint32_t conference = 0;
+  uint16_t user = 0;
+  if (!rules::bfcp_header(b, n, conference, user)) return false;
+  const uint16_t transaction = static_cast<uint16_t>((b[8] << 8) | b[9]);
+  if (st.bfcp_candidate && st.bfcp_dir != d && st.bfcp_conference == conference && st.bfcp_user == user &&
+      st.bfcp_transaction == transaction && st.bfcp_primitive != b[1]) {
+    return true;
+  }
+  if (!st.bfcp_candidate) {
+    st.bfcp_candidate = true;
+    st.bfcp_conference = conference;
+    st.bfcp_user = user;
+    st.bfcp_transaction = transaction;
+    st.bfcp_primitive = b[1];
+    st.bfcp_dir = static_cast<uint8_t>(d);
+  }
+  return false;
 }
 
 }  // namespace
@@ -176,6 +212,21 @@ void Detectors::on_udp(flow::Flow& f, const decode::Packet& p, flow::Dir d) {
                                   rules::mumble_ping_answer(b, n, st->mumble_ident)) {
     return decide(f, p, DetApp::Mumble);
   }
+  if (rules::mgcp_command(b, n)) return decide(f, p, DetApp::Mgcp);
+  if (d == flow::kUp && rules::ts3_weblist_request(b, n)) {
+    DetState& st = state_of(f);
+    std::copy(b, b + 4, st.ts3_req);
+    st.ts3_asked = true;
+    return;
+  }
+  if (DetState* st = state_if(f); st != nullptr && st->ts3_asked && d == flow::kDown &&
+                                  rules::ts3_weblist_answer(b, n, st->ts3_req)) {
+    return decide(f, p, DetApp::TeamSpeak);
+  }
+  if (looks_bfcp(b, n)) {
+    if (bfcp_step(state_of(f), b, n, d)) return decide(f, p, DetApp::Bfcp);
+    return;
+  }
   if (rules::sealchat_relay(b, n)) {
     // Two datagrams carrying the same 16-byte call token.
     DetState& st = state_of(f);
@@ -200,6 +251,11 @@ void Detectors::on_tcp(flow::Flow& f, const decode::Packet& p, flow::Dir d) {
       if (fr->first.klass == StunClass::Request) f.cls.detector_state |= d == flow::kUp ? kStunReqUp : kStunReqDown;
       const DetApp a = stun_app(fr->first);
       return decide(f, p, a != DetApp::None ? a : DetApp::Stun);
+    }
+    if (rules::skinny_messages(b, n)) return decide(f, p, DetApp::Skinny);
+    if (looks_bfcp(b, n)) {
+      bfcp_step(state_of(f), b, n, d);
+      return;
     }
     if (n >= 2 + 12 && static_cast<std::size_t>((b[0] << 8) | b[1]) + 2 == n &&
         classify_rtp_rtcp(b + 2, n - 2) != RtpKind::None) {
@@ -237,6 +293,11 @@ void Detectors::on_tcp(flow::Flow& f, const decode::Packet& p, flow::Dir d) {
   if (st == nullptr) return;
   if (st->segs[d] < 2) st->first_len[d][st->segs[d]] = static_cast<uint16_t>(n < 0xFFFF ? n : 0xFFFF);
   if (st->segs[d] < 255) ++st->segs[d];
+  if (st->bfcp_candidate) {
+    if (bfcp_step(*st, b, n, d)) return decide(f, p, DetApp::Bfcp);
+    if (st->segs[0] + st->segs[1] > 8) st->bfcp_candidate = false;
+    return;
+  }
   if (st->wa_candidate && d == flow::kUp && st->prefix) {
     if (p.tcp_seq == st->next_seq) {
       st->prefix->append(b, n);
@@ -332,6 +393,9 @@ void Detectors::refine(const flow::Flow& f, Verdict& v) const {
     confidence = "heuristic";
   }
   if (app == DetApp::None) return;
+  if ((app == DetApp::Bfcp || app == DetApp::TeamSpeak) && v.label != "Unknown") {
+    return;  // binary headers with few fixed bits: they only name flows nDPI left unknown
+  }
   if ((app == DetApp::Stun || app == DetApp::Rtp) && confidence != std::string_view("heuristic") &&
       v.label != "Unknown") {
     return;  // generic carrier evidence adds nothing to what nDPI named

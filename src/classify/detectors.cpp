@@ -369,6 +369,27 @@ DetApp Detectors::media_server_app(const flow::Flow& f, const NdpiEngine& engine
 }
 
 void Detectors::refine(const flow::Flow& f, Verdict& v) const {
+  refine_app(f, v);
+  // An address list says whose server it is, not that anything was exchanged: a flow that carried no
+  // payload at all (a bare handshake, or the FIN/ACK tail of a connection the capture missed) named by
+  // nDPI's IP list alone gets no messaging family; it keeps the engine's transport guess ("TLS" for
+  // "TLS.WeChat"), the app part is dropped. ndpi_label still shows the list's answer.
+  if (std::string_view(v.confidence) == "ip-list" && f.payload[0] + f.payload[1] == 0 && !family_of(v.label).empty() &&
+      family_of(v.label) != "VoIP") {
+    std::string_view m, a;
+    split_label(v.label, m, a);
+    if (!m.empty() && family_of(m).empty()) {
+      v.label = std::string(m);
+      v.confidence = "port";
+    } else {
+      v.label = "Unknown";
+      v.confidence = "unknown";
+    }
+    v.activity = {};
+  }
+}
+
+void Detectors::refine_app(const flow::Flow& f, Verdict& v) const {
   DetApp app = app_of(f);
   const char* confidence = "dpi";
   std::string_view nm, na;

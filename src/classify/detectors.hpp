@@ -48,6 +48,7 @@ class Detectors {
   void anchor(const flow::Flow& f, DetApp app, TimestampUs to);
   void on_udp(flow::Flow& f, const decode::Packet& p, flow::Dir d);
   void on_tcp(flow::Flow& f, const decode::Packet& p, flow::Dir d);
+  void refine_app(const flow::Flow& f, Verdict& v) const;
   static DetApp media_server_app(const flow::Flow& f, const NdpiEngine& engine);
 
   CallCache cache_;

@@ -8,6 +8,7 @@
 #include "classify/detect_apps.hpp"
 #include "classify/detect_call_cache.hpp"
 #include "classify/detect_voice.hpp"
+#include "classify/ndpi_adapter.hpp"
 #include "classify/stun.hpp"
 
 using namespace sealscope;
@@ -62,6 +63,18 @@ TEST_CASE("Server names of messaging services", "[classify][detect]") {
   CHECK(server_name_app("publist.mumble.info") == DetApp::Mumble);
   CHECK(server_name_app("evilline-apps.com") == DetApp::None);
   CHECK(server_name_app("www.google.com") == DetApp::None);
+  CHECK(server_name_app("telegram.me") == DetApp::Telegram);
+  CHECK(server_name_app("t.me") == DetApp::Telegram);
+  CHECK(server_name_app("at.me") == DetApp::None);
+  CHECK(server_name_app("dl-obs.official.line.naver.jp") == DetApp::Line);
+  CHECK(server_name_app("euno-1.api.microsoftstream.com") == DetApp::Teams);
+  CHECK(server_name_app("gate.hockeyapp.net") == DetApp::Teams);
+  CHECK(server_name_app("teams.microsoft.com") == DetApp::Teams);
+  CHECK(server_name_app("www.microsoft.com") == DetApp::None);
+  CHECK(detector_label(DetApp::Teams).app == "Skype_Teams");
+  CHECK(detector_label(DetApp::GoogleCall).call);
+  CHECK(detector_label(DetApp::TeamSpeak).call);
+  CHECK(detector_label(DetApp::Skinny).app == "CiscoSkinny");
   CHECK(detector_label(DetApp::SealChatFiles).activity == "files");
   CHECK(detector_label(DetApp::SdRtn).app == "SD-RTN");
 }
@@ -127,4 +140,18 @@ TEST_CASE("Behavioural call rule on flow metadata", "[classify][detect]") {
   bulk.size_dir[0] = {};
   for (int i = 0; i < 50; ++i) bulk.size_dir[0].add(1400);
   CHECK_FALSE(voice_like(bulk));
+}
+
+TEST_CASE("nDPI's own network lists name a media server's owner", "[classify][detect]") {
+  // The Google rule of Detectors::on_end asks nDPI's built-in address lists, never a list of ours.
+  NdpiEngine engine(EngineOptions{});
+  IpAddr google;
+  REQUIRE(parse_ip("8.8.8.8", google));
+  CHECK(std::string(engine.network_owner(google)) == "Google");
+  IpAddr lan;
+  REQUIRE(parse_ip("192.168.1.10", lan));
+  CHECK(std::string(engine.network_owner(lan)).empty());
+  IpAddr v6;
+  REQUIRE(parse_ip("2001:4860:4860::8888", v6));
+  CHECK(std::string(engine.network_owner(v6)).empty());  // 4.2 has IPv4 lists only
 }

@@ -189,3 +189,96 @@ TEST_CASE("SealChat prologue and relay datagrams (src/e2ee/WIRE.md)", "[classify
   bind.push_back(0);
   CHECK_FALSE(rules::sealchat_relay(bind.data(), bind.size()));
 }
+
+TEST_CASE("MGCP command lines (RFC 3435)", "[classify][detect]") {
+  auto text = [](const std::string& s) { return Bytes(s.begin(), s.end()); };
+  const Bytes crcx = text("CRCX 1204 aaln/1@rgw-2567.example.net MGCP 1.0\r\nC: A3C47F21456789F0\r\nM: recvonly\r\n");
+  CHECK(rules::mgcp_command(crcx.data(), crcx.size()));
+  const Bytes rqnt = text("RQNT 7 *@gw.example.org MGCP 0.1\nR: l/hd(n)\nX: 1\n");
+  CHECK(rules::mgcp_command(rqnt.data(), rqnt.size()));
+  const Bytes ext = text("XABC 99 ep@gw MGCP 1.0\r\n");
+  CHECK(rules::mgcp_command(ext.data(), ext.size()));
+  // Near misses: unknown verb, no endpoint domain, no protocol name, non-numeric transaction id, responses.
+  for (const char* bad : {"HELO 1204 aaln/1@gw MGCP 1.0\r\n", "CRCX 1204 aaln/1 MGCP 1.0\r\n\r\n",
+                          "CRCX 1204 aaln/1@gw SIP/2.0 x\r\n", "CRCX 12a4 aaln/1@gw MGCP 1.0\r\n",
+                          "200 1204 OK\r\nI: FDE234C8\r\n\r\n", "CRCX 1204 aaln/1@gw MGCP x.0\r\n"}) {
+    const Bytes b = text(bad);
+    CHECK_FALSE(rules::mgcp_command(b.data(), b.size()));
+  }
+}
+
+TEST_CASE("BFCP common header (RFC 8855)", "[classify][detect]") {
+  Bytes req = {0x20, 0x01, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0};
+  put32(req, 4, 77);       // conference id
+  put16(req, 8, 5);        // transaction id
+  put16(req, 10, 9);       // user id
+  uint32_t conference = 0;
+  uint16_t user = 0;
+  CHECK(rules::bfcp_header(req.data(), req.size(), conference, user));
+  CHECK(conference == 77);
+  CHECK(user == 9);
+  Bytes v2 = req;
+  v2[0] = 0x40;  // version 2 (BFCP over UDP)
+  CHECK(rules::bfcp_header(v2.data(), v2.size(), conference, user));
+  Bytes bad = req;
+  bad[0] = 0x60;  // version 3
+  CHECK_FALSE(rules::bfcp_header(bad.data(), bad.size(), conference, user));
+  bad = req;
+  bad[1] = 18;  // primitive out of range
+  CHECK_FALSE(rules::bfcp_header(bad.data(), bad.size(), conference, user));
+  bad = req;
+  bad[0] = 0x21;  // reserved bits set
+  CHECK_FALSE(rules::bfcp_header(bad.data(), bad.size(), conference, user));
+  bad = req;
+  put32(bad, 4, 0);  // no conference
+  CHECK_FALSE(rules::bfcp_header(bad.data(), bad.size(), conference, user));
+  CHECK_FALSE(rules::bfcp_header(req.data(), 11, conference, user));
+}
+
+TEST_CASE("Cisco Skinny (SCCP) message walk", "[classify][detect]") {
+  auto le32 = [](Bytes& b, uint32_t v) {
+    for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  auto msg = [&](uint32_t version, uint32_t id, std::size_t data) {
+    Bytes b;
+    le32(b, static_cast<uint32_t>(4 + data));
+    le32(b, version);
+    le32(b, id);
+    b.insert(b.end(), data, 0x01);
+    return b;
+  };
+  Bytes keepalive = msg(0, 0x0000, 0);  // KeepAliveMessage: length 4, no data
+  CHECK(rules::skinny_messages(keepalive.data(), keepalive.size()));
+  Bytes two = msg(0x14, 0x0026, 12);
+  const Bytes ack = msg(0x14, 0x0085, 16);
+  two.insert(two.end(), ack.begin(), ack.end());
+  CHECK(rules::skinny_messages(two.data(), two.size()));
+  // MongoDB's header counts the whole message: the same bytes do not walk as Skinny.
+  Bytes mongo;
+  le32(mongo, 24);
+  le32(mongo, 0x14);
+  le32(mongo, 0x0026);
+  mongo.insert(mongo.end(), 12, 0x01);
+  CHECK_FALSE(rules::skinny_messages(mongo.data(), mongo.size()));
+  Bytes partial = two;
+  partial.pop_back();
+  CHECK_FALSE(rules::skinny_messages(partial.data(), partial.size()));
+  Bytes bad_id = msg(0x14, 0x4000, 4);
+  CHECK_FALSE(rules::skinny_messages(bad_id.data(), bad_id.size()));
+  Bytes bad_version = msg(0x300, 0x0026, 4);
+  CHECK_FALSE(rules::skinny_messages(bad_version.data(), bad_version.size()));
+}
+
+TEST_CASE("TeamSpeak 3 weblist request and echoed answer", "[classify][detect]") {
+  const Bytes req = {0x01, 0x83, 0x84, 0x01};
+  CHECK(rules::ts3_weblist_request(req.data(), req.size()));
+  const Bytes answer = {0x01, 0x83, 0x84, 0x01, 0x52, 0xb0, 0xa2, 0x59};
+  CHECK(rules::ts3_weblist_answer(answer.data(), answer.size(), req.data()));
+  Bytes other = answer;
+  other[1] = 0x84;  // another sequence number
+  CHECK_FALSE(rules::ts3_weblist_answer(other.data(), other.size(), req.data()));
+  CHECK_FALSE(rules::ts3_weblist_answer(answer.data(), 7, req.data()));
+  const Bytes not_req = {0x01, 0x03, 0x84, 0x01};
+  CHECK_FALSE(rules::ts3_weblist_request(not_req.data(), not_req.size()));
+  CHECK_FALSE(rules::ts3_weblist_request(answer.data(), answer.size()));
+}

@@ -103,6 +103,11 @@ DetApp stun_app(const StunInfo& s) noexcept {
 }
 
 DetApp server_name_app(std::string_view name) noexcept {
+  // WhatsApp's media hosts are named media-<site>.cdn.whatsapp.net or media.<site>.fna.whatsapp.net.
+  if (in_domain(name, "whatsapp.net") && name.size() > 6 && lower(name[0]) == 'm' && lower(name[1]) == 'e' &&
+      lower(name[2]) == 'd' && lower(name[3]) == 'i' && lower(name[4]) == 'a' && (name[5] == '.' || name[5] == '-')) {
+    return DetApp::WhatsAppFiles;
+  }
   for (const auto& d : kServerNames) {
     if (in_domain(name, d.domain)) return d.app;
   }

@@ -1,5 +1,6 @@
 #include "classify/detectors.hpp"
 
+#include <cstring>
 #include <memory>
 
 #include "classify/classifier.hpp"
@@ -172,6 +173,38 @@ void Detectors::on_udp(flow::Flow& f, const decode::Packet& p, flow::Dir d) {
     return;
   }
   if (app_of(f) != DetApp::None) return;
+  // QUIC client Initials (RFC 9000 §14.1: datagrams of at least 1200 bytes, long header, a version whose
+  // Initial protection is known): gather a ClientHello split over datagrams, which nDPI 4.2 does not.
+  if (d == flow::kUp && n >= 1200 && (b[0] & 0xC0) == 0xC0 && f.packets[flow::kUp] <= 8) {
+    const uint32_t version = (uint32_t{b[1]} << 24) | (uint32_t{b[2]} << 16) | (uint32_t{b[3]} << 8) | b[4];
+    if (quic_initial_supported(version)) {
+      // The first Initial goes through the worker's scratch parser: only a ClientHello that is still
+      // incomplete after it costs the flow a parser of its own.
+      DetState* st = state_if(f);
+      QuicInitialParser* q = st != nullptr ? st->quic.get() : nullptr;
+      if (q == nullptr) {
+        if (f.cls.detector_state & kQuicDone) return;
+        if (!quic_scratch_) quic_scratch_ = std::make_unique<QuicInitialParser>();
+        q = quic_scratch_.get();
+        q->reset();
+      }
+      const auto status = q->feed(b, n);
+      if (status == QuicInitialParser::Status::NeedMore && q == quic_scratch_.get()) {
+        state_of(f).quic = std::make_unique<QuicInitialParser>(*q);
+        return;
+      }
+      if (status == QuicInitialParser::Status::NeedMore) return;
+      DetApp named = DetApp::None;
+      if (status == QuicInitialParser::Status::Complete && q->hello() && q->hello()->sni_len > 0) {
+        const auto& sni = q->hello()->sni;
+        named = server_name_app(std::string_view(sni.data(), strnlen(sni.data(), sni.size())));
+      }
+      f.cls.detector_state |= kQuicDone;
+      if (st != nullptr) st->quic.reset();
+      if (named != DetApp::None) return decide(f, p, named);
+      return;
+    }
+  }
   if (rules::discord_ip_discovery(b, n)) return decide(f, p, DetApp::Discord);
   if (rules::agora_sni(b, n)) return decide(f, p, DetApp::SdRtn);
   if (rules::zoom_p2p_hello(b, n)) {
@@ -359,7 +392,9 @@ DetApp Detectors::media_server_app(const flow::Flow& f, const NdpiEngine& engine
   split_label(engine_label, em, ea);
   const bool media = (f.cls.detector_state & kStunSeen) != 0 || in(kMediaMasters, em) || in(kMediaMasters, ea);
   if (!media) return DetApp::None;
-  if (!(ea.empty() || in(kMediaMasters, ea) || ea == "Google" || ea == "FacebookVoip")) return DetApp::None;
+  if (!(ea.empty() || ea == "Unknown" || in(kMediaMasters, ea) || ea == "Google" || ea == "FacebookVoip")) {
+    return DetApp::None;
+  }
   // The server: the side that did not send STUN requests (or the responder when nothing says otherwise).
   const uint32_t s = f.cls.detector_state;
   const bool server_is_initiator = (s & kStunReqDown) != 0 && (s & kStunReqUp) == 0;

@@ -1,7 +1,10 @@
 #pragma once
+#include <memory>
+
 #include "classify/detect_apps.hpp"
 #include "classify/detect_call_cache.hpp"
 #include "classify/ndpi_adapter.hpp"
+#include "classify/quic.hpp"
 #include "decode/packet.hpp"
 #include "flow/flow.hpp"
 
@@ -15,7 +18,9 @@ struct Verdict;
 ///  - structure (confidence dpi): WhatsApp's TCP prologue, SealChat's prologue and relay header, STUN
 ///    REALM / vendor attributes, Discord IP discovery, Agora SD-RTN edge requests, Zoom SFU/P2P media
 ///    headers, OICQ, Threema's handshake sizes, XMPP stanzas, Mumble pings, Line's call counters, STUN
-///    and RTP over TCP, QUIC ClientHellos split over datagrams, and server names of messaging services;
+///    and RTP over TCP, QUIC ClientHellos split over datagrams, MGCP commands, BFCP request/answer
+///    headers, Cisco Skinny framing, TeamSpeak 3 weblist announces, and server names of messaging services
+///    (TLS/HTTP/QUIC); WebRTC media whose server is in nDPI's own Google network list is GoogleCall;
 ///  - the call cache (confidence dpi-cache): flows sharing a call participant's endpoint in its lifetime;
 ///  - behaviour (confidence heuristic): voice-like UDP flows nothing else named (label RTP).
 /// Per worker, not thread-safe.
@@ -39,7 +44,7 @@ class Detectors {
   /// Bits of ClassState::detector_state.
   static constexpr uint32_t kStunReqUp = 1u << 0, kStunReqDown = 1u << 1, kStunSeen = 1u << 2,
                             kTcpChecked = 1u << 3, kDone = 1u << 4, kP2p = 1u << 5, kRtpUp = 1u << 6,
-                            kRtpDown = 1u << 7;
+                            kRtpDown = 1u << 7, kQuicDone = 1u << 8;
   /// Values of ClassState::detector_confidence.
   static constexpr uint8_t kConfDpi = 1;
 
@@ -52,6 +57,7 @@ class Detectors {
   static DetApp media_server_app(const flow::Flow& f, const NdpiEngine& engine);
 
   CallCache cache_;
+  std::unique_ptr<QuicInitialParser> quic_scratch_;  ///< per worker, for each QUIC flow's first Initial
 };
 
 }  // namespace sealscope::classify

@@ -63,6 +63,10 @@ TEST_CASE("Server names of messaging services", "[classify][detect]") {
   CHECK(server_name_app("publist.mumble.info") == DetApp::Mumble);
   CHECK(server_name_app("evilline-apps.com") == DetApp::None);
   CHECK(server_name_app("www.google.com") == DetApp::None);
+  CHECK(server_name_app("media.fmct2-1.fna.whatsapp.net") == DetApp::WhatsAppFiles);
+  CHECK(server_name_app("media-ams4-1.cdn.whatsapp.net") == DetApp::WhatsAppFiles);
+  CHECK(server_name_app("mediax.whatsapp.net") == DetApp::WhatsApp);
+  CHECK(server_name_app("media.example.net") == DetApp::None);
   CHECK(server_name_app("telegram.me") == DetApp::Telegram);
   CHECK(server_name_app("t.me") == DetApp::Telegram);
   CHECK(server_name_app("at.me") == DetApp::None);

@@ -1,0 +1,117 @@
+// Detectors end to end on flows and payloads built here: the per-flow state machines (TeamSpeak weblist
+// echo, BFCP request/answer), the GoogleCall rule on nDPI's own network list, and the payload-less
+// ip-list demotion, as refine() writes them into a verdict.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "classify/classifier.hpp"
+#include "classify/detectors.hpp"
+#include "classify/ndpi_adapter.hpp"
+
+using namespace sealscope;
+using namespace sealscope::classify;
+using Bytes = std::vector<uint8_t>;
+
+namespace {
+struct Rig {
+  NdpiEngine engine{EngineOptions{}};
+  Detectors det;
+  flow::Flow f;
+  TimestampUs now = 1'000'000;
+
+  explicit Rig(uint8_t l4, const char* client = "10.0.0.2", const char* server = "10.0.0.1") {
+    f.key.l4 = l4;
+    REQUIRE(parse_ip(client, f.initiator));
+    REQUIRE(parse_ip(server, f.responder));
+    f.initiator_port = 40000;
+    f.responder_port = 5000;
+    f.first_seen = f.last_seen = now;
+  }
+  void send(flow::Dir d, const Bytes& payload) {
+    decode::Packet p;
+    p.l4_proto = f.key.l4;
+    p.payload = payload.data();
+    p.payload_caplen = p.payload_len = static_cast<uint32_t>(payload.size());
+    p.ts = now += 1000;
+    ++f.packets[d];
+    f.payload[d] += payload.size();
+    f.last_seen = now;
+    det.on_packet(f, p, d, engine);
+  }
+  Verdict verdict(const std::string& engine_label, const char* confidence) {
+    det.on_end(f, engine);
+    Verdict v;
+    v.label = engine_label;
+    v.confidence = confidence;
+    det.refine(f, v);
+    return v;
+  }
+};
+
+Bytes bfcp(uint8_t primitive) {
+  return {0x40, primitive, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a, 0x00, 0x07, 0x00, 0x03};
+}
+}  // namespace
+
+TEST_CASE("TeamSpeak 3 weblist: request, echoed answer", "[classify][detect]") {
+  Rig r(17);
+  r.send(flow::kUp, {0x01, 0x80, 0x84, 0x01});
+  r.send(flow::kDown, {0x01, 0x80, 0x84, 0x01, 0x7c, 0x65, 0xd9, 0xa7});
+  CHECK(r.verdict("Unknown", "unknown").label == "TeamSpeak");
+
+  Rig other(17);  // an answer that does not echo the request
+  other.send(flow::kUp, {0x01, 0x80, 0x84, 0x01});
+  other.send(flow::kDown, {0x01, 0x81, 0x84, 0x01, 0x7c, 0x65, 0xd9, 0xa7});
+  CHECK(other.verdict("Unknown", "unknown").label == "Unknown");
+}
+
+TEST_CASE("BFCP: a request and its answer, only where nDPI named nothing", "[classify][detect]") {
+  Rig r(17);
+  r.send(flow::kUp, bfcp(3));    // FloorRequestQuery
+  r.send(flow::kDown, bfcp(4));  // FloorRequestStatus, same conference, user, transaction
+  CHECK(r.verdict("Unknown", "unknown").label == "BFCP");
+
+  Rig named(17);
+  named.send(flow::kUp, bfcp(3));
+  named.send(flow::kDown, bfcp(4));
+  CHECK(named.verdict("DNS", "dpi").label == "DNS");
+
+  Rig same(17);  // the same message twice (e.g. a retransmission, or a DNS-like echo) is no answer
+  same.send(flow::kUp, bfcp(3));
+  same.send(flow::kDown, bfcp(3));
+  CHECK(same.verdict("Unknown", "unknown").label == "Unknown");
+}
+
+TEST_CASE("WebRTC STUN to a server in nDPI's Google network list is GoogleCall", "[classify][detect]") {
+  // An ICE Binding request (RFC 8489: magic cookie, no attributes) from the client.
+  const Bytes binding = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  Rig google(17, "192.168.1.5", "8.8.8.8");
+  google.send(flow::kUp, binding);
+  const Verdict v = google.verdict("STUN.FacebookVoip", "dpi");
+  CHECK(v.label == "STUN.GoogleCall");
+
+  Rig elsewhere(17, "192.168.1.5", "192.168.1.1");
+  elsewhere.send(flow::kUp, binding);
+  CHECK(elsewhere.verdict("STUN.FacebookVoip", "dpi").label == "STUN.FacebookVoip");
+
+  Rig tcp(6, "192.168.1.5", "8.8.8.8");  // not UDP media
+  CHECK(tcp.verdict("TLS.Google", "dpi").label == "TLS.Google");
+}
+
+TEST_CASE("A payload-less flow named by the IP list alone gets no messaging family", "[classify][detect]") {
+  Rig empty(6);
+  Verdict v = empty.verdict("TLS.WeChat", "ip-list");
+  CHECK(v.label == "TLS");
+  CHECK(std::string(v.confidence) == "port");
+  Rig bare(6);
+  v = bare.verdict("WeChat", "ip-list");
+  CHECK(v.label == "Unknown");
+
+  Rig data(6);
+  data.send(flow::kUp, Bytes(40, 0x17));  // any payload: the list's answer stands
+  CHECK(data.verdict("TLS.WeChat", "ip-list").label == "TLS.WeChat");
+  Rig by_dpi(6);  // packet inspection, not the list: untouched
+  CHECK(by_dpi.verdict("TLS.WeChat", "dpi").label == "TLS.WeChat");
+}

@@ -452,6 +452,9 @@ void Detectors::refine_app(const flow::Flow& f, Verdict& v) const {
   if ((app == DetApp::Bfcp || app == DetApp::TeamSpeak) && v.label != "Unknown") {
     return;  // binary headers with few fixed bits: they only name flows nDPI left unknown
   }
+  if (app == DetApp::Skinny && v.label != "Unknown" && v.label != "MongoDB") {
+    return;  // Skinny's framing only overrides nDPI's silence or its known MongoDB false positive
+  }
   if ((app == DetApp::Stun || app == DetApp::Rtp) && confidence != std::string_view("heuristic") &&
       v.label != "Unknown") {
     return;  // generic carrier evidence adds nothing to what nDPI named

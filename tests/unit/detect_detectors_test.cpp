@@ -115,3 +115,17 @@ TEST_CASE("A payload-less flow named by the IP list alone gets no messaging fami
   Rig by_dpi(6);  // packet inspection, not the list: untouched
   CHECK(by_dpi.verdict("TLS.WeChat", "dpi").label == "TLS.WeChat");
 }
+
+TEST_CASE("Skinny framing overrides only nDPI's silence or its MongoDB false positive", "[classify][detect]") {
+  // StationKeepAliveMessage-sized SCCP message: length 4 (message id only), header version 0x14, id 0x0000.
+  const Bytes keepalive = {0x04, 0, 0, 0, 0x14, 0, 0, 0, 0x00, 0, 0, 0};
+  Rig mongo(6);
+  mongo.send(flow::kUp, keepalive);
+  CHECK(mongo.verdict("MongoDB", "dpi").label == "CiscoSkinny");
+  Rig unknown(6);
+  unknown.send(flow::kUp, keepalive);
+  CHECK(unknown.verdict("Unknown", "unknown").label == "CiscoSkinny");
+  Rig tls(6);
+  tls.send(flow::kUp, keepalive);
+  CHECK(tls.verdict("TLS", "dpi").label == "TLS");
+}

@@ -9,6 +9,7 @@
 #include "analyze/analyzer.hpp"
 #include "classify/ndpi_adapter.hpp"
 #include "cli/commands.hpp"
+#include "cli/pipeline_options.hpp"
 #include "common/errors.hpp"
 #include "flow/flow_table.hpp"
 #include "report/flow_writers.hpp"
@@ -25,10 +26,10 @@ void on_signal(int) { analyze::Analyzer::request_stop(); }
 int analyze_main(const std::vector<std::string>& args) {
   analyze::AnalyzeOptions o;
   std::string flows_path, csv_path, summary_path;
-  bool quiet = false, no_tunnels = false, no_guess = false, progress = false, no_progress = false;
+  bool quiet = false, progress = false, no_progress = false;
+  PipelineSwitches switches;
   uint32_t splt = 32;
   auto& t = o.pipeline.table;
-  auto& e = o.pipeline.engine;
 
   po::options_description desc(
       "usage: sealscope analyze [OPTIONS] CAPTURE...\n"
@@ -45,9 +46,6 @@ int analyze_main(const std::vector<std::string>& args) {
       ("csv", po::value(&csv_path), "write the same fields, flattened, as CSV to FILE")
       ("summary-json", po::value(&summary_path), "write the run summary as JSON to FILE")
       ("splt", po::value(&splt)->default_value(32), "packet shape entries kept per flow (0 = off, max 255)")
-      ("tcp-timeout", po::value(&t.tcp_idle_s)->default_value(300), "TCP idle timeout, seconds")
-      ("udp-timeout", po::value(&t.udp_idle_s)->default_value(120), "UDP idle timeout, seconds")
-      ("other-timeout", po::value(&t.other_idle_s)->default_value(60), "idle timeout of other flows, seconds")
       ("close-linger", po::value(&t.close_linger_s)->default_value(60),
        "after FIN both ways or RST, keep a TCP flow this many seconds for stray packets (a new SYN ends it)")
       ("active-timeout", po::value(&t.active_s)->default_value(1800),
@@ -57,16 +55,12 @@ int analyze_main(const std::vector<std::string>& args) {
       ("max-flows", po::value(&t.max_flows)->default_value(1000000),
        "concurrent flows kept per worker; beyond it the least recently seen flow is written early "
        "(end \"evicted\", counted in the summary)")
-      ("workers", po::value(&o.workers)->default_value(1), "flow shards (one nDPI module each)")
-      ("max-tcp-packets", po::value(&e.max_tcp_packets)->default_value(80),
-       "TCP packets given to nDPI before giving up (as ndpiReader -T)")
-      ("max-udp-packets", po::value(&e.max_udp_packets)->default_value(24),
-       "UDP packets given to nDPI before giving up (as ndpiReader -U)")
-      ("no-guess", po::bool_switch(&no_guess), "do not let nDPI guess by port/IP when it gives up")
-      ("no-tunnels", po::bool_switch(&no_tunnels), "do not decapsulate GTP-U (UDP 2152)")
+      ("workers", po::value(&o.workers)->default_value(1),
+       "worker threads, each with its own flow table and nDPI module (1 = deterministic output)")
       ("progress", po::bool_switch(&progress), "always draw the progress bar on stderr")
       ("no-progress", po::bool_switch(&no_progress), "never draw the progress bar")
       ("quiet,q", po::bool_switch(&quiet), "do not print the summary on stdout");
+  desc.add(pipeline_options(o, switches));
   po::options_description hidden;
   hidden.add_options()("capture", po::value(&o.files));
   po::options_description all;
@@ -113,8 +107,7 @@ int analyze_main(const std::vector<std::string>& args) {
     return kUsage;
   }
   t.splt = static_cast<uint16_t>(splt);
-  e.guess = !no_guess;
-  o.decoder.decode_gtp = !no_tunnels;
+  apply_switches(o, switches);
   o.progress = !quiet && !no_progress && (progress || isatty(STDERR_FILENO));
 
   stats::Summary summary;

@@ -8,6 +8,7 @@
 
 #include "analyze/analyzer.hpp"
 #include "cli/commands.hpp"
+#include "cli/pipeline_options.hpp"
 #include "common/errors.hpp"
 #include "policy/dry_run.hpp"
 #include "policy/policy.hpp"
@@ -92,9 +93,9 @@ int check_main(const std::vector<std::string>& args) {
 int test_main(const std::vector<std::string>& args) {
   analyze::AnalyzeOptions o;
   std::string rules, report_path, pass_path, drop_path, labels_path;
-  bool quiet = false, no_tunnels = false, no_guess = false;
+  bool quiet = false;
+  PipelineSwitches switches;
   auto& t = o.pipeline.table;
-  auto& e = o.pipeline.engine;
   po::options_description desc(
       "usage: sealscope policy test --rules RULES.yaml [OPTIONS] CAPTURE...\n\n"
       "Replays captures through the rules as a middlebox would: a flow passes until its classification is\n"
@@ -111,16 +112,8 @@ int test_main(const std::vector<std::string>& args) {
        "ground truth per flow (labels.tsv: file, l4, vlan, endpoint_a, endpoint_b, packets, expected_label, "
        "family, activity) for intended vs collateral hits; default: the flows' own labels")
       ("bpf", po::value(&o.bpf), "BPF filter applied to the captures (pcap-filter(7))")
-      ("tcp-timeout", po::value(&t.tcp_idle_s)->default_value(300), "TCP idle timeout, seconds")
-      ("udp-timeout", po::value(&t.udp_idle_s)->default_value(120), "UDP idle timeout, seconds")
-      ("other-timeout", po::value(&t.other_idle_s)->default_value(60), "idle timeout of other flows, seconds")
-      ("max-tcp-packets", po::value(&e.max_tcp_packets)->default_value(80),
-       "TCP packets given to nDPI before giving up")
-      ("max-udp-packets", po::value(&e.max_udp_packets)->default_value(24),
-       "UDP packets given to nDPI before giving up")
-      ("no-guess", po::bool_switch(&no_guess), "do not let nDPI guess by port/IP when it gives up")
-      ("no-tunnels", po::bool_switch(&no_tunnels), "do not decapsulate GTP-U (UDP 2152)")
       ("quiet,q", po::bool_switch(&quiet), "do not print the report tables on stdout");
+  desc.add(pipeline_options(o, switches));
   po::options_description hidden;
   hidden.add_options()("capture", po::value(&o.files));
   po::options_description all;
@@ -164,8 +157,7 @@ int test_main(const std::vector<std::string>& args) {
     fmt::print(stderr, "sealscope policy test: {}\n", ex.what());
     return kUsage;
   }
-  e.guess = !no_guess;
-  o.decoder.decode_gtp = !no_tunnels;
+  apply_switches(o, switches);
   o.workers = 1;  // flow ids are the dry-run's keys: one shard
   t.active_s = 0;
 

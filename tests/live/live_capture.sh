@@ -8,6 +8,10 @@ set -u
 bin=$1
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root for network namespaces"; exit 77; }
 command -v ip >/dev/null || { echo "SKIP: iproute2 not installed"; exit 77; }
+# `ip netns exec` remounts / as a slave mount: impossible inside a chroot whose / is no mount point.
+if command -v mountpoint >/dev/null && ! mountpoint -q /; then
+  echo "SKIP: / is not a mount point here (a chroot?): ip netns exec cannot work"; exit 77
+fi
 tag=ss$$
 a=${tag}a b=${tag}b
 tmp=$(mktemp -d)

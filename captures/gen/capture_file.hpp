@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sealscope::mkcaptures {
@@ -22,6 +23,8 @@ struct Capture {
     bool pcapng = false;
     std::vector<Frame> frames;
     std::uint64_t cut_at = 0; ///< if non-zero, the file is truncated to this many bytes after writing
+    /// Text files written beside the capture (name below OUTDIR, content), e.g. what a capture plants where.
+    std::vector<std::pair<std::string, std::string>> side_files;
 };
 
 /// Writes a classic pcap file through libpcap (microsecond timestamps, snaplen 262144). Returns false on error.

@@ -5,6 +5,7 @@
 // addresses from the documentation ranges (RFC 5737, RFC 3849), MACs from 00-00-5E-00-53-xx (RFC 7042).
 // Facts the golden tests rely on are written down in captures/README.md; change both together.
 
+#include "canary.hpp"
 #include "capture_file.hpp"
 #include "packet.hpp"
 #include "protocols.hpp"
@@ -15,6 +16,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -559,6 +561,8 @@ std::vector<Entry> registry()
         {"malformed.pcap", make_malformed},
         {"truncated.pcap", make_truncated},
         {"mixed.pcap", make_mixed},
+        {"canary.pcap", make_canary},
+        {"canary-clean.pcap", make_canary_clean},
     };
 }
 
@@ -598,9 +602,20 @@ int run(int argc, char** argv)
             fmt::print(stderr, "sealscope-mkcaptures: {}\n", error);
             return 1;
         }
+        for (const auto& [name, content] : cap.side_files) {
+            std::ofstream out(outdir / name, std::ios::binary | std::ios::trunc);
+            out.write(content.data(), static_cast<std::streamsize>(content.size()));
+            out.close();
+            if (!out) {
+                fmt::print(stderr, "sealscope-mkcaptures: {}: cannot write\n", (outdir / name).string());
+                return 1;
+            }
+        }
         fmt::print("{}: {} packets", cap.file, cap.frames.size());
         if (cap.cut_at != 0)
             fmt::print(" (file cut at byte {}, inside record 8 which starts at byte {})", cap.cut_at, pcap_record_offset(cap, 7));
+        for (const auto& side : cap.side_files)
+            fmt::print(", with {}", side.first);
         fmt::print("\n");
         ++written;
     }

@@ -259,6 +259,35 @@ std::optional<std::pair<std::string, Bytes>> Account::unseal(ByteView sealed) co
                           Bytes(inner->begin() + 1 + static_cast<std::ptrdiff_t>(n), inner->end()));
 }
 
+Bytes Account::encrypt_null(ByteView plaintext) {
+    Bytes env{static_cast<std::uint8_t>(EnvelopeType::plain)};
+    crypto::append(env, rt::pad_bucket(plaintext));
+    return env;
+}
+
+std::optional<Bytes> Account::decrypt_null(ByteView env) {
+    if (env.empty() || env[0] != static_cast<std::uint8_t>(EnvelopeType::plain)) return std::nullopt;
+    return rt::unpad(env.subspan(1));
+}
+
+Bytes Account::seal_null(ByteView envelope) const {
+    Bytes out;
+    out.reserve(2 + user_.size() + envelope.size());
+    out.push_back(static_cast<std::uint8_t>(EnvelopeType::plain_sealed));
+    out.push_back(static_cast<std::uint8_t>(user_.size()));
+    out.insert(out.end(), user_.begin(), user_.end());
+    out.insert(out.end(), envelope.begin(), envelope.end());
+    return out;
+}
+
+std::optional<std::pair<std::string, Bytes>> Account::unseal_null(ByteView sealed) {
+    if (sealed.size() < 2 || sealed[0] != static_cast<std::uint8_t>(EnvelopeType::plain_sealed)) return std::nullopt;
+    const std::size_t n = sealed[1];
+    if (n == 0 || sealed.size() < 2 + n) return std::nullopt;
+    return std::make_pair(std::string(sealed.begin() + 2, sealed.begin() + 2 + static_cast<std::ptrdiff_t>(n)),
+                          Bytes(sealed.begin() + 2 + static_cast<std::ptrdiff_t>(n), sealed.end()));
+}
+
 bool Account::mark_processed(std::int64_t env_id) {
     if (!processed_.insert(env_id).second) return false;
     processed_order_.push_back(env_id);

@@ -16,8 +16,9 @@ using crypto::Bytes;
 using crypto::ByteView;
 using crypto::Key32;
 
-/// Envelope type bytes (first byte of what the relay stores).
-enum class EnvelopeType : std::uint8_t { prekey = 0x01, message = 0x02, sealed = 0x03 };
+/// Envelope type bytes (first byte of what the relay stores). `plain` and `plain_sealed` exist only in the
+/// null-cipher debug mode (sealchat --null-cipher): no encryption at all; other clients refuse them.
+enum class EnvelopeType : std::uint8_t { prekey = 0x01, message = 0x02, sealed = 0x03, plain = 0x04, plain_sealed = 0x05 };
 
 /// End-to-end session with one peer.
 struct PeerSession {
@@ -62,6 +63,15 @@ public:
     Bytes seal(const std::string& peer, ByteView envelope) const;
     /// Open a sealed envelope: (sender name, inner envelope).
     std::optional<std::pair<std::string, Bytes>> unseal(ByteView sealed) const;
+
+    /// Null-cipher debug mode: an envelope carrying the bucket-padded plaintext itself (type plain).
+    static Bytes encrypt_null(ByteView plaintext);
+    /// The plaintext of a plain envelope; nullopt when it is not a well-formed one.
+    static std::optional<Bytes> decrypt_null(ByteView envelope);
+    /// Null-cipher sealed sender: the sender's name and the inner envelope, unencrypted (type plain_sealed).
+    Bytes seal_null(ByteView envelope) const;
+    /// Open a plain_sealed envelope: (sender name, inner envelope).
+    static std::optional<std::pair<std::string, Bytes>> unseal_null(ByteView sealed);
 
     /// Remember a processed relay envelope id; false if it was already seen.
     bool mark_processed(std::int64_t env_id);

@@ -19,8 +19,8 @@ Client::~Client() { disconnect(); }
 void Client::connect(bool do_register) {
     disconnect();
     auto fd = wire::tcp_connect(cfg_.relay_host, cfg_.chat_port);
-    chat_ = std::make_unique<wire::SecureChannel>(
-        wire::SecureChannel::connect(std::move(fd), wire::Channel::chat, account_.noise_key()));
+    chat_ = std::make_unique<wire::SecureChannel>(wire::SecureChannel::connect(
+        std::move(fd), wire::Channel::chat, account_.noise_key(), 10000, cfg_.null_cipher));
     {
         std::lock_guard lock(mutex_);
         disconnect_reason_.clear();
@@ -108,7 +108,19 @@ void Client::handle_deliver(const json& j) {
             std::string from = j["from"].is_string() ? j["from"].get<std::string>() : "";
             Bytes inner = env;
             bool sealed = false;
-            if (!env.empty() && env[0] == static_cast<std::uint8_t>(EnvelopeType::sealed)) {
+            auto is = [](const Bytes& e, EnvelopeType t) { return !e.empty() && e[0] == static_cast<std::uint8_t>(t); };
+            const char* refused = "plaintext (null-cipher) envelope refused: this client is not in --null-cipher mode";
+            if (is(env, EnvelopeType::plain_sealed)) {
+                auto opened = cfg_.null_cipher ? Account::unseal_null(env) : std::nullopt;
+                if (opened) {
+                    from = opened->first;
+                    inner = std::move(opened->second);
+                    sealed = true;
+                } else {
+                    inner.clear();
+                    why = cfg_.null_cipher ? "malformed plaintext sealed envelope" : refused;
+                }
+            } else if (!env.empty() && env[0] == static_cast<std::uint8_t>(EnvelopeType::sealed)) {
                 auto opened = account_.unseal(env);
                 if (opened) {
                     from = opened->first;
@@ -122,6 +134,10 @@ void Client::handle_deliver(const json& j) {
             std::optional<Bytes> pt;
             if (from.empty()) {
                 if (why.empty()) why = "no sender";
+            } else if (is(inner, EnvelopeType::plain)) {
+                // Never accepted outside the debug mode: it would let anyone inject unauthenticated messages.
+                if (cfg_.null_cipher) pt = Account::decrypt_null(inner);
+                if (!pt && why.empty()) why = cfg_.null_cipher ? "malformed plaintext envelope" : refused;
             } else {
                 pt = account_.decrypt(from, inner);
                 if (!pt && why.empty()) why = account_.last_decrypt_error();
@@ -157,6 +173,17 @@ void Client::handle_deliver(const json& j) {
 }
 
 std::int64_t Client::send(const std::string& peer, const json& body, bool sealed) {
+    if (cfg_.null_cipher) {
+        // Debug mode: no session, the envelope is the padded plaintext (sealed: with the sender's name in it).
+        Bytes env = Account::encrypt_null(crypto::view(body.dump()));
+        if (sealed) env = account_.seal_null(env);
+        const json r = request({{"t", "send"}, {"to", peer}, {"sealed", sealed}, {"env", crypto::to_b64(env)}});
+        {
+            std::lock_guard lock(mutex_);
+            ++sent_[{peer, body.value("k", "")}];
+        }
+        return wire::json_int<std::int64_t>(r.at("env_id"));
+    }
     bool need_session;
     {
         std::lock_guard lock(account_mutex_);
@@ -248,7 +275,8 @@ void Client::save() {
 
 wire::SecureChannel Client::open_blob_channel() {
     auto fd = wire::tcp_connect(cfg_.relay_host, cfg_.blob_port);
-    auto ch = wire::SecureChannel::connect(std::move(fd), wire::Channel::blob, account_.noise_key());
+    auto ch = wire::SecureChannel::connect(std::move(fd), wire::Channel::blob, account_.noise_key(), 10000,
+                                           cfg_.null_cipher);
     ch.send_json({{"t", "login"}, {"id", 1}, {"user", account_.user()}});
     auto r = ch.recv(cfg_.request_timeout_ms);
     if (!r || wire::parse_json(*r).value("t", "") != "ok") throw ClientError("blob store login failed");
@@ -297,6 +325,19 @@ Bytes Client::download_blob(const std::string& blob_id) {
 }
 
 json Client::send_file(const std::string& peer, ByteView content, const std::string& name) {
+    if (cfg_.null_cipher) {
+        // Debug mode: Padmé padding only; the blob store receives (and the network carries) the content itself.
+        const Bytes padded = crypto::ratchet::pad_padme(content);
+        const std::string blob = upload_blob(padded);
+        const json msg = {{"k", "file"},
+                          {"blob", blob},
+                          {"cipher", "null"},
+                          {"digest", crypto::to_b64(crypto::sha256(padded))},
+                          {"size", content.size()},
+                          {"name", name}};
+        send(peer, msg);
+        return msg;
+    }
     // Fresh key per attachment; Padmé padding then one secretstream chunk per 64 KiB.
     const Bytes padded = crypto::ratchet::pad_padme(content);
     std::array<std::uint8_t, crypto_secretstream_xchacha20poly1305_KEYBYTES> key;
@@ -325,9 +366,18 @@ json Client::send_file(const std::string& peer, ByteView content, const std::str
 }
 
 Bytes Client::fetch_file(const json& m) {
+    const bool plain = m.contains("cipher");
+    if (plain && (m["cipher"] != "null" || !cfg_.null_cipher))
+        throw ClientError("plaintext (null-cipher) attachment refused: this client is not in --null-cipher mode");
     const Bytes data = download_blob(m.at("blob").get<std::string>());
     if (crypto::to_b64(crypto::sha256(data)) != m.at("digest").get<std::string>())
         throw ClientError("attachment digest mismatch");
+    if (plain) {
+        auto content = crypto::ratchet::unpad(data);
+        if (!content || content->size() != wire::json_int<std::size_t>(m.at("size")))
+            throw ClientError("attachment padding");
+        return *content;
+    }
     const Bytes key = crypto::from_b64(m.at("key").get<std::string>());
     if (key.size() != crypto_secretstream_xchacha20poly1305_KEYBYTES ||
         data.size() < crypto_secretstream_xchacha20poly1305_HEADERBYTES)

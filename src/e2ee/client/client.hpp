@@ -21,7 +21,14 @@ struct ClientConfig {
     std::uint16_t blob_port = wire::kDefaultBlobPort;
     std::string state_path;  ///< empty: keep state in memory only
     int request_timeout_ms = 15000;
+    /// DEBUG ONLY (sealchat --null-cipher): plaintext transport, envelopes, attachments and call media, as a
+    /// positive control for traffic audits. Needs a relay started with --allow-null-cipher.
+    bool null_cipher = false;
 };
+
+/// The warning sealchat prints on standard error when started with --null-cipher.
+inline constexpr const char* kNullCipherWarning =
+    "WARNING: --null-cipher: messages, files and calls are sent in PLAINTEXT; debugging/audit positive control only";
 
 /// A decrypted end-to-end message.
 struct Event {
@@ -66,6 +73,7 @@ public:
     nlohmann::json request(nlohmann::json req);
 
     /// Encrypt, pad and upload a file, then send the file message to `peer`; returns the message body.
+    /// Null-cipher mode: the padded content is uploaded as it is (file message with "cipher": "null").
     nlohmann::json send_file(const std::string& peer, ByteView content, const std::string& name);
     /// Download and decrypt the attachment a file message points to; throws on integrity failure.
     Bytes fetch_file(const nlohmann::json& file_message);

@@ -31,6 +31,7 @@ Client open_client(const po::variables_map& vm, bool fresh_user = false, const s
     cfg.blob_port = vm.count("blob-port") ? vm["blob-port"].as<std::uint16_t>()
                                           : static_cast<std::uint16_t>(cfg.chat_port + 1);
     cfg.state_path = vm["state"].as<std::string>();
+    cfg.null_cipher = vm.count("null-cipher") != 0;
     if (fresh_user) return Client(cfg, Account::create(user));
     return Client(cfg, Account::load(cfg.state_path));
 }
@@ -49,12 +50,16 @@ int main(int argc, char** argv) {
         po::options_description opts("options");
         opts.add_options()("help,h", "show this help")
             ("relay,r", po::value<std::string>()->default_value("127.0.0.1:5443"), "relay chat address host:port")
-            ("blob-port", po::value<std::uint16_t>(), "relay blob-store port (default chat port + 1)")
+            ("blob-port", po::value<std::uint16_t>(),
+             "relay blob-store port (default chat port + 1; for a scenario, overrides its blob_port)")
             ("state,s", po::value<std::string>()->default_value("sealchat-state.json"), "account state file")
             ("seconds", po::value<double>()->default_value(10), "call length / receive window in seconds")
             ("video", "add a synthetic video stream to a call")
             ("sealed", "send with a sealed-sender envelope")
             ("log", po::value<std::string>(), "scenario: write the JSON-lines action log here")
+            ("null-cipher",
+             "DEBUG ONLY: send messages, files and calls in PLAINTEXT (audit positive control); needs a relay "
+             "started with --allow-null-cipher")
             ("command", po::value<std::string>(), "command")
             ("args", po::value<std::vector<std::string>>()->default_value({}, ""), "arguments");
         po::positional_options_description pos;
@@ -66,6 +71,7 @@ int main(int argc, char** argv) {
             std::cout << kUsage << opts;
             return vm.count("help") ? 0 : 2;
         }
+        if (vm.count("null-cipher")) std::cerr << "sealchat: " << kNullCipherWarning << "\n";
         const std::string cmd = vm["command"].as<std::string>();
         const auto args = vm["args"].as<std::vector<std::string>>();
         auto need = [&](std::size_t n) {
@@ -136,8 +142,11 @@ int main(int argc, char** argv) {
             std::ofstream log_file;
             if (vm.count("log")) log_file.open(vm["log"].as<std::string>());
             std::ostream& log = vm.count("log") ? static_cast<std::ostream&>(log_file) : std::cout;
-            const bool relay_given = !vm["relay"].defaulted();
-            run_scenario(args[0], log, relay_given ? vm["relay"].as<std::string>() : "");
+            ScenarioOptions so;
+            if (!vm["relay"].defaulted()) so.relay = vm["relay"].as<std::string>();
+            if (vm.count("blob-port")) so.blob_port = vm["blob-port"].as<std::uint16_t>();
+            so.null_cipher = vm.count("null-cipher") != 0;
+            run_scenario(args[0], log, so);
         } else {
             std::cerr << kUsage;
             return 2;

@@ -36,15 +36,21 @@ void srtp_global_init() {
     });
 }
 
-/// SRTP session in one direction (libsrtp2, AES_CM_128_HMAC_SHA1_80).
+/// SRTP session in one direction (libsrtp2, AES_CM_128_HMAC_SHA1_80; NULL cipher + NULL auth in debug mode).
 class Srtp {
 public:
-    Srtp(const crypto::Bytes& master, bool outbound) {
+    Srtp(const crypto::Bytes& master, bool outbound, bool null_cipher = false) {
         srtp_global_init();
         key_ = master;
         srtp_policy_t pol{};
-        srtp_crypto_policy_set_rtp_default(&pol.rtp);
-        srtp_crypto_policy_set_rtcp_default(&pol.rtcp);
+        if (null_cipher) {
+            key_.assign(30, 0);  // libsrtp still runs its key derivation; nothing depends on the key
+            srtp_crypto_policy_set_null_cipher_hmac_null(&pol.rtp);
+            srtp_crypto_policy_set_null_cipher_hmac_null(&pol.rtcp);
+        } else {
+            srtp_crypto_policy_set_rtp_default(&pol.rtp);
+            srtp_crypto_policy_set_rtcp_default(&pol.rtcp);
+        }
         pol.ssrc.type = outbound ? ssrc_any_outbound : ssrc_any_inbound;
         pol.key = key_.data();
         pol.window_size = 1024;
@@ -120,10 +126,10 @@ void put32(std::uint8_t* p, std::uint32_t v) {
 crypto::Bytes new_srtp_master() { return crypto::random_bytes(30); }
 
 CallStats run_call(const CallParams& p) {
-    if (p.srtp_key.size() != 30) throw std::runtime_error("SRTP master must be 30 bytes");
+    if (p.srtp_key.size() != 30 && !p.null_cipher) throw std::runtime_error("SRTP master must be 30 bytes");
     CallStats st;
-    Srtp tx(p.srtp_key, true);
-    Srtp rx(p.srtp_key, false);
+    Srtp tx(p.srtp_key, true, p.null_cipher);
+    Srtp rx(p.srtp_key, false, p.null_cipher);
     auto sock = wire::udp_bind("0.0.0.0", 0);
     sockaddr_in relay{};
     relay.sin_family = AF_INET;

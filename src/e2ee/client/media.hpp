@@ -18,7 +18,13 @@ struct CallParams {
     double seconds = 10;
     bool video = false;
     std::uint32_t seed = 1;    ///< synthetic voice variation
+    /// DEBUG ONLY (null-cipher mode): libsrtp2's NULL cipher and NULL auth, so the datagrams carry plain RTP
+    /// (Opus payload in the clear, no tag) and RTCP with only the SRTCP index; `srtp_key` is unused.
+    bool null_cipher = false;
 };
+
+/// The "srtp_profile" a call offer names in null-cipher mode (absent in normal offers).
+inline constexpr const char* kNullSrtpProfile = "NULL_NULL";
 
 /// What happened on the media path of one side.
 struct CallStats {
@@ -31,7 +37,8 @@ struct CallStats {
 
 /// Fresh SRTP master key and salt (AES_CM_128_HMAC_SHA1_80: 16 + 14 bytes).
 crypto::Bytes new_srtp_master();
-/// Run the media of one call leg for `seconds` (blocking): Opus every 20 ms, RTCP every ~5 s, SRTP.
+/// Run the media of one call leg for `seconds` (blocking): Opus every 20 ms, RTCP every ~5 s, SRTP (null SRTP
+/// with `p.null_cipher`).
 CallStats run_call(const CallParams& p);
 
 } // namespace sealscope::e2ee::client

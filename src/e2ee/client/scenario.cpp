@@ -32,13 +32,20 @@ CallStats place_call(Client& c, const std::string& peer, double seconds, bool vi
     p.seconds = seconds;
     p.video = video;
     p.seed = crypto::random_uniform(1u << 30);
-    c.send(peer, {{"k", "call_offer"},
+    p.null_cipher = c.config().null_cipher;
+    json offer = {{"k", "call_offer"},
                   {"call", call_id},
                   {"token", tok.at("token")},
                   {"udp_port", p.udp_port},
                   {"srtp", crypto::to_b64(p.srtp_key)},
                   {"seconds", seconds},
-                  {"video", video}});
+                  {"video", video}};
+    if (p.null_cipher) {
+        // Debug mode: plain RTP; no key is exchanged.
+        offer.erase("srtp");
+        offer["srtp_profile"] = kNullSrtpProfile;
+    }
+    c.send(peer, offer);
     auto ans = c.wait_event(30000, [&](const Event& e) {
         return e.from == peer && e.body.value("k", "") == "call_answer" && e.body.value("call", "") == call_id;
     });
@@ -57,7 +64,14 @@ CallStats answer_call(Client& c, const Event& offer) {
     if (token.size() != p.token.size()) throw ClientError("malformed call offer");
     std::copy(token.begin(), token.end(), p.token.begin());
     p.leg = 1;
-    p.srtp_key = crypto::from_b64(o.at("srtp").get<std::string>());
+    if (o.contains("srtp_profile")) {
+        // Only a client in the debug mode takes a call without SRTP protection.
+        if (o["srtp_profile"] != kNullSrtpProfile || !c.config().null_cipher)
+            throw ClientError("call offer without SRTP protection refused: this client is not in --null-cipher mode");
+        p.null_cipher = true;
+    } else {
+        p.srtp_key = crypto::from_b64(o.at("srtp").get<std::string>());
+    }
     p.seconds = o.at("seconds").get<double>();
     // The length comes from the peer: bound it so a hostile offer cannot keep the callee busy forever.
     if (!(p.seconds > 0 && p.seconds <= kMaxCallSeconds)) throw ClientError("call offer with a bad length");
@@ -194,6 +208,13 @@ const char* kPhrases[] = {"on my way", "sounds good", "can you send the file?", 
 } // namespace
 
 void run_scenario(const std::string& path, std::ostream& action_log, const std::string& relay_override) {
+    ScenarioOptions o;
+    o.relay = relay_override;
+    run_scenario(path, action_log, o);
+}
+
+void run_scenario(const std::string& path, std::ostream& action_log, const ScenarioOptions& options) {
+    const std::string& relay_override = options.relay;
     YAML::Node y;
     try {
         y = YAML::LoadFile(path);
@@ -208,6 +229,8 @@ void run_scenario(const std::string& path, std::ostream& action_log, const std::
     if (relay.empty() && y["relay"]) relay = y["relay"].as<std::string>();
     if (!relay.empty()) std::tie(cfg.relay_host, cfg.chat_port) = wire::split_host_port(relay, cfg.chat_port);
     cfg.blob_port = y["blob_port"] ? y["blob_port"].as<std::uint16_t>() : static_cast<std::uint16_t>(cfg.chat_port + 1);
+    if (options.blob_port) cfg.blob_port = *options.blob_port;
+    cfg.null_cipher = options.null_cipher;
     const std::uint32_t seed = y["seed"] ? y["seed"].as<std::uint32_t>() : 1;
     const double keepalive_s = y["keepalive_s"] ? y["keepalive_s"].as<double>() : 25.0;
     const double drain_s = y["drain_s"] ? y["drain_s"].as<double>() : 30.0;

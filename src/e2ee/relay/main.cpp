@@ -32,7 +32,10 @@ int main(int argc, char** argv) {
             ("max-blob-bytes", po::value<std::uint64_t>(), "largest attachment upload (default 67108864)")
             ("max-prekeys", po::value<std::size_t>(), "one-time prekeys held per account (default 1000)")
             ("blob-ttl", po::value<std::int64_t>(), "delete blobs older than this many seconds, 0 = never (default 2592000)")
-            ("ports-file", po::value<std::string>(), "write the bound ports here once serving");
+            ("ports-file", po::value<std::string>(), "write the bound ports here once serving")
+            ("allow-null-cipher",
+             "DEBUG ONLY: accept sealchat clients in --null-cipher mode (messages, files and calls in "
+             "plaintext); refused by default");
         po::variables_map vm;
         po::store(po::parse_command_line(argc, argv, opts), vm);
         po::notify(vm);
@@ -56,6 +59,12 @@ int main(int argc, char** argv) {
         if (vm.count("max-blob-bytes")) cfg.max_blob_bytes = vm["max-blob-bytes"].as<std::uint64_t>();
         if (vm.count("max-prekeys")) cfg.max_prekeys_per_account = vm["max-prekeys"].as<std::size_t>();
         if (vm.count("blob-ttl")) cfg.blob_ttl_s = vm["blob-ttl"].as<std::int64_t>();
+        if (vm.count("allow-null-cipher")) {
+            cfg.allow_null_cipher = true;
+            std::cerr << "sealrelay: WARNING: --allow-null-cipher: clients in null-cipher mode are accepted; their "
+                         "messages, files and calls cross the network in PLAINTEXT; debugging/audit positive "
+                         "control only\n";
+        }
         sealscope::e2ee::relay::validate(cfg);
 
         sigset_t set;

@@ -89,6 +89,10 @@ RelayConfig load_config(const std::string& path, RelayConfig c) {
         if (y["max_prekeys_per_account"])
             c.max_prekeys_per_account = y["max_prekeys_per_account"].as<std::size_t>();
         if (y["blob_ttl_s"]) c.blob_ttl_s = y["blob_ttl_s"].as<std::int64_t>();
+        if (y["allow_null_cipher"])
+            throw std::runtime_error(fmt::format("{}:{}: allow_null_cipher cannot be set in a config file; "
+                                                 "use the --allow-null-cipher flag",
+                                                 path, y["allow_null_cipher"].Mark().line + 1));
     } catch (const YAML::Exception& e) {
         throw std::runtime_error(fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
     }
@@ -140,6 +144,7 @@ void Relay::start() {
     media_port_ = wire::bound_port(media_sock_.get());
     log_.event("start", fmt::format("listen={} chat_port={} blob_port={} media_port={} pending={}", cfg_.listen,
                                     chat_port_, blob_port_, media_port_, store_->envelope_count()));
+    if (cfg_.allow_null_cipher) log_.event("null_cipher_allowed", "warning=\"plaintext clients accepted\"");
     threads_.emplace_back([this] { accept_loop(chat_listen_.get(), wire::Channel::chat); });
     threads_.emplace_back([this] { accept_loop(blob_listen_.get(), wire::Channel::blob); });
     threads_.emplace_back([this] { media_loop(); });
@@ -188,8 +193,10 @@ void Relay::serve(wire::Fd fd, wire::Channel expected) {
     const timeval tv{cfg_.send_timeout_s, 0};
     ::setsockopt(raw, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     try {
-        auto ch = wire::SecureChannel::accept(std::move(fd), static_key_, cfg_.handshake_timeout_s * 1000);
+        auto ch = wire::SecureChannel::accept(std::move(fd), static_key_, cfg_.handshake_timeout_s * 1000,
+                                              cfg_.allow_null_cipher);
         if (ch.channel() != expected) throw wire::WireError("prologue names the wrong service");
+        if (ch.null_cipher()) log_.event("null_cipher", fmt::format("peer={} warning=\"plaintext connection\"", peer));
         ch.set_max_frame(cfg_.max_frame_bytes);
         if (expected == wire::Channel::chat) serve_chat(ch, peer);
         else serve_blob(ch, peer);

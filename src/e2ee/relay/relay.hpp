@@ -33,12 +33,16 @@ struct RelayConfig {
     std::size_t max_queued_envelopes = 10000;      ///< per recipient; further sends are refused
     std::size_t max_prekeys_per_account = 1000;    ///< one-time prekeys held per account
     std::int64_t blob_ttl_s = 30LL * 24 * 3600;    ///< blobs older than this are deleted; 0 = keep forever
+    /// Accept clients in the null-cipher debug mode (plaintext after the handshake). Only the
+    /// --allow-null-cipher flag sets it (a config file cannot); otherwise such clients are refused.
+    bool allow_null_cipher = false;
 };
 
 /// Smallest max_frame_bytes: a full blob chunk (kind byte + 32 KiB) plus the AEAD tag must fit.
 inline constexpr std::size_t kMinFrameLimit = wire::kChunk + 1 + crypto::noise::kTagLen;
 
-/// Load a YAML config file over defaults; throws std::runtime_error with the file name on errors.
+/// Load a YAML config file over defaults; throws std::runtime_error with the file name on errors (also for an
+/// allow_null_cipher key: that mode must be asked for on the command line).
 RelayConfig load_config(const std::string& path, RelayConfig base = {});
 /// Check ranges; throws std::runtime_error naming `where` (a file, or empty for flags).
 void validate(const RelayConfig& c, const std::string& where = "");

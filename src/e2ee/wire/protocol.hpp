@@ -18,9 +18,13 @@ enum class Channel : std::uint8_t { chat = 0x00, blob = 0x01 };
 
 /// First 4 bytes a client sends on every TCP connection ("SL", version 1, channel); also the Noise prologue.
 inline constexpr std::array<std::uint8_t, 3> kPrologueHead = {0x53, 0x4C, 0x01};
-/// Full prologue for a channel.
-inline constexpr std::array<std::uint8_t, 4> prologue(Channel c) {
-    return {kPrologueHead[0], kPrologueHead[1], kPrologueHead[2], static_cast<std::uint8_t>(c)};
+/// Set in the channel byte by a client in the null-cipher debug mode (sealchat --null-cipher): everything
+/// after the Noise handshake is plaintext. A relay refuses it unless started with --allow-null-cipher.
+inline constexpr std::uint8_t kNullCipherFlag = 0x80;
+/// Full prologue for a channel (normal mode: "SL" 01 00 / "SL" 01 01).
+inline constexpr std::array<std::uint8_t, 4> prologue(Channel c, bool null_cipher = false) {
+    return {kPrologueHead[0], kPrologueHead[1], kPrologueHead[2],
+            static_cast<std::uint8_t>(static_cast<std::uint8_t>(c) | (null_cipher ? kNullCipherFlag : 0))};
 }
 
 /// Frames are a 2-byte big-endian length then that many bytes (one Noise message).

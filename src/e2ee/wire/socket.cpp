@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -163,11 +164,12 @@ FrameTooLarge::FrameTooLarge(std::size_t len, std::size_t lim)
     : WireError("frame length " + std::to_string(len) + " above limit " + std::to_string(lim)), length(len),
       limit(lim) {}
 
-Channel parse_prologue(ByteView pro) {
+Prologue parse_prologue(ByteView pro) {
+    const std::uint8_t ch = pro.size() == 4 ? static_cast<std::uint8_t>(pro[3] & ~kNullCipherFlag) : 0xFF;
     if (pro.size() != 4 || pro[0] != kPrologueHead[0] || pro[1] != kPrologueHead[1] ||
-        pro[2] != kPrologueHead[2] || pro[3] > static_cast<std::uint8_t>(Channel::blob))
+        pro[2] != kPrologueHead[2] || ch > static_cast<std::uint8_t>(Channel::blob))
         throw WireError("handshake: bad prologue " + crypto::to_hex(pro));
-    return static_cast<Channel>(pro[3]);
+    return {static_cast<Channel>(ch), (pro[3] & kNullCipherFlag) != 0};
 }
 
 std::size_t check_frame_length(std::size_t len, std::size_t exact_len, std::size_t max_len) {
@@ -215,34 +217,41 @@ void write_frame(int fd, ByteView body) {
     write_all(fd, out);
 }
 
-SecureChannel::SecureChannel(Fd fd, Channel channel, crypto::noise::HandshakeState& hs)
-    : fd_(std::move(fd)), channel_(channel), remote_static_(hs.remote_static()) {
+SecureChannel::SecureChannel(Fd fd, Channel channel, crypto::noise::HandshakeState& hs, bool null_cipher)
+    : fd_(std::move(fd)), channel_(channel), null_cipher_(null_cipher), remote_static_(hs.remote_static()) {
     std::tie(send_, recv_) = hs.split();
 }
 
 SecureChannel::SecureChannel(SecureChannel&& o) noexcept
-    : fd_(std::move(o.fd_)), channel_(o.channel_), send_(o.send_), recv_(o.recv_),
+    : fd_(std::move(o.fd_)), channel_(o.channel_), null_cipher_(o.null_cipher_), send_(o.send_), recv_(o.recv_),
       remote_static_(o.remote_static_), max_frame_(o.max_frame_) {}
 
-SecureChannel SecureChannel::connect(Fd fd, Channel channel, const crypto::DhKeyPair& static_key, int timeout_ms) {
+SecureChannel SecureChannel::connect(Fd fd, Channel channel, const crypto::DhKeyPair& static_key, int timeout_ms,
+                                     bool null_cipher) {
     try {
-        return connect_impl(std::move(fd), channel, static_key, timeout_ms);
+        return connect_impl(std::move(fd), channel, static_key, timeout_ms, null_cipher);
     } catch (const crypto::CryptoError& e) {
         throw WireError(std::string("handshake: ") + e.what());
+    } catch (const WireError& e) {
+        if (!null_cipher) throw;
+        // A relay closes a null-cipher connection right after the prologue unless it allows the mode.
+        throw WireError(std::string(e.what()) +
+                        " (null-cipher mode: the relay must be started with --allow-null-cipher)");
     }
 }
 
-SecureChannel SecureChannel::accept(Fd fd, const crypto::DhKeyPair& static_key, int timeout_ms) {
+SecureChannel SecureChannel::accept(Fd fd, const crypto::DhKeyPair& static_key, int timeout_ms,
+                                    bool allow_null_cipher) {
     try {
-        return accept_impl(std::move(fd), static_key, timeout_ms);
+        return accept_impl(std::move(fd), static_key, timeout_ms, allow_null_cipher);
     } catch (const crypto::CryptoError& e) {
         throw WireError(std::string("handshake: ") + e.what());
     }
 }
 
 SecureChannel SecureChannel::connect_impl(Fd fd, Channel channel, const crypto::DhKeyPair& static_key,
-                                          int timeout_ms) {
-    const auto pro = prologue(channel);
+                                          int timeout_ms, bool null_cipher) {
+    const auto pro = prologue(channel, null_cipher);
     crypto::noise::HandshakeState hs(true, pro, static_key);
     // The prologue bytes go on the wire first, in the same segment as message 1.
     Bytes first(pro.begin(), pro.end());
@@ -255,13 +264,15 @@ SecureChannel SecureChannel::connect_impl(Fd fd, Channel channel, const crypto::
     if (!m2) throw WireError("handshake: timeout waiting for message 2");
     if (m2->size() != kHandshake2 || !hs.read_message(*m2)) throw WireError("handshake: message 2 rejected");
     write_frame(fd.get(), hs.write_message({}));
-    return SecureChannel(std::move(fd), channel, hs);
+    return SecureChannel(std::move(fd), channel, hs, null_cipher);
 }
 
-SecureChannel SecureChannel::accept_impl(Fd fd, const crypto::DhKeyPair& static_key, int timeout_ms) {
+SecureChannel SecureChannel::accept_impl(Fd fd, const crypto::DhKeyPair& static_key, int timeout_ms,
+                                         bool allow_null_cipher) {
     std::array<std::uint8_t, 4> pro{};
     if (!read_exact(fd.get(), pro.data(), pro.size(), timeout_ms)) throw WireError("handshake: no prologue");
-    const Channel channel = parse_prologue(pro);
+    const auto [channel, null_cipher] = parse_prologue(pro);
+    if (null_cipher && !allow_null_cipher) throw WireError(kNullCipherRefused);
     crypto::noise::HandshakeState hs(false, pro, static_key);
     auto m1 = read_frame(fd.get(), timeout_ms, kHandshake1);
     if (!m1) throw WireError("handshake: timeout waiting for message 1");
@@ -270,12 +281,19 @@ SecureChannel SecureChannel::accept_impl(Fd fd, const crypto::DhKeyPair& static_
     auto m3 = read_frame(fd.get(), timeout_ms, kHandshake3);
     if (!m3) throw WireError("handshake: timeout waiting for message 3");
     if (m3->size() != kHandshake3 || !hs.read_message(*m3)) throw WireError("handshake: message 3 rejected");
-    return SecureChannel(std::move(fd), channel, hs);
+    return SecureChannel(std::move(fd), channel, hs, null_cipher);
 }
 
 void SecureChannel::send(ByteView plaintext) {
     if (plaintext.size() + crypto::noise::kTagLen > kMaxFrame) throw WireError("message too large for one frame");
     std::lock_guard lock(send_mutex_);
+    if (null_cipher_) {
+        // Debug mode: the plaintext itself, then an all-zero tag, so frame sizes are those of normal mode.
+        Bytes body(plaintext.begin(), plaintext.end());
+        body.resize(body.size() + crypto::noise::kTagLen, 0);
+        write_frame(fd_.get(), body);
+        return;
+    }
     write_frame(fd_.get(), send_.encrypt_with_ad({}, plaintext));
 }
 
@@ -284,6 +302,13 @@ void SecureChannel::send_json(const nlohmann::json& j) { send(crypto::view(j.dum
 std::optional<Bytes> SecureChannel::recv(int timeout_ms) {
     auto frame = read_frame(fd_.get(), timeout_ms, 0, max_frame_);
     if (!frame) return std::nullopt;
+    if (null_cipher_) {
+        const auto tag = frame->end() - static_cast<std::ptrdiff_t>(crypto::noise::kTagLen);
+        if (std::any_of(tag, frame->end(), [](std::uint8_t b) { return b != 0; }))
+            throw WireError("null-cipher transport message with a non-zero tag");
+        frame->erase(tag, frame->end());
+        return frame;
+    }
     auto pt = recv_.decrypt_with_ad({}, *frame);
     if (!pt) throw WireError("transport message failed authentication");
     return pt;

@@ -67,8 +67,16 @@ public:
     std::size_t length, limit;
 };
 
-/// Check the 4-byte prologue ("SL", version 1, channel); the channel it names, or throws WireError.
-Channel parse_prologue(ByteView four);
+/// What a client's 4-byte prologue asks for.
+struct Prologue {
+    Channel channel = Channel::chat;
+    bool null_cipher = false;  ///< kNullCipherFlag set: plaintext after the handshake (debug mode)
+};
+/// Check the 4-byte prologue ("SL", version 1, channel, optionally with kNullCipherFlag); throws WireError.
+Prologue parse_prologue(ByteView four);
+/// The reason a relay gives (and logs) for closing a null-cipher connection it was not told to accept.
+inline constexpr const char* kNullCipherRefused =
+    "null-cipher client refused: relay not started with --allow-null-cipher";
 /// Validate a body length from a 2-byte frame header: at least kMinFrame, exactly `exact_len` if non-zero,
 /// at most `max_len`; returns it or throws WireError (FrameTooLarge above `max_len`).
 std::size_t check_frame_length(std::size_t len, std::size_t exact_len = 0, std::size_t max_len = kMaxFrame);
@@ -98,13 +106,17 @@ std::optional<Bytes> read_frame(int fd, int timeout_ms, std::size_t exact_len = 
 void write_frame(int fd, ByteView body);
 
 /// A Noise_XX session over a framed TCP connection; send() is thread-safe, recv() is for one reader.
+/// In the null-cipher debug mode (flag in the prologue) the handshake is the same, but transport messages
+/// are the plaintext followed by a 16-byte all-zero "tag": same framing and sizes, no confidentiality.
 class SecureChannel {
 public:
-    /// Client side: send the prologue, run XX as initiator.
+    /// Client side: send the prologue, run XX as initiator (`null_cipher`: debug mode, plaintext transport).
     static SecureChannel connect(Fd fd, Channel channel, const crypto::DhKeyPair& static_key,
-                                 int timeout_ms = 10000);
-    /// Relay side: read and check the prologue, run XX as responder. Both throw WireError on any failure.
-    static SecureChannel accept(Fd fd, const crypto::DhKeyPair& static_key, int timeout_ms = 10000);
+                                 int timeout_ms = 10000, bool null_cipher = false);
+    /// Relay side: read and check the prologue, run XX as responder. Both throw WireError on any failure;
+    /// a null-cipher prologue is refused (kNullCipherRefused, before the handshake) unless `allow_null_cipher`.
+    static SecureChannel accept(Fd fd, const crypto::DhKeyPair& static_key, int timeout_ms = 10000,
+                                bool allow_null_cipher = false);
 
     SecureChannel(SecureChannel&&) noexcept;
     SecureChannel& operator=(SecureChannel&&) = delete;
@@ -122,15 +134,20 @@ public:
     const crypto::Key32& remote_static() const { return remote_static_; }
     /// Which service the client asked for.
     Channel channel() const { return channel_; }
+    /// True in the null-cipher debug mode: transport messages are plaintext.
+    bool null_cipher() const { return null_cipher_; }
     /// The socket.
     const Fd& fd() const { return fd_; }
 
 private:
-    SecureChannel(Fd fd, Channel channel, crypto::noise::HandshakeState& hs);
-    static SecureChannel connect_impl(Fd fd, Channel channel, const crypto::DhKeyPair& static_key, int timeout_ms);
-    static SecureChannel accept_impl(Fd fd, const crypto::DhKeyPair& static_key, int timeout_ms);
+    SecureChannel(Fd fd, Channel channel, crypto::noise::HandshakeState& hs, bool null_cipher);
+    static SecureChannel connect_impl(Fd fd, Channel channel, const crypto::DhKeyPair& static_key, int timeout_ms,
+                                      bool null_cipher);
+    static SecureChannel accept_impl(Fd fd, const crypto::DhKeyPair& static_key, int timeout_ms,
+                                     bool allow_null_cipher);
     Fd fd_;
     Channel channel_;
+    bool null_cipher_ = false;
     crypto::noise::CipherState send_;
     crypto::noise::CipherState recv_;
     crypto::Key32 remote_static_{};

@@ -259,7 +259,17 @@ void run_scenario(const std::string& path, std::ostream& action_log, const Scena
                 const auto a = step["chat"];
                 Agent& from = agent(a, "from");
                 Agent& to = agent(a, "to");
-                const int count = a["messages"] ? a["messages"].as<int>() : 5;
+                // Known plaintext (e.g. canaries for audits): `texts` are sent in order instead of phrases.
+                std::vector<std::string> texts;
+                if (a["texts"]) {
+                    if (!a["texts"].IsSequence() || a["texts"].size() == 0)
+                        throw fail(a, "'texts' must be a non-empty list of strings");
+                    for (const auto& t : a["texts"]) texts.push_back(t.as<std::string>());
+                }
+                const int count = a["messages"] ? a["messages"].as<int>()
+                                                : (texts.empty() ? 5 : static_cast<int>(texts.size()));
+                if (!texts.empty() && count != static_cast<int>(texts.size()))
+                    throw fail(a, "'messages' must equal the number of 'texts'");
                 const double median = a["gap_median_s"] ? a["gap_median_s"].as<double>() : 2.0;
                 const double sigma = a["gap_sigma"] ? a["gap_sigma"].as<double>() : 0.8;
                 const double reply = a["reply_prob"] ? a["reply_prob"].as<double>() : 0.4;
@@ -269,7 +279,8 @@ void run_scenario(const std::string& path, std::ostream& action_log, const Scena
                 std::uniform_real_distribution<double> u01(0, 1);
                 for (int i = 0; i < count; ++i) {
                     sleep_s(std::min(gap(rng), 30.0));
-                    const std::string text = kPhrases[rng() % std::size(kPhrases)];
+                    const std::string text =
+                        texts.empty() ? kPhrases[rng() % std::size(kPhrases)] : texts[static_cast<std::size_t>(i)];
                     from.client().send(to.client().account().user(), {{"k", "typing"}, {"on", true}}, sealed);
                     sleep_s(per_char * static_cast<double>(text.size()) * (0.5 + u01(rng)));
                     from.client().send_text(to.client().account().user(), text, sealed);
@@ -286,9 +297,20 @@ void run_scenario(const std::string& path, std::ostream& action_log, const Scena
                 const auto a = step["file"];
                 Agent& from = agent(a, "from");
                 Agent& to = agent(a, "to");
-                const std::size_t bytes = a["bytes"] ? a["bytes"].as<std::size_t>() : 100000;
-                const auto content = crypto::random_bytes(bytes);
-                from.client().send_file(to.client().account().user(), content, "photo.jpg");
+                const std::string name = a["name"] ? a["name"].as<std::string>() : "photo.jpg";
+                crypto::Bytes content;
+                if (a["content"]) {
+                    // Known content (e.g. a canary), repeated to `bytes` bytes when that is given too.
+                    const std::string text = a["content"].as<std::string>();
+                    if (text.empty()) throw fail(a, "'content' must not be empty");
+                    const std::size_t want = a["bytes"] ? a["bytes"].as<std::size_t>() : text.size();
+                    while (content.size() < want) content.insert(content.end(), text.begin(), text.end());
+                    content.resize(want);
+                } else {
+                    content = crypto::random_bytes(a["bytes"] ? a["bytes"].as<std::size_t>() : 100000);
+                }
+                const std::size_t bytes = content.size();
+                from.client().send_file(to.client().account().user(), content, name);
                 from.record("file", to.client().account().user(), {{"bytes", bytes}});
                 from.touch();
             } else if (step["call"]) {

@@ -3,6 +3,7 @@
 
 Ground truth comes from how the capture was made: the relay's chat port (TCP 5443) carries chat,
 its blob port (TCP 5444) carries attachments, its media port (UDP 5445) carries calls.
+usage: labels.py CAPTURE [CHAT_PORT BLOB_PORT MEDIA_PORT]   (other ports when the relay used them)
 """
 import struct
 import sys
@@ -37,6 +38,11 @@ def packets(path):
 
 def main():
     path = sys.argv[1]
+    if len(sys.argv) == 5:
+        chat, blob, media = (int(p) for p in sys.argv[2:5])
+        ACTIVITY.clear()
+        ACTIVITY.update({("TCP", chat): ("SealChat", "chat"), ("TCP", blob): ("SealChat", "files"),
+                         ("UDP", media): ("SealChatCall", "call")})
     name = path.rsplit("/", 1)[-1]
     flows = {}
     for ip in packets(path):

@@ -4,22 +4,34 @@
 # usage: captures/sealchat/record.sh BUILD_DIR SCENARIO.yaml NAME [OUT_DIR]
 #   BUILD_DIR  a build with sealrelay and sealchat (cmake --build BUILD_DIR --target sealrelay sealchat)
 #   OUT_DIR    where sealchat-NAME.pcap goes (default: captures/)
-#   LABELS     environment: labels file to append to (default: captures/sealchat/labels.tsv)
-# Needs tcpdump (scripts/install-deps.sh installs it) and root or CAP_NET_RAW for capturing on lo.
-# Uses the default ports 5443/5444 (TCP) and 5445 (UDP), which must be free; the scenario's relay must
-# be 127.0.0.1:5443. Exits non-zero if the scenario fails (see sealchat(1): every message must arrive).
+# environment:
+#   LABELS          labels file to append to (default: captures/sealchat/labels.tsv); /dev/null: no labels
+#   PORTS           "auto": the relay takes free ports and the capture filter and the scenario follow them
+#                   (for runs beside other tests); default: 5443/5444 (TCP) and 5445 (UDP), which must be
+#                   free, and the scenario's relay must be 127.0.0.1:5443
+#   SEALRELAY_ARGS  extra sealrelay arguments (e.g. --allow-null-cipher)
+#   SEALCHAT_ARGS   extra sealchat arguments (e.g. --null-cipher)
+# Needs tcpdump (scripts/install-deps.sh installs it) and root or CAP_NET_RAW for capturing on lo: exits 77
+# (the ctest "skipped" status) when tcpdump cannot capture. Exits non-zero if the scenario fails (see
+# sealchat(1): every message must arrive).
 set -eu
-[ $# -ge 3 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
+[ $# -ge 3 ] || { sed -n '2,18p' "$0" >&2; exit 2; }
 build=$1
 scenario=$2
 name=$3
 here=$(cd "$(dirname "$0")" && pwd)
 out=${4:-$(dirname "$here")}
 labels=${LABELS:-$here/labels.tsv}
+ports_mode=${PORTS:-fixed}
 command -v tcpdump >/dev/null || { echo "record.sh: tcpdump not found (run scripts/install-deps.sh)" >&2; exit 2; }
 for b in sealrelay sealchat; do
     [ -x "$build/$b" ] || { echo "record.sh: $build/$b not built" >&2; exit 2; }
 done
+case $ports_mode in
+    auto) relay_ports="--chat-port 0 --blob-port 0 --media-port 0" ;;
+    fixed) relay_ports="--chat-port 5443 --blob-port 5444 --media-port 5445" ;;
+    *) echo "record.sh: PORTS must be 'auto' or unset" >&2; exit 2 ;;
+esac
 mkdir -p "$out"
 pcap="$out/sealchat-$name.pcap"
 work=$(mktemp -d /tmp/sealchat-record.XXXXXX)
@@ -30,23 +42,60 @@ cleanup() {
     [ -n "$relay_pid" ] && kill -TERM "$relay_pid" 2>/dev/null && wait "$relay_pid" 2>/dev/null || true
     rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 143' INT TERM
 
-# -Z: keep the capture owned by the invoking user (tcpdump otherwise switches to its own account).
-tcpdump -Z "$(id -un)" -i lo -s 0 -U -w "$pcap" 'tcp port 5443 or tcp port 5444 or udp port 5445' 2>"$work/tcpdump.log" &
-dump_pid=$!
-"$build/sealrelay" -d "$work/relay" -l "$work/relay.log" --ports-file "$work/ports" &
+# shellcheck disable=SC2086  # the *_ARGS and port lists are meant to be split into words
+"$build/sealrelay" -d "$work/relay" -l "$work/relay.log" --ports-file "$work/ports" $relay_ports ${SEALRELAY_ARGS:-} &
 relay_pid=$!
 i=0
-while [ ! -s "$work/ports" ] || ! grep -q listening "$work/tcpdump.log"; do
-    i=$((i + 1)); [ $i -gt 100 ] && { echo "relay or tcpdump did not start" >&2; exit 1; }
+while [ ! -s "$work/ports" ]; do
+    i=$((i + 1))
+    if [ $i -gt 100 ] || ! kill -0 "$relay_pid" 2>/dev/null; then
+        echo "record.sh: sealrelay did not start" >&2; exit 1
+    fi
     sleep 0.1
 done
-"$build/sealchat" --log "$work/actions.jsonl" scenario "$scenario"
+chat=$(sed -n 's/^chat=//p' "$work/ports")
+blob=$(sed -n 's/^blob=//p' "$work/ports")
+media=$(sed -n 's/^media=//p' "$work/ports")
+
+: > "$work/tcpdump.log"
+# -Z: keep the capture owned by the invoking user (tcpdump otherwise switches to its own account).
+tcpdump -Z "$(id -un)" -i lo -s 0 -U -w "$pcap" "tcp port $chat or tcp port $blob or udp port $media" \
+    2>"$work/tcpdump.log" &
+dump_pid=$!
+i=0
+while ! grep -q listening "$work/tcpdump.log"; do
+    i=$((i + 1))
+    if ! kill -0 "$dump_pid" 2>/dev/null; then
+        dump_pid=
+        sed 's/^/tcpdump: /' "$work/tcpdump.log" >&2
+        rm -f "$pcap"
+        if grep -qi -e 'permission' -e 'not permitted' "$work/tcpdump.log"; then
+            echo "record.sh: tcpdump cannot capture on lo (needs root or CAP_NET_RAW): skipped" >&2
+            exit 77
+        fi
+        echo "record.sh: tcpdump failed" >&2; exit 1
+    fi
+    [ $i -gt 100 ] && { echo "record.sh: tcpdump did not start" >&2; exit 1; }
+    sleep 0.1
+done
+scenario_args=
+[ "$ports_mode" = auto ] && scenario_args="--relay 127.0.0.1:$chat --blob-port $blob"
+# shellcheck disable=SC2086
+if ! "$build/sealchat" --log "$work/actions.jsonl" ${SEALCHAT_ARGS:-} $scenario_args scenario "$scenario"; then
+    echo "record.sh: scenario failed; relay log:" >&2
+    tail -n 20 "$work/relay.log" >&2
+    exit 1
+fi
 sleep 1
 kill -INT "$dump_pid"; wait "$dump_pid" || true; dump_pid=
 kill -TERM "$relay_pid"; wait "$relay_pid" || true; relay_pid=
-[ -s "$labels" ] || head -n 1 "$here/labels.tsv" > "$labels"
-python3 "$here/labels.py" "$pcap" >> "$labels"  # ndpi42_label: fill from ndpiReader -v 2 (Unknown for all flows so far)
+if [ "$labels" != /dev/null ]; then
+    [ -s "$labels" ] || head -n 1 "$here/labels.tsv" > "$labels"
+    # ndpi42_label: fill from ndpiReader -v 2 (Unknown for all flows so far)
+    python3 "$here/labels.py" "$pcap" "$chat" "$blob" "$media" >> "$labels"
+fi
 echo "wrote $pcap ($(wc -c < "$pcap") bytes); actions:" >&2
 cut -c1-160 "$work/actions.jsonl" | sed -n '1,5p' >&2

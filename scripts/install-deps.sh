@@ -6,7 +6,7 @@ pkgs=(build-essential cmake pkg-config git
       libpcap-dev libndpi-dev libndpi-bin libgcrypt20-dev libxxhash-dev
       libboost-program-options-dev libyaml-cpp-dev catch2 nlohmann-json3-dev libfmt-dev
       libhowardhinnant-date-dev tzdata
-      libsodium-dev libsrtp2-dev libopus-dev libsqlite3-dev
+      libhyperscan-dev libsodium-dev libsrtp2-dev libopus-dev libsqlite3-dev
       groff-base tcpdump time iproute2 util-linux)
 missing=()
 for p in "${pkgs[@]}"; do

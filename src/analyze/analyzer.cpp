@@ -97,6 +97,8 @@ void Analyzer::Lane::run() {
     const decode::DecodeResult r = decoder.decode(h->linktype, h->data(), h->caplen, h->wirelen, p, anomalies);
     if (r == decode::DecodeResult::Ok) {
       p.ts = h->ts;
+      p.frame_no = h->frame_no;
+      p.file_index = h->file_index;
       worker.process(p);
     } else if (r == decode::DecodeResult::NotIp) {
       ++not_ip;
@@ -107,7 +109,8 @@ void Analyzer::Lane::run() {
   }
 }
 
-void Analyzer::dispatch(const uint8_t* data, uint32_t caplen, uint32_t wirelen, TimestampUs ts, int linktype) {
+void Analyzer::dispatch(const uint8_t* data, uint32_t caplen, uint32_t wirelen, TimestampUs ts, int linktype,
+                        uint32_t frame_no) {
   ++summary_.frames;
   summary_.frames_bytes += caplen;
   if (ts < last_ts_in_file_) anomalies_.add(decode::Anomaly::TimestampBackwards);
@@ -134,7 +137,7 @@ void Analyzer::dispatch(const uint8_t* data, uint32_t caplen, uint32_t wirelen, 
       lane = XXH3_64bits(&k, sizeof k) % lanes_.size();
     }
   }
-  lanes_[lane]->ring.push(ts, data, caplen, wirelen, linktype);
+  lanes_[lane]->ring.push(ts, data, caplen, wirelen, linktype, frame_no, file_index_);
 }
 
 bool Analyzer::run_file(const std::string& path) {
@@ -152,7 +155,7 @@ bool Analyzer::run_file(const std::string& path) {
     }
     const capture::ReadStatus st = src.next(pkt);
     if (st == capture::ReadStatus::Packet) {
-      dispatch(pkt.data, pkt.caplen, pkt.wirelen, pkt.ts, lt);
+      dispatch(pkt.data, pkt.caplen, pkt.wirelen, pkt.ts, lt, static_cast<uint32_t>(src.packets()));
       if ((src.packets() & 0x3FFF) == 0) progress.update(src.position(), src.packets());
       continue;
     }
@@ -183,7 +186,7 @@ bool Analyzer::run_live() {
     }
     const capture::ReadStatus st = src.next(pkt);
     if (st == capture::ReadStatus::Packet) {
-      dispatch(pkt.data, pkt.caplen, pkt.wirelen, pkt.ts, lt);
+      dispatch(pkt.data, pkt.caplen, pkt.wirelen, pkt.ts, lt, static_cast<uint32_t>(src.packets()));
     } else if (st == capture::ReadStatus::Error) {
       summary_.problems.push_back({opts_.interface, src.error(), 0, src.packets()});
       ok = false;
@@ -229,6 +232,7 @@ bool Analyzer::run() {
   } else {
     for (const auto& f : opts_.files) {
       if (!run_file(f)) ok = false;
+      ++file_index_;
       if (g_stop.load()) {
         summary_.interrupted = true;
         break;

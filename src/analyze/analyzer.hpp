@@ -94,7 +94,8 @@ class Analyzer {
 
   bool run_file(const std::string& path);
   bool run_live();
-  void dispatch(const uint8_t* data, uint32_t caplen, uint32_t wirelen, TimestampUs ts, int linktype);
+  void dispatch(const uint8_t* data, uint32_t caplen, uint32_t wirelen, TimestampUs ts, int linktype,
+                uint32_t frame_no);
   void finish();
 
   AnalyzeOptions opts_;
@@ -104,6 +105,7 @@ class Analyzer {
   std::vector<std::unique_ptr<Lane>> lanes_;
   decode::AnomalyCounters anomalies_;  // capture thread's own (timestamps going backwards)
   TimestampUs last_ts_in_file_ = 0;
+  uint16_t file_index_ = 0;  // index of the input being read
 };
 
 }  // namespace sealscope::analyze

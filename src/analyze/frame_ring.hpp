@@ -18,9 +18,12 @@ class FrameRing {
     uint32_t wirelen;
     int32_t linktype;
     int64_t ts;
+    uint32_t frame_no;    ///< 1-based record number in its capture file (live: since the start)
+    uint16_t file_index;  ///< which input (0-based)
+    uint16_t reserved;
     const uint8_t* data() const { return reinterpret_cast<const uint8_t*>(this) + sizeof(Header); }
   };
-  static_assert(sizeof(Header) == 24);
+  static_assert(sizeof(Header) == 32);
   static constexpr uint32_t kEnd = 0xFFFFFFFFu;
 
   explicit FrameRing(size_t bytes)
@@ -30,12 +33,16 @@ class FrameRing {
   FrameRing& operator=(const FrameRing&) = delete;
 
   /// Producer: copies a frame in, waiting while the ring is full.
-  void push(int64_t ts, const uint8_t* data, uint32_t caplen, uint32_t wirelen, int linktype) {
+  void push(int64_t ts, const uint8_t* data, uint32_t caplen, uint32_t wirelen, int linktype, uint32_t frame_no = 0,
+            uint16_t file_index = 0) {
     Header* h = reserve(record_size(caplen));
     h->caplen = caplen;
     h->wirelen = wirelen;
     h->linktype = linktype;
     h->ts = ts;
+    h->frame_no = frame_no;
+    h->file_index = file_index;
+    h->reserved = 0;
     std::memcpy(reinterpret_cast<uint8_t*>(h) + sizeof(Header), data, caplen);
     commit(h->size);
   }
@@ -46,6 +53,9 @@ class FrameRing {
     h->wirelen = 0;
     h->linktype = 0;
     h->ts = 0;
+    h->frame_no = 0;
+    h->file_index = 0;
+    h->reserved = 0;
     commit(h->size);
     publish_head();
   }

@@ -58,6 +58,8 @@ constexpr uint16_t kNoVlan = 0xFFFF;
 /// A decoded packet: views into the captured bytes plus the header fields the flow stage needs.
 struct Packet {
   TimestampUs ts = 0;
+  uint32_t frame_no = 0;    ///< 1-based record number in its capture file (set by the analyzer)
+  uint16_t file_index = 0;  ///< which input file (set by the analyzer)
   const uint8_t* frame = nullptr;  ///< the whole captured frame (link header on), for pcap output
   uint32_t frame_caplen = 0, frame_wirelen = 0;
   int linktype = 0;

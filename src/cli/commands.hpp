@@ -9,7 +9,7 @@ enum Exit : int {
   kOk = 0,
   kInputProblem = 1,  ///< an input could not be read to its end (outputs were still written)
   kUsage = 2,         ///< bad command line
-  kFailed = 3,        ///< the command ran but its check failed (eval threshold, policy findings)
+  kFailed = 3,        ///< the command ran but its check failed (eval threshold, audit FAIL)
   kInterrupted = 130,
 };
 
@@ -17,6 +17,9 @@ enum Exit : int {
 int analyze_main(const std::vector<std::string>& args);
 /// `sealscope policy check|test …`; args exclude the program and command names.
 int policy_main(const std::vector<std::string>& args);
+
+/// `sealscope audit …`: canary search and randomness evidence on captures.
+int audit_main(const std::vector<std::string>& args);
 
 /// `sealscope eval …`: accuracy against a labels file.
 int eval_main(const std::vector<std::string>& args);

@@ -20,6 +20,7 @@ const char* kUsageText =
     "  analyze   capture(s) or a live interface -> flows, labels, metadata statistics\n"
     "  policy    region-scoped rules: check (validate, lint) and test (dry-run on captures)\n"
     "  eval      accuracy of the labels against a labels file (e.g. ../shared/corpus/labels.tsv)\n"
+    "  audit     canaries and randomness: does content stay unreadable on the wire? (PASS/FAIL)\n"
     "\n"
     "Run 'sealscope <command> --help' for a command's options; see sealscope(1).\n";
 }  // namespace
@@ -42,6 +43,7 @@ int run(int argc, char** argv) {
   if (cmd == "analyze") return analyze_main(args);
   if (cmd == "policy") return policy_main(args);
   if (cmd == "eval") return eval_main(args);
+  if (cmd == "audit") return audit_main(args);
   fmt::print(stderr, "sealscope: unknown command '{}'\n{}", cmd, kUsageText);
   return kUsage;
 }

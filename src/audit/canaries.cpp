@@ -1,0 +1,176 @@
+#include "audit/canaries.hpp"
+
+#include <fmt/format.h>
+#include <sodium.h>
+
+#include <fstream>
+
+#include "common/errors.hpp"
+
+namespace sealscope::audit {
+
+const char* encoding_name(Encoding e) {
+  switch (e) {
+    case Encoding::Raw: return "raw";
+    case Encoding::HexLower: return "hex-lower";
+    case Encoding::HexUpper: return "hex-upper";
+    case Encoding::Base64Align0: return "base64/0";
+    case Encoding::Base64Align1: return "base64/1";
+    case Encoding::Base64Align2: return "base64/2";
+    case Encoding::Utf16Le: return "utf-16le";
+    case Encoding::Utf16Be: return "utf-16be";
+    case Encoding::UrlUpper: return "url";
+    case Encoding::UrlLower: return "url-lower";
+    case Encoding::UrlForm: return "url-form";
+    case Encoding::Count: break;
+  }
+  return "?";
+}
+
+std::vector<Canary> load_canaries(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open the canaries file");
+  std::vector<Canary> out;
+  std::string line;
+  uint32_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    if (line.size() < kMinCanaryBytes) {
+      throw ConfigError(path, static_cast<int>(n), 1,
+                        fmt::format("canary of {} bytes; expected at least {} (shorter strings match ciphertext "
+                                    "by chance)",
+                                    line.size(), kMinCanaryBytes));
+    }
+    out.push_back({static_cast<uint32_t>(out.size() + 1), n, line});
+  }
+  if (in.bad()) throw InputError(path + ": read error");
+  if (out.empty()) throw ConfigError(path, static_cast<int>(n), 1, "no canary in the file; expected one per line");
+  return out;
+}
+
+std::string to_hex(const std::string& s, bool upper) {
+  std::string out(s.size() * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), reinterpret_cast<const unsigned char*>(s.data()), s.size());
+  out.pop_back();
+  if (upper) {
+    for (char& c : out) {
+      if (c >= 'a' && c <= 'f') c = static_cast<char>(c - 'a' + 'A');
+    }
+  }
+  return out;
+}
+
+std::string base64_core(const std::string& s, int align) {
+  std::string in(static_cast<size_t>(align), '\0');
+  in += s;
+  std::string enc(sodium_base64_ENCODED_LEN(in.size(), sodium_base64_VARIANT_ORIGINAL_NO_PADDING), '\0');
+  sodium_bin2base64(enc.data(), enc.size(), reinterpret_cast<const unsigned char*>(in.data()), in.size(),
+                    sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+  enc.resize(std::char_traits<char>::length(enc.c_str()));
+  // Character i covers bits [6i, 6i+6) of the input; keep those wholly inside the canary's bits.
+  const size_t first = (8 * static_cast<size_t>(align) + 5) / 6;
+  const size_t end = 8 * in.size() / 6;  // one past the last whole character
+  if (end <= first || end > enc.size()) return {};
+  return enc.substr(first, end - first);
+}
+
+// Hand-written: a strict UTF-8 decoder is a dozen lines; no packaged library is worth a dependency for it
+// (std::wstring_convert is deprecated).
+bool to_utf16(const std::string& s, bool big_endian, std::string& out) {
+  out.clear();
+  auto put = [&](uint16_t u) {
+    const char hi = static_cast<char>(u >> 8), lo = static_cast<char>(u & 0xFF);
+    out.push_back(big_endian ? hi : lo);
+    out.push_back(big_endian ? lo : hi);
+  };
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    uint32_t cp;
+    size_t len;
+    if (p[i] < 0x80) {
+      cp = p[i];
+      len = 1;
+    } else if ((p[i] & 0xE0) == 0xC0) {
+      cp = p[i] & 0x1F;
+      len = 2;
+    } else if ((p[i] & 0xF0) == 0xE0) {
+      cp = p[i] & 0x0F;
+      len = 3;
+    } else if ((p[i] & 0xF8) == 0xF0) {
+      cp = p[i] & 0x07;
+      len = 4;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    static constexpr uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      put(static_cast<uint16_t>(0xD800 + (cp >> 10)));
+      put(static_cast<uint16_t>(0xDC00 + (cp & 0x3FF)));
+    } else {
+      put(static_cast<uint16_t>(cp));
+    }
+    i += len;
+  }
+  return true;
+}
+
+// Hand-written: percent-encoding is a loop over a fixed character class.
+std::string url_encode(const std::string& s, bool upper, bool form) {
+  static constexpr char kUp[] = "0123456789ABCDEF", kLow[] = "0123456789abcdef";
+  const char* digits = upper ? kUp : kLow;
+  std::string out;
+  for (unsigned char c : s) {
+    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                            c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out.push_back(static_cast<char>(c));
+    } else if (form && c == ' ') {
+      out.push_back('+');
+    } else {
+      out.push_back('%');
+      out.push_back(digits[c >> 4]);
+      out.push_back(digits[c & 0xF]);
+    }
+  }
+  return out;
+}
+
+std::vector<Pattern> encode_canaries(const std::vector<Canary>& canaries) {
+  std::vector<Pattern> out;
+  for (uint32_t i = 0; i < canaries.size(); ++i) {
+    const std::string& t = canaries[i].text;
+    const size_t first = out.size();
+    auto add = [&](Encoding e, std::string bytes) {
+      if (bytes.empty()) return;
+      for (size_t k = first; k < out.size(); ++k) {
+        if (out[k].bytes == bytes) return;
+      }
+      out.push_back({i, e, std::move(bytes)});
+    };
+    add(Encoding::Raw, t);
+    add(Encoding::HexLower, to_hex(t, false));
+    add(Encoding::HexUpper, to_hex(t, true));
+    add(Encoding::Base64Align0, base64_core(t, 0));
+    add(Encoding::Base64Align1, base64_core(t, 1));
+    add(Encoding::Base64Align2, base64_core(t, 2));
+    std::string u;
+    if (to_utf16(t, false, u)) add(Encoding::Utf16Le, u);
+    if (to_utf16(t, true, u)) add(Encoding::Utf16Be, u);
+    add(Encoding::UrlUpper, url_encode(t, true, false));
+    add(Encoding::UrlLower, url_encode(t, false, false));
+    add(Encoding::UrlForm, url_encode(t, true, true));
+  }
+  return out;
+}
+
+}  // namespace sealscope::audit

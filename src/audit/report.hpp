@@ -1,0 +1,28 @@
+#pragma once
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "audit/audit.hpp"
+#include "audit/canaries.hpp"
+#include "stats/summary.hpp"
+
+namespace sealscope::audit {
+
+/// What the report says about the run besides the auditor's findings.
+struct ReportContext {
+  std::vector<std::string> inputs;
+  std::string canaries_file;
+  const std::vector<Canary>* canaries = nullptr;
+  const stats::Summary* summary = nullptr;
+};
+
+/// The audit report (sealscope-audit(5)... documented in sealscope(1)): verdict, canary hits by position and
+/// encoding (canaries named by number and line, never by text), per-flow evidence, what stays visible.
+nlohmann::ordered_json report_json(const Auditor& a, const ReportContext& ctx);
+
+/// The human summary.
+void print_summary(const Auditor& a, const ReportContext& ctx, std::FILE* out);
+
+}  // namespace sealscope::audit

@@ -1,0 +1,147 @@
+#include <fmt/format.h>
+
+#include <boost/program_options.hpp>
+#include <csignal>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "analyze/analyzer.hpp"
+#include "audit/audit.hpp"
+#include "audit/canaries.hpp"
+#include "audit/matcher.hpp"
+#include "audit/report.hpp"
+#include "cli/commands.hpp"
+#include "cli/pipeline_options.hpp"
+#include "common/errors.hpp"
+
+namespace po = boost::program_options;
+
+namespace sealscope::cli {
+
+namespace {
+void on_signal(int) { analyze::Analyzer::request_stop(); }
+}  // namespace
+
+int audit_main(const std::vector<std::string>& args) {
+  analyze::AnalyzeOptions o;
+  std::string canaries_path, report_path;
+  bool quiet = false;
+  audit::AuditOptions ao;
+  PipelineSwitches switches;
+  po::options_description desc(
+      "usage: sealscope audit --canaries FILE [OPTIONS] CAPTURE...\n\n"
+      "Checks from the network side that content stays unreadable. Searches every packet payload and every\n"
+      "reassembled TCP stream (both directions, in order, gaps noted) for each canary (a string known to be\n"
+      "in the plaintext) as raw bytes, hex (both cases), base64 (three alignments), UTF-16LE/BE and URL-\n"
+      "encoded; measures per flow direction the randomness of the content bytes after known framing (TLS,\n"
+      "DTLS, QUIC, RTP, sealchat, WhatsApp) is stripped; flags cleartext protocols in messaging flows.\n"
+      "PASS only when no canary is found and no messaging flow carries cleartext content. Hits are reported\n"
+      "by position and encoding, canaries by number and line: never the bytes.\n\nOptions");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("canaries", po::value(&canaries_path), "canaries file: one string per line (UTF-8, at least 6 bytes), "
+       "'#' starts a comment line; required")
+      ("report-json", po::value(&report_path), "write the audit report as JSON to FILE (- = stdout)")
+      ("max-hits", po::value(&ao.max_hits_listed)->default_value(1000),
+       "canary occurrences listed in the report (all are counted)")
+      ("reassembly-stream-cap", po::value(&ao.reassembly.per_stream)->default_value(1u << 20),
+       "bytes held per TCP direction while waiting for a hole to fill; at the cap the hole becomes a gap")
+      ("reassembly-total-cap", po::value(&ao.reassembly.total)->default_value(64u << 20),
+       "bytes held for all TCP directions together; at the cap the stream that pushes past it skips its hole")
+      ("bpf", po::value(&o.bpf), "BPF filter applied to the captures (pcap-filter(7))")
+      ("quiet,q", po::bool_switch(&quiet), "print only the verdict line");
+  desc.add(pipeline_options(o, switches));
+  po::options_description hidden;
+  hidden.add_options()("capture", po::value(&o.files));
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description pos;
+  pos.add("capture", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& ex) {
+    fmt::print(stderr, "sealscope audit: {} (see 'sealscope audit --help')\n", ex.what());
+    return kUsage;
+  }
+  if (vm.count("help")) {
+    std::ostringstream os;
+    os << desc;
+    fmt::print("{}\nThe report and the summary hold positions, counts, statistics and names only.\n"
+               "Exit status: 0 PASS, 3 FAIL, 1 an input could not be read to its end (verdict on what was read),\n"
+               "2 usage error or a bad canaries file.\n",
+               os.str());
+    return kOk;
+  }
+  if (canaries_path.empty()) {
+    fmt::print(stderr, "sealscope audit: --canaries FILE is required (see --help)\n");
+    return kUsage;
+  }
+  if (o.files.empty()) {
+    fmt::print(stderr, "sealscope audit: no capture given (see --help)\n");
+    return kUsage;
+  }
+  if (ao.reassembly.per_stream == 0 || ao.reassembly.total < ao.reassembly.per_stream) {
+    fmt::print(stderr, "sealscope audit: --reassembly-stream-cap must be > 0 and at most --reassembly-total-cap\n");
+    return kUsage;
+  }
+  apply_switches(o, switches);
+  o.workers = 1;  // flows are the auditor's keys: one shard
+  o.pipeline.table.active_s = 0;
+
+  std::vector<audit::Canary> canaries;
+  std::unique_ptr<audit::Matcher> matcher;
+  try {
+    canaries = audit::load_canaries(canaries_path);
+    matcher = std::make_unique<audit::Matcher>(audit::encode_canaries(canaries));
+  } catch (const Error& ex) {
+    fmt::print(stderr, "sealscope audit: {}\n", ex.what());
+    return kUsage;
+  }
+  stats::Summary summary;
+  analyze::TeeSink tee;
+  tee.add(&summary);
+  audit::Auditor auditor(*matcher, ao);
+  tee.add(&auditor);
+  audit::ReportContext ctx{o.files, canaries_path, &canaries, &summary};
+  bool ok = true;
+  try {
+    analyze::Analyzer analyzer(o, tee, summary);
+    analyzer.check_inputs();
+    analyzer.add_observer(&auditor);
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    ok = analyzer.run();
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    if (!report_path.empty()) {
+      const std::string text = audit::report_json(auditor, ctx).dump(2) + "\n";
+      if (report_path == "-") {
+        fmt::print("{}", text);
+      } else {
+        std::ofstream out(report_path, std::ios::binary);
+        if (!out || !(out << text)) throw InputError(report_path + ": cannot write the report");
+      }
+    }
+  } catch (const Error& ex) {
+    fmt::print(stderr, "sealscope audit: {}\n", ex.what());
+    return kInputProblem;
+  }
+  std::FILE* out = report_path == "-" ? stderr : stdout;
+  if (quiet) {
+    fmt::print(out, "audit verdict: {}\n", auditor.pass() ? "PASS" : "FAIL");
+  } else {
+    audit::print_summary(auditor, ctx, out);
+  }
+  for (const auto& p : summary.problems) {
+    fmt::print(stderr, "sealscope audit: {}: {} (read {} packets, stopped at byte offset {}; verdict on those)\n",
+               p.name, p.reason, p.packets, p.offset);
+  }
+  if (summary.interrupted) return kInterrupted;
+  if (!auditor.pass()) return kFailed;
+  return ok ? kOk : kInputProblem;
+}
+
+}  // namespace sealscope::cli

@@ -54,10 +54,13 @@ EOF
 # remove its temporary files.
 logs=$(mktemp -d /tmp/make-controls.XXXXXX)
 pids=
+complete=no
 cleanup() {
     for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
     for p in $pids; do wait "$p" 2>/dev/null || true; done
     rm -rf "$logs"
+    # No partial set of controls is left behind.
+    [ "$complete" = yes ] || rm -f "$out/control.yaml" "$out/canaries.txt" "$out"/control-*.pcap "$out"/sealchat-control-*.pcap
 }
 trap cleanup EXIT
 trap 'exit 143' INT TERM
@@ -108,4 +111,5 @@ for canary in "$content1" "$content2"; do
         echo "make_controls.sh: control-encrypted.pcap carries plaintext" >&2; exit 1
     fi
 done
+complete=yes
 echo "make_controls.sh: wrote $out/control-encrypted.pcap, $out/control-null.pcap, $out/canaries.txt" >&2

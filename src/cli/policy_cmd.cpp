@@ -106,8 +106,8 @@ int test_main(const std::vector<std::string>& args) {
       ("help,h", "show this help")
       ("rules", po::value(&rules), "the rules file (sealscope-rules(5)); required")
       ("report-json", po::value(&report_path), "write the report as JSON to FILE (- = stdout)")
-      ("pass-pcap", po::value(&pass_path), "write the frames that would have passed to FILE (pcap)")
-      ("drop-pcap", po::value(&drop_path), "write the frames that would have been dropped to FILE (pcap)")
+      ("pass-pcap", po::value(&pass_path), "write the frames that would have passed to FILE (pcap, headers only)")
+      ("drop-pcap", po::value(&drop_path), "write the frames that would have been dropped to FILE (pcap, headers only)")
       ("labels", po::value(&labels_path),
        "ground truth per flow (labels.tsv: file, l4, vlan, endpoint_a, endpoint_b, packets, expected_label, "
        "family, activity) for intended vs collateral hits; default: the flows' own labels")
@@ -131,7 +131,8 @@ int test_main(const std::vector<std::string>& args) {
   if (vm.count("help")) {
     std::ostringstream os;
     os << desc;
-    fmt::print("{}\nThe report holds counts and names only; the pcap outputs hold the original frames.\n"
+    fmt::print("{}\nThe report holds counts and names only. The pcap outputs hold each frame cut where its L4 payload\n"
+               "starts (link, IP and TCP/UDP headers; the original length is kept): never payload.\n"
                "Exit status: 0 ok, 1 an input could not be read (to its end), 2 usage error or a rules error.\n",
                os.str());
     return kOk;

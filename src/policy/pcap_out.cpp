@@ -31,6 +31,16 @@ void PcapOut::open(int linktype) {
   file_ = nullptr;  // owned by the dumper now
 }
 
+uint32_t PcapOut::header_bytes(const decode::Packet& p) {
+  // The frame up to the start of the L4 payload (for a later fragment: past its IP header; for GTP-U: past the
+  // inner transport header). Where the decoder found no payload boundary inside the frame, fall back to the
+  // start of the IP header, then to nothing: never a byte that might be payload.
+  auto inside = [&](const uint8_t* q) { return q != nullptr && q >= p.frame && q <= p.frame + p.frame_caplen; };
+  if (inside(p.payload)) return static_cast<uint32_t>(p.payload - p.frame);
+  if (inside(p.l3)) return static_cast<uint32_t>(p.l3 - p.frame);
+  return 0;
+}
+
 void PcapOut::write(const decode::Packet& p) {
   if (linktype_ < 0 && file_ != nullptr) open(p.linktype);
   if (dumper_ == nullptr || p.linktype != linktype_ || p.frame == nullptr) {
@@ -44,8 +54,8 @@ void PcapOut::write(const decode::Packet& p) {
     h.ts.tv_usec += 1000000;
     --h.ts.tv_sec;
   }
-  h.caplen = p.frame_caplen;
-  h.len = p.frame_wirelen;
+  h.caplen = header_bytes(p);
+  h.len = p.frame_wirelen;  // the original length, so sizes stay visible
   pcap_dump(reinterpret_cast<u_char*>(dumper_), &h, p.frame);
   ++written_;
 }

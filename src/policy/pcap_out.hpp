@@ -9,8 +9,10 @@ struct pcap_dumper;
 
 namespace sealscope::policy {
 
-/// Writes original frames to a classic pcap file (µs timestamps) readable by tcpdump/tshark. The file is
-/// created up front (so a bad path fails before the run); its link type is the first frame's.
+/// Writes frames cut after their transport header to a classic pcap file (µs timestamps) readable by
+/// tcpdump/tshark: each record's caplen is the bytes before the L4 payload, its len the original wire length.
+/// No payload byte is written (sealscope writes metadata only). The file is created up front (so a bad path
+/// fails before the run); its link type is the first frame's.
 class PcapOut {
  public:
   /// Creates `path` (throws InputError when it cannot be written).
@@ -19,8 +21,11 @@ class PcapOut {
   PcapOut(const PcapOut&) = delete;
   PcapOut& operator=(const PcapOut&) = delete;
 
-  /// Appends the packet's frame; a frame of another link type than the file's is counted, not written.
+  /// Appends the packet's headers (the frame cut where its L4 payload starts); a frame of another link type
+  /// than the file's is counted, not written.
   void write(const decode::Packet& p);
+  /// Bytes of p's frame that precede its L4 payload: what write() keeps.
+  static uint32_t header_bytes(const decode::Packet& p);
   /// Flushes and closes (an empty capture gets an Ethernet header).
   void close();
 

@@ -520,6 +520,12 @@ def check(a, bin_, root, work):
             f.write(b"\n" + g.read())
         print(f"control capture: {control[0]} with {control[1]}")
     searcher = Searcher(canaries)
+    if control:
+        found, _ = scan_file(searcher, control[0])
+        seen = {h[1].line for h in found if h[1].source == "control canaries.txt"}
+        print(f"control capture: {len(seen)} of its canaries found in it (the input really holds plaintext)")
+        if not seen:
+            failures.append("control-null.pcap holds none of its canaries: as an input it proves nothing")
 
     # Commands and options, from the binary itself.
     rc, top, _ = help_text(bin_, [])

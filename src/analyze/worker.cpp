@@ -96,6 +96,17 @@ void Worker::account(flow::Flow& f, TimestampUs ts, uint32_t ip_len, uint32_t pa
 }
 
 void Worker::process(const decode::Packet& p) {
+  if (p.file_index != file_index_) {
+    file_index_ = p.file_index;
+    // A later input whose clock starts before the previous one's ended is another timeline (an unrelated
+    // capture): against the newer clock its packets would look long idle and every one would start and end
+    // a flow of its own. End every flow (reason eof, as at the end of input) and restart the clock. Inputs
+    // that continue in time (rotated files) keep their flows across the boundary.
+    if (p.ts + kTimelineSlackUs < now_) {
+      table_.drain(flow::EndReason::Eof);
+      now_ = p.ts;
+    }
+  }
   if (p.ts > now_) now_ = p.ts;
   table_.expire(now_);
   if (classify_idle_us_ > 0) give_up_idle();

@@ -64,6 +64,9 @@ class Worker : public flow::FlowSink {
   uint64_t fragments_attributed_ = 0;
   TimestampUs now_ = 0;
   TimestampUs active_us_ = 0;
+  uint16_t file_index_ = 0;  // input of the last packet
+  /// A new input starting more than this before the clock is another timeline (see process()).
+  static constexpr TimestampUs kTimelineSlackUs = 1000000;
   std::vector<PacketObserver*> observers_;
   // Flows holding nDPI state, least recently active first (links in ClassState).
   uint32_t engine_head_ = 0xFFFFFFFFu, engine_tail_ = 0xFFFFFFFFu;

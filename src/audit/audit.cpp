@@ -193,9 +193,14 @@ void Auditor::write(const stats::FlowRecord& r) {
     }
     if (a.judgement == Judgement::CleartextLike) {
       res.findings.push_back(fmt::format(
-          "content {} looks like cleartext: entropy {:.2f} bits/byte where random bytes give {:.2f}, "
-          "chi-square p = {:.2g} over {} bytes",
-          kDir[i], a.entropy, a.expected_entropy, a.p_value, a.bytes));
+          "content {} looks like cleartext text: {:.0f}% printable, entropy {:.2f} bits/byte where random bytes "
+          "give {:.2f}, chi-square p = {:.2g} over {} bytes",
+          kDir[i], 100 * a.printable, a.entropy, a.expected_entropy, a.p_value, a.bytes));
+    } else if (a.judgement == Judgement::Structured) {
+      res.notes.push_back(fmt::format(
+          "content {} is non-random binary (entropy {:.2f} of {:.2f}, {:.0f}% printable): padding, probes or "
+          "binary control in the clear; not counted as cleartext content",
+          kDir[i], a.entropy, a.expected_entropy, 100 * a.printable));
     } else if (a.judgement == Judgement::FixedLead) {
       res.findings.push_back(fmt::format(
           "{} of {} {} units {} start with the same high nibble (chi-square p = {:.2g}): an unencrypted "

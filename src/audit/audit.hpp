@@ -48,7 +48,8 @@ struct FlowResult {
   bool messaging = false;  ///< has a service family (activity other than dns)
   DirResult dir[2];
   uint64_t hits_packet = 0, hits_stream = 0;
-  std::vector<std::string> findings;  ///< why this flow counts against the verdict
+  std::vector<std::string> findings;  ///< why this flow counts against the verdict (messaging flows)
+  std::vector<std::string> notes;     ///< non-random binary content: reported, not counted
   bool fails = false;
 };
 

@@ -11,6 +11,7 @@ const char* judgement_name(Judgement j) {
     case Judgement::TooFew: return "too-few";
     case Judgement::RandomLike: return "random-like";
     case Judgement::CleartextLike: return "cleartext-like";
+    case Judgement::Structured: return "structured";
     case Judgement::FixedLead: return "fixed-lead";
     case Judgement::Filler: return "filler";
   }
@@ -104,10 +105,11 @@ Assessment assess(const ByteStats& s) {
     a.judgement = Judgement::TooFew;
   } else if (enough_bytes && a.entropy < kMaxFillerEntropy) {
     a.judgement = Judgement::Filler;
-  } else if (enough_bytes && a.p_value < kAlpha &&
-             (a.expected_entropy - a.entropy >= kMinEntropyDeficit ||
-              (a.printable >= kMinPrintableShare && a.expected_entropy - a.entropy >= kMinTextDeficit))) {
+  } else if (enough_bytes && a.p_value < kAlpha && a.printable >= kMinPrintableShare &&
+             a.expected_entropy - a.entropy >= kMinTextDeficit) {
     a.judgement = Judgement::CleartextLike;
+  } else if (enough_bytes && a.p_value < kAlpha && a.expected_entropy - a.entropy >= kMinEntropyDeficit) {
+    a.judgement = Judgement::Structured;
   } else if (enough_units && a.lead_p_value < kAlpha && a.lead_share >= kMinLeadShare) {
     a.judgement = Judgement::FixedLead;
   } else {

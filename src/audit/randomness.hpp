@@ -33,7 +33,8 @@ struct ByteStats {
 enum class Judgement : uint8_t {
   TooFew,         ///< too few bytes and units to say anything (see kMinBytes, kMinUnits)
   RandomLike,     ///< indistinguishable from random bytes at these sample sizes: ciphertext (or compressed)
-  CleartextLike,  ///< far from random: a skewed byte distribution (text, markup, uncompressed structures)
+  CleartextLike,  ///< text: far from random and mostly printable (messages, markup, JSON, base64)
+  Structured,     ///< far from random but binary: padding, probes, unencrypted binary headers or structures
   FixedLead,      ///< each unit starts with one of few values: an unencrypted codec or protocol header
   Filler,         ///< nearly constant bytes (entropy below kMaxFillerEntropy): padding or probes, no content
 };
@@ -56,9 +57,12 @@ inline constexpr double kMinEntropyDeficit = 1.5;
 /// Below this entropy (bits/byte) the bytes are nearly one value (zero-filled probes, padding): they carry
 /// no content to judge, so they are neither ciphertext nor cleartext.
 inline constexpr double kMaxFillerEntropy = 1.0;
-/// Printable text (ASCII 0x20-0x7E, TAB, CR, LF) in at least this share of the bytes, with a significant
-/// chi-square and a deficit of at least kMinTextDeficit, is cleartext too (short text samples).
-inline constexpr double kMinPrintableShare = 0.9;
+/// Text: printable ASCII (0x20-0x7E, TAB, CR, LF) in at least this share of the bytes (random bytes: 0.38),
+/// with a significant chi-square and an entropy deficit of at least kMinTextDeficit, is CleartextLike.
+/// Non-random bytes that are not text (deficit >= kMinEntropyDeficit) are Structured: real messengers send
+/// zero-padded probes and binary control packets in the clear, which say nothing about message content
+/// (the canaries do).
+inline constexpr double kMinPrintableShare = 0.75;
 inline constexpr double kMinTextDeficit = 0.5;
 /// FixedLead also needs the commonest leading nibble in at least this share of units (random: 1/16).
 inline constexpr double kMinLeadShare = 0.25;

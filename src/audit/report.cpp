@@ -169,6 +169,7 @@ ojson report_json(const Auditor& a, const ReportContext& ctx) {
     x["messaging"] = f.messaging;
     x["verdict"] = f.fails ? "FAIL" : "PASS";
     x["findings"] = f.findings;
+    x["notes"] = f.notes;
     x["canary_hits"] = {{"packets", f.hits_packet}, {"streams", f.hits_stream}};
     const uint8_t l4 = rec.l4 == "tcp" ? 6 : 17;
     x["directions"] = {{"from_initiator", dir_json(f.dir[0], l4)}, {"from_responder", dir_json(f.dir[1], l4)}};

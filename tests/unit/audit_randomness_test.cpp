@@ -65,6 +65,21 @@ TEST_CASE("audit randomness: too few bytes or one packet gives no judgement; con
   CHECK(of(std::string(500, '\0')).judgement == Judgement::Filler);
 }
 
+TEST_CASE("audit randomness: non-random binary is structured, not text") {
+  // Binary records: a few header bytes, counters and zero padding (like probes of media relays).
+  std::string s;
+  for (int i = 0; i < 200; ++i) {
+    s += std::string("\x01\x00\x00\x46", 4);
+    s += static_cast<char>(i);
+    s += random_bytes(3, static_cast<uint32_t>(i));
+    s += std::string(12, '\0');
+  }
+  const Assessment a = of(s);
+  INFO("entropy " << a.entropy << " printable " << a.printable);
+  CHECK(a.judgement == Judgement::Structured);
+  CHECK(a.printable < kMinPrintableShare);
+}
+
 TEST_CASE("audit randomness: base64 text and a cleartext header on every small unit") {
   // base64 of random bytes carries 6 bits per byte: cleartext-like (it is an encoding, not encryption).
   static const char* k64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

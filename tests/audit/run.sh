@@ -1,0 +1,75 @@
+#!/bin/sh
+# The audit's end-to-end tests: the real binary on captures, its report checked by check_report.py.
+# usage: run.sh CASE SEALSCOPE SOURCE_DIR [BUILD_DIR]
+#   canary     captures/canary.pcap: every placement found where captures/canary-placements.tsv says, FAIL
+#   clean      captures/canary-clean.pcap (same traffic, no canary): PASS
+#   controls   fresh sealchat captures (tests/audit/make_controls.sh): encrypted PASS, --null-cipher FAIL
+#   errors     usage errors, a bad canaries file (file:line:column), a missing and a truncated capture
+#   corpus     ../shared/corpus (skipped without it): encrypted messengers PASS, plaintext XMPP/SIP FAIL
+# Exit 77 = skipped (ctest SKIP_RETURN_CODE).
+set -eu
+case_=$1 bin=$2 src=$3 build=${4:-}
+work=$(mktemp -d /tmp/sealscope-audit-test.XXXXXX)
+trap 'rm -rf "$work"' EXIT INT TERM
+check="python3 $src/tests/audit/check_report.py"
+expect_rc() {  # expect_rc WANT CMD...: runs CMD, fails unless it exits WANT
+    want=$1; shift
+    set +e; "$@" >"$work/out" 2>"$work/err"; rc=$?; set -e
+    if [ "$rc" -ne "$want" ]; then
+        echo "FAIL: exit $rc, expected $want: $*" >&2; cat "$work/out" "$work/err" >&2; exit 1
+    fi
+}
+case "$case_" in
+canary)
+    expect_rc 3 "$bin" audit --canaries "$src/captures/canary-canaries.txt" --report-json "$work/r.json" \
+        "$src/captures/canary.pcap"
+    grep -q '^audit verdict: FAIL' "$work/out"
+    $check "$work/r.json" placements "$src/captures/canary-placements.tsv"
+    ;;
+clean)
+    expect_rc 0 "$bin" audit --canaries "$src/captures/canary-canaries.txt" --report-json "$work/r.json" \
+        "$src/captures/canary-clean.pcap"
+    grep -q '^audit verdict: PASS' "$work/out"
+    $check "$work/r.json" clean
+    ;;
+controls)
+    set +e; sh "$src/tests/audit/make_controls.sh" "$build" "$work/ctl"; rc=$?; set -e
+    [ "$rc" -eq 77 ] && exit 77
+    [ "$rc" -eq 0 ] || { echo "FAIL: make_controls.sh exited $rc" >&2; exit 1; }
+    expect_rc 0 "$bin" audit --canaries "$work/ctl/canaries.txt" --report-json "$work/enc.json" \
+        "$work/ctl/control-encrypted.pcap"
+    $check "$work/enc.json" controls-pass
+    expect_rc 3 "$bin" audit --canaries "$work/ctl/canaries.txt" --report-json "$work/null.json" \
+        "$work/ctl/control-null.pcap"
+    $check "$work/null.json" controls-fail "$work/ctl/canaries.txt"
+    ;;
+errors)
+    printf 'a canary long enough\n' > "$work/c.txt"
+    expect_rc 2 "$bin" audit "$src/captures/mixed.pcap"
+    grep -q -- '--canaries FILE is required' "$work/err"
+    expect_rc 2 "$bin" audit --canaries "$work/c.txt"
+    grep -q 'no capture given' "$work/err"
+    expect_rc 2 "$bin" audit --canaries "$work/c.txt" --no-such-option "$src/captures/mixed.pcap"
+    printf '# comment\nlong enough canary\nabc\n' > "$work/short.txt"
+    expect_rc 2 "$bin" audit --canaries "$work/short.txt" "$src/captures/mixed.pcap"
+    grep -q "short.txt:3:1: canary of 3 bytes; expected at least 6" "$work/err"
+    expect_rc 2 "$bin" audit --canaries "$work/missing.txt" "$src/captures/mixed.pcap"
+    grep -q "missing.txt" "$work/err"
+    expect_rc 1 "$bin" audit --canaries "$work/c.txt" "$work/missing.pcap"
+    grep -q "missing.pcap" "$work/err"
+    # A truncated capture: the verdict on what was read, the report written, where it stopped said, exit 1.
+    expect_rc 1 "$bin" audit --canaries "$work/c.txt" --report-json "$work/t.json" "$src/captures/truncated.pcap"
+    grep -q 'stopped at byte offset 1087' "$work/err"
+    grep -q '"verdict": "PASS"' "$work/t.json"
+    grep -q '"problems": \[' "$work/t.json"
+    ;;
+corpus)
+    corpus="$src/../shared/corpus/pcap"
+    [ -d "$corpus" ] || { echo "SKIP: no $corpus" >&2; exit 77; }
+    printf 'a made-up canary 9c1e77\n' > "$work/c.txt"
+    expect_rc 3 "$bin" audit --canaries "$work/c.txt" --report-json "$work/r.json" "$corpus"/*
+    $check "$work/r.json" corpus
+    ;;
+*) echo "usage: run.sh canary|clean|controls|errors|corpus SEALSCOPE SOURCE_DIR [BUILD_DIR]" >&2; exit 2 ;;
+esac
+echo "ok: audit $case_"

@@ -60,8 +60,10 @@ void TcpFramer::decide(Framing peer, bool initiator) {
   if (n >= 3 && h[0] >= 20 && h[0] <= 23 && h[1] == 3 && h[2] <= 4) {
     framing_ = Framing::Tls;
     hdr_need_ = 5;
-  } else if (initiator && n >= 4 && h[0] == 0x53 && h[1] == 0x4C && h[2] >= 1 && h[2] <= 0x7F && h[3] <= 0x0F) {
-    framing_ = Framing::SealChat;  // WIRE.md: "SL", version, channel; then 2-byte length frames
+  } else if (initiator && n >= 4 && h[0] == 0x53 && h[1] == 0x4C && h[2] >= 1 && h[2] <= 0x7F &&
+             (h[3] & 0x7F) <= 0x0F) {
+    // WIRE.md: "SL", version, channel (bit 0x80: null-cipher debug mode); then 2-byte length frames.
+    framing_ = Framing::SealChat;
     skip_ = 4;
     hdr_need_ = 2;
   } else if (!initiator && peer == Framing::SealChat) {

@@ -211,9 +211,10 @@ bool ts3_weblist_answer(const uint8_t* d, std::size_t n, const uint8_t* req) noe
 }
 
 bool sealchat_prologue(const uint8_t* d, std::size_t n, uint8_t& channel) noexcept {
-  if (n < 6 || d[0] != 'S' || d[1] != 'L' || d[2] != 0x01 || d[3] > 0x01) return false;
+  // Channel 0x00 chat, 0x01 blob store; bit 0x80 marks the null-cipher debug mode (WIRE.md).
+  if (n < 6 || d[0] != 'S' || d[1] != 'L' || d[2] != 0x01 || (d[3] & 0x7F) > 0x01) return false;
   if (rd16(d + 4) != 32) return false;
-  channel = d[3];
+  channel = d[3] & 0x7F;
   return n == 6 || n >= 38;  // the header alone, or with the whole 32-byte ephemeral key
 }
 

@@ -43,8 +43,8 @@ int analyze_main(const std::vector<std::string>& args) {
       ("bpf", po::value(&o.bpf), "BPF filter applied to files and live capture (pcap-filter(7))")
       ("duration", po::value(&o.duration_s), "live capture: stop after S seconds (default: until Ctrl-C)")
       ("flows", po::value(&flows_path), "write one JSON object per flow to FILE (sealscope-flows(5); - = stdout)")
-      ("csv", po::value(&csv_path), "write the same fields, flattened, as CSV to FILE")
-      ("summary-json", po::value(&summary_path), "write the run summary as JSON to FILE")
+      ("csv", po::value(&csv_path), "write the same fields, flattened, as CSV to FILE (- = stdout)")
+      ("summary-json", po::value(&summary_path), "write the run summary as JSON to FILE (- = stdout)")
       ("splt", po::value(&splt)->default_value(32), "packet shape entries kept per flow (0 = off, max 255)")
       ("close-linger", po::value(&t.close_linger_s)->default_value(60),
        "after FIN both ways or RST, keep a TCP flow this many seconds for stray packets (a new SYN ends it)")
@@ -106,6 +106,11 @@ int analyze_main(const std::vector<std::string>& args) {
     fmt::print(stderr, "sealscope analyze: --max-flows must be at least 1\n");
     return kUsage;
   }
+  const int to_stdout = (flows_path == "-") + (csv_path == "-") + (summary_path == "-");
+  if (to_stdout > 1) {
+    fmt::print(stderr, "sealscope analyze: only one of --flows, --csv and --summary-json can be - (stdout)\n");
+    return kUsage;
+  }
   t.splt = static_cast<uint16_t>(splt);
   apply_switches(o, switches);
   o.progress = !quiet && !no_progress && (progress || isatty(STDERR_FILENO));
@@ -139,7 +144,7 @@ int analyze_main(const std::vector<std::string>& args) {
     fmt::print(stderr, "sealscope analyze: {}\n", ex.what());
     return kInputProblem;
   }
-  if (!quiet) report::print_summary(summary, flows_path == "-" ? stderr : stdout);
+  if (!quiet) report::print_summary(summary, to_stdout > 0 ? stderr : stdout);
   for (const auto& p : summary.problems) {
     fmt::print(stderr, "sealscope analyze: {}: {} (read {} packets, stopped at byte offset {})\n", p.name,
                p.reason, p.packets, p.offset);

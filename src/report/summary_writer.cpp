@@ -79,6 +79,11 @@ nlohmann::json summary_json(const stats::Summary& s) {
 }
 
 void write_summary_json(const stats::Summary& s, const std::string& path) {
+  if (path == "-") {
+    fmt::print("{}\n", summary_json(s).dump(2));
+    std::fflush(stdout);
+    return;
+  }
   std::ofstream f(path);
   if (!f) throw Error(path + ": cannot create summary file");
   f << summary_json(s).dump(2) << '\n';

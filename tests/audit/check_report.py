@@ -61,6 +61,13 @@ def main():
               "hits expected both in packets and in reassembled streams")
         for h in report["hits"]["listed"]:
             check(h["packet"] > 0 and h["flow"] >= 0, f"hit without a position: {h}")
+        # The detector knows the null-cipher prologue: every flow is SealChat's, and every one fails.
+        check(len(flows) >= 4 and all(f["family"] == "SealChat" for f in flows),
+              f"flows not all SealChat: {[(f['flow'], f['label']) for f in flows]}")
+        check(all(f["verdict"] == "FAIL" for f in flows), "a null-cipher flow passed")
+        chat = [f for f in flows if f["l4"] == "tcp" and f["canary_hits"]["streams"] > 0]
+        check(any(d["framing"] == "sealchat" for f in chat for d in f["directions"].values()),
+              "no null-cipher chat direction parsed with sealchat framing")
         calls = [f for f in flows if f["label"] == "SealChatCall"]
         check(len(calls) >= 1, "no SealChatCall flow listed")
         for f in calls:

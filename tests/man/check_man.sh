@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Man pages: every page renders without a single groff warning, and every long option that
-# `sealscope analyze --help` offers is documented in sealscope.1 (so --help and the man page cannot drift).
+# `sealscope analyze|policy|audit|eval --help` offers is documented in sealscope.1 (so --help and the man page cannot drift).
 set -u
 bin=$1 mandir=$2
 fail=0
@@ -12,7 +12,7 @@ for page in "$mandir"/*.[1-8]; do
     echo "ok $(basename "$page")"
   fi
 done
-for cmd in analyze policy; do
+for cmd in analyze policy audit eval; do
   opts=$("$bin" "$cmd" --help | grep -o -- '--[a-z][a-z0-9-]*' | sort -u)
   [ -n "$opts" ] || { echo "FAIL: sealscope $cmd --help lists no options"; fail=1; }
   for o in $opts; do

@@ -4,6 +4,7 @@
 #   canary     captures/canary.pcap: every placement found where captures/canary-placements.tsv says, FAIL
 #   clean      captures/canary-clean.pcap (same traffic, no canary): PASS
 #   controls   fresh sealchat captures (tests/audit/make_controls.sh): encrypted PASS, --null-cipher FAIL
+#   caps       tiny reassembly caps: the out-of-order canary's hole becomes a gap, counted in the report
 #   errors     usage errors, a bad canaries file (file:line:column), a missing and a truncated capture
 #   corpus     ../shared/corpus (skipped without it): encrypted messengers PASS, plaintext XMPP/SIP FAIL
 # Exit 77 = skipped (ctest SKIP_RETURN_CODE).
@@ -42,6 +43,22 @@ controls)
     expect_rc 3 "$bin" audit --canaries "$work/ctl/canaries.txt" --report-json "$work/null.json" \
         "$work/ctl/control-null.pcap"
     $check "$work/null.json" controls-fail "$work/ctl/canaries.txt"
+    ;;
+caps)
+    expect_rc 3 "$bin" audit --canaries "$src/captures/canary-canaries.txt" --report-json "$work/r.json" \
+        --reassembly-stream-cap 8 --reassembly-total-cap 8 "$src/captures/canary.pcap"
+    grep -q 'caps hit [1-9][0-9]* (stream)' "$work/out"
+    python3 - "$work/r.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+ra, hits = r["reassembly"], r["hits"]
+assert ra["stream_cap_hits"] >= 1 and ra["gaps"] >= 1, ra
+assert ra["limit_per_stream_bytes"] == 8 and ra["limit_total_bytes"] == 8, ra
+found = {c["line"] for c in hits["per_canary"]}
+# REORDER-CANARY (line 6) spans the hole the cap gave up on: not in any stream, and in no single packet.
+assert 6 not in found, found
+assert found == {4, 5, 7, 8, 9}, found  # everything else is still found
+PY
     ;;
 errors)
     printf 'a canary long enough\n' > "$work/c.txt"

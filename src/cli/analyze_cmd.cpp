@@ -9,6 +9,7 @@
 #include "analyze/analyzer.hpp"
 #include "classify/ndpi_adapter.hpp"
 #include "cli/commands.hpp"
+#include "cli/parse.hpp"
 #include "cli/pipeline_options.hpp"
 #include "common/errors.hpp"
 #include "flow/flow_table.hpp"
@@ -61,31 +62,14 @@ int analyze_main(const std::vector<std::string>& args) {
       ("no-progress", po::bool_switch(&no_progress), "never draw the progress bar")
       ("quiet,q", po::bool_switch(&quiet), "do not print the summary on stdout");
   desc.add(pipeline_options(o, switches));
-  po::options_description hidden;
-  hidden.add_options()("capture", po::value(&o.files));
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description pos;
-  pos.add("capture", -1);
-
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& ex) {
-    fmt::print(stderr, "sealscope analyze: {} (see 'sealscope analyze --help')\n", ex.what());
-    return kUsage;
-  }
-  if (vm.count("help")) {
-    std::ostringstream os;
-    os << desc;
-    fmt::print("{}\nMemory: about {} bytes per concurrent flow with the default --splt; nDPI state "
-               "(~{} bytes) is freed as soon as a flow is classified.\n"
-               "Exit status: 0 ok, 1 an input could not be read to its end (outputs still written), "
-               "2 usage error, 130 interrupted.\n",
-               os.str(), flow::FlowTable::bytes_per_flow(32), classify::NdpiEngine::flow_state_bytes());
-    return kOk;
-  }
+  const Parsed parsed = parse_command(
+      args, "analyze", desc, o.files, -1,
+      fmt::format("Memory: about {} bytes per concurrent flow with the default --splt; nDPI state (~{} bytes) "
+                  "is freed as soon as a flow is classified.\n"
+                  "Exit status: 0 ok, 1 an input could not be read to its end (outputs still written), "
+                  "2 usage error, 130 interrupted.\n",
+                  flow::FlowTable::bytes_per_flow(32), classify::NdpiEngine::flow_state_bytes()));
+  if (parsed.done) return parsed.code;
   if (o.interface.empty() && o.files.empty()) {
     fmt::print(stderr, "sealscope analyze: no capture given (files, or -i IFACE; see --help)\n");
     return kUsage;

@@ -12,6 +12,7 @@
 #include "audit/matcher.hpp"
 #include "audit/report.hpp"
 #include "cli/commands.hpp"
+#include "cli/parse.hpp"
 #include "cli/pipeline_options.hpp"
 #include "common/errors.hpp"
 
@@ -52,29 +53,12 @@ int audit_main(const std::vector<std::string>& args) {
       ("bpf", po::value(&o.bpf), "BPF filter applied to the captures (pcap-filter(7))")
       ("quiet,q", po::bool_switch(&quiet), "print only the verdict line");
   desc.add(pipeline_options(o, switches));
-  po::options_description hidden;
-  hidden.add_options()("capture", po::value(&o.files));
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description pos;
-  pos.add("capture", -1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& ex) {
-    fmt::print(stderr, "sealscope audit: {} (see 'sealscope audit --help')\n", ex.what());
-    return kUsage;
-  }
-  if (vm.count("help")) {
-    std::ostringstream os;
-    os << desc;
-    fmt::print("{}\nThe report and the summary hold positions, counts, statistics and names only.\n"
-               "Exit status: 0 PASS, 3 FAIL, 1 an input could not be read to its end (verdict on what was read),\n"
-               "2 usage error or a bad canaries file.\n",
-               os.str());
-    return kOk;
-  }
+  const Parsed parsed =
+      parse_command(args, "audit", desc, o.files, -1,
+                    "The report and the summary hold positions, counts, statistics and names only.\n"
+                    "Exit status: 0 PASS, 3 FAIL, 1 an input could not be read to its end (verdict on what was "
+                    "read),\n2 usage error or a bad canaries file.\n");
+  if (parsed.done) return parsed.code;
   if (canaries_path.empty()) {
     fmt::print(stderr, "sealscope audit: --canaries FILE is required (see --help)\n");
     return kUsage;

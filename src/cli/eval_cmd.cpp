@@ -9,6 +9,7 @@
 
 #include "analyze/analyzer.hpp"
 #include "cli/commands.hpp"
+#include "cli/parse.hpp"
 #include "common/errors.hpp"
 #include "eval/eval.hpp"
 
@@ -97,27 +98,10 @@ int eval_main(const std::vector<std::string>& args) {
       ("report-json", po::value(&json_path), "write totals and per-family/per-file tables as JSON")
       ("expiry", po::bool_switch(&expiry),
        "keep analyze's idle timeouts and classification give-up (default: off, as the labels' reader never expires flows in files)");
-  po::options_description hidden;
-  hidden.add_options()("dir", po::value(&capture_dir));
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description pos;
-  pos.add("dir", 1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& ex) {
-    fmt::print(stderr, "sealscope eval: {} (see 'sealscope eval --help')\n", ex.what());
-    return kUsage;
-  }
-  if (vm.count("help")) {
-    std::ostringstream os;
-    os << desc;
-    fmt::print("{}\nExit status: 0 ok, 1 a capture or the labels file could not be read, 2 usage error, "
-               "3 below a --min-* threshold.\n", os.str());
-    return kOk;
-  }
+  const Parsed parsed = parse_command(args, "eval", desc, capture_dir, 1,
+                                      "Exit status: 0 ok, 1 a capture or the labels file could not be read, "
+                                      "2 usage error, 3 below a --min-* threshold.\n");
+  if (parsed.done) return parsed.code;
   if (labels_path.empty() || (capture_dir.empty() && column.empty())) {
     fmt::print(stderr, "sealscope eval: need --labels FILE and a capture directory (see --help)\n");
     return kUsage;

@@ -8,6 +8,7 @@
 
 #include "analyze/analyzer.hpp"
 #include "cli/commands.hpp"
+#include "cli/parse.hpp"
 #include "cli/pipeline_options.hpp"
 #include "common/errors.hpp"
 #include "policy/dry_run.hpp"
@@ -45,26 +46,9 @@ int check_main(const std::vector<std::string>& args) {
       "Findings go to stderr as FILE:LINE:COLUMN: error|warning: MESSAGE.\n\nOptions");
   desc.add_options()("help,h", "show this help")("quiet,q", po::bool_switch(&quiet),
                                                  "print no summary line on stdout");
-  po::options_description hidden;
-  hidden.add_options()("rules-file", po::value(&rules));
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description pos;
-  pos.add("rules-file", 1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& ex) {
-    fmt::print(stderr, "sealscope policy check: {} (see 'sealscope policy check --help')\n", ex.what());
-    return kUsage;
-  }
-  if (vm.count("help")) {
-    std::ostringstream os;
-    os << desc;
-    fmt::print("{}\nExit status: 0 clean, 1 warnings only, 2 errors (or usage error).\n", os.str());
-    return kOk;
-  }
+  const Parsed parsed = parse_command(args, "policy check", desc, rules, 1,
+                                      "Exit status: 0 clean, 1 warnings only, 2 errors (or usage error).\n");
+  if (parsed.done) return parsed.code;
   if (rules.empty()) {
     fmt::print(stderr, "sealscope policy check: no rules file given (see --help)\n");
     return kUsage;
@@ -114,29 +98,12 @@ int test_main(const std::vector<std::string>& args) {
       ("bpf", po::value(&o.bpf), "BPF filter applied to the captures (pcap-filter(7))")
       ("quiet,q", po::bool_switch(&quiet), "do not print the report tables on stdout");
   desc.add(pipeline_options(o, switches));
-  po::options_description hidden;
-  hidden.add_options()("capture", po::value(&o.files));
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description pos;
-  pos.add("capture", -1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& ex) {
-    fmt::print(stderr, "sealscope policy test: {} (see 'sealscope policy test --help')\n", ex.what());
-    return kUsage;
-  }
-  if (vm.count("help")) {
-    std::ostringstream os;
-    os << desc;
-    fmt::print("{}\nThe report holds counts and names only. The pcap outputs hold each frame cut where its L4 payload\n"
-               "starts (link, IP and TCP/UDP headers; the original length is kept): never payload.\n"
-               "Exit status: 0 ok, 1 an input could not be read (to its end), 2 usage error or a rules error.\n",
-               os.str());
-    return kOk;
-  }
+  const Parsed parsed = parse_command(
+      args, "policy test", desc, o.files, -1,
+      "The report holds counts and names only. The pcap outputs hold each frame cut where its L4 payload\n"
+      "starts (link, IP and TCP/UDP headers; the original length is kept): never payload.\n"
+      "Exit status: 0 ok, 1 an input could not be read (to its end), 2 usage error or a rules error.\n");
+  if (parsed.done) return parsed.code;
   if (rules.empty()) {
     fmt::print(stderr, "sealscope policy test: --rules FILE is required (see --help)\n");
     return kUsage;

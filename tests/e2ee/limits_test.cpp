@@ -15,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include "support.hpp"
 
 using namespace sealscope::e2ee;
 using namespace sealscope::e2ee::client;
@@ -23,37 +24,16 @@ using nlohmann::json;
 
 namespace {
 
-fs::path limits_dir(const std::string& tag) {
-    fs::path p = fs::temp_directory_path() / ("sealchat-limits-" + tag + "-" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p;
-}
-
-relay::RelayConfig base_config(const fs::path& dir) {
-    relay::RelayConfig c;
-    c.chat_port = 0;
-    c.blob_port = 0;
-    c.media_port = 0;
-    c.data_dir = (dir / "relay").string();
-    c.log_file = (dir / "relay.log").string();
-    return c;
-}
+fs::path limits_dir(const std::string& tag) { return test::temp_dir("limits", tag); }
+using test::relay_config;
 
 ClientConfig to(const relay::Relay& r) {
-    ClientConfig c;
-    c.chat_port = r.chat_port();
-    c.blob_port = r.blob_port();
+    ClientConfig c = test::client_config(r.chat_port(), r.blob_port());
     c.request_timeout_ms = 5000;
     return c;
 }
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using test::slurp;
 
 std::size_t count(const std::string& hay, const std::string& needle) {
     std::size_t n = 0;
@@ -88,7 +68,7 @@ bool closed_by_relay(int fd, int ms) {
 
 TEST_CASE("Relay limit: queued envelopes per recipient; the sender is refused, nothing is dropped", "[relay][limits]") {
     const fs::path dir = limits_dir("queue");
-    auto cfg = base_config(dir);
+    auto cfg = relay_config(dir);
     cfg.max_queued_envelopes = 5;
     relay::Relay r(cfg);
     r.start();
@@ -129,7 +109,7 @@ TEST_CASE("Relay limit: queued envelopes per recipient; the sender is refused, n
 
 TEST_CASE("Relay limit: blob size is refused with a reason and the store stays usable", "[relay][limits]") {
     const fs::path dir = limits_dir("blob");
-    auto cfg = base_config(dir);
+    auto cfg = relay_config(dir);
     cfg.max_blob_bytes = 4096;
     relay::Relay r(cfg);
     r.start();
@@ -153,7 +133,7 @@ TEST_CASE("Relay limit: blob size is refused with a reason and the store stays u
 
 TEST_CASE("Relay limit: frame size closes the connection with a logged reason", "[relay][limits]") {
     const fs::path dir = limits_dir("frame");
-    auto cfg = base_config(dir);
+    auto cfg = relay_config(dir);
     cfg.max_frame_bytes = relay::kMinFrameLimit;
     relay::Relay r(cfg);
     r.start();
@@ -185,7 +165,7 @@ TEST_CASE("Relay limit: frame size closes the connection with a logged reason", 
 
 TEST_CASE("Relay limit: connections beyond max_connections are refused and logged", "[relay][limits]") {
     const fs::path dir = limits_dir("conns");
-    auto cfg = base_config(dir);
+    auto cfg = relay_config(dir);
     cfg.max_connections = 2;
     cfg.handshake_timeout_s = 5;
     relay::Relay r(cfg);
@@ -214,7 +194,7 @@ TEST_CASE("Relay limit: connections beyond max_connections are refused and logge
 
 TEST_CASE("Relay limit: blobs expire after blob_ttl_s and the expiry is logged", "[relay][limits]") {
     const fs::path dir = limits_dir("ttl");
-    auto cfg = base_config(dir);
+    auto cfg = relay_config(dir);
     cfg.blob_ttl_s = 1;
     relay::Relay r(cfg);
     r.start();
@@ -234,7 +214,7 @@ TEST_CASE("Relay limit: blobs expire after blob_ttl_s and the expiry is logged",
 
 TEST_CASE("Relay limit: one-time prekeys per account", "[relay][limits]") {
     const fs::path dir = limits_dir("prekeys");
-    auto cfg = base_config(dir);
+    auto cfg = relay_config(dir);
     cfg.max_prekeys_per_account = 25;
     relay::Relay r(cfg);
     r.start();
@@ -321,7 +301,7 @@ TEST_CASE("Ratchet bounds are reported: MAX_SKIP refusal and skipped-key evictio
 
 TEST_CASE("Relay limit: a recipient that stops reading cannot block senders (send timeout)", "[relay][limits]") {
     const fs::path dir = limits_dir("stuck");
-    auto cfg = base_config(dir);
+    auto cfg = relay_config(dir);
     cfg.send_timeout_s = 1;
     relay::Relay r(cfg);
     r.start();

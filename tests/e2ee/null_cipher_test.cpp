@@ -23,6 +23,7 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include "support.hpp"
 
 using namespace sealscope::e2ee;
 using namespace sealscope::e2ee::client;
@@ -31,38 +32,21 @@ using nlohmann::json;
 
 namespace {
 
-fs::path temp_dir(const std::string& tag) {
-    fs::path p = fs::temp_directory_path() / ("sealchat-null-" + tag + "-" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p;
-}
+fs::path temp_dir(const std::string& tag) { return test::temp_dir("null", tag); }
 
 relay::RelayConfig relay_config(const fs::path& dir, bool allow_null) {
-    relay::RelayConfig c;
-    c.chat_port = 0;
-    c.blob_port = 0;
-    c.media_port = 0;
-    c.data_dir = (dir / "relay").string();
-    c.log_file = (dir / "relay.log").string();
+    relay::RelayConfig c = test::relay_config(dir);
     c.allow_null_cipher = allow_null;
     return c;
 }
 
 ClientConfig client_config(std::uint16_t chat, std::uint16_t blob, bool null_cipher) {
-    ClientConfig c;
-    c.chat_port = chat;
-    c.blob_port = blob;
+    ClientConfig c = test::client_config(chat, blob);
     c.null_cipher = null_cipher;
     return c;
 }
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using test::slurp;
 
 /// `needle` base64-encoded at any of the three alignments inside `hay` (what an observer would search).
 bool contains_b64(const std::string& hay, const std::string& needle) {

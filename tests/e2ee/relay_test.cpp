@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include "support.hpp"
 
 using namespace sealscope::e2ee;
 using namespace sealscope::e2ee::client;
@@ -22,36 +23,10 @@ using nlohmann::json;
 
 namespace {
 
-fs::path temp_dir(const std::string& tag) {
-    fs::path p = fs::temp_directory_path() / ("sealchat-test-" + tag + "-" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p;
-}
-
-relay::RelayConfig relay_config(const fs::path& dir) {
-    relay::RelayConfig c;
-    c.chat_port = 0;
-    c.blob_port = 0;
-    c.media_port = 0;
-    c.data_dir = (dir / "relay").string();
-    c.log_file = (dir / "relay.log").string();
-    return c;
-}
-
-ClientConfig client_config(std::uint16_t chat, std::uint16_t blob) {
-    ClientConfig c;
-    c.chat_port = chat;
-    c.blob_port = blob;
-    return c;
-}
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+fs::path temp_dir(const std::string& tag) { return test::temp_dir("test", tag); }
+using test::client_config;
+using test::relay_config;
+using test::slurp;
 
 /// A sealrelay child process on ports it reports in a ports file.
 class RelayProcess {

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include "support.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -22,12 +23,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-fs::path scenario_dir(const std::string& tag) {
-    fs::path p = fs::temp_directory_path() / ("sealchat-scn-" + tag + "-" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p;
-}
+fs::path scenario_dir(const std::string& tag) { return sealscope::e2ee::test::temp_dir("scn", tag); }
 
 /// fork+exec with stdout/stderr to files; the child is killed if still running on destruction.
 class Child {
@@ -73,12 +69,7 @@ private:
     pid_t pid_ = -1;
 };
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using sealscope::e2ee::test::slurp;
 
 } // namespace
 

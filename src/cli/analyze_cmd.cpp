@@ -2,7 +2,6 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
-#include <csignal>
 #include <memory>
 #include <sstream>
 
@@ -21,7 +20,6 @@ namespace po = boost::program_options;
 namespace sealscope::cli {
 
 namespace {
-void on_signal(int) { analyze::Analyzer::request_stop(); }
 }  // namespace
 
 int analyze_main(const std::vector<std::string>& args) {
@@ -116,11 +114,7 @@ int analyze_main(const std::vector<std::string>& args) {
       csv = std::make_unique<report::CsvWriter>(csv_path);
       tee.add(csv.get());
     }
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-    ok = analyzer.run();
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
+    ok = run_interruptible(analyzer);
     if (jsonl) jsonl->close();
     if (csv) csv->close();
     if (!summary_path.empty()) report::write_summary_json(summary, summary_path);

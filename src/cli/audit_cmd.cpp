@@ -1,7 +1,6 @@
 #include <fmt/format.h>
 
 #include <boost/program_options.hpp>
-#include <csignal>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -19,10 +18,6 @@
 namespace po = boost::program_options;
 
 namespace sealscope::cli {
-
-namespace {
-void on_signal(int) { analyze::Analyzer::request_stop(); }
-}  // namespace
 
 int audit_main(const std::vector<std::string>& args) {
   analyze::AnalyzeOptions o;
@@ -95,20 +90,8 @@ int audit_main(const std::vector<std::string>& args) {
     analyze::Analyzer analyzer(o, tee, summary);
     analyzer.check_inputs();
     analyzer.add_observer(&auditor);
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-    ok = analyzer.run();
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-    if (!report_path.empty()) {
-      const std::string text = audit::report_json(auditor, ctx).dump(2) + "\n";
-      if (report_path == "-") {
-        fmt::print("{}", text);
-      } else {
-        std::ofstream out(report_path, std::ios::binary);
-        if (!out || !(out << text)) throw InputError(report_path + ": cannot write the report");
-      }
-    }
+    ok = run_interruptible(analyzer);
+    if (!report_path.empty()) write_report(report_path, audit::report_json(auditor, ctx).dump(2) + "\n");
   } catch (const Error& ex) {
     fmt::print(stderr, "sealscope audit: {}\n", ex.what());
     return kInputProblem;

@@ -10,6 +10,7 @@
 #include "analyze/analyzer.hpp"
 #include "cli/commands.hpp"
 #include "cli/parse.hpp"
+#include "cli/pipeline_options.hpp"
 #include "common/errors.hpp"
 #include "eval/eval.hpp"
 
@@ -95,7 +96,8 @@ int eval_main(const std::vector<std::string>& args) {
       ("min-family-activity", po::value(&min_fa), "exit 3 when family+activity agreement is below this")
       ("score-column", po::value(&column),
        "score a column of the labels file instead of running the pipeline (ndpi42_label: the nDPI 4.2 baseline)")
-      ("report-json", po::value(&json_path), "write totals and per-family/per-file tables as JSON")
+      ("report-json", po::value(&json_path),
+       "write totals and per-family/per-file tables as JSON to FILE (- = stdout; the tables then go to stderr)")
       ("expiry", po::bool_switch(&expiry),
        "keep analyze's idle timeouts and classification give-up (default: off, as the labels' reader never expires flows in files)");
   const Parsed parsed = parse_command(args, "eval", desc, capture_dir, 1,
@@ -147,7 +149,7 @@ int eval_main(const std::vector<std::string>& args) {
       }
     }
     const eval::Report rep = eval::score(rows, observed);
-    print_report(rep, by_file, diff, stdout);
+    print_report(rep, by_file, diff, json_path == "-" ? stderr : stdout);
     if (!json_path.empty()) {
       nlohmann::json j;
       auto tally = [](const eval::Tally& t) {
@@ -165,9 +167,7 @@ int eval_main(const std::vector<std::string>& args) {
       j["not_found"] = rep.not_found;
       for (const auto& [k, t] : rep.by_family) j["by_family"][k] = tally(t);
       for (const auto& [k, t] : rep.by_file) j["by_file"][k] = tally(t);
-      std::ofstream f(json_path);
-      if (!f) throw Error(json_path + ": cannot create report file");
-      f << j.dump(2) << '\n';
+      write_report(json_path, j.dump(2) + "\n");
     }
     if (!inputs_ok) return kInputProblem;
     if ((min_app >= 0 && rep.total.pct(rep.total.app) < min_app) ||

@@ -1,5 +1,12 @@
 #include "cli/pipeline_options.hpp"
 
+#include <fmt/format.h>
+
+#include <csignal>
+#include <fstream>
+
+#include "common/errors.hpp"
+
 namespace po = boost::program_options;
 
 namespace sealscope::cli {
@@ -24,6 +31,29 @@ po::options_description pipeline_options(analyze::AnalyzeOptions& o, PipelineSwi
 void apply_switches(analyze::AnalyzeOptions& o, const PipelineSwitches& s) {
   o.pipeline.engine.guess = !s.no_guess;
   o.decoder.decode_gtp = !s.no_tunnels;
+}
+
+namespace {
+void on_signal(int) { analyze::Analyzer::request_stop(); }
+}  // namespace
+
+bool run_interruptible(analyze::Analyzer& a) {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  const bool ok = a.run();
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  return ok;
+}
+
+void write_report(const std::string& path, const std::string& text) {
+  if (path == "-") {
+    fmt::print("{}", text);
+    std::fflush(stdout);
+    return;
+  }
+  std::ofstream out(path, std::ios::binary);
+  if (!out || !(out << text) || !out.flush()) throw InputError(path + ": cannot write the report");
 }
 
 }  // namespace sealscope::cli

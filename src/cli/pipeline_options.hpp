@@ -18,4 +18,11 @@ boost::program_options::options_description pipeline_options(analyze::AnalyzeOpt
 /// Applies the switches after parsing.
 void apply_switches(analyze::AnalyzeOptions& o, const PipelineSwitches& s);
 
+/// Runs the analyzer with SIGINT and SIGTERM asking it to stop after the current packet (outputs are still
+/// written); restores the default handlers afterwards. Returns Analyzer::run()'s result.
+bool run_interruptible(analyze::Analyzer& a);
+
+/// Writes a report to `path` ("-" = standard output); throws InputError when it cannot.
+void write_report(const std::string& path, const std::string& text);
+
 }  // namespace sealscope::cli

@@ -1,7 +1,6 @@
 #include <fmt/format.h>
 
 #include <boost/program_options.hpp>
-#include <csignal>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -30,7 +29,6 @@ const char* kPolicyUsage =
     "they would drop, throttle and let through before the verdict.\n"
     "Run 'sealscope policy check --help' or 'sealscope policy test --help' for their options.\n";
 
-void on_signal(int) { analyze::Analyzer::request_stop(); }
 
 void print_diagnostics(const policy::LoadResult& r) {
   for (const auto& d : r.diagnostics) fmt::print(stderr, "{}\n", d.format());
@@ -148,21 +146,9 @@ int test_main(const std::vector<std::string>& args) {
     if (!drop_path.empty()) run.set_drop_pcap(std::make_unique<policy::PcapOut>(drop_path));
     tee.add(&run);
     analyzer.add_observer(&run);
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-    ok = analyzer.run();
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
+    ok = run_interruptible(analyzer);
     run.finish();
-    if (!report_path.empty()) {
-      const std::string text = policy::report_json(run, ctx).dump(2) + "\n";
-      if (report_path == "-") {
-        fmt::print("{}", text);
-      } else {
-        std::ofstream out(report_path, std::ios::binary);
-        if (!out || !(out << text)) throw InputError(report_path + ": cannot write the report");
-      }
-    }
+    if (!report_path.empty()) write_report(report_path, policy::report_json(run, ctx).dump(2) + "\n");
   } catch (const ConfigError& ex) {
     fmt::print(stderr, "sealscope policy test: {}\n", ex.what());
     return kUsage;

@@ -1,8 +1,8 @@
 // sealscope-mkbench: builds one large Ethernet pcap out of K shifted copies of input captures.
 //
 // Every .pcap/.pcapng under the inputs is read with libpcap (SLL, SLL2, raw IP, NULL/LOOP frames get a
-// synthesised Ethernet header, so ndpiReader 4.2 can read the result). Copy i has every IPv4 address's 2nd
-// byte raised by i (3rd byte by i/256), every IPv6 address's 10th byte by i (9th by i/256; the
+// synthesised Ethernet header, so ndpiReader 4.2 can read the result). Copy i has every IPv4 address's 3rd
+// byte raised by i (4th byte by i/256: private addresses stay private), every IPv6 address's 10th byte by i (9th by i/256; the
 // low 64 bits, which ndpiReader 4.2 folds into its flow key; the /64 prefix stays) — in the outer
 // header and inside VLAN/QinQ/MPLS/PPPoE and GTP-U — with the IPv4 header checksum recomputed and TCP/UDP/
 // ICMPv6 checksums adjusted, so copies are distinct flows. Copy i starts i*delta later; the output is merged
@@ -274,11 +274,12 @@ struct Shifter {
     if (version == 4) {
       if (avail < 20) return;
       const uint32_t ihl = (f[off] & 0x0F) * 4u;
-      // 2nd byte += copy % 256, 3rd byte += copy / 256
-      f[off + 13] = static_cast<uint8_t>(f[off + 13] + lo);
-      f[off + 14] = static_cast<uint8_t>(f[off + 14] + hi);
-      f[off + 17] = static_cast<uint8_t>(f[off + 17] + lo);
-      f[off + 18] = static_cast<uint8_t>(f[off + 18] + hi);
+      // 3rd byte += copy % 256, 4th byte += copy / 256: the first two bytes stay, so a private (RFC 1918,
+      // CGNAT) client stays private and a public server public, as in a capture of many subscribers.
+      f[off + 14] = static_cast<uint8_t>(f[off + 14] + lo);
+      f[off + 15] = static_cast<uint8_t>(f[off + 15] + hi);
+      f[off + 18] = static_cast<uint8_t>(f[off + 18] + lo);
+      f[off + 19] = static_cast<uint8_t>(f[off + 19] + hi);
       if (ihl < 20 || ihl > avail) return;
       wr16(f + off + 10, 0);
       wr16(f + off + 10, static_cast<uint16_t>(~fold(ones_sum(f + off, ihl))));
@@ -366,7 +367,7 @@ struct Options {
                "usage: sealscope-mkbench [--copies K | --target-packets N] --out FILE [--delta S] [--max-gap S]\n"
                "                         [INPUT...]\n\n"
                "Writes one Ethernet pcap made of K copies of every .pcap/.pcapng/.cap under INPUT (files or\n"
-               "folders, recursively; default: %s). Copy i has its IPv4 addresses' 2nd byte (IPv6: 10th byte)\n"
+               "folders, recursively; default: %s). Copy i has its IPv4 addresses' 3rd byte (IPv6: 10th byte)\n"
                "raised by i, also inside VLAN/MPLS/PPPoE and GTP-U, with checksums fixed, and starts i*S\n"
                "seconds later (--delta, default 1); output is merged by time. Within an input, gaps longer than\n"
                "--max-gap seconds (default 60) are shortened and backward steps become 0, so each input keeps its\n"

@@ -58,7 +58,8 @@ class TeeSink : public stats::RecordSink {
 /// (recorded in summary.problems); flows seen so far are always written.
 ///
 /// Threads: the calling thread captures (libpcap reads, progress, signals) and copies each frame into the
-/// ring of the worker that owns its flow (by a symmetric hash of the address pair); each worker thread
+/// ring of the worker that owns its flow (by a symmetric hash: of the private side when exactly one address
+/// is private, else of the address pair); each worker thread
 /// decodes and runs its shard of the pipeline. With one worker the output is deterministic; with more,
 /// records may come in another order, and nDPI's per-module caches (STUN, …) see only their shard.
 class Analyzer {

@@ -13,8 +13,6 @@
 
 namespace sealscope::analyze {
 
-namespace {
-
 /// Addresses of a subscriber or LAN side: RFC 1918, 100.64/10 (carrier-grade NAT), 169.254/16, fc00::/7,
 /// fe80::/10.
 bool private_side(const IpAddr& a) {
@@ -25,6 +23,29 @@ bool private_side(const IpAddr& a) {
   }
   return (b[0] & 0xFE) == 0xFC || (b[0] == 0xFE && (b[1] & 0xC0) == 0x80);
 }
+
+uint64_t shard_hash(const decode::Packet& p) {
+  // Symmetric either way, and every fragment of a datagram (later fragments carry no ports) lands with its
+  // flow. Keeping all of a subscriber's flows in one shard keeps nDPI's per-host caches (STUN and others,
+  // keyed by one endpoint) whole.
+  struct {
+    uint8_t lo[16], hi[16];
+    uint16_t vlan;
+  } k{};
+  const bool sp = private_side(p.src), dp = private_side(p.dst);
+  if (sp != dp) {
+    std::memcpy(k.lo, sp ? p.src.bytes : p.dst.bytes, 16);
+  } else {
+    const bool src_low = std::memcmp(p.src.bytes, p.dst.bytes, 16) <= 0;
+    std::memcpy(k.lo, src_low ? p.src.bytes : p.dst.bytes, 16);
+    std::memcpy(k.hi, src_low ? p.dst.bytes : p.src.bytes, 16);
+  }
+  k.vlan = p.vlan;
+  return XXH3_64bits(&k, sizeof k);
+}
+
+namespace {
+
 std::atomic<bool> g_stop{false};
 capture::PcapSource* volatile g_live = nullptr;
 
@@ -135,25 +156,7 @@ void Analyzer::dispatch(const uint8_t* data, uint32_t caplen, uint32_t wirelen, 
     decode::Packet p;
     decode::AnomalyCounters scratch;
     if (decoder_.decode(linktype, data, caplen, wirelen, p, scratch) == decode::DecodeResult::Ok) {
-      // Shard by the subscriber side when exactly one address is private (clients behind NAT, GTP-U
-      // subscribers), otherwise by the unordered address pair; with the VLAN. Symmetric either way, and every
-      // fragment of a datagram (later fragments carry no ports) lands with its flow. Keeping all of a
-      // subscriber's flows in one shard keeps nDPI's per-host caches (STUN and others, keyed by one
-      // endpoint) whole, so labels do not depend on the number of workers.
-      struct {
-        uint8_t lo[16], hi[16];
-        uint16_t vlan;
-      } k{};
-      const bool sp = private_side(p.src), dp = private_side(p.dst);
-      if (sp != dp) {
-        std::memcpy(k.lo, sp ? p.src.bytes : p.dst.bytes, 16);
-      } else {
-        const bool src_low = std::memcmp(p.src.bytes, p.dst.bytes, 16) <= 0;
-        std::memcpy(k.lo, src_low ? p.src.bytes : p.dst.bytes, 16);
-        std::memcpy(k.hi, src_low ? p.dst.bytes : p.src.bytes, 16);
-      }
-      k.vlan = p.vlan;
-      lane = XXH3_64bits(&k, sizeof k) % lanes_.size();
+      lane = shard_hash(p) % lanes_.size();
     }
   }
   lanes_[lane]->ring.push(ts, data, caplen, wirelen, linktype, frame_no, file_index_);

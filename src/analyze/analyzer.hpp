@@ -27,6 +27,15 @@ struct AnalyzeOptions {
   uint64_t seed = 0x5ea15c09e5eedULL;  ///< flow hash seed (fixed by default: deterministic output)
 };
 
+/// Addresses of a subscriber or LAN side: RFC 1918, 100.64/10 (carrier-grade NAT), 169.254/16, fc00::/7,
+/// fe80::/10.
+bool private_side(const IpAddr& a);
+
+/// Which worker owns a packet's flow (modulo the number of workers): a hash of the VLAN and of the private
+/// address when exactly one side is private (a subscriber's flows all meet one nDPI module), otherwise of
+/// the unordered address pair.
+uint64_t shard_hash(const decode::Packet& p);
+
 /// Serialises records from several worker threads into one sink.
 class LockedSink : public stats::RecordSink {
  public:

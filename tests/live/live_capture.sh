@@ -28,10 +28,16 @@ ip link add "${tag}x" netns "$a" type veth peer name "${tag}y" netns "$b" || fai
 ip -n "$a" addr add 10.77.0.1/24 dev "${tag}x" && ip -n "$a" link set "${tag}x" up && ip -n "$a" link set lo up
 ip -n "$b" addr add 10.77.0.2/24 dev "${tag}y" && ip -n "$b" link set "${tag}y" up && ip -n "$b" link set lo up
 
-ip netns exec "$a" "$bin" analyze -q -i "${tag}x" --duration 4 --bpf "udp or tcp" \
+ip netns exec "$a" "$bin" analyze -q -i "${tag}x" --duration 8 --bpf "udp or tcp" \
   --flows "$tmp/flows.jsonl" --summary-json "$tmp/summary.json" 2>"$tmp/err" &
 pid=$!
-sleep 1.5
+# Wait until the capture's packet socket exists in the namespace (not a fixed sleep: a loaded machine
+# starts sealscope slowly), at most 5 s, then a little longer for the filter to be attached.
+for i in $(seq 1 50); do
+  [ "$(ip netns exec "$a" cat /proc/net/packet | wc -l)" -gt 1 ] && break
+  sleep 0.1
+done
+sleep 0.3
 # 10 datagrams from one socket to 10.77.0.99:9999 (a static neighbour entry sends them to the capturing
 # end, which has no such address and silently drops them: no ICMP error breaks the socket), and one
 # refused TCP connection (SYN out, RST back): bash's /dev/udp and /dev/tcp, no server needed.

@@ -182,6 +182,7 @@ Framing strip_datagram(const uint8_t* d, std::size_t n, uint16_t sport, uint16_t
     (void)cd;
     d += 4;  // TURN ChannelData header (RFC 8656 §12.4); what it carries is judged below
     n -= 4;
+    if (n == 0) return Framing::Metadata;  // an empty channel message (found by fuzz_audit)
   }
   Framing f = Framing::Raw;
   if (n >= 20 && d[0] == 0x5C && d[1] >= 1 && d[1] <= 3 && d[3] == 0) {

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "common/types.hpp"
@@ -55,6 +56,8 @@ class PcapSource {
   PcapSource() = default;
   void apply_filter(const std::string& bpf);
 
+  static constexpr std::size_t kReadBuffer = 1u << 20;
+  std::unique_ptr<char[]> iobuf_;  ///< the FILE's stdio buffer (files only); declared before handle_
   pcap* handle_ = nullptr;
   std::string name_;
   std::string error_;

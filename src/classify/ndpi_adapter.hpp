@@ -57,6 +57,7 @@ class NdpiEngine {
 
  private:
   void copy_meta(flow::Flow& f);
+  void release(void* engine_flow);
   uint16_t limit_for(uint8_t l4) const;
 
   EngineOptions opts_;

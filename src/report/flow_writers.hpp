@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include <fmt/format.h>
@@ -20,7 +21,9 @@ class OutputFile {
   const std::string& path() const { return path_; }
 
  private:
+  static constexpr size_t kWriteBuffer = 1u << 20;
   std::string path_;
+  std::unique_ptr<char[]> buf_;  ///< the FILE's stdio buffer (files only); outlives f_
   FILE* f_ = nullptr;
 };
 

@@ -61,3 +61,31 @@ TEST_CASE("frame ring: a frame as large as half the ring passes", "[ring]") {
   producer.join();
   CHECK(n == 100);
 }
+
+// A producer much faster than its consumer must not be woken for every batch the consumer frees: it sleeps
+// until a quarter of the ring is free, so the sleeps are bounded by the data volume over a quarter ring.
+// (Waking per 64-frame batch, as before, gives about 300 sleeps here.)
+TEST_CASE("frame ring: a blocked producer sleeps once per quarter ring, not once per batch", "[ring]") {
+  FrameRing ring(64 * 1024);
+  constexpr int kFrames = 20000;
+  constexpr uint32_t kLen = 64;  // 96-byte records: 1.9 MB through a 64 KiB ring
+  std::vector<uint8_t> buf(kLen, 0x5A);
+  std::thread producer([&] {
+    for (int i = 0; i < kFrames; ++i) ring.push(i, buf.data(), kLen, kLen, 1);
+    ring.push_end();
+  });
+  int n = 0;
+  volatile uint64_t sink = 0;
+  for (const FrameRing::Header* h = ring.peek(); h->caplen != FrameRing::kEnd; h = ring.peek()) {
+    CHECK(h->ts == n);
+    for (int spin = 0; spin < 2000; ++spin) sink = sink + static_cast<uint64_t>(spin);  // a slow consumer
+    ring.pop(h);
+    ++n;
+  }
+  producer.join();
+  CHECK(n == kFrames);
+  const uint64_t bytes = uint64_t{kFrames} * 96;
+  INFO("producer sleeps: " << ring.producer_sleeps());
+  CHECK(ring.producer_sleeps() > 0);  // the consumer really was the slower side
+  CHECK(ring.producer_sleeps() <= bytes / (64 * 1024 / 4) + 2);
+}

@@ -209,6 +209,7 @@ bool Analyzer::run_live() {
     const capture::ReadStatus st = src.next(pkt);
     if (st == capture::ReadStatus::Packet) {
       dispatch(pkt.data, pkt.caplen, pkt.wirelen, pkt.ts, lt, static_cast<uint32_t>(src.packets()));
+      for (auto& l : lanes_) l->ring.flush();  // no batching live: a record must not wait for traffic
     } else if (st == capture::ReadStatus::Error) {
       summary_.problems.push_back({opts_.interface, src.error(), 0, src.packets()});
       ok = false;

@@ -46,6 +46,9 @@ class FrameRing {
     std::memcpy(reinterpret_cast<uint8_t*>(h) + sizeof(Header), data, caplen);
     commit(h->size);
   }
+  /// Producer: publishes every frame pushed so far (frames are otherwise published in batches of 64). Live
+  /// capture calls this so a quiet interface's packets reach the worker at once, not 64 packets later.
+  void flush() { publish_head(); }
   /// Producer: marks the end of the input and publishes everything.
   void push_end() {
     Header* h = reserve(kAlign);

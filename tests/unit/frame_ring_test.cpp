@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <random>
 #include <thread>
@@ -88,4 +90,24 @@ TEST_CASE("frame ring: a blocked producer sleeps once per quarter ring, not once
   INFO("producer sleeps: " << ring.producer_sleeps());
   CHECK(ring.producer_sleeps() > 0);  // the consumer really was the slower side
   CHECK(ring.producer_sleeps() <= bytes / (64 * 1024 / 4) + 2);
+}
+
+// Frames are published in batches; live capture flushes after each frame so a lone packet on a quiet
+// interface reaches the worker without waiting for 63 more.
+TEST_CASE("frame ring: flush() makes a lone frame visible to a waiting consumer", "[ring]") {
+  FrameRing ring(64 * 1024);
+  std::atomic<int> got{-1};
+  std::thread consumer([&] {
+    const FrameRing::Header* h = ring.peek();
+    got = h->caplen == FrameRing::kEnd ? -2 : static_cast<int>(h->ts);
+  });
+  const uint8_t byte = 1;
+  ring.push(42, &byte, 1, 1, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(got.load() == -1);  // batched: not published yet
+  ring.flush();
+  for (int i = 0; i < 200 && got.load() == -1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(got.load() == 42);
+  if (got.load() == -1) ring.push_end();  // unblock the consumer if flush failed
+  consumer.join();
 }

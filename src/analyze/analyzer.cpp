@@ -100,6 +100,7 @@ Analyzer::Analyzer(const AnalyzeOptions& opts, stats::RecordSink& sink, stats::S
   }
   for (uint32_t i = 0; i < opts_.workers; ++i) {
     lanes_.push_back(std::make_unique<Lane>(opts_, *target, opts_.seed + i));
+    lanes_.back()->failed = &failed_;
   }
 }
 
@@ -119,11 +120,36 @@ void Analyzer::check_inputs() const {
 }
 
 void Analyzer::Lane::run() {
+  try {
+    consume();
+    return;
+  } catch (...) {
+    // Not fatal to the process: the error goes back to the capture thread, which stops reading and rethrows
+    // it (before this, a write error in a worker thread ended the process in std::terminate).
+    error = std::current_exception();
+    failed->store(true);
+  }
+  if (ended) return;  // thrown while draining: the end record is already consumed
+  for (;;) {  // keep the capture thread from blocking on a full ring until it sees the flag
+    const FrameRing::Header* h = ring.peek();
+    const bool end = h->caplen == FrameRing::kEnd;
+    ring.pop(h);
+    if (end) return;
+  }
+}
+
+void Analyzer::Lane::consume() {
   decode::Packet p;
   for (;;) {
     const FrameRing::Header* h = ring.peek();
     if (h->caplen == FrameRing::kEnd) {
+      const bool drain = h->linktype == 1;
       ring.pop(h);
+      ended = true;
+      // End of input: each worker ends its own flows, so with several workers the records of the remaining
+      // flows (in parity mode, all of them) are built in parallel rather than one worker after another on
+      // the capture thread.
+      if (drain) worker.finish();
       return;
     }
     const decode::DecodeResult r = decoder.decode(h->linktype, h->data(), h->caplen, h->wirelen, p, anomalies);
@@ -171,6 +197,7 @@ bool Analyzer::run_file(const std::string& path) {
   const int lt = src.linktype();
   bool ok = true;
   for (;;) {
+    if (failed_.load(std::memory_order_relaxed)) break;
     if (g_stop.load(std::memory_order_relaxed)) {
       summary_.interrupted = true;
       break;
@@ -201,7 +228,7 @@ bool Analyzer::run_live() {
   const int lt = src.linktype();
   bool ok = true;
   for (;;) {
-    if (g_stop.load(std::memory_order_relaxed)) break;
+    if (g_stop.load(std::memory_order_relaxed) || failed_.load(std::memory_order_relaxed)) break;
     if (opts_.duration_s > 0 &&
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= opts_.duration_s) {
       break;
@@ -225,13 +252,15 @@ bool Analyzer::run_live() {
 
 void Analyzer::finish() {
   for (auto& l : lanes_) {
-    if (l->thread.joinable()) {
-      l->ring.push_end();
-      l->thread.join();
-    }
+    if (l->thread.joinable()) l->ring.push_end(true);
   }
   for (auto& l : lanes_) {
-    l->worker.finish();
+    if (l->thread.joinable()) l->thread.join();
+  }
+  for (auto& l : lanes_) {
+    if (l->error) std::rethrow_exception(l->error);
+  }
+  for (auto& l : lanes_) {
     anomalies_.merge(l->anomalies);
     anomalies_.merge(l->worker.anomalies());
     summary_.not_ip += l->not_ip;
@@ -256,6 +285,7 @@ bool Analyzer::run() {
     for (const auto& f : opts_.files) {
       if (!run_file(f)) ok = false;
       ++file_index_;
+      if (failed_.load()) break;
       if (g_stop.load()) {
         summary_.interrupted = true;
         break;

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <exception>
 #include <thread>
 #include <string>
 #include <vector>
@@ -99,7 +100,13 @@ class Analyzer {
     decode::AnomalyCounters anomalies;
     uint64_t not_ip = 0, malformed = 0;
     std::thread thread;
+    /// The first exception thrown in this lane (a sink that cannot write, out of memory): the lane stops
+    /// processing, keeps emptying its ring until the end record, and run() rethrows it on the calling thread.
+    std::exception_ptr error;
+    std::atomic<bool>* failed = nullptr;  // the analyzer's flag: tells the capture loop to stop reading
+    bool ended = false;                   // the end record has been consumed
     void run();
+    void consume();
   };
 
   bool run_file(const std::string& path);
@@ -116,6 +123,7 @@ class Analyzer {
   decode::AnomalyCounters anomalies_;  // capture thread's own (timestamps going backwards)
   TimestampUs last_ts_in_file_ = 0;
   uint16_t file_index_ = 0;  // index of the input being read
+  std::atomic<bool> failed_{false};  // a lane has thrown: stop reading
 };
 
 }  // namespace sealscope::analyze

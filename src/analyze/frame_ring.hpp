@@ -49,12 +49,13 @@ class FrameRing {
   /// Producer: publishes every frame pushed so far (frames are otherwise published in batches of 64). Live
   /// capture calls this so a quiet interface's packets reach the worker at once, not 64 packets later.
   void flush() { publish_head(); }
-  /// Producer: marks the end of the input and publishes everything.
-  void push_end() {
+  /// Producer: marks the end of the input and publishes everything. `drain` is passed on to the consumer in
+  /// the end record's linktype (1: end every flow and write its record; 0: teardown, write nothing).
+  void push_end(bool drain = false) {
     Header* h = reserve(kAlign);
     h->caplen = kEnd;
     h->wirelen = 0;
-    h->linktype = 0;
+    h->linktype = drain ? 1 : 0;
     h->ts = 0;
     h->frame_no = 0;
     h->file_index = 0;

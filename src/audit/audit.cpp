@@ -159,15 +159,7 @@ void Auditor::write(const stats::FlowRecord& r) {
         dr.tcp = ds.reasm.counters();
         dr.gaps = ds.gaps;
         if (dr.tcp.delivered + dr.tcp.gap_bytes > 0) ++tcp_streams_;
-        tcp_totals_.delivered += dr.tcp.delivered;
-        tcp_totals_.duplicate += dr.tcp.duplicate;
-        tcp_totals_.out_of_order += dr.tcp.out_of_order;
-        tcp_totals_.gaps += dr.tcp.gaps;
-        tcp_totals_.gap_bytes += dr.tcp.gap_bytes;
-        tcp_totals_.stream_cap_hits += dr.tcp.stream_cap_hits;
-        tcp_totals_.total_cap_hits += dr.tcp.total_cap_hits;
-        tcp_totals_.out_of_window += dr.tcp.out_of_window;
-        tcp_totals_.peak_buffered = std::max(tcp_totals_.peak_buffered, dr.tcp.peak_buffered);
+        tcp_totals_.add(dr.tcp);
       } else {
         dr.framing = ds.dgram_framing;
       }

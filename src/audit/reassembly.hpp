@@ -39,6 +39,20 @@ struct StreamCounters {
   uint64_t out_of_window = 0;  ///< segments implausibly far ahead (> 1 GiB): ignored for the stream
   uint64_t peak_buffered = 0;
   bool mid_stream = false;     ///< no SYN seen: the stream starts at the first byte captured
+
+  /// Adds another stream's counts into a run total (peak_buffered: the larger; mid_stream: either).
+  void add(const StreamCounters& o) {
+    delivered += o.delivered;
+    duplicate += o.duplicate;
+    out_of_order += o.out_of_order;
+    gaps += o.gaps;
+    gap_bytes += o.gap_bytes;
+    stream_cap_hits += o.stream_cap_hits;
+    total_cap_hits += o.total_cap_hits;
+    out_of_window += o.out_of_window;
+    if (o.peak_buffered > peak_buffered) peak_buffered = o.peak_buffered;
+    mid_stream = mid_stream || o.mid_stream;
+  }
 };
 
 /// One direction of a TCP connection, reassembled in sequence order (32-bit wrap handled). Out-of-order

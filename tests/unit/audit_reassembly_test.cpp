@@ -135,3 +135,25 @@ TEST_CASE("audit reassembly: the total cap is shared by all streams and counted 
   r1.finish(b, c1);
   CHECK(b.used == 0);
 }
+
+TEST_CASE("reassembly: stream counters add up into a run total, peak buffered as the larger", "[reasm]") {
+  StreamCounters a, b;
+  a.delivered = 100, a.duplicate = 1, a.out_of_order = 2, a.gaps = 3, a.gap_bytes = 4;
+  a.stream_cap_hits = 5, a.total_cap_hits = 6, a.out_of_window = 7, a.peak_buffered = 900;
+  b.delivered = 10, b.duplicate = 20, b.out_of_order = 30, b.gaps = 40, b.gap_bytes = 50;
+  b.stream_cap_hits = 60, b.total_cap_hits = 70, b.out_of_window = 80, b.peak_buffered = 50;
+  b.mid_stream = true;
+  StreamCounters t;
+  t.add(a);
+  t.add(b);
+  CHECK(t.delivered == 110);
+  CHECK(t.duplicate == 21);
+  CHECK(t.out_of_order == 32);
+  CHECK(t.gaps == 43);
+  CHECK(t.gap_bytes == 54);
+  CHECK(t.stream_cap_hits == 65);
+  CHECK(t.total_cap_hits == 76);
+  CHECK(t.out_of_window == 87);
+  CHECK(t.peak_buffered == 900);
+  CHECK(t.mid_stream);
+}

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "analyze/analyzer.hpp"
+#include "analyze/async_sink.hpp"
 #include "classify/ndpi_adapter.hpp"
 #include "cli/commands.hpp"
 #include "cli/parse.hpp"
@@ -102,19 +103,32 @@ int analyze_main(const std::vector<std::string>& args) {
   tee.add(&summary);
   std::unique_ptr<report::JsonlWriter> jsonl;
   std::unique_ptr<report::CsvWriter> csv;
+  analyze::TeeSink files;
+  std::unique_ptr<analyze::AsyncSink> async;  // destroyed before the writers it feeds
   bool ok = true;
   try {
     analyze::Analyzer analyzer(o, tee, summary);
     analyzer.check_inputs();
     if (!flows_path.empty()) {
       jsonl = std::make_unique<report::JsonlWriter>(flows_path);
-      tee.add(jsonl.get());
+      files.add(jsonl.get());
     }
     if (!csv_path.empty()) {
       csv = std::make_unique<report::CsvWriter>(csv_path);
-      tee.add(csv.get());
+      files.add(csv.get());
+    }
+    if (jsonl || csv) {
+      // Files: records are formatted and written on a thread of their own, off the worker thread. Live:
+      // written at once, as batching would hold a record back until a batch fills.
+      if (o.interface.empty()) {
+        async = std::make_unique<analyze::AsyncSink>(files);
+        tee.add(async.get());
+      } else {
+        tee.add(&files);
+      }
     }
     ok = run_interruptible(analyzer);
+    if (async) async->close();
     if (jsonl) jsonl->close();
     if (csv) csv->close();
     if (!summary_path.empty()) report::write_summary_json(summary, summary_path);

@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace sealscope::flow {
 
@@ -217,13 +218,15 @@ void FlowTable::expire(TimestampUs now) {
 }
 
 void FlowTable::drain(EndReason why) {
-  std::vector<uint32_t> live;
+  // Sorted as (id, slot) pairs: a comparator that loads each flow's id missed the cache at every
+  // comparison (a tenth of the drain's time on the bench capture's 50,000 flows).
+  std::vector<std::pair<uint64_t, uint32_t>> live;
   live.reserve(size_);
   for (int l = 0; l < kLists; ++l) {
-    for (uint32_t s = head_[l]; s != kNil; s = at(s).next) live.push_back(s);
+    for (uint32_t s = head_[l]; s != kNil; s = at(s).next) live.emplace_back(at(s).id, s);
   }
-  std::sort(live.begin(), live.end(), [this](uint32_t a, uint32_t b) { return at(a).id < at(b).id; });
-  for (uint32_t s : live) {
+  std::sort(live.begin(), live.end());
+  for (const auto& [id, s] : live) {
     Flow& f = at(s);
     end(f, f.closing != EndReason::None ? f.closing : why);
   }

@@ -69,17 +69,17 @@ void Worker::account(flow::Flow& f, TimestampUs ts, uint32_t ip_len, uint32_t pa
   TimestampUs gap = 0;
   if (before > 0) {
     gap = ts > f.last_seen ? ts - f.last_seen : 0;
-    f.iat_all.add(static_cast<double>(gap) / 1000.0);
+    f.iat_all.add(static_cast<double>(gap) / 1000.0, before);
   }
   if (f.packets[d] > 0) {
     const TimestampUs dg = ts > f.last_dir_ts[d] ? ts - f.last_dir_ts[d] : 0;
-    f.iat_dir[d].add(static_cast<double>(dg) / 1000.0);
+    f.iat_dir[d].add(static_cast<double>(dg) / 1000.0, f.packets[d]);
   }
   ++f.packets[d];
   f.bytes[d] += ip_len;
   f.payload[d] += payload_len;
-  f.size_all.add(ip_len);
-  f.size_dir[d].add(ip_len);
+  f.size_all.add(ip_len, before + 1);
+  f.size_dir[d].add(ip_len, f.packets[d]);
   if (f.splt_len < table_.options().splt) {
     const uint64_t ms = static_cast<uint64_t>(gap / 1000);
     flow::SpltEntry& e = table_.splt(f)[f.splt_len++];

@@ -21,8 +21,6 @@ FlowKey make_key(const decode::Packet& p, bool& a_is_src) {
   return k;
 }
 
-double RunningStats::stddev() const { return n > 1 ? std::sqrt(m2 / static_cast<double>(n)) : 0.0; }
-
 const char* end_reason_name(EndReason r) {
   switch (r) {
     case EndReason::Idle: return "idle";

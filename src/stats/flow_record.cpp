@@ -5,14 +5,15 @@
 namespace sealscope::stats {
 
 namespace {
-Moments moments(const flow::RunningStats& s) {
+template <typename T>
+Moments moments(const flow::RunningStats<T>& s, uint64_t n) {
   Moments m;
-  m.n = s.n;
-  if (s.n > 0) {
-    m.min = s.min;
+  m.n = n;
+  if (n > 0) {
+    m.min = static_cast<double>(s.min);
     m.mean = s.mean;
-    m.stddev = s.stddev();
-    m.max = s.max;
+    m.stddev = s.stddev(n);
+    m.max = static_cast<double>(s.max);
   }
   return m;
 }
@@ -74,12 +75,12 @@ void fill_record(const flow::Flow& f, const flow::FlowTable& table, const classi
     r.bytes[d] = f.bytes[d];
     r.payload[d] = f.payload[d];
   }
-  r.size[0] = moments(f.size_all);
-  r.size[1] = moments(f.size_dir[0]);
-  r.size[2] = moments(f.size_dir[1]);
-  r.iat_ms[0] = moments(f.iat_all);
-  r.iat_ms[1] = moments(f.iat_dir[0]);
-  r.iat_ms[2] = moments(f.iat_dir[1]);
+  r.size[0] = moments(f.size_all, f.size_count(0));
+  r.size[1] = moments(f.size_dir[0], f.size_count(1));
+  r.size[2] = moments(f.size_dir[1], f.size_count(2));
+  r.iat_ms[0] = moments(f.iat_all, f.iat_count(0));
+  r.iat_ms[1] = moments(f.iat_dir[0], f.iat_count(1));
+  r.iat_ms[2] = moments(f.iat_dir[1], f.iat_count(2));
   const flow::SpltEntry* sp = table.options().splt > 0 ? table.splt(f) : nullptr;
   r.splt.assign(sp, sp + (sp != nullptr ? f.splt_len : 0));
   for (int i = 0; i < 8; ++i) r.tcp_flags[i] = f.tcp_flag_counts[i];

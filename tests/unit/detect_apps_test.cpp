@@ -116,9 +116,9 @@ void voice_flow(flow::Flow& f) {
   f.last_seen = 10 * 1000000;
   f.packets[0] = 500;
   f.packets[1] = 480;
-  for (int i = 0; i < 50; ++i) {
-    f.size_dir[0].add(120);
-    f.size_dir[1].add(110);
+  for (uint64_t i = 1; i <= 50; ++i) {
+    f.size_dir[0].add(120, i);
+    f.size_dir[1].add(110, i);
   }
 }
 }  // namespace
@@ -142,7 +142,7 @@ TEST_CASE("Behavioural call rule on flow metadata", "[classify][detect]") {
   flow::Flow bulk;
   voice_flow(bulk);
   bulk.size_dir[0] = {};
-  for (int i = 0; i < 50; ++i) bulk.size_dir[0].add(1400);
+  for (uint64_t i = 1; i <= 50; ++i) bulk.size_dir[0].add(1400, i);
   CHECK_FALSE(voice_like(bulk));
 }
 

@@ -157,16 +157,23 @@ TEST_CASE("flow key: distinct for different ports, VLAN, protocol, IP version", 
 }
 
 TEST_CASE("flow: RunningStats and end reason names", "[flow]") {
-  RunningStats s;
-  for (double x : {1.0, 2.0, 3.0, 4.0}) s.add(x);
-  CHECK(s.n == 4);
+  IatStats s;
+  uint64_t n = 0;
+  for (double x : {3.0, 1.0, 4.0, 2.0}) s.add(x, ++n);
   CHECK(s.mean == Approx(2.5));
   CHECK(s.min == 1.0);
   CHECK(s.max == 4.0);
-  CHECK(s.stddev() == Approx(std::sqrt(1.25)));  // population: mean of squared deviations (2.25+.25+.25+2.25)/4
-  RunningStats one;
-  one.add(7);
-  CHECK(one.stddev() == 0.0);
+  CHECK(s.stddev(n) == Approx(std::sqrt(1.25)));  // population: mean of squared deviations (2.25+.25+.25+2.25)/4
+  IatStats one;
+  one.add(7, 1);
+  CHECK(one.stddev(1) == 0.0);
+  SizeStats sizes;  // integer min and max, mean and deviation in double
+  sizes.add(1500, 1);
+  sizes.add(40, 2);
+  sizes.add(65535, 3);
+  CHECK(sizes.min == 40u);
+  CHECK(sizes.max == 65535u);
+  CHECK(sizes.mean == Approx((1500.0 + 40 + 65535) / 3));
   CHECK(std::string(end_reason_name(EndReason::Idle)) == "idle");
   CHECK(std::string(end_reason_name(EndReason::Active)) == "active");
   CHECK(std::string(end_reason_name(EndReason::Fin)) == "fin");

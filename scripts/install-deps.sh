@@ -3,7 +3,7 @@
 # Every dependency comes from Debian's archive; nothing is downloaded from anywhere else.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config git
-      libpcap-dev libndpi-dev libndpi-bin libgcrypt20-dev libxxhash-dev
+      libpcap-dev libndpi-dev libndpi-bin libgcrypt20-dev libxxhash-dev liblz4-dev
       libboost-program-options-dev libyaml-cpp-dev catch2 nlohmann-json3-dev libfmt-dev
       libhowardhinnant-date-dev tzdata
       libhyperscan-dev libsodium-dev libsrtp2-dev libopus-dev libsqlite3-dev

@@ -267,6 +267,8 @@ void Analyzer::finish() {
     summary_.malformed += l->malformed;
     summary_.fragments_attributed += l->worker.fragments_attributed();
     summary_.evictions += l->worker.table().evictions();
+    summary_.ndpi_parked += l->worker.classifier().engine().parks();
+    summary_.ndpi_restored += l->worker.classifier().engine().unparks();
     summary_.peak_flows += l->worker.table().peak();
   }
   summary_.anomalies.merge(anomalies_);

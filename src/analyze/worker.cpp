@@ -11,55 +11,77 @@ Worker::Worker(const PipelineOptions& opts, stats::RecordSink& sink, uint64_t se
       cls_(opts.engine),
       sink_(sink),
       active_us_(TimestampUs{opts.table.active_s} * 1000000),
-      classify_idle_us_(TimestampUs{opts.table.classify_idle_s} * 1000000) {}
+      classify_idle_us_(TimestampUs{opts.table.classify_idle_s} * 1000000),
+      park_idle_us_(cls_.engine().can_park() ? TimestampUs{opts.table.park_idle_s} * 1000000 : 0) {}
 
 namespace {
 constexpr uint32_t kNil = 0xFFFFFFFFu;
-}
+constexpr uint8_t kLive = 1, kParked = 2;
+}  // namespace
 
 Worker::~Worker() {
   table_.for_each_live([this](flow::Flow& f) { cls_.discard(f); });
 }
 
-void Worker::engine_link(flow::Flow& f) {
-  if (f.cls.engine_linked) {
-    if (f.cls.engine_next == kNil) return;  // already the most recent
-    engine_unlink(f);
-  }
-  f.cls.engine_linked = true;
+void Worker::engine_push(flow::Flow& f, uint8_t list) {
+  EngineList& l = engine_[list - 1];
+  f.cls.engine_list = list;
   f.cls.engine_next = kNil;
-  f.cls.engine_prev = engine_tail_;
-  if (engine_tail_ != kNil) {
-    table_.flow_at(engine_tail_).cls.engine_next = f.slot;
+  f.cls.engine_prev = l.tail;
+  if (l.tail != kNil) {
+    table_.flow_at(l.tail).cls.engine_next = f.slot;
   } else {
-    engine_head_ = f.slot;
+    l.head = f.slot;
   }
-  engine_tail_ = f.slot;
+  l.tail = f.slot;
+}
+
+void Worker::engine_link(flow::Flow& f) {
+  if (f.cls.engine_list == kLive && f.cls.engine_next == kNil) return;  // already the most recent
+  engine_unlink(f);
+  engine_push(f, kLive);
 }
 
 void Worker::engine_unlink(flow::Flow& f) {
-  if (!f.cls.engine_linked) return;
+  if (f.cls.engine_list == 0) return;
+  EngineList& l = engine_[f.cls.engine_list - 1];
   if (f.cls.engine_prev != kNil) {
     table_.flow_at(f.cls.engine_prev).cls.engine_next = f.cls.engine_next;
   } else {
-    engine_head_ = f.cls.engine_next;
+    l.head = f.cls.engine_next;
   }
   if (f.cls.engine_next != kNil) {
     table_.flow_at(f.cls.engine_next).cls.engine_prev = f.cls.engine_prev;
   } else {
-    engine_tail_ = f.cls.engine_prev;
+    l.tail = f.cls.engine_prev;
   }
   f.cls.engine_prev = f.cls.engine_next = kNil;
-  f.cls.engine_linked = false;
+  f.cls.engine_list = 0;
 }
 
 void Worker::give_up_idle() {
-  // nDPI state is the largest per-flow cost; a flow silent this long is decided with what was seen.
-  while (engine_head_ != kNil) {
-    flow::Flow& f = table_.flow_at(engine_head_);
-    if (f.last_seen + classify_idle_us_ > now_) break;
+  // nDPI state is the largest per-flow cost; a flow silent this long is decided with what was seen. Both
+  // lists are ordered by last packet, parked flows being the older ones.
+  for (EngineList& l : engine_) {
+    while (l.head != kNil) {
+      flow::Flow& f = table_.flow_at(l.head);
+      if (f.last_seen + classify_idle_us_ > now_) break;
+      engine_unlink(f);
+      cls_.give_up_idle(f);
+    }
+  }
+}
+
+void Worker::park_idle() {
+  // A flow still classifying that has gone quiet keeps its nDPI state compacted until its next packet.
+  EngineList& live = engine_[kLive - 1];
+  while (live.head != kNil) {
+    flow::Flow& f = table_.flow_at(live.head);
+    if (f.last_seen + park_idle_us_ > now_) break;
     engine_unlink(f);
-    cls_.give_up_idle(f);
+    cls_.park(f);
+    engine_push(f, f.cls.engine_parked ? kParked : kLive);
+    if (!f.cls.engine_parked) break;  // could not park (out of memory): try again later
   }
 }
 
@@ -110,6 +132,7 @@ void Worker::process(const decode::Packet& p) {
   if (p.ts > now_) now_ = p.ts;
   table_.expire(now_);
   if (classify_idle_us_ > 0) give_up_idle();
+  if (park_idle_us_ > 0) park_idle();
   if (p.later_fragment) {
     process_later_fragment(p);
     return;
@@ -154,8 +177,8 @@ void Worker::process(const decode::Packet& p) {
 
   cls_.on_packet(*f, p, d);
   if (f->cls.engine_flow != nullptr) {
-    engine_link(*f);
-  } else if (f->cls.engine_linked) {
+    if (!f->cls.engine_parked) engine_link(*f);  // parked: a later fragment, no engine work (still idle)
+  } else {
     engine_unlink(*f);
   }
   for (PacketObserver* o : observers_) o->on_packet(*f, p, d, cls_);

@@ -43,6 +43,7 @@ class Worker : public flow::FlowSink {
   const decode::AnomalyCounters& anomalies() const { return anomalies_; }
   uint64_t fragments_attributed() const { return fragments_attributed_; }
   const flow::FlowTable& table() const { return table_; }
+  const classify::Classifier& classifier() const { return cls_; }
   /// Adds an observer of every packet (not owned).
   void add_observer(PacketObserver* o) { observers_.push_back(o); }
 
@@ -53,7 +54,9 @@ class Worker : public flow::FlowSink {
   void emit_active(flow::Flow& f);
   void engine_link(flow::Flow& f);
   void engine_unlink(flow::Flow& f);
+  void engine_push(flow::Flow& f, uint8_t list);
   void give_up_idle();
+  void park_idle();
 
   flow::FlowTable table_;
   classify::Classifier cls_;
@@ -68,9 +71,13 @@ class Worker : public flow::FlowSink {
   /// A new input starting more than this before the clock is another timeline (see process()).
   static constexpr TimestampUs kTimelineSlackUs = 1000000;
   std::vector<PacketObserver*> observers_;
-  // Flows holding nDPI state, least recently active first (links in ClassState).
-  uint32_t engine_head_ = 0xFFFFFFFFu, engine_tail_ = 0xFFFFFFFFu;
+  // Flows holding nDPI state, least recently active first (links in ClassState): [0] live, [1] parked.
+  struct EngineList {
+    uint32_t head = 0xFFFFFFFFu, tail = 0xFFFFFFFFu;
+  };
+  EngineList engine_[2];
   TimestampUs classify_idle_us_ = 0;
+  TimestampUs park_idle_us_ = 0;
 };
 
 }  // namespace sealscope::analyze

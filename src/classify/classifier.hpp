@@ -47,6 +47,9 @@ class Classifier {
   /// Computes the flow's verdict strings.
   void verdict(const flow::Flow& f, Verdict& out) const;
 
+  /// Compacts the engine state of a flow gone quiet (NdpiEngine::park); restored on its next packet.
+  void park(flow::Flow& f) { engine_.park(f); }
+
   const NdpiEngine& engine() const { return engine_; }
   /// Frees engine state of a flow that is dropped without a record (teardown).
   void discard(flow::Flow& f) { engine_.discard(f); }

@@ -6,11 +6,16 @@
 #include <ndpi/ndpi_api.h>
 
 #include <boost/pool/pool.hpp>
+#include <lz4.h>
+#include <netinet/in.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <stdexcept>
+#include <vector>
 
 namespace sealscope::classify {
 
@@ -19,6 +24,12 @@ namespace sealscope::classify {
 #endif
 #if NDPI_MAJOR > 4 || (NDPI_MAJOR == 4 && NDPI_MINOR >= 6)
 #define SEALSCOPE_NDPI_46 1
+#endif
+// Parking relies on how 4.2 uses its reassembly buffers (read from its source, protocols/tls.c and quic.c):
+// the TLS message buffer holds buffer_used meaningful bytes of buffer_len allocated; the QUIC CRYPTO buffer
+// is a 4096-byte append-only buffer with quic_reasm_buf_len bytes filled. Later versions changed both.
+#if NDPI_MAJOR == 4 && NDPI_MINOR == 2
+#define SEALSCOPE_NDPI_PARK 1
 #endif
 
 struct NdpiEngine::Impl {
@@ -29,7 +40,22 @@ struct NdpiEngine::Impl {
   // one page at a time (a thread's malloc arena grows by mprotect: 11,700 calls on the bench capture).
   // nDPI's own buffers inside the struct are released by ndpi_free_flow_data.
   std::unique_ptr<boost::pool<>> flows;
+  std::vector<char> raw, packed;  // parking scratch, grown once to the largest state seen
 };
+
+namespace {
+/// Head of a parked state block; the LZ4 data follows. Raw layout: flow struct, then the used bytes of the
+/// TLS message buffer, then the used bytes of the QUIC CRYPTO buffer.
+struct ParkHeader {
+  uint32_t packed;         ///< LZ4 bytes after the header
+  uint32_t raw;            ///< bytes they decompress to
+  uint32_t tls_alloc;      ///< TLS message buffer: allocated bytes (0: none)
+  uint32_t tls_used;       ///< and used bytes
+  uint32_t quic_used;      ///< QUIC CRYPTO buffer: used bytes
+  uint32_t has_quic;       ///< the flow had a QUIC CRYPTO buffer
+};
+constexpr uint32_t kQuicReasmBytes = 4096;  // nDPI 4.2 quic.c: max_quic_reasm_buffer_len
+}  // namespace
 
 namespace {
 ndpi_protocol make_proto(uint16_t master, uint16_t app) {
@@ -76,9 +102,111 @@ uint16_t NdpiEngine::limit_for(uint8_t l4) const {
   return opts_.max_other_packets;
 }
 
+bool NdpiEngine::can_park() const {
+#ifdef SEALSCOPE_NDPI_PARK
+  return impl_->layout_ok;
+#else
+  return false;
+#endif
+}
+
+void NdpiEngine::park(flow::Flow& f) {
+#ifdef SEALSCOPE_NDPI_PARK
+  flow::ClassState& c = f.cls;
+  if (!impl_->layout_ok || c.engine_flow == nullptr || c.engine_parked) return;
+  auto* nf = static_cast<ndpi_flow_struct*>(c.engine_flow);
+  ParkHeader h{};
+  const uint8_t* tls = nullptr;
+  const uint8_t* quic = nullptr;
+  // The l4 union's TLS and QUIC members overlap: nDPI tells them apart by l4_proto, and so do we.
+  if (nf->l4_proto == IPPROTO_TCP && nf->l4.tcp.tls.message.buffer != nullptr) {
+    tls = nf->l4.tcp.tls.message.buffer;
+    h.tls_alloc = nf->l4.tcp.tls.message.buffer_len;
+    h.tls_used = std::min(nf->l4.tcp.tls.message.buffer_used, nf->l4.tcp.tls.message.buffer_len);
+  }
+  if (nf->l4_proto == IPPROTO_UDP && nf->l4.udp.quic_reasm_buf != nullptr) {
+    quic = nf->l4.udp.quic_reasm_buf;
+    h.has_quic = 1;
+    h.quic_used = std::min(nf->l4.udp.quic_reasm_buf_len, kQuicReasmBytes);
+  }
+  const size_t fs = sizeof(ndpi_flow_struct);
+  h.raw = static_cast<uint32_t>(fs + h.tls_used + h.quic_used);
+  if (impl_->raw.size() < h.raw) impl_->raw.resize(h.raw);
+  char* raw = impl_->raw.data();
+  std::memcpy(raw, nf, fs);
+  if (h.tls_used > 0) std::memcpy(raw + fs, tls, h.tls_used);
+  if (h.quic_used > 0) std::memcpy(raw + fs + h.tls_used, quic, h.quic_used);
+  const int bound = LZ4_compressBound(static_cast<int>(h.raw));
+  if (impl_->packed.size() < static_cast<size_t>(bound)) impl_->packed.resize(static_cast<size_t>(bound));
+  const int n = LZ4_compress_default(raw, impl_->packed.data(), static_cast<int>(h.raw), bound);
+  if (n <= 0) return;  // cannot happen with a full bound; the state simply stays live
+  h.packed = static_cast<uint32_t>(n);
+  auto* blob = static_cast<char*>(std::malloc(sizeof h + h.packed));
+  if (blob == nullptr) return;  // out of memory: stays live, nothing lost
+  std::memcpy(blob, &h, sizeof h);
+  std::memcpy(blob + sizeof h, impl_->packed.data(), h.packed);
+  if (tls != nullptr) ndpi_free(nf->l4.tcp.tls.message.buffer);
+  if (quic != nullptr) ndpi_free(nf->l4.udp.quic_reasm_buf);
+  impl_->flows->free(nf);
+  c.engine_flow = blob;
+  c.engine_parked = true;
+  ++parked_;
+  ++parks_;
+  parked_bytes_ += sizeof h + h.packed;
+#else
+  (void)f;
+#endif
+}
+
+void NdpiEngine::unpark(flow::Flow& f) {
+#ifdef SEALSCOPE_NDPI_PARK
+  flow::ClassState& c = f.cls;
+  if (!c.engine_parked) return;
+  auto* blob = static_cast<char*>(c.engine_flow);
+  ParkHeader h;
+  std::memcpy(&h, blob, sizeof h);
+  if (impl_->raw.size() < h.raw) impl_->raw.resize(h.raw);
+  char* raw = impl_->raw.data();
+  if (LZ4_decompress_safe(blob + sizeof h, raw, static_cast<int>(h.packed), static_cast<int>(h.raw)) !=
+      static_cast<int>(h.raw)) {
+    throw std::runtime_error("nDPI state: a parked flow state does not decompress (memory corruption?)");
+  }
+  void* mem = impl_->flows->malloc();
+  uint8_t* tls = h.tls_alloc > 0 ? static_cast<uint8_t*>(ndpi_malloc(h.tls_alloc)) : nullptr;
+  uint8_t* quic = h.has_quic ? static_cast<uint8_t*>(ndpi_malloc(kQuicReasmBytes)) : nullptr;
+  if (mem == nullptr || (h.tls_alloc > 0 && tls == nullptr) || (h.has_quic && quic == nullptr)) {
+    if (mem != nullptr) impl_->flows->free(mem);
+    if (tls != nullptr) ndpi_free(tls);
+    if (quic != nullptr) ndpi_free(quic);
+    throw std::bad_alloc();
+  }
+  const size_t fs = sizeof(ndpi_flow_struct);
+  std::memset(mem, 0, impl_->flow_size);
+  std::memcpy(mem, raw, fs);
+  auto* nf = static_cast<ndpi_flow_struct*>(mem);
+  if (tls != nullptr) {
+    std::memcpy(tls, raw + fs, h.tls_used);
+    nf->l4.tcp.tls.message.buffer = tls;
+  }
+  if (quic != nullptr) {
+    std::memcpy(quic, raw + fs + h.tls_used, h.quic_used);
+    nf->l4.udp.quic_reasm_buf = quic;
+  }
+  parked_bytes_ -= sizeof h + h.packed;
+  std::free(blob);
+  c.engine_flow = mem;
+  c.engine_parked = false;
+  --parked_;
+  ++unparks_;
+#else
+  (void)f;
+#endif
+}
+
 bool NdpiEngine::process(flow::Flow& f, const uint8_t* l3, uint32_t l3_caplen, TimestampUs ts) {
   flow::ClassState& c = f.cls;
   if (c.final && !c.extra_dissection) return false;
+  unpark(f);
   if (c.engine_flow == nullptr) {
     if (c.final) return false;
     c.engine_flow = impl_->flows->malloc();
@@ -136,6 +264,7 @@ void NdpiEngine::finish(flow::Flow& f) {
     c.extra_dissection = false;
     return;
   }
+  unpark(f);
   auto* nf = static_cast<ndpi_flow_struct*>(c.engine_flow);
   if (!c.final) {
     uint8_t guessed = 0;
@@ -184,6 +313,21 @@ void NdpiEngine::copy_meta(flow::Flow& f) {
 
 void NdpiEngine::discard(flow::Flow& f) {
   if (f.cls.engine_flow == nullptr) return;
+  if (f.cls.engine_parked) {
+    // The parked struct still owns nDPI's strings (HTTP, TLS names): restored, then freed. Out of memory
+    // here (teardown) leaks those strings rather than throwing from a destructor's path.
+    try {
+      unpark(f);
+    } catch (...) {
+      parked_bytes_ -= sizeof(ParkHeader) + reinterpret_cast<const ParkHeader*>(f.cls.engine_flow)->packed;
+      std::free(f.cls.engine_flow);
+      f.cls.engine_flow = nullptr;
+      f.cls.engine_parked = false;
+      --parked_;
+      --live_;
+      return;
+    }
+  }
   release(f.cls.engine_flow);
   f.cls.engine_flow = nullptr;
   --live_;

@@ -36,6 +36,21 @@ class NdpiEngine {
   /// Frees the engine state of a flow that will not be reported (teardown without finish()).
   void discard(flow::Flow& f);
 
+  /// Whether park() is available: with the nDPI whose flow struct and reassembly buffers sealscope knows
+  /// (4.2, the struct's size agreeing between header and library).
+  bool can_park() const;
+  /// Parks the nDPI state of a flow still classifying that has gone quiet: the flow struct (mostly zeros)
+  /// and only the used bytes of its TLS and QUIC reassembly buffers go into one LZ4-compressed block, and
+  /// the rest is freed (a QUIC flow holds a 4 KiB buffer for a few hundred bytes). process(), finish()
+  /// and discard() restore the state byte for byte first, so labels and metadata are unchanged.
+  /// Requires can_park() and live (unparked) state.
+  void park(flow::Flow& f);
+  /// Flows whose state is parked now; times state was parked and restored; bytes the parked blocks hold.
+  uint64_t engine_flows_parked() const { return parked_; }
+  uint64_t parks() const { return parks_; }
+  uint64_t unparks() const { return unparks_; }
+  uint64_t parked_bytes() const { return parked_bytes_; }
+
   /// nDPI's own name for a (master, app) pair, as ndpiReader prints it ("TLS.Google", "DNS", "Unknown").
   std::string label(uint16_t master, uint16_t app) const;
   /// nDPI's name of a category id (e.g. "Chat", "VoIP"); the string lives as long as the engine.
@@ -58,12 +73,14 @@ class NdpiEngine {
  private:
   void copy_meta(flow::Flow& f);
   void release(void* engine_flow);
+  void unpark(flow::Flow& f);
   uint16_t limit_for(uint8_t l4) const;
 
   EngineOptions opts_;
   struct Impl;
   std::unique_ptr<Impl> impl_;
-  uint64_t live_ = 0;
+  uint64_t live_ = 0;  ///< flows holding engine state, parked or not
+  uint64_t parked_ = 0, parks_ = 0, unparks_ = 0, parked_bytes_ = 0;
 };
 
 }  // namespace sealscope::classify

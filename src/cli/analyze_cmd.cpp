@@ -52,6 +52,9 @@ int analyze_main(const std::vector<std::string>& args) {
        "write a record for flows active this long and count afresh (0 = never)")
       ("classify-idle", po::value(&t.classify_idle_s)->default_value(30),
        "give up classifying a flow idle this many seconds and free its nDPI state (0 = never)")
+      ("park-idle", po::value(&t.park_idle_s)->default_value(10),
+       "compact the nDPI state of a flow still classifying after this many seconds of silence; restored "
+       "unchanged on its next packet (0 = never)")
       ("max-flows", po::value(&t.max_flows)->default_value(1000000),
        "concurrent flows kept per worker; beyond it the least recently seen flow is written early "
        "(end \"evicted\", counted in the summary)")

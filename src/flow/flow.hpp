@@ -63,6 +63,7 @@ enum Dir : uint8_t { kUp = 0, kDown = 1 };  ///< up = from the initiator
 /// Classification state a classifier keeps on the flow (the nDPI state itself stays opaque).
 struct ClassState {
   void* engine_flow = nullptr;   ///< the engine's per-flow state, freed as soon as the verdict is final
+  bool engine_parked = false;    ///< engine_flow is the compact copy of an idle flow's state (NdpiEngine::park)
   uint16_t master = 0, app = 0;  ///< engine protocol ids
   uint8_t engine_confidence = 0;
   uint16_t category = 0;         ///< engine category id of the label
@@ -74,9 +75,10 @@ struct ClassState {
   uint16_t detector_label = 0;   ///< our own detectors' label id (0 = none), see classify/labels
   uint8_t detector_confidence = 0;
   uint32_t detector_state = 0;   ///< per-flow scratch bits for our detectors
-  // Links of the worker's list of flows that hold engine state, ordered by last packet (idle give-up).
+  // Links of the worker's lists of flows that hold engine state (live, parked), each ordered by last packet
+  // (parking and idle give-up).
   uint32_t engine_prev = 0xFFFFFFFFu, engine_next = 0xFFFFFFFFu;
-  bool engine_linked = false;
+  uint8_t engine_list = 0;  ///< 0 none, 1 live, 2 parked
 };
 
 /// Per-flow metadata copied out of the engine once (host names, TLS handshake metadata); allocated only

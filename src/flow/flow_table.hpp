@@ -17,6 +17,7 @@ struct FlowTableOptions {
   uint64_t max_flows = 1000000;   ///< beyond this the least recently seen flow is evicted (counted)
   uint16_t splt = 32;             ///< first-N packet shape entries kept per flow (0 = off)
   uint32_t classify_idle_s = 30;  ///< give up classifying a flow idle this long, freeing nDPI state (0 = never)
+  uint32_t park_idle_s = 10;      ///< park (compact) the nDPI state of a flow idle this long (0 = never)
 };
 
 /// Receives each flow exactly once when it ends; the flow is recycled after the call returns.

@@ -65,6 +65,7 @@ nlohmann::json summary_json(const stats::Summary& s) {
   j["anomalies"] = an;
   j["evictions"] = s.evictions;
   j["peak_flows"] = s.peak_flows;
+  j["ndpi_state"] = {{"parked", s.ndpi_parked}, {"restored", s.ndpi_restored}};
   j["kernel_drops"] = s.kernel_drops;
   j["capture"] = {{"first_seen", s.first_ts ? json(format_rfc3339_us(s.first_ts)) : json(nullptr)},
                   {"last_seen", s.last_ts ? json(format_rfc3339_us(s.last_ts)) : json(nullptr)},

@@ -44,6 +44,8 @@ struct Summary : RecordSink {
   decode::AnomalyCounters anomalies;
   uint64_t evictions = 0;
   uint64_t peak_flows = 0;
+  uint64_t ndpi_parked = 0;    ///< times a quiet flow's nDPI state was parked (--park-idle)
+  uint64_t ndpi_restored = 0;  ///< times a parked state was restored (next packet, verdict, flow end)
   uint64_t kernel_drops = 0;
   TimestampUs first_ts = 0, last_ts = 0;
   double wall_seconds = 0;

@@ -48,6 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     o.table.active_s = (variant & 0x02) ? 1 : 0;    // active-timeout records mid-flow
     o.table.close_linger_s = 2;
     o.table.classify_idle_s = 3;
+    o.table.park_idle_s = 1;  // parked and restored nDPI state under every kind of traffic
     o.table.udp_idle_s = o.table.tcp_idle_s = o.table.other_idle_s = 5;
     workers[variant] = std::make_unique<analyze::Worker>(o, sink, 0x5ea1);
   }

@@ -564,7 +564,7 @@ def check(a, bin_, root, work):
     runs = [
         Run("analyze-files", "analyze",
             captures + ["--flows", f"{O}/flows.jsonl", "--csv", f"{O}/flows.csv", "--summary-json", f"{O}/summary.json",
-                        "--splt", "255", "--progress", "--workers", "1"],
+                        "--splt", "255", "--progress", "--workers", "1", "--park-idle", "1"],
             files=("flows.jsonl", "flows.csv", "summary.json")),
         Run("analyze-stdout", "analyze",
             captures + ["--flows", "-", "--no-progress", "--workers", "2", "--bpf", "tcp or udp"]),

@@ -8,7 +8,13 @@
 #include <string>
 #include <vector>
 
+#include <pcap/dlt.h>
+
+#include "analyze/worker.hpp"
 #include "classify/quic.hpp"
+#include "decode/decoder.hpp"
+#include "packet_builder.hpp"
+#include "report/flow_writers.hpp"
 
 using namespace sealscope::classify;
 
@@ -515,4 +521,62 @@ TEST_CASE("QUIC CRYPTO reassembler tracks the contiguous prefix", "[classify][qu
   CHECK_FALSE(r.add(QuicCryptoReassembler::kCapacity - 1, hs.data(), 2));
   r.reset();
   CHECK(r.contiguous() == 0);
+}
+
+// Parking (--park-idle) moves an idle flow's nDPI state, with the used part of nDPI's QUIC CRYPTO buffer,
+// into a compressed block. Here nDPI holds the first 100 bytes of a ClientHello when the flow goes quiet
+// for 15 s; the rest arrives after it was parked. The SNI can only be found if the 100 bytes came back
+// intact, and the whole record must equal the one of a run that never parks.
+TEST_CASE("QUIC ClientHello split over datagrams 15 s apart: parking the nDPI state changes nothing",
+          "[classify][quic][park]") {
+  using namespace sealscope;
+  const Bytes ch = client_hello();
+  auto datagram = [&](std::size_t off, std::size_t n, uint32_t pn) {
+    Bytes frames = crypto_frame(ch, off, n);
+    frames.resize(1180, 0);  // PADDING frames: a client Initial's datagram carries at least 1200 bytes
+    const Bytes p = protected_initial(kQuicVersion1, kDcid, frames, pn);
+    return testing::PacketBuilder().eth().ipv4("192.168.1.20", "198.51.100.7").udp(50000, 443)
+        .payload(std::string(p.begin(), p.end())).build();
+  };
+  const testing::Frame first = datagram(0, 100, 0), second = datagram(100, ch.size() - 100, 1);
+  struct Keep : stats::RecordSink {
+    std::vector<std::string> lines;
+    std::string server_name;
+    void write(const stats::FlowRecord& r) override {
+      fmt::memory_buffer b;
+      report::JsonlWriter::format(r, b);
+      lines.emplace_back(b.data(), b.size());
+      server_name = r.server_name;
+    }
+  };
+  std::string line[2];
+  for (int parking = 0; parking < 2; ++parking) {
+    analyze::PipelineOptions o;
+    o.table.classify_idle_s = 0;
+    o.table.park_idle_s = parking ? 5 : 0;
+    Keep sink;
+    analyze::Worker w(o, sink, 1);
+    REQUIRE(w.classifier().engine().can_park());
+    decode::Decoder dec;
+    decode::AnomalyCounters an;
+    const TimestampUs t0 = TimestampUs{1700000000} * 1000000;
+    int i = 0;
+    for (const testing::Frame* f : {&first, &second}) {
+      decode::Packet p;
+      REQUIRE(dec.decode(DLT_EN10MB, f->ptr(), f->size(), f->size(), p, an) == decode::DecodeResult::Ok);
+      p.ts = t0 + TimestampUs{15000000} * i++;
+      w.process(p);
+      if (i == 1) REQUIRE(w.classifier().engine().engine_flows_live() == 1);  // waiting for the rest
+    }
+    w.finish();
+    INFO("parking " << (parking ? "after 5 s" : "off"));
+    REQUIRE(sink.lines.size() == 1);
+    CHECK(sink.server_name == "example.com");
+    CHECK(w.classifier().engine().parks() == (parking ? 1u : 0u));
+    CHECK(w.classifier().engine().unparks() == (parking ? 1u : 0u));
+    CHECK(w.classifier().engine().engine_flows_parked() == 0);
+    CHECK(w.classifier().engine().parked_bytes() == 0);
+    line[parking] = sink.lines[0];
+  }
+  CHECK(line[0] == line[1]);
 }

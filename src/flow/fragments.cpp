@@ -3,11 +3,18 @@
 #include <xxhash.h>
 
 #include <cstring>
+#include <new>
+#include <type_traits>
 
 namespace sealscope::flow {
 
 FragmentTable::FragmentTable(uint32_t sets, uint32_t timeout_s)
-    : sets_(sets), timeout_us_(TimestampUs{timeout_s} * 1000000), entries_(new Entry[sets * 4]()) {}
+    : sets_(sets),
+      timeout_us_(TimestampUs{timeout_s} * 1000000),
+      entries_(static_cast<Entry*>(std::calloc(static_cast<size_t>(sets) * 4, sizeof(Entry)))) {
+  static_assert(std::is_trivial_v<Entry>, "calloc'd entries must be valid when all zero");
+  if (!entries_) throw std::bad_alloc();
+}
 
 bool FragmentTable::matches(const Entry& e, const decode::Packet& p) const {
   return e.used && e.id == p.frag_id && e.proto == p.l4_proto && e.vlan == p.vlan &&

@@ -104,7 +104,7 @@ void Worker::account(flow::Flow& f, TimestampUs ts, uint32_t ip_len, uint32_t pa
   f.size_dir[d].add(ip_len, f.packets[d]);
   if (f.splt_len < table_.options().splt) {
     const uint64_t ms = static_cast<uint64_t>(gap / 1000);
-    flow::SpltEntry& e = table_.splt(f)[f.splt_len++];
+    flow::SpltEntry& e = table_.splt_entry(f, f.splt_len++);
     e.ip_len = static_cast<uint16_t>(std::min<uint32_t>(ip_len, 0xFFFF));
     e.dir_ms = (d == flow::kDown ? 0x80000000u : 0u) | static_cast<uint32_t>(std::min<uint64_t>(ms, 0x7FFFFFFF));
   }
@@ -149,11 +149,8 @@ void Worker::process(const decode::Packet& p) {
   }
   if (created) {
     f->a_is_initiator = a_is_src;
-    f->initiator = p.src;
-    f->responder = p.dst;
-    f->initiator_port = p.sport;
-    f->responder_port = p.dport;
-    f->tunnel = p.tunnel;
+    // Once per tunnelled flow, at its creation (never per packet).
+    if (p.tunnel.type != 0) f->tunnel = std::make_unique<decode::TunnelInfo>(p.tunnel);
     f->first_seen = f->last_seen = p.ts;
   }
   const Dir d = a_is_src == f->a_is_initiator ? flow::kUp : flow::kDown;
@@ -202,7 +199,7 @@ void Worker::process_later_fragment(const decode::Packet& p) {
       anomalies_.add(decode::Anomaly::FragmentOrphan);
       return;
     }
-    const Dir d = p.src == f->initiator ? flow::kUp : flow::kDown;
+    const Dir d = p.src == f->initiator() ? flow::kUp : flow::kDown;
     account(*f, p.ts, p.ip_len, p.payload_len, d, 0);
     ++fragments_attributed_;
     for (PacketObserver* o : observers_) o->on_packet(*f, p, d, cls_);

@@ -136,12 +136,12 @@ void Detectors::anchor(const flow::Flow& f, DetApp app, TimestampUs to) {
   const uint32_t s = f.cls.detector_state;
   if (s & kStunSeen) {
     // STUN: participants are the endpoints that send requests; a server only answers.
-    if (s & kStunReqUp) cache_.add(f.initiator, f.initiator_port, app, f.first_seen, to);
-    if (s & kStunReqDown) cache_.add(f.responder, f.responder_port, app, f.first_seen, to);
+    if (s & kStunReqUp) cache_.add(f.initiator(), f.initiator_port(), app, f.first_seen, to);
+    if (s & kStunReqDown) cache_.add(f.responder(), f.responder_port(), app, f.first_seen, to);
     return;
   }
-  cache_.add(f.initiator, f.initiator_port, app, f.first_seen, to);
-  if (s & kP2p) cache_.add(f.responder, f.responder_port, app, f.first_seen, to);
+  cache_.add(f.initiator(), f.initiator_port(), app, f.first_seen, to);
+  if (s & kP2p) cache_.add(f.responder(), f.responder_port(), app, f.first_seen, to);
 }
 
 void Detectors::on_packet(flow::Flow& f, const decode::Packet& p, flow::Dir d, const NdpiEngine&) {
@@ -398,7 +398,7 @@ DetApp Detectors::media_server_app(const flow::Flow& f, const NdpiEngine& engine
   // The server: the side that did not send STUN requests (or the responder when nothing says otherwise).
   const uint32_t s = f.cls.detector_state;
   const bool server_is_initiator = (s & kStunReqDown) != 0 && (s & kStunReqUp) == 0;
-  const IpAddr& server = server_is_initiator ? f.initiator : f.responder;
+  const IpAddr server = server_is_initiator ? f.initiator() : f.responder();
   if (std::string_view(engine.network_owner(server)) == "Google") return DetApp::GoogleCall;
   return DetApp::None;
 }
@@ -436,8 +436,8 @@ void Detectors::refine_app(const flow::Flow& f, Verdict& v) const {
     const bool weak = v.label == "Unknown" || in(kMediaMasters, nm) || in(kMediaMasters, na) || conf == "ip-list" ||
                       conf == "port";
     if (media && weak) {
-      DetApp a = cache_.find(f.initiator, f.initiator_port, f.first_seen, f.last_seen);
-      if (a == DetApp::None) a = cache_.find(f.responder, f.responder_port, f.first_seen, f.last_seen);
+      DetApp a = cache_.find(f.initiator(), f.initiator_port(), f.first_seen, f.last_seen);
+      if (a == DetApp::None) a = cache_.find(f.responder(), f.responder_port(), f.first_seen, f.last_seen);
       if (a != DetApp::None) {
         app = a;
         confidence = "dpi-cache";

@@ -66,11 +66,12 @@ int analyze_main(const std::vector<std::string>& args) {
   desc.add(pipeline_options(o, switches));
   const Parsed parsed = parse_command(
       args, "analyze", desc, o.files, -1,
-      fmt::format("Memory: about {} bytes per concurrent flow with the default --splt; nDPI state (~{} bytes) "
-                  "is freed as soon as a flow is classified.\n"
+      fmt::format("Memory: about {} bytes per concurrent flow ({} once it has more than {} packets) with the "
+                  "default --splt; nDPI state (~{} bytes) is freed as soon as a flow is classified.\n"
                   "Exit status: 0 ok, 1 an input could not be read to its end (outputs still written), "
                   "2 usage error, 130 interrupted.\n",
-                  flow::FlowTable::bytes_per_flow(32), classify::NdpiEngine::flow_state_bytes()));
+                  flow::FlowTable::bytes_per_flow(32, true), flow::FlowTable::bytes_per_flow(32, false),
+                  flow::Flow::kSpltInline, classify::NdpiEngine::flow_state_bytes()));
   if (parsed.done) return parsed.code;
   if (o.interface.empty() && o.files.empty()) {
     fmt::print(stderr, "sealscope analyze: no capture given (files, or -i IFACE; see --help)\n");

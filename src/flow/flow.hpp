@@ -62,24 +62,26 @@ enum Dir : uint8_t { kUp = 0, kDown = 1 };  ///< up = from the initiator
 
 /// Classification state a classifier keeps on the flow (the nDPI state itself stays opaque).
 struct ClassState {
+  // Ordered by size: 64 bytes without padding.
   void* engine_flow = nullptr;   ///< the engine's per-flow state, freed as soon as the verdict is final
-  bool engine_parked = false;    ///< engine_flow is the compact copy of an idle flow's state (NdpiEngine::park)
-  uint16_t master = 0, app = 0;  ///< engine protocol ids
-  uint8_t engine_confidence = 0;
-  uint16_t category = 0;         ///< engine category id of the label
-  bool final = false;            ///< the verdict will not change any more
-  bool extra_dissection = false; ///< still feeding packets for extra metadata after detection
-  uint16_t dissected = 0;        ///< packets given to the engine
   uint64_t after_packets = 0, after_bytes = 0;  ///< when the label became final
   int64_t after_us = 0;
-  uint16_t detector_label = 0;   ///< our own detectors' label id (0 = none), see classify/labels
-  uint8_t detector_confidence = 0;
   uint32_t detector_state = 0;   ///< per-flow scratch bits for our detectors
   // Links of the worker's lists of flows that hold engine state (live, parked), each ordered by last packet
   // (parking and idle give-up).
   uint32_t engine_prev = 0xFFFFFFFFu, engine_next = 0xFFFFFFFFu;
-  uint8_t engine_list = 0;  ///< 0 none, 1 live, 2 parked
+  uint16_t master = 0, app = 0;  ///< engine protocol ids
+  uint16_t category = 0;         ///< engine category id of the label
+  uint16_t dissected = 0;        ///< packets given to the engine
+  uint16_t detector_label = 0;   ///< our own detectors' label id (0 = none), see classify/labels
+  uint8_t engine_confidence = 0;
+  uint8_t detector_confidence = 0;
+  uint8_t engine_list = 0;       ///< 0 none, 1 live, 2 parked
+  bool engine_parked = false;    ///< engine_flow is the compact copy of an idle flow's state (NdpiEngine::park)
+  bool final = false;            ///< the verdict will not change any more
+  bool extra_dissection = false; ///< still feeding packets for extra metadata after detection
 };
+static_assert(sizeof(ClassState) == 64, "ClassState is packed by field size");
 
 /// Per-flow metadata copied out of the engine once (host names, TLS handshake metadata); allocated only
 /// for flows that have any.
@@ -97,14 +99,20 @@ struct DetectorState {
   virtual ~DetectorState() = default;
 };
 
+/// One SPLT entry: IP length and milliseconds since the flow's previous packet, direction in the top bit.
+struct SpltEntry {
+  uint16_t ip_len;
+  uint32_t dir_ms;  ///< bit 31: 1 = down; bits 0–30: ms since previous packet (saturating)
+} __attribute__((packed));
+
 /// A bidirectional flow: counters, statistics and the first packets' shape. Metadata only.
 struct Flow {
   FlowKey key{};
   uint64_t id = 0;  ///< creation sequence number (deterministic)
-  bool a_is_initiator = true;
-  IpAddr initiator, responder;
-  uint16_t initiator_port = 0, responder_port = 0;
-  decode::TunnelInfo tunnel;
+  // The initiator's and responder's addresses and ports are the key's sides (see initiator()): not stored
+  // twice. The tunnel header is kept apart, since only tunnelled flows have one; together 80 bytes off
+  // every flow slot.
+  std::unique_ptr<decode::TunnelInfo> tunnel;  ///< GTP-U outer header, null for untunnelled flows
 
   TimestampUs first_seen = 0, last_seen = 0;
   TimestampUs last_dir_ts[2] = {0, 0};
@@ -116,11 +124,18 @@ struct Flow {
   SizeStats size_all, size_dir[2];
   IatStats iat_all, iat_dir[2];
   uint32_t tcp_flag_counts[8] = {};
+  bool a_is_initiator = true;  ///< the first packet came from side A of the key
   uint8_t fin_seen = 0;  ///< bit 0: FIN from initiator, bit 1: FIN from responder
   EndReason end = EndReason::None;
   EndReason closing = EndReason::None;  ///< Fin/Rst once the connection is closing (lingering)
 
-  uint16_t splt_len = 0;  ///< entries used in the table's SPLT slab
+  // The first packets' shape (SPLT): the first kSpltInline entries here, the rest in a slab the table
+  // lends once a flow goes beyond them (most flows never do: half of the corpus' flows have at most
+  // 8 packets). FlowTable::splt_entry() and FlowTable::splt_copy() hide the split.
+  static constexpr uint16_t kSpltInline = 8;
+  SpltEntry splt_head[kSpltInline];
+  uint16_t splt_len = 0;          ///< SPLT entries recorded
+  uint32_t splt_more = 0xFFFFFFFFu;  ///< the table's slab for entries kSpltInline..; none when all ones
 
   ClassState cls;
   std::unique_ptr<FlowMeta> meta;
@@ -132,6 +147,16 @@ struct Flow {
   uint8_t list = 0;
   bool in_use = false;
 
+  IpAddr initiator() const { return side(a_is_initiator); }
+  IpAddr responder() const { return side(!a_is_initiator); }
+  uint16_t initiator_port() const { return a_is_initiator ? key.port_a : key.port_b; }
+  uint16_t responder_port() const { return a_is_initiator ? key.port_b : key.port_a; }
+  /// The tunnel header, or an empty one (type 0) for an untunnelled flow.
+  const decode::TunnelInfo& tunnel_info() const {
+    static const decode::TunnelInfo kNone{};
+    return tunnel ? *tunnel : kNone;
+  }
+
   /// Values in the size series `s` (0 all, 1 up, 2 down) and in the inter-arrival series `s`.
   uint64_t size_count(int s) const { return s == 0 ? packets[0] + packets[1] : packets[s - 1]; }
   uint64_t iat_count(int s) const {
@@ -140,6 +165,14 @@ struct Flow {
   }
   /// Resets everything but the table links and the slot.
   void reset();
+
+ private:
+  IpAddr side(bool a) const {
+    IpAddr r;
+    std::memcpy(r.bytes, a ? key.addr_a : key.addr_b, 16);
+    r.version = key.ip_version;
+    return r;
+  }
 };
 
 }  // namespace sealscope::flow

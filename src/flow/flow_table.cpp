@@ -18,9 +18,33 @@ FlowTable::FlowTable(const FlowTableOptions& opts, FlowSink& sink, uint64_t seed
 
 FlowTable::~FlowTable() = default;
 
-size_t FlowTable::bytes_per_flow(uint16_t splt) {
-  // flow slot + SPLT entries + two index buckets (load factor <= 1/2) of slot and tag
-  return sizeof(Flow) + static_cast<size_t>(splt) * sizeof(SpltEntry) + 4 * 2 * sizeof(uint32_t);
+size_t FlowTable::bytes_per_flow(uint16_t splt, bool short_flow) {
+  // flow slot (with its first SPLT entries) + two index buckets (load factor <= 1/2) of slot and tag
+  // + the SPLT overflow slab of a longer flow
+  const size_t more = splt > Flow::kSpltInline && !short_flow ? splt - Flow::kSpltInline : 0;
+  return sizeof(Flow) + 4 * 2 * sizeof(uint32_t) + more * sizeof(SpltEntry);
+}
+
+uint32_t FlowTable::alloc_splt_more() {
+  if (!more_free_.empty()) {
+    const uint32_t s = more_free_.back();
+    more_free_.pop_back();
+    return s;
+  }
+  if ((more_used_ & kChunkMask) == 0) {
+    // A new chunk of slabs: amortised, at most once per 4096 flows that go beyond the inline entries.
+    more_chunks_.emplace_back(new SpltEntry[more_len() * (1u << kChunkBits) + 1]);
+  }
+  return more_used_++;
+}
+
+void FlowTable::splt_copy(const Flow& f, std::vector<SpltEntry>& out) const {
+  const uint16_t head = std::min(f.splt_len, Flow::kSpltInline);
+  out.assign(f.splt_head, f.splt_head + head);
+  if (f.splt_len > head) {
+    const SpltEntry* more = more_at(f.splt_more);
+    out.insert(out.end(), more, more + (f.splt_len - head));
+  }
 }
 
 uint64_t FlowTable::hash(const FlowKey& k) const { return XXH3_64bits_withSeed(&k, sizeof k, seed_); }
@@ -34,7 +58,6 @@ uint32_t FlowTable::alloc_slot() {
   if ((slots_used_ & kChunkMask) == 0) {
     // A new chunk of flows: amortised allocation at flow creation, never per packet.
     chunks_.emplace_back(new Flow[1u << kChunkBits]);
-    splt_chunks_.emplace_back(new SpltEntry[static_cast<size_t>(opts_.splt) * (1u << kChunkBits) + 1]);
   }
   uint32_t s = slots_used_++;
   at(s).slot = s;
@@ -203,6 +226,11 @@ void FlowTable::end(Flow& f, EndReason why) {
   f.in_use = false;
   f.meta.reset();
   f.det.reset();
+  f.tunnel.reset();
+  if (f.splt_more != kNil) {
+    more_free_.push_back(f.splt_more);
+    f.splt_more = kNil;
+  }
   free_.push_back(f.slot);
 }
 

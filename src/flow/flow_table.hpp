@@ -27,12 +27,6 @@ class FlowSink {
   virtual void flow_ended(Flow& f) = 0;
 };
 
-/// One SPLT entry: IP length and milliseconds since the flow's previous packet, direction in the top bit.
-struct SpltEntry {
-  uint16_t ip_len;
-  uint32_t dir_ms;  ///< bit 31: 1 = down; bits 0–30: ms since previous packet (saturating)
-} __attribute__((packed));
-
 /// Bidirectional flow table: open-addressing index over a chunked flow pool (lookups never allocate),
 /// per-timeout-class LRU lists ordered by last-seen for O(1) idle expiry, bounded size with eviction.
 class FlowTable {
@@ -71,15 +65,20 @@ class FlowTable {
   uint64_t created() const { return next_id_; }
   const FlowTableOptions& options() const { return opts_; }
 
-  SpltEntry* splt(const Flow& f) {
-    return splt_chunks_[f.slot >> kChunkBits].get() + static_cast<size_t>(f.slot & kChunkMask) * opts_.splt;
+  /// Where the SPLT entry `i` (< options().splt) of `f` goes; lends the flow an overflow slab the first
+  /// time `i` reaches Flow::kSpltInline (from a free list, or a new chunk of slabs: amortised, at most once
+  /// per flow).
+  SpltEntry& splt_entry(Flow& f, uint16_t i) {
+    if (i < Flow::kSpltInline) return f.splt_head[i];
+    if (f.splt_more == kNil) f.splt_more = alloc_splt_more();
+    return more_at(f.splt_more)[i - Flow::kSpltInline];
   }
-  const SpltEntry* splt(const Flow& f) const {
-    return splt_chunks_[f.slot >> kChunkBits].get() + static_cast<size_t>(f.slot & kChunkMask) * opts_.splt;
-  }
+  /// The flow's recorded SPLT entries, in order, into `out`.
+  void splt_copy(const Flow& f, std::vector<SpltEntry>& out) const;
 
-  /// Approximate bytes held by the table per flow slot (for documentation and --help).
-  static size_t bytes_per_flow(uint16_t splt);
+  /// Bytes the table holds per flow (for documentation and --help): `short_flow` for a flow that fits the
+  /// SPLT entries kept in its slot, otherwise one that also holds an overflow slab.
+  static size_t bytes_per_flow(uint16_t splt, bool short_flow);
 
  private:
   static constexpr uint32_t kNil = 0xFFFFFFFFu;
@@ -88,6 +87,11 @@ class FlowTable {
   static constexpr uint32_t kChunkMask = (1u << kChunkBits) - 1;
 
   Flow& at(uint32_t slot) { return chunks_[slot >> kChunkBits][slot & kChunkMask]; }
+  size_t more_len() const { return opts_.splt > Flow::kSpltInline ? opts_.splt - Flow::kSpltInline : 0; }
+  SpltEntry* more_at(uint32_t slab) const {
+    return more_chunks_[slab >> kChunkBits].get() + static_cast<size_t>(slab & kChunkMask) * more_len();
+  }
+  uint32_t alloc_splt_more();
   uint64_t hash(const FlowKey& k) const;
   uint32_t alloc_slot();
   void index_insert(uint32_t slot, uint64_t h);
@@ -103,7 +107,9 @@ class FlowTable {
   FlowSink& sink_;
   uint64_t seed_;
   std::vector<std::unique_ptr<Flow[]>> chunks_;
-  std::vector<std::unique_ptr<SpltEntry[]>> splt_chunks_;
+  std::vector<std::unique_ptr<SpltEntry[]>> more_chunks_;  // SPLT overflow slabs, 4096 per chunk
+  std::vector<uint32_t> more_free_;
+  uint32_t more_used_ = 0;
   std::vector<uint32_t> free_;
   uint32_t slots_used_ = 0;
   // Index: slot per bucket (kNil empty) plus the hash's upper bits to skip most key compares.

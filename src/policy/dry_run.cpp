@@ -133,14 +133,14 @@ DryRun::FlowState& DryRun::state_for(const flow::Flow& f, TimestampUs ts) {
   auto st = std::make_unique<FlowState>();
   st->first_ts = ts;
   FlowFacts& x = st->facts;
-  x.initiator = f.initiator;
-  x.responder = f.responder;
-  x.initiator_port = f.initiator_port;
-  x.responder_port = f.responder_port;
+  x.initiator = f.initiator();
+  x.responder = f.responder();
+  x.initiator_port = f.initiator_port();
+  x.responder_port = f.responder_port();
   x.has_ports = f.key.l4 == 6 || f.key.l4 == 17 || f.key.l4 == 132;
   x.l4 = f.key.l4;
   x.vlan = f.key.vlan;
-  x.tunnel = f.tunnel;
+  x.tunnel = f.tunnel_info();
   st->where = decider_.place(x);
   for (size_t i = 0; i < p_.regions.size(); ++i) {
     if (st->where.regions.test(i)) st->regions.push_back(static_cast<uint16_t>(i));

@@ -52,18 +52,18 @@ std::string tls_version_name(uint16_t v) {
 void fill_record(const flow::Flow& f, const flow::FlowTable& table, const classify::Classifier& cls,
                  FlowRecord& r) {
   r.id = f.id;
-  r.src_ip = to_string(f.initiator);
-  r.dst_ip = to_string(f.responder);
+  r.src_ip = to_string(f.initiator());
+  r.dst_ip = to_string(f.responder());
   r.has_ports = f.key.l4 == 6 || f.key.l4 == 17 || f.key.l4 == 132;
-  r.src_port = f.initiator_port;
-  r.dst_port = f.responder_port;
+  r.src_port = f.initiator_port();
+  r.dst_port = f.responder_port();
   const char* n = l4_name(f.key.l4, f.key.ip_version);
   r.l4 = n != nullptr ? n : fmt::format("ip-{}", f.key.l4);
   r.vlan = f.key.vlan == decode::kNoVlan ? -1 : f.key.vlan;
-  r.tunnel = f.tunnel;
-  if (f.tunnel.type != 0) {
-    r.tunnel_outer_src = to_string(f.tunnel.outer_src);
-    r.tunnel_outer_dst = to_string(f.tunnel.outer_dst);
+  r.tunnel = f.tunnel_info();
+  if (r.tunnel.type != 0) {
+    r.tunnel_outer_src = to_string(r.tunnel.outer_src);
+    r.tunnel_outer_dst = to_string(r.tunnel.outer_dst);
   } else {
     r.tunnel_outer_src.clear();
     r.tunnel_outer_dst.clear();
@@ -81,8 +81,7 @@ void fill_record(const flow::Flow& f, const flow::FlowTable& table, const classi
   r.iat_ms[0] = moments(f.iat_all, f.iat_count(0));
   r.iat_ms[1] = moments(f.iat_dir[0], f.iat_count(1));
   r.iat_ms[2] = moments(f.iat_dir[1], f.iat_count(2));
-  const flow::SpltEntry* sp = table.options().splt > 0 ? table.splt(f) : nullptr;
-  r.splt.assign(sp, sp + (sp != nullptr ? f.splt_len : 0));
+  table.splt_copy(f, r.splt);
   for (int i = 0; i < 8; ++i) r.tcp_flags[i] = f.tcp_flag_counts[i];
   cls.verdict(f, r.verdict);
   r.after_packets = f.cls.after_packets;

@@ -22,11 +22,19 @@ struct Rig {
   TimestampUs now = 1'000'000;
 
   explicit Rig(uint8_t l4, const char* client = "10.0.0.2", const char* server = "10.0.0.1") {
-    f.key.l4 = l4;
-    REQUIRE(parse_ip(client, f.initiator));
-    REQUIRE(parse_ip(server, f.responder));
-    f.initiator_port = 40000;
-    f.responder_port = 5000;
+    // The key as the worker makes it from the client's first packet.
+    decode::Packet first;
+    REQUIRE(parse_ip(client, first.src));
+    REQUIRE(parse_ip(server, first.dst));
+    first.ip_version = first.src.version;
+    first.l4_proto = l4;
+    first.sport = 40000;
+    first.dport = 5000;
+    bool a_is_src = true;
+    f.key = flow::make_key(first, a_is_src);
+    f.a_is_initiator = a_is_src;
+    REQUIRE(f.initiator() == first.src);
+    REQUIRE(f.responder_port() == 5000);
     f.first_seen = f.last_seen = now;
   }
   void send(flow::Dir d, const Bytes& payload) {

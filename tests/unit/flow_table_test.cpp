@@ -64,10 +64,7 @@ struct Collect : FlowSink {
   FlowTable* table = nullptr;
   void flow_ended(Flow& f) override {
     Ended e{f.id, f.end, f.key, f.last_seen, {}};
-    if (table != nullptr && table->options().splt > 0) {
-      const SpltEntry* s = table->splt(f);
-      e.splt.assign(s, s + f.splt_len);
-    }
+    if (table != nullptr) table->splt_copy(f, e.splt);
     ended.push_back(std::move(e));
   }
   std::vector<uint64_t> ids() const {
@@ -440,73 +437,89 @@ TEST_CASE("flow table: index stays consistent over 100k inserts and deletes", "[
   CHECK(t.peak() > 1000);
 }
 
-TEST_CASE("flow table: SPLT storage is per slot and does not bleed into recycled or neighbouring slots", "[flow][table][splt]") {
+TEST_CASE("flow table: SPLT entries stay with their flow, inline and in overflow slabs, across recycling",
+          "[flow][table][splt]") {
   Collect sink;
   FlowTableOptions o = small_timeouts();
-  o.splt = 4;
+  o.splt = 20;  // 8 in the slot, 12 in an overflow slab
   FlowTable t(o, sink, 7);
   sink.table = &t;
-  auto fill = [&](Flow& f, uint16_t base) {
-    SpltEntry* s = t.splt(f);
-    for (uint16_t i = 0; i < 4; ++i) {
-      s[i].ip_len = static_cast<uint16_t>(base + i);
-      s[i].dir_ms = base + i;
+  auto fill = [&](Flow& f, uint16_t base, uint16_t n) {
+    for (uint16_t i = 0; i < n; ++i) {
+      SpltEntry& e = t.splt_entry(f, f.splt_len++);
+      e.ip_len = static_cast<uint16_t>(base + i);
+      e.dir_ms = base + i;
     }
-    f.splt_len = 4;
   };
-  auto holds = [&](const Flow& f, uint16_t base) {
-    const SpltEntry* s = t.splt(f);
-    for (uint16_t i = 0; i < 4; ++i) {
-      if (s[i].ip_len != base + i || s[i].dir_ms != base + i) return false;
+  auto holds = [&](const Flow& f, uint16_t base, uint16_t n) {
+    std::vector<SpltEntry> v;
+    t.splt_copy(f, v);
+    if (v.size() != n) return false;
+    for (uint16_t i = 0; i < n; ++i) {
+      if (v[i].ip_len != base + i || v[i].dir_ms != base + i) return false;
     }
     return true;
   };
+  constexpr uint32_t kNone = 0xFFFFFFFFu;
   Flow& a = create(t, key_n(1), kT0);
   Flow& b = create(t, key_n(2), kT0);
+  Flow& s = create(t, key_n(3), kT0);
   CHECK(a.slot != b.slot);
-  // Same chunk: the slabs are splt (4) entries apart per slot.
-  CHECK(t.splt(b) - t.splt(a) == 4 * (static_cast<std::ptrdiff_t>(b.slot) - static_cast<std::ptrdiff_t>(a.slot)));
-  fill(a, 100);
-  fill(b, 200);
-  CHECK(holds(a, 100));
-  CHECK(holds(b, 200));
+  fill(a, 100, 20);
+  fill(b, 200, 20);
+  fill(s, 400, Flow::kSpltInline);  // a short flow fits its slot
+  CHECK(s.splt_more == kNone);
+  REQUIRE(a.splt_more != kNone);
+  REQUIRE(b.splt_more != kNone);
+  CHECK(a.splt_more != b.splt_more);
+  CHECK(holds(a, 100, 20));
+  CHECK(holds(b, 200, 20));
+  CHECK(holds(s, 400, Flow::kSpltInline));
   a.fin_seen = 3;
   a.packets[0] = 9;
-  const uint32_t a_slot = a.slot;
+  const uint32_t a_slot = a.slot, a_slab = a.splt_more;
   t.end(a, EndReason::Idle);
   REQUIRE(sink.ended.size() == 1);
-  CHECK(sink.ended[0].splt.size() == 4);
+  CHECK(sink.ended[0].splt.size() == 20);
   CHECK(sink.ended[0].splt[3].ip_len == 103);
+  CHECK(sink.ended[0].splt[19].ip_len == 119);
 
-  Flow& c = create(t, key_n(3), kT0 + kSec);
+  Flow& c = create(t, key_n(4), kT0 + kSec);
   CHECK(c.slot == a_slot);  // the freed slot is reused
   CHECK(c.splt_len == 0);   // … with no SPLT entries of the old flow
+  CHECK(c.splt_more == kNone);  // … and no slab until it needs one
   CHECK(c.fin_seen == 0);
   CHECK(c.packets[0] == 0);
   CHECK(c.closing == EndReason::None);
-  fill(c, 300);
-  CHECK(holds(b, 200));
+  fill(c, 300, 12);
+  CHECK(c.splt_more == a_slab);  // the freed slab is lent again
+  CHECK(holds(c, 300, 12));
+  CHECK(holds(b, 200, 20));
+  CHECK(holds(s, 400, Flow::kSpltInline));
   t.end(c, EndReason::Idle);
-  CHECK(sink.ended.back().splt.size() == 4);
+  CHECK(sink.ended.back().splt.size() == 12);
   CHECK(sink.ended.back().splt[0].ip_len == 300);
+  CHECK(sink.ended.back().splt[11].ip_len == 311);
 }
 
-TEST_CASE("flow table: SPLT slabs across the 4096-slot chunk boundary", "[flow][table][splt]") {
+TEST_CASE("flow table: SPLT overflow slabs across the 4096-slab chunk boundary", "[flow][table][splt]") {
   Collect sink;
   FlowTableOptions o;
-  o.splt = 3;
+  o.splt = Flow::kSpltInline + 3;
   FlowTable t(o, sink, 7);
   std::vector<Flow*> f;
-  for (uint32_t i = 0; i < 4097; ++i) f.push_back(&create(t, key_n(i), kT0 + i));
-  REQUIRE(f[4095]->slot == 4095);
-  REQUIRE(f[4096]->slot == 4096);
-  for (Flow* x : {f[4094], f[4095], f[4096]}) {
-    SpltEntry* s = t.splt(*x);
-    for (int i = 0; i < 3; ++i) s[i].ip_len = static_cast<uint16_t>(x->slot + i);
+  for (uint32_t i = 0; i < 4097; ++i) {
+    Flow& x = create(t, key_n(i), kT0 + i);
+    for (uint16_t k = 0; k < o.splt; ++k) t.splt_entry(x, x.splt_len++).ip_len = static_cast<uint16_t>(i * 7 + k);
+    f.push_back(&x);
   }
-  for (Flow* x : {f[4094], f[4095], f[4096]}) {
-    const SpltEntry* s = t.splt(*x);
-    for (int i = 0; i < 3; ++i) CHECK(s[i].ip_len == static_cast<uint16_t>(x->slot + i));
+  REQUIRE(f[4095]->splt_more == 4095);
+  REQUIRE(f[4096]->splt_more == 4096);  // the first slab of the second chunk
+  for (uint32_t i = 0; i < 4097; ++i) {
+    std::vector<SpltEntry> v;
+    t.splt_copy(*f[i], v);
+    REQUIRE(v.size() == o.splt);
+    for (uint16_t k = 0; k < o.splt; ++k) CHECK(v[k].ip_len == static_cast<uint16_t>(i * 7 + k));
   }
 }
 

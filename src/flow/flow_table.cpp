@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <new>
 #include <utility>
 
 namespace sealscope::flow {
@@ -16,7 +17,9 @@ FlowTable::FlowTable(const FlowTableOptions& opts, FlowSink& sink, uint64_t seed
   mask_ = 1023;
 }
 
-FlowTable::~FlowTable() = default;
+FlowTable::~FlowTable() {
+  for (uint32_t s = 0; s < slots_used_; ++s) at(s).~Flow();
+}
 
 size_t FlowTable::bytes_per_flow(uint16_t splt, bool short_flow) {
   // flow slot (with its first SPLT entries) + two index buckets (load factor <= 1/2) of slot and tag
@@ -56,10 +59,15 @@ uint32_t FlowTable::alloc_slot() {
     return s;
   }
   if ((slots_used_ & kChunkMask) == 0) {
-    // A new chunk of flows: amortised allocation at flow creation, never per packet.
-    chunks_.emplace_back(new Flow[1u << kChunkBits]);
+    // A new chunk of flows: amortised allocation at flow creation, never per packet. Not constructed (and so
+    // not touched) beyond the slots handed out.
+    std::unique_ptr<Flow, RawDelete> chunk(static_cast<Flow*>(
+        ::operator new(sizeof(Flow) * (size_t{1} << kChunkBits), std::align_val_t{alignof(Flow)})));
+    chunks_.push_back(std::move(chunk));
   }
-  uint32_t s = slots_used_++;
+  const uint32_t s = slots_used_;
+  new (&at(s)) Flow();
+  ++slots_used_;
   at(s).slot = s;
   return s;
 }
@@ -246,18 +254,37 @@ void FlowTable::expire(TimestampUs now) {
 }
 
 void FlowTable::drain(EndReason why) {
-  // Sorted as (id, slot) pairs: a comparator that loads each flow's id missed the cache at every
-  // comparison (a tenth of the drain's time on the bench capture's 50,000 flows).
+  // Sorted by creation id, without loading each flow's id at every comparison (that missed the cache: a
+  // tenth of the drain's time on the bench capture's 50,000 flows). When the live ids span less than 2^32
+  // (always, but for a flow kept through four billion others), each entry is one word: id offset above,
+  // slot below. This runs when memory is at its peak (every flow still held), so its size counts.
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (int l = 0; l < kLists; ++l) {
+    for (uint32_t s = head_[l]; s != kNil; s = at(s).next) {
+      lo = std::min(lo, at(s).id);
+      hi = std::max(hi, at(s).id);
+    }
+  }
+  if (size_ == 0) return;
+  if (hi - lo <= UINT32_MAX) {
+    std::vector<uint64_t> live;
+    live.reserve(size_);
+    for (int l = 0; l < kLists; ++l) {
+      for (uint32_t s = head_[l]; s != kNil; s = at(s).next) live.push_back((at(s).id - lo) << 32 | s);
+    }
+    std::sort(live.begin(), live.end());
+    for (uint64_t e : live) end_in_drain(at(static_cast<uint32_t>(e)), why);
+    return;
+  }
   std::vector<std::pair<uint64_t, uint32_t>> live;
   live.reserve(size_);
   for (int l = 0; l < kLists; ++l) {
     for (uint32_t s = head_[l]; s != kNil; s = at(s).next) live.emplace_back(at(s).id, s);
   }
   std::sort(live.begin(), live.end());
-  for (const auto& [id, s] : live) {
-    Flow& f = at(s);
-    end(f, f.closing != EndReason::None ? f.closing : why);
-  }
+  for (const auto& [id, s] : live) end_in_drain(at(s), why);
 }
+
+void FlowTable::end_in_drain(Flow& f, EndReason why) { end(f, f.closing != EndReason::None ? f.closing : why); }
 
 }  // namespace sealscope::flow

@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "flow/flow.hpp"
@@ -63,6 +64,8 @@ class FlowTable {
   uint64_t peak() const { return peak_; }
   uint64_t evictions() const { return evictions_; }
   uint64_t created() const { return next_id_; }
+  /// Tests only: moves the creation counter on by `n` (ids spans a real run would take years to reach).
+  void skip_ids_for_test(uint64_t n) { next_id_ += n; }
   const FlowTableOptions& options() const { return opts_; }
 
   /// Where the SPLT entry `i` (< options().splt) of `f` goes; lends the flow an overflow slab the first
@@ -86,7 +89,7 @@ class FlowTable {
   static constexpr uint32_t kChunkBits = 12;
   static constexpr uint32_t kChunkMask = (1u << kChunkBits) - 1;
 
-  Flow& at(uint32_t slot) { return chunks_[slot >> kChunkBits][slot & kChunkMask]; }
+  Flow& at(uint32_t slot) { return chunks_[slot >> kChunkBits].get()[slot & kChunkMask]; }
   size_t more_len() const { return opts_.splt > Flow::kSpltInline ? opts_.splt - Flow::kSpltInline : 0; }
   SpltEntry* more_at(uint32_t slab) const {
     return more_chunks_[slab >> kChunkBits].get() + static_cast<size_t>(slab & kChunkMask) * more_len();
@@ -102,11 +105,18 @@ class FlowTable {
   uint8_t list_of(const Flow& f) const;
   TimestampUs timeout_us(uint8_t list) const;
   void evict_one();
+  void end_in_drain(Flow& f, EndReason why);
 
   FlowTableOptions opts_;
   FlowSink& sink_;
   uint64_t seed_;
-  std::vector<std::unique_ptr<Flow[]>> chunks_;
+  /// Raw storage for 1 << kChunkBits flows; a slot is constructed when it is first handed out, so the pages
+  /// of slots never used stay out of the resident set (a chunk is 2 MB; a short capture touches one page).
+  /// Slots below slots_used_ are constructed and destroyed by the table.
+  struct RawDelete {
+    void operator()(Flow* p) const { ::operator delete(p, std::align_val_t{alignof(Flow)}); }
+  };
+  std::vector<std::unique_ptr<Flow, RawDelete>> chunks_;
   std::vector<std::unique_ptr<SpltEntry[]>> more_chunks_;  // SPLT overflow slabs, 4096 per chunk
   std::vector<uint32_t> more_free_;
   uint32_t more_used_ = 0;

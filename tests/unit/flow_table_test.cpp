@@ -382,6 +382,29 @@ TEST_CASE("flow table: drain ends the rest in creation order, Eof unless closing
   for (uint32_t i = 0; i < 6; ++i) CHECK(t.find(key_n(i, protos[i])) == nullptr);
 }
 
+TEST_CASE("flow table: drain follows creation order, not slot order, also for ids 2^32 apart",
+          "[flow][table][drain]") {
+  for (const uint64_t gap : {uint64_t{0}, uint64_t{1} << 33}) {
+    CAPTURE(gap);
+    Collect sink;
+    FlowTable t(small_timeouts(), sink, 7);
+    std::vector<Flow*> f;
+    for (uint32_t i = 0; i < 6; ++i) f.push_back(&create(t, key_n(i), kT0 + i));
+    // Free slots 1 and 3: the next flows reuse them (last freed first), so slot order is no longer id order.
+    t.end(*f[1], EndReason::Fin);
+    t.end(*f[3], EndReason::Fin);
+    t.skip_ids_for_test(gap);
+    Flow& a = create(t, key_n(6), kT0 + 6);
+    Flow& b = create(t, key_n(7), kT0 + 7);
+    CHECK(a.slot == 3);
+    CHECK(b.slot == 1);
+    sink.ended.clear();
+    t.drain(EndReason::Eof);
+    CHECK(sink.ids() == std::vector<uint64_t>{0, 2, 4, 5, 6 + gap, 7 + gap});
+    CHECK(t.size() == 0);
+  }
+}
+
 TEST_CASE("flow table: index stays consistent over 100k inserts and deletes", "[flow][table][stress]") {
   Collect sink;
   FlowTableOptions o;

@@ -357,8 +357,8 @@ void Detectors::on_tcp(flow::Flow& f, const decode::Packet& p, flow::Dir d) {
 void Detectors::on_end(flow::Flow& f, const NdpiEngine& engine) {
   f.det.reset();
   DetApp app = app_of(f);
-  if (app == DetApp::None && f.meta && !f.meta->server_name.empty()) {
-    const DetApp named = server_name_app(f.meta->server_name);
+  if (app == DetApp::None && f.meta && !f.meta->server_name().empty()) {
+    const DetApp named = server_name_app(f.meta->server_name());
     const std::string engine_label = current_label(engine.label(f.cls.master, f.cls.app));
     std::string_view em, ea;
     split_label(engine_label, em, ea);

@@ -295,20 +295,21 @@ void NdpiEngine::copy_meta(flow::Flow& f) {
   const bool is_tls = std::find(std::begin(tls_like), std::end(tls_like), f.cls.master) != std::end(tls_like) ||
                       std::find(std::begin(tls_like), std::end(tls_like), f.cls.app) != std::end(tls_like);
   if (n == 0 && !is_tls && nf->risk == 0) return;  // nothing to keep: no allocation
-  if (!f.meta) f.meta = std::make_unique<flow::FlowMeta>();
-  flow::FlowMeta& m = *f.meta;
-  if (n > 0 && m.server_name.empty()) m.server_name.assign(nf->host_server_name, n);
-  m.risk = nf->risk;
+  flow::FlowMeta::Fields x;
+  x.server_name = n > 0 ? std::string_view(nf->host_server_name, n)
+                        : (f.meta ? f.meta->server_name() : std::string_view());
+  x.risk = nf->risk;
   if (is_tls) {
     const auto& t = nf->protos.tls_quic;
-    m.has_tls = true;
-    m.tls_version = t.ssl_version;
+    x.has_tls = true;
+    x.tls_version = t.ssl_version;
 #ifndef SEALSCOPE_NDPI_410
-    m.ja3c.assign(t.ja3_client, strnlen(t.ja3_client, sizeof t.ja3_client));
-    m.ja3s.assign(t.ja3_server, strnlen(t.ja3_server, sizeof t.ja3_server));
+    x.ja3c = std::string_view(t.ja3_client, strnlen(t.ja3_client, sizeof t.ja3_client));
+    x.ja3s = std::string_view(t.ja3_server, strnlen(t.ja3_server, sizeof t.ja3_server));
 #endif
-    if (t.alpn != nullptr) m.alpn.assign(t.alpn, strnlen(t.alpn, 256));
+    if (t.alpn != nullptr) x.alpn = std::string_view(t.alpn, strnlen(t.alpn, 256));
   }
+  f.meta = flow::FlowMeta::make(x);  // x may view the old block: it is freed only after the copy
 }
 
 void NdpiEngine::discard(flow::Flow& f) {

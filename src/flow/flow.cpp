@@ -1,6 +1,8 @@
 #include "flow/flow.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <new>
 
 namespace sealscope::flow {
 
@@ -32,6 +34,28 @@ const char* end_reason_name(EndReason r) {
     case EndReason::None: break;
   }
   return "none";
+}
+
+std::unique_ptr<FlowMeta> FlowMeta::make(const Fields& x) {
+  const std::string_view parts[4] = {x.server_name, x.alpn, x.ja3c, x.ja3s};
+  uint16_t len[4];
+  size_t total = 0;
+  for (int i = 0; i < 4; ++i) {
+    len[i] = static_cast<uint16_t>(std::min<size_t>(parts[i].size(), 0xFFFF));
+    total += len[i];
+  }
+  void* mem = ::operator new(sizeof(FlowMeta) + total);
+  std::unique_ptr<FlowMeta> m(new (mem) FlowMeta());
+  char* out = reinterpret_cast<char*>(m.get() + 1);
+  for (int i = 0; i < 4; ++i) {
+    m->len_[i] = len[i];
+    std::memcpy(out, parts[i].data(), len[i]);
+    out += len[i];
+  }
+  m->has_tls_ = x.has_tls;
+  m->tls_version_ = x.tls_version;
+  m->risk_ = x.risk;
+  return m;
 }
 
 void Flow::reset() {

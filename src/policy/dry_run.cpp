@@ -212,7 +212,7 @@ void DryRun::on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d
       st.family = verdict_.family;
       st.activity = verdict_.activity;
       st.category = cls.engine().category_name(f.cls.category);
-      if (f.meta && !f.meta->server_name.empty()) st.server_name = f.meta->server_name;
+      if (f.meta && !f.meta->server_name().empty()) st.server_name = f.meta->server_name();
       FlowFacts& x = st.facts;
       x.label = st.label;
       x.family = st.family;

@@ -96,13 +96,13 @@ void fill_record(const flow::Flow& f, const flow::FlowTable& table, const classi
   r.category.clear();
   r.category = cls.engine().category_name(f.cls.category);
   if (f.meta) {
-    r.server_name = f.meta->server_name;
-    r.has_tls = f.meta->has_tls;
+    r.server_name = f.meta->server_name();
+    r.has_tls = f.meta->has_tls();
     if (r.has_tls) {
-      r.tls_version = tls_version_name(f.meta->tls_version);
-      r.tls_alpn = f.meta->alpn;
-      r.tls_ja3c = f.meta->ja3c;
-      r.tls_ja3s = f.meta->ja3s;
+      r.tls_version = tls_version_name(f.meta->tls_version());
+      r.tls_alpn = f.meta->alpn();
+      r.tls_ja3c = f.meta->ja3c();
+      r.tls_ja3s = f.meta->ja3s();
     }
   }
   r.end = f.end;

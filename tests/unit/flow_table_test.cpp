@@ -179,6 +179,51 @@ TEST_CASE("flow: RunningStats and end reason names", "[flow]") {
   CHECK(std::string(end_reason_name(EndReason::Eof)) == "eof");
 }
 
+TEST_CASE("flow: FlowMeta keeps its own copy of each string, apart from its neighbours", "[flow][meta]") {
+  std::string name = "chat.example.org", alpn = "h2", ja3c(32, 'c'), ja3s(32, 's');
+  FlowMeta::Fields x;
+  x.server_name = name;
+  x.alpn = alpn;
+  x.ja3c = ja3c;
+  x.ja3s = ja3s;
+  x.has_tls = true;
+  x.tls_version = 0x0304;
+  x.risk = (uint64_t{1} << 40) | 5;
+  const std::unique_ptr<FlowMeta> m = FlowMeta::make(x);
+  name.assign(name.size(), 'x');  // the block holds copies: the sources may go away
+  alpn = "zz";
+  CHECK(m->server_name() == "chat.example.org");
+  CHECK(m->alpn() == "h2");
+  CHECK(m->ja3c() == std::string(32, 'c'));
+  CHECK(m->ja3s() == std::string(32, 's'));
+  CHECK(m->has_tls());
+  CHECK(m->tls_version() == 0x0304);
+  CHECK(m->risk() == ((uint64_t{1} << 40) | 5));
+
+  // Empty strings in between: each view still starts where its own bytes are.
+  FlowMeta::Fields y;
+  y.alpn = "";
+  y.ja3s = "beef";
+  const std::unique_ptr<FlowMeta> e = FlowMeta::make(y);
+  CHECK(e->server_name().empty());
+  CHECK(e->alpn().empty());
+  CHECK(e->ja3c().empty());
+  CHECK(e->ja3s() == "beef");
+  CHECK_FALSE(e->has_tls());
+  CHECK(e->tls_version() == 0);
+  CHECK(e->risk() == 0);
+
+  // Lengths are 16-bit: a longer string is cut at 65535 bytes, and the next one is not shifted.
+  const std::string big(70000, 'n');
+  FlowMeta::Fields z;
+  z.server_name = big;
+  z.alpn = "http/1.1";
+  const std::unique_ptr<FlowMeta> c = FlowMeta::make(z);
+  CHECK(c->server_name().size() == 65535u);
+  CHECK(c->server_name() == std::string_view(big).substr(0, 65535));
+  CHECK(c->alpn() == "http/1.1");
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Flow table
 

@@ -3,6 +3,8 @@
 // the init preferences with a global context and the JA3 fields with JA4.
 #include "classify/ndpi_adapter.hpp"
 
+#include "common/zero_pack.hpp"
+
 #include <ndpi/ndpi_api.h>
 
 #include <boost/pool/pool.hpp>
@@ -44,11 +46,13 @@ struct NdpiEngine::Impl {
 };
 
 namespace {
-/// Head of a parked state block; the LZ4 data follows. Raw layout: flow struct, then the used bytes of the
-/// TLS message buffer, then the used bytes of the QUIC CRYPTO buffer.
+/// Head of a parked state block; the LZ4 data follows. Raw layout: the flow struct zero-packed (see
+/// common/zero_pack.hpp: it is mostly zeros, which LZ4 alone keeps poorly), then the used bytes of the TLS
+/// message buffer, then the used bytes of the QUIC CRYPTO buffer.
 struct ParkHeader {
   uint32_t packed;         ///< LZ4 bytes after the header
   uint32_t raw;            ///< bytes they decompress to
+  uint32_t head;           ///< of which the zero-packed flow struct
   uint32_t tls_alloc;      ///< TLS message buffer: allocated bytes (0: none)
   uint32_t tls_used;       ///< and used bytes
   uint32_t quic_used;      ///< QUIC CRYPTO buffer: used bytes
@@ -130,12 +134,14 @@ void NdpiEngine::park(flow::Flow& f) {
     h.quic_used = std::min(nf->l4.udp.quic_reasm_buf_len, kQuicReasmBytes);
   }
   const size_t fs = sizeof(ndpi_flow_struct);
-  h.raw = static_cast<uint32_t>(fs + h.tls_used + h.quic_used);
-  if (impl_->raw.size() < h.raw) impl_->raw.resize(h.raw);
+  const size_t most = zero_pack::bound(fs) + h.tls_used + h.quic_used;
+  if (impl_->raw.size() < most) impl_->raw.resize(most);
   char* raw = impl_->raw.data();
-  std::memcpy(raw, nf, fs);
-  if (h.tls_used > 0) std::memcpy(raw + fs, tls, h.tls_used);
-  if (h.quic_used > 0) std::memcpy(raw + fs + h.tls_used, quic, h.quic_used);
+  h.head = static_cast<uint32_t>(
+      zero_pack::pack(reinterpret_cast<const uint8_t*>(nf), fs, reinterpret_cast<uint8_t*>(raw)));
+  h.raw = static_cast<uint32_t>(h.head + h.tls_used + h.quic_used);
+  if (h.tls_used > 0) std::memcpy(raw + h.head, tls, h.tls_used);
+  if (h.quic_used > 0) std::memcpy(raw + h.head + h.tls_used, quic, h.quic_used);
   const int bound = LZ4_compressBound(static_cast<int>(h.raw));
   if (impl_->packed.size() < static_cast<size_t>(bound)) impl_->packed.resize(static_cast<size_t>(bound));
   const int n = LZ4_compress_default(raw, impl_->packed.data(), static_cast<int>(h.raw), bound);
@@ -182,14 +188,20 @@ void NdpiEngine::unpark(flow::Flow& f) {
   }
   const size_t fs = sizeof(ndpi_flow_struct);
   std::memset(mem, 0, impl_->flow_size);
-  std::memcpy(mem, raw, fs);
+  if (h.head > h.raw ||
+      !zero_pack::unpack(reinterpret_cast<const uint8_t*>(raw), h.head, static_cast<uint8_t*>(mem), fs)) {
+    impl_->flows->free(mem);
+    if (tls != nullptr) ndpi_free(tls);
+    if (quic != nullptr) ndpi_free(quic);
+    throw std::runtime_error("nDPI state: a parked flow state does not unpack (memory corruption?)");
+  }
   auto* nf = static_cast<ndpi_flow_struct*>(mem);
   if (tls != nullptr) {
-    std::memcpy(tls, raw + fs, h.tls_used);
+    std::memcpy(tls, raw + h.head, h.tls_used);
     nf->l4.tcp.tls.message.buffer = tls;
   }
   if (quic != nullptr) {
-    std::memcpy(quic, raw + fs + h.tls_used, h.quic_used);
+    std::memcpy(quic, raw + h.head + h.tls_used, h.quic_used);
     nf->l4.udp.quic_reasm_buf = quic;
   }
   parked_bytes_ -= sizeof h + h.packed;

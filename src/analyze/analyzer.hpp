@@ -92,9 +92,9 @@ class Analyzer {
  private:
   /// One shard: its ring, its thread, its decoder output counters and its pipeline worker.
   struct Lane {
-    // Reading a file, a full ring only makes the reader wait, so 1 MiB (about 2,000 frames) is enough to
+    // Reading a file, a full ring only makes the reader wait, so 512 KiB (about 1,000 frames) is enough to
     // keep the worker busy; a live capture keeps 4 MiB to absorb bursts while the worker catches up.
-    static constexpr size_t kFileRingBytes = 1u << 20, kLiveRingBytes = 4u << 20;
+    static constexpr size_t kFileRingBytes = 512u << 10, kLiveRingBytes = 4u << 20;
     Lane(const AnalyzeOptions& o, stats::RecordSink& sink, uint64_t seed)
         : ring(o.interface.empty() ? kFileRingBytes : kLiveRingBytes),
           worker(o.pipeline, sink, seed),

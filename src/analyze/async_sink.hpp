@@ -26,7 +26,7 @@ namespace sealscope::analyze {
 /// on the producer's thread, and later records are dropped, as a synchronous sink's caller would stop.
 class AsyncSink : public stats::RecordSink {
  public:
-  static constexpr size_t kBatch = 256;
+  static constexpr size_t kBatch = 64;  // records of about 900 bytes each: 0.25 MB for kBatches
   static constexpr size_t kBatches = 4;
 
   explicit AsyncSink(stats::RecordSink& inner);

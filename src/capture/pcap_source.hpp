@@ -56,7 +56,9 @@ class PcapSource {
   PcapSource() = default;
   void apply_filter(const std::string& bpf);
 
-  static constexpr std::size_t kReadBuffer = 1u << 20;
+  /// 256 KiB: 1,600 reads for a 415 MB file (4 KiB made 97,000 and cost a third of the CPU; 1 MiB gained
+  /// nothing measurable over this and kept 0.75 MB more resident).
+  static constexpr std::size_t kReadBuffer = 256u << 10;
   std::unique_ptr<char[]> iobuf_;  ///< the FILE's stdio buffer (files only); declared before handle_
   pcap* handle_ = nullptr;
   std::string name_;

@@ -27,7 +27,11 @@ class Classifier {
   void on_packet(flow::Flow& f, const decode::Packet& p, flow::Dir d) {
     if (p.later_fragment || p.l3 == nullptr) return;
     if ((!f.cls.final || f.cls.extra_dissection) && engine_.process(f, p.l3, p.l3_caplen, p.ts)) mark_decided(f, p);
-    if (Detectors::wants(f)) detectors_.on_packet(f, p, d, engine_);
+    if (Detectors::wants(f)) {
+      detectors_.on_packet(f, p, d, engine_);
+      // Done for good (kDone is never cleared): their per-flow state goes now rather than at the flow's end.
+      if ((f.cls.detector_state & Detectors::kDone) && f.det) f.det.reset();
+    }
   }
 
   /// Records that the flow's label became final on packet `p` (the basis of time-to-block).

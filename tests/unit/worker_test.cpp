@@ -137,6 +137,33 @@ TEST_CASE("worker: TCP handshake, data, FIN both ways: one record, ends fin afte
   CHECK(out.recs[1].packets[0] == 2);
 }
 
+TEST_CASE("worker: the detectors' per-flow state is freed once they are done with the flow", "[worker]") {
+  // A client's first segment of 48 bytes may open Threema's handshake: the detectors keep state for the
+  // server's answer. An answer of 100 bytes (Threema's is 80) settles it: done, and the state is gone
+  // while the flow lives on.
+  struct Watch : analyze::PacketObserver {
+    std::vector<bool> has_state;
+    void on_packet(const flow::Flow& f, const decode::Packet&, flow::Dir, const classify::Classifier&) override {
+      has_state.push_back(f.det != nullptr);
+    }
+  } watch;
+  Capture out;
+  analyze::Worker w(opts(), out, 1);
+  w.add_observer(&watch);
+  Feeder feed{w};
+  feed(c2s(tf::SYN), kT0);
+  feed(s2c(tf::SYN | tf::ACK), kT0 + 10 * kMs);
+  feed(c2s(tf::ACK), kT0 + 20 * kMs);
+  feed(c2s(tf::PSH | tf::ACK, 48), kT0 + 30 * kMs);
+  feed(s2c(tf::PSH | tf::ACK, 100), kT0 + 40 * kMs);
+  feed(c2s(tf::PSH | tf::ACK, 48), kT0 + 50 * kMs);
+  CHECK(watch.has_state == std::vector<bool>{false, false, false, true, false, false});
+  w.finish();
+  REQUIRE(out.recs.size() == 1);
+  CHECK(out.recs[0].packets[0] == 4);
+  CHECK(out.recs[0].packets[1] == 2);
+}
+
 TEST_CASE("worker: a closing flow still lingering at finish() ends fin", "[worker]") {
   Capture out;
   analyze::Worker w(opts(), out, 1);

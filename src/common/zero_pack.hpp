@@ -26,6 +26,11 @@ inline size_t pack(const uint8_t* in, size_t n, uint8_t* out) {
   for (size_t w = 0; w < words; ++w) {
     const size_t base = w * 8;
     const size_t len = n - base < 8 ? n - base : 8;
+    if (len == 8) {  // most words are zero: one load decides
+      uint64_t v;
+      std::memcpy(&v, in + base, 8);
+      if (v == 0) continue;
+    }
     uint8_t mask = 0;
     for (size_t j = 0; j < len; ++j) mask |= static_cast<uint8_t>((in[base + j] != 0) << j);
     if (mask == 0) continue;

@@ -21,7 +21,7 @@ constexpr size_t bound(size_t n) { return (n + 63) / 64 + (n + 7) / 8 + n; }
 inline size_t pack(const uint8_t* in, size_t n, uint8_t* out) {
   const size_t words = (n + 7) / 8;
   const size_t map_bytes = (words + 7) / 8;
-  std::memset(out, 0, map_bytes);
+  if (map_bytes > 0) std::memset(out, 0, map_bytes);  // n = 0: out may be null
   size_t o = map_bytes;
   for (size_t w = 0; w < words; ++w) {
     const size_t base = w * 8;
@@ -50,7 +50,7 @@ inline bool unpack(const uint8_t* in, size_t in_len, uint8_t* out, size_t n) {
   const size_t map_bytes = (words + 7) / 8;
   if (in_len < map_bytes) return false;
   if (words % 8 != 0 && (in[map_bytes - 1] >> (words % 8)) != 0) return false;  // bits past the last word
-  std::memset(out, 0, n);
+  if (n > 0) std::memset(out, 0, n);
   size_t i = map_bytes;
   for (size_t w = 0; w < words; ++w) {
     if (!(in[w / 8] & (1u << (w % 8)))) continue;

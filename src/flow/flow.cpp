@@ -49,7 +49,7 @@ std::unique_ptr<FlowMeta> FlowMeta::make(const Fields& x) {
   char* out = reinterpret_cast<char*>(m.get() + 1);
   for (int i = 0; i < 4; ++i) {
     m->len_[i] = len[i];
-    std::memcpy(out, parts[i].data(), len[i]);
+    if (len[i] > 0) std::memcpy(out, parts[i].data(), len[i]);  // an empty view may hold no pointer
     out += len[i];
   }
   m->has_tls_ = x.has_tls;

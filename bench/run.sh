@@ -160,8 +160,12 @@ for m in $modes; do for w in $workers; do
     LC_ALL=C sort | uniq -c | awk '{print $2, $1}' > "$out/labels-sealscope-$m-w$w.txt"
   flows=$(wc -l < "$out/flows-$m-w$w.jsonl")
   row "sealscope $m -w$w" "$med" "$mn" "$mx" "$rss" "$cpu" "$flows"
+  # Per round: the two programs ran back to back, so a round's ratio is least touched by the VM's drift.
+  read -r rmed rmin rmax < <(paste -d' ' "$out/nd.res" "$out/ss-$m-w$w.res" | awk '{print $1 / $4}' | sort -g |
+    awk '{v[NR]=$1} END{printf "%s %s %s\n", (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2, v[1], v[NR]}')
   summary+=("$(awk -v w="$w" -v m="$m" -v a="$med" -v b="$nd_med" -v ra="$rss" -v rb="$nd_rss" -v ca="$cpu" -v cb="$nd_cpu" \
-    'BEGIN{printf "sealscope %s --workers %s vs ndpiReader:  packets/s x%.2f (by CPU time x%.2f)   peak RSS x%.3f (1/%.1f)", m, w, b/a, cb/ca, ra/rb, rb/ra}')")
+    -v q="$rmed" -v qa="$rmin" -v qb="$rmax" \
+    'BEGIN{printf "sealscope %s --workers %s vs ndpiReader:  packets/s x%.2f (per round x%.2f, x%.2f-x%.2f; by CPU time x%.2f)   peak RSS x%.3f (1/%.1f)", m, w, b/a, q, qa, qb, cb/ca, ra/rb, rb/ra}')")
 done; done
 echo
 printf '%s\n' "${summary[@]}"

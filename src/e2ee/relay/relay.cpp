@@ -1,4 +1,5 @@
 #include "relay/relay.hpp"
+#include "relay/session.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -34,35 +35,25 @@ std::string short_id(std::int64_t id) { return std::to_string(id); }
 
 } // namespace
 
-/// One logged-in chat connection; pushes are deduplicated per connection.
-class ChatSession {
-public:
-    ChatSession(wire::SecureChannel& ch, std::string user) : ch_(ch), user_(std::move(user)) {}
-    /// Push an envelope unless already pushed on this connection; false if the socket failed.
-    bool push(const Envelope& e) {
-        std::lock_guard lock(mutex_);
-        if (!pushed_.insert(e.id).second) return true;
-        json j = {{"t", "deliver"}, {"env_id", e.id}, {"env", crypto::to_b64(e.body)}};
-        j["from"] = e.sender ? json(*e.sender) : json();
-        try {
-            ch_.send_json(j);
-            return true;
-        } catch (const std::exception&) {
-            // A recipient that stopped reading (send timeout) or is gone: close its connection so its own
-            // thread ends too; the envelope stays queued until it logs in again and acks.
-            ch_.fd().shutdown();
-            return false;
-        }
+ChatSession::Push ChatSession::push(const Envelope& e) {
+    std::lock_guard lock(mutex_);
+    if (closed_) return Push::closed;
+    if (!pushed_.insert(e.id).second) return Push::duplicate;
+    json j = {{"t", "deliver"}, {"env_id", e.id}, {"env", crypto::to_b64(e.body)}};
+    j["from"] = e.sender ? json(*e.sender) : json();
+    try {
+        ch_.send_json(j);
+        return Push::sent;
+    } catch (const std::exception&) {
+        ch_.fd().shutdown();
+        return Push::failed;
     }
-    wire::SecureChannel& channel() { return ch_; }
-    const std::string& user() const { return user_; }
+}
 
-private:
-    wire::SecureChannel& ch_;
-    std::string user_;
-    std::mutex mutex_;
-    std::set<std::int64_t> pushed_;
-};
+void ChatSession::close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+}
 
 RelayConfig load_config(const std::string& path, RelayConfig c) {
     YAML::Node y;
@@ -215,10 +206,9 @@ void Relay::serve(wire::Fd fd, wire::Channel expected) {
 
 void Relay::push_pending(const std::shared_ptr<ChatSession>& s) {
     for (const auto& e : store_->pending(s->user())) {
-        if (!s->push(e)) {
-            push_failed(s->user(), e.id);
-            break;
-        }
+        const auto r = s->push(e);
+        if (r == ChatSession::Push::failed) push_failed(s->user(), e.id);
+        if (r == ChatSession::Push::failed || r == ChatSession::Push::closed) break;
     }
 }
 
@@ -252,11 +242,15 @@ void Relay::serve_chat(wire::SecureChannel& ch, const std::string& peer) {
         Relay* self;
         std::shared_ptr<ChatSession>* s;
         ~Unregister() {
-            if (*s) {
+            if (!*s) return;
+            {
                 std::lock_guard lock(self->online_mutex_);
                 auto it = self->online_.find((*s)->user());
                 if (it != self->online_.end() && it->second == *s) self->online_.erase(it);
             }
+            // Another connection's thread may hold the session from a lookup just before the erase; after
+            // close() its push leaves `ch` (about to be destroyed with this thread's frame) alone.
+            (*s)->close();
         }
     } unregister{this, &session};
 
@@ -386,7 +380,7 @@ void Relay::serve_chat(wire::SecureChannel& ch, const std::string& peer) {
                 std::lock_guard lock(online_mutex_);
                 if (auto it = online_.find(to); it != online_.end()) target = it->second;
             }
-            if (target && !target->push(e)) push_failed(to, e.id);
+            if (target && target->push(e) == ChatSession::Push::failed) push_failed(to, e.id);
         } else if (const auto* a = std::get_if<req::Ack>(&req.body)) {
             const bool ok = store_->delete_envelope(me, a->env_id);
             log_.event("acked", fmt::format("env={} user={} found={}", short_id(a->env_id), me, ok));

@@ -66,7 +66,7 @@ bool closed_by_relay(int fd, int ms) {
 
 } // namespace
 
-TEST_CASE("Relay limit: queued envelopes per recipient; the sender is refused, nothing is dropped", "[relay][limits]") {
+TEST_CASE("Relay limit: queued envelopes per recipient, the sender is refused, nothing is dropped", "[relay][limits]") {
     const fs::path dir = limits_dir("queue");
     auto cfg = relay_config(dir);
     cfg.max_queued_envelopes = 5;

@@ -501,7 +501,7 @@ TEST_CASE("Null cipher: a client not in the mode refuses plaintext envelopes, fi
     fs::remove_all(dir);
 }
 
-TEST_CASE("Null cipher: call media is plain RTP with the Opus frames in the clear; SRTP otherwise", "[null][call]") {
+TEST_CASE("Null cipher: call media is plain RTP with the Opus frames in the clear, SRTP otherwise", "[null][call]") {
     SECTION("null cipher") {
         UdpTap tap;
         const auto [caller, callee] = call_through(tap, true, 2.0);

@@ -79,7 +79,7 @@ TEST_CASE("ChatSession: push delivers once per connection, and not at all after 
     CHECK(s->push(envelope(7)) == ChatSession::Push::closed);
 }
 
-TEST_CASE("ChatSession: close waits for a push in progress; a stuck recipient's push fails and shuts it down",
+TEST_CASE("ChatSession: close waits for a push in progress, a stuck recipient's push fails and shuts it down",
           "[relay][session]") {
     crypto::init();
     auto p = make_pair(4096);

@@ -69,7 +69,7 @@ TEST_CASE("async sink: a slow writer makes the producer wait, nothing is dropped
   for (uint64_t i = 0; i < n; ++i) REQUIRE(inner.ids[i] == i);
 }
 
-TEST_CASE("async sink: the inner sink's error reaches the producer; later records are not written",
+TEST_CASE("async sink: the inner sink's error reaches the producer, later records are not written",
           "[async_sink]") {
   for (uint64_t fail_at : {uint64_t{0}, uint64_t{300}, uint64_t{5 * AsyncSink::kBatch - 1}}) {
     Collect inner;

@@ -58,7 +58,7 @@ TEST_CASE("audit canaries: the base64 core of each alignment appears in any base
   }
 }
 
-TEST_CASE("audit canaries: UTF-16 from UTF-8, including a surrogate pair; invalid UTF-8 refused") {
+TEST_CASE("audit canaries: UTF-16 from UTF-8, including a surrogate pair, invalid UTF-8 refused") {
   std::string le, be;
   REQUIRE(to_utf16("G\xC3\xBC", false, le));  // "Gü"
   CHECK(le == std::string("G\0\xFC\0", 4));

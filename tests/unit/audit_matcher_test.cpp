@@ -32,7 +32,7 @@ TEST_CASE("audit matcher: each encoded form is found in a block, at its end offs
   CHECK(none.hits.empty());
 }
 
-TEST_CASE("audit matcher: a stream finds a canary split across feeds; a reset forgets the first part") {
+TEST_CASE("audit matcher: a stream finds a canary split across feeds, a reset forgets the first part") {
   const std::vector<Canary> cs = {{1, 1, "split-canary-7f3a"}};
   Matcher m(encode_canaries(cs));
   const std::string a = "....split-can", b = "ary-7f3a....";

@@ -59,7 +59,7 @@ TEST_CASE("audit randomness: random bytes are random-like at every size, text is
   }
 }
 
-TEST_CASE("audit randomness: too few bytes or one packet gives no judgement; constant bytes are filler") {
+TEST_CASE("audit randomness: too few bytes or one packet gives no judgement, constant bytes are filler") {
   CHECK(of(std::string(63, 'a')).judgement == Judgement::TooFew);
   CHECK(of(random_bytes(5000, 3), 1).judgement == Judgement::TooFew);  // one packet: a probe
   CHECK(of(std::string(500, '\0')).judgement == Judgement::Filler);
@@ -111,7 +111,7 @@ TEST_CASE("audit randomness: base64 text and a cleartext header on every small u
   CHECK(assess(sr).judgement == Judgement::RandomLike);
 }
 
-TEST_CASE("audit framing: TLS application data measured, handshake skipped; a gap loses frame sync") {
+TEST_CASE("audit framing: TLS application data measured, handshake skipped, a gap loses frame sync") {
   ByteStats st;
   TcpFramer f;
   std::string s;

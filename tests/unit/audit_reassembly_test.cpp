@@ -68,7 +68,7 @@ TEST_CASE("audit reassembly: sequence numbers wrapping past 2^32") {
   CHECK(c.gaps.empty());
 }
 
-TEST_CASE("audit reassembly: a hole never filled becomes a gap at the end; mid-stream starts are noted") {
+TEST_CASE("audit reassembly: a hole never filled becomes a gap at the end, mid-stream starts are noted") {
   ReassemblyBudget b;
   TcpReassembler r;
   Collect c;

@@ -96,7 +96,7 @@ FlowTableOptions small_timeouts() {
 // ---------------------------------------------------------------------------------------------------------
 // Flow key
 
-TEST_CASE("flow key: both directions give one key; a_is_src flips", "[flow][key]") {
+TEST_CASE("flow key: both directions give one key, a_is_src flips", "[flow][key]") {
   bool ab = false, ba = false;
   const FlowKey k1 = make_key(pkt("10.0.0.1", 40000, "10.0.0.2", 80, 6), ab);
   const FlowKey k2 = make_key(pkt("10.0.0.2", 80, "10.0.0.1", 40000, 6), ba);

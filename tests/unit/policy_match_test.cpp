@@ -124,7 +124,7 @@ rules:
   CHECK(dec.decide(v, 0) == -1);  // office is not in city: default
 }
 
-TEST_CASE("policy: conditions AND across keys, OR within a list; first match wins") {
+TEST_CASE("policy: conditions AND across keys, OR within a list, first match wins") {
   auto p = load(R"(
 rules:
   - name: wa-calls

@@ -36,7 +36,7 @@ TEST_CASE("shard: private address classes") {
   CHECK_FALSE(analyze::private_side(IpAddr::v6(glob)));
 }
 
-TEST_CASE("shard: symmetric; a subscriber's flows to any server meet; public pairs spread") {
+TEST_CASE("shard: symmetric, a subscriber's flows to any server meet, public pairs spread") {
   const IpAddr client = v4(192, 168, 1, 20), a = v4(31, 13, 64, 51), b = v4(157, 240, 1, 1), c = v4(8, 8, 4, 4);
   CHECK(analyze::shard_hash(pkt(client, a)) == analyze::shard_hash(pkt(a, client)));
   CHECK(analyze::shard_hash(pkt(client, a)) == analyze::shard_hash(pkt(b, client)));  // same subscriber

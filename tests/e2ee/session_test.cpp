@@ -6,10 +6,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -83,23 +85,41 @@ TEST_CASE("ChatSession: close waits for a push in progress, a stuck recipient's 
           "[relay][session]") {
     crypto::init();
     auto p = make_pair(4096);
-    const timeval tv{1, 0};  // the relay's send_timeout_s, shortest setting
+    const timeval tv{3, 0};  // a send timeout long enough that the push is surely still blocked below
     REQUIRE(::setsockopt(p.server->fd().get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0);
     auto s = std::make_shared<ChatSession>(*p.server, "bob");
 
     // The client never reads: one push larger than both socket buffers blocks until the send timeout.
-    std::atomic<bool> pushing{false}, pushed{false};
+    std::atomic<bool> pushed{false};
     ChatSession::Push result = ChatSession::Push::sent;
     std::thread sender([&] {
-        pushing = true;
         result = s->push(envelope(1, 40000));  // one frame (base64 ~53 KB), far above the buffers
         pushed = true;
     });
-    while (!pushing) std::this_thread::yield();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let it block inside push()
+    struct Join {  // the push ends by itself (send timeout), so a failed REQUIRE below still joins
+        std::thread& t;
+        ~Join() {
+            if (t.joinable()) t.join();
+        }
+    } join{sender};
+    // Wait (no fixed sleep) until the frame's first bytes reach the client: the sender is then inside
+    // push(), holding the session, and blocked on the full socket.
+    int queued = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while ((::ioctl(p.client->fd().get(), FIONREAD, &queued) != 0 || queued == 0) &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    REQUIRE(queued > 0);
     CHECK_FALSE(pushed);
     s->close();
-    CHECK(pushed);  // close() returned only after the push did
+    // close() returned only after the push had failed and shut the socket down (both under the session's
+    // lock; `pushed` itself is set after the lock is released, so it cannot tell): a write now sees a
+    // closed socket (EPIPE), not a full one (EAGAIN).
+    const std::uint8_t byte = 0;
+    const auto sent = ::send(p.server->fd().get(), &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    const int err = errno;
+    CHECK(sent == -1);
+    CHECK(err == EPIPE);
     sender.join();
     CHECK(result == ChatSession::Push::failed);
     // The failed push shut the socket down, so the client sees the end of the stream, not a hang.

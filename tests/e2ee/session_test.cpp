@@ -28,7 +28,7 @@ struct Pair {
     std::unique_ptr<wire::SecureChannel> server;  // on the heap: its destruction is visible to ASan
 };
 
-Pair make_pair(int sndbuf = 0) {
+Pair handshaken_pair(int sndbuf = 0) {
     int sv[2];
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
     if (sndbuf > 0) {
@@ -60,7 +60,7 @@ relay::Envelope envelope(std::int64_t id, std::size_t size = 64) {
 
 TEST_CASE("ChatSession: push delivers once per connection, and not at all after close", "[relay][session]") {
     crypto::init();
-    auto p = make_pair();
+    auto p = handshaken_pair();
     auto s = std::make_shared<ChatSession>(*p.server, "bob");
     CHECK(s->user() == "bob");
 
@@ -84,7 +84,7 @@ TEST_CASE("ChatSession: push delivers once per connection, and not at all after 
 TEST_CASE("ChatSession: close waits for a push in progress, a stuck recipient's push fails and shuts it down",
           "[relay][session]") {
     crypto::init();
-    auto p = make_pair(4096);
+    auto p = handshaken_pair(4096);
     const timeval tv{3, 0};  // a send timeout long enough that the push is surely still blocked below
     REQUIRE(::setsockopt(p.server->fd().get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0);
     auto s = std::make_shared<ChatSession>(*p.server, "bob");

@@ -206,9 +206,11 @@ void Relay::serve(wire::Fd fd, wire::Channel expected) {
 
 void Relay::push_pending(const std::shared_ptr<ChatSession>& s) {
     for (const auto& e : store_->pending(s->user())) {
-        const auto r = s->push(e);
-        if (r == ChatSession::Push::failed) push_failed(s->user(), e.id);
-        if (r == ChatSession::Push::failed || r == ChatSession::Push::closed) break;
+        // Only the session's own thread gets here, and it closes the session only when it ends: never `closed`.
+        if (s->push(e) == ChatSession::Push::failed) {
+            push_failed(s->user(), e.id);
+            break;
+        }
     }
 }
 

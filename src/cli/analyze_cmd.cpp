@@ -81,6 +81,10 @@ int analyze_main(const std::vector<std::string>& args) {
     fmt::print(stderr, "sealscope analyze: give capture files or -i IFACE, not both\n");
     return kUsage;
   }
+  if (!(o.duration_s >= 0)) {  // also NaN
+    fmt::print(stderr, "sealscope analyze: --duration must be 0 (until Ctrl-C) or more seconds\n");
+    return kUsage;
+  }
   if (splt > 255) {
     fmt::print(stderr, "sealscope analyze: --splt must be between 0 and 255\n");
     return kUsage;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "common/cli_unsigned.hpp"
 
 namespace sealscope::cli {
 
@@ -17,7 +18,8 @@ struct Parsed {
 };
 
 /// One way for every sub-command to read its arguments: the options in `desc` plus positional arguments
-/// stored into `positional` (`max_positional` of them, -1 = any number). A parse error prints
+/// stored into `positional` (`max_positional` of them, -1 = any number). A parse error (including a
+/// negative value for an unsigned option, see reject_negative_unsigned()) prints
 /// "sealscope CMD: ERROR (see 'sealscope CMD --help')" and ends with exit status 2; --help prints `desc`
 /// followed by `help_tail` and ends with 0.
 template <class T>
@@ -33,7 +35,9 @@ Parsed parse_command(const std::vector<std::string>& args, const std::string& cm
   pos.add("positional-args", max_positional);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    const po::parsed_options opts = po::command_line_parser(args).options(all).positional(pos).run();
+    reject_negative_unsigned(opts);
+    po::store(opts, vm);
     po::notify(vm);
   } catch (const po::error& ex) {
     fmt::print(stderr, "sealscope {}: {} (see 'sealscope {} --help')\n", cmd, ex.what(), cmd);

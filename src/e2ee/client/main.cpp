@@ -1,6 +1,8 @@
 // sealchat: register, send text/files, place/answer calls, play scenarios.
 #include "client/scenario.hpp"
 
+#include "common/cli_unsigned.hpp"
+
 #include <boost/program_options.hpp>
 
 #include <filesystem>
@@ -65,7 +67,9 @@ int main(int argc, char** argv) {
         po::positional_options_description pos;
         pos.add("command", 1).add("args", -1);
         po::variables_map vm;
-        po::store(po::command_line_parser(argc, argv).options(opts).positional(pos).run(), vm);
+        const po::parsed_options parsed = po::command_line_parser(argc, argv).options(opts).positional(pos).run();
+        sealscope::reject_negative_unsigned(parsed);
+        po::store(parsed, vm);
         po::notify(vm);
         if (vm.count("help") || !vm.count("command")) {
             std::cout << kUsage << opts;
@@ -78,6 +82,10 @@ int main(int argc, char** argv) {
             if (args.size() < n) throw std::runtime_error("'" + cmd + "' needs " + std::to_string(n) + " argument(s)");
         };
         const double seconds = vm["seconds"].as<double>();
+        if (!(seconds >= 0 && seconds <= 86400)) {  // also NaN
+            std::cerr << "sealchat: --seconds must be between 0 and 86400 (see 'sealchat --help')\n";
+            return 2;
+        }
         if (cmd == "register") {
             need(1);
             if (std::filesystem::exists(vm["state"].as<std::string>()))
@@ -152,6 +160,9 @@ int main(int argc, char** argv) {
             return 2;
         }
         return 0;
+    } catch (const po::error& e) {  // an unknown option or a bad value: a usage error
+        std::cerr << "sealchat: " << e.what() << " (see 'sealchat --help')\n";
+        return 2;
     } catch (const std::exception& e) {
         std::cerr << "sealchat: " << e.what() << "\n";
         return 1;

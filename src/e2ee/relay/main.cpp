@@ -1,6 +1,8 @@
 // sealrelay: accounts, prekey directory, store-and-forward, blob store and UDP media relay.
 #include "relay/relay.hpp"
 
+#include "common/cli_unsigned.hpp"
+
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
@@ -37,7 +39,9 @@ int main(int argc, char** argv) {
              "DEBUG ONLY: accept sealchat clients in --null-cipher mode (messages, files and calls in "
              "plaintext); refused by default");
         po::variables_map vm;
-        po::store(po::parse_command_line(argc, argv, opts), vm);
+        const po::parsed_options parsed = po::parse_command_line(argc, argv, opts);
+        sealscope::reject_negative_unsigned(parsed);
+        po::store(parsed, vm);
         po::notify(vm);
         if (vm.count("help")) {
             std::cout << "usage: sealrelay [options]\n" << opts;
@@ -88,6 +92,9 @@ int main(int argc, char** argv) {
         sigwait(&set, &sig);
         relay.stop();
         return 0;
+    } catch (const po::error& e) {  // an unknown option or a bad value: a usage error
+        std::cerr << "sealrelay: " << e.what() << " (see 'sealrelay --help')\n";
+        return 2;
     } catch (const std::exception& e) {
         std::cerr << "sealrelay: " << e.what() << "\n";
         return 1;

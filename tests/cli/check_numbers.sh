@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Number options: a negative value given to an option that counts or times something is refused with a
+# usage error that names the option, by every program, instead of being read as 2^32 - N (what
+# Boost.Program_options alone does). A positive control shows the same options still work.
+# Arguments: BINDIR (sealscope, sealrelay, sealchat) and the repository root.
+set -u
+bin=$1 root=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail=0
+cap=$root/captures/dns.pcap
+
+# expect RC NEEDLE PROGRAM ARGS...: exit status RC, NEEDLE on stderr, nothing on stdout.
+expect() {
+  local rc=$1 needle=$2; shift 2
+  "$@" >"$work/out" 2>"$work/err" </dev/null
+  local got=$?
+  if [ "$got" -ne "$rc" ] || ! grep -qF -- "$needle" "$work/err" || [ -s "$work/out" ]; then
+    echo "FAIL: $* -> exit $got (want $rc), stderr: $(head -c 300 "$work/err"), stdout bytes: $(wc -c <"$work/out")"
+    fail=1
+  else
+    echo "ok: $* -> exit $rc: $(head -n 1 "$work/err")"
+  fi
+}
+
+neg="is invalid: expected a whole number, 0 or more"
+expect 2 "'--max-flows' $neg" "$bin/sealscope" analyze --max-flows -1 "$cap"
+expect 2 "'--tcp-timeout' $neg" "$bin/sealscope" analyze --tcp-timeout=-5 "$cap"
+expect 2 "'--max-udp-packets' $neg" "$bin/sealscope" analyze --max-udp-packets -24 "$cap"
+expect 2 "'--splt' $neg" "$bin/sealscope" analyze --splt -1 "$cap"
+expect 2 "'--workers' $neg" "$bin/sealscope" analyze --workers -2 "$cap"
+expect 2 "--duration must be 0 (until Ctrl-C) or more seconds" "$bin/sealscope" analyze --duration -3 -i lo
+expect 2 "'--max-hits' $neg" "$bin/sealscope" audit --max-hits -1 --canaries "$root/captures/canary-canaries.txt" "$cap"
+expect 2 "'--udp-timeout' $neg" "$bin/sealscope" policy test --rules "$root/rules/voip-curfew-mobile.yaml" --udp-timeout -1 "$cap"
+if [ -x "$bin/sealrelay" ]; then
+  expect 2 "sealrelay: the argument ('-1') for option '--chat-port' $neg" "$bin/sealrelay" --chat-port -1
+  expect 2 "sealrelay: the argument ('-1') for option '--max-queued-envelopes' $neg" \
+    "$bin/sealrelay" --max-queued-envelopes -1
+  expect 2 "sealchat: --seconds must be between 0 and 86400" "$bin/sealchat" --seconds -5 call bob
+  expect 2 "sealchat: the argument ('-5443') for option '--blob-port' $neg" "$bin/sealchat" --blob-port -5443 whoami
+fi
+
+# Positive control: the same options with values in range run as before.
+if "$bin/sealscope" analyze -q --max-flows 1 --tcp-timeout 5 --max-udp-packets 24 --splt 0 --workers 1 \
+     --summary-json "$work/s.json" "$cap" 2>"$work/err" && grep -q '"flows"' "$work/s.json"; then
+  echo "ok: in-range values still accepted"
+else
+  echo "FAIL: in-range values refused: $(head -c 300 "$work/err")"; fail=1
+fi
+exit $fail

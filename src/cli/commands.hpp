@@ -7,7 +7,8 @@ namespace sealscope::cli {
 /// Exit codes shared by every sub-command.
 enum Exit : int {
   kOk = 0,
-  kInputProblem = 1,  ///< an input could not be read to its end (outputs were still written)
+  kInputProblem = 1,  ///< an input could not be read to its end (outputs were still written), or an output
+                      ///< could not be written
   kUsage = 2,         ///< bad command line
   kFailed = 3,        ///< the command ran but its check failed (eval threshold, audit FAIL)
   kInterrupted = 130,

@@ -1,7 +1,9 @@
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cstring>
 #include <map>
+#include <string>
 
 #include "classify/ndpi_adapter.hpp"
 #include "cli/commands.hpp"
@@ -25,7 +27,9 @@ const char* kUsageText =
     "Run 'sealscope <command> --help' for a command's options; see sealscope(1).\n";
 }  // namespace
 
-int run(int argc, char** argv) {
+namespace {
+
+int run_command(int argc, char** argv) {
   if (argc < 2) {
     fmt::print(stderr, "{}", kUsageText);
     return kUsage;
@@ -46,6 +50,22 @@ int run(int argc, char** argv) {
   if (cmd == "audit") return audit_main(args);
   fmt::print(stderr, "sealscope: unknown command '{}'\n{}", cmd, kUsageText);
   return kUsage;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  const int rc = run_command(argc, argv);
+  // Summaries, reports and '-' outputs go to standard output through stdio's buffer: a full disk or a
+  // closed file behind it shows only here, and must not pass for success.
+  errno = 0;
+  const bool flush_failed = std::fflush(stdout) != 0;
+  if (flush_failed || std::ferror(stdout) != 0) {
+    fmt::print(stderr, "sealscope: standard output: write failed{}\n",
+               flush_failed && errno != 0 ? std::string(": ") + std::strerror(errno) : std::string());
+    return rc == kOk ? kInputProblem : rc;
+  }
+  return rc;
 }
 
 }  // namespace sealscope::cli

@@ -49,7 +49,7 @@ bool run_interruptible(analyze::Analyzer& a) {
 void write_report(const std::string& path, const std::string& text) {
   if (path == "-") {
     fmt::print("{}", text);
-    std::fflush(stdout);
+    std::fflush(stdout);  // a failure is reported when the program ends (cli::run checks standard output)
     return;
   }
   std::ofstream out(path, std::ios::binary);

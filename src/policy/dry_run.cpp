@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <exception>
 #include <fstream>
 #include <sstream>
 
@@ -310,8 +311,17 @@ void DryRun::write(const stats::FlowRecord& r) {
 }
 
 void DryRun::finish() {
-  if (pass_) pass_->close();
-  if (drop_) drop_->close();
+  // Both files are closed even when the first fails; the first failure is the one reported.
+  std::exception_ptr first;
+  for (PcapOut* out : {pass_.get(), drop_.get()}) {
+    if (out == nullptr) continue;
+    try {
+      out->close();
+    } catch (const Error&) {
+      if (!first) first = std::current_exception();
+    }
+  }
+  if (first) std::rethrow_exception(first);
 }
 
 }  // namespace sealscope::policy

@@ -62,7 +62,15 @@ void PcapOut::write(const decode::Packet& p) {
 
 void PcapOut::close() {
   if (linktype_ < 0 && file_ != nullptr) open(DLT_EN10MB);
+  // pcap_dump() reports nothing and pcap_dump_close() returns nothing: a full disk shows only as the
+  // stream's error flag or a failed flush, so both are checked before the file is let go.
+  bool failed = false;
+  int err = 0;
   if (dumper_ != nullptr) {
+    FILE* f = pcap_dump_file(dumper_);
+    errno = 0;
+    failed = pcap_dump_flush(dumper_) != 0 || (f != nullptr && std::ferror(f) != 0);
+    err = errno != 0 ? errno : EIO;
     pcap_dump_close(dumper_);
     dumper_ = nullptr;
   }
@@ -71,9 +79,10 @@ void PcapOut::close() {
     dead_ = nullptr;
   }
   if (file_ != nullptr) {
-    std::fclose(file_);
+    if (std::fclose(file_) != 0) failed = true, err = errno;
     file_ = nullptr;
   }
+  if (failed) throw InputError(path_ + ": write failed: " + std::strerror(err));
 }
 
 }  // namespace sealscope::policy

@@ -82,12 +82,13 @@ nlohmann::json summary_json(const stats::Summary& s) {
 void write_summary_json(const stats::Summary& s, const std::string& path) {
   if (path == "-") {
     fmt::print("{}\n", summary_json(s).dump(2));
-    std::fflush(stdout);
+    std::fflush(stdout);  // a failure is reported when the program ends (cli::run checks standard output)
     return;
   }
   std::ofstream f(path);
   if (!f) throw Error(path + ": cannot create summary file");
   f << summary_json(s).dump(2) << '\n';
+  f.close();  // the data reaches the file here, not at <<: a full disk shows only now
   if (!f) throw Error(path + ": write failed");
 }
 

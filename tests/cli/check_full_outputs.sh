@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Outputs that cannot be written in full: every output option of every command pointed at /dev/full
+# (every write fails with ENOSPC), and standard output redirected there. Each must end with exit status 1
+# and a message that names the file (or standard output), never exit 0 with a missing or cut file.
+# Arguments: the sealscope binary and the repository root.
+set -u
+bin=$1 root=$2
+[ -c /dev/full ] || { echo "SKIP: no /dev/full here"; exit 77; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail=0
+cap=$root/captures/dns.pcap
+rules=$root/rules/voip-curfew-mobile.yaml
+canaries=$root/captures/canary-canaries.txt
+
+# expect NEEDLE ARGS... (stdout to a file): exit 1 and NEEDLE on stderr.
+expect() {
+  local needle=$1; shift
+  "$bin" "$@" >"$work/out" 2>"$work/err" </dev/null
+  check $? "$needle" "$*"
+}
+# expect_stdout NEEDLE ARGS...: the same with standard output on /dev/full.
+expect_stdout() {
+  local needle=$1; shift
+  "$bin" "$@" >/dev/full 2>"$work/err" </dev/null
+  check $? "$needle" "$* >/dev/full"
+}
+check() {
+  if [ "$1" -ne 1 ] || ! grep -qF -- "$2" "$work/err"; then
+    echo "FAIL: sealscope $3 -> exit $1 (want 1), stderr: $(head -c 300 "$work/err")"; fail=1
+  else
+    echo "ok: sealscope $3 -> exit 1: $(head -n 1 "$work/err")"
+  fi
+}
+
+expect "/dev/full: write failed" analyze -q --flows /dev/full "$cap"
+expect "/dev/full: write failed" analyze -q --csv /dev/full "$cap"
+expect "/dev/full: write failed" analyze -q --summary-json /dev/full "$cap"
+expect "/dev/full: write failed" policy test -q --rules "$rules" --pass-pcap /dev/full "$cap"
+expect "/dev/full: write failed" policy test -q --rules "$rules" --drop-pcap /dev/full --pass-pcap "$work/p.pcap" "$cap"
+expect "/dev/full: cannot write the report" policy test -q --rules "$rules" --report-json /dev/full "$cap"
+expect "/dev/full: cannot write the report" audit -q --canaries "$canaries" --report-json /dev/full "$cap"
+expect_stdout "standard output: write failed" analyze "$cap"
+expect_stdout "write failed" analyze -q --flows - "$cap"
+expect_stdout "standard output: write failed" analyze -q --summary-json - "$cap"
+expect_stdout "standard output: write failed" policy test --rules "$rules" "$cap"
+expect_stdout "standard output: write failed" audit --canaries "$canaries" "$cap"
+expect_stdout "standard output: write failed" policy check "$rules"
+
+# Positive control: the same commands with real files exit 0 and leave non-empty files.
+if "$bin" analyze -q --flows "$work/f.jsonl" --csv "$work/f.csv" --summary-json "$work/s.json" "$cap" >"$work/out" &&
+   "$bin" policy test -q --rules "$rules" --pass-pcap "$work/p.pcap" --drop-pcap "$work/d.pcap" "$cap" >"$work/out" &&
+   [ -s "$work/f.jsonl" ] && [ -s "$work/f.csv" ] && [ -s "$work/s.json" ] && [ -s "$work/p.pcap" ] && [ -s "$work/d.pcap" ]; then
+  echo "ok: the same outputs to real files succeed"
+else
+  echo "FAIL: the positive control failed"; fail=1
+fi
+exit $fail

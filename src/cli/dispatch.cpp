@@ -25,9 +25,6 @@ const char* kUsageText =
     "  audit     canaries and randomness: does content stay unreadable on the wire? (PASS/FAIL)\n"
     "\n"
     "Run 'sealscope <command> --help' for a command's options; see sealscope(1).\n";
-}  // namespace
-
-namespace {
 
 int run_command(int argc, char** argv) {
   if (argc < 2) {

@@ -21,7 +21,6 @@ bool typed_as(const boost::program_options::value_semantic* s) {
 /// given to an option declared with an unsigned type. No packaged library has this check, hence by hand.
 inline void reject_negative_unsigned(const boost::program_options::parsed_options& parsed) {
   namespace po = boost::program_options;
-  if (parsed.description == nullptr) return;
   for (const po::option& opt : parsed.options) {
     if (opt.unregistered || opt.string_key.empty()) continue;
     const po::option_description* d = parsed.description->find_nothrow(opt.string_key, false);

@@ -3,12 +3,12 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 
-#include "capture/pcap_source.hpp"
 #include "common/errors.hpp"
 
 namespace sealscope::analyze {
@@ -61,14 +61,19 @@ class Progress {
     if (!force && now - last_ < std::chrono::milliseconds(200)) return;
     last_ = now;
     const double secs = std::chrono::duration<double>(now - start_).count();
-    const double frac = size_ ? static_cast<double>(pos) / static_cast<double>(size_) : 0.0;
+    const double rate = secs > 0 ? static_cast<double>(packets) / secs : 0.0;
+    if (size_ == 0) {  // a pipe: no size to measure against
+      std::fprintf(stderr, "\r%s %.1f MB read %.0f pkt/s ", name_.c_str(), static_cast<double>(pos) / 1e6, rate);
+      std::fflush(stderr);
+      return;
+    }
+    const double frac = static_cast<double>(pos) / static_cast<double>(size_);
     const int width = 30;
     const int filled = static_cast<int>(frac * width);
     std::string bar(static_cast<size_t>(filled), '#');
     bar.resize(width, '.');
     std::fprintf(stderr, "\r%s [%s] %5.1f%% %.1f/%.1f MB %.0f pkt/s ", name_.c_str(), bar.c_str(), frac * 100,
-                 static_cast<double>(pos) / 1e6, static_cast<double>(size_) / 1e6,
-                 secs > 0 ? static_cast<double>(packets) / secs : 0.0);
+                 static_cast<double>(pos) / 1e6, static_cast<double>(size_) / 1e6, rate);
     std::fflush(stderr);
   }
   void done() {
@@ -113,9 +118,15 @@ Analyzer::~Analyzer() {
   }
 }
 
-void Analyzer::check_inputs() const {
+void Analyzer::check_inputs() {
+  if (std::count(opts_.files.begin(), opts_.files.end(), "-") > 1) {
+    throw InputError("-: standard input can be read only once; give - once");
+  }
   for (const auto& f : opts_.files) {
-    capture::PcapSource::open_file(f, opts_.bpf);  // throws the precise reason (access, format, filter)
+    // Throws the precise reason (access, format, filter). A file is opened again when its turn comes;
+    // standard input cannot be, so its open source is kept (its header has been read).
+    capture::PcapSource s = capture::PcapSource::open_file(f, opts_.bpf);
+    if (f == "-") stdin_.emplace(std::move(s));
   }
 }
 
@@ -189,7 +200,15 @@ void Analyzer::dispatch(const uint8_t* data, uint32_t caplen, uint32_t wirelen, 
 }
 
 bool Analyzer::run_file(const std::string& path) {
-  capture::PcapSource src = capture::PcapSource::open_file(path, opts_.bpf);
+  auto open = [&] {
+    if (path == "-" && stdin_) {
+      capture::PcapSource s = std::move(*stdin_);
+      stdin_.reset();
+      return s;
+    }
+    return capture::PcapSource::open_file(path, opts_.bpf);
+  };
+  capture::PcapSource src = open();
   summary_.inputs.push_back(path);
   Progress progress(opts_.progress, path, src.file_size());
   last_ts_in_file_ = 0;

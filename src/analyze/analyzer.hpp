@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <exception>
 #include <thread>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "analyze/frame_ring.hpp"
 #include "analyze/worker.hpp"
+#include "capture/pcap_source.hpp"
 #include "decode/decoder.hpp"
 #include "stats/summary.hpp"
 
@@ -78,7 +80,8 @@ class Analyzer {
   ~Analyzer();
 
   /// Validates inputs up front (existence, readability, BPF): throws InputError before any output.
-  void check_inputs() const;
+  /// Standard input ("-", at most once) can be read only once, so it is opened here and kept for run().
+  void check_inputs();
   bool run();
   /// Adds a packet observer to every worker (not owned; must outlive run()).
   void add_observer(PacketObserver* o) {
@@ -128,6 +131,7 @@ class Analyzer {
   decode::AnomalyCounters anomalies_;  // capture thread's own (timestamps going backwards)
   TimestampUs last_ts_in_file_ = 0;
   uint16_t file_index_ = 0;  // index of the input being read
+  std::optional<capture::PcapSource> stdin_;  // "-" as opened by check_inputs, until run() reads it
   std::atomic<bool> failed_{false};  // a lane has thrown: stop reading
 };
 

@@ -3,6 +3,7 @@
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -11,39 +12,92 @@
 
 namespace sealscope::capture {
 
+namespace {
+
+// Standard input goes through a stdio stream of our own (glibc's fopencookie) whose position is the bytes
+// read so far: libpcap reads through a FILE, and ftell on a pipe fails, so a truncated stream could not
+// say how far it got, and the progress bar could not count bytes. No packaged library wraps a pipe with a
+// position; the three callbacks below are all it takes.
+ssize_t stream_read(void* c, char* buf, size_t n) {
+  auto* s = static_cast<StreamCookie*>(c);
+  ssize_t r;
+  do {
+    r = ::read(s->fd, buf, n);
+  } while (r < 0 && errno == EINTR);
+  if (r > 0) s->pos += static_cast<uint64_t>(r);
+  return r;
+}
+
+int stream_seek(void* c, off64_t* off, int whence) {
+  // Only ftell's question (where are we?) has an answer; a real seek fails as it would on the pipe.
+  if (whence == SEEK_CUR && *off == 0) {
+    *off = static_cast<off64_t>(static_cast<StreamCookie*>(c)->pos);
+    return 0;
+  }
+  errno = ESPIPE;
+  return -1;
+}
+
+int stream_close(void* c) { return ::close(static_cast<StreamCookie*>(c)->fd); }
+
+}  // namespace
+
 PcapSource PcapSource::open_file(const std::string& path, const std::string& bpf) {
-  struct stat st{};
-  if (stat(path.c_str(), &st) != 0) {
-    throw InputError(path + ": cannot open capture: " + std::strerror(errno));
-  }
-  if (S_ISDIR(st.st_mode)) {
-    throw InputError(path + ": is a directory, not a capture file");
-  }
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    throw InputError(path + ": cannot open capture: " + std::strerror(errno));
+  FILE* f = nullptr;
+  uint64_t size = 0;
+  std::unique_ptr<StreamCookie> cookie;
+  if (path == "-") {
+    if (isatty(STDIN_FILENO)) {
+      throw InputError("-: standard input is a terminal, not a capture (pipe one in, e.g. tcpdump -w - | "
+                       "sealscope analyze -)");
+    }
+    struct stat st{};
+    if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode)) size = static_cast<uint64_t>(st.st_size);
+    cookie = std::make_unique<StreamCookie>();
+    cookie->fd = dup(STDIN_FILENO);
+    if (cookie->fd < 0) throw InputError("-: cannot read standard input: " + std::string(std::strerror(errno)));
+    f = fopencookie(cookie.get(), "rb", cookie_io_functions_t{stream_read, nullptr, stream_seek, stream_close});
+    if (f == nullptr) {
+      const int e = errno;
+      ::close(cookie->fd);
+      throw InputError("-: cannot read standard input: " + std::string(std::strerror(e)));
+    }
+  } else {
+    struct stat st{};
+    if (stat(path.c_str(), &st) != 0) {
+      throw InputError(path + ": cannot open capture: " + std::strerror(errno));
+    }
+    if (S_ISDIR(st.st_mode)) {
+      throw InputError(path + ": is a directory, not a capture file");
+    }
+    f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) {
+      throw InputError(path + ": cannot open capture: " + std::strerror(errno));
+    }
+    size = static_cast<uint64_t>(st.st_size);
   }
   // A large stdio buffer: libpcap reads record by record through fread, and 4 KiB refills cost a third of
   // the CPU on big files (in the kernel's copy to user space). glibc ignores setvbuf's size unless it is
   // given the buffer, so the source owns one (it outlives the FILE: pcap_close runs in ~PcapSource first).
   auto iobuf = std::make_unique<char[]>(kReadBuffer);
   std::setvbuf(f, iobuf.get(), _IOFBF, kReadBuffer);
-  uint32_t magic = 0;
-  const bool pcapng = std::fread(&magic, 1, 4, f) == 4 && magic == 0x0A0D0D0Au;
-  std::rewind(f);
   char err[PCAP_ERRBUF_SIZE] = {};
   pcap_t* h = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, err);
   if (h == nullptr) {
+    const bool empty = cookie ? cookie->pos == 0 : size == 0;
     std::fclose(f);
+    if (empty) throw InputError(path + (cookie ? ": standard input is empty" : ": empty file") + ", not a capture");
     throw InputError(path + ": not a readable pcap/pcapng capture: " + err);
   }
   PcapSource s;
   s.handle_ = h;
+  s.cookie_ = std::move(cookie);
   s.iobuf_ = std::move(iobuf);
   s.name_ = path;
   s.linktype_ = pcap_datalink(h);
-  s.file_size_ = static_cast<uint64_t>(st.st_size);
-  s.pcapng_ = pcapng;
+  s.file_size_ = size;
+  // libpcap reports a pcapng section's version (1.x) here and refuses classic pcap files older than 2.x.
+  s.pcapng_ = pcap_major_version(h) == 1;
   s.good_offset_ = s.position();
   s.apply_filter(bpf);
   return s;
@@ -108,7 +162,8 @@ void PcapSource::apply_filter(const std::string& bpf) {
 }
 
 PcapSource::PcapSource(PcapSource&& o) noexcept
-    : iobuf_(std::move(o.iobuf_)),
+    : cookie_(std::move(o.cookie_)),
+      iobuf_(std::move(o.iobuf_)),
       handle_(o.handle_),
       name_(std::move(o.name_)),
       error_(std::move(o.error_)),

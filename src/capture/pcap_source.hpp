@@ -19,10 +19,18 @@ struct RawPacket {
 
 enum class ReadStatus { Packet, Timeout, End, Error };
 
+/// State of the stdio stream over standard input (see PcapSource::open_file): the descriptor and the bytes
+/// read from it so far, which is what ftell reports.
+struct StreamCookie {
+  int fd = -1;
+  uint64_t pos = 0;
+};
+
 /// A libpcap handle on a capture file (pcap or pcapng) or a live interface, with an optional BPF filter.
 class PcapSource {
  public:
-  /// Opens a capture file; throws InputError with the file name and libpcap's reason.
+  /// Opens a capture file, or standard input when `path` is "-" (a pcap or pcapng stream, e.g. from
+  /// `tcpdump -w -` or `zcat`); throws InputError with the file name and libpcap's reason.
   static PcapSource open_file(const std::string& path, const std::string& bpf = {});
   /// Opens a live interface; throws InputError (e.g. missing permission) with a hint.
   static PcapSource open_live(const std::string& iface, const std::string& bpf = {}, int snaplen = 262144);
@@ -45,7 +53,7 @@ class PcapSource {
   uint64_t good_offset() const { return good_offset_; }
   /// Current read position in the file (files only), for progress.
   uint64_t position() const;
-  /// Total file size in bytes (files only; 0 for live).
+  /// Total file size in bytes (files only; 0 for live and for standard input from a pipe).
   uint64_t file_size() const { return file_size_; }
   /// Packets read successfully so far.
   uint64_t packets() const { return packets_; }
@@ -59,6 +67,7 @@ class PcapSource {
   /// 256 KiB: 1,600 reads for a 415 MB file (4 KiB made 97,000 and cost a third of the CPU; 1 MiB gained
   /// nothing measurable over this and kept 0.75 MB more resident).
   static constexpr std::size_t kReadBuffer = 256u << 10;
+  std::unique_ptr<StreamCookie> cookie_;  ///< standard input's stream state; declared before handle_
   std::unique_ptr<char[]> iobuf_;  ///< the FILE's stdio buffer (files only); declared before handle_
   pcap* handle_ = nullptr;
   std::string name_;

@@ -35,7 +35,8 @@ int analyze_main(const std::vector<std::string>& args) {
       "usage: sealscope analyze [OPTIONS] CAPTURE...\n"
       "       sealscope analyze -i IFACE [--bpf EXPR] [--duration S] [OPTIONS]\n\n"
       "Reads pcap/pcapng captures (in the order given) or a live interface, builds bidirectional flows,\n"
-      "classifies them with nDPI plus sealscope's detectors and writes metadata-only flow records.\n\n"
+      "classifies them with nDPI plus sealscope's detectors and writes metadata-only flow records.\n"
+      "A CAPTURE of - is standard input (pcap or pcapng; e.g. zcat big.pcap.gz | sealscope analyze -).\n\n"
       "Options");
   desc.add_options()
       ("help,h", "show this help")

@@ -33,7 +33,8 @@ int audit_main(const std::vector<std::string>& args) {
       "encoded; measures per flow direction the randomness of the content bytes after known framing (TLS,\n"
       "DTLS, QUIC, RTP, sealchat, WhatsApp) is stripped; flags cleartext protocols in messaging flows.\n"
       "PASS only when no canary is found and no messaging flow carries cleartext content. Hits are reported\n"
-      "by position and encoding, canaries by number and line: never the bytes.\n\nOptions");
+      "by position and encoding, canaries by number and line: never the bytes.\n"
+      "A CAPTURE of - is standard input (pcap or pcapng).\n\nOptions");
   desc.add_options()
       ("help,h", "show this help")
       ("canaries", po::value(&canaries_path), "canaries file: one string per line (UTF-8, at least 6 bytes), "

@@ -1,9 +1,11 @@
 #pragma once
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "cli/commands.hpp"
@@ -21,7 +23,7 @@ struct Parsed {
 /// stored into `positional` (`max_positional` of them, -1 = any number). A parse error (including a
 /// negative value for an unsigned option, see reject_negative_unsigned()) prints
 /// "sealscope CMD: ERROR (see 'sealscope CMD --help')" and ends with exit status 2; --help prints `desc`
-/// followed by `help_tail` and ends with 0.
+/// followed by `help_tail` and ends with 0. A list of inputs may name standard input ("-") only once.
 template <class T>
 Parsed parse_command(const std::vector<std::string>& args, const std::string& cmd,
                      const boost::program_options::options_description& desc, T& positional, int max_positional,
@@ -42,6 +44,13 @@ Parsed parse_command(const std::vector<std::string>& args, const std::string& cm
   } catch (const po::error& ex) {
     fmt::print(stderr, "sealscope {}: {} (see 'sealscope {} --help')\n", cmd, ex.what(), cmd);
     return {true, kUsage};
+  }
+  if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    if (std::count(positional.begin(), positional.end(), "-") > 1) {
+      fmt::print(stderr, "sealscope {}: - (standard input) can be given only once (see 'sealscope {} --help')\n",
+                 cmd, cmd);
+      return {true, kUsage};
+    }
   }
   if (vm.count("help")) {
     std::ostringstream os;

@@ -47,7 +47,7 @@ uint64_t shard_hash(const decode::Packet& p) {
 namespace {
 
 std::atomic<bool> g_stop{false};
-capture::PcapSource* volatile g_live = nullptr;
+capture::PcapSource* volatile g_source = nullptr;  // the input being read, for request_stop()
 
 /// A one-line progress bar on stderr: bytes read of the file, packets/s.
 class Progress {
@@ -90,7 +90,7 @@ class Progress {
 
 void Analyzer::request_stop() {
   g_stop.store(true);
-  if (g_live != nullptr) g_live->break_loop();
+  if (g_source != nullptr) g_source->break_loop();
 }
 
 bool Analyzer::stop_requested() { return g_stop.load(); }
@@ -209,6 +209,7 @@ bool Analyzer::run_file(const std::string& path) {
     return capture::PcapSource::open_file(path, opts_.bpf);
   };
   capture::PcapSource src = open();
+  g_source = &src;
   summary_.inputs.push_back(path);
   Progress progress(opts_.progress, path, src.file_size());
   last_ts_in_file_ = 0;
@@ -228,11 +229,16 @@ bool Analyzer::run_file(const std::string& path) {
       continue;
     }
     if (st == capture::ReadStatus::Error) {
-      summary_.problems.push_back({path, src.error(), src.good_offset(), src.packets()});
-      ok = false;
+      if (g_stop.load(std::memory_order_relaxed)) {
+        summary_.interrupted = true;  // a wait for standard input cut short by the stop request
+      } else {
+        summary_.problems.push_back({path, src.error(), src.good_offset(), src.packets()});
+        ok = false;
+      }
     }
     break;
   }
+  g_source = nullptr;
   progress.update(src.position(), src.packets(), true);
   progress.done();
   return ok;
@@ -241,7 +247,7 @@ bool Analyzer::run_file(const std::string& path) {
 bool Analyzer::run_live() {
   capture::PcapSource src = capture::PcapSource::open_live(opts_.interface, opts_.bpf);
   summary_.inputs.push_back(opts_.interface);
-  g_live = &src;
+  g_source = &src;
   const auto start = std::chrono::steady_clock::now();
   capture::RawPacket pkt;
   const int lt = src.linktype();
@@ -265,7 +271,7 @@ bool Analyzer::run_live() {
     }
   }
   summary_.kernel_drops = src.kernel_drops();
-  g_live = nullptr;
+  g_source = nullptr;
   return ok;
 }
 

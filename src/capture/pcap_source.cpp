@@ -20,6 +20,18 @@ namespace {
 // position; the three callbacks below are all it takes.
 ssize_t stream_read(void* c, char* buf, size_t n) {
   auto* s = static_cast<StreamCookie*>(c);
+  // Wait in poll, not in read: Ctrl-C or SIGTERM must end the run even when the writer of the pipe (say
+  // tcpdump on a quiet link) sends nothing, and our signal handlers restart read (SA_RESTART) but not poll.
+  for (;;) {
+    if (s->stop.load(std::memory_order_relaxed)) {
+      errno = EINTR;
+      return -1;
+    }
+    pollfd pfd{s->fd, POLLIN, 0};
+    const int ready = ::poll(&pfd, 1, 250);
+    if (ready > 0) break;
+    if (ready < 0 && errno != EINTR) return -1;
+  }
   ssize_t r;
   do {
     r = ::read(s->fd, buf, n);
@@ -221,6 +233,7 @@ ReadStatus PcapSource::next(RawPacket& out) {
 }
 
 void PcapSource::break_loop() {
+  if (cookie_) cookie_->stop.store(true, std::memory_order_relaxed);
   if (handle_ != nullptr) {
     pcap_breakloop(handle_);
   }

@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -19,11 +20,12 @@ struct RawPacket {
 
 enum class ReadStatus { Packet, Timeout, End, Error };
 
-/// State of the stdio stream over standard input (see PcapSource::open_file): the descriptor and the bytes
-/// read from it so far, which is what ftell reports.
+/// State of the stdio stream over standard input (see PcapSource::open_file): the descriptor, the bytes
+/// read from it so far (what ftell reports) and the stop request that ends a wait for data.
 struct StreamCookie {
   int fd = -1;
   uint64_t pos = 0;
+  std::atomic<bool> stop{false};
 };
 
 /// A libpcap handle on a capture file (pcap or pcapng) or a live interface, with an optional BPF filter.
@@ -42,7 +44,8 @@ class PcapSource {
 
   /// Reads the next packet into `out`. Error leaves the reason in error().
   ReadStatus next(RawPacket& out);
-  /// Asks a blocking live read to return (safe from a signal handler).
+  /// Asks a blocking read to return: a live capture's, or standard input's waiting on a quiet pipe (safe
+  /// from a signal handler).
   void break_loop();
 
   int linktype() const { return linktype_; }

@@ -2,8 +2,9 @@
 # A capture named - is standard input, for analyze, policy test and audit: what comes through a pipe gives
 # the same records and reports as the same bytes read from a file (pcap and pcapng, with a BPF filter,
 # among other files), a stream cut short is reported with the same byte offset as the same bytes in a
-# truncated file (and its flows are kept), and an empty stream, a terminal, a bad filter and - given twice
-# are refused with a message. The pipes are real (cat | sealscope), so nothing can seek.
+# truncated file (and its flows are kept), an empty stream, a terminal, a bad filter and - given twice are
+# refused with a message, and a stop request ends a wait on a quiet pipe. The pipes are real (cat |
+# sealscope, a FIFO), so nothing can seek.
 # Arguments: the sealscope binary and the repository root.
 set -u
 bin=$1 root=$2
@@ -101,7 +102,38 @@ else
   bad "progress on a pipe: $(head -c 300 "$work/progress")"
 fi
 
-# 6. policy test and audit: the report from a pipe is the file's, but for the input's name.
+# 6. A stop request ends a wait on a quiet pipe (say tcpdump -w - on a link with no traffic): SIGINT and
+# SIGTERM give exit 130 within seconds, with the flows read so far written, while the writer keeps the pipe
+# open. The writer is this shell, through a FIFO, so nothing is left behind.
+for sig in INT TERM; do
+  rm -f "$work/fifo" "$work/int.jsonl"
+  mkfifo "$work/fifo"
+  "$bin" analyze - --flows "$work/int.jsonl" <"$work/fifo" >"$work/int.out" 2>"$work/int.err" &
+  pid=$!
+  exec 3>"$work/fifo"
+  cat "$cap/dns.pcap" >&3
+  sleep 1
+  kill -"$sig" "$pid"
+  waited=0
+  while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt 50 ]; do sleep 0.1; waited=$((waited + 1)); done
+  if kill -0 "$pid" 2>/dev/null; then
+    bad "SIG$sig: still waiting on the quiet pipe 5 s later"
+    exec 3>&-
+    wait "$pid"
+  else
+    wait "$pid"
+    rc=$?
+    exec 3>&-
+    "$bin" analyze -q "$cap/dns.pcap" --flows "$work/file.jsonl"
+    if [ "$rc" = 130 ] && grep -q INTERRUPTED "$work/int.out" && cmp -s "$work/file.jsonl" "$work/int.jsonl"; then
+      ok "SIG$sig while the pipe is quiet: exit 130, the $(wc -l <"$work/int.jsonl") flows read so far written"
+    else
+      bad "SIG$sig on a quiet pipe: exit $rc, $(cat "$work/int.out" "$work/int.err" | head -c 300)"
+    fi
+  fi
+done
+
+# 7. policy test and audit: the report from a pipe is the file's, but for the input's name.
 rules=$root/rules/calls-blocked-chat-allowed.yaml
 "$bin" policy test -q --rules "$rules" --report-json "$work/file.json" "$cap/mixed.pcap"
 cat "$cap/mixed.pcap" | "$bin" policy test -q --rules "$rules" --report-json "$work/pipe.json" -

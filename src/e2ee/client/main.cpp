@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
             ("blob-port", po::value<std::uint16_t>(),
              "relay blob-store port (default chat port + 1; for a scenario, overrides its blob_port)")
             ("state,s", po::value<std::string>()->default_value("sealchat-state.json"), "account state file")
-            ("seconds", po::value<double>()->default_value(10), "call length / receive window in seconds")
+            ("seconds", po::value<double>()->default_value(10), "call length / receive window in seconds, 0 to 86400")
             ("video", "add a synthetic video stream to a call")
             ("sealed", "send with a sealed-sender envelope")
             ("log", po::value<std::string>(), "scenario: write the JSON-lines action log here")

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <sys/stat.h>
+
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 
 #include "common/errors.hpp"
@@ -44,6 +47,59 @@ bool run_interruptible(analyze::Analyzer& a) {
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   return ok;
+}
+
+namespace {
+/// The file at `path` when it exists: its device, inode and whether it is a regular file.
+struct FileId {
+  bool exists = false, regular = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+FileId file_id(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {true, S_ISREG(st.st_mode), st.st_dev, st.st_ino};
+}
+std::string absolute_path(const std::string& path) {
+  std::error_code ec;
+  const auto p = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec);
+  return ec ? path : p.string();
+}
+}  // namespace
+
+bool outputs_spare_inputs(const std::string& cmd, const std::vector<NamedPath>& inputs,
+                          const std::vector<NamedPath>& outputs) {
+  auto named = [](const NamedPath& n) { return n.what + " " + n.path; };
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const NamedPath& out = outputs[i];
+    if (out.path.empty() || out.path == "-") continue;
+    const FileId o = file_id(out.path);
+    if (o.exists && !o.regular) continue;  // /dev/null, a FIFO, a terminal: writing destroys nothing
+    if (o.exists) {
+      for (const NamedPath& in : inputs) {
+        if (in.path.empty() || in.path == "-") continue;
+        const FileId f = file_id(in.path);
+        if (f.exists && f.dev == o.dev && f.ino == o.ino) {
+          fmt::print(stderr, "sealscope {}: {} is {}: refusing to overwrite an input\n", cmd, named(out), named(in));
+          return false;
+        }
+      }
+    }
+    for (size_t j = 0; j < i; ++j) {
+      const NamedPath& prev = outputs[j];
+      if (prev.path.empty() || prev.path == "-") continue;
+      const FileId p = file_id(prev.path);
+      const bool same = o.exists ? (p.exists && p.dev == o.dev && p.ino == o.ino)
+                                 : !p.exists && absolute_path(prev.path) == absolute_path(out.path);
+      if (same) {
+        fmt::print(stderr, "sealscope {}: {} and {} are the same file: refusing to write both into it\n", cmd,
+                   named(prev), named(out));
+        return false;
+      }
+    }
+  }
+  return true;
 }
 
 void write_report(const std::string& path, const std::string& text) {

@@ -1,5 +1,7 @@
 #pragma once
 #include <boost/program_options.hpp>
+#include <string>
+#include <vector>
 
 #include "analyze/analyzer.hpp"
 
@@ -21,6 +23,21 @@ void apply_switches(analyze::AnalyzeOptions& o, const PipelineSwitches& s);
 /// Runs the analyzer with SIGINT and SIGTERM asking it to stop after the current packet (outputs are still
 /// written); restores the default handlers afterwards. Returns Analyzer::run()'s result.
 bool run_interruptible(analyze::Analyzer& a);
+
+/// A file a command reads or writes, with how the user named it ("the capture", "--rules", "--flows").
+struct NamedPath {
+  std::string what;
+  std::string path;
+};
+
+/// Before anything is opened for writing: true when no output would overwrite an input (a capture, the
+/// rules, the canaries, the labels) or another output. Files are the same when they share device and
+/// inode (links and other spellings included), or, for outputs not yet created, the same absolute path.
+/// Empty paths and "-" are skipped, and so are outputs that exist but are not regular files (/dev/null).
+/// Otherwise prints "sealscope CMD: ... refusing to overwrite ..." on stderr and returns false (the
+/// caller exits with the usage status: the command line alone is at fault).
+bool outputs_spare_inputs(const std::string& cmd, const std::vector<NamedPath>& inputs,
+                          const std::vector<NamedPath>& outputs);
 
 /// Writes a report to `path` ("-" = standard output); throws InputError when it cannot.
 void write_report(const std::string& path, const std::string& text);

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# An output that names an input (a capture, the rules, the canaries, the labels) or another output is a
+# usage error, found before anything is opened for writing, so the input survives: by the same name, by
+# another spelling, through a hard link and through a symbolic link. Positive controls: distinct outputs
+# are written, and /dev/null may take several outputs.
+# Arguments: the sealscope binary and the repository root.
+set -u
+bin=$(realpath "$1") root=$(realpath "$2")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail=0
+cd "$work" || exit 1
+
+cp "$root/captures/dns.pcap" cap.pcap
+cp "$root/rules/calls-blocked-chat-allowed.yaml" rules.yaml
+cp "$root/captures/canary-canaries.txt" canaries.txt
+printf 'file\tl4\tvlan\tendpoint_a\tendpoint_b\tpackets\texpected_label\tfamily\tactivity\tndpi42_label\n' >labels.tsv
+ln cap.pcap hard.pcap
+ln -s cap.pcap soft.pcap
+mkdir -p caps && cp cap.pcap caps/
+for f in cap.pcap rules.yaml canaries.txt labels.tsv; do cp "$f" "$f.orig"; done
+
+# refuse NEEDLE ARGS...: exit 2, NEEDLE on stderr, and every input still byte for byte what it was.
+refuse() {
+  local needle=$1; shift
+  "$@" >"$work/out" 2>"$work/err"
+  local rc=$?
+  local changed=""
+  for f in cap.pcap rules.yaml canaries.txt labels.tsv; do cmp -s "$f" "$f.orig" || changed="$changed $f"; done
+  if [ "$rc" = 2 ] && grep -qF -- "$needle" "$work/err" && [ -z "$changed" ]; then
+    echo "ok: sealscope ${*:2} -> exit 2: $(head -n 1 "$work/err")"
+  else
+    echo "FAIL: $* -> exit $rc, changed:${changed:- none}, stderr: $(head -c 300 "$work/err")"
+    fail=1
+    for f in cap.pcap rules.yaml canaries.txt labels.tsv; do cp "$f.orig" "$f"; done
+  fi
+}
+
+over="refusing to overwrite an input"
+refuse "--flows cap.pcap is the capture cap.pcap: $over" "$bin" analyze -q cap.pcap --flows cap.pcap
+refuse "--csv ./cap.pcap is the capture cap.pcap: $over" "$bin" analyze -q cap.pcap --csv ./cap.pcap
+refuse "--summary-json $work/cap.pcap is the capture cap.pcap: $over" \
+  "$bin" analyze -q cap.pcap --summary-json "$work/cap.pcap"
+refuse "--flows hard.pcap is the capture cap.pcap: $over" "$bin" analyze -q cap.pcap --flows hard.pcap
+refuse "--flows soft.pcap is the capture cap.pcap: $over" "$bin" analyze -q cap.pcap --flows soft.pcap
+refuse "--flows cap.pcap is the capture caps/../cap.pcap: $over" "$bin" analyze -q caps/../cap.pcap --flows cap.pcap
+refuse "--flows out.jsonl and --csv ./out.jsonl are the same file" \
+  "$bin" analyze -q cap.pcap --flows out.jsonl --csv ./out.jsonl
+refuse "--pass-pcap cap.pcap is the capture cap.pcap: $over" \
+  "$bin" policy test -q --rules rules.yaml cap.pcap --pass-pcap cap.pcap
+refuse "--report-json rules.yaml is --rules rules.yaml: $over" \
+  "$bin" policy test -q --rules rules.yaml cap.pcap --report-json rules.yaml
+refuse "--drop-pcap labels.tsv is --labels labels.tsv: $over" \
+  "$bin" policy test -q --rules rules.yaml --labels labels.tsv cap.pcap --drop-pcap labels.tsv
+refuse "--pass-pcap p.pcap and --drop-pcap p.pcap are the same file" \
+  "$bin" policy test -q --rules rules.yaml cap.pcap --pass-pcap p.pcap --drop-pcap p.pcap
+refuse "--report-json canaries.txt is --canaries canaries.txt: $over" \
+  "$bin" audit -q --canaries canaries.txt cap.pcap --report-json canaries.txt
+refuse "--report-json cap.pcap is the capture cap.pcap: $over" \
+  "$bin" audit -q --canaries canaries.txt cap.pcap --report-json cap.pcap
+refuse "--report-json labels.tsv is --labels labels.tsv: $over" \
+  "$bin" eval --labels labels.tsv caps --report-json labels.tsv
+if [ -e out.jsonl ] || [ -e p.pcap ]; then echo "FAIL: a refused run created an output"; fail=1; fi
+
+# Positive controls: distinct outputs are written; /dev/null takes two outputs.
+if "$bin" analyze -q cap.pcap --flows out.jsonl --csv out.csv --summary-json sum.json &&
+   [ -s out.jsonl ] && [ -s out.csv ] && [ -s sum.json ] && cmp -s cap.pcap cap.pcap.orig; then
+  echo "ok: distinct outputs are written"
+else
+  echo "FAIL: distinct outputs"; fail=1
+fi
+if "$bin" analyze -q cap.pcap --flows /dev/null --csv /dev/null &&
+   "$bin" policy test -q --rules rules.yaml cap.pcap --pass-pcap pass.pcap --drop-pcap drop.pcap --report-json r.json &&
+   [ -s pass.pcap ] && [ -s r.json ]; then
+  echo "ok: /dev/null for two outputs, and policy test with three distinct outputs"
+else
+  echo "FAIL: /dev/null or policy test with distinct outputs"; fail=1
+fi
+exit $fail

@@ -113,7 +113,12 @@ for sig in INT TERM; do
   pid=$!
   exec 3>"$work/fifo"
   cat "$cap/dns.pcap" >&3
-  sleep 1
+  # Signal once sealscope waits for more data (its main thread sleeps in poll), so a slow start (a
+  # sanitizer build on a busy machine) cannot take the signal before the handlers are in place.
+  for _ in $(seq 100); do
+    grep -q poll "/proc/$pid/wchan" 2>/dev/null && break
+    sleep 0.1
+  done
   kill -"$sig" "$pid"
   waited=0
   while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt 50 ]; do sleep 0.1; waited=$((waited + 1)); done

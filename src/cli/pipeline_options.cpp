@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
@@ -61,6 +62,13 @@ FileId file_id(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0) return {};
   return {true, S_ISREG(st.st_mode), st.st_dev, st.st_ino};
 }
+/// An input's file: for "-", the file standard input was redirected from (sealscope analyze - < x.pcap).
+FileId input_id(const std::string& path) {
+  if (path != "-") return file_id(path);
+  struct stat st{};
+  if (::fstat(STDIN_FILENO, &st) != 0) return {};
+  return {true, S_ISREG(st.st_mode), st.st_dev, st.st_ino};
+}
 std::string absolute_path(const std::string& path) {
   std::error_code ec;
   const auto p = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec);
@@ -78,10 +86,11 @@ bool outputs_spare_inputs(const std::string& cmd, const std::vector<NamedPath>& 
     if (o.exists && !o.regular) continue;  // /dev/null, a FIFO, a terminal: writing destroys nothing
     if (o.exists) {
       for (const NamedPath& in : inputs) {
-        if (in.path.empty() || in.path == "-") continue;
-        const FileId f = file_id(in.path);
-        if (f.exists && f.dev == o.dev && f.ino == o.ino) {
-          fmt::print(stderr, "sealscope {}: {} is {}: refusing to overwrite an input\n", cmd, named(out), named(in));
+        if (in.path.empty()) continue;
+        const FileId f = input_id(in.path);
+        if (f.exists && f.regular && f.dev == o.dev && f.ino == o.ino) {
+          fmt::print(stderr, "sealscope {}: {} is {}{}: refusing to overwrite an input\n", cmd, named(out), named(in),
+                     in.path == "-" ? " (standard input)" : "");
           return false;
         }
       }

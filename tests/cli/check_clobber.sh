@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # An output that names an input (a capture, the rules, the canaries, the labels) or another output is a
 # usage error, found before anything is opened for writing, so the input survives: by the same name, by
-# another spelling, through a hard link and through a symbolic link. Positive controls: distinct outputs
-# are written, and /dev/null may take several outputs.
+# another spelling, through a hard link, through a symbolic link, and as the file standard input comes
+# from. Positive controls: distinct outputs are written, and /dev/null may take several outputs.
 # Arguments: the sealscope binary and the repository root.
 set -u
 bin=$(realpath "$1") root=$(realpath "$2")
@@ -44,6 +44,8 @@ refuse "--summary-json $work/cap.pcap is the capture cap.pcap: $over" \
 refuse "--flows hard.pcap is the capture cap.pcap: $over" "$bin" analyze -q cap.pcap --flows hard.pcap
 refuse "--flows soft.pcap is the capture cap.pcap: $over" "$bin" analyze -q cap.pcap --flows soft.pcap
 refuse "--flows cap.pcap is the capture caps/../cap.pcap: $over" "$bin" analyze -q caps/../cap.pcap --flows cap.pcap
+refuse "--flows cap.pcap is the capture - (standard input): $over" \
+  bash -c '"$0" analyze -q - --flows cap.pcap <cap.pcap' "$bin"
 refuse "--flows out.jsonl and --csv ./out.jsonl are the same file" \
   "$bin" analyze -q cap.pcap --flows out.jsonl --csv ./out.jsonl
 refuse "--pass-pcap cap.pcap is the capture cap.pcap: $over" \
@@ -64,8 +66,9 @@ if [ -e out.jsonl ] || [ -e p.pcap ]; then echo "FAIL: a refused run created an 
 
 # Positive controls: distinct outputs are written; /dev/null takes two outputs.
 if "$bin" analyze -q cap.pcap --flows out.jsonl --csv out.csv --summary-json sum.json &&
+   "$bin" analyze -q - --flows in.jsonl <cap.pcap && cmp -s out.jsonl in.jsonl &&
    [ -s out.jsonl ] && [ -s out.csv ] && [ -s sum.json ] && cmp -s cap.pcap cap.pcap.orig; then
-  echo "ok: distinct outputs are written"
+  echo "ok: distinct outputs are written (from the file and from standard input redirected from it)"
 else
   echo "FAIL: distinct outputs"; fail=1
 fi

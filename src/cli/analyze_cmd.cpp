@@ -103,13 +103,9 @@ int analyze_main(const std::vector<std::string>& args) {
     fmt::print(stderr, "sealscope analyze: only one of --flows, --csv and --summary-json can be - (stdout)\n");
     return kUsage;
   }
-  {
-    std::vector<NamedPath> inputs;
-    for (const auto& f : o.files) inputs.push_back({"the capture", f});
-    if (!outputs_spare_inputs("analyze", inputs,
-                              {{"--flows", flows_path}, {"--csv", csv_path}, {"--summary-json", summary_path}})) {
-      return kUsage;
-    }
+  if (!outputs_spare_inputs("analyze", o.files, {},
+                            {{"--flows", flows_path}, {"--csv", csv_path}, {"--summary-json", summary_path}})) {
+    return kUsage;
   }
   t.splt = static_cast<uint16_t>(splt);
   apply_switches(o, switches);

@@ -67,10 +67,8 @@ int audit_main(const std::vector<std::string>& args) {
     fmt::print(stderr, "sealscope audit: --reassembly-stream-cap must be > 0 and at most --reassembly-total-cap\n");
     return kUsage;
   }
-  {
-    std::vector<NamedPath> inputs{{"--canaries", canaries_path}};
-    for (const auto& f : o.files) inputs.push_back({"the capture", f});
-    if (!outputs_spare_inputs("audit", inputs, {{"--report-json", report_path}})) return kUsage;
+  if (!outputs_spare_inputs("audit", o.files, {{"--canaries", canaries_path}}, {{"--report-json", report_path}})) {
+    return kUsage;
   }
   apply_switches(o, switches);
   o.workers = 1;  // flows are the auditor's keys: one shard

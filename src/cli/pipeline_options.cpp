@@ -51,7 +51,8 @@ bool run_interruptible(analyze::Analyzer& a) {
 }
 
 namespace {
-/// The file at `path` when it exists: its device, inode and whether it is a regular file.
+/// The file at `path` when it exists: its device, inode and whether it is a regular file. "-" is the file
+/// standard input comes from (sealscope analyze - < x.pcap); outputs to "-" never get here.
 struct FileId {
   bool exists = false, regular = false;
   dev_t dev = 0;
@@ -59,14 +60,7 @@ struct FileId {
 };
 FileId file_id(const std::string& path) {
   struct stat st{};
-  if (::stat(path.c_str(), &st) != 0) return {};
-  return {true, S_ISREG(st.st_mode), st.st_dev, st.st_ino};
-}
-/// An input's file: for "-", the file standard input was redirected from (sealscope analyze - < x.pcap).
-FileId input_id(const std::string& path) {
-  if (path != "-") return file_id(path);
-  struct stat st{};
-  if (::fstat(STDIN_FILENO, &st) != 0) return {};
+  if ((path == "-" ? ::fstat(STDIN_FILENO, &st) : ::stat(path.c_str(), &st)) != 0) return {};
   return {true, S_ISREG(st.st_mode), st.st_dev, st.st_ino};
 }
 std::string absolute_path(const std::string& path) {
@@ -76,8 +70,9 @@ std::string absolute_path(const std::string& path) {
 }
 }  // namespace
 
-bool outputs_spare_inputs(const std::string& cmd, const std::vector<NamedPath>& inputs,
-                          const std::vector<NamedPath>& outputs) {
+bool outputs_spare_inputs(const std::string& cmd, const std::vector<std::string>& captures,
+                          std::vector<NamedPath> inputs, const std::vector<NamedPath>& outputs) {
+  for (const auto& c : captures) inputs.push_back({"the capture", c});
   auto named = [](const NamedPath& n) { return n.what + " " + n.path; };
   for (size_t i = 0; i < outputs.size(); ++i) {
     const NamedPath& out = outputs[i];
@@ -87,7 +82,7 @@ bool outputs_spare_inputs(const std::string& cmd, const std::vector<NamedPath>& 
     if (o.exists) {
       for (const NamedPath& in : inputs) {
         if (in.path.empty()) continue;
-        const FileId f = input_id(in.path);
+        const FileId f = file_id(in.path);
         if (f.exists && f.regular && f.dev == o.dev && f.ino == o.ino) {
           fmt::print(stderr, "sealscope {}: {} is {}{}: refusing to overwrite an input\n", cmd, named(out), named(in),
                      in.path == "-" ? " (standard input)" : "");

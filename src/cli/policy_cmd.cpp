@@ -111,13 +111,11 @@ int test_main(const std::vector<std::string>& args) {
     fmt::print(stderr, "sealscope policy test: no capture given (see --help)\n");
     return kUsage;
   }
-  {
-    std::vector<NamedPath> inputs{{"--rules", rules}, {"--labels", labels_path}};
-    for (const auto& f : o.files) inputs.push_back({"the capture", f});
-    if (!outputs_spare_inputs("policy test", inputs,
-                              {{"--report-json", report_path}, {"--pass-pcap", pass_path}, {"--drop-pcap", drop_path}})) {
-      return kUsage;
-    }
+  if (!outputs_spare_inputs("policy test", o.files, {{"--rules", rules}, {"--labels", labels_path}},
+                            {{"--report-json", report_path},
+                             {"--pass-pcap", pass_path},
+                             {"--drop-pcap", drop_path}})) {
+    return kUsage;
   }
   std::unique_ptr<policy::Policy> pol;
   try {

@@ -503,11 +503,14 @@ class Loader {
       return false;
     }
     const size_t errs = d_.size();
+    // A start or end that is present but bad has its own error; "needs a start" is only for a missing one.
     bool have_start = false, have_end = false;
     for (auto it = v.begin(); it != v.end(); ++it) {
       const std::string k = key_text(it->first);
       const YAML::Node x = it->second;
       std::string s;
+      if (k == "start") have_start = true;
+      if (k == "end") have_end = true;
       if (k == "days") {
         w.days = 0;
         for (const auto& [d, node] : list(x, "'days'")) {
@@ -532,10 +535,8 @@ class Loader {
             continue;
           }
           w.start_min = m;
-          have_start = true;
         } else {
           w.end_min = m == 0 ? 1440 : m;
-          have_end = true;
         }
       } else if (k == "tz") {
         if (!scalar(x, "'tz'", s)) continue;

@@ -87,8 +87,15 @@ TEST_CASE("policy load: wrong types and missing parts") {
   CHECK(find(run("rules:\n  - name: x\n"), "has no 'action'").pos.line == 2);
   CHECK(find(run("rules:\n  - action: throttle\n"), "'throttle' needs a rate").pos.line == 2);
   CHECK(find(run("regions:\n  a: {include: b}\n  b: {include: a}\nrules: []\n"), "includes it back").error);
-  CHECK(find(run("rules:\n  - action: block\n    window: {start: \"25:00\", end: \"06:00\"}\n"), "bad time '25:00'")
-            .error);
+  {
+    // A bad start is one error, not also "needs a start"; a missing end is still reported.
+    const LoadResult r = run("rules:\n  - action: block\n    window: {start: \"25:00\", end: \"06:00\"}\n");
+    CHECK(find(r, "bad time '25:00'").error);
+    CHECK(r.errors() == 1);
+    const LoadResult r2 = run("rules:\n  - action: block\n    window: {start: \"22:00\"}\n");
+    CHECK(find(r2, "'window' needs an 'end'").pos.line == 3);
+    CHECK(r2.errors() == 1);
+  }
   CHECK(find(run("regions:\n  a: {teids: [\"0x20-0x10\"]}\nrules: []\n"), "bad TEID").error);
   CHECK(find(run("rule: []\n"), "unknown key 'rule' (did you mean 'rules'?)").error);
 }

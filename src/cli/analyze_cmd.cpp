@@ -42,7 +42,7 @@ int analyze_main(const std::vector<std::string>& args) {
       ("help,h", "show this help")
       ("interface,i", po::value(&o.interface), "capture live from IFACE (needs root or CAP_NET_RAW)")
       ("bpf", po::value(&o.bpf), "BPF filter applied to files and live capture (pcap-filter(7))")
-      ("duration", po::value(&o.duration_s), "live capture: stop after S seconds (default: until Ctrl-C)")
+      ("duration", po::value(&o.duration_s), "live capture: stop after S seconds (0, the default: until Ctrl-C)")
       ("flows", po::value(&flows_path), "write one JSON object per flow to FILE (sealscope-flows(5); - = stdout)")
       ("csv", po::value(&csv_path), "write the same fields, flattened, as CSV to FILE (- = stdout)")
       ("summary-json", po::value(&summary_path), "write the run summary as JSON to FILE (- = stdout)")
@@ -80,6 +80,11 @@ int analyze_main(const std::vector<std::string>& args) {
   }
   if (!o.interface.empty() && !o.files.empty()) {
     fmt::print(stderr, "sealscope analyze: give capture files or -i IFACE, not both\n");
+    return kUsage;
+  }
+  if (!o.files.empty() && o.duration_s > 0) {
+    fmt::print(stderr, "sealscope analyze: --duration is for live capture (-i); a file is read to its end "
+                       "(to read part of one, use --bpf or editcap -A/-B)\n");
     return kUsage;
   }
   if (!(o.duration_s >= 0)) {  // also NaN

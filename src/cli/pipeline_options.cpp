@@ -20,9 +20,9 @@ po::options_description pipeline_options(analyze::AnalyzeOptions& o, PipelineSwi
   auto& e = o.pipeline.engine;
   po::options_description d("Decoding, flow and classification options");
   d.add_options()
-      ("tcp-timeout", po::value(&t.tcp_idle_s)->default_value(300), "TCP idle timeout, seconds")
-      ("udp-timeout", po::value(&t.udp_idle_s)->default_value(120), "UDP idle timeout, seconds")
-      ("other-timeout", po::value(&t.other_idle_s)->default_value(60), "idle timeout of other flows, seconds")
+      ("tcp-timeout", po::value(&t.tcp_idle_s)->default_value(300), "TCP idle timeout, seconds (0 = never)")
+      ("udp-timeout", po::value(&t.udp_idle_s)->default_value(120), "UDP idle timeout, seconds (0 = never)")
+      ("other-timeout", po::value(&t.other_idle_s)->default_value(60), "idle timeout of other flows, seconds (0 = never)")
       ("max-tcp-packets", po::value(&e.max_tcp_packets)->default_value(80),
        "TCP packets given to nDPI before giving up (as ndpiReader -T)")
       ("max-udp-packets", po::value(&e.max_udp_packets)->default_value(24),

@@ -245,6 +245,7 @@ void FlowTable::end(Flow& f, EndReason why) {
 void FlowTable::expire(TimestampUs now) {
   for (uint8_t l = 0; l < kLists; ++l) {
     const TimestampUs t = timeout_us(l);
+    if (t == 0 && l != 3) continue;  // an idle timeout of 0 is "never" (as --active-timeout 0); linger 0 is "at once"
     while (head_[l] != kNil) {
       Flow& f = at(head_[l]);
       if (f.last_seen + t > now) break;

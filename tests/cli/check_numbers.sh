@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Number options: a negative value given to an option that counts or times something is refused with a
 # usage error that names the option, by every program, instead of being read as 2^32 - N (what
-# Boost.Program_options alone does). A positive control shows the same options still work.
+# Boost.Program_options alone does). A positive control shows the same options still work. Also:
+# --duration with capture files is refused (it only bounds live capture), and idle timeouts of 0 mean never.
 # Arguments: BINDIR (sealscope, sealrelay, sealchat) and the repository root.
 set -u
 bin=$1 root=$2
@@ -30,6 +31,7 @@ expect 2 "'--max-udp-packets' $neg" "$bin/sealscope" analyze --max-udp-packets -
 expect 2 "'--splt' $neg" "$bin/sealscope" analyze --splt -1 "$cap"
 expect 2 "'--workers' $neg" "$bin/sealscope" analyze --workers -2 "$cap"
 expect 2 "--duration must be 0 (until Ctrl-C) or more seconds" "$bin/sealscope" analyze --duration -3 -i lo
+expect 2 "--duration is for live capture (-i)" "$bin/sealscope" analyze --duration 5 "$cap"
 expect 2 "'--max-hits' $neg" "$bin/sealscope" audit --max-hits -1 --canaries "$root/captures/canary-canaries.txt" "$cap"
 expect 2 "'--udp-timeout' $neg" "$bin/sealscope" policy test --rules "$root/rules/voip-curfew-mobile.yaml" --udp-timeout -1 "$cap"
 if [ -x "$bin/sealrelay" ]; then
@@ -46,5 +48,18 @@ if "$bin/sealscope" analyze -q --max-flows 1 --tcp-timeout 5 --max-udp-packets 2
   echo "ok: in-range values still accepted"
 else
   echo "FAIL: in-range values refused: $(head -c 300 "$work/err")"; fail=1
+fi
+# Idle timeouts of 0 mean "never" (as --active-timeout 0): tls-sni.pcap keeps its 2 flows, where a
+# timeout that ended flows at once would give one per packet (41).
+tls=$root/captures/tls-sni.pcap
+"$bin/sealscope" analyze -q --tcp-timeout 0 --udp-timeout 0 --other-timeout 0 --summary-json "$work/t0.json" \
+  "$tls" 2>"$work/err"
+"$bin/sealscope" analyze -q --summary-json "$work/td.json" "$tls" 2>>"$work/err"
+f0=$(grep -o '"flows": *[0-9]*' "$work/t0.json" | head -n 1 | grep -o '[0-9]*$')
+fd=$(grep -o '"flows": *[0-9]*' "$work/td.json" | head -n 1 | grep -o '[0-9]*$')
+if [ -n "$f0" ] && [ "$f0" = "$fd" ] && [ "$f0" -lt 41 ]; then
+  echo "ok: idle timeouts of 0 keep flows whole ($f0 flows, as with the defaults)"
+else
+  echo "FAIL: idle timeouts of 0: '$f0' flows, defaults '$fd' ($(head -c 300 "$work/err"))"; fail=1
 fi
 exit $fail

@@ -309,6 +309,28 @@ TEST_CASE("flow table: idle expiry per class with custom timeouts, exactly at la
   for (const Ended& e : sink.ended) CHECK(e.why == EndReason::Idle);
 }
 
+TEST_CASE("flow table: an idle timeout of 0 never expires that class, linger 0 ends a closing flow at once",
+          "[flow][table][expiry]") {
+  Collect sink;
+  FlowTableOptions o = small_timeouts();
+  o.tcp_idle_s = 0;
+  o.close_linger_s = 0;
+  FlowTable t(o, sink, 7);
+  create(t, key_n(1, 6), kT0);
+  create(t, key_n(2, 17), kT0);
+  Flow& closing = create(t, key_n(3, 6), kT0);
+  t.mark_closing(closing, EndReason::Rst);
+  t.expire(kT0);  // linger 0: the RST flow ends now
+  REQUIRE(sink.ended.size() == 1);
+  CHECK(sink.ended[0].why == EndReason::Rst);
+  t.expire(kT0 + 20 * kSec);  // UDP keeps its 20 s
+  REQUIRE(sink.ended.size() == 2);
+  CHECK(sink.ended[1].key.l4 == 17);
+  t.expire(kT0 + TimestampUs{100} * 365 * 86400 * kSec);  // a century later the TCP flow is still there
+  CHECK(sink.ended.size() == 2);
+  CHECK(t.size() == 1);
+}
+
 TEST_CASE("flow table: touch refreshes last_seen and postpones expiry", "[flow][table][expiry]") {
   Collect sink;
   FlowTable t(small_timeouts(), sink, 7);

@@ -45,6 +45,8 @@ struct DetState : flow::DetectorState {
   bool ts3_asked = false;
   // UDP: QUIC Initial decryption (only while a split ClientHello is being gathered).
   std::unique_ptr<QuicInitialParser> quic;
+  // UDP: RTP sequence runs, only for flows nDPI has not named while they send RTP-shaped datagrams.
+  std::unique_ptr<RtpStreamTracker> rtp;
 };
 
 DetState& state_of(flow::Flow& f) {
@@ -269,6 +271,19 @@ void Detectors::on_udp(flow::Flow& f, const decode::Packet& p, flow::Dir d) {
     std::copy(b + 4, b + 20, st.relay_token);
     st.relay_seen = true;
     return;
+  }
+  // RTP that nDPI 4.2 misses: it takes RTP only when the first datagram it sees starts with 0x80 or 0xA0
+  // (no contributing sources, no header extension) and rules RTP out for good after any other one, so a
+  // mixer's stream (CSRC list) or a stream behind a probe datagram stays Unknown. Five datagrams of one
+  // SSRC whose sequence numbers advance in order, timestamps not going back, are RTP here; the label only
+  // ever replaces Unknown (refine_app). Flows nDPI has named get no tracker.
+  if (n >= 12 && (b[0] & 0xC0) == 0x80 && f.cls.master == 0 && f.cls.app == 0) {
+    DetState& st = state_of(f);
+    if (!st.rtp) st.rtp = std::make_unique<RtpStreamTracker>(5, 16);
+    if (st.rtp->feed(b, n)) {
+      st.rtp.reset();
+      return decide(f, p, DetApp::Rtp);
+    }
   }
 }
 

@@ -137,3 +137,35 @@ TEST_CASE("Skinny framing overrides only nDPI's silence or its MongoDB false pos
   tls.send(flow::kUp, keepalive);
   CHECK(tls.verdict("TLS", "dpi").label == "TLS");
 }
+
+namespace {
+/// An RTP datagram with one contributing source (first byte 0x81), payload type 111, SSRC 0xB80974D8.
+Bytes rtp_csrc(uint16_t seq, uint32_t ts) {
+  return {0x81, 0x6f, static_cast<uint8_t>(seq >> 8), static_cast<uint8_t>(seq), static_cast<uint8_t>(ts >> 24),
+          static_cast<uint8_t>(ts >> 16), static_cast<uint8_t>(ts >> 8), static_cast<uint8_t>(ts),
+          0xb8, 0x09, 0x74, 0xd8, 0x00, 0x00, 0x01, 0x1c, 0x48, 0x06, 0xe3, 0x79};
+}
+}  // namespace
+
+TEST_CASE("RTP with a CSRC behind a probe datagram, which nDPI 4.2 rules out, is RTP after 5 in order",
+          "[classify][detect]") {
+  Rig r(17);
+  r.send(flow::kUp, Bytes(16, 0x00));  // the probe: not RTP
+  for (uint16_t i = 0; i < 4; ++i) r.send(flow::kUp, rtp_csrc(static_cast<uint16_t>(0xfffe + i), 960u * i));
+  r.send(flow::kUp, rtp_csrc(0x0002, 960u * 4));  // the fifth, across the 16-bit wrap
+  const Verdict v = r.verdict("Unknown", "unknown");
+  CHECK(v.label == "RTP");
+  CHECK(std::string(v.confidence) == "dpi");
+
+  Rig only4(17);  // four in order are not enough
+  for (uint16_t i = 0; i < 4; ++i) only4.send(flow::kUp, rtp_csrc(static_cast<uint16_t>(100 + i), 960u * i));
+  CHECK(only4.verdict("Unknown", "unknown").label == "Unknown");
+
+  Rig jumbled(17);  // the same SSRC, sequence numbers all over the place: not a stream
+  for (uint16_t s : {100, 9000, 200, 40000, 300, 12, 7777, 5}) jumbled.send(flow::kUp, rtp_csrc(s, 0));
+  CHECK(jumbled.verdict("Unknown", "unknown").label == "Unknown");
+
+  Rig named(17);  // nDPI's own answer stands
+  for (uint16_t i = 0; i < 8; ++i) named.send(flow::kUp, rtp_csrc(static_cast<uint16_t>(100 + i), 960u * i));
+  CHECK(named.verdict("WireGuard", "dpi").label == "WireGuard");
+}

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "common/errors.hpp"
@@ -36,7 +37,19 @@ std::vector<Canary> load_canaries(const std::string& path) {
   while (std::getline(in, line)) {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (n == 1) {
+      // Editors on Windows save UTF-8 with a byte-order mark: kept, it would become part of the first
+      // canary, which would then never match (a false PASS). UTF-16 text would never match at all.
+      if (line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
+      if (line.compare(0, 2, "\xFF\xFE") == 0 || line.compare(0, 2, "\xFE\xFF") == 0) {
+        throw ConfigError(path, 1, 1, "the file is UTF-16 (byte-order mark); expected UTF-8 text, one canary per line");
+      }
+    }
     if (line.empty() || line[0] == '#') continue;
+    if (const size_t nul = line.find('\0'); nul != std::string::npos) {
+      throw ConfigError(path, static_cast<int>(n), static_cast<int>(nul) + 1,
+                        "NUL byte in a canary (is the file UTF-16?); expected UTF-8 text, one canary per line");
+    }
     if (line.size() < kMinCanaryBytes) {
       throw ConfigError(path, static_cast<int>(n), 1,
                         fmt::format("canary of {} bytes; expected at least {} (shorter strings match ciphertext "
@@ -46,7 +59,9 @@ std::vector<Canary> load_canaries(const std::string& path) {
     out.push_back({static_cast<uint32_t>(out.size() + 1), n, line});
   }
   if (in.bad()) throw InputError(path + ": read error");
-  if (out.empty()) throw ConfigError(path, static_cast<int>(n), 1, "no canary in the file; expected one per line");
+  if (out.empty()) {
+    throw ConfigError(path, static_cast<int>(std::max<uint32_t>(n, 1)), 1, "no canary in the file; expected one per line");
+  }
   return out;
 }
 

@@ -116,4 +116,39 @@ TEST_CASE("audit canaries: the file format and its errors name file:line:column"
   CHECK_THROWS_AS(load_canaries(empty), ConfigError);
   std::remove(empty.c_str());
   CHECK_THROWS_AS(load_canaries("/nonexistent/canaries.txt"), InputError);
+
+  // A UTF-8 byte-order mark (Windows editors) is not part of the first canary.
+  const std::string bom = temp_file("\xEF\xBB\xBF" "first canary\r\nsecond canary\r\n");
+  const auto cb = load_canaries(bom);
+  REQUIRE(cb.size() == 2);
+  CHECK(cb[0].text == "first canary");
+  std::remove(bom.c_str());
+  // UTF-16, with or without a byte-order mark, is refused at the line that shows it.
+  const std::string u16("\xFF\xFE" "f\0i\0r\0s\0t\0 \0c\0a\0n\0a\0r\0y\0\n\0", 28);
+  const std::string u16f = temp_file(u16);
+  try {
+    load_canaries(u16f);
+    FAIL("a UTF-16 file was accepted");
+  } catch (const ConfigError& e) {
+    CHECK(e.line() == 1);
+    CHECK(std::string(e.what()).find("UTF-16") != std::string::npos);
+  }
+  std::remove(u16f.c_str());
+  const std::string nul = temp_file(std::string("# utf-16 without a mark\nf\0i\0r\0s\0t\0\n", 35));
+  try {
+    load_canaries(nul);
+    FAIL("a canary with NUL bytes was accepted");
+  } catch (const ConfigError& e) {
+    CHECK(e.line() == 2);
+    CHECK(e.column() == 2);
+  }
+  std::remove(nul.c_str());
+  const std::string none = temp_file("");
+  try {
+    load_canaries(none);
+    FAIL("an empty file was accepted");
+  } catch (const ConfigError& e) {
+    CHECK(e.line() == 1);  // not line 0
+  }
+  std::remove(none.c_str());
 }

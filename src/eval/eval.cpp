@@ -36,6 +36,7 @@ std::vector<LabelRow> load_labels(const std::string& path) {
   while (std::getline(in, line)) {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (n == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);  // UTF-8 byte-order mark
     if (line.empty()) continue;
     auto f = split_tabs(line);
     if (n == 1) {

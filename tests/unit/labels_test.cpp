@@ -3,12 +3,17 @@
 // family / activity columns of ../shared/corpus/labels.tsv (what a current nDPI reports, and the family and
 // activity the corpus assigns), plus the GUIDE's own examples.
 #include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "classify/labels.hpp"
+#include "common/errors.hpp"
+#include "eval/eval.hpp"
 
 using namespace sealscope::classify;
 
@@ -231,4 +236,26 @@ TEST_CASE("labels: every row of the shared corpus (when present)", "[labels][cor
   CHECK(rows > 0);
   CHECK(family_ok == rows);
   CHECK(activity_ok == rows);
+}
+
+TEST_CASE("labels file: byte-order mark and CRLF accepted, a short row named by file:line", "[labels][eval]") {
+  const std::string path = "/tmp/sealscope-labels-test-" + std::to_string(::getpid()) + ".tsv";
+  const std::string header =
+      "file\tl4\tvlan\tendpoint_a\tendpoint_b\tpackets\texpected_label\tfamily\tactivity\tndpi42_label\r\n";
+  const std::string row = "a.pcap\tUDP\t\t10.0.0.1:5000\t10.0.0.2:6000\t30\tRTP\tVoIP\tcall\tUnknown\r\n";
+  std::ofstream(path, std::ios::binary) << "\xEF\xBB\xBF" << header << row;
+  const auto rows = sealscope::eval::load_labels(path);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].file == "a.pcap");
+  CHECK(rows[0].ndpi42_label == "Unknown");  // CR dropped
+  CHECK(rows[0].line == 2);
+  std::ofstream(path, std::ios::binary) << header << row << "b.pcap\tTCP\n";
+  try {
+    sealscope::eval::load_labels(path);
+    FAIL("a 2-field row was accepted");
+  } catch (const sealscope::ConfigError& e) {
+    CHECK(e.line() == 3);
+    CHECK(std::string(e.what()).find("found 2") != std::string::npos);
+  }
+  std::remove(path.c_str());
 }

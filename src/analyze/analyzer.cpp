@@ -182,6 +182,7 @@ void Analyzer::dispatch(const uint8_t* data, uint32_t caplen, uint32_t wirelen, 
                         uint32_t frame_no) {
   ++summary_.frames;
   summary_.frames_bytes += caplen;
+  if (caplen < wirelen) ++summary_.frames_cut;
   if (ts < last_ts_in_file_) anomalies_.add(decode::Anomaly::TimestampBackwards);
   last_ts_in_file_ = ts;
   if (summary_.first_ts == 0 || ts < summary_.first_ts) summary_.first_ts = ts;

@@ -37,6 +37,7 @@ nlohmann::json summary_json(const stats::Summary& s) {
   j["inputs"] = s.inputs;
   j["frames"] = s.frames;
   j["frames_bytes"] = s.frames_bytes;
+  j["frames_cut_by_snaplen"] = s.frames_cut;
   j["not_ip_frames"] = s.not_ip;
   j["malformed_frames"] = s.malformed;
   j["fragments_attributed"] = s.fragments_attributed;
@@ -120,6 +121,12 @@ void print_summary(const stats::Summary& s, FILE* out) {
              s.evictions);
   if (s.kernel_drops) fmt::print(out, "   kernel drops: {}", s.kernel_drops);
   fmt::print(out, "\n");
+  if (s.frames_cut > 0) {
+    // Not an anomaly, but it explains many unknown labels: nDPI and the detectors see only what was captured.
+    fmt::print(out, "frames cut short by the capture's snap length: {} ({:.1f}%): their payload past the cut was "
+               "not captured, so labels may be missing\n",
+               s.frames_cut, s.frames ? 100.0 * static_cast<double>(s.frames_cut) / static_cast<double>(s.frames) : 0.0);
+  }
   if (s.anomalies.total() > 0) {
     fmt::print(out, "anomalies:");
     for (int i = 0; i < static_cast<int>(decode::Anomaly::Count); ++i) {

@@ -38,6 +38,7 @@ struct Summary : RecordSink {
 
   uint64_t frames = 0;        ///< frames read from all inputs
   uint64_t frames_bytes = 0;  ///< their captured bytes
+  uint64_t frames_cut = 0;    ///< frames captured shorter than on the wire (the capture's snap length)
   uint64_t not_ip = 0;        ///< well-formed frames that carry no IP (ARP, LLDP, …)
   uint64_t malformed = 0;     ///< frames dropped as malformed (reasons in anomalies)
   uint64_t fragments_attributed = 0;

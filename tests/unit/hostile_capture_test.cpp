@@ -172,6 +172,7 @@ TEST_CASE("hostile capture: snaplen smaller than the headers", "[hostile]") {
     analyze_file(f.path, r);
     CHECK(r.ok);
     CHECK(r.summary.frames == 3);
+    CHECK(r.summary.frames_cut == 3);
     CHECK(r.anomaly(Anomaly::LinkTruncated) == 3);
     CHECK(r.records.recs.empty());
   }
@@ -195,6 +196,14 @@ TEST_CASE("hostile capture: snaplen smaller than the headers", "[hostile]") {
     CHECK(r.records.recs[0].packets[0] == 4);
     CHECK(r.records.recs[0].bytes[0] == 4 * (full.size() - 14));
     CHECK(r.records.recs[0].payload[0] == 4 * 20);
+    CHECK(r.summary.frames_cut == 4);  // reported, so a user knows why labels may be missing
+  }
+  SECTION("frames captured whole are not counted as cut") {
+    TempFile f(pcap_file(DLT_EN10MB, 65535, {{kT0, full}, {kT0 + 1000, full}}));
+    Run r;
+    analyze_file(f.path, r);
+    CHECK(r.summary.frames == 2);
+    CHECK(r.summary.frames_cut == 0);
   }
 }
 

@@ -2,7 +2,8 @@
 # An output that names an input (a capture, the rules, the canaries, the labels) or another output is a
 # usage error, found before anything is opened for writing, so the input survives: by the same name, by
 # another spelling, through a hard link, through a symbolic link, and as the file standard input comes
-# from. Positive controls: distinct outputs are written, and /dev/null may take several outputs.
+# from. A capture given twice (any of those ways) is refused too. Positive controls: distinct outputs are
+# written, /dev/null may take several outputs, and two different captures are read.
 # Arguments: the sealscope binary and the repository root.
 set -u
 bin=$(realpath "$1") root=$(realpath "$2")
@@ -62,6 +63,14 @@ refuse "--report-json cap.pcap is the capture cap.pcap: $over" \
   "$bin" audit -q --canaries canaries.txt cap.pcap --report-json cap.pcap
 refuse "--report-json labels.tsv is --labels labels.tsv: $over" \
   "$bin" eval --labels labels.tsv caps --report-json labels.tsv
+# The same capture twice would count every packet twice: refused by name, spelling, link and stdin.
+same="are the same capture: give each input once"
+refuse "cap.pcap and cap.pcap $same" "$bin" analyze -q cap.pcap cap.pcap --flows out.jsonl
+refuse "cap.pcap and caps/../cap.pcap $same" "$bin" analyze -q cap.pcap caps/../cap.pcap --flows out.jsonl
+refuse "cap.pcap and hard.pcap $same" "$bin" analyze -q cap.pcap hard.pcap --flows out.jsonl
+refuse "soft.pcap and cap.pcap $same" "$bin" policy test -q --rules rules.yaml soft.pcap cap.pcap --pass-pcap p.pcap
+refuse "cap.pcap and - (standard input) $same" \
+  bash -c '"$0" audit -q --canaries canaries.txt cap.pcap - --report-json out.jsonl <cap.pcap' "$bin"
 if [ -e out.jsonl ] || [ -e p.pcap ]; then echo "FAIL: a refused run created an output"; fail=1; fi
 
 # Positive controls: distinct outputs are written; /dev/null takes two outputs.
@@ -71,6 +80,12 @@ if "$bin" analyze -q cap.pcap --flows out.jsonl --csv out.csv --summary-json sum
   echo "ok: distinct outputs are written (from the file and from standard input redirected from it)"
 else
   echo "FAIL: distinct outputs"; fail=1
+fi
+cp cap.pcap other.pcap
+if "$bin" analyze -q cap.pcap other.pcap --summary-json two.json && grep -q '"frames": 12' two.json; then
+  echo "ok: a copy of a capture is another input (12 frames from two 6-frame files)"
+else
+  echo "FAIL: two distinct captures: $(grep '"frames"' two.json 2>/dev/null)"; fail=1
 fi
 if "$bin" analyze -q cap.pcap --flows /dev/null --csv /dev/null &&
    "$bin" policy test -q --rules rules.yaml cap.pcap --pass-pcap pass.pcap --drop-pcap drop.pcap --report-json r.json &&

@@ -57,6 +57,18 @@ DetState* state_if(flow::Flow& f) { return static_cast<DetState*>(f.det.get()); 
 
 DetApp app_of(const flow::Flow& f) { return static_cast<DetApp>(f.cls.detector_label); }
 
+/// A Teams media relay: 13.107.64.0/18, 52.112.0.0/14, 52.122.0.0/15 or 2603:1063::/38, UDP 3478-3481.
+/// Hand-written: four fixed prefixes do not need a prefix-tree library.
+bool teams_media_relay(const IpAddr& a, uint16_t port) {
+  if (port < 3478 || port > 3481) return false;
+  const uint8_t* b = a.bytes;
+  if (a.version == 4) {
+    return (b[0] == 13 && b[1] == 107 && (b[2] & 0xC0) == 64) || (b[0] == 52 && (b[1] & 0xFC) == 112) ||
+           (b[0] == 52 && (b[1] & 0xFE) == 122);
+  }
+  return a.version == 6 && b[0] == 0x26 && b[1] == 0x03 && b[2] == 0x10 && b[3] == 0x63 && (b[4] & 0xFC) == 0;
+}
+
 constexpr std::string_view kGenericMasters[] = {"STUN", "DTLS", "RTP", "RTCP", "SRTP", "TLS", "QUIC", "HTTP"};
 constexpr std::string_view kMediaMasters[] = {"STUN", "DTLS", "RTP", "RTCP", "SRTP"};
 
@@ -407,13 +419,20 @@ DetApp Detectors::media_server_app(const flow::Flow& f, const NdpiEngine& engine
   split_label(engine_label, em, ea);
   const bool media = (f.cls.detector_state & kStunSeen) != 0 || in(kMediaMasters, em) || in(kMediaMasters, ea);
   if (!media) return DetApp::None;
-  if (!(ea.empty() || ea == "Unknown" || in(kMediaMasters, ea) || ea == "Google" || ea == "FacebookVoip")) {
-    return DetApp::None;
-  }
+  const bool generic = ea.empty() || ea == "Unknown" || in(kMediaMasters, ea);
   // The server: the side that did not send STUN requests (or the responder when nothing says otherwise).
   const uint32_t s = f.cls.detector_state;
   const bool server_is_initiator = (s & kStunReqDown) != 0 && (s & kStunReqUp) == 0;
   const IpAddr server = server_is_initiator ? f.initiator() : f.responder();
+  const uint16_t server_port = server_is_initiator ? f.initiator_port() : f.responder_port();
+  // Microsoft's Teams media relays: the ranges and UDP ports 3478-3481 Microsoft publishes for Teams
+  // media ("Microsoft 365 URLs and IP address ranges", Teams, optimize category). nDPI 4.2 names such
+  // flows after the address's owner (Azure, Microsoft) or Skype.
+  if (teams_media_relay(server, server_port) &&
+      (generic || ea == "Azure" || ea == "Microsoft" || ea == "Skype_Teams" || ea == "SkypeCall")) {
+    return DetApp::TeamsCall;
+  }
+  if (!(generic || ea == "Google" || ea == "FacebookVoip")) return DetApp::None;
   if (std::string_view(engine.network_owner(server)) == "Google") return DetApp::GoogleCall;
   return DetApp::None;
 }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "classify/classifier.hpp"
@@ -21,7 +22,8 @@ struct Rig {
   flow::Flow f;
   TimestampUs now = 1'000'000;
 
-  explicit Rig(uint8_t l4, const char* client = "10.0.0.2", const char* server = "10.0.0.1") {
+  explicit Rig(uint8_t l4, const char* client = "10.0.0.2", const char* server = "10.0.0.1",
+               uint16_t server_port = 5000) {
     // The key as the worker makes it from the client's first packet.
     decode::Packet first;
     REQUIRE(parse_ip(client, first.src));
@@ -29,12 +31,12 @@ struct Rig {
     first.ip_version = first.src.version;
     first.l4_proto = l4;
     first.sport = 40000;
-    first.dport = 5000;
+    first.dport = server_port;
     bool a_is_src = true;
     f.key = flow::make_key(first, a_is_src);
     f.a_is_initiator = a_is_src;
     REQUIRE(f.initiator() == first.src);
-    REQUIRE(f.responder_port() == 5000);
+    REQUIRE(f.responder_port() == server_port);
     f.first_seen = f.last_seen = now;
   }
   void send(flow::Dir d, const Bytes& payload) {
@@ -106,6 +108,26 @@ TEST_CASE("WebRTC STUN to a server in nDPI's Google network list is GoogleCall",
 
   Rig tcp(6, "192.168.1.5", "8.8.8.8");  // not UDP media
   CHECK(tcp.verdict("TLS.Google", "dpi").label == "TLS.Google");
+}
+
+TEST_CASE("STUN to a Teams media relay (Microsoft's published ranges, UDP 3478-3481) is a Teams call",
+          "[classify][detect]") {
+  const Bytes binding = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  auto label = [&](uint8_t l4, const char* server, uint16_t port) {
+    Rig r(l4, std::string_view(server).find(':') != std::string_view::npos ? "fd00::6" : "192.168.1.6", server, port);
+    r.send(flow::kUp, binding);
+    return r.verdict("STUN.Azure", "dpi").label;
+  };
+  CHECK(label(17, "52.114.77.136", 3478) == "STUN.Skype_TeamsCall");
+  CHECK(label(17, "52.112.0.1", 3481) == "STUN.Skype_TeamsCall");
+  CHECK(label(17, "13.107.64.9", 3479) == "STUN.Skype_TeamsCall");
+  CHECK(label(17, "52.123.255.1", 3480) == "STUN.Skype_TeamsCall");
+  CHECK(label(17, "2603:1063:3ff::1", 3478) == "STUN.Skype_TeamsCall");
+  CHECK(label(17, "52.114.77.136", 3482) == "STUN.Azure");  // not a relay port
+  CHECK(label(17, "52.116.0.1", 3478) == "STUN.Azure");     // past 52.112.0.0/14
+  CHECK(label(17, "13.107.128.1", 3478) == "STUN.Azure");   // past 13.107.64.0/18
+  CHECK(label(17, "2603:1063:400::1", 3478) == "STUN.Azure");  // past 2603:1063::/38
+  CHECK(label(6, "52.114.77.136", 3478) == "STUN.Azure");   // not UDP media
 }
 
 TEST_CASE("A payload-less flow named by the IP list alone gets no messaging family", "[classify][detect]") {

@@ -57,6 +57,19 @@ DetState* state_if(flow::Flow& f) { return static_cast<DetState*>(f.det.get()); 
 
 DetApp app_of(const flow::Flow& f) { return static_cast<DetApp>(f.cls.detector_label); }
 
+/// Google's own IPv6 service blocks (its published goog.json, without Google Cloud's customer ranges):
+/// nDPI 4.2's network list, which the IPv4 rule uses, has no IPv6. Hand-written: six fixed /32s.
+bool google_v6(const IpAddr& a) {
+  if (a.version != 6) return false;
+  static constexpr uint8_t kBlocks[][4] = {{0x20, 0x01, 0x48, 0x60}, {0x24, 0x04, 0x68, 0x00},
+                                           {0x26, 0x07, 0xf8, 0xb0}, {0x28, 0x00, 0x03, 0xf0},
+                                           {0x2a, 0x00, 0x14, 0x50}, {0x2c, 0x0f, 0xfb, 0x50}};
+  for (const auto& p : kBlocks) {
+    if (std::memcmp(a.bytes, p, 4) == 0) return true;
+  }
+  return false;
+}
+
 /// A Teams media relay: 13.107.64.0/18, 52.112.0.0/14, 52.122.0.0/15 or 2603:1063::/38, UDP 3478-3481.
 /// Hand-written: four fixed prefixes do not need a prefix-tree library.
 bool teams_media_relay(const IpAddr& a, uint16_t port) {
@@ -433,7 +446,7 @@ DetApp Detectors::media_server_app(const flow::Flow& f, const NdpiEngine& engine
     return DetApp::TeamsCall;
   }
   if (!(generic || ea == "Google" || ea == "FacebookVoip")) return DetApp::None;
-  if (std::string_view(engine.network_owner(server)) == "Google") return DetApp::GoogleCall;
+  if (std::string_view(engine.network_owner(server)) == "Google" || google_v6(server)) return DetApp::GoogleCall;
   return DetApp::None;
 }
 

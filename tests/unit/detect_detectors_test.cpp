@@ -102,6 +102,13 @@ TEST_CASE("WebRTC STUN to a server in nDPI's Google network list is GoogleCall",
   const Verdict v = google.verdict("STUN.FacebookVoip", "dpi");
   CHECK(v.label == "STUN.GoogleCall");
 
+  Rig google6(17, "2001:b07::5", "2001:4860:4864:6::81");  // Google's IPv6, which nDPI 4.2's list lacks
+  google6.send(flow::kUp, binding);
+  CHECK(google6.verdict("STUN", "dpi").label == "STUN.GoogleCall");
+  Rig cloud6(17, "2001:b07::5", "2600:1900::81");  // Google Cloud customers: not Google's own media
+  cloud6.send(flow::kUp, binding);
+  CHECK(cloud6.verdict("STUN", "dpi").label == "STUN");
+
   Rig elsewhere(17, "192.168.1.5", "192.168.1.1");
   elsewhere.send(flow::kUp, binding);
   CHECK(elsewhere.verdict("STUN.FacebookVoip", "dpi").label == "STUN.FacebookVoip");

@@ -36,8 +36,28 @@ ssize_t stream_read(void* c, char* buf, size_t n) {
   do {
     r = ::read(s->fd, buf, n);
   } while (r < 0 && errno == EINTR);
-  if (r > 0) s->pos += static_cast<uint64_t>(r);
+  if (r > 0) {
+    for (uint64_t i = s->pos; i < sizeof s->head && i < s->pos + static_cast<uint64_t>(r); ++i) {
+      s->head[i] = static_cast<uint8_t>(buf[i - s->pos]);
+    }
+    s->pos += static_cast<uint64_t>(r);
+  }
   return r;
+}
+
+/// A compressor recognised by its magic number in `h` (the first 6 bytes), or none. libpcap 1.10 reads
+/// only uncompressed captures; naming the format tells the user what to pipe the file through.
+struct Compressor {
+  const char* name = nullptr;
+  const char* cat = nullptr;
+};
+Compressor compression_of(const uint8_t* h) {
+  if (h[0] == 0x1f && h[1] == 0x8b) return {"gzip", "zcat"};
+  if (h[0] == 0xfd && h[1] == '7' && h[2] == 'z' && h[3] == 'X' && h[4] == 'Z' && h[5] == 0) return {"xz", "xzcat"};
+  if (h[0] == 0x28 && h[1] == 0xb5 && h[2] == 0x2f && h[3] == 0xfd) return {"zstd", "zstdcat"};
+  if (h[0] == 'B' && h[1] == 'Z' && h[2] == 'h') return {"bzip2", "bzcat"};
+  if (h[0] == 0x04 && h[1] == 0x22 && h[2] == 0x4d && h[3] == 0x18) return {"lz4", "lz4cat"};
+  return {};
 }
 
 int stream_seek(void* c, off64_t* off, int whence) {
@@ -97,8 +117,19 @@ PcapSource PcapSource::open_file(const std::string& path, const std::string& bpf
   pcap_t* h = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, err);
   if (h == nullptr) {
     const bool empty = cookie ? cookie->pos == 0 : size == 0;
+    uint8_t head[6] = {};
+    if (cookie) {
+      std::memcpy(head, cookie->head, sizeof head);
+    } else if (std::FILE* again = std::fopen(path.c_str(), "rb")) {
+      if (std::fread(head, 1, sizeof head, again) != sizeof head) std::memset(head, 0, sizeof head);
+      std::fclose(again);
+    }
     std::fclose(f);
     if (empty) throw InputError(path + (cookie ? ": standard input is empty" : ": empty file") + ", not a capture");
+    if (const Compressor z = compression_of(head); z.name != nullptr) {
+      throw InputError(path + ": " + z.name + "-compressed, not a pcap/pcapng capture; decompress it on the way in: " +
+                       z.cat + " " + (cookie ? std::string("FILE") : path) + " | sealscope ... -");
+    }
     throw InputError(path + ": not a readable pcap/pcapng capture: " + err);
   }
   PcapSource s;

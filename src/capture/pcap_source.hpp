@@ -26,6 +26,7 @@ struct StreamCookie {
   int fd = -1;
   uint64_t pos = 0;
   std::atomic<bool> stop{false};
+  uint8_t head[6] = {};  ///< the stream's first bytes, to name a compressed stream libpcap cannot read
 };
 
 /// A libpcap handle on a capture file (pcap or pcapng) or a live interface, with an optional BPF filter.

@@ -79,6 +79,13 @@ expect 1 "BPF filter 'port 99999'" "$bin" analyze -q --bpf 'port 99999' - --flow
 if [ -e "$work/never.jsonl" ]; then bad "a bad filter on standard input still created the flows file"; fi
 in=$root/README.md
 expect 1 "-: not a readable pcap/pcapng capture" "$bin" analyze -q -
+# A compressed capture is named as such, with the command that reads it (libpcap reads none).
+gzip -c "$cap/dns.pcap" >"$work/dns.pcap.gz"
+in=$work/dns.pcap.gz
+expect 1 "-: gzip-compressed, not a pcap/pcapng capture; decompress it on the way in: zcat FILE | sealscope ... -" \
+  "$bin" analyze -q -
+expect 1 "$work/dns.pcap.gz: gzip-compressed, not a pcap/pcapng capture; decompress it on the way in: zcat $work/dns.pcap.gz |" \
+  "$bin" audit -q --canaries "$cap/canary-canaries.txt" "$work/dns.pcap.gz"
 
 # A terminal on standard input is refused, not waited on (script(1) gives the command a terminal; where
 # no pseudo-terminal can be made, as in a chroot without /dev/pts, the case is skipped).

@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "analyze/analyzer.hpp"
+#include "capture/pcap_source.hpp"
+#include "common/errors.hpp"
 #include "packet_builder.hpp"
 
 using namespace sealscope;
@@ -204,6 +206,35 @@ TEST_CASE("hostile capture: snaplen smaller than the headers", "[hostile]") {
     analyze_file(f.path, r);
     CHECK(r.summary.frames == 2);
     CHECK(r.summary.frames_cut == 0);
+  }
+}
+
+TEST_CASE("hostile capture: a compressed capture is named by its compressor, with the way to read it", "[hostile]") {
+  struct Case {
+    Bytes magic;
+    const char* says;
+  };
+  const Case cases[] = {{{0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00}, "gzip-compressed"},
+                        {{0xfd, '7', 'z', 'X', 'Z', 0x00}, "xz-compressed"},
+                        {{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x00}, "zstd-compressed"},
+                        {{'B', 'Z', 'h', '9', 0x31, 0x41}, "bzip2-compressed"},
+                        {{0x04, 0x22, 0x4d, 0x18, 0x64, 0x40}, "lz4-compressed"},
+                        {{'B', 'Z', 'x', '9', 0x31, 0x41}, "not a readable pcap/pcapng capture"}};
+  for (const Case& c : cases) {
+    Bytes file = c.magic;
+    file.resize(64, 0x5a);  // past libpcap's header read
+    TempFile f(file);
+    INFO(c.says);
+    try {
+      capture::PcapSource::open_file(f.path);
+      FAIL("opened");
+    } catch (const InputError& e) {
+      const std::string what = e.what();
+      CHECK(what.find(f.path + ": " + c.says) == 0);
+      if (std::string(c.says).find("compressed") != std::string::npos) {
+        CHECK(what.find("| sealscope ... -") != std::string::npos);
+      }
+    }
   }
 }
 

@@ -302,7 +302,8 @@ void Detectors::on_udp(flow::Flow& f, const decode::Packet& p, flow::Dir d) {
   // mixer's stream (CSRC list) or a stream behind a probe datagram stays Unknown. Five datagrams of one
   // SSRC whose sequence numbers advance in order, timestamps not going back, are RTP here; the label only
   // ever replaces Unknown (refine_app). Flows nDPI has named get no tracker.
-  if (n >= 12 && (b[0] & 0xC0) == 0x80 && f.cls.master == 0 && f.cls.app == 0) {
+  if (n >= 12 && (b[0] & 0xC0) == 0x80 &&
+      ((f.cls.master == 0 && f.cls.app == 0) || NdpiEngine::bare_stun(f.cls.master, f.cls.app))) {
     DetState& st = state_of(f);
     if (!st.rtp) st.rtp = std::make_unique<RtpStreamTracker>(5, 16);
     if (st.rtp->feed(b, n)) {
@@ -503,8 +504,8 @@ void Detectors::refine_app(const flow::Flow& f, Verdict& v) const {
     return;  // Skinny's framing only overrides nDPI's silence or its known MongoDB false positive
   }
   if ((app == DetApp::Stun || app == DetApp::Rtp) && confidence != std::string_view("heuristic") &&
-      v.label != "Unknown") {
-    return;  // generic carrier evidence adds nothing to what nDPI named
+      v.label != "Unknown" && !(app == DetApp::Rtp && v.label == "STUN")) {
+    return;  // generic carrier evidence adds nothing to what nDPI named (but RTP after bare STUN is STUN.RTP)
   }
   const DetLabel& l = detector_label(app);
   std::string_view master = in(kGenericMasters, nm) ? nm : in(kGenericMasters, na) ? na : l.default_master;

@@ -346,6 +346,11 @@ void NdpiEngine::discard(flow::Flow& f) {
   --live_;
 }
 
+bool NdpiEngine::bare_stun(uint16_t master, uint16_t app) {
+  return (master == NDPI_PROTOCOL_STUN && (app == 0 || app == NDPI_PROTOCOL_STUN)) ||
+         (master == 0 && app == NDPI_PROTOCOL_STUN);
+}
+
 std::string NdpiEngine::label(uint16_t master, uint16_t app) const {
   char buf[128] = {};
   ndpi_protocol2name(impl_->mod, make_proto(master, app), buf, sizeof buf);

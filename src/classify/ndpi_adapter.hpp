@@ -61,6 +61,8 @@ class NdpiEngine {
   /// an address, as a protocol name ("Google", "Azure", ...); "" when none or for IPv6 (4.2 has IPv4
   /// lists only). The string lives as long as the engine; no allocation.
   const char* network_owner(const IpAddr& a) const;
+  /// True when the ids name STUN alone (no application on it): nDPI's label "STUN". No allocation.
+  static bool bare_stun(uint16_t master, uint16_t app);
   /// Our confidence vocabulary for an nDPI confidence value: dpi, dpi-cache, ip-list, port, unknown.
   static const char* confidence_name(uint8_t engine_confidence);
   /// Version string of the linked nDPI library.

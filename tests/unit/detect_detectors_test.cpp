@@ -194,6 +194,13 @@ TEST_CASE("RTP with a CSRC behind a probe datagram, which nDPI 4.2 rules out, is
   for (uint16_t s : {100, 9000, 200, 40000, 300, 12, 7777, 5}) jumbled.send(flow::kUp, rtp_csrc(s, 0));
   CHECK(jumbled.verdict("Unknown", "unknown").label == "Unknown");
 
+  Rig after_stun(17);  // RTP after bare STUN on one 5-tuple (classic SIP/ICE media): STUN.RTP, as current nDPI
+  for (uint16_t i = 0; i < 5; ++i) after_stun.send(flow::kUp, rtp_csrc(static_cast<uint16_t>(7 + i), 160u * i));
+  CHECK(after_stun.verdict("STUN", "dpi").label == "STUN.RTP");
+  Rig stun_app(17);  // STUN with an application keeps it
+  for (uint16_t i = 0; i < 5; ++i) stun_app.send(flow::kUp, rtp_csrc(static_cast<uint16_t>(7 + i), 160u * i));
+  CHECK(stun_app.verdict("STUN.WhatsAppCall", "dpi").label == "STUN.WhatsAppCall");
+
   Rig named(17);  // nDPI's own answer stands
   for (uint16_t i = 0; i < 8; ++i) named.send(flow::kUp, rtp_csrc(static_cast<uint16_t>(100 + i), 960u * i));
   CHECK(named.verdict("WireGuard", "dpi").label == "WireGuard");

@@ -302,13 +302,17 @@ void Detectors::on_udp(flow::Flow& f, const decode::Packet& p, flow::Dir d) {
   // mixer's stream (CSRC list) or a stream behind a probe datagram stays Unknown. Five datagrams of one
   // SSRC whose sequence numbers advance in order, timestamps not going back, are RTP here; the label only
   // ever replaces Unknown (refine_app). Flows nDPI has named get no tracker.
-  if (n >= 12 && (b[0] & 0xC0) == 0x80 &&
-      ((f.cls.master == 0 && f.cls.app == 0) || NdpiEngine::bare_stun(f.cls.master, f.cls.app))) {
+  const bool bare_stun = NdpiEngine::bare_stun(f.cls.master, f.cls.app);
+  if (n >= 12 && (b[0] & 0xC0) == 0x80 && ((f.cls.master == 0 && f.cls.app == 0) || bare_stun)) {
     DetState& st = state_of(f);
     if (!st.rtp) st.rtp = std::make_unique<RtpStreamTracker>(5, 16);
     if (st.rtp->feed(b, n)) {
       st.rtp.reset();
-      return decide(f, p, DetApp::Rtp);
+      if (!bare_stun) return decide(f, p, DetApp::Rtp);
+      // After STUN, RTP only completes the label (STUN.RTP): family and activity were known when nDPI
+      // named STUN, so when the verdict was reached (time-to-block) stays as it was.
+      f.cls.detector_label = static_cast<uint16_t>(DetApp::Rtp);
+      f.cls.detector_confidence = kConfDpi;
     }
   }
 }

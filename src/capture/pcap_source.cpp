@@ -119,10 +119,10 @@ PcapSource PcapSource::open_file(const std::string& path, const std::string& bpf
     const bool empty = cookie ? cookie->pos == 0 : size == 0;
     uint8_t head[6] = {};
     if (cookie) {
-      std::memcpy(head, cookie->head, sizeof head);
-    } else if (std::FILE* again = std::fopen(path.c_str(), "rb")) {
-      if (std::fread(head, 1, sizeof head, again) != sizeof head) std::memset(head, 0, sizeof head);
-      std::fclose(again);
+      std::memcpy(head, cookie->head, sizeof head);  // a pipe cannot be read again: the stream kept them
+    } else {
+      std::rewind(f);
+      if (std::fread(head, 1, sizeof head, f) != sizeof head) std::memset(head, 0, sizeof head);
     }
     std::fclose(f);
     if (empty) throw InputError(path + (cookie ? ": standard input is empty" : ": empty file") + ", not a capture");

@@ -149,11 +149,11 @@ bool bfcp_step(DetState& st, const uint8_t* b, std::size_t n, flow::Dir d) {
 
 }  // namespace
 
-void Detectors::decide(flow::Flow& f, const decode::Packet& p, DetApp app, bool done) {
+void Detectors::decide(flow::Flow& f, const decode::Packet& p, DetApp app, bool done, bool timed) {
   if (app_of(f) == DetApp::None || app_of(f) == DetApp::Stun || app_of(f) == DetApp::Rtp) {
     f.cls.detector_label = static_cast<uint16_t>(app);
     f.cls.detector_confidence = kConfDpi;
-    Classifier::mark_decided(f, p);
+    if (timed) Classifier::mark_decided(f, p);
   }
   if (detector_label(app).call) anchor(f, app, p.ts);
   if (done) f.cls.detector_state |= kDone;
@@ -308,11 +308,10 @@ void Detectors::on_udp(flow::Flow& f, const decode::Packet& p, flow::Dir d) {
     if (!st.rtp) st.rtp = std::make_unique<RtpStreamTracker>(5, 16);
     if (st.rtp->feed(b, n)) {
       st.rtp.reset();
-      if (!bare_stun) return decide(f, p, DetApp::Rtp);
       // After STUN, RTP only completes the label (STUN.RTP): family and activity were known when nDPI
-      // named STUN, so when the verdict was reached (time-to-block) stays as it was.
-      f.cls.detector_label = static_cast<uint16_t>(DetApp::Rtp);
-      f.cls.detector_confidence = kConfDpi;
+      // named STUN, so when the verdict was reached (time-to-block) stays as it was, and later STUN
+      // packets may still name the call's app.
+      return decide(f, p, DetApp::Rtp, !bare_stun, !bare_stun);
     }
   }
 }

@@ -49,7 +49,10 @@ class Detectors {
   static constexpr uint8_t kConfDpi = 1;
 
  private:
-  void decide(flow::Flow& f, const decode::Packet& p, DetApp app, bool done = true);
+  /// Names the flow `app` (unless another detector already named an app); `done` ends the detectors' work
+  /// on the flow; `timed` records this packet as when the verdict was reached (off when the label only
+  /// gains a detail whose family and activity were already known).
+  void decide(flow::Flow& f, const decode::Packet& p, DetApp app, bool done = true, bool timed = true);
   void anchor(const flow::Flow& f, DetApp app, TimestampUs to);
   void on_udp(flow::Flow& f, const decode::Packet& p, flow::Dir d);
   void on_tcp(flow::Flow& f, const decode::Packet& p, flow::Dir d);

@@ -108,7 +108,7 @@ int analyze_main(const std::vector<std::string>& args) {
     fmt::print(stderr, "sealscope analyze: only one of --flows, --csv and --summary-json can be - (stdout)\n");
     return kUsage;
   }
-  if (!outputs_spare_inputs("analyze", o.files, {},
+  if (!files_are_distinct("analyze", o.files, {},
                             {{"--flows", flows_path}, {"--csv", csv_path}, {"--summary-json", summary_path}})) {
     return kUsage;
   }

@@ -67,7 +67,7 @@ int audit_main(const std::vector<std::string>& args) {
     fmt::print(stderr, "sealscope audit: --reassembly-stream-cap must be > 0 and at most --reassembly-total-cap\n");
     return kUsage;
   }
-  if (!outputs_spare_inputs("audit", o.files, {{"--canaries", canaries_path}}, {{"--report-json", report_path}})) {
+  if (!files_are_distinct("audit", o.files, {{"--canaries", canaries_path}}, {{"--report-json", report_path}})) {
     return kUsage;
   }
   apply_switches(o, switches);

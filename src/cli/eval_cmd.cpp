@@ -108,7 +108,7 @@ int eval_main(const std::vector<std::string>& args) {
     fmt::print(stderr, "sealscope eval: need --labels FILE and a capture directory (see --help)\n");
     return kUsage;
   }
-  if (!outputs_spare_inputs("eval", {}, {{"--labels", labels_path}}, {{"--report-json", json_path}})) return kUsage;
+  if (!files_are_distinct("eval", {}, {{"--labels", labels_path}}, {{"--report-json", json_path}})) return kUsage;
   try {
     const auto rows = eval::load_labels(labels_path);
     std::map<std::string, eval::Observed> observed;

@@ -1,10 +1,7 @@
 #pragma once
 #include <fmt/format.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <optional>
 #include <boost/program_options.hpp>
 #include <sstream>
 #include <string>
@@ -15,25 +12,6 @@
 #include "common/cli_unsigned.hpp"
 
 namespace sealscope::cli {
-
-/// The first two inputs that are one file (same device and inode; "-" is the file standard input comes
-/// from), or nothing. Inputs that do not exist are left to the open that reports them.
-inline std::optional<std::pair<std::string, std::string>> same_input_twice(const std::vector<std::string>& inputs) {
-  std::vector<std::pair<dev_t, ino_t>> ids(inputs.size());
-  std::vector<bool> known(inputs.size(), false);
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    struct stat st{};
-    const bool ok = inputs[i] == "-" ? ::fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode)
-                                     : ::stat(inputs[i].c_str(), &st) == 0;
-    if (!ok) continue;
-    ids[i] = {st.st_dev, st.st_ino};
-    known[i] = true;
-    for (size_t j = 0; j < i; ++j) {
-      if (known[j] && ids[j] == ids[i]) return std::make_pair(inputs[j], inputs[i]);
-    }
-  }
-  return std::nullopt;
-}
 
 /// Result of parse_command(): carry on, or exit with `code`.
 struct Parsed {
@@ -71,14 +49,6 @@ Parsed parse_command(const std::vector<std::string>& args, const std::string& cm
     if (std::count(positional.begin(), positional.end(), "-") > 1) {
       fmt::print(stderr, "sealscope {}: - (standard input) can be given only once (see 'sealscope {} --help')\n",
                  cmd, cmd);
-      return {true, kUsage};
-    }
-    // The same capture twice (by any path, or as the file standard input comes from) would count every
-    // packet twice without a word: a glob that overlaps a name given beside it.
-    if (auto dup = same_input_twice(positional)) {
-      auto name = [](const std::string& p) { return p == "-" ? std::string("- (standard input)") : p; };
-      fmt::print(stderr, "sealscope {}: {} and {} are the same capture: give each input once (see 'sealscope {} --help')\n",
-                 cmd, name(dup->first), name(dup->second), cmd);
       return {true, kUsage};
     }
   }

@@ -70,8 +70,25 @@ std::string absolute_path(const std::string& path) {
 }
 }  // namespace
 
-bool outputs_spare_inputs(const std::string& cmd, const std::vector<std::string>& captures,
-                          std::vector<NamedPath> inputs, const std::vector<NamedPath>& outputs) {
+bool files_are_distinct(const std::string& cmd, const std::vector<std::string>& captures,
+                        std::vector<NamedPath> inputs, const std::vector<NamedPath>& outputs) {
+  // The same capture twice (by any path, or as the file standard input comes from) would count every
+  // packet twice without a word: a glob that overlaps a name given beside it.
+  std::vector<FileId> ids;
+  for (size_t i = 0; i < captures.size(); ++i) {
+    ids.push_back(file_id(captures[i]));
+    const FileId& c = ids.back();
+    if (!c.exists || (captures[i] == "-" && !c.regular)) continue;  // a pipe; a missing file is reported at open
+    for (size_t j = 0; j < i; ++j) {
+      if (!ids[j].exists || (captures[j] == "-" && !ids[j].regular) || ids[j].dev != c.dev || ids[j].ino != c.ino) {
+        continue;
+      }
+      auto name = [](const std::string& p) { return p == "-" ? std::string("- (standard input)") : p; };
+      fmt::print(stderr, "sealscope {}: {} and {} are the same capture: give each input once (see 'sealscope {} --help')\n",
+                 cmd, name(captures[j]), name(captures[i]), cmd);
+      return false;
+    }
+  }
   for (const auto& c : captures) inputs.push_back({"the capture", c});
   auto named = [](const NamedPath& n) { return n.what + " " + n.path; };
   for (size_t i = 0; i < outputs.size(); ++i) {

@@ -30,15 +30,17 @@ struct NamedPath {
   std::string path;
 };
 
-/// Before anything is opened for writing: true when no output would overwrite an input (one of the
-/// `captures`, or one of `inputs`: the rules, the canaries, the labels) or another output. Files are the
+/// Before anything is opened for writing: true when no capture is given twice and no output would
+/// overwrite an input (one of the `captures`, or one of `inputs`: the rules, the canaries, the labels) or
+/// another output. Files are the
 /// same when they share device and inode (links and other spellings included), or, for outputs not yet
 /// created, the same absolute path. An input "-" is the file standard input comes from, if it is one. Empty
 /// paths and outputs to "-" are skipped, and so are outputs that exist but are not regular files
-/// (/dev/null). Otherwise prints "sealscope CMD: ... refusing to overwrite ..." on stderr and returns false
-/// (the caller exits with the usage status: the command line alone is at fault).
-bool outputs_spare_inputs(const std::string& cmd, const std::vector<std::string>& captures,
-                          std::vector<NamedPath> inputs, const std::vector<NamedPath>& outputs);
+/// (/dev/null). Otherwise prints "sealscope CMD: ... are the same capture ..." or "... refusing to overwrite
+/// ..." on stderr and returns false (the caller exits with the usage status: the command line alone is at
+/// fault).
+bool files_are_distinct(const std::string& cmd, const std::vector<std::string>& captures,
+                        std::vector<NamedPath> inputs, const std::vector<NamedPath>& outputs);
 
 /// Writes a report to `path` ("-" = standard output); throws InputError when it cannot.
 void write_report(const std::string& path, const std::string& text);

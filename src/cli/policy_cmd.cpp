@@ -111,7 +111,7 @@ int test_main(const std::vector<std::string>& args) {
     fmt::print(stderr, "sealscope policy test: no capture given (see --help)\n");
     return kUsage;
   }
-  if (!outputs_spare_inputs("policy test", o.files, {{"--rules", rules}, {"--labels", labels_path}},
+  if (!files_are_distinct("policy test", o.files, {{"--rules", rules}, {"--labels", labels_path}},
                             {{"--report-json", report_path},
                              {"--pass-pcap", pass_path},
                              {"--drop-pcap", drop_path}})) {

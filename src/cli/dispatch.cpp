@@ -7,6 +7,7 @@
 
 #include "classify/ndpi_adapter.hpp"
 #include "cli/commands.hpp"
+#include "policy/policy.hpp"
 
 #ifndef SEALSCOPE_VERSION
 #define SEALSCOPE_VERSION "0"
@@ -45,7 +46,9 @@ int run_command(int argc, char** argv) {
   if (cmd == "policy") return policy_main(args);
   if (cmd == "eval") return eval_main(args);
   if (cmd == "audit") return audit_main(args);
-  fmt::print(stderr, "sealscope: unknown command '{}'\n{}", cmd, kUsageText);
+  const std::string near = policy::did_you_mean(cmd, {"analyze", "policy", "eval", "audit"});
+  fmt::print(stderr, "sealscope: unknown command '{}'{}\n{}", cmd,
+             near.empty() ? std::string() : " (did you mean '" + near + "'?)", kUsageText);
   return kUsage;
 }
 

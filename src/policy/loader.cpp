@@ -66,6 +66,16 @@ std::string suggest(const std::string& word, const std::vector<std::string>& can
   return s.empty() ? std::string() : " (did you mean '" + s + "'?)";
 }
 
+/// "a, b or c".
+std::string join_or(const std::vector<std::string>& v) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i > 0) out += i + 1 == v.size() ? " or " : ", ";
+    out += v[i];
+  }
+  return out;
+}
+
 bool parse_uint(const std::string& s, uint64_t max, uint64_t& out) {
   if (s.empty() || s[0] == '-' || s[0] == '+' || std::isspace(static_cast<unsigned char>(s[0]))) return false;
   errno = 0;
@@ -202,6 +212,7 @@ class Loader {
     }
     static const std::vector<std::string> kKeys = {"subscribers", "cells", "teids", "vlans", "include"};
     std::map<std::string, bool> seen;
+    bool unknown_key = false;
     for (auto it = n.begin(); it != n.end(); ++it) {
       const std::string k = key_text(it->first);
       if (seen[k]) {
@@ -252,9 +263,12 @@ class Loader {
       } else {
         error(it->first, "unknown key '" + k + "' in region '" + r.name + "'" + suggest(k, kKeys) +
                              "; expected subscribers, cells, teids, vlans or include");
+        unknown_key = true;
       }
     }
-    if (r.subscribers.empty() && r.cells.empty() && r.teids.empty() && r.vlans.empty() && r.includes.empty()) {
+    // A region whose only key was misspelt has had its error already.
+    if (!unknown_key && r.subscribers.empty() && r.cells.empty() && r.teids.empty() && r.vlans.empty() &&
+        r.includes.empty()) {
       error(n, "region '" + r.name + "' is empty: give subscribers, cells, teids, vlans or include");
     }
   }
@@ -419,7 +433,9 @@ class Loader {
         intent(v, r.intent);
         r.explicit_intent = true;
       } else {
-        error(it->first, "unknown key '" + k + "' in a rule" + suggest(k, kKeys));
+        error(it->first, "unknown key '" + k + "' in a rule" + suggest(k, kKeys) +
+                             "; expected name, region, family, label, activity, category, l4, ports, server_name, "
+                             "window, action or intent");
       }
     }
     if (!have_action) error(n, "rule '" + r.name + "' has no 'action' (block, throttle, allow or log)");
@@ -435,7 +451,10 @@ class Loader {
     static const std::vector<std::string> kFam = family_names();
     for (const auto& [s, node] : list(v, "'family'")) {
       if (std::find(kFam.begin(), kFam.end(), s) == kFam.end()) {
-        error(node, "unknown family '" + s + "'" + suggest(s, kFam));
+        const std::string hint = suggest(s, kFam);
+        error(node, "unknown family '" + s + "'" +
+                        (hint.empty() ? "; the families are " + join_or(kFam) + " (or match a label instead)"
+                                      : hint));
         continue;
       }
       out.push_back(s);

@@ -127,7 +127,8 @@ void lint_policy(const Policy& p, std::vector<Diagnostic>& out);
 bool is_known_label_part(const std::string& name);
 bool is_known_category(const std::string& name);
 bool is_known_activity(const std::string& name);
-/// The closest candidate within a small edit distance, or empty.
+/// The candidate a user most likely meant, or empty: a common other word for it ("app" for family, "drop"
+/// for block), else the closest within a small edit distance (one edit for words of up to 4 letters).
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 /// The label parts known to lint (for did-you-mean).
 const std::vector<std::string>& known_label_parts();

@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <cctype>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "classify/labels.hpp"
@@ -38,19 +40,63 @@ std::vector<std::string> build_label_parts() {
   return v;
 }
 
+/// Optimal-string-alignment distance, case-insensitive: a swap of two neighbours ("dsn" for "dns") costs 1.
 size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  auto same = [&](size_t i, size_t j) {
+    return std::tolower(static_cast<unsigned char>(a[i])) == std::tolower(static_cast<unsigned char>(b[j]));
+  };
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
-      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                        std::tolower(static_cast<unsigned char>(b[j - 1]));
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (same ? 0 : 1)});
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (same(i - 1, j - 1) ? 0 : 1)});
+      if (i > 1 && j > 1 && same(i - 1, j - 2) && same(i - 2, j - 1)) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
-    std::swap(prev, cur);
   }
-  return prev[b.size()];
+  return d[a.size()][b.size()];
+}
+
+/// Words people write for the names a rules file uses (other tools' terms, plain English). A word here is
+/// suggested as its name wherever that name is a valid choice, before any spelling distance is tried.
+const std::vector<std::pair<std::string_view, std::string_view>>& aliases() {
+  static const std::vector<std::pair<std::string_view, std::string_view>> v = {
+      // rule keys
+      {"app", "family"}, {"apps", "family"}, {"application", "family"}, {"applications", "family"},
+      {"service", "family"}, {"services", "family"}, {"families", "family"},
+      {"protocol", "label"}, {"protocols", "label"}, {"proto", "label"}, {"labels", "label"},
+      {"ndpi_label", "label"}, {"activities", "activity"}, {"categories", "category"},
+      {"time", "window"}, {"times", "window"}, {"hours", "window"}, {"schedule", "window"},
+      {"when", "window"}, {"time_window", "window"}, {"port", "ports"}, {"transport", "l4"},
+      {"sni", "server_name"}, {"host", "server_name"}, {"hostname", "server_name"},
+      {"domain", "server_name"}, {"server_names", "server_name"}, {"regions", "region"},
+      // region keys
+      {"prefix", "subscribers"}, {"prefixes", "subscribers"}, {"cidr", "subscribers"},
+      {"cidrs", "subscribers"}, {"networks", "subscribers"}, {"subnets", "subscribers"},
+      {"addresses", "subscribers"}, {"ips", "subscribers"}, {"cell_sites", "cells"},
+      {"sites", "cells"}, {"ecgi", "cells"}, {"cgi", "cells"},
+      // window keys
+      {"from", "start"}, {"begin", "start"}, {"to", "end"}, {"until", "end"},
+      {"timezone", "tz"}, {"time_zone", "tz"}, {"zone", "tz"}, {"weekdays", "days"},
+      // activities
+      {"messaging", "chat"}, {"message", "chat"}, {"messages", "chat"}, {"text", "chat"},
+      {"voice", "call"}, {"video", "call"}, {"voip", "call"}, {"calling", "call"},
+      {"file", "files"}, {"file_transfer", "files"}, {"transfer", "files"},
+      {"signaling", "signalling"},
+      // actions
+      {"drop", "block"}, {"deny", "block"}, {"reject", "block"}, {"discard", "block"},
+      {"permit", "allow"}, {"accept", "allow"}, {"pass", "allow"},
+      {"limit", "throttle"}, {"ratelimit", "throttle"}, {"rate_limit", "throttle"}, {"shape", "throttle"},
+      {"alert", "log"}, {"monitor", "log"},
+      // sealscope policy sub-commands
+      {"lint", "check"}, {"validate", "check"}, {"dry-run", "test"}, {"dryrun", "test"}, {"replay", "test"}};
+  return v;
+}
+
+bool iequal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
 }
 }  // namespace
 
@@ -92,8 +138,16 @@ bool is_known_activity(const std::string& name) {
 }
 
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  for (const auto& [alias, name] : aliases()) {
+    if (!iequal(word, alias)) continue;
+    for (const auto& c : candidates) {
+      if (c == name) return c;
+    }
+  }
+  // Short words are close to too many others ("time" is two edits from "name"): one edit at most.
+  const size_t max_d = word.size() <= 4 ? 1 : std::max<size_t>(2, word.size() / 3);
   std::string best;
-  size_t best_d = std::max<size_t>(2, word.size() / 3) + 1;
+  size_t best_d = max_d + 1;
   for (const auto& c : candidates) {
     const size_t d = edit_distance(word, c);
     if (d < best_d) {

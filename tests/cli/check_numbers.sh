@@ -3,6 +3,7 @@
 # usage error that names the option, by every program, instead of being read as 2^32 - N (what
 # Boost.Program_options alone does). A positive control shows the same options still work. Also:
 # --duration with capture files is refused (it only bounds live capture), and idle timeouts of 0 mean never.
+# Misspelt command names get a did-you-mean.
 # Arguments: BINDIR (sealscope, sealrelay, sealchat) and the repository root.
 set -u
 bin=$1 root=$2
@@ -41,6 +42,13 @@ if [ -x "$bin/sealrelay" ]; then
   expect 2 "sealchat: --seconds must be between 0 and 86400" "$bin/sealchat" --seconds -5 call bob
   expect 2 "sealchat: the argument ('-5443') for option '--blob-port' $neg" "$bin/sealchat" --blob-port -5443 whoami
 fi
+
+# Misspelt command names: a usage error that suggests the command, and none for a word close to nothing.
+expect 2 "unknown command 'analyse' (did you mean 'analyze'?)" "$bin/sealscope" analyse "$cap"
+expect 2 "unknown sub-command 'lint' (did you mean 'check'?)" "$bin/sealscope" policy lint rules.yaml
+expect 2 "unknown sub-command 'tset' (did you mean 'test'?)" "$bin/sealscope" policy tset
+expect 2 "unknown command 'frobnicate'" "$bin/sealscope" frobnicate
+if grep -q "did you mean" "$work/err"; then echo "FAIL: a suggestion for 'frobnicate'"; fail=1; fi
 
 # Positive control: the same options with values in range run as before.
 if "$bin/sealscope" analyze -q --max-flows 1 --tcp-timeout 5 --max-udp-packets 24 --splt 0 --workers 1 \

@@ -100,6 +100,45 @@ TEST_CASE("policy load: wrong types and missing parts") {
   CHECK(find(run("rule: []\n"), "unknown key 'rule' (did you mean 'rules'?)").error);
 }
 
+TEST_CASE("policy load: words from other tools point at ours, short words are not stretched") {
+  const LoadResult r = run(R"(regions:
+  campus:
+    prefixes: [192.0.2.0/24]
+rules:
+  - name: a
+    region: campus
+    app: WhatsApp
+    activity: messaging
+    time: {from: "18:00", end: "06:00"}
+    action: drop
+  - name: b
+    activity: dsn
+    family: Facetime
+    action: permit
+default: deny
+)");
+  CHECK(find(r, "unknown key 'prefixes' in region 'campus' (did you mean 'subscribers'?)").pos.line == 3);
+  // The misspelt key is the region's only key: no second error saying the region is empty.
+  for (const auto& d : r.diagnostics) CHECK(d.message.find("is empty") == std::string::npos);
+  const Diagnostic& app = find(r, "unknown key 'app' in a rule (did you mean 'family'?); expected name, region,");
+  CHECK(app.pos.line == 7);
+  CHECK(find(r, "unknown activity 'messaging' (did you mean 'chat'?)").pos.line == 8);
+  // "time" is two edits from "name"; the alias wins, and the edit distance alone no longer offers "name".
+  CHECK(find(r, "unknown key 'time' in a rule (did you mean 'window'?)").pos.line == 9);
+  CHECK(find(r, "unknown action 'drop' (did you mean 'block'?)").pos.line == 10);
+  CHECK(find(r, "unknown activity 'dsn' (did you mean 'dns'?)").pos.line == 12);
+  const Diagnostic& fam = find(r, "unknown family 'Facetime'; the families are WhatsApp, Signal,");
+  CHECK(fam.message.find(" or SealChat (or match a label instead)") != std::string::npos);
+  CHECK(find(r, "unknown action 'permit' (did you mean 'allow'?)").pos.line == 14);
+  CHECK(find(r, "unknown action 'deny' (did you mean 'block'?)").pos.line == 15);
+  CHECK(r.errors() == 9);
+
+  CHECK(did_you_mean("time", {"name", "region"}).empty());
+  CHECK(did_you_mean("nmae", {"name", "region"}) == "name");
+  CHECK(did_you_mean("app", {"label"}).empty());  // an alias only names a choice that is on offer
+  CHECK(did_you_mean("APPS", {"family"}) == "family");
+}
+
 TEST_CASE("policy lint: unknown labels and categories are warnings with did-you-mean") {
   const LoadResult r = run("rules:\n  - label: STUN.WhatsAppCal\n    category: Chatt\n    action: block\n");
   CHECK(r.errors() == 0);

@@ -214,6 +214,10 @@ bool Analyzer::run_file(const std::string& path) {
   summary_.inputs.push_back(path);
   Progress progress(opts_.progress, path, src.file_size());
   last_ts_in_file_ = 0;
+  // Inputs are read one after the other, not merged: one that begins before the inputs before it end cuts
+  // the flows they share (the CLI has put them in the order of their first packets already).
+  const TimestampUs before = summary_.last_ts;
+  bool first = summary_.frames > 0;
   capture::RawPacket pkt;
   const int lt = src.linktype();
   bool ok = true;
@@ -225,6 +229,10 @@ bool Analyzer::run_file(const std::string& path) {
     }
     const capture::ReadStatus st = src.next(pkt);
     if (st == capture::ReadStatus::Packet) {
+      if (first) {
+        first = false;
+        if (pkt.ts < before) ++summary_.inputs_overlapping;
+      }
       dispatch(pkt.data, pkt.caplen, pkt.wirelen, pkt.ts, lt, static_cast<uint32_t>(src.packets()));
       if ((src.packets() & 0x3FFF) == 0) progress.update(src.position(), src.packets());
       continue;

@@ -19,7 +19,7 @@ namespace sealscope::analyze {
 
 /// Inputs and behaviour of one `sealscope analyze` run.
 struct AnalyzeOptions {
-  std::vector<std::string> files;  ///< capture files, read in the order given
+  std::vector<std::string> files;  ///< capture files, read in this order (the CLI puts them in time order: cli::order_by_time)
   std::string interface;           ///< live capture instead of files
   std::string bpf;
   double duration_s = 0;           ///< live: stop after this many seconds (0 = until interrupted)

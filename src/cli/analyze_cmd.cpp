@@ -34,8 +34,9 @@ int analyze_main(const std::vector<std::string>& args) {
   po::options_description desc(
       "usage: sealscope analyze [OPTIONS] CAPTURE...\n"
       "       sealscope analyze -i IFACE [--bpf EXPR] [--duration S] [OPTIONS]\n\n"
-      "Reads pcap/pcapng captures (in the order given) or a live interface, builds bidirectional flows,\n"
-      "classifies them with nDPI plus sealscope's detectors and writes metadata-only flow records.\n"
+      "Reads pcap/pcapng captures (in the time order of their first packets) or a live interface, builds\n"
+      "bidirectional flows, classifies them with nDPI plus sealscope's detectors and writes metadata-only\n"
+      "flow records.\n"
       "A CAPTURE of - is standard input (pcap or pcapng; e.g. zcat big.pcap.gz | sealscope analyze -).\n\n"
       "Options");
   desc.add_options()
@@ -112,6 +113,7 @@ int analyze_main(const std::vector<std::string>& args) {
                             {{"--flows", flows_path}, {"--csv", csv_path}, {"--summary-json", summary_path}})) {
     return kUsage;
   }
+  order_by_time("analyze", o.files);
   t.splt = static_cast<uint16_t>(splt);
   apply_switches(o, switches);
   o.progress = !quiet && !no_progress && (progress || isatty(STDERR_FILENO));

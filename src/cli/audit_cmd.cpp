@@ -70,6 +70,7 @@ int audit_main(const std::vector<std::string>& args) {
   if (!files_are_distinct("audit", o.files, {{"--canaries", canaries_path}}, {{"--report-json", report_path}})) {
     return kUsage;
   }
+  order_by_time("audit", o.files);
   apply_switches(o, switches);
   o.workers = 1;  // flows are the auditor's keys: one shard
   o.pipeline.table.active_s = 0;

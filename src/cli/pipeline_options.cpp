@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 
+#include "capture/pcap_source.hpp"
 #include "common/errors.hpp"
 
 namespace po = boost::program_options;
@@ -69,6 +71,34 @@ std::string absolute_path(const std::string& path) {
   return ec ? path : p.string();
 }
 }  // namespace
+
+void order_by_time(const std::string& cmd, std::vector<std::string>& captures) {
+  if (captures.size() < 2) return;
+  std::vector<std::pair<TimestampUs, size_t>> keyed;  // (first packet's time, position given)
+  for (size_t i = 0; i < captures.size(); ++i) {
+    if (captures[i] == "-" || !file_id(captures[i]).regular) continue;  // reading would consume a stream
+    try {
+      capture::PcapSource src = capture::PcapSource::open_file(captures[i]);
+      capture::RawPacket pkt;
+      if (src.next(pkt) == capture::ReadStatus::Packet) keyed.emplace_back(pkt.ts, i);
+    } catch (const std::exception&) {
+      // Not readable as a capture: it keeps its place and its error is reported when it is read.
+    }
+  }
+  std::vector<size_t> slots;
+  for (const auto& k : keyed) slots.push_back(k.second);
+  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> ordered = captures;
+  for (size_t k = 0; k < keyed.size(); ++k) ordered[slots[k]] = captures[keyed[k].second];
+  if (ordered == captures) return;
+  std::string names;
+  constexpr size_t kShown = 6;
+  for (size_t i = 0; i < ordered.size() && i < kShown; ++i) names += (i ? ", " : "") + ordered[i];
+  if (ordered.size() > kShown) names += fmt::format(", ... ({} more)", ordered.size() - kShown);
+  fmt::print(stderr, "sealscope {}: reading the captures in the time order of their first packets, not as given: {}\n",
+             cmd, names);
+  captures = std::move(ordered);
+}
 
 bool files_are_distinct(const std::string& cmd, const std::vector<std::string>& captures,
                         std::vector<NamedPath> inputs, const std::vector<NamedPath>& outputs) {

@@ -42,6 +42,14 @@ struct NamedPath {
 bool files_are_distinct(const std::string& cmd, const std::vector<std::string>& captures,
                         std::vector<NamedPath> inputs, const std::vector<NamedPath>& outputs);
 
+/// Puts the capture files in the time order of their first packets (stable: files of equal times keep the
+/// order given), so that rotated captures named dump.pcap, dump.pcap1, … dump.pcap10 (tcpdump -C), which a
+/// shell glob sorts as text, are read as one link's time line and their flows are not cut where the files
+/// meet. Only regular files are looked into; standard input, FIFOs, and files that cannot be read or hold no
+/// packet keep their places (their errors are reported when they are read). When the order changes, says
+/// so on stderr as "sealscope CMD: ...".
+void order_by_time(const std::string& cmd, std::vector<std::string>& captures);
+
 /// Writes a report to `path` ("-" = standard output); throws InputError when it cannot.
 void write_report(const std::string& path, const std::string& text);
 

@@ -117,6 +117,7 @@ int test_main(const std::vector<std::string>& args) {
                              {"--drop-pcap", drop_path}})) {
     return kUsage;
   }
+  order_by_time("policy test", o.files);
   std::unique_ptr<policy::Policy> pol;
   try {
     policy::LoadResult r = policy::load_policy_file(rules, false);

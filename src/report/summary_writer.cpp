@@ -68,6 +68,7 @@ nlohmann::json summary_json(const stats::Summary& s) {
   j["peak_flows"] = s.peak_flows;
   j["ndpi_state"] = {{"parked", s.ndpi_parked}, {"restored", s.ndpi_restored}};
   j["kernel_drops"] = s.kernel_drops;
+  j["inputs_overlapping"] = s.inputs_overlapping;
   j["capture"] = {{"first_seen", s.first_ts ? json(format_rfc3339_us(s.first_ts)) : json(nullptr)},
                   {"last_seen", s.last_ts ? json(format_rfc3339_us(s.last_ts)) : json(nullptr)},
                   {"duration_s", duration_s(s)}};
@@ -126,6 +127,11 @@ void print_summary(const stats::Summary& s, FILE* out) {
     fmt::print(out, "frames cut short by the capture's snap length: {} ({:.1f}%): their payload past the cut was "
                "not captured, so labels may be missing\n",
                s.frames_cut, s.frames ? 100.0 * static_cast<double>(s.frames_cut) / static_cast<double>(s.frames) : 0.0);
+  }
+  if (s.inputs_overlapping > 0) {
+    fmt::print(out, "inputs overlapping in time: {}: each was read after the one before it, not merged, so flows "
+               "they share may be cut in two; merge them first (mergecap -w - A B | sealscope analyze ... -)\n",
+               s.inputs_overlapping);
   }
   if (s.anomalies.total() > 0) {
     fmt::print(out, "anomalies:");

@@ -48,6 +48,7 @@ struct Summary : RecordSink {
   uint64_t ndpi_parked = 0;    ///< times a quiet flow's nDPI state was parked (--park-idle)
   uint64_t ndpi_restored = 0;  ///< times a parked state was restored (next packet, verdict, flow end)
   uint64_t kernel_drops = 0;
+  uint64_t inputs_overlapping = 0;  ///< inputs whose first packet is older than the newest of the inputs before
   TimestampUs first_ts = 0, last_ts = 0;
   double wall_seconds = 0;
   std::vector<std::string> inputs;

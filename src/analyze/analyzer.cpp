@@ -200,6 +200,17 @@ void Analyzer::dispatch(const uint8_t* data, uint32_t caplen, uint32_t wirelen, 
   lanes_[lane]->ring.push(ts, data, caplen, wirelen, linktype, frame_no, file_index_);
 }
 
+namespace {
+/// Said once per input, when it opens: otherwise its frames only show as unknown_link_type in the summary.
+void warn_unless_decoded(const std::string& input, int linktype) {
+  if (decode::Decoder::supports(linktype)) return;
+  std::fprintf(stderr,
+               "sealscope: %s: link type %s is not one sealscope decodes (Ethernet, Linux SLL and SLL2, raw IP, "
+               "BSD null/loopback, PPP, Cisco HDLC, 802.11): its frames are counted as unknown_link_type\n",
+               input.c_str(), capture::link_type_name(linktype).c_str());
+}
+}  // namespace
+
 bool Analyzer::run_file(const std::string& path) {
   auto open = [&] {
     if (path == "-" && stdin_) {
@@ -210,6 +221,7 @@ bool Analyzer::run_file(const std::string& path) {
     return capture::PcapSource::open_file(path, opts_.bpf);
   };
   capture::PcapSource src = open();
+  warn_unless_decoded(path, src.linktype());
   g_source = &src;
   summary_.inputs.push_back(path);
   Progress progress(opts_.progress, path, src.file_size());
@@ -255,6 +267,7 @@ bool Analyzer::run_file(const std::string& path) {
 
 bool Analyzer::run_live() {
   capture::PcapSource src = capture::PcapSource::open_live(opts_.interface, opts_.bpf);
+  warn_unless_decoded(opts_.interface, src.linktype());
   summary_.inputs.push_back(opts_.interface);
   g_source = &src;
   const auto start = std::chrono::steady_clock::now();

@@ -74,6 +74,14 @@ int stream_close(void* c) { return ::close(static_cast<StreamCookie*>(c)->fd); }
 
 }  // namespace
 
+std::string link_type_name(int dlt) {
+  const char* name = pcap_datalink_val_to_name(dlt);
+  const char* desc = pcap_datalink_val_to_description(dlt);
+  std::string out = std::to_string(dlt);
+  if (name != nullptr) out += std::string(" (") + name + (desc != nullptr ? std::string(": ") + desc : "") + ")";
+  return out;
+}
+
 PcapSource PcapSource::open_file(const std::string& path, const std::string& bpf) {
   FILE* f = nullptr;
   uint64_t size = 0;

@@ -132,10 +132,84 @@ DecodeResult Decoder::decode(int linktype, const uint8_t* data, uint32_t caplen,
       }
       return DecodeResult::NotIp;
     }
+    case DLT_C_HDLC: {  // Cisco HDLC (router captures): address, control, then an ethertype
+      if (caplen < 4) {
+        anomalies.add(Anomaly::LinkTruncated);
+        return DecodeResult::Malformed;
+      }
+      return decode_ethertype(rd16(data + 2), data + 4, caplen - 4, wirelen > 4 ? wirelen - 4 : 0, out,
+                              anomalies);
+    }
+    case DLT_PPP:
+    case DLT_PPP_SERIAL: {  // RFC 1661/1662: optional address 0xFF and control 0x03, then the protocol
+      // 0xFF is the all-stations address, never a protocol byte of its own: address and control follow.
+      const uint32_t skip = caplen >= 1 && data[0] == 0xFF ? 2 : 0;
+      // Protocol-field compression (RFC 1661 §6.5): a first byte with its low bit set is the whole field.
+      const uint32_t plen = caplen > skip && (data[skip] & 1) != 0 ? 1 : 2;
+      if (caplen < skip + plen) {
+        anomalies.add(Anomaly::LinkTruncated);
+        return DecodeResult::Malformed;
+      }
+      const uint16_t proto = plen == 1 ? data[skip] : rd16(data + skip);
+      const uint32_t h = skip + plen;
+      if (proto != 0x0021 && proto != 0x0057) return DecodeResult::NotIp;  // LCP, IPCP, CCP, ...
+      if (caplen == h) return empty_ip(proto == 0x0057 ? 6 : 4, anomalies);
+      return decode_ip(data + h, caplen - h, wirelen > h ? wirelen - h : 0, out, anomalies, 0);
+    }
+    case DLT_IEEE802_11_RADIO: {  // radiotap: version, pad, little-endian length of the whole header
+      if (caplen < 4) {
+        anomalies.add(Anomaly::LinkTruncated);
+        return DecodeResult::Malformed;
+      }
+      const uint32_t rt = uint32_t{data[2]} | (uint32_t{data[3]} << 8);
+      if (rt < 8 || caplen < rt) {
+        anomalies.add(Anomaly::LinkTruncated);
+        return DecodeResult::Malformed;
+      }
+      return decode_wlan(data + rt, caplen - rt, wirelen > rt ? wirelen - rt : 0, out, anomalies);
+    }
+    case DLT_IEEE802_11:
+      return decode_wlan(data, caplen, wirelen, out, anomalies);
     default:
       anomalies.add(Anomaly::UnknownLinkType);
       return DecodeResult::Malformed;
   }
+}
+
+bool Decoder::supports(int linktype) {
+  // One list: the switch above. An empty frame of a known type is truncated, of any other type unknown.
+  Packet p;
+  AnomalyCounters a;
+  Decoder().decode(linktype, nullptr, 0, 0, p, a);
+  return a.get(Anomaly::UnknownLinkType) == 0;
+}
+
+DecodeResult Decoder::decode_wlan(const uint8_t* p, uint32_t caplen, uint32_t wire_avail, Packet& out,
+                                  AnomalyCounters& anomalies) const {
+  // IEEE 802.11-2020 §9.2: frame control (little-endian), duration, three addresses, sequence control, a
+  // fourth address between two access points, QoS control (QoS data), HT control (+HTC bit on QoS data).
+  if (caplen < 2) {
+    anomalies.add(Anomaly::LinkTruncated);
+    return DecodeResult::Malformed;
+  }
+  const uint16_t fc = static_cast<uint16_t>(p[0] | (p[1] << 8));
+  const unsigned type = (fc >> 2) & 3, subtype = (fc >> 4) & 0xF;
+  // Management and control frames, data frames without a body (null data) and protected (WPA) bodies
+  // carry no IP that can be read.
+  if ((fc & 3) != 0 || type != 2 || (subtype & 0x4) != 0 || (fc & 0x4000) != 0) return DecodeResult::NotIp;
+  uint32_t hdr = 24;
+  if ((fc & 0x0300) == 0x0300) hdr += 6;
+  const bool qos = (subtype & 0x8) != 0;
+  if (qos) hdr += (fc & 0x8000) != 0 ? 6 : 2;
+  if (caplen < hdr + 8) {  // the header and the 8-byte LLC/SNAP header that names the ethertype
+    anomalies.add(Anomaly::LinkTruncated);
+    return DecodeResult::Malformed;
+  }
+  if (qos && (p[hdr - ((fc & 0x8000) != 0 ? 6 : 2)] & 0x80) != 0) return DecodeResult::NotIp;  // A-MSDU
+  const uint8_t* llc = p + hdr;
+  if (llc[0] != 0xAA || llc[1] != 0xAA || llc[2] != 0x03) return DecodeResult::NotIp;
+  const uint32_t h = hdr + 8;
+  return decode_ethertype(rd16(llc + 6), p + h, caplen - h, wire_avail > h ? wire_avail - h : 0, out, anomalies);
 }
 
 DecodeResult Decoder::decode_ethertype(uint16_t type, const uint8_t* p, uint32_t caplen, uint32_t wire_avail,

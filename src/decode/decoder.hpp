@@ -19,6 +19,9 @@ class Decoder {
   DecodeResult decode(int linktype, const uint8_t* data, uint32_t caplen, uint32_t wirelen, Packet& out,
                       AnomalyCounters& anomalies) const;
 
+  /// True when decode() knows link type `linktype`; frames of other types are counted as unknown_link_type.
+  static bool supports(int linktype);
+
   /// Decodes an IP packet starting at `p` (used after the link layer and for tunnels).
   /// `wire_avail` is how many bytes the packet had on the wire from `p` on.
   DecodeResult decode_ip(const uint8_t* p, uint32_t caplen, uint32_t wire_avail, Packet& out,
@@ -27,6 +30,9 @@ class Decoder {
  private:
   DecodeResult decode_ethertype(uint16_t type, const uint8_t* p, uint32_t caplen, uint32_t wire_avail,
                                 Packet& out, AnomalyCounters& anomalies) const;
+  /// An IEEE 802.11 frame (after any radiotap header): data frames with an LLC/SNAP header.
+  DecodeResult decode_wlan(const uint8_t* p, uint32_t caplen, uint32_t wire_avail, Packet& out,
+                           AnomalyCounters& anomalies) const;
   DecodeResult decode_l4(const uint8_t* p, uint32_t caplen, uint32_t len, Packet& out,
                          AnomalyCounters& anomalies, int depth) const;
 

@@ -2,7 +2,8 @@
 # Several capture files: they are read in the time order of their first packets, whatever order they are
 # given in, so rotated files that a glob sorts as text (dump.pcap, dump.pcap10, dump.pcap9) give the same
 # flows as the capture they were cut from; the change of order is said on stderr. Files that overlap in
-# time are counted and reported in the summary (they are read one after the other, not merged).
+# time are counted and reported in the summary (they are read one after the other, not merged). A capture
+# of a link type that is not decoded is named on stderr.
 # Arguments: the sealscope binary and the repository root.
 set -u
 bin=$1 root=$2
@@ -75,4 +76,19 @@ check "overlapping inputs: still read first-packet first (a.pcap, then b.pcap)" 
 # policy test and audit read their captures the same way.
 "$bin" policy test -q --rules "$root/rules/voip-curfew-mobile.yaml" "$work/dump.pcap10" "$work/dump.pcap" 2>"$work/err"
 check "policy test orders its captures too" grep -qF "sealscope policy test: reading the captures in the time order" "$work/err"
+# A capture of a link type sealscope does not decode (PPI, 192): still read, its frame counted as
+# unknown_link_type, and stderr names the link type at once (before, only the anomaly count told).
+python3 - "$work/ppi.pcap" <<'EOF'
+import struct, sys
+with open(sys.argv[1], 'wb') as f:
+    f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 192))
+    f.write(struct.pack('<IIII', 1700000000, 0, 4, 4) + b'abcd')
+EOF
+"$bin" analyze -q --summary-json "$work/ppi.json" "$work/ppi.pcap" 2>"$work/err"
+check "a link type not decoded: exit 0" [ $? -eq 0 ]
+check "a link type not decoded: named on stderr" \
+  grep -qF "ppi.pcap: link type 192 (PPI" "$work/err" && grep -qF "is not one sealscope decodes" "$work/err"
+check "a link type not decoded: its frame counted" grep -qF '"unknown_link_type": 1' "$work/ppi.json"
+"$bin" analyze -q "$cap" 2>"$work/err"
+check "a link type decoded: nothing on stderr" [ ! -s "$work/err" ]
 exit $fail

@@ -73,6 +73,13 @@ TEST_CASE("decode: every supported link type carries the same IPv4/UDP packet", 
   cases.push_back({"NULL little-endian", DLT_NULL, PacketBuilder().null_link(true)});
   cases.push_back({"NULL big-endian", DLT_NULL, PacketBuilder().null_link(false)});
   cases.push_back({"LOOP", DLT_LOOP, PacketBuilder().null_link(false)});
+  cases.push_back({"C_HDLC", DLT_C_HDLC, PacketBuilder().chdlc()});
+  cases.push_back({"PPP", DLT_PPP, PacketBuilder().ppp()});
+  cases.push_back({"PPP without address and control", DLT_PPP, PacketBuilder().ppp(false)});
+  cases.push_back({"PPP_SERIAL", DLT_PPP_SERIAL, PacketBuilder().ppp()});
+  cases.push_back({"IEEE802_11_RADIO", DLT_IEEE802_11_RADIO, PacketBuilder().wlan()});
+  cases.push_back({"IEEE802_11_RADIO QoS data, 4 addresses", DLT_IEEE802_11_RADIO, PacketBuilder().wlan(true, true, true)});
+  cases.push_back({"IEEE802_11", DLT_IEEE802_11, PacketBuilder().wlan(false, true)});
   for (Case& c : cases) {
     INFO(c.name);
     const Frame f = c.b.ipv4("10.0.0.1", "10.0.0.2").udp(1111, 2222).payload(10).build();
@@ -155,6 +162,52 @@ TEST_CASE("decode: unknown link type is counted", "[decode]") {
   const Run x = run(f, 147 /* DLT_USER0 */);
   CHECK(x.r == DecodeResult::Malformed);
   CHECK(only(x.a, Anomaly::UnknownLinkType));
+  CHECK_FALSE(Decoder::supports(147));
+  CHECK_FALSE(Decoder::supports(192 /* DLT_PPI */));
+  for (int dlt : {DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW, DLT_IPV4, DLT_IPV6, DLT_NULL, DLT_LOOP, DLT_PPP,
+                  DLT_PPP_SERIAL, DLT_C_HDLC, DLT_IEEE802_11, DLT_IEEE802_11_RADIO}) {
+    INFO(dlt);
+    CHECK(Decoder::supports(dlt));
+  }
+}
+
+TEST_CASE("decode: PPP protocols other than IP are NotIp, a compressed protocol field is read", "[decode]") {
+  Frame lcp = PacketBuilder().ppp().ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).build();
+  lcp.put16(2, 0xC021);  // LCP
+  const Run x = run(lcp, DLT_PPP);
+  CHECK(x.r == DecodeResult::NotIp);
+  CHECK(x.a.total() == 0);
+  // Protocol-field compression: the one byte 0x21 is IPv4 (RFC 1661 §6.5).
+  Frame full = PacketBuilder().ppp().ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).payload(3).build();
+  std::vector<uint8_t> pfc(full.data);
+  pfc.erase(pfc.begin() + 2);  // drop the protocol's high byte (0x00)
+  Packet p;
+  AnomalyCounters a;
+  REQUIRE(Decoder().decode(DLT_PPP, pfc.data(), static_cast<uint32_t>(pfc.size()), static_cast<uint32_t>(pfc.size()),
+                           p, a) == DecodeResult::Ok);
+  CHECK(p.l3 == pfc.data() + 3);
+  CHECK(p.dport == 2);
+}
+
+TEST_CASE("decode: 802.11 frames without readable IP are NotIp, not anomalies", "[decode]") {
+  const Frame f = PacketBuilder().wlan().ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).payload(4).build();
+  auto variant = [&](size_t at, uint8_t value) {
+    Frame g = f;
+    g.data.at(at) = value;
+    return run(g, DLT_IEEE802_11_RADIO);
+  };
+  const size_t fc = 8;  // after the radiotap header
+  CHECK(variant(fc + 1, 0x41).r == DecodeResult::NotIp);  // protected (WPA): the body is encrypted
+  CHECK(variant(fc, 0x80).r == DecodeResult::NotIp);      // a beacon (management)
+  CHECK(variant(fc, 0xD4).r == DecodeResult::NotIp);      // an ACK (control)
+  CHECK(variant(fc, 0x48).r == DecodeResult::NotIp);      // null data: no body
+  CHECK(variant(fc + 24, 0x42).r == DecodeResult::NotIp); // not LLC/SNAP
+  const Run bad_rt = variant(2, 4);                        // radiotap length below its own 8 bytes
+  CHECK(bad_rt.r == DecodeResult::Malformed);
+  CHECK(only(bad_rt.a, Anomaly::LinkTruncated));
+  const Run ok = run(f, DLT_IEEE802_11_RADIO);
+  REQUIRE(ok.r == DecodeResult::Ok);
+  CHECK(ok.p.l3 == f.ptr() + 8 + 24 + 8);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -811,6 +864,15 @@ std::vector<Good> good_frames() {
   add("ipv6 dlt", DLT_IPV6, PacketBuilder().ipv6("2001:db8::1", "2001:db8::2").icmp(1, 4).payload(40).build());
   add("null le ipv4", DLT_NULL, PacketBuilder().null_link(true).ipv4("10.0.0.1", "10.0.0.2").udp(3, 4).payload(4).build());
   add("null be ipv6", DLT_NULL, PacketBuilder().null_link(false, 24).ipv6("2001:db8::1", "2001:db8::2").tcp(5, 6, 0x10).build());
+  add("chdlc ipv4 udp", DLT_C_HDLC, PacketBuilder().chdlc().ipv4("10.0.0.1", "10.0.0.2").udp(3, 4).payload(5).build());
+  add("chdlc mpls ipv6 tcp", DLT_C_HDLC,
+      PacketBuilder().chdlc().mpls(7, true).ipv6("2001:db8::1", "2001:db8::2").tcp(1, 2, 0x10).build());
+  add("ppp ipv6 udp", DLT_PPP, PacketBuilder().ppp().ipv6("2001:db8::1", "2001:db8::2").udp(3, 4).payload(2).build());
+  add("ppp-serial ipv4 tcp", DLT_PPP_SERIAL, PacketBuilder().ppp().ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2, 0x02).build());
+  add("radiotap wlan ipv4 udp", DLT_IEEE802_11_RADIO,
+      PacketBuilder().wlan().ipv4("10.0.0.1", "10.0.0.2").udp(3, 4).payload(6).build());
+  add("wlan qos wds vlan ipv6 tcp", DLT_IEEE802_11,
+      PacketBuilder().wlan(false, true, true).vlan(5).ipv6("2001:db8::1", "2001:db8::2").tcp(1, 2, 0x10).build());
   add("loop ipv4", DLT_LOOP, PacketBuilder().null_link(false).ipv4("10.0.0.1", "10.0.0.2").tcp(5, 6, 0x10).payload(1).build());
   add("eth ipv6 ext chain udp", DLT_EN10MB,
       PacketBuilder().eth().ipv6("2001:db8::1", "2001:db8::2").ipv6_ext(0).ipv6_ext(43, 2).ipv6_ext(60).udp(3, 4).payload(5).build());
@@ -858,6 +920,9 @@ Want expect_cut(const Frame& f, size_t cut, bool wire_cut) {
       case L::Sll:
       case L::Sll2:
       case L::Null:
+      case L::Chdlc:
+      case L::Ppp:
+      case L::Wlan:
         if (!whole) return malformed(Anomaly::LinkTruncated);
         break;
       case L::Vlan:

@@ -1,7 +1,7 @@
 #pragma once
 // Byte-by-byte frame builder for the decoder, flow and worker tests. Every header is written from its
 // specification (IEEE 802.3/802.1Q, RFC 2516 PPPoE, RFC 3032 MPLS, RFC 791, RFC 8200, RFC 793, RFC 768,
-// RFC 792, 3GPP TS 29.281 GTP-U, the libpcap link-type headers). "Next protocol" fields are filled by the
+// RFC 792, 3GPP TS 29.281 GTP-U, RFC 1662 PPP, IEEE 802.11 with radiotap, the libpcap link-type headers). "Next protocol" fields are filled by the
 // layer that follows; length fields (IPv4 total length, IPv6 payload length, UDP length, GTP length) are
 // patched at build() to the end of the frame before padding. Each layer is recorded with its offset and
 // the number of bytes the decoder needs to accept it, so tests can derive what any truncation must give.
@@ -14,7 +14,7 @@
 
 namespace sealscope::testing {
 
-enum class L : uint8_t { Eth, Sll, Sll2, Null, Vlan, Pppoe, Mpls, Ipv4, Ipv6, Ipv6Ext, Tcp, Udp, Icmp, Gtp, Payload };
+enum class L : uint8_t { Eth, Sll, Sll2, Null, Chdlc, Ppp, Wlan, Vlan, Pppoe, Mpls, Ipv4, Ipv6, Ipv6Ext, Tcp, Udp, Icmp, Gtp, Payload };
 
 /// One layer of a built frame: where it starts and how many bytes a decoder needs to accept it.
 struct Span {
@@ -107,6 +107,57 @@ class PacketBuilder {
     af6_ = af6;
     set_pending(little_endian ? Space::AfLe : Space::AfBe, size());
     put32(0);
+    return *this;
+  }
+  /// DLT_C_HDLC: address 0x0F (unicast), control 0, then an ethertype.
+  PacketBuilder& chdlc() {
+    begin(L::Chdlc, 4);
+    put8(0x0F);
+    put8(0x00);
+    set_pending(Space::Ether, size());
+    put16(0);
+    return *this;
+  }
+  /// DLT_PPP / DLT_PPP_SERIAL (RFC 1662 framing without flags and FCS): address 0xFF and control 0x03 when
+  /// `addr_ctrl`, then the 2-byte protocol.
+  PacketBuilder& ppp(bool addr_ctrl = true) {
+    begin(L::Ppp, addr_ctrl ? 4 : 2);
+    if (addr_ctrl) {
+      put8(0xFF);
+      put8(0x03);
+    }
+    set_pending(Space::Ppp, size());
+    put16(0);
+    return *this;
+  }
+  /// DLT_IEEE802_11_RADIO: an 8-byte radiotap header (no fields present) unless `radiotap` is false
+  /// (DLT_IEEE802_11), an 802.11 data frame header from the station to its access point (fc little-endian:
+  /// type 2; QoS data with a 2-byte QoS control when `qos`; a fourth address when `wds`), then LLC/SNAP
+  /// (AA AA 03, OUI 0) with the ethertype.
+  PacketBuilder& wlan(bool radiotap = true, bool qos = false, bool wds = false) {
+    const size_t hdr = 24 + (wds ? 6 : 0) + (qos ? 2 : 0);
+    begin(L::Wlan, (radiotap ? 8 : 0) + hdr + 8);
+    if (radiotap) {
+      put8(0);  // version
+      put8(0);  // pad
+      put8(8);  // length, little-endian
+      put8(0);
+      put32(0);  // present flags: none
+    }
+    put8(static_cast<uint8_t>(0x08 | (qos ? 0x80 : 0)));  // type 2 (data), subtype 0 or 8 (QoS data)
+    put8(wds ? 0x03 : 0x01);                               // To DS (and From DS)
+    put16(0);                                              // duration
+    for (int a = 0; a < 3; ++a) {
+      for (int i = 0; i < 6; ++i) put8(static_cast<uint8_t>(0x10 * (a + 1)));
+    }
+    put16(0);  // sequence control
+    if (wds) {
+      for (int i = 0; i < 6; ++i) put8(0x40);
+    }
+    if (qos) put16(0);  // QoS control: TID 0, no A-MSDU
+    for (uint8_t b : {0xAA, 0xAA, 0x03, 0x00, 0x00, 0x00}) put8(b);
+    set_pending(Space::Ether, size());
+    put16(0);
     return *this;
   }
   /// 802.1Q (0x8100) or 802.1ad (0x88A8) tag: the TPID goes into the previous type field.

@@ -205,8 +205,8 @@ namespace {
 void warn_unless_decoded(const std::string& input, int linktype) {
   if (decode::Decoder::supports(linktype)) return;
   std::fprintf(stderr,
-               "sealscope: %s: link type %s is not one sealscope decodes (Ethernet, Linux SLL and SLL2, raw IP, "
-               "BSD null/loopback, PPP, Cisco HDLC, 802.11): its frames are counted as unknown_link_type\n",
+               "sealscope: %s: link type %s is not one sealscope decodes (sealscope(1) lists those it does): its "
+               "frames are counted as unknown_link_type\n",
                input.c_str(), capture::link_type_name(linktype).c_str());
 }
 }  // namespace
@@ -229,7 +229,7 @@ bool Analyzer::run_file(const std::string& path) {
   // Inputs are read one after the other, not merged: one that begins before the inputs before it end cuts
   // the flows they share (the CLI has put them in the order of their first packets already).
   const TimestampUs before = summary_.last_ts;
-  bool first = summary_.frames > 0;
+  bool check_overlap = summary_.frames > 0;
   capture::RawPacket pkt;
   const int lt = src.linktype();
   bool ok = true;
@@ -241,8 +241,8 @@ bool Analyzer::run_file(const std::string& path) {
     }
     const capture::ReadStatus st = src.next(pkt);
     if (st == capture::ReadStatus::Packet) {
-      if (first) {
-        first = false;
+      if (check_overlap) {
+        check_overlap = false;
         if (pkt.ts < before) ++summary_.inputs_overlapping;
       }
       dispatch(pkt.data, pkt.caplen, pkt.wirelen, pkt.ts, lt, static_cast<uint32_t>(src.packets()));

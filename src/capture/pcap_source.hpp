@@ -29,10 +29,10 @@ struct StreamCookie {
   uint8_t head[6] = {};  ///< the stream's first bytes, to name a compressed stream libpcap cannot read
 };
 
-/// A libpcap handle on a capture file (pcap or pcapng) or a live interface, with an optional BPF filter.
 /// "127 (IEEE802_11_RADIO: 802.11 plus radiotap header)": a DLT value with libpcap's name and description.
 std::string link_type_name(int dlt);
 
+/// A libpcap handle on a capture file (pcap or pcapng) or a live interface, with an optional BPF filter.
 class PcapSource {
  public:
   /// Opens a capture file, or standard input when `path` is "-" (a pcap or pcapng stream, e.g. from

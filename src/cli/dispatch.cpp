@@ -46,9 +46,8 @@ int run_command(int argc, char** argv) {
   if (cmd == "policy") return policy_main(args);
   if (cmd == "eval") return eval_main(args);
   if (cmd == "audit") return audit_main(args);
-  const std::string near = policy::did_you_mean(cmd, {"analyze", "policy", "eval", "audit"});
   fmt::print(stderr, "sealscope: unknown command '{}'{}\n{}", cmd,
-             near.empty() ? std::string() : " (did you mean '" + near + "'?)", kUsageText);
+             policy::suggest(cmd, {"analyze", "policy", "eval", "audit"}), kUsageText);
   return kUsage;
 }
 

@@ -191,9 +191,8 @@ int policy_main(const std::vector<std::string>& args) {
   }
   if (sub == "check") return check_main(rest);
   if (sub == "test") return test_main(rest);
-  const std::string near = policy::did_you_mean(sub, {"check", "test"});
-  fmt::print(stderr, "sealscope policy: unknown sub-command '{}'{}\n{}", sub,
-             near.empty() ? std::string() : " (did you mean '" + near + "'?)", kPolicyUsage);
+  fmt::print(stderr, "sealscope policy: unknown sub-command '{}'{}\n{}", sub, policy::suggest(sub, {"check", "test"}),
+             kPolicyUsage);
   return kUsage;
 }
 

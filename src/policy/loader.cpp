@@ -61,11 +61,6 @@ std::vector<std::string> family_names() {
   return v;
 }
 
-std::string suggest(const std::string& word, const std::vector<std::string>& cands) {
-  const std::string s = did_you_mean(word, cands);
-  return s.empty() ? std::string() : " (did you mean '" + s + "'?)";
-}
-
 /// "a, b or c".
 std::string join_or(const std::vector<std::string>& v) {
   std::string out;
@@ -261,8 +256,8 @@ class Loader {
           r.includes.emplace_back(f->second, pos(node));
         }
       } else {
-        error(it->first, "unknown key '" + k + "' in region '" + r.name + "'" + suggest(k, kKeys) +
-                             "; expected subscribers, cells, teids, vlans or include");
+        error(it->first,
+              "unknown key '" + k + "' in region '" + r.name + "'" + suggest(k, kKeys) + "; expected " + join_or(kKeys));
         unknown_key = true;
       }
     }
@@ -433,9 +428,7 @@ class Loader {
         intent(v, r.intent);
         r.explicit_intent = true;
       } else {
-        error(it->first, "unknown key '" + k + "' in a rule" + suggest(k, kKeys) +
-                             "; expected name, region, family, label, activity, category, l4, ports, server_name, "
-                             "window, action or intent");
+        error(it->first, "unknown key '" + k + "' in a rule" + suggest(k, kKeys) + "; expected " + join_or(kKeys));
       }
     }
     if (!have_action) error(n, "rule '" + r.name + "' has no 'action' (block, throttle, allow or log)");

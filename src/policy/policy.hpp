@@ -130,6 +130,8 @@ bool is_known_activity(const std::string& name);
 /// The candidate a user most likely meant, or empty: a common other word for it ("app" for family, "drop"
 /// for block), else the closest within a small edit distance (one edit for words of up to 4 letters).
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+/// did_you_mean() as a message tail: " (did you mean 'X'?)", or empty.
+std::string suggest(const std::string& word, const std::vector<std::string>& candidates);
 /// The label parts known to lint (for did-you-mean).
 const std::vector<std::string>& known_label_parts();
 const std::vector<std::string>& known_categories();

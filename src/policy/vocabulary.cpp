@@ -158,6 +158,11 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
   return best;
 }
 
+std::string suggest(const std::string& word, const std::vector<std::string>& candidates) {
+  const std::string s = did_you_mean(word, candidates);
+  return s.empty() ? std::string() : " (did you mean '" + s + "'?)";
+}
+
 bool glob_match(const std::string& pattern, const std::string& name) {
   // Iterative wildcard match with backtracking to the last '*'.
   size_t p = 0, n = 0, star = std::string::npos, mark = 0;

@@ -239,7 +239,12 @@ ReadStatus PcapSource::next(RawPacket& out) {
   const u_char* data = nullptr;
   int rc = pcap_next_ex(handle_, &hdr, &data);
   if (rc == 1) {
-    out.ts = static_cast<TimestampUs>(hdr->ts.tv_sec) * 1000000 + hdr->ts.tv_usec;
+    // Classic pcap stores the seconds as an unsigned 32-bit field (good until 2106), but libpcap 1.10 reads
+    // it as signed, so a record after 2038-01-19 03:14:07 UTC comes back before 1970. Read it as the format
+    // defines it, as Wireshark does. pcapng's 64-bit times and live clocks never come back negative.
+    int64_t sec = hdr->ts.tv_sec;
+    if (sec < 0 && !pcapng_) sec = static_cast<uint32_t>(sec);
+    out.ts = static_cast<TimestampUs>(sec) * 1000000 + hdr->ts.tv_usec;
     out.caplen = hdr->caplen;
     out.wirelen = hdr->len;
     out.data = data;

@@ -376,6 +376,27 @@ TEST_CASE("hostile capture: timestamps going backwards", "[hostile]") {
   CHECK(r.summary.first_ts == kT0 + 5 * s);
 }
 
+TEST_CASE("hostile capture: classic pcap times after 2038 stay after 2038", "[hostile]") {
+  // The record header's seconds are unsigned 32-bit: 2^31 s is 2038-01-19 03:14:08 UTC, 2^32 - 6 s is in 2106.
+  const Bytes a = udp_frame("192.0.2.1", "198.51.100.2", 40000, 53);
+  const Bytes b = udp_frame("198.51.100.2", "192.0.2.1", 53, 40000);
+  constexpr TimestampUs s = 1000000;
+  constexpr TimestampUs t2038 = (TimestampUs{1} << 31) * s, t2106 = ((TimestampUs{1} << 32) - 6) * s;
+  TempFile f(pcap_file(DLT_EN10MB, 262144,
+                       {{t2038 - 2 * s, a}, {t2038 + 1 * s + 250, b}, {t2106, a}, {t2106 + 5 * s + 999999, b}}));
+  Run r;
+  analyze_file(f.path, r);
+  CHECK(r.ok);
+  CHECK(r.anomaly(Anomaly::TimestampBackwards) == 0);
+  CHECK(r.summary.first_ts == t2038 - 2 * s);
+  CHECK(r.summary.last_ts == t2106 + 5 * s + 999999);
+  REQUIRE(r.records.recs.size() == 2);  // the UDP idle timeout parts the two exchanges
+  CHECK(r.records.recs[0].first_seen == t2038 - 2 * s);
+  CHECK(r.records.recs[0].last_seen == t2038 + 1 * s + 250);
+  CHECK(r.records.recs[1].first_seen == t2106);
+  CHECK(r.records.recs[1].last_seen == t2106 + 5 * s + 999999);
+}
+
 TEST_CASE("hostile capture: IPv6 extension header chains that loop or run past the packet", "[hostile]") {
   std::vector<Rec> recs;
   // 20 destination-options headers, each naming the next as destination options again.

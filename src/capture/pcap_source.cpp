@@ -190,6 +190,11 @@ PcapSource PcapSource::open_live(const std::string& iface, const std::string& bp
   return s;
 }
 
+std::string PcapSource::filter_error(const std::string& bpf, const std::string& why) const {
+  // A filter can compile for one link type and not another ("vlan" on raw IP): name the input and its type.
+  return name_ + ": BPF filter '" + bpf + "' for link type " + link_type_name(linktype_) + ": " + why;
+}
+
 void PcapSource::apply_filter(const std::string& bpf) {
   if (bpf.empty()) {
     return;
@@ -200,7 +205,7 @@ void PcapSource::apply_filter(const std::string& bpf) {
     std::string why = pcap_geterr(handle_);
     pcap_close(handle_);
     handle_ = nullptr;
-    throw InputError("BPF filter '" + bpf + "': " + why);
+    throw InputError(filter_error(bpf, why));
   }
   int rc = pcap_setfilter(handle_, &prog);
   pcap_freecode(&prog);
@@ -208,7 +213,7 @@ void PcapSource::apply_filter(const std::string& bpf) {
     std::string why = pcap_geterr(handle_);
     pcap_close(handle_);
     handle_ = nullptr;
-    throw InputError("BPF filter '" + bpf + "': " + why);
+    throw InputError(filter_error(bpf, why));
   }
 }
 

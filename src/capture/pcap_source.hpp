@@ -70,6 +70,7 @@ class PcapSource {
  private:
   PcapSource() = default;
   void apply_filter(const std::string& bpf);
+  std::string filter_error(const std::string& bpf, const std::string& why) const;
 
   /// 256 KiB: 1,600 reads for a 415 MB file (4 KiB made 97,000 and cost a third of the CPU; 1 MiB gained
   /// nothing measurable over this and kept 0.75 MB more resident).

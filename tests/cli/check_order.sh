@@ -3,7 +3,7 @@
 # given in, so rotated files that a glob sorts as text (dump.pcap, dump.pcap10, dump.pcap9) give the same
 # flows as the capture they were cut from; the change of order is said on stderr. Files that overlap in
 # time are counted and reported in the summary (they are read one after the other, not merged). A capture
-# of a link type that is not decoded is named on stderr.
+# of a link type that is not decoded is named on stderr, as is one a BPF filter cannot be compiled for.
 # Arguments: the sealscope binary and the repository root.
 set -u
 bin=$1 root=$2
@@ -91,4 +91,11 @@ check "a link type not decoded: named on stderr" \
 check "a link type not decoded: its frame counted" grep -qF '"unknown_link_type": 1' "$work/ppi.json"
 "$bin" analyze -q "$cap" 2>"$work/err"
 check "a link type decoded: nothing on stderr" [ ! -s "$work/err" ]
+# A filter that compiles for one input's link type and not another's names the input it failed on.
+"$bin" analyze -q --bpf 'vlan and udp' --flows "$work/never.jsonl" "$root/captures/vlan.pcap" \
+  "$root/captures/link-raw.pcap" 2>"$work/err"
+check "a filter one link type cannot take: exit 1" [ $? -eq 1 ]
+check "a filter one link type cannot take: the input and its link type named" \
+  grep -qF "link-raw.pcap: BPF filter 'vlan and udp' for link type 12 (RAW" "$work/err"
+check "a filter one link type cannot take: no flows file" [ ! -e "$work/never.jsonl" ]
 exit $fail

@@ -31,6 +31,17 @@ bool parse_ip(const std::string& text, IpAddr& out) {
   return false;
 }
 
+std::string human_bytes(uint64_t b) {
+  constexpr const char* kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1000 && u < 5) {
+    v /= 1000;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.1f} {}", v, kUnits[u]);
+}
+
 std::string format_rfc3339_us(TimestampUs ts) {
   int64_t secs = ts / 1000000;
   int64_t us = ts % 1000000;

@@ -35,6 +35,9 @@ std::string to_string(const IpAddr& a);
 /// Parses dotted-quad or IPv6 text; false when it is neither.
 bool parse_ip(const std::string& text, IpAddr& out);
 
+/// A byte count for people, in SI units as the summaries print it: 816 B, 959.8 kB, 171.6 MB, 2.1 GB.
+std::string human_bytes(uint64_t b);
+
 /// RFC 3339 UTC with microseconds, e.g. 2024-03-01T12:00:00.000123Z.
 std::string format_rfc3339_us(TimestampUs ts);
 

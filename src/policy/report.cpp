@@ -42,11 +42,6 @@ ojson tally(const Tally& t, bool with_intent) {
   return j;
 }
 
-std::string human(uint64_t b) {
-  if (b >= 10000000) return fmt::format("{:.1f} MB", static_cast<double>(b) / 1e6);
-  if (b >= 10000) return fmt::format("{:.1f} kB", static_cast<double>(b) / 1e3);
-  return fmt::format("{} B", b);
-}
 }  // namespace
 
 ojson report_json(const DryRun& run, const ReportContext& ctx) {
@@ -112,9 +107,9 @@ void print_report(const DryRun& run, const ReportContext& ctx, FILE* out) {
              ctx.truth);
   fmt::print(out, "total: {} flows ({} in no region), {} packets / {}; passed {} / {}, dropped {} / {} "
                   "(throttle {}), before verdict {} packets / {}\n\n",
-             t.flows, run.flows_without_region(), t.all.packets, human(t.all.bytes), t.passed.packets,
-             human(t.passed.bytes), t.dropped.packets, human(t.dropped.bytes), t.throttled.packets,
-             t.before_verdict.packets, human(t.before_verdict.bytes));
+             t.flows, run.flows_without_region(), t.all.packets, human_bytes(t.all.bytes), t.passed.packets,
+             human_bytes(t.passed.bytes), t.dropped.packets, human_bytes(t.dropped.bytes), t.throttled.packets,
+             t.before_verdict.packets, human_bytes(t.before_verdict.bytes));
   fmt::print(out, "{:<24} {:<16} {:>6} {:>5} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9} {:>8} {:>10}\n", "rule",
              "action", "flows", "subs", "packets", "bytes", "dropped", "dropped B", "throttled", "pre-verd",
              "intended", "collateral");

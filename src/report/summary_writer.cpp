@@ -19,16 +19,6 @@ double duration_s(const stats::Summary& s) {
   return s.last_ts > s.first_ts ? static_cast<double>(s.last_ts - s.first_ts) / 1e6 : 0.0;
 }
 
-std::string human_bytes(uint64_t b) {
-  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-  double v = static_cast<double>(b);
-  int u = 0;
-  while (v >= 1000 && u < 4) {
-    v /= 1000;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.1f} {}", v, units[u]);
-}
 }  // namespace
 
 nlohmann::json summary_json(const stats::Summary& s) {

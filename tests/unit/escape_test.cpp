@@ -1,8 +1,11 @@
 // JSON string and CSV field escaping (report/text_escape): RFC 8259 §7 and RFC 4180 §2, plus the
-// documented choices: bytes outside printable ASCII become \u00XX in JSON and \xNN in CSV.
+// documented choices: bytes outside printable ASCII become \u00XX in JSON and \xNN in CSV. Also the one
+// byte-count formatter the text summaries share.
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <string>
 
+#include "common/types.hpp"
 #include "report/text_escape.hpp"
 
 using namespace sealscope::report;
@@ -77,4 +80,15 @@ TEST_CASE("escape: CSV fields", "[escape]") {
   CHECK(csv("a\tb") == "a\\x09b");
   CHECK(csv("caf\xc3\xa9") == "caf\\xc3\\xa9");
   CHECK(csv("\x7f") == "\\x7f");
+}
+
+TEST_CASE("human_bytes: SI units, one decimal, the same in every summary", "[report]") {
+  CHECK(sealscope::human_bytes(0) == "0 B");
+  CHECK(sealscope::human_bytes(999) == "999 B");
+  CHECK(sealscope::human_bytes(1000) == "1.0 kB");
+  CHECK(sealscope::human_bytes(959800) == "959.8 kB");
+  CHECK(sealscope::human_bytes(1489120) == "1.5 MB");
+  CHECK(sealscope::human_bytes(171600000) == "171.6 MB");
+  CHECK(sealscope::human_bytes(2100000000ull) == "2.1 GB");
+  CHECK(sealscope::human_bytes(UINT64_MAX) == "18446.7 PB");
 }

@@ -7,7 +7,8 @@ pkgs=(build-essential cmake pkg-config git
       libboost-program-options-dev libyaml-cpp-dev catch2 nlohmann-json3-dev libfmt-dev
       libhowardhinnant-date-dev tzdata
       libhyperscan-dev libsodium-dev libsrtp2-dev libopus-dev libsqlite3-dev
-      groff-base tcpdump time iproute2 util-linux python3)
+      groff-base tcpdump time iproute2 util-linux python3
+      chromium)  # headless, for the test that reads the --html report in a real browser
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -14,18 +14,16 @@
 #include "common/errors.hpp"
 #include "flow/flow_table.hpp"
 #include "report/flow_writers.hpp"
+#include "report/html_report.hpp"
 #include "report/summary_writer.hpp"
 
 namespace po = boost::program_options;
 
 namespace sealscope::cli {
 
-namespace {
-}  // namespace
-
 int analyze_main(const std::vector<std::string>& args) {
   analyze::AnalyzeOptions o;
-  std::string flows_path, csv_path, summary_path;
+  std::string flows_path, csv_path, summary_path, html_path;
   bool quiet = false, progress = false, no_progress = false;
   PipelineSwitches switches;
   uint32_t splt = 32;
@@ -47,6 +45,9 @@ int analyze_main(const std::vector<std::string>& args) {
       ("flows", po::value(&flows_path), "write one JSON object per flow to FILE (sealscope-flows(5); - = stdout)")
       ("csv", po::value(&csv_path), "write the same fields, flattened, as CSV to FILE (- = stdout)")
       ("summary-json", po::value(&summary_path), "write the run summary as JSON to FILE (- = stdout)")
+      ("html", po::value(&html_path),
+       "write a report page to FILE: the summary, a time line of new flows by activity, the biggest flows "
+       "(self-contained HTML, no script; - = stdout)")
       ("splt", po::value(&splt)->default_value(32), "packet shape entries kept per flow (0 = off, max 255)")
       ("close-linger", po::value(&t.close_linger_s)->default_value(60),
        "after FIN both ways or RST, keep a TCP flow this many seconds for stray packets (a new SYN ends it)")
@@ -104,13 +105,13 @@ int analyze_main(const std::vector<std::string>& args) {
     fmt::print(stderr, "sealscope analyze: --max-flows must be at least 1\n");
     return kUsage;
   }
-  const int to_stdout = (flows_path == "-") + (csv_path == "-") + (summary_path == "-");
+  const int to_stdout = (flows_path == "-") + (csv_path == "-") + (summary_path == "-") + (html_path == "-");
   if (to_stdout > 1) {
-    fmt::print(stderr, "sealscope analyze: only one of --flows, --csv and --summary-json can be - (stdout)\n");
+    fmt::print(stderr, "sealscope analyze: only one of --flows, --csv, --summary-json and --html can be - (stdout)\n");
     return kUsage;
   }
   if (!files_are_distinct("analyze", o.files, {},
-                            {{"--flows", flows_path}, {"--csv", csv_path}, {"--summary-json", summary_path}})) {
+                            {{"--flows", flows_path}, {"--csv", csv_path}, {"--summary-json", summary_path}, {"--html", html_path}})) {
     return kUsage;
   }
   order_by_time("analyze", o.files);
@@ -121,6 +122,8 @@ int analyze_main(const std::vector<std::string>& args) {
   stats::Summary summary;
   analyze::TeeSink tee;
   tee.add(&summary);
+  report::HtmlReport html;
+  if (!html_path.empty()) tee.add(&html);
   std::unique_ptr<report::JsonlWriter> jsonl;
   std::unique_ptr<report::CsvWriter> csv;
   analyze::TeeSink files;
@@ -152,6 +155,7 @@ int analyze_main(const std::vector<std::string>& args) {
     if (jsonl) jsonl->close();
     if (csv) csv->close();
     if (!summary_path.empty()) report::write_summary_json(summary, summary_path);
+    if (!html_path.empty()) html.write_file(summary, html_path, version_string());
   } catch (const Error& ex) {
     fmt::print(stderr, "sealscope analyze: {}\n", ex.what());
     return kInputProblem;

@@ -25,6 +25,9 @@ int audit_main(const std::vector<std::string>& args);
 /// `sealscope eval …`: accuracy against a labels file.
 int eval_main(const std::vector<std::string>& args);
 
+/// "sealscope VERSION (nDPI VERSION)": what --version prints and reports name as their maker.
+std::string version_string();
+
 /// Top-level dispatch; returns the process exit code.
 int run(int argc, char** argv);
 

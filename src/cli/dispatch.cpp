@@ -39,7 +39,7 @@ int run_command(int argc, char** argv) {
     return kOk;
   }
   if (cmd == "--version" || cmd == "version") {
-    fmt::print("sealscope {} (nDPI {})\n", SEALSCOPE_VERSION, classify::NdpiEngine::version());
+    fmt::print("{}\n", version_string());
     return kOk;
   }
   if (cmd == "analyze") return analyze_main(args);
@@ -52,6 +52,10 @@ int run_command(int argc, char** argv) {
 }
 
 }  // namespace
+
+std::string version_string() {
+  return fmt::format("sealscope {} (nDPI {})", SEALSCOPE_VERSION, classify::NdpiEngine::version());
+}
 
 int run(int argc, char** argv) {
   const int rc = run_command(argc, argv);

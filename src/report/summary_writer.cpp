@@ -84,6 +84,17 @@ void write_summary_json(const stats::Summary& s, const std::string& path) {
   if (!f) throw Error(path + ": write failed");
 }
 
+std::vector<std::pair<std::pair<std::string, std::string>, stats::Totals>> family_activity_rows(
+    const stats::Summary& s) {
+  std::vector<std::pair<std::pair<std::string, std::string>, stats::Totals>> rows(s.by_family_activity.begin(),
+                                                                                    s.by_family_activity.end());
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    if (a.first.first.empty() != b.first.first.empty()) return !a.first.first.empty();
+    return a.second.bytes > b.second.bytes;
+  });
+  return rows;
+}
+
 void print_summary(const stats::Summary& s, FILE* out) {
   const double dur = duration_s(s);
   fmt::print(out, "sealscope analyze: {} input(s), {} frames ({}), capture span {:.3f} s\n", s.inputs.size(),
@@ -94,13 +105,7 @@ void print_summary(const stats::Summary& s, FILE* out) {
              s.all.flows ? 100.0 * s.unknown.flows / s.all.flows : 0.0, human_bytes(s.unknown.bytes),
              s.all.bytes ? 100.0 * s.unknown.bytes / s.all.bytes : 0.0);
   fmt::print(out, "\n{:<14} {:<11} {:>8} {:>10} {:>12}\n", "family", "activity", "flows", "packets", "bytes");
-  std::vector<std::pair<std::pair<std::string, std::string>, stats::Totals>> rows(s.by_family_activity.begin(),
-                                                                                    s.by_family_activity.end());
-  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
-    if (a.first.first.empty() != b.first.first.empty()) return !a.first.first.empty();
-    return a.second.bytes > b.second.bytes;
-  });
-  for (const auto& [k, t] : rows) {
+  for (const auto& [k, t] : family_activity_rows(s)) {
     fmt::print(out, "{:<14} {:<11} {:>8} {:>10} {:>12}\n", k.first.empty() ? "-" : k.first, k.second, t.flows,
                t.packets, human_bytes(t.bytes));
   }

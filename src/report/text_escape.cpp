@@ -21,6 +21,26 @@ void append_json_string(fmt::memory_buffer& out, std::string_view s) {
   out.push_back('"');
 }
 
+void append_html_text(fmt::memory_buffer& out, std::string_view s) {
+  static const char* hex = "0123456789abcdef";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '&': out.append(std::string_view("&amp;")); break;
+      case '<': out.append(std::string_view("&lt;")); break;
+      case '>': out.append(std::string_view("&gt;")); break;
+      case '"': out.append(std::string_view("&quot;")); break;
+      case '\'': out.append(std::string_view("&#39;")); break;
+      default:
+        if (c >= 0x20 && c < 0x7F) {
+          out.push_back(static_cast<char>(c));
+        } else {
+          const char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+          out.append(esc, esc + 4);
+        }
+    }
+  }
+}
+
 void append_csv_field(fmt::memory_buffer& out, std::string_view s) {
   static const char* hex = "0123456789abcdef";
   bool quote = false;

@@ -47,6 +47,7 @@ refuse "--flows soft.pcap is the capture cap.pcap: $over" "$bin" analyze -q cap.
 refuse "--flows cap.pcap is the capture caps/../cap.pcap: $over" "$bin" analyze -q caps/../cap.pcap --flows cap.pcap
 refuse "--flows cap.pcap is the capture - (standard input): $over" \
   bash -c '"$0" analyze -q - --flows cap.pcap <cap.pcap' "$bin"
+refuse "--html cap.pcap is the capture cap.pcap: $over" "$bin" analyze -q cap.pcap --html cap.pcap
 refuse "--flows out.jsonl and --csv ./out.jsonl are the same file" \
   "$bin" analyze -q cap.pcap --flows out.jsonl --csv ./out.jsonl
 refuse "--pass-pcap cap.pcap is the capture cap.pcap: $over" \

@@ -36,6 +36,7 @@ check() {
 expect "/dev/full: write failed" analyze -q --flows /dev/full "$cap"
 expect "/dev/full: write failed" analyze -q --csv /dev/full "$cap"
 expect "/dev/full: write failed" analyze -q --summary-json /dev/full "$cap"
+expect "/dev/full: write failed" analyze -q --html /dev/full "$cap"
 expect "/dev/full: write failed" policy test -q --rules "$rules" --pass-pcap /dev/full "$cap"
 expect "/dev/full: write failed" policy test -q --rules "$rules" --drop-pcap /dev/full --pass-pcap "$work/p.pcap" "$cap"
 expect "/dev/full: cannot write the report" policy test -q --rules "$rules" --report-json /dev/full "$cap"
@@ -43,12 +44,14 @@ expect "/dev/full: cannot write the report" audit -q --canaries "$canaries" --re
 expect_stdout "standard output: write failed" analyze "$cap"
 expect_stdout "write failed" analyze -q --flows - "$cap"
 expect_stdout "standard output: write failed" analyze -q --summary-json - "$cap"
+expect_stdout "standard output: write failed" analyze -q --html - "$cap"
 expect_stdout "standard output: write failed" policy test --rules "$rules" "$cap"
 expect_stdout "standard output: write failed" audit --canaries "$canaries" "$cap"
 expect_stdout "standard output: write failed" policy check "$rules"
 
 # Positive control: the same commands with real files exit 0 and leave non-empty files.
-if "$bin" analyze -q --flows "$work/f.jsonl" --csv "$work/f.csv" --summary-json "$work/s.json" "$cap" >"$work/out" &&
+if "$bin" analyze -q --flows "$work/f.jsonl" --csv "$work/f.csv" --summary-json "$work/s.json" --html "$work/r.html" \
+     "$cap" >"$work/out" && [ -s "$work/r.html" ] &&
    "$bin" policy test -q --rules "$rules" --pass-pcap "$work/p.pcap" --drop-pcap "$work/d.pcap" "$cap" >"$work/out" &&
    [ -s "$work/f.jsonl" ] && [ -s "$work/f.csv" ] && [ -s "$work/s.json" ] && [ -s "$work/p.pcap" ] && [ -s "$work/d.pcap" ]; then
   echo "ok: the same outputs to real files succeed"

@@ -4,7 +4,7 @@
 Runs every sealscope command with every option on captures full of canaries (known plaintext) and fails if
 any output file, any stdout or any stderr holds a canary in any encoding sealscope audit searches for: raw,
 hex (either case), base64 (three alignments; standard and URL-safe alphabets), UTF-16LE/BE and URL-encoded
-(%XX in either case, '+' or %20 for a space), also after undoing JSON and CSV escaping.
+(%XX in either case, '+' or %20 for a space), also after undoing JSON, CSV and HTML escaping.
 
 * Commands and options come from the binary's own --help. An option that no run below uses and that is not
   exempted (with a reason) fails the test, and so does a command or policy sub-command this test does not
@@ -14,7 +14,7 @@ hex (either case), base64 (three alignments; standard and URL-safe alphabets), U
   null-cipher control (control-null.pcap with its canaries.txt). Without sealchat or the script, that part
   is skipped with a message; `sealscope audit` is skipped the same way while it does not exist.
 * The search is written here, independently of the audit's. Before anything else a self-check plants each
-  canary in each encoding (made with Python's own binascii/base64/urllib/json/csv encoders) into temporary
+  canary in each encoding (made with Python's own binascii/base64/urllib/json/csv/html encoders) into temporary
   files and requires the search to find it, requires it to find nothing in files holding every encoding of a
   canary shortened by one character, and requires it to find every single-packet placement of
   canary-placements.tsv in captures/canary.pcap and nothing in captures/canary-clean.pcap.
@@ -29,6 +29,7 @@ import argparse
 import base64
 import binascii
 import csv
+import html
 import io
 import json
 import os
@@ -145,7 +146,7 @@ _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})")
 
 
 def views(path, blob):
-    """The bytes of an output, plus its text after undoing JSON / CSV / backslash escaping."""
+    """The bytes of an output, plus its text after undoing JSON / CSV / HTML / backslash escaping."""
     out = [("bytes", blob)]
     try:
         text = blob.decode("utf-8")
@@ -188,6 +189,9 @@ def views(path, blob):
 
     if _ESCAPE.search(text):
         out.append(("unescaped", _ESCAPE.sub(unescape, text).encode("utf-8", "surrogatepass")))
+    if "&" in text and (path.endswith(".html") or "<html" in text):
+        plain = html.unescape(text)  # character references (&amp; &lt; &#39; ...), then backslash escapes
+        out.append(("html-text", _ESCAPE.sub(unescape, plain).encode("utf-8", "surrogatepass")))
     return out
 
 
@@ -219,6 +223,9 @@ def plantings(c):
         ("url-every-byte", ".txt", "".join("%%%02X" % b for b in c.data).encode()),
         ("json-ascii-escaped", ".json", json.dumps({"v": c.text}, ensure_ascii=True).encode()),
         ("csv-quoted", ".csv", ('a,b,c\n1,"' + c.text.replace('"', '""') + '",3\n').encode()),
+        ("html-escaped", ".html",
+         ("<!DOCTYPE html><html><body><td>" + html.escape(c.text, quote=True).replace(" ", "&#32;") +
+          "</td></body></html>").encode()),
     ]
     for k in range(3):
         prefix, suffix = bytes(rnd.randrange(256) for _ in range(k)), bytes(rnd.randrange(256) for _ in range(2))
@@ -228,14 +235,14 @@ def plantings(c):
 
 
 def expected_encoding(planting):
-    """The search's encoding that must find a planting (JSON and CSV: the raw text, once unescaped)."""
+    """The search's encoding that must find a planting (JSON, CSV, HTML: the raw text, once unescaped)."""
     if planting.startswith(("hex-",)):
         return "hex"
     if planting.startswith(("base64-", "base64url-")):
         return planting.replace("-", "/")
     if planting.startswith("url-"):
         return "url"
-    if planting in ("json-ascii-escaped", "csv-quoted"):
+    if planting in ("json-ascii-escaped", "csv-quoted", "html-escaped"):
         return "raw"
     return planting
 
@@ -564,11 +571,12 @@ def check(a, bin_, root, work):
     runs = [
         Run("analyze-files", "analyze",
             captures + ["--flows", f"{O}/flows.jsonl", "--csv", f"{O}/flows.csv", "--summary-json", f"{O}/summary.json",
-                        "--splt", "255", "--progress", "--workers", "1", "--park-idle", "1"],
-            files=("flows.jsonl", "flows.csv", "summary.json")),
+                        "--html", f"{O}/report.html", "--splt", "255", "--progress", "--workers", "1", "--park-idle", "1"],
+            files=("flows.jsonl", "flows.csv", "summary.json", "report.html")),
         Run("analyze-stdout", "analyze",
             captures + ["--flows", "-", "--no-progress", "--workers", "2", "--bpf", "tcp or udp"]),
         Run("analyze-csv-stdout", "analyze", captures + ["--csv", "-", "-q"]),
+        Run("analyze-html-stdout", "analyze", captures + ["--html", "-", "-q", "--workers", "2"]),
         Run("analyze-tuned", "analyze",
             captures + ["--flows", f"{O}/flows.jsonl", "--summary-json", f"{O}/summary.json", "--active-timeout", "1",
                         "--close-linger", "1", "--classify-idle", "1", "--max-flows", "2", "--splt", "0"] + tuning,

@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""The --html report, read by a real browser.
+
+Runs `sealscope analyze --html` on the project's captures plus two TLS flows made here whose server names are
+hostile (markup and quotes; a byte that is not UTF-8), has headless Chromium load the page (--dump-dom: the
+DOM after Chromium's own HTML parser), and checks what the browser built against the run's --summary-json
+and --flows:
+
+* nothing that runs or fetches: no script element, no src/href/action/srcset attribute, no on* handler, and
+  a Content-Security-Policy of default-src 'none';
+* the capture figures, the family x activity table, the activity totals, the labels, the flow ends and the
+  confidence counts equal the summary JSON, row for row (exact byte counts are in each cell's title);
+* the biggest-flows table holds min(25, flows) rows in descending bytes, equal to the largest records of
+  --flows, and the hostile server names come back from the browser as the same text (escaping works in a
+  real parser); the byte that is not UTF-8 arrives from nDPI as '?', as in the records;
+* the time line counts every flow once (the numbers in its interval titles add up to the flows);
+* the page is the same bytes on a second run, and with --html - on standard output.
+
+usage: check_html.py SEALSCOPE REPO_ROOT      exit 0 pass, 1 fail, 77 skip (no Chromium)
+"""
+
+import html.parser
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+HOSTILE = '<script>alert("x")</script>&amp;\'.example'
+HOSTILE_BYTES = b"caf\xff.example"
+
+failures = []
+
+
+def check(what, ok):
+    print(("ok: " if ok else "FAIL: ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def client_hello(sni):
+    ext = struct.pack("!HH", 0, len(sni) + 5) + struct.pack("!HBH", len(sni) + 3, 0, len(sni)) + sni
+    body = (b"\x03\x03" + b"\x11" * 32 + b"\x00" + struct.pack("!H", 2) + b"\x13\x01" + b"\x01\x00" +
+            struct.pack("!H", len(ext)) + ext)
+    hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
+
+
+def tcp(src, dst, sport, dport, seq, ack, flags, payload=b""):
+    seg = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(seg), 1, 0x4000, 64, 6, 0, bytes(src), bytes(dst))
+    return ip + seg
+
+
+def hostile_pcap(path):
+    """Raw-IP pcap: two TLS handshakes starting 2024-03-01 12:00, one per hostile server name."""
+    c, s = [192, 0, 2, 7], [203, 0, 113, 9]
+    frames = []
+    for port, sni in ((40001, HOSTILE.encode()), (40002, HOSTILE_BYTES)):
+        frames += [tcp(c, s, port, 443, 1000, 0, 0x02), tcp(s, c, 443, port, 5000, 1001, 0x12),
+                   tcp(c, s, port, 443, 1001, 5001, 0x10), tcp(c, s, port, 443, 1001, 5001, 0x18, client_hello(sni))]
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101))
+        for i, d in enumerate(frames):
+            f.write(struct.pack("<IIII", 1709294400, i * 1000, len(d), len(d)) + d)
+
+
+class Dom(html.parser.HTMLParser):
+    """Just enough of the DOM: every element (tag, attrs), the text of table cells by table id, titles."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.elements = []
+        self.tables = {}  # id -> [[(text, attrs), ...] per row]
+        self.stack = []
+        self.table = None
+        self.cell = None
+        self.svg_titles = []
+        self.in_svg = False
+        self.title = None
+        self.text = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.elements.append((tag, a))
+        if tag == "table":
+            self.table = a.get("id")
+            if self.table:
+                self.tables[self.table] = []
+        elif tag == "tr" and self.table:
+            self.tables[self.table].append([])
+        elif tag in ("td", "th") and self.table:
+            self.cell = ([], a)
+        elif tag == "svg":
+            self.in_svg = True
+        elif tag == "title":
+            self.title = []
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.table = None
+        elif tag in ("td", "th") and self.table and self.cell is not None:
+            self.tables[self.table][-1].append(("".join(self.cell[0]).strip(), self.cell[1]))
+            self.cell = None
+        elif tag == "svg":
+            self.in_svg = False
+        elif tag == "title" and self.title is not None:
+            if self.in_svg:
+                self.svg_titles.append("".join(self.title))
+            self.title = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self.cell is not None:
+            self.cell[0].append(data)
+        if self.title is not None:
+            self.title.append(data)
+
+
+def exact_bytes(cell):
+    m = re.fullmatch(r"(\d+) bytes", cell[1].get("title", ""))
+    return int(m.group(1)) if m else None
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__)
+        return 2
+    binary, root = sys.argv[1], sys.argv[2]
+    browser = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
+    if browser is None:
+        print("SKIP: no Chromium (apt install chromium) to read the page with")
+        return 77
+    work = tempfile.mkdtemp(prefix="sealscope-html-")
+    try:
+        return run(binary, root, browser, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(binary, root, browser, work):
+    hostile_pcap(os.path.join(work, "hostile.pcap"))
+    caps = [os.path.join(root, "captures", c) for c in ("mixed.pcap", "gtpu.pcap", "vlan.pcap", "stun.pcap")]
+    caps.append(os.path.join(work, "hostile.pcap"))
+    page, summary, flows = (os.path.join(work, n) for n in ("report.html", "summary.json", "flows.jsonl"))
+    args = [binary, "analyze", "-q", "--no-progress", "--html", page, "--summary-json", summary, "--flows", flows]
+    r = subprocess.run(args + caps, capture_output=True, timeout=120)
+    check(f"analyze --html exits 0 (stderr: {r.stderr.decode(errors='replace')[:200]!r})", r.returncode == 0)
+    if r.returncode != 0:
+        return 1
+    s = json.load(open(summary))
+    records = [json.loads(line) for line in open(flows, encoding="utf-8", errors="surrogateescape")]
+    blob = open(page, "rb").read()
+
+    # Deterministic, and the same on standard output.
+    again = subprocess.run([binary, "analyze", "-q", "--no-progress", "--html", "-"] + caps, capture_output=True,
+                           timeout=120)
+    check("--html - writes the same bytes to standard output (and a second run the same page)",
+          again.returncode == 0 and again.stdout == blob)
+
+    # The browser's DOM.
+    profile = os.path.join(work, "profile")
+    b = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        f"--user-data-dir={profile}", "--dump-dom", "file://" + page],
+                       capture_output=True, timeout=120, env=dict(os.environ, HOME=work))
+    check("Chromium loads the page", b.returncode == 0 and b"</html>" in b.stdout)
+    if b.returncode != 0:
+        print(b.stderr.decode(errors="replace")[-2000:])
+        return 1
+    dom = Dom()
+    dom.feed(b.stdout.decode("utf-8"))
+
+    # Nothing runs, nothing is fetched.
+    tags = [t for t, _ in dom.elements]
+    check("no script, iframe, object, embed, img or link element", not {"script", "iframe", "object", "embed", "img", "link"} & set(tags))
+    bad = [(t, k) for t, a in dom.elements for k in a if k in ("src", "href", "action", "srcset") or k.startswith("on")]
+    check(f"no attribute that fetches or runs ({bad[:3]})", not bad)
+    csp = [a.get("content", "") for t, a in dom.elements if t == "meta" and a.get("http-equiv", "").lower() == "content-security-policy"]
+    check("a Content-Security-Policy of default-src 'none'", len(csp) == 1 and "default-src 'none'" in csp[0])
+
+    # Capture figures.
+    cap = {row[0][0]: row[1] for row in dom.tables.get("capture", []) if len(row) == 2}
+    check("capture: flows", cap.get("flows", ("",))[0] == str(s["flows"]["flows"]))
+    check("capture: packets in flows", cap.get("packets in flows", ("",))[0] == str(s["flows"]["packets"]))
+    check("capture: frames read", cap.get("frames read", ("",))[0].startswith(f"{s['frames']} ("))
+    check("capture: first packet", cap.get("first packet (UTC)", ("",))[0] == s["capture"]["first_seen"][:19].replace("T", " "))
+    check("capture: last packet", cap.get("last packet (UTC)", ("",))[0] == s["capture"]["last_seen"][:19].replace("T", " "))
+
+    # Family x activity, in the text summary's order: named families first, then by bytes.
+    rows = dom.tables.get("family-activity", [])[1:]
+    got = [(c[0][0], c[1][0], int(c[2][0]), int(c[3][0]), exact_bytes(c[4])) for c in rows]
+    want = sorted(((r["family"] or "-", r["activity"], r["flows"], r["packets"], r["bytes"]) for r in s["by_family_activity"]),
+                  key=lambda x: (x[0] == "-", -x[4]))
+    check(f"family x activity: {len(got)} rows equal the summary's", sorted(got) == sorted(want))
+    check("family x activity: named families first, then by bytes",
+          [(g[0] == "-", -g[4]) for g in got] == sorted((g[0] == "-", -g[4]) for g in got))
+    check("family x activity: the flows add up to all flows", sum(g[2] for g in got) == s["flows"]["flows"])
+
+    # Activity totals.
+    acts = {}
+    for r in s["by_family_activity"]:
+        a = acts.setdefault(r["activity"], [0, 0, 0])
+        a[0] += r["flows"]; a[1] += r["packets"]; a[2] += r["bytes"]
+    got = {c[0][0]: [int(c[1][0]), int(c[2][0]), exact_bytes(c[3])] for c in dom.tables.get("activity", [])[1:]}
+    check(f"activity totals equal the summary's ({sorted(got)})", got == acts)
+
+    # Labels, flow ends, confidence.
+    got = {c[0][0]: {"flows": int(c[1][0]), "packets": int(c[2][0]), "bytes": exact_bytes(c[3])} for c in dom.tables.get("labels", [])[1:]}
+    check(f"labels: {len(got)} rows equal the summary's", got == s["by_label"])
+    for tid, key in (("ends", "by_end"), ("confidence", "by_confidence")):
+        got = {c[0][0]: int(c[1][0]) for c in dom.tables.get(tid, [])[1:]}
+        check(f"{tid}: equal the summary's {key}", got == s[key])
+
+    # The biggest flows.
+    rows = dom.tables.get("top-flows", [])[1:]
+    by_bytes = sorted(records, key=lambda r: (-(r["bytes"]["up"] + r["bytes"]["down"]), r["flow_id"]))
+    n = min(25, len(records))
+    check(f"biggest flows: {len(rows)} rows, want {n}", len(rows) == n)
+    got = [exact_bytes(c[8]) for c in rows]
+    check("biggest flows: the largest records' bytes, in descending order",
+          got == [r["bytes"]["up"] + r["bytes"]["down"] for r in by_bytes[:n]])
+    if rows and by_bytes:
+        top = by_bytes[0]
+        check("biggest flows: row 1 is the largest record's endpoints and label",
+              rows[0][1][0] == f"{top['src_ip']}:{top['src_port']}" and rows[0][2][0] == f"{top['dst_ip']}:{top['dst_port']}"
+              and rows[0][4][0] == top["label"])
+    servers = [c[11][0] for c in rows]
+    check("a server name full of markup comes back from the browser as the same text", HOSTILE in servers)
+    check("biggest flows: each row's server name is its record's (nDPI gives the byte that is not UTF-8 as '?')",
+          servers == [r["server_name"] or "" for r in by_bytes[:n]] and "caf?.example" in servers)
+
+    # The time line counts each flow once.
+    total = sum(int(m) for t in dom.svg_titles for m in re.findall(r" (?:call|chat|files|signalling|dns|other) (\d+)", t))
+    check(f"time line: {len(dom.svg_titles)} intervals, {total} new flows, want {s['flows']['flows']}",
+          total == s["flows"]["flows"] and len(dom.svg_titles) > 0)
+
+    print("html report: " + ("PASS" if not failures else f"FAILED ({len(failures)})"))
+    return 0 if not failures else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

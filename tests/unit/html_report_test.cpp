@@ -1,0 +1,162 @@
+// The --html report's own logic (report/html_report): which flows it keeps as the biggest, how the time line
+// widens its intervals, how strings from captures are escaped, and which notices a reader gets. What a
+// browser makes of the page is checked by tests/report/check_html.py with Chromium.
+#include <catch2/catch.hpp>
+#include <regex>
+#include <string>
+
+#include "report/html_report.hpp"
+#include "report/text_escape.hpp"
+
+using namespace sealscope;
+
+namespace {
+
+constexpr TimestampUs kT0 = 1709294400ll * 1000000;  // 2024-03-01 12:00:00 UTC
+
+stats::FlowRecord record(uint64_t id, uint64_t bytes, TimestampUs first, std::string_view activity = "chat") {
+  stats::FlowRecord r;
+  r.id = id;
+  r.src_ip = "192.0.2.1";
+  r.dst_ip = "2001:db8::1";
+  r.src_port = static_cast<uint16_t>(1000 + id);
+  r.dst_port = 443;
+  r.has_ports = true;
+  r.l4 = "tcp";
+  r.bytes[0] = bytes;
+  r.packets[0] = 1;
+  r.first_seen = first;
+  r.last_seen = first + 1000;
+  r.verdict.label = "TLS.WhatsApp";
+  r.verdict.family = "WhatsApp";
+  r.verdict.activity = activity;
+  return r;
+}
+
+/// The exact byte counts of the biggest-flows table, in page order.
+std::vector<uint64_t> top_bytes(const std::string& page) {
+  const size_t from = page.find("<table id=\"top-flows\">");
+  const size_t to = page.find("</table>", from);
+  REQUIRE(from != std::string::npos);
+  std::vector<uint64_t> out;
+  const std::regex cell("title=\"([0-9]+) bytes\"");
+  const std::string part = page.substr(from, to - from);
+  for (std::sregex_iterator it(part.begin(), part.end(), cell), end; it != end; ++it) {
+    out.push_back(std::stoull((*it)[1].str()));
+  }
+  return out;
+}
+
+size_t count(const std::string& hay, const std::string& needle) {
+  size_t n = 0;
+  for (size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("html: text from a capture is escaped for element text and attribute values", "[report]") {
+  fmt::memory_buffer b;
+  report::append_html_text(b, std::string_view("a&b<c>d\"e'f\x01g\xffh", 15));
+  CHECK(fmt::to_string(b) == "a&amp;b&lt;c&gt;d&quot;e&#39;f\\x01g\\xffh");
+}
+
+TEST_CASE("html: the biggest flows are the 25 with the most bytes, ties to the older flow", "[report]") {
+  report::HtmlReport h;
+  stats::Summary s;
+  // 100 flows of 10..1000 bytes, given in a scrambled order, plus two ties at the top.
+  for (uint64_t i = 0; i < 100; ++i) {
+    const uint64_t k = (i * 37) % 100;
+    const stats::FlowRecord r = record(k + 10, (k + 1) * 10, kT0 + static_cast<TimestampUs>(k) * 1000000);
+    h.write(r);
+    s.write(r);
+  }
+  h.write(record(500, 1000, kT0));
+  h.write(record(5, 1000, kT0));
+  const std::string page = h.render(s, "sealscope test");
+  const std::vector<uint64_t> got = top_bytes(page);
+  REQUIRE(got.size() == report::HtmlReport::kTopFlows);
+  CHECK(got[0] == 1000);
+  CHECK(got[1] == 1000);
+  CHECK(got[2] == 1000);
+  CHECK(got[3] == 990);
+  CHECK(got.back() == 1000 - 22 * 10);
+  // Ties: flow 5 before 109 (the 1000-byte flow of the series) before 500.
+  const size_t p5 = page.find("192.0.2.1:1005<"), p109 = page.find("192.0.2.1:1109<"), p500 = page.find("192.0.2.1:1500<");
+  REQUIRE(p5 != std::string::npos);
+  REQUIRE(p109 != std::string::npos);
+  REQUIRE(p500 != std::string::npos);
+  CHECK(p5 < p109);
+  CHECK(p109 < p500);
+  CHECK(page.find("[2001:db8::1]:443") != std::string::npos);  // IPv6 endpoints bracketed
+  CHECK(page.find("The 25 flows with the most bytes") != std::string::npos);
+}
+
+TEST_CASE("html: the time line widens its interval to fit at most 96 of them, counting each flow once", "[report]") {
+  struct Case {
+    int64_t span_s, want_width_s;
+  };
+  for (const Case c : {Case{10, 1}, Case{95, 1}, Case{96, 2}, Case{3600, 60}, Case{86400, 1200}, Case{30 * 86400, 43200}}) {
+    report::HtmlReport h;
+    stats::Summary s;
+    // Flows at both ends and in the middle, given latest first (records come at flow end, in any order).
+    for (int64_t at : {c.span_s, c.span_s / 2, int64_t{0}}) {
+      const stats::FlowRecord r = record(static_cast<uint64_t>(at), 100, kT0 + at * 1000000, at == 0 ? "call" : "chat");
+      h.write(r);
+      s.write(r);
+    }
+    INFO("span " << c.span_s << " s");
+    CHECK(h.bin_seconds() == c.want_width_s);
+    const std::string page = h.render(s, "sealscope test");
+    // One <g><title> per interval that holds flows; their counts add up to the flows given.
+    const std::regex title("<g><title>[^<]*</title>");
+    size_t groups = 0, calls = 0, chats = 0;
+    for (std::sregex_iterator it(page.begin(), page.end(), title), end; it != end; ++it) {
+      ++groups;
+      std::smatch m;
+      const std::string t = it->str();
+      if (std::regex_search(t, m, std::regex(" call ([0-9]+)"))) calls += std::stoul(m[1]);
+      if (std::regex_search(t, m, std::regex(" chat ([0-9]+)"))) chats += std::stoul(m[1]);
+    }
+    CHECK(groups >= 1);
+    CHECK(groups <= 3);
+    CHECK(calls == 1);
+    CHECK(chats == 2);
+  }
+}
+
+TEST_CASE("html: markup in inputs, labels and server names stays text, notices say what went wrong", "[report]") {
+  report::HtmlReport h;
+  stats::Summary s;
+  stats::FlowRecord r = record(1, 100, kT0);
+  r.server_name = "<script>alert(1)</script>";
+  r.verdict.label = "TLS.<b>";
+  h.write(r);
+  s.write(r);
+  s.inputs = {"/tmp/<img src=x>.pcap"};
+  s.first_ts = kT0;
+  s.last_ts = kT0 + 1000;
+  SECTION("a clean run: no notices") {
+    const std::string page = h.render(s, "sealscope <test>");
+    CHECK(page.find("<script") == std::string::npos);
+    CHECK(page.find("<img") == std::string::npos);
+    CHECK(page.find("<b>") == std::string::npos);
+    CHECK(page.find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
+    CHECK(page.find("sealscope &lt;test&gt;") != std::string::npos);
+    CHECK(page.find("id=\"notices\"") == std::string::npos);
+    CHECK(page.find("default-src 'none'") != std::string::npos);
+  }
+  SECTION("a cut-short input, an interruption and evictions are listed first") {
+    s.problems.push_back({"/tmp/a.pcap", "truncated record", 4096, 12});
+    s.interrupted = true;
+    s.evictions = 3;
+    const std::string page = h.render(s, "sealscope test");
+    CHECK(page.find("<ul id=\"notices\" class=\"warn fail\">") != std::string::npos);
+    CHECK(page.find("INCOMPLETE: /tmp/a.pcap: truncated record (stopped at byte 4096 after 12 packets)") !=
+          std::string::npos);
+    CHECK(page.find("INTERRUPTED") != std::string::npos);
+    CHECK(page.find("3 flows were written early") != std::string::npos);
+    CHECK(page.find("id=\"notices\"") < page.find("id=\"family-activity\""));
+    CHECK(count(page, "<li>") == 3);
+  }
+}

@@ -74,7 +74,7 @@ int check_main(const std::vector<std::string>& args) {
 
 int test_main(const std::vector<std::string>& args) {
   analyze::AnalyzeOptions o;
-  std::string rules, report_path, pass_path, drop_path, labels_path;
+  std::string rules, report_path, html_path, pass_path, drop_path, labels_path;
   bool quiet = false;
   PipelineSwitches switches;
   auto& t = o.pipeline.table;
@@ -89,6 +89,7 @@ int test_main(const std::vector<std::string>& args) {
       ("help,h", "show this help")
       ("rules", po::value(&rules), "the rules file (sealscope-rules(5)); required")
       ("report-json", po::value(&report_path), "write the report as JSON to FILE (- = stdout)")
+      ("html", po::value(&html_path), "write the report as a self-contained HTML page to FILE (no script; - = stdout)")
       ("pass-pcap", po::value(&pass_path), "write the frames that would have passed to FILE (pcap, headers only)")
       ("drop-pcap", po::value(&drop_path), "write the frames that would have been dropped to FILE (pcap, headers only)")
       ("labels", po::value(&labels_path),
@@ -111,8 +112,13 @@ int test_main(const std::vector<std::string>& args) {
     fmt::print(stderr, "sealscope policy test: no capture given (see --help)\n");
     return kUsage;
   }
+  if (report_path == "-" && html_path == "-") {
+    fmt::print(stderr, "sealscope policy test: only one of --report-json and --html can be - (stdout)\n");
+    return kUsage;
+  }
   if (!files_are_distinct("policy test", o.files, {{"--rules", rules}, {"--labels", labels_path}},
                             {{"--report-json", report_path},
+                             {"--html", html_path},
                              {"--pass-pcap", pass_path},
                              {"--drop-pcap", drop_path}})) {
     return kUsage;
@@ -157,6 +163,7 @@ int test_main(const std::vector<std::string>& args) {
     ok = run_interruptible(analyzer);
     run.finish();
     if (!report_path.empty()) write_report(report_path, policy::report_json(run, ctx).dump(2) + "\n");
+    if (!html_path.empty()) write_report(html_path, policy::report_html(run, ctx, summary, version_string()));
   } catch (const ConfigError& ex) {
     fmt::print(stderr, "sealscope policy test: {}\n", ex.what());
     return kUsage;
@@ -164,7 +171,7 @@ int test_main(const std::vector<std::string>& args) {
     fmt::print(stderr, "sealscope policy test: {}\n", ex.what());
     return kInputProblem;
   }
-  if (!quiet) policy::print_report(run, ctx, report_path == "-" ? stderr : stdout);
+  if (!quiet) policy::print_report(run, ctx, report_path == "-" || html_path == "-" ? stderr : stdout);
   for (const auto& p : summary.problems) {
     fmt::print(stderr, "sealscope policy test: {}: {} (read {} packets, stopped at byte offset {})\n", p.name,
                p.reason, p.packets, p.offset);

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
+
+#include "report/html_page.hpp"
 
 namespace sealscope::policy {
 
@@ -98,6 +101,156 @@ ojson report_json(const DryRun& run, const ReportContext& ctx) {
   if (run.drop_pcap()) out["drop_pcap"] = {{"file", run.drop_pcap()->path()}, {"packets", run.drop_pcap()->written()}};
   j["outputs"] = std::move(out);
   return j;
+}
+
+std::string report_html(const DryRun& run, const ReportContext& ctx, const stats::Summary& summary,
+                        const std::string& generator) {
+  namespace html = report::html;
+  using html::bytes_cell;
+  using html::count_cell;
+  using html::raw;
+  using html::text;
+  const Policy& p = run.policy();
+  const Tally& t = run.total();
+  html::Buf b;
+  auto out = std::back_inserter(b);
+  const size_t slash = ctx.rules_file.rfind('/');
+  html::begin(b, "sealscope policy test: " + (slash == std::string::npos ? ctx.rules_file : ctx.rules_file.substr(slash + 1)),
+              "sealscope policy test");
+  raw(b, "<p id=\"inputs\">Rules <code>");
+  text(b, ctx.rules_file);
+  fmt::format_to(out, "</code> replayed on {} capture{}:", ctx.captures.size(), ctx.captures.size() == 1 ? "" : "s");
+  for (const auto& c : ctx.captures) {
+    raw(b, " <code>");
+    text(b, c);
+    raw(b, "</code>");
+  }
+  raw(b, "; intended and collateral hits judged by ");
+  text(b, ctx.truth);
+  raw(b, ".</p>\n");
+
+  std::vector<std::string> notices;
+  for (const auto& pr : summary.problems) {
+    notices.push_back(fmt::format("INCOMPLETE: {}: {} (stopped at byte {} after {} packets)", pr.name, pr.reason,
+                                  pr.offset, pr.packets));
+  }
+  if (summary.interrupted) notices.emplace_back("INTERRUPTED: stopped by a signal; the figures cover the packets read until then");
+  html::notices(b, notices, !notices.empty());
+
+  raw(b, "<h2>Totals</h2>\n<table class=\"kv\" id=\"totals\"><tbody>\n");
+  html::kv_row(b, "capture (UTC)",
+               summary.first_ts ? html::utc(summary.first_ts) + " to " + html::utc(summary.last_ts) : "-", "span");
+  html::kv_row(b, "flows", fmt::format("{} ({} in no region)", t.flows, run.flows_without_region()), "flows");
+  html::kv_row(b, "packets", fmt::format("{} ({})", t.all.packets, human_bytes(t.all.bytes)), "packets");
+  html::kv_row(b, "passed", fmt::format("{} packets ({})", t.passed.packets, human_bytes(t.passed.bytes)), "passed");
+  html::kv_row(b, "dropped", fmt::format("{} packets ({}), of which {} by a throttle", t.dropped.packets,
+                                         human_bytes(t.dropped.bytes), t.throttled.packets),
+               "dropped");
+  html::kv_row(b, "passed before a verdict",
+               fmt::format("{} packets ({})", t.before_verdict.packets, human_bytes(t.before_verdict.bytes)),
+               "before-verdict");
+  raw(b, "</tbody></table>\n");
+
+  raw(b, "<h2>Per rule (first match wins; the default last)</h2>\n<div class=\"wide\"><table id=\"rules\"><thead><tr>"
+         "<th>rule</th><th>line</th><th>action</th><th>flows</th><th>subscribers</th><th>packets</th><th>bytes</th>"
+         "<th>dropped</th><th>dropped bytes</th><th>throttled</th><th>before verdict</th><th>intended</th>"
+         "<th>collateral</th></tr></thead><tbody>\n");
+  for (size_t i = 0; i <= p.rules.size(); ++i) {
+    const int idx = i < p.rules.size() ? static_cast<int>(i) : -1;
+    const Tally& r = run.rules()[i];
+    const bool intent = idx >= 0 && p.rules[i].intent.any();
+    raw(b, "<tr><td>");
+    text(b, p.rule_name(idx));
+    fmt::format_to(out, "</td><td class=\"n\">{}</td><td>", idx < 0 ? p.default_pos.line : p.rules[i].pos.line);
+    text(b, describe(p.rule_action(idx)));
+    raw(b, "</td>");
+    count_cell(b, r.flows);
+    count_cell(b, r.subscribers.size());
+    count_cell(b, r.all.packets);
+    bytes_cell(b, r.all.bytes);
+    count_cell(b, r.dropped.packets);
+    bytes_cell(b, r.dropped.bytes);
+    count_cell(b, r.throttled.packets);
+    count_cell(b, r.before_verdict.packets);
+    if (intent) {
+      count_cell(b, r.intended);
+      count_cell(b, r.collateral);
+    } else {
+      raw(b, "<td class=\"n none\">-</td><td class=\"n none\">-</td>");
+    }
+    raw(b, "</tr>\n");
+    if (!r.collateral_labels.empty()) {
+      raw(b, "<tr class=\"collateral\"><td></td><td colspan=\"12\" class=\"sub\">collateral:");
+      bool first = true;
+      for (const auto& [l, n] : r.collateral_labels) {
+        fmt::format_to(out, "{} {} &#215; ", first ? "" : ",", n);
+        text(b, l);
+        first = false;
+      }
+      raw(b, "</td></tr>\n");
+    }
+  }
+  raw(b, "</tbody></table></div>\n");
+
+  if (!p.regions.empty()) {
+    raw(b, "<h2>Per region</h2>\n<table id=\"regions\"><thead><tr><th>region</th><th>flows</th><th>subscribers</th>"
+           "<th>packets</th><th>bytes</th><th>dropped</th><th>dropped bytes</th><th>throttled</th>"
+           "<th>before verdict</th></tr></thead><tbody>\n");
+    for (size_t i = 0; i < p.regions.size(); ++i) {
+      const Tally& r = run.regions()[i];
+      raw(b, "<tr><td>");
+      text(b, p.regions[i].name);
+      raw(b, "</td>");
+      count_cell(b, r.flows);
+      count_cell(b, r.subscribers.size());
+      count_cell(b, r.all.packets);
+      bytes_cell(b, r.all.bytes);
+      count_cell(b, r.dropped.packets);
+      bytes_cell(b, r.dropped.bytes);
+      count_cell(b, r.throttled.packets);
+      count_cell(b, r.before_verdict.packets);
+      raw(b, "</tr>\n");
+    }
+    raw(b, "</tbody></table>\n");
+  }
+
+  raw(b, "<h2>Time to block</h2>\n<p>Flows whose rule at the verdict blocks or throttles: what passed before the "
+         "verdict, and how long after the flow's first packet it came.</p>\n");
+  if (run.leaks().empty()) {
+    raw(b, "<p class=\"none\" id=\"time-to-block\">No flow was blocked or throttled.</p>\n");
+  } else {
+    raw(b, "<table id=\"time-to-block\"><thead><tr><th>label</th><th>flows</th><th>packets</th><th>bytes</th>"
+           "<th>min ms</th><th>p50 ms</th><th>p90 ms</th><th>max ms</th></tr></thead><tbody>\n");
+    for (const auto& [label, l] : run.leaks()) {
+      std::vector<double> ms = l.ms;
+      std::sort(ms.begin(), ms.end());
+      raw(b, "<tr><td>");
+      text(b, label);
+      raw(b, "</td>");
+      count_cell(b, l.flows);
+      count_cell(b, l.before.packets);
+      bytes_cell(b, l.before.bytes);
+      fmt::format_to(out, "<td class=\"n\">{:.1f}</td><td class=\"n\">{:.1f}</td><td class=\"n\">{:.1f}</td>"
+                          "<td class=\"n\">{:.1f}</td></tr>\n",
+                     ms.empty() ? 0 : ms.front(), nearest_rank(ms, 0.5), nearest_rank(ms, 0.9),
+                     ms.empty() ? 0 : ms.back());
+    }
+    raw(b, "</tbody></table>\n");
+  }
+  if (run.pass_pcap() || run.drop_pcap()) {
+    raw(b, "<h2>Frames written</h2>\n<table class=\"kv\" id=\"outputs\"><tbody>\n");
+    if (run.pass_pcap()) {
+      html::kv_row(b, "passed", fmt::format("{} frames to {}", run.pass_pcap()->written(), run.pass_pcap()->path()));
+    }
+    if (run.drop_pcap()) {
+      html::kv_row(b, "dropped", fmt::format("{} frames to {}", run.drop_pcap()->written(), run.drop_pcap()->path()));
+    }
+    raw(b, "</tbody></table>\n");
+  }
+  html::end(b, "This page holds counts, rule, region and label names, never a byte of payload; the pcap outputs hold "
+               "headers only.",
+            generator);
+  return fmt::to_string(b);
 }
 
 void print_report(const DryRun& run, const ReportContext& ctx, FILE* out) {

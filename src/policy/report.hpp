@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "policy/dry_run.hpp"
+#include "stats/summary.hpp"
 
 namespace sealscope::policy {
 
@@ -18,6 +19,10 @@ struct ReportContext {
 
 /// The dry-run report as JSON (metadata only: counts, names, addresses of subscribers counted, never payload).
 nlohmann::ordered_json report_json(const DryRun& run, const ReportContext& ctx);
+/// The same as one self-contained HTML page (policy test --html), with the run's warnings (inputs cut short,
+/// an interruption) from `summary` first; `generator` names the program.
+std::string report_html(const DryRun& run, const ReportContext& ctx, const stats::Summary& summary,
+                        const std::string& generator);
 /// The same as tables for a terminal.
 void print_report(const DryRun& run, const ReportContext& ctx, FILE* out);
 

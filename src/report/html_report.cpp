@@ -7,14 +7,21 @@
 
 #include "common/errors.hpp"
 #include "report/flow_writers.hpp"
+#include "report/html_page.hpp"
 #include "report/summary_writer.hpp"
-#include "report/text_escape.hpp"
 
 namespace sealscope::report {
 
 namespace {
 
-using Buf = fmt::memory_buffer;
+using html::Buf;
+using html::bytes_cell;
+using html::count_cell;
+using html::duration;
+using html::kv_row;
+using html::raw;
+using html::text;
+using html::utc;
 
 // The interval widths of the time line, each a multiple of the one before, so intervals only ever merge.
 constexpr int64_t kBinWidths[] = {1,     2,     10,    20,     60,     120,    600,    1200,    3600,
@@ -22,6 +29,7 @@ constexpr int64_t kBinWidths[] = {1,     2,     10,    20,     60,     120,    6
 
 // Colours of the activities, in kActivities order: calls stand out, chat is the calm default.
 constexpr const char* kColours[] = {"#c62828", "#1565c0", "#6a1b9a", "#ef6c00", "#6d4c41", "#9e9e9e"};
+static_assert(std::size(kColours) == HtmlReport::kActivities.size());
 
 size_t activity_index(std::string_view a) {
   for (size_t i = 0; i < HtmlReport::kActivities.size(); ++i) {
@@ -30,28 +38,9 @@ size_t activity_index(std::string_view a) {
   return HtmlReport::kActivities.size() - 1;  // "other"
 }
 
-void put(Buf& b, std::string_view s) { b.append(s.data(), s.data() + s.size()); }
-
-/// Text content or attribute value.
-void text(Buf& b, std::string_view s) { append_html_text(b, s); }
-
 std::string endpoint(const std::string& ip, uint16_t port, bool has_ports) {
   if (!has_ports) return ip;
   return ip.find(':') != std::string::npos ? fmt::format("[{}]:{}", ip, port) : fmt::format("{}:{}", ip, port);
-}
-
-std::string utc(TimestampUs ts) {
-  // 2024-03-01T12:00:00.000123Z → 2024-03-01 12:00:00 (the page says UTC once, in its headings)
-  const std::string t = format_rfc3339_us(ts);
-  return t.size() >= 19 ? t.substr(0, 10) + " " + t.substr(11, 8) : t;
-}
-
-std::string duration(double s) {
-  if (s < 1) return fmt::format("{:.0f} ms", s * 1000);
-  if (s < 120) return fmt::format("{:.1f} s", s);
-  if (s < 7200) return fmt::format("{:.1f} min", s / 60);
-  if (s < 172800) return fmt::format("{:.1f} h", s / 3600);
-  return fmt::format("{:.1f} days", s / 86400);
 }
 
 std::string width_name(int64_t s) {
@@ -62,48 +51,6 @@ std::string width_name(int64_t s) {
 }
 
 double share(uint64_t part, uint64_t whole) { return whole ? 100.0 * part / whole : 0.0; }
-
-/// A byte count: people read the short form, the exact count is in the cell's title.
-void bytes_cell(Buf& b, uint64_t n) {
-  fmt::format_to(std::back_inserter(b), "<td class=\"n\" title=\"{} bytes\">{}</td>", n, human_bytes(n));
-}
-
-void kv_row(Buf& b, std::string_view k, const std::string& v, std::string_view id = {}) {
-  put(b, "<tr><th>");
-  text(b, k);
-  put(b, "</th><td");
-  if (!id.empty()) fmt::format_to(std::back_inserter(b), " id=\"{}\"", id);
-  put(b, ">");
-  text(b, v);
-  put(b, "</td></tr>\n");
-}
-
-void counts_table(Buf& b, const char* id, const char* what, const std::map<std::string, uint64_t>& m) {
-  fmt::format_to(std::back_inserter(b), "<table id=\"{}\" class=\"small\"><thead><tr><th>{}</th><th>count</th></tr></thead><tbody>\n",
-                 id, what);
-  for (const auto& [k, v] : m) {
-    put(b, "<tr><td>");
-    text(b, k);
-    fmt::format_to(std::back_inserter(b), "</td><td class=\"n\">{}</td></tr>\n", v);
-  }
-  if (m.empty()) put(b, "<tr><td colspan=\"2\" class=\"none\">none</td></tr>\n");
-  put(b, "</tbody></table>\n");
-}
-
-constexpr const char* kStyle = R"(
-body{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:1100px;padding:0 1em;color:#1a1a1a}
-h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:1.8em;border-bottom:1px solid #ccc}
-code{font:12px ui-monospace,monospace;background:#f3f3f3;padding:0 .25em}
-table{border-collapse:collapse;margin:.5em 0}th,td{padding:.2em .6em;text-align:left;vertical-align:top}
-thead th{border-bottom:2px solid #999;white-space:nowrap}tbody tr:nth-child(even){background:#f6f6f6}
-td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.kv th{font-weight:normal;color:#555}
-.bar{display:inline-block;height:.8em;background:#1565c0;vertical-align:middle;margin-right:.4em}
-.warn{background:#fff3e0;border-left:4px solid #ef6c00;padding:.5em 1em .5em 2em}
-.fail{background:#ffebee;border-left-color:#c62828}.none{color:#777}.small{display:inline-table;margin-right:2em}
-.key{display:inline-block;width:.9em;height:.9em;vertical-align:middle;margin:0 .3em 0 1em}
-.wide{overflow-x:auto}.wide td{white-space:nowrap}
-footer{margin-top:2.5em;color:#555;font-size:.9em}svg text{font:11px system-ui,sans-serif;fill:#444}
-)";
 
 }  // namespace
 
@@ -164,31 +111,28 @@ void HtmlReport::widen() {
 std::string HtmlReport::render(const stats::Summary& s, const std::string& generator) const {
   Buf b;
   auto out = std::back_inserter(b);
-  put(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
-         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>sealscope analyze: ");
+  std::string title = "sealscope analyze: ";
   for (size_t i = 0; i < s.inputs.size(); ++i) {
     if (i == 3) {
-      fmt::format_to(out, " and {} more", s.inputs.size() - 3);
+      title += fmt::format(" and {} more", s.inputs.size() - 3);
       break;
     }
-    if (i > 0) put(b, ", ");
+    if (i > 0) title += ", ";
     const size_t slash = s.inputs[i].rfind('/');
-    text(b, slash == std::string::npos ? s.inputs[i] : s.inputs[i].substr(slash + 1));
+    title += slash == std::string::npos ? s.inputs[i] : s.inputs[i].substr(slash + 1);
   }
-  put(b, "</title>\n<style>");
-  put(b, kStyle);
-  put(b, "</style></head>\n<body>\n<h1>sealscope analyze</h1>\n<p id=\"inputs\">");
+  html::begin(b, title, "sealscope analyze");
+  raw(b, "<p id=\"inputs\">");
   fmt::format_to(out, "{} input{}:", s.inputs.size(), s.inputs.size() == 1 ? "" : "s");
   for (const auto& in : s.inputs) {
-    put(b, " <code>");
+    raw(b, " <code>");
     text(b, in);
-    put(b, "</code>");
+    raw(b, "</code>");
   }
-  put(b, "</p>\n");
+  raw(b, "</p>\n");
 
   // ---- the run in figures
-  put(b, "<h2>Capture</h2>\n<table class=\"kv\" id=\"capture\"><tbody>\n");
+  raw(b, "<h2>Capture</h2>\n<table class=\"kv\" id=\"capture\"><tbody>\n");
   kv_row(b, "first packet (UTC)", s.first_ts ? utc(s.first_ts) : "-", "first-seen");
   kv_row(b, "last packet (UTC)", s.last_ts ? utc(s.last_ts) : "-", "last-seen");
   const double span = s.last_ts > s.first_ts ? static_cast<double>(s.last_ts - s.first_ts) / 1e6 : 0.0;
@@ -203,7 +147,7 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
          "unknown");
   kv_row(b, "peak concurrent flows", fmt::format("{}", s.peak_flows), "peak-flows");
   kv_row(b, "not-IP frames / malformed frames", fmt::format("{} / {}", s.not_ip, s.malformed), "not-ip");
-  put(b, "</tbody></table>\n");
+  raw(b, "</tbody></table>\n");
 
   // ---- what the reader must know before trusting the figures
   std::vector<std::string> notices;
@@ -233,30 +177,22 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
                                   s.inputs_overlapping));
   }
   if (s.kernel_drops > 0) notices.push_back(fmt::format("the kernel dropped {} packets", s.kernel_drops));
-  if (!notices.empty()) {
-    fmt::format_to(out, "<ul id=\"notices\" class=\"warn{}\">\n", failed ? " fail" : "");
-    for (const auto& n : notices) {
-      put(b, "<li>");
-      text(b, n);
-      put(b, "</li>\n");
-    }
-    put(b, "</ul>\n");
-  }
+  html::notices(b, notices, failed);
 
   // ---- family × activity
-  put(b, "<h2>Flows by service family and activity</h2>\n<table id=\"family-activity\"><thead><tr><th>family</th>"
+  raw(b, "<h2>Flows by service family and activity</h2>\n<table id=\"family-activity\"><thead><tr><th>family</th>"
          "<th>activity</th><th>flows</th><th>packets</th><th>bytes</th><th>share of bytes</th></tr></thead><tbody>\n");
   for (const auto& [k, t] : family_activity_rows(s)) {
-    put(b, "<tr><td>");
+    raw(b, "<tr><td>");
     text(b, k.first.empty() ? "-" : k.first);
-    put(b, "</td><td>");
+    raw(b, "</td><td>");
     text(b, k.second);
     fmt::format_to(out, "</td><td class=\"n\">{}</td><td class=\"n\">{}</td>", t.flows, t.packets);
     bytes_cell(b, t.bytes);
     const double pc = share(t.bytes, s.all.bytes);
     fmt::format_to(out, "<td><span class=\"bar\" style=\"width:{:.1f}px\"></span>{:.1f}%</td></tr>\n", pc * 2, pc);
   }
-  put(b, "</tbody></table>\n");
+  raw(b, "</tbody></table>\n");
 
   // ---- activity totals
   std::array<stats::Totals, kActivities.size()> acts{};
@@ -266,7 +202,7 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
     a.packets += t.packets;
     a.bytes += t.bytes;
   }
-  put(b, "<h2>By activity</h2>\n<table id=\"activity\"><thead><tr><th>activity</th><th>flows</th><th>packets</th>"
+  raw(b, "<h2>By activity</h2>\n<table id=\"activity\"><thead><tr><th>activity</th><th>flows</th><th>packets</th>"
          "<th>bytes</th></tr></thead><tbody>\n");
   for (size_t i = 0; i < acts.size(); ++i) {
     if (acts[i].flows == 0) continue;
@@ -274,9 +210,9 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
                         "<td class=\"n\">{}</td>",
                    kColours[i], kActivities[i], acts[i].flows, acts[i].packets);
     bytes_cell(b, acts[i].bytes);
-    put(b, "</tr>\n");
+    raw(b, "</tr>\n");
   }
-  put(b, "</tbody></table>\n");
+  raw(b, "</tbody></table>\n");
 
   // ---- time line: new flows per interval, stacked by activity (inline SVG: no script, nothing fetched)
   if (!bins_.empty()) {
@@ -294,7 +230,7 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
     for (size_t i = 0; i < kActivities.size(); ++i) {
       if (acts[i].flows > 0) fmt::format_to(out, "<span class=\"key\" style=\"background:{}\"></span>{}", kColours[i], kActivities[i]);
     }
-    put(b, "</p>\n");
+    raw(b, "</p>\n");
     fmt::format_to(out, "<svg id=\"timeline\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" role=\"img\">\n", kW,
                    kH + kBottom, kW, kH + kBottom);
     fmt::format_to(out, "<text x=\"{}\" y=\"12\" text-anchor=\"end\">{}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">0</text>\n",
@@ -302,13 +238,13 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
     fmt::format_to(out, "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#999\"/>\n", kLeft, kH, kW, kH);
     for (const auto& [k, c] : bins_) {
       const double x = kLeft + static_cast<double>(k - k0) * bw;
-      put(b, "<g><title>");
+      raw(b, "<g><title>");
       text(b, utc((k * bin_s_) * 1000000));
       fmt::format_to(out, " + {}:", width_name(bin_s_));
       for (size_t i = 0; i < c.size(); ++i) {
         if (c[i] > 0) fmt::format_to(out, " {} {}", kActivities[i], c[i]);
       }
-      put(b, "</title>");
+      raw(b, "</title>");
       double y = kH;
       for (size_t i = 0; i < c.size(); ++i) {
         if (c[i] == 0) continue;
@@ -317,81 +253,80 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
         fmt::format_to(out, "<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" fill=\"{}\"/>", x, y,
                        std::max(bw - 1, 0.5), h, kColours[i]);
       }
-      put(b, "</g>\n");
+      raw(b, "</g>\n");
     }
-    put(b, "<text x=\"");
+    raw(b, "<text x=\"");
     fmt::format_to(out, "{}\" y=\"{}\">", kLeft, kH + 15);
     text(b, utc(k0 * bin_s_ * 1000000));
     fmt::format_to(out, "</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">", kW, kH + 15);
     text(b, utc((k1 + 1) * bin_s_ * 1000000));
-    put(b, "</text>\n</svg>\n");
+    raw(b, "</text>\n</svg>\n");
   }
 
   // ---- the biggest flows
   std::vector<TopFlow> top = top_;
   std::sort(top.begin(), top.end(), bigger);
   fmt::format_to(out, "<h2>The {} flows with the most bytes</h2>\n", top.size());
-  put(b, "<div class=\"wide\"><table id=\"top-flows\"><thead><tr><th>#</th><th>initiator</th><th>responder</th><th>l4</th><th>label</th>"
+  raw(b, "<div class=\"wide\"><table id=\"top-flows\"><thead><tr><th>#</th><th>initiator</th><th>responder</th><th>l4</th><th>label</th>"
          "<th>family</th><th>activity</th><th>packets</th><th>bytes</th><th>duration</th><th>first seen (UTC)</th>"
          "<th>server name</th><th>via</th></tr></thead><tbody>\n");
   for (size_t i = 0; i < top.size(); ++i) {
     const TopFlow& t = top[i];
     fmt::format_to(out, "<tr><td class=\"n\">{}</td><td><code>", i + 1);
     text(b, endpoint(t.src, t.sport, t.has_ports));
-    put(b, "</code></td><td><code>");
+    raw(b, "</code></td><td><code>");
     text(b, endpoint(t.dst, t.dport, t.has_ports));
-    put(b, "</code></td><td>");
+    raw(b, "</code></td><td>");
     text(b, t.l4);
-    put(b, "</td><td>");
+    raw(b, "</td><td>");
     text(b, t.label);
-    put(b, "</td><td>");
+    raw(b, "</td><td>");
     text(b, t.family.empty() ? "-" : t.family);
-    put(b, "</td><td>");
+    raw(b, "</td><td>");
     text(b, t.activity);
     fmt::format_to(out, "</td><td class=\"n\">{}</td>", t.packets);
     bytes_cell(b, t.bytes);
     fmt::format_to(out, "<td class=\"n\">{}</td><td>{}</td><td>", duration(static_cast<double>(t.last - t.first) / 1e6),
                    utc(t.first));
     text(b, t.server);
-    put(b, "</td><td>");
+    raw(b, "</td><td>");
     std::string via;
     if (t.vlan >= 0) via = fmt::format("VLAN {}", t.vlan);
     if (t.tunnel) via += fmt::format("{}GTP-U TEID {:#010x}", via.empty() ? "" : ", ", t.teid);
     text(b, via);
-    put(b, "</td></tr>\n");
+    raw(b, "</td></tr>\n");
   }
-  put(b, "</tbody></table></div>\n");
+  raw(b, "</tbody></table></div>\n");
 
   // ---- every label
   fmt::format_to(out, "<h2>Labels</h2>\n<details><summary>{} labels, by flows</summary>\n", s.by_label.size());
   std::vector<std::pair<std::string, stats::Totals>> labels(s.by_label.begin(), s.by_label.end());
   std::stable_sort(labels.begin(), labels.end(),
                    [](const auto& x, const auto& y) { return x.second.flows > y.second.flows; });
-  put(b, "<table id=\"labels\"><thead><tr><th>label</th><th>flows</th><th>packets</th><th>bytes</th></tr></thead><tbody>\n");
+  raw(b, "<table id=\"labels\"><thead><tr><th>label</th><th>flows</th><th>packets</th><th>bytes</th></tr></thead><tbody>\n");
   for (const auto& [l, t] : labels) {
-    put(b, "<tr><td>");
+    raw(b, "<tr><td>");
     text(b, l);
     fmt::format_to(out, "</td><td class=\"n\">{}</td><td class=\"n\">{}</td>", t.flows, t.packets);
     bytes_cell(b, t.bytes);
-    put(b, "</tr>\n");
+    raw(b, "</tr>\n");
   }
-  put(b, "</tbody></table>\n</details>\n");
+  raw(b, "</tbody></table>\n</details>\n");
 
   // ---- how flows ended, how sure the labels are, what was malformed
-  put(b, "<h2>Flow ends, confidence and anomalies</h2>\n");
-  counts_table(b, "ends", "flow end", s.by_end);
-  counts_table(b, "confidence", "confidence", s.by_confidence);
+  raw(b, "<h2>Flow ends, confidence and anomalies</h2>\n");
+  html::counts_table(b, "ends", "flow end", s.by_end);
+  html::counts_table(b, "confidence", "confidence", s.by_confidence);
   std::map<std::string, uint64_t> anomalies;
   for (int i = 0; i < static_cast<int>(decode::Anomaly::Count); ++i) {
     const auto a = static_cast<decode::Anomaly>(i);
     if (s.anomalies.get(a) > 0) anomalies[decode::anomaly_name(a)] = s.anomalies.get(a);
   }
-  counts_table(b, "anomalies", "anomaly", anomalies);
+  html::counts_table(b, "anomalies", "anomaly", anomalies);
 
-  put(b, "<footer>Metadata only: this page holds counts, addresses, ports, labels and server names, never a byte "
-         "of payload. Field meanings: sealscope-flows(5). Made by ");
-  text(b, generator);
-  put(b, ".</footer>\n</body></html>\n");
+  html::end(b, "Metadata only: this page holds counts, addresses, ports, labels and server names, never a byte of "
+              "payload. Field meanings: sealscope-flows(5).",
+            generator);
   return fmt::to_string(b);
 }
 

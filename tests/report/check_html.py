@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The --html report, read by a real browser.
+"""The --html reports of `sealscope analyze` and `sealscope policy test`, read by a real browser.
 
 Runs `sealscope analyze --html` on the project's captures plus two TLS flows made here whose server names are
 hostile (markup and quotes; a byte that is not UTF-8), has headless Chromium load the page (--dump-dom: the
@@ -16,7 +16,11 @@ and --flows:
 * the time line counts every flow once (the numbers in its interval titles add up to the flows);
 * the page is the same bytes on a second run, and with --html - on standard output.
 
-usage: check_html.py SEALSCOPE REPO_ROOT      exit 0 pass, 1 fail, 77 skip (no Chromium)
+Then `policy test --html` with rules/hospital-exemption.yaml, its block rule and a region renamed to names
+full of markup, on every capture in captures/ (truncated.pcap among them): the page names the truncated
+capture first, and its rule, region and time-to-block tables equal --report-json row for row.
+
+usage: check_html.py SEALSCOPE REPO_ROOT       exit 0 pass, 1 fail, 77 skip (no Chromium)
 """
 
 import html.parser
@@ -31,6 +35,8 @@ import tempfile
 
 HOSTILE = '<script>alert("x")</script>&amp;\'.example'
 HOSTILE_BYTES = b"caf\xff.example"
+HOSTILE_RULE = 'block <calls> & "more" \'x\''
+HOSTILE_REGION = "city <b>"
 
 failures = []
 
@@ -125,6 +131,33 @@ def exact_bytes(cell):
     return int(m.group(1)) if m else None
 
 
+def dump_dom(browser, page, work):
+    """The DOM Chromium builds from `page` (its own HTML parser), or None when it cannot load it."""
+    profile = os.path.join(work, "profile")
+    b = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        f"--user-data-dir={profile}", "--dump-dom", "file://" + page],
+                       capture_output=True, timeout=120, env=dict(os.environ, HOME=work))
+    check(f"Chromium loads {os.path.basename(page)}", b.returncode == 0 and b"</html>" in b.stdout)
+    if b.returncode != 0:
+        print(b.stderr.decode(errors="replace")[-2000:])
+        return None
+    dom = Dom()
+    dom.feed(b.stdout.decode("utf-8"))
+    return dom
+
+
+def check_inert(dom, what):
+    """Nothing in the page runs or fetches."""
+    tags = {t for t, _ in dom.elements}
+    check(f"{what}: no script, iframe, object, embed, img or link element",
+          not {"script", "iframe", "object", "embed", "img", "link"} & tags)
+    bad = [(t, k) for t, a in dom.elements for k in a if k in ("src", "href", "action", "srcset") or k.startswith("on")]
+    check(f"{what}: no attribute that fetches or runs ({bad[:3]})", not bad)
+    csp = [a.get("content", "") for t, a in dom.elements
+           if t == "meta" and a.get("http-equiv", "").lower() == "content-security-policy"]
+    check(f"{what}: a Content-Security-Policy of default-src 'none'", len(csp) == 1 and "default-src 'none'" in csp[0])
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__)
@@ -136,7 +169,10 @@ def main():
         return 77
     work = tempfile.mkdtemp(prefix="sealscope-html-")
     try:
-        return run(binary, root, browser, work)
+        run(binary, root, browser, work)
+        run_policy(binary, root, browser, work)
+        print("html reports: " + ("PASS" if not failures else f"FAILED ({len(failures)})"))
+        return 0 if not failures else 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -161,25 +197,10 @@ def run(binary, root, browser, work):
     check("--html - writes the same bytes to standard output (and a second run the same page)",
           again.returncode == 0 and again.stdout == blob)
 
-    # The browser's DOM.
-    profile = os.path.join(work, "profile")
-    b = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                        f"--user-data-dir={profile}", "--dump-dom", "file://" + page],
-                       capture_output=True, timeout=120, env=dict(os.environ, HOME=work))
-    check("Chromium loads the page", b.returncode == 0 and b"</html>" in b.stdout)
-    if b.returncode != 0:
-        print(b.stderr.decode(errors="replace")[-2000:])
+    dom = dump_dom(browser, page, work)
+    if dom is None:
         return 1
-    dom = Dom()
-    dom.feed(b.stdout.decode("utf-8"))
-
-    # Nothing runs, nothing is fetched.
-    tags = [t for t, _ in dom.elements]
-    check("no script, iframe, object, embed, img or link element", not {"script", "iframe", "object", "embed", "img", "link"} & set(tags))
-    bad = [(t, k) for t, a in dom.elements for k in a if k in ("src", "href", "action", "srcset") or k.startswith("on")]
-    check(f"no attribute that fetches or runs ({bad[:3]})", not bad)
-    csp = [a.get("content", "") for t, a in dom.elements if t == "meta" and a.get("http-equiv", "").lower() == "content-security-policy"]
-    check("a Content-Security-Policy of default-src 'none'", len(csp) == 1 and "default-src 'none'" in csp[0])
+    check_inert(dom, "analyze")
 
     # Capture figures.
     cap = {row[0][0]: row[1] for row in dom.tables.get("capture", []) if len(row) == 2}
@@ -237,8 +258,61 @@ def run(binary, root, browser, work):
     check(f"time line: {len(dom.svg_titles)} intervals, {total} new flows, want {s['flows']['flows']}",
           total == s["flows"]["flows"] and len(dom.svg_titles) > 0)
 
-    print("html report: " + ("PASS" if not failures else f"FAILED ({len(failures)})"))
-    return 0 if not failures else 1
+
+
+def run_policy(binary, root, browser, work):
+    """policy test --html: every table equals --report-json; rule and region names from YAML stay text."""
+    rules = os.path.join(work, "rules.yaml")
+    with open(os.path.join(root, "rules", "hospital-exemption.yaml")) as f:
+        text = f.read()
+    text = text.replace("- name: block-calls", "- name: " + json.dumps(HOSTILE_RULE))
+    text = text.replace("  city:", "  " + json.dumps(HOSTILE_REGION) + ":").replace("region: city", "region: " + json.dumps(HOSTILE_REGION))
+    check("policy: the hostile names are in the rules file",
+          json.dumps(HOSTILE_RULE) in text and text.count(json.dumps(HOSTILE_REGION)) == 2)
+    with open(rules, "w") as f:
+        f.write(text)
+    caps = [os.path.join(root, "captures", c) for c in sorted(os.listdir(os.path.join(root, "captures"))) if c.endswith(".pcap")]
+    page, report = os.path.join(work, "policy.html"), os.path.join(work, "policy.json")
+    r = subprocess.run([binary, "policy", "test", "-q", "--rules", rules, "--html", page, "--report-json", report] + caps,
+                       capture_output=True, timeout=120)
+    # captures/truncated.pcap is cut short on purpose: exit 1, and the page must say so first.
+    check(f"policy test --html exits 1 for the truncated capture (got {r.returncode})", r.returncode == 1)
+    if not os.path.exists(page):
+        return
+    j = json.load(open(report))
+    dom = dump_dom(browser, page, work)
+    if dom is None:
+        return
+    check_inert(dom, "policy")
+    notices = [t for t in "".join(dom.text).splitlines() if t.startswith("INCOMPLETE: ")]
+    check("policy: the truncated capture is named in the warnings",
+          any(n.startswith("INCOMPLETE: " + os.path.join(root, "captures", "truncated.pcap")) for n in notices))
+
+    def num(c):
+        return None if c[0] == "-" else int(c[0])
+
+    rows = [c for c in dom.tables.get("rules", [])[1:] if len(c) == 13]
+    got = [(c[0][0], int(c[1][0]), c[2][0], int(c[3][0]), int(c[4][0]), int(c[5][0]), exact_bytes(c[6]), int(c[7][0]),
+            exact_bytes(c[8]), int(c[9][0]), int(c[10][0]), num(c[11]), num(c[12])) for c in rows]
+    want = [(x["rule"], x["line"], x["action"], x["flows"], x["subscribers"], x["packets"], x["bytes"], x["dropped"]["packets"],
+             x["dropped"]["bytes"], x["throttled"]["packets"], x["before_verdict"]["packets"], x.get("intended"),
+             x.get("collateral")) for x in j["rules"]]
+    check(f"policy: {len(got)} rule rows equal the JSON report's (name, line, action, counts)", got == want)
+    check("policy: a rule name full of markup comes back from the browser as the same text",
+          any(g[0] == HOSTILE_RULE for g in got))
+    check("policy: some packets were dropped (the test exercises a blocking rule)", any(g[7] > 0 for g in got))
+    rows = dom.tables.get("regions", [])[1:]
+    got = [(c[0][0], int(c[1][0]), int(c[2][0]), int(c[3][0]), exact_bytes(c[4]), int(c[5][0]), exact_bytes(c[6]),
+            int(c[7][0]), int(c[8][0])) for c in rows]
+    want = [(x["region"], x["flows"], x["subscribers"], x["packets"], x["bytes"], x["dropped"]["packets"], x["dropped"]["bytes"],
+             x["throttled"]["packets"], x["before_verdict"]["packets"]) for x in j["regions"]]
+    check(f"policy: {len(got)} region rows equal the JSON report's, the markup-laden name as text",
+          got == want and any(g[0] == HOSTILE_REGION for g in got))
+    rows = dom.tables.get("time-to-block", [])[1:]
+    got = [(c[0][0], int(c[1][0]), int(c[2][0]), exact_bytes(c[3]), c[4][0], c[5][0], c[6][0], c[7][0]) for c in rows]
+    want = [(x["label"], x["flows"], x["packets"], x["bytes"]) + tuple(f"{x['ms'][k]:.1f}" for k in ("min", "p50", "p90", "max"))
+            for x in j["time_to_block"]]
+    check(f"policy: {len(got)} time-to-block rows equal the JSON report's", got == want and len(got) > 0)
 
 
 if __name__ == "__main__":

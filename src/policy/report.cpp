@@ -114,17 +114,24 @@ std::string report_html(const DryRun& run, const ReportContext& ctx, const stats
   const Tally& t = run.total();
   html::Buf b;
   auto out = std::back_inserter(b);
+  // The columns rules and regions share: flows, subscribers, packets, bytes, dropped, throttled, before verdict.
+  const auto tally_cells = [&b](const Tally& r) {
+    count_cell(b, r.flows);
+    count_cell(b, r.subscribers.size());
+    count_cell(b, r.all.packets);
+    bytes_cell(b, r.all.bytes);
+    count_cell(b, r.dropped.packets);
+    bytes_cell(b, r.dropped.bytes);
+    count_cell(b, r.throttled.packets);
+    count_cell(b, r.before_verdict.packets);
+  };
   const size_t slash = ctx.rules_file.rfind('/');
   html::begin(b, "sealscope policy test: " + (slash == std::string::npos ? ctx.rules_file : ctx.rules_file.substr(slash + 1)),
               "sealscope policy test");
   raw(b, "<p id=\"inputs\">Rules <code>");
   text(b, ctx.rules_file);
   fmt::format_to(out, "</code> replayed on {} capture{}:", ctx.captures.size(), ctx.captures.size() == 1 ? "" : "s");
-  for (const auto& c : ctx.captures) {
-    raw(b, " <code>");
-    text(b, c);
-    raw(b, "</code>");
-  }
+  html::code_list(b, ctx.captures);
   raw(b, "; intended and collateral hits judged by ");
   text(b, ctx.truth);
   raw(b, ".</p>\n");
@@ -164,14 +171,7 @@ std::string report_html(const DryRun& run, const ReportContext& ctx, const stats
     fmt::format_to(out, "</td><td class=\"n\">{}</td><td>", idx < 0 ? p.default_pos.line : p.rules[i].pos.line);
     text(b, describe(p.rule_action(idx)));
     raw(b, "</td>");
-    count_cell(b, r.flows);
-    count_cell(b, r.subscribers.size());
-    count_cell(b, r.all.packets);
-    bytes_cell(b, r.all.bytes);
-    count_cell(b, r.dropped.packets);
-    bytes_cell(b, r.dropped.bytes);
-    count_cell(b, r.throttled.packets);
-    count_cell(b, r.before_verdict.packets);
+    tally_cells(r);
     if (intent) {
       count_cell(b, r.intended);
       count_cell(b, r.collateral);
@@ -201,14 +201,7 @@ std::string report_html(const DryRun& run, const ReportContext& ctx, const stats
       raw(b, "<tr><td>");
       text(b, p.regions[i].name);
       raw(b, "</td>");
-      count_cell(b, r.flows);
-      count_cell(b, r.subscribers.size());
-      count_cell(b, r.all.packets);
-      bytes_cell(b, r.all.bytes);
-      count_cell(b, r.dropped.packets);
-      bytes_cell(b, r.dropped.bytes);
-      count_cell(b, r.throttled.packets);
-      count_cell(b, r.before_verdict.packets);
+      tally_cells(r);
       raw(b, "</tr>\n");
     }
     raw(b, "</tbody></table>\n");

@@ -46,6 +46,14 @@ void end(Buf& b, std::string_view holds, std::string_view generator) {
 
 void text(Buf& b, std::string_view s) { append_html_text(b, s); }
 
+void code_list(Buf& b, const std::vector<std::string>& items) {
+  for (const auto& i : items) {
+    raw(b, " <code>");
+    text(b, i);
+    raw(b, "</code>");
+  }
+}
+
 void bytes_cell(Buf& b, uint64_t n) {
   fmt::format_to(std::back_inserter(b), "<td class=\"n\" title=\"{} bytes\">{}</td>", n, human_bytes(n));
 }

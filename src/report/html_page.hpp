@@ -24,6 +24,8 @@ void text(Buf& b, std::string_view s);
 /// Appends markup as is.
 inline void raw(Buf& b, std::string_view s) { b.append(s.data(), s.data() + s.size()); }
 
+/// Each item as " <code>item</code>" (file names, interfaces).
+void code_list(Buf& b, const std::vector<std::string>& items);
 /// A table cell with a byte count: "1.5 MB" to read, the exact count in its title ("1489120 bytes").
 void bytes_cell(Buf& b, uint64_t n);
 /// A right-aligned cell with a count.

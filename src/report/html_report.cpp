@@ -124,11 +124,7 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
   html::begin(b, title, "sealscope analyze");
   raw(b, "<p id=\"inputs\">");
   fmt::format_to(out, "{} input{}:", s.inputs.size(), s.inputs.size() == 1 ? "" : "s");
-  for (const auto& in : s.inputs) {
-    raw(b, " <code>");
-    text(b, in);
-    raw(b, "</code>");
-  }
+  html::code_list(b, s.inputs);
   raw(b, "</p>\n");
 
   // ---- the run in figures

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "report/summary_writer.hpp"
+
 namespace sealscope::audit {
 
 namespace {
@@ -70,19 +72,7 @@ ojson report_json(const Auditor& a, const ReportContext& ctx) {
   if (msg_fail > 0) reasons.push_back(fmt::format("{} messaging flow(s) carry cleartext content", msg_fail));
   j["reasons"] = reasons;
   j["inputs"] = ctx.inputs;
-  if (ctx.summary) {
-    const auto& s = *ctx.summary;
-    ojson in;
-    in["frames"] = s.frames;
-    in["not_ip"] = s.not_ip;
-    in["malformed"] = s.malformed;
-    ojson probs = ojson::array();
-    for (const auto& p : s.problems) {
-      probs.push_back({{"input", p.name}, {"error", p.reason}, {"packets_read", p.packets}, {"byte_offset", p.offset}});
-    }
-    in["problems"] = probs;
-    j["capture"] = in;
-  }
+  if (ctx.summary) j["capture"] = report::capture_json(*ctx.summary);
   // Canaries: by number and line only.
   ojson can;
   can["file"] = ctx.canaries_file;
@@ -244,6 +234,10 @@ void print_summary(const Auditor& a, const ReportContext& ctx, std::FILE* out) {
              a.budget().total_cap_hits, a.budget().peak);
   fmt::print(out, "  visible to an observer: {} endpoints, {} names, sizes and timing of every packet\n",
              a.endpoints(), a.names().size());
+  // The verdict covers what was read: say so when that is not all of the captures.
+  if (ctx.summary) {
+    for (const auto& l : report::incomplete_lines(*ctx.summary)) fmt::print(out, "  {}\n", l);
+  }
 }
 
 }  // namespace sealscope::audit

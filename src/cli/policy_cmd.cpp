@@ -146,7 +146,7 @@ int test_main(const std::vector<std::string>& args) {
   tee.add(&summary);
   policy::DryRun run(*pol);
   policy::TruthTable truth;
-  policy::ReportContext ctx{rules, o.files, "flow labels"};
+  policy::ReportContext ctx{rules, o.files, "flow labels", &summary};
   bool ok = true;
   try {
     analyze::Analyzer analyzer(o, tee, summary);
@@ -163,7 +163,7 @@ int test_main(const std::vector<std::string>& args) {
     ok = run_interruptible(analyzer);
     run.finish();
     if (!report_path.empty()) write_report(report_path, policy::report_json(run, ctx).dump(2) + "\n");
-    if (!html_path.empty()) write_report(html_path, policy::report_html(run, ctx, summary, version_string()));
+    if (!html_path.empty()) write_report(html_path, policy::report_html(run, ctx, version_string()));
   } catch (const ConfigError& ex) {
     fmt::print(stderr, "sealscope policy test: {}\n", ex.what());
     return kUsage;

@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "report/html_page.hpp"
+#include "report/summary_writer.hpp"
 
 namespace sealscope::policy {
 
@@ -53,6 +54,7 @@ ojson report_json(const DryRun& run, const ReportContext& ctx) {
   j["rules_file"] = ctx.rules_file;
   j["captures"] = ctx.captures;
   j["truth"] = ctx.truth;
+  if (ctx.summary) j["capture"] = report::capture_json(*ctx.summary);
   j["totals"] = tally(run.total(), false);
   j["totals"]["flows_without_region"] = run.flows_without_region();
   ojson rules = ojson::array();
@@ -103,8 +105,7 @@ ojson report_json(const DryRun& run, const ReportContext& ctx) {
   return j;
 }
 
-std::string report_html(const DryRun& run, const ReportContext& ctx, const stats::Summary& summary,
-                        const std::string& generator) {
+std::string report_html(const DryRun& run, const ReportContext& ctx, const std::string& generator) {
   namespace html = report::html;
   using html::bytes_cell;
   using html::count_cell;
@@ -136,12 +137,9 @@ std::string report_html(const DryRun& run, const ReportContext& ctx, const stats
   text(b, ctx.truth);
   raw(b, ".</p>\n");
 
-  std::vector<std::string> notices;
-  for (const auto& pr : summary.problems) {
-    notices.push_back(fmt::format("INCOMPLETE: {}: {} (stopped at byte {} after {} packets)", pr.name, pr.reason,
-                                  pr.offset, pr.packets));
-  }
-  if (summary.interrupted) notices.emplace_back("INTERRUPTED: stopped by a signal; the figures cover the packets read until then");
+  const stats::Summary empty;
+  const stats::Summary& summary = ctx.summary ? *ctx.summary : empty;
+  std::vector<std::string> notices = report::incomplete_lines(summary);
   html::notices(b, notices, !notices.empty());
 
   raw(b, "<h2>Totals</h2>\n<table class=\"kv\" id=\"totals\"><tbody>\n");
@@ -295,6 +293,9 @@ void print_report(const DryRun& run, const ReportContext& ctx, FILE* out) {
   if (run.pass_pcap() || run.drop_pcap()) fmt::print(out, "\n");
   if (run.pass_pcap()) fmt::print(out, "passed packets: {} -> {}\n", run.pass_pcap()->written(), run.pass_pcap()->path());
   if (run.drop_pcap()) fmt::print(out, "dropped packets: {} -> {}\n", run.drop_pcap()->written(), run.drop_pcap()->path());
+  if (ctx.summary) {
+    for (const auto& l : report::incomplete_lines(*ctx.summary)) fmt::print(out, "{}\n", l);
+  }
 }
 
 }  // namespace sealscope::policy

@@ -15,14 +15,14 @@ struct ReportContext {
   std::string rules_file;
   std::vector<std::string> captures;
   std::string truth;  ///< "labels file PATH" or "flow labels"
+  const stats::Summary* summary = nullptr;  ///< the run's reading of its captures (problems, interruption)
 };
 
 /// The dry-run report as JSON (metadata only: counts, names, addresses of subscribers counted, never payload).
 nlohmann::ordered_json report_json(const DryRun& run, const ReportContext& ctx);
 /// The same as one self-contained HTML page (policy test --html), with the run's warnings (inputs cut short,
-/// an interruption) from `summary` first; `generator` names the program.
-std::string report_html(const DryRun& run, const ReportContext& ctx, const stats::Summary& summary,
-                        const std::string& generator);
+/// an interruption) first; `generator` names the program.
+std::string report_html(const DryRun& run, const ReportContext& ctx, const std::string& generator);
 /// The same as tables for a terminal.
 void print_report(const DryRun& run, const ReportContext& ctx, FILE* out);
 

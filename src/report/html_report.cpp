@@ -146,17 +146,8 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
   raw(b, "</tbody></table>\n");
 
   // ---- what the reader must know before trusting the figures
-  std::vector<std::string> notices;
-  bool failed = false;
-  for (const auto& p : s.problems) {
-    notices.push_back(fmt::format("INCOMPLETE: {}: {} (stopped at byte {} after {} packets)", p.name, p.reason,
-                                  p.offset, p.packets));
-    failed = true;
-  }
-  if (s.interrupted) {
-    notices.emplace_back("INTERRUPTED: stopped by a signal; the figures cover the flows seen until then");
-    failed = true;
-  }
+  std::vector<std::string> notices = incomplete_lines(s);
+  const bool failed = !notices.empty();
   if (s.evictions > 0) {
     notices.push_back(fmt::format("{} flows were written early because the flow table was full (--max-flows): "
                                   "a flow evicted and seen again counts twice",

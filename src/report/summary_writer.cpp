@@ -71,6 +71,30 @@ nlohmann::json summary_json(const stats::Summary& s) {
   return j;
 }
 
+std::vector<std::string> incomplete_lines(const stats::Summary& s) {
+  std::vector<std::string> out;
+  for (const auto& p : s.problems) {
+    out.push_back(fmt::format("INCOMPLETE: {}: {} (stopped at byte {} after {} packets)", p.name, p.reason, p.offset,
+                              p.packets));
+  }
+  if (s.interrupted) out.emplace_back("INTERRUPTED: stopped by a signal; what was read until then is reported");
+  return out;
+}
+
+nlohmann::ordered_json capture_json(const stats::Summary& s) {
+  nlohmann::ordered_json in;
+  in["frames"] = s.frames;
+  in["not_ip"] = s.not_ip;
+  in["malformed"] = s.malformed;
+  nlohmann::ordered_json probs = nlohmann::ordered_json::array();
+  for (const auto& p : s.problems) {
+    probs.push_back({{"input", p.name}, {"error", p.reason}, {"packets_read", p.packets}, {"byte_offset", p.offset}});
+  }
+  in["problems"] = probs;
+  in["interrupted"] = s.interrupted;
+  return in;
+}
+
 void write_summary_json(const stats::Summary& s, const std::string& path) {
   if (path == "-") {
     fmt::print("{}\n", summary_json(s).dump(2));
@@ -141,11 +165,7 @@ void print_summary(const stats::Summary& s, FILE* out) {
                static_cast<double>(s.frames) / s.wall_seconds,
                static_cast<double>(s.frames_bytes) * 8 / s.wall_seconds / 1e6);
   }
-  for (const auto& p : s.problems) {
-    fmt::print(out, "INCOMPLETE: {}: {} (stopped at byte {} after {} packets)\n", p.name, p.reason, p.offset,
-               p.packets);
-  }
-  if (s.interrupted) fmt::print(out, "INTERRUPTED: stopped by signal; flows seen so far were written\n");
+  for (const auto& l : incomplete_lines(s)) fmt::print(out, "{}\n", l);
 }
 
 }  // namespace sealscope::report

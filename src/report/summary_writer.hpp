@@ -13,6 +13,16 @@ namespace sealscope::report {
 /// The run summary as JSON (--summary-json): totals, family × activity table, labels, anomalies, inputs.
 nlohmann::json summary_json(const stats::Summary& s);
 
+/// What the reports of policy test and audit say about reading their captures: frames, not-IP and malformed
+/// frames, inputs that could not be read to their end (input, error, packets_read, byte_offset) and whether a
+/// signal stopped the run, so that a report kept as evidence says when it covers only part of a capture.
+nlohmann::ordered_json capture_json(const stats::Summary& s);
+
+/// "INCOMPLETE: input: reason (stopped at byte N after M packets)" per input not read to its end, and
+/// "INTERRUPTED: ..." after a signal: what every text and HTML report says when it covers only part of its
+/// captures.
+std::vector<std::string> incomplete_lines(const stats::Summary& s);
+
 /// Writes summary_json() to a file (pretty, deterministic key order).
 void write_summary_json(const stats::Summary& s, const std::string& path);
 

@@ -78,7 +78,15 @@ errors)
     expect_rc 1 "$bin" audit --canaries "$work/c.txt" --report-json "$work/t.json" "$src/captures/truncated.pcap"
     grep -q 'stopped at byte offset 1087' "$work/err"
     grep -q '"verdict": "PASS"' "$work/t.json"
-    grep -q '"problems": \[' "$work/t.json"
+    python3 - "$work/t.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))["capture"]
+assert [(p["input"].rsplit("/", 1)[1], p["byte_offset"], p["packets_read"]) for p in c["problems"]] == \
+    [("truncated.pcap", 1087, 7)], c
+assert c["interrupted"] is False, c
+PY
+    # ... and the text report, which may be all that is kept, says it too.
+    grep -q '^  INCOMPLETE: .*truncated.pcap: .*(stopped at byte 1087 after 7 packets)' "$work/out"
     ;;
 corpus)
     corpus="$src/../shared/corpus/pcap"

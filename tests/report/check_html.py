@@ -287,6 +287,9 @@ def run_policy(binary, root, browser, work):
     notices = [t for t in "".join(dom.text).splitlines() if t.startswith("INCOMPLETE: ")]
     check("policy: the truncated capture is named in the warnings",
           any(n.startswith("INCOMPLETE: " + os.path.join(root, "captures", "truncated.pcap")) for n in notices))
+    check("policy: the JSON report's capture object names it too, and no interruption",
+          [p["input"].rsplit("/", 1)[1] for p in j["capture"]["problems"]] == ["truncated.pcap"]
+          and j["capture"]["interrupted"] is False and j["capture"]["frames"] > 0)
 
     def num(c):
         return None if c[0] == "-" else int(c[0])

@@ -253,8 +253,15 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
   // ---- the biggest flows
   std::vector<TopFlow> top = top_;
   std::sort(top.begin(), top.end(), bigger);
-  fmt::format_to(out, "<h2>The {} flows with the most bytes</h2>\n", top.size());
-  raw(b, "<div class=\"wide\"><table id=\"top-flows\"><thead><tr><th>#</th><th>initiator</th><th>responder</th><th>l4</th><th>label</th>"
+  if (top.empty()) {
+    raw(b, "<h2>Flows with the most bytes</h2>\n<p class=\"none\" id=\"no-flows\">No flows: no frame of these "
+           "captures carried IP that could be decoded (see the figures above).</p>\n");
+  } else if (top.size() == 1) {
+    raw(b, "<h2>The one flow</h2>\n");
+  } else {
+    fmt::format_to(out, "<h2>The {} flows with the most bytes</h2>\n", top.size());
+  }
+  if (!top.empty()) raw(b, "<div class=\"wide\"><table id=\"top-flows\"><thead><tr><th>#</th><th>initiator</th><th>responder</th><th>l4</th><th>label</th>"
          "<th>family</th><th>activity</th><th>packets</th><th>bytes</th><th>duration</th><th>first seen (UTC)</th>"
          "<th>server name</th><th>via</th></tr></thead><tbody>\n");
   for (size_t i = 0; i < top.size(); ++i) {
@@ -283,7 +290,7 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
     text(b, via);
     raw(b, "</td></tr>\n");
   }
-  raw(b, "</tbody></table></div>\n");
+  if (!top.empty()) raw(b, "</tbody></table></div>\n");
 
   // ---- every label
   fmt::format_to(out, "<h2>Labels</h2>\n<details><summary>{} labels, by flows</summary>\n", s.by_label.size());

@@ -160,3 +160,19 @@ TEST_CASE("html: markup in inputs, labels and server names stays text, notices s
     CHECK(count(page, "<li>") == 3);
   }
 }
+
+TEST_CASE("html: a run without flows says so instead of drawing empty tables", "[report]") {
+  report::HtmlReport h;
+  stats::Summary s;
+  s.inputs = {"arp-only.pcap"};
+  s.frames = 3;
+  s.not_ip = 3;
+  const std::string page = h.render(s, "sealscope test");
+  CHECK(page.find("id=\"no-flows\"") != std::string::npos);
+  CHECK(page.find("id=\"top-flows\"") == std::string::npos);
+  CHECK(page.find("id=\"timeline\"") == std::string::npos);
+  CHECK(page.find("3 / 0") != std::string::npos);  // not-IP frames / malformed frames
+  report::HtmlReport one;
+  one.write(record(7, 100, kT0));
+  CHECK(one.render(s, "sealscope test").find("<h2>The one flow</h2>") != std::string::npos);
+}

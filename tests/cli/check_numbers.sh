@@ -48,6 +48,11 @@ expect 2 "unknown command 'analyse' (did you mean 'analyze'?)" "$bin/sealscope" 
 expect 2 "unknown sub-command 'lint' (did you mean 'check'?)" "$bin/sealscope" policy lint rules.yaml
 expect 2 "unknown sub-command 'tset' (did you mean 'test'?)" "$bin/sealscope" policy tset
 expect 2 "unknown command 'frobnicate'" "$bin/sealscope" frobnicate
+# Two outputs cannot share standard output.
+expect 2 "only one of --flows, --csv, --summary-json and --html can be - (stdout)" \
+  "$bin/sealscope" analyze --html - --csv - "$cap"
+expect 2 "only one of --report-json and --html can be - (stdout)" \
+  "$bin/sealscope" policy test --rules "$root/rules/voip-curfew-mobile.yaml" --html - --report-json - "$cap"
 if grep -q "did you mean" "$work/err"; then echo "FAIL: a suggestion for 'frobnicate'"; fail=1; fi
 
 # Positive control: the same options with values in range run as before.

@@ -80,6 +80,8 @@ void HtmlReport::write(const stats::FlowRecord& r) {
     t.vlan = r.vlan;
     t.tunnel = r.tunnel.type != 0;
     t.teid = r.tunnel.teid;
+    t.outer_src = r.tunnel_outer_src;
+    t.outer_dst = r.tunnel_outer_dst;
     t.first = r.first_seen;
     t.last = r.last_seen;
     if (top_.size() == kTopFlows) {
@@ -284,10 +286,13 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
                    utc(t.first));
     text(b, t.server);
     raw(b, "</td><td>");
-    std::string via;
-    if (t.vlan >= 0) via = fmt::format("VLAN {}", t.vlan);
-    if (t.tunnel) via += fmt::format("{}GTP-U TEID {:#010x}", via.empty() ? "" : ", ", t.teid);
-    text(b, via);
+    if (t.vlan >= 0) fmt::format_to(out, "VLAN {}{}", t.vlan, t.tunnel ? ", " : "");
+    if (t.tunnel) {
+      fmt::format_to(out, "GTP-U TEID {:#010x} ", t.teid);
+      text(b, t.outer_src);
+      raw(b, " &#8594; ");  // outer source to outer destination of the flow's first packet
+      text(b, t.outer_dst);
+    }
     raw(b, "</td></tr>\n");
   }
   if (!top.empty()) raw(b, "</tbody></table></div>\n");

@@ -41,6 +41,7 @@ class HtmlReport : public stats::RecordSink {
     int vlan = -1;
     bool tunnel = false;
     uint32_t teid = 0;
+    std::string outer_src, outer_dst;  ///< GTP-U: the tunnel's endpoints (cell site and core)
     TimestampUs first = 0, last = 0;
   };
   static bool bigger(const TopFlow& a, const TopFlow& b);

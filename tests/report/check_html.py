@@ -248,6 +248,17 @@ def run(binary, root, browser, work):
         check("biggest flows: row 1 is the largest record's endpoints and label",
               rows[0][1][0] == f"{top['src_ip']}:{top['src_port']}" and rows[0][2][0] == f"{top['dst_ip']}:{top['dst_port']}"
               and rows[0][4][0] == top["label"])
+    def via(r):
+        parts = [f"VLAN {r['vlan']}"] if r["vlan"] is not None else []
+        if r["tunnel"]:
+            t = r["tunnel"]
+            parts.append(f"GTP-U TEID 0x{t['teid']:08x} {t['outer_src']} \u2192 {t['outer_dst']}")
+        return ", ".join(parts)
+
+    got_via, want_via = [c[12][0] for c in rows], [via(r) for r in by_bytes[:n]]
+    check(f"biggest flows: the via column is each record's VLAN and GTP-U tunnel "
+          f"({sum(1 for v in want_via if 'GTP-U' in v)} tunnelled, {sum(1 for v in want_via if 'VLAN' in v)} tagged)",
+          got_via == want_via and any("GTP-U" in v for v in want_via) and any("VLAN" in v for v in want_via))
     servers = [c[11][0] for c in rows]
     check("a server name full of markup comes back from the browser as the same text", HOSTILE in servers)
     check("biggest flows: each row's server name is its record's (nDPI gives the byte that is not UTF-8 as '?')",

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <iterator>
 
-#include "common/errors.hpp"
 #include "report/flow_writers.hpp"
 #include "report/html_page.hpp"
 #include "report/summary_writer.hpp"
@@ -51,6 +50,13 @@ std::string width_name(int64_t s) {
 }
 
 double share(uint64_t part, uint64_t whole) { return whole ? 100.0 * part / whole : 0.0; }
+
+/// The flows, packets and bytes cells of a row of totals.
+void totals_cells(Buf& b, const stats::Totals& t) {
+  count_cell(b, t.flows);
+  count_cell(b, t.packets);
+  bytes_cell(b, t.bytes);
+}
 
 }  // namespace
 
@@ -133,8 +139,7 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
   raw(b, "<h2>Capture</h2>\n<table class=\"kv\" id=\"capture\"><tbody>\n");
   kv_row(b, "first packet (UTC)", s.first_ts ? utc(s.first_ts) : "-", "first-seen");
   kv_row(b, "last packet (UTC)", s.last_ts ? utc(s.last_ts) : "-", "last-seen");
-  const double span = s.last_ts > s.first_ts ? static_cast<double>(s.last_ts - s.first_ts) / 1e6 : 0.0;
-  kv_row(b, "capture span", duration(span), "span");
+  kv_row(b, "capture span", duration(capture_seconds(s)), "span");
   kv_row(b, "frames read", fmt::format("{} ({} captured)", s.frames, human_bytes(s.frames_bytes)), "frames");
   kv_row(b, "flows", fmt::format("{}", s.all.flows), "flows");
   kv_row(b, "packets in flows", fmt::format("{}", s.all.packets), "packets");
@@ -176,8 +181,8 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
     text(b, k.first.empty() ? "-" : k.first);
     raw(b, "</td><td>");
     text(b, k.second);
-    fmt::format_to(out, "</td><td class=\"n\">{}</td><td class=\"n\">{}</td>", t.flows, t.packets);
-    bytes_cell(b, t.bytes);
+    raw(b, "</td>");
+    totals_cells(b, t);
     const double pc = share(t.bytes, s.all.bytes);
     fmt::format_to(out, "<td><span class=\"bar\" style=\"width:{:.1f}px\"></span>{:.1f}%</td></tr>\n", pc * 2, pc);
   }
@@ -186,19 +191,15 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
   // ---- activity totals
   std::array<stats::Totals, kActivities.size()> acts{};
   for (const auto& [k, t] : s.by_family_activity) {
-    auto& a = acts[activity_index(k.second)];
-    a.flows += t.flows;
-    a.packets += t.packets;
-    a.bytes += t.bytes;
+    acts[activity_index(k.second)].add(t);
   }
   raw(b, "<h2>By activity</h2>\n<table id=\"activity\"><thead><tr><th>activity</th><th>flows</th><th>packets</th>"
          "<th>bytes</th></tr></thead><tbody>\n");
   for (size_t i = 0; i < acts.size(); ++i) {
     if (acts[i].flows == 0) continue;
-    fmt::format_to(out, "<tr><td><span class=\"key\" style=\"background:{}\"></span>{}</td><td class=\"n\">{}</td>"
-                        "<td class=\"n\">{}</td>",
-                   kColours[i], kActivities[i], acts[i].flows, acts[i].packets);
-    bytes_cell(b, acts[i].bytes);
+    fmt::format_to(out, "<tr><td><span class=\"key\" style=\"background:{}\"></span>{}</td>", kColours[i],
+                   kActivities[i]);
+    totals_cells(b, acts[i]);
     raw(b, "</tr>\n");
   }
   raw(b, "</tbody></table>\n");
@@ -280,7 +281,8 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
     text(b, t.family.empty() ? "-" : t.family);
     raw(b, "</td><td>");
     text(b, t.activity);
-    fmt::format_to(out, "</td><td class=\"n\">{}</td>", t.packets);
+    raw(b, "</td>");
+    count_cell(b, t.packets);
     bytes_cell(b, t.bytes);
     fmt::format_to(out, "<td class=\"n\">{}</td><td>{}</td><td>", duration(static_cast<double>(t.last - t.first) / 1e6),
                    utc(t.first));
@@ -306,8 +308,8 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
   for (const auto& [l, t] : labels) {
     raw(b, "<tr><td>");
     text(b, l);
-    fmt::format_to(out, "</td><td class=\"n\">{}</td><td class=\"n\">{}</td>", t.flows, t.packets);
-    bytes_cell(b, t.bytes);
+    raw(b, "</td>");
+    totals_cells(b, t);
     raw(b, "</tr>\n");
   }
   raw(b, "</tbody></table>\n</details>\n");

@@ -15,11 +15,11 @@ nlohmann::json totals_json(const stats::Totals& t) {
   return {{"flows", t.flows}, {"packets", t.packets}, {"bytes", t.bytes}};
 }
 
-double duration_s(const stats::Summary& s) {
+}  // namespace
+
+double capture_seconds(const stats::Summary& s) {
   return s.last_ts > s.first_ts ? static_cast<double>(s.last_ts - s.first_ts) / 1e6 : 0.0;
 }
-
-}  // namespace
 
 nlohmann::json summary_json(const stats::Summary& s) {
   using nlohmann::json;
@@ -61,7 +61,7 @@ nlohmann::json summary_json(const stats::Summary& s) {
   j["inputs_overlapping"] = s.inputs_overlapping;
   j["capture"] = {{"first_seen", s.first_ts ? json(format_rfc3339_us(s.first_ts)) : json(nullptr)},
                   {"last_seen", s.last_ts ? json(format_rfc3339_us(s.last_ts)) : json(nullptr)},
-                  {"duration_s", duration_s(s)}};
+                  {"duration_s", capture_seconds(s)}};
   json probs = json::array();
   for (const auto& p : s.problems) {
     probs.push_back({{"input", p.name}, {"reason", p.reason}, {"offset", p.offset}, {"packets", p.packets}});
@@ -120,7 +120,7 @@ std::vector<std::pair<std::pair<std::string, std::string>, stats::Totals>> famil
 }
 
 void print_summary(const stats::Summary& s, FILE* out) {
-  const double dur = duration_s(s);
+  const double dur = capture_seconds(s);
   fmt::print(out, "sealscope analyze: {} input(s), {} frames ({}), capture span {:.3f} s\n", s.inputs.size(),
              s.frames, human_bytes(s.frames_bytes), dur);
   fmt::print(out, "flows: {}   packets: {}   bytes (IP): {}   peak concurrent flows: {}\n", s.all.flows,

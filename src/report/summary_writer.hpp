@@ -26,6 +26,9 @@ std::vector<std::string> incomplete_lines(const stats::Summary& s);
 /// Writes summary_json() to a file (pretty, deterministic key order).
 void write_summary_json(const stats::Summary& s, const std::string& path);
 
+/// Seconds from the first to the last packet read (0 without packets).
+double capture_seconds(const stats::Summary& s);
+
 /// The family × activity rows in the order the summaries show them: named families first, then by bytes.
 std::vector<std::pair<std::pair<std::string, std::string>, stats::Totals>> family_activity_rows(
     const stats::Summary& s);

@@ -4,6 +4,15 @@
 
 namespace sealscope::report {
 
+namespace {
+/// A byte that is not printable ASCII, as the four characters \xNN (CSV and HTML).
+void append_hex_escape(fmt::memory_buffer& out, unsigned char c) {
+  static const char* hex = "0123456789abcdef";
+  const char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+  out.append(esc, esc + 4);
+}
+}  // namespace
+
 void append_json_string(fmt::memory_buffer& out, std::string_view s) {
   static const char* hex = "0123456789abcdef";
   out.push_back('"');
@@ -22,7 +31,6 @@ void append_json_string(fmt::memory_buffer& out, std::string_view s) {
 }
 
 void append_html_text(fmt::memory_buffer& out, std::string_view s) {
-  static const char* hex = "0123456789abcdef";
   for (unsigned char c : s) {
     switch (c) {
       case '&': out.append(std::string_view("&amp;")); break;
@@ -34,15 +42,13 @@ void append_html_text(fmt::memory_buffer& out, std::string_view s) {
         if (c >= 0x20 && c < 0x7F) {
           out.push_back(static_cast<char>(c));
         } else {
-          const char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-          out.append(esc, esc + 4);
+          append_hex_escape(out, c);
         }
     }
   }
 }
 
 void append_csv_field(fmt::memory_buffer& out, std::string_view s) {
-  static const char* hex = "0123456789abcdef";
   bool quote = false;
   for (unsigned char c : s) {
     if (c == ',' || c == '"' || c == '\n' || c == '\r') quote = true;
@@ -53,8 +59,7 @@ void append_csv_field(fmt::memory_buffer& out, std::string_view s) {
       out.push_back('"');
       out.push_back('"');
     } else if (c < 0x20 || c >= 0x7F) {
-      const char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-      out.append(esc, esc + 4);
+      append_hex_escape(out, c);
     } else {
       out.push_back(static_cast<char>(c));
     }

@@ -17,6 +17,11 @@ struct Totals {
     packets += r.packets[0] + r.packets[1];
     bytes += r.bytes[0] + r.bytes[1];
   }
+  void add(const Totals& o) {
+    flows += o.flows;
+    packets += o.packets;
+    bytes += o.bytes;
+  }
 };
 
 /// One input that could not be read to its end.

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <system_error>
 
 #include "classify/ndpi_adapter.hpp"
 #include "cli/commands.hpp"
@@ -58,14 +59,29 @@ std::string version_string() {
 }
 
 int run(int argc, char** argv) {
-  const int rc = run_command(argc, argv);
+  int rc = kOk;
+  try {
+    rc = run_command(argc, argv);
+  } catch (const std::system_error& ex) {
+    // fmt::print throws this when stdio cannot pass a long text on (a full disk behind standard output): the
+    // outputs written so far stay, the run ends here, and the message is the one below. Anything else is said
+    // as it is.
+    if (std::ferror(stdout) == 0) {
+      fmt::print(stderr, "sealscope: {}\n", ex.what());
+      return kInputProblem;
+    }
+    errno = ex.code().value();
+    rc = kInputProblem;
+  }
   // Summaries, reports and '-' outputs go to standard output through stdio's buffer: a full disk or a
   // closed file behind it shows only here, and must not pass for success.
+  const int earlier = std::ferror(stdout) != 0 ? errno : 0;
   errno = 0;
   const bool flush_failed = std::fflush(stdout) != 0;
   if (flush_failed || std::ferror(stdout) != 0) {
+    const int e = flush_failed && errno != 0 ? errno : earlier;
     fmt::print(stderr, "sealscope: standard output: write failed{}\n",
-               flush_failed && errno != 0 ? std::string(": ") + std::strerror(errno) : std::string());
+               e != 0 ? std::string(": ") + std::strerror(e) : std::string());
     return rc == kOk ? kInputProblem : rc;
   }
   return rc;

@@ -155,8 +155,10 @@ bool files_are_distinct(const std::string& cmd, const std::vector<std::string>& 
 
 void write_report(const std::string& path, const std::string& text) {
   if (path == "-") {
-    fmt::print("{}", text);
-    std::fflush(stdout);  // a failure is reported when the program ends (cli::run checks standard output)
+    // fwrite, not fmt::print (which throws on a short write): a failure sets the stream's error flag and is
+    // reported when the program ends (cli::run checks standard output).
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
     return;
   }
   std::ofstream out(path, std::ios::binary);

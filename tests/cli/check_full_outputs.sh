@@ -41,13 +41,26 @@ expect "/dev/full: write failed" policy test -q --rules "$rules" --pass-pcap /de
 expect "/dev/full: write failed" policy test -q --rules "$rules" --drop-pcap /dev/full --pass-pcap "$work/p.pcap" "$cap"
 expect "/dev/full: cannot write the report" policy test -q --rules "$rules" --report-json /dev/full "$cap"
 expect "/dev/full: cannot write the report" audit -q --canaries "$canaries" --report-json /dev/full "$cap"
+expect "/dev/full: cannot write the report" policy test -q --rules "$rules" --html /dev/full "$cap"
 expect_stdout "standard output: write failed" analyze "$cap"
 expect_stdout "write failed" analyze -q --flows - "$cap"
 expect_stdout "standard output: write failed" analyze -q --summary-json - "$cap"
 expect_stdout "standard output: write failed" analyze -q --html - "$cap"
 expect_stdout "standard output: write failed" policy test --rules "$rules" "$cap"
 expect_stdout "standard output: write failed" audit --canaries "$canaries" "$cap"
+expect_stdout "standard output: write failed" policy test -q --rules "$rules" --html - "$cap"
 expect_stdout "standard output: write failed" policy check "$rules"
+# A summary longer than stdio's buffer (4 KiB) fails while it is printed, not at the end: the same message
+# and exit status, not an abort (fmt::print throws on a short write). Four copies of canary.pcap give the
+# audit over 6 kB of failing flows to list.
+for x in a b c d; do cp "$root/captures/canary.pcap" "$work/$x.pcap"; done
+"$bin" audit --canaries "$canaries" "$work/a.pcap" "$work/b.pcap" "$work/c.pcap" "$work/d.pcap" >"$work/long" 2>/dev/null
+if [ "$(wc -c <"$work/long")" -gt 4096 ]; then
+  expect_stdout "standard output: write failed: No space left on device" \
+    audit --canaries "$canaries" "$work/a.pcap" "$work/b.pcap" "$work/c.pcap" "$work/d.pcap"
+else
+  echo "FAIL: the long audit summary is only $(wc -c <"$work/long") bytes: the case does not test what it says"; fail=1
+fi
 
 # Positive control: the same commands with real files exit 0 and leave non-empty files.
 if "$bin" analyze -q --flows "$work/f.jsonl" --csv "$work/f.csv" --summary-json "$work/s.json" --html "$work/r.html" \

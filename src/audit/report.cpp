@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <iterator>
+#include <map>
 
+#include "report/html_page.hpp"
 #include "report/summary_writer.hpp"
 
 namespace sealscope::audit {
@@ -60,17 +63,36 @@ std::string endpoint(const std::string& ip, uint16_t port, bool ports) {
   return v6 ? fmt::format("[{}]:{}", ip, port) : fmt::format("{}:{}", ip, port);
 }
 
+// Why the verdict is FAIL (empty for PASS): the JSON report's reasons and the page's.
+std::vector<std::string> reasons(const Auditor& a) {
+  std::vector<std::string> r;
+  if (a.hits_total() > 0) r.push_back(fmt::format("{} canary occurrence(s) found", a.hits_total()));
+  uint64_t msg_fail = 0;
+  for (const auto& f : a.flows()) msg_fail += f.fails && f.messaging;
+  if (msg_fail > 0) r.push_back(fmt::format("{} messaging flow(s) carry cleartext content", msg_fail));
+  return r;
+}
+
+// What makes a verdict weaker than it reads: nothing to search at all.
+std::vector<std::string> warnings(const Auditor& a) {
+  std::vector<std::string> w;
+  if (a.flows_total() == 0) {
+    w.push_back("no flow in the captures: nothing was searched or measured, so PASS says nothing about content");
+  }
+  return w;
+}
+
+uint32_t canary_line(const ReportContext& ctx, size_t canary) {
+  return ctx.canaries && canary < ctx.canaries->size() ? (*ctx.canaries)[canary].line : 0;
+}
+
 }  // namespace
 
 ojson report_json(const Auditor& a, const ReportContext& ctx) {
   ojson j;
   j["verdict"] = a.pass() ? "PASS" : "FAIL";
-  ojson reasons = ojson::array();
-  if (a.hits_total() > 0) reasons.push_back(fmt::format("{} canary occurrence(s) found", a.hits_total()));
-  uint64_t msg_fail = 0;
-  for (const auto& f : a.flows()) msg_fail += f.fails && f.messaging;
-  if (msg_fail > 0) reasons.push_back(fmt::format("{} messaging flow(s) carry cleartext content", msg_fail));
-  j["reasons"] = reasons;
+  j["reasons"] = reasons(a);
+  j["warnings"] = warnings(a);
   j["inputs"] = ctx.inputs;
   if (ctx.summary) j["capture"] = report::capture_json(*ctx.summary);
   // Canaries: by number and line only.
@@ -90,8 +112,7 @@ ojson report_json(const Auditor& a, const ReportContext& ctx) {
   ojson per_canary = ojson::array();
   for (size_t i = 0; i < a.hits_per_canary().size(); ++i) {
     if (a.hits_per_canary()[i] == 0) continue;
-    const uint32_t line = ctx.canaries ? (*ctx.canaries)[i].line : 0;
-    per_canary.push_back({{"canary", i + 1}, {"line", line}, {"hits", a.hits_per_canary()[i]}});
+    per_canary.push_back({{"canary", i + 1}, {"line", canary_line(ctx, i)}, {"hits", a.hits_per_canary()[i]}});
   }
   hits["per_canary"] = per_canary;
   ojson per_enc;
@@ -104,7 +125,7 @@ ojson report_json(const Auditor& a, const ReportContext& ctx) {
     const Pattern& p = a.matcher().patterns()[h.pattern];
     ojson x;
     x["canary"] = p.canary + 1;
-    x["line"] = ctx.canaries ? (*ctx.canaries)[p.canary].line : 0;
+    x["line"] = canary_line(ctx, p.canary);
     x["encoding"] = encoding_name(p.encoding);
     x["length"] = p.bytes.size();
     x["where"] = h.stream ? "stream" : "packet";
@@ -187,6 +208,200 @@ ojson report_json(const Auditor& a, const ReportContext& ctx) {
   return j;
 }
 
+std::string report_html(const Auditor& a, const ReportContext& ctx, const std::string& generator) {
+  namespace html = report::html;
+  using html::count_cell;
+  using html::raw;
+  using html::text;
+  html::Buf b;
+  auto out = std::back_inserter(b);
+  const stats::Summary empty;
+  const stats::Summary& summary = ctx.summary ? *ctx.summary : empty;
+  const size_t n_canaries = ctx.canaries ? ctx.canaries->size() : a.hits_per_canary().size();
+
+  html::begin(b, std::string("sealscope audit: ") + (a.pass() ? "PASS" : "FAIL"), "sealscope audit");
+  raw(b, "<p id=\"inputs\">Canaries from <code>");
+  text(b, ctx.canaries_file);
+  fmt::format_to(out, "</code> ({} canar{}, {} patterns in {} encodings) searched in {} capture{}:", n_canaries,
+                 n_canaries == 1 ? "y" : "ies", a.matcher().patterns().size(), static_cast<int>(Encoding::Count),
+                 ctx.inputs.size(), ctx.inputs.size() == 1 ? "" : "s");
+  html::code_list(b, ctx.inputs);
+  raw(b, ".</p>\n");
+  fmt::format_to(out, "<p id=\"verdict\" class=\"verdict {}\">{}</p>\n", a.pass() ? "pass" : "fail",
+                 a.pass() ? "PASS" : "FAIL");
+  const std::vector<std::string> why = reasons(a);
+  if (!why.empty()) {
+    raw(b, "<ul id=\"reasons\">\n");
+    for (const auto& r : why) {
+      raw(b, "<li>");
+      text(b, r);
+      raw(b, "</li>\n");
+    }
+    raw(b, "</ul>\n");
+  } else {
+    raw(b, "<p id=\"reasons\">No canary was found, in any encoding, in any packet or reassembled stream, and no "
+           "messaging flow carries cleartext content.</p>\n");
+  }
+  // The verdict covers what was read: say first when that is not all of the captures.
+  const std::vector<std::string> incomplete = report::incomplete_lines(summary);
+  std::vector<std::string> notices = incomplete;
+  for (const auto& w : warnings(a)) notices.push_back("WARNING: " + w);
+  html::notices(b, notices, !incomplete.empty());
+
+  raw(b, "<h2>Totals</h2>\n<table class=\"kv\" id=\"totals\"><tbody>\n");
+  html::kv_row(b, "capture (UTC)",
+               summary.first_ts ? html::utc(summary.first_ts) + " to " + html::utc(summary.last_ts) : "-", "span");
+  html::kv_row(b, "frames", fmt::format("{}", summary.frames), "frames");
+  html::kv_row(b, "flows", fmt::format("{} ({} messaging)", a.flows_total(), a.messaging_flows()), "flows");
+  html::kv_row(b, "canary occurrences",
+               fmt::format("{} ({} in packets, {} in reassembled streams)", a.hits_total(), a.hits_in_packets(),
+                           a.hits_in_streams()),
+               "hits");
+  html::kv_row(b, "flows failing", fmt::format("{}", a.failing_flows()), "failing");
+  html::kv_row(b, "other flows with cleartext (not messaging, not counted)",
+               fmt::format("{}", a.other_cleartext_flows()), "other-cleartext");
+  raw(b, "</tbody></table>\n");
+
+  raw(b, "<h2>Canaries</h2>\n<p>Each canary by its number and line in the canaries file: the page never holds "
+         "its text.</p>\n<table id=\"canaries\" class=\"small\"><thead><tr><th>canary</th><th>line</th>"
+         "<th>occurrences</th></tr></thead><tbody>\n");
+  for (size_t i = 0; i < n_canaries; ++i) {
+    const uint64_t n = i < a.hits_per_canary().size() ? a.hits_per_canary()[i] : 0;
+    fmt::format_to(out, "<tr{}><td class=\"n\">{}</td><td class=\"n\">{}</td>", n > 0 ? " class=\"failrow\"" : "",
+                   i + 1, canary_line(ctx, i));
+    count_cell(b, n);
+    raw(b, "</tr>\n");
+  }
+  if (n_canaries == 0) raw(b, "<tr><td colspan=\"3\" class=\"none\">none</td></tr>\n");
+  raw(b, "</tbody></table>\n");
+  std::map<std::string, uint64_t> per_encoding;
+  for (size_t e = 0; e < a.hits_per_encoding().size(); ++e) {
+    if (a.hits_per_encoding()[e] > 0) per_encoding[encoding_name(static_cast<Encoding>(e))] = a.hits_per_encoding()[e];
+  }
+  html::counts_table(b, "encodings", "encoding found", per_encoding);
+
+  raw(b, "<h2>Where the canaries are</h2>\n");
+  if (a.hits().empty()) {
+    raw(b, "<p class=\"none\" id=\"hits\">Nowhere.</p>\n");
+  } else {
+    if (a.hits_total() > a.hits().size()) {
+      fmt::format_to(out, "<p id=\"hits-truncated\">The first {} of {} occurrences (--max-hits); all are counted "
+                          "above.</p>\n",
+                     a.hits().size(), a.hits_total());
+    }
+    raw(b, "<div class=\"wide\"><table id=\"hits\"><thead><tr><th>canary</th><th>line</th><th>encoding</th>"
+           "<th>length</th><th>where</th><th>offset</th><th>input</th><th>packet</th><th>flow</th>"
+           "<th>direction</th></tr></thead><tbody>\n");
+    for (const Hit& h : a.hits()) {
+      const Pattern& pat = a.matcher().patterns()[h.pattern];
+      fmt::format_to(out, "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td>"
+                          "<td>{}</td><td class=\"n\">{}</td><td>",
+                     pat.canary + 1, canary_line(ctx, pat.canary), encoding_name(pat.encoding), pat.bytes.size(),
+                     h.stream ? "stream" : "packet", h.offset);
+      text(b, h.file < ctx.inputs.size() ? ctx.inputs[h.file] : "");
+      fmt::format_to(out, "</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n", h.frame_no,
+                     h.flow_id, kDirName[h.dir]);
+    }
+    raw(b, "</tbody></table></div>\n");
+  }
+
+  // Failing flows first, then the others the JSON report lists, each group in the JSON report's order.
+  raw(b, "<h2>Flows</h2>\n<p>Messaging flows and every flow with a canary. Content is judged per direction "
+         "after the framing is stripped (up: from the initiator, down: from the responder; bytes: content bytes "
+         "measured): <em>random-like</em> is what ciphertext looks like.</p>\n");
+  std::vector<const FlowResult*> listed;
+  for (const auto& f : a.flows()) {
+    if (f.fails) listed.push_back(&f);
+  }
+  for (const auto& f : a.flows()) {
+    if (!f.fails) listed.push_back(&f);
+  }
+  if (listed.empty()) {
+    raw(b, "<p class=\"none\" id=\"flows\">No messaging flow, and no flow with a canary.</p>\n");
+  } else {
+    raw(b, "<div class=\"wide\"><table id=\"flows\"><thead><tr><th>flow</th><th>l4</th><th>initiator</th>"
+           "<th>responder</th><th>label</th><th>family</th><th>verdict</th><th>hits in packets</th>"
+           "<th>in streams</th><th>up framing</th><th>up bytes</th><th>up content</th><th>down framing</th>"
+           "<th>down bytes</th><th>down content</th></tr></thead><tbody>\n");
+    for (const FlowResult* f : listed) {
+      const auto& rec = f->rec;
+      fmt::format_to(out, "<tr{}><td class=\"n\">{}</td><td>", f->fails ? " class=\"failrow\"" : "", rec.id);
+      text(b, rec.l4);
+      raw(b, "</td><td>");
+      text(b, endpoint(rec.src_ip, rec.src_port, rec.has_ports));
+      raw(b, "</td><td>");
+      text(b, endpoint(rec.dst_ip, rec.dst_port, rec.has_ports));
+      raw(b, "</td><td>");
+      text(b, rec.verdict.label);
+      raw(b, "</td><td>");
+      text(b, f->messaging ? std::string(rec.verdict.family) : "not messaging");
+      fmt::format_to(out, "</td><td>{}</td>", f->fails ? "FAIL" : "PASS");
+      count_cell(b, f->hits_packet);
+      count_cell(b, f->hits_stream);
+      for (const DirResult& d : f->dir) {
+        const Assessment& as = d.assessment;
+        fmt::format_to(out, "<td>{}{}</td>", framing_name(d.framing), d.lost_sync ? " (sync lost)" : "");
+        count_cell(b, as.bytes);
+        fmt::format_to(out, "<td title=\"entropy {:.3f} of {:.3f} bits/byte expected, chi-square p {:.3g}, "
+                            "printable {:.0f} %\">{}</td>",
+                       finite(as.entropy), finite(as.expected_entropy), finite(as.p_value), 100 * finite(as.printable),
+                       judgement_name(as.judgement));
+      }
+      raw(b, "</tr>\n");
+      if (!f->findings.empty() || !f->notes.empty()) {
+        raw(b, "<tr class=\"findings\"><td></td><td colspan=\"14\" class=\"sub\">");
+        bool first = true;
+        for (const auto* list : {&f->findings, &f->notes}) {
+          for (const auto& s : *list) {
+            raw(b, first ? "" : "<br>");
+            raw(b, list == &f->findings ? "finding: " : "note: ");
+            text(b, s);
+            first = false;
+          }
+        }
+        raw(b, "</td></tr>\n");
+      }
+    }
+    raw(b, "</tbody></table></div>\n");
+  }
+  html::counts_table(b, "judgements", "content directions judged", a.judgements());
+
+  raw(b, "<h2>TCP reassembly</h2>\n<table class=\"kv\" id=\"reassembly\"><tbody>\n");
+  const StreamCounters& t = a.tcp_totals();
+  html::kv_row(b, "streams", fmt::format("{}", a.tcp_streams()));
+  html::kv_row(b, "bytes delivered in order", fmt::format("{}", t.delivered));
+  html::kv_row(b, "gaps", fmt::format("{} ({} bytes)", t.gaps, t.gap_bytes));
+  html::kv_row(b, "duplicate bytes", fmt::format("{}", t.duplicate));
+  html::kv_row(b, "out-of-order segments", fmt::format("{}", t.out_of_order));
+  html::kv_row(b, "out-of-window segments", fmt::format("{}", t.out_of_window));
+  html::kv_row(b, "caps hit (per stream / total)",
+               fmt::format("{} / {} (caps {} / {} bytes)", a.budget().stream_cap_hits, a.budget().total_cap_hits,
+                           a.budget().limits.per_stream, a.budget().limits.total));
+  html::kv_row(b, "peak bytes held", fmt::format("{}", a.budget().peak));
+  raw(b, "</tbody></table>\n");
+
+  fmt::format_to(out, "<h2>What stays visible</h2>\n<p>An on-path observer still sees, for every flow, the "
+                      "endpoints (<span id=\"endpoints\">{}</span> address and port pairs), the size and time of every packet, "
+                      "and <span id=\"names-count\">{}</span> name{} (DNS queries, TLS server names, HTTP hosts)."
+                      "</p>\n",
+                 a.endpoints(), a.names().size(), a.names().size() == 1 ? "" : "s");
+  if (!a.names().empty()) {
+    raw(b, "<details><summary>names</summary>\n<table id=\"names\"><thead><tr><th>name</th><th>family</th></tr>"
+           "</thead><tbody>\n");
+    for (const auto& [n, fam] : a.names()) {
+      raw(b, "<tr><td>");
+      text(b, n);
+      raw(b, "</td><td>");
+      text(b, fam);
+      raw(b, "</td></tr>\n");
+    }
+    raw(b, "</tbody></table></details>\n");
+  }
+  html::end(b, "This page holds positions, counts, statistics and names, never a canary's text or a byte of payload.",
+            generator);
+  return fmt::to_string(b);
+}
+
 void print_summary(const Auditor& a, const ReportContext& ctx, std::FILE* out) {
   fmt::print(out, "audit verdict: {}\n", a.pass() ? "PASS" : "FAIL");
   fmt::print(out, "  inputs: {}\n", fmt::join(ctx.inputs, ", "));
@@ -198,8 +413,7 @@ void print_summary(const Auditor& a, const ReportContext& ctx, std::FILE* out) {
              a.hits_in_packets(), a.hits_in_streams());
   for (size_t i = 0; i < a.hits_per_canary().size(); ++i) {
     if (a.hits_per_canary()[i] == 0) continue;
-    fmt::print(out, "    canary {} (line {}): {}\n", i + 1, ctx.canaries ? (*ctx.canaries)[i].line : 0,
-               a.hits_per_canary()[i]);
+    fmt::print(out, "    canary {} (line {}): {}\n", i + 1, canary_line(ctx, i), a.hits_per_canary()[i]);
   }
   for (size_t e = 0; e < a.hits_per_encoding().size(); ++e) {
     if (a.hits_per_encoding()[e] > 0) {
@@ -227,6 +441,7 @@ void print_summary(const Auditor& a, const ReportContext& ctx, std::FILE* out) {
     fmt::print(out, "{}{} {}", first ? "" : ", ", v, k);
     first = false;
   }
+  if (first) fmt::print(out, "none");
   fmt::print(out, "\n  tcp reassembly: {} streams, {} bytes in order, {} gaps ({} bytes), {} duplicate bytes, "
                   "{} out-of-order segments, caps hit {} (stream) / {} (total), peak held {} bytes\n",
              a.tcp_streams(), a.tcp_totals().delivered, a.tcp_totals().gaps, a.tcp_totals().gap_bytes,
@@ -238,6 +453,7 @@ void print_summary(const Auditor& a, const ReportContext& ctx, std::FILE* out) {
   if (ctx.summary) {
     for (const auto& l : report::incomplete_lines(*ctx.summary)) fmt::print(out, "  {}\n", l);
   }
+  for (const auto& w : warnings(a)) fmt::print(out, "  WARNING: {}\n", w);
 }
 
 }  // namespace sealscope::audit

@@ -22,6 +22,11 @@ struct ReportContext {
 /// encoding (canaries named by number and line, never by text), per-flow evidence, what stays visible.
 nlohmann::ordered_json report_json(const Auditor& a, const ReportContext& ctx);
 
+/// The report as one self-contained HTML page (audit --html, no script, nothing fetched): the verdict and its
+/// reasons first, then the canaries found and where (by number, line, position and encoding), the flows the
+/// JSON report lists with each direction's judgement, reassembly, and what stays visible.
+std::string report_html(const Auditor& a, const ReportContext& ctx, const std::string& generator);
+
 /// The human summary.
 void print_summary(const Auditor& a, const ReportContext& ctx, std::FILE* out);
 

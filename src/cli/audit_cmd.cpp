@@ -21,7 +21,7 @@ namespace sealscope::cli {
 
 int audit_main(const std::vector<std::string>& args) {
   analyze::AnalyzeOptions o;
-  std::string canaries_path, report_path;
+  std::string canaries_path, report_path, html_path;
   bool quiet = false;
   audit::AuditOptions ao;
   PipelineSwitches switches;
@@ -40,6 +40,8 @@ int audit_main(const std::vector<std::string>& args) {
       ("canaries", po::value(&canaries_path), "canaries file: one string per line (UTF-8, at least 6 bytes), "
        "'#' starts a comment line; required")
       ("report-json", po::value(&report_path), "write the audit report as JSON to FILE (- = stdout)")
+      ("html", po::value(&html_path), "write the audit report as a self-contained HTML page to FILE (no script; - = "
+       "stdout)")
       ("max-hits", po::value(&ao.max_hits_listed)->default_value(1000),
        "canary occurrences listed in the report (all are counted)")
       ("reassembly-stream-cap", po::value(&ao.reassembly.per_stream)->default_value(1u << 20),
@@ -67,7 +69,12 @@ int audit_main(const std::vector<std::string>& args) {
     fmt::print(stderr, "sealscope audit: --reassembly-stream-cap must be > 0 and at most --reassembly-total-cap\n");
     return kUsage;
   }
-  if (!files_are_distinct("audit", o.files, {{"--canaries", canaries_path}}, {{"--report-json", report_path}})) {
+  if (report_path == "-" && html_path == "-") {
+    fmt::print(stderr, "sealscope audit: only one of --report-json and --html can be - (stdout)\n");
+    return kUsage;
+  }
+  if (!files_are_distinct("audit", o.files, {{"--canaries", canaries_path}},
+                          {{"--report-json", report_path}, {"--html", html_path}})) {
     return kUsage;
   }
   order_by_time("audit", o.files);
@@ -97,11 +104,12 @@ int audit_main(const std::vector<std::string>& args) {
     analyzer.add_observer(&auditor);
     ok = run_interruptible(analyzer);
     if (!report_path.empty()) write_report(report_path, audit::report_json(auditor, ctx).dump(2) + "\n");
+    if (!html_path.empty()) write_report(html_path, audit::report_html(auditor, ctx, version_string()));
   } catch (const Error& ex) {
     fmt::print(stderr, "sealscope audit: {}\n", ex.what());
     return kInputProblem;
   }
-  std::FILE* out = report_path == "-" ? stderr : stdout;
+  std::FILE* out = report_path == "-" || html_path == "-" ? stderr : stdout;
   if (quiet) {
     fmt::print(out, "audit verdict: {}\n", auditor.pass() ? "PASS" : "FAIL");
   } else {

@@ -19,7 +19,9 @@ td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.kv t
 .warn{background:#fff3e0;border-left:4px solid #ef6c00;padding:.5em 1em .5em 2em}
 .fail{background:#ffebee;border-left-color:#c62828}.none{color:#777}.small{display:inline-table;margin-right:2em}
 .key{display:inline-block;width:.9em;height:.9em;vertical-align:middle;margin:0 .3em 0 1em}
-.wide{overflow-x:auto}.wide td{white-space:nowrap}.sub{color:#555;font-size:.92em}
+.wide{overflow-x:auto}.wide td{white-space:nowrap}.wide td.sub{white-space:normal}.sub{color:#555;font-size:.92em}
+.verdict{display:inline-block;font-size:1.6em;font-weight:bold;padding:.1em .6em;margin:.3em 0}
+.verdict.pass{background:#e8f5e9;color:#1b5e20}.verdict.fail{color:#b71c1c}tr.failrow td{background:#ffebee}
 footer{margin-top:2.5em;color:#555;font-size:.9em}svg text{font:11px system-ui,sans-serif;fill:#444}
 )";
 }  // namespace

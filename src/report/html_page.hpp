@@ -9,7 +9,7 @@
 
 namespace sealscope::report::html {
 
-/// The pieces every sealscope report page is made of (analyze --html, policy test --html): one
+/// The pieces every sealscope report page is made of (analyze, policy test and audit --html): one
 /// self-contained file with inline styles, no script, nothing fetched (a Content-Security-Policy of
 /// default-src 'none'), every string from a capture or a rules file escaped.
 using Buf = fmt::memory_buffer;

@@ -87,6 +87,19 @@ assert c["interrupted"] is False, c
 PY
     # ... and the text report, which may be all that is kept, says it too.
     grep -q '^  INCOMPLETE: .*truncated.pcap: .*(stopped at byte 1087 after 7 packets)' "$work/out"
+    # A capture without a flow: PASS (nothing was found), but every report says that nothing was searched.
+    python3 -c 'import struct, sys; open(sys.argv[1], "wb").write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))' \
+        "$work/empty.pcap"
+    expect_rc 0 "$bin" audit --canaries "$work/c.txt" --report-json "$work/e.json" --html "$work/e.html" "$work/empty.pcap"
+    grep -q '^  WARNING: no flow in the captures: nothing was searched or measured, so PASS says nothing' "$work/out"
+    grep -q '<li>WARNING: no flow in the captures: nothing was searched' "$work/e.html"
+    python3 - "$work/e.json" "$work/t.json" <<'PY'
+import json, sys
+e, t = (json.load(open(p)) for p in sys.argv[1:])
+assert e["verdict"] == "PASS" and e["warnings"] == [
+    "no flow in the captures: nothing was searched or measured, so PASS says nothing about content"], e
+assert t["warnings"] == [], t["warnings"]  # the truncated capture had flows
+PY
     ;;
 corpus)
     corpus="$src/../shared/corpus/pcap"

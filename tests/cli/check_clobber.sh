@@ -62,6 +62,10 @@ refuse "--report-json canaries.txt is --canaries canaries.txt: $over" \
   "$bin" audit -q --canaries canaries.txt cap.pcap --report-json canaries.txt
 refuse "--report-json cap.pcap is the capture cap.pcap: $over" \
   "$bin" audit -q --canaries canaries.txt cap.pcap --report-json cap.pcap
+refuse "--html canaries.txt is --canaries canaries.txt: $over" \
+  "$bin" audit -q --canaries canaries.txt cap.pcap --html canaries.txt
+refuse "--report-json r.json and --html ./r.json are the same file" \
+  "$bin" audit -q --canaries canaries.txt cap.pcap --report-json r.json --html ./r.json
 refuse "--report-json labels.tsv is --labels labels.tsv: $over" \
   "$bin" eval --labels labels.tsv caps --report-json labels.tsv
 # The same capture twice would count every packet twice: refused by name, spelling, link and stdin.
@@ -72,7 +76,7 @@ refuse "cap.pcap and hard.pcap $same" "$bin" analyze -q cap.pcap hard.pcap --flo
 refuse "soft.pcap and cap.pcap $same" "$bin" policy test -q --rules rules.yaml soft.pcap cap.pcap --pass-pcap p.pcap
 refuse "cap.pcap and - (standard input) $same" \
   bash -c '"$0" audit -q --canaries canaries.txt cap.pcap - --report-json out.jsonl <cap.pcap' "$bin"
-if [ -e out.jsonl ] || [ -e p.pcap ]; then echo "FAIL: a refused run created an output"; fail=1; fi
+if [ -e out.jsonl ] || [ -e p.pcap ] || [ -e r.json ]; then echo "FAIL: a refused run created an output"; fail=1; fi
 
 # Positive controls: distinct outputs are written; /dev/null takes two outputs.
 if "$bin" analyze -q cap.pcap --flows out.jsonl --csv out.csv --summary-json sum.json &&

@@ -42,6 +42,7 @@ expect "/dev/full: write failed" policy test -q --rules "$rules" --drop-pcap /de
 expect "/dev/full: cannot write the report" policy test -q --rules "$rules" --report-json /dev/full "$cap"
 expect "/dev/full: cannot write the report" audit -q --canaries "$canaries" --report-json /dev/full "$cap"
 expect "/dev/full: cannot write the report" policy test -q --rules "$rules" --html /dev/full "$cap"
+expect "/dev/full: cannot write the report" audit -q --canaries "$canaries" --html /dev/full "$cap"
 expect_stdout "standard output: write failed" analyze "$cap"
 expect_stdout "write failed" analyze -q --flows - "$cap"
 expect_stdout "standard output: write failed" analyze -q --summary-json - "$cap"
@@ -49,6 +50,7 @@ expect_stdout "standard output: write failed" analyze -q --html - "$cap"
 expect_stdout "standard output: write failed" policy test --rules "$rules" "$cap"
 expect_stdout "standard output: write failed" audit --canaries "$canaries" "$cap"
 expect_stdout "standard output: write failed" policy test -q --rules "$rules" --html - "$cap"
+expect_stdout "standard output: write failed" audit -q --canaries "$canaries" --html - "$cap"
 expect_stdout "standard output: write failed" policy check "$rules"
 # A summary longer than stdio's buffer (4 KiB) fails while it is printed, not at the end: the same message
 # and exit status, not an abort (fmt::print throws on a short write). Four copies of canary.pcap give the

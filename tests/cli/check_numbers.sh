@@ -53,6 +53,8 @@ expect 2 "only one of --flows, --csv, --summary-json and --html can be - (stdout
   "$bin/sealscope" analyze --html - --csv - "$cap"
 expect 2 "only one of --report-json and --html can be - (stdout)" \
   "$bin/sealscope" policy test --rules "$root/rules/voip-curfew-mobile.yaml" --html - --report-json - "$cap"
+expect 2 "only one of --report-json and --html can be - (stdout)" \
+  "$bin/sealscope" audit --canaries "$root/captures/canary-canaries.txt" --html - --report-json - "$cap"
 if grep -q "did you mean" "$work/err"; then echo "FAIL: a suggestion for 'frobnicate'"; fail=1; fi
 
 # Positive control: the same options with values in range run as before.

@@ -602,8 +602,11 @@ def check(a, bin_, root, work):
     ]
     if "audit" in helps:
         runs += [
-            Run("audit-files", "audit", ["--canaries", audit_canaries] + captures + ["--report-json", f"{O}/audit.json"],
-                ok_rc=(0, 3), files=("audit.json",)),
+            Run("audit-files", "audit", ["--canaries", audit_canaries] + captures
+                + ["--report-json", f"{O}/audit.json", "--html", f"{O}/audit.html"],
+                ok_rc=(0, 3), files=("audit.json", "audit.html")),
+            Run("audit-html-stdout", "audit", ["--canaries", audit_canaries] + captures + ["--html", "-", "-q"],
+                ok_rc=(0, 3)),
             Run("audit-stdout", "audit",
                 ["--canaries", audit_canaries] + captures
                 + ["--report-json", "-", "-q", "--max-hits", "3", "--reassembly-stream-cap", "1000",

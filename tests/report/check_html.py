@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The --html reports of `sealscope analyze` and `sealscope policy test`, read by a real browser.
+"""The --html reports of `sealscope analyze`, `sealscope policy test` and `sealscope audit`, read by a real browser.
 
 Runs `sealscope analyze --html` on the project's captures plus two TLS flows made here whose server names are
 hostile (markup and quotes; a byte that is not UTF-8), has headless Chromium load the page (--dump-dom: the
@@ -19,6 +19,10 @@ and --flows:
 Then `policy test --html` with rules/hospital-exemption.yaml, its block rule and a region renamed to names
 full of markup, on every capture in captures/ (truncated.pcap among them): the page names the truncated
 capture first, and its rule, region and time-to-block tables equal --report-json row for row.
+
+Then `audit --html` with captures/canary-canaries.txt (copied to a file name full of markup) on canary.pcap,
+the hostile TLS flows, truncated.pcap and sealchat-chat.pcap: verdict, reasons, warnings, and the canary, encoding, hit, flow,
+judgement and name tables equal --report-json row for row; no canary's text is anywhere in the page.
 
 usage: check_html.py SEALSCOPE REPO_ROOT       exit 0 pass, 1 fail, 77 skip (no Chromium)
 """
@@ -171,6 +175,7 @@ def main():
     try:
         run(binary, root, browser, work)
         run_policy(binary, root, browser, work)
+        run_audit(binary, root, browser, work)
         print("html reports: " + ("PASS" if not failures else f"FAILED ({len(failures)})"))
         return 0 if not failures else 1
     finally:
@@ -327,6 +332,89 @@ def run_policy(binary, root, browser, work):
     want = [(x["label"], x["flows"], x["packets"], x["bytes"]) + tuple(f"{x['ms'][k]:.1f}" for k in ("min", "p50", "p90", "max"))
             for x in j["time_to_block"]]
     check(f"policy: {len(got)} time-to-block rows equal the JSON report's", got == want and len(got) > 0)
+
+
+def run_audit(binary, root, browser, work):
+    """audit --html: verdict and every table equal --report-json; the page never holds a canary's text."""
+    canaries = os.path.join(work, 'canaries <b>"&.txt')
+    shutil.copyfile(os.path.join(root, "captures", "canary-canaries.txt"), canaries)
+    texts = [l for l in open(canaries, encoding="utf-8").read().splitlines() if l and not l.startswith("#")]
+    caps = [os.path.join(root, "captures", "canary.pcap"), os.path.join(work, "hostile.pcap"),
+            os.path.join(root, "captures", "truncated.pcap"), os.path.join(root, "captures", "sealchat-chat.pcap")]
+    page, report = os.path.join(work, "audit.html"), os.path.join(work, "audit.json")
+    r = subprocess.run([binary, "audit", "-q", "--canaries", canaries, "--html", page, "--report-json", report] + caps,
+                       capture_output=True, timeout=120)
+    check(f"audit --html exits 3 (FAIL: canary.pcap holds canaries; got {r.returncode})", r.returncode == 3)
+    if not os.path.exists(page):
+        return
+    j = json.load(open(report))
+    blob = open(page, "rb").read()
+    again = subprocess.run([binary, "audit", "-q", "--canaries", canaries, "--html", "-"] + caps, capture_output=True,
+                           timeout=120)
+    check("audit: --html - writes the same bytes to standard output, the verdict line to standard error",
+          again.returncode == 3 and again.stdout == blob and again.stderr.startswith(b"audit verdict: FAIL\n"))
+    dom = dump_dom(browser, page, work)
+    if dom is None:
+        return
+    check_inert(dom, "audit")
+    text = "".join(dom.text)
+    leaked = [t for t in texts if t in text or t.encode() in blob]
+    check(f"audit: no canary's text in the page or its DOM ({len(texts)} canaries; leaked: {len(leaked)})",
+          len(texts) == 7 and not leaked)
+    check("audit: the canaries file name full of markup comes back as the same text",
+          f"Canaries from {canaries} (7 canaries," in text)
+    lines = text.splitlines()
+    check(f"audit: the verdict is the JSON report's ({j['verdict']})", "FAIL" in lines and j["verdict"] == "FAIL")
+    check("audit: the reasons are the JSON report's", all(x in lines for x in j["reasons"]) and len(j["reasons"]) > 0)
+    check("audit: the truncated capture is named in the warnings",
+          any(t.startswith("INCOMPLETE: " + caps[2]) for t in lines)
+          and [p["input"] for p in j["capture"]["problems"]] == [caps[2]])
+    totals = {row[0][0]: row[1][0] for row in dom.tables.get("totals", []) if len(row) == 2}
+    check("audit: totals (frames, flows, occurrences, failing) equal the JSON report's",
+          totals.get("frames") == str(j["capture"]["frames"])
+          and totals.get("flows") == f"{j['flows']['total']} ({j['flows']['messaging']} messaging)"
+          and totals.get("canary occurrences") == f"{j['hits']['total']} ({j['hits']['in_packets']} in packets, "
+                                                  f"{j['hits']['in_streams']} in reassembled streams)"
+          and totals.get("flows failing") == str(j["flows"]["failing"]))
+
+    rows = [(int(c[0][0]), int(c[1][0]), int(c[2][0])) for c in dom.tables.get("canaries", [])[1:]]
+    check(f"audit: {len(rows)} canary rows, one per canary, the found ones equal the JSON report's per_canary",
+          len(rows) == j["canaries"]["count"] == 7
+          and [x for x in rows if x[2] > 0] == [(x["canary"], x["line"], x["hits"]) for x in j["hits"]["per_canary"]]
+          and any(x[2] == 0 for x in rows))
+    got = {c[0][0]: int(c[1][0]) for c in dom.tables.get("encodings", [])[1:]}
+    check(f"audit: encodings found equal the JSON report's ({len(got)})",
+          got == j["hits"]["per_encoding"] and len(got) > 1)
+    rows = [tuple(c[0] for c in row) for row in dom.tables.get("hits", [])[1:]]
+    want = [(str(h["canary"]), str(h["line"]), h["encoding"], str(h["length"]), h["where"],
+             str(h.get("stream_offset", h.get("payload_offset"))), h["input"], str(h["packet"]), str(h["flow"]),
+             h["direction"]) for h in j["hits"]["listed"]]
+    check(f"audit: {len(rows)} hit rows equal the JSON report's listed hits", rows == want and len(rows) == j["hits"]["total"])
+
+    def side(d):
+        sync = d.get("tcp", {}).get("framing_sync_lost", False)
+        return (d["framing"] + (" (sync lost)" if sync else ""), str(d["content_bytes"]), d["judgement"])
+
+    listed = [f for f in j["listed_flows"] if f["verdict"] == "FAIL"] + [f for f in j["listed_flows"] if f["verdict"] == "PASS"]
+    want, want_sub = [], []
+    for f in listed:
+        want.append((str(f["flow"]), f["l4"], f["src"], f["dst"], f["label"], f["family"] if f["messaging"] else "not messaging",
+                     f["verdict"], str(f["canary_hits"]["packets"]), str(f["canary_hits"]["streams"]))
+                    + side(f["directions"]["from_initiator"]) + side(f["directions"]["from_responder"]))
+        if f["findings"] or f["notes"]:
+            want_sub.append("".join("finding: " + x for x in f["findings"]) + "".join("note: " + x for x in f["notes"]))
+    table = dom.tables.get("flows", [])[1:]
+    got = [tuple(c[0] for c in row) for row in table if len(row) == 15]
+    got_sub = [row[1][0] for row in table if len(row) == 2]
+    check(f"audit: {len(got)} flow rows equal the JSON report's listed flows, failing first (sealchat's pass)",
+          got == want and {g[6] for g in got} == {"FAIL", "PASS"})
+    check(f"audit: {len(got_sub)} rows of findings and notes equal the JSON report's", got_sub == want_sub and got_sub)
+    got = {c[0][0]: int(c[1][0]) for c in dom.tables.get("judgements", [])[1:]}
+    check("audit: directions by judgement equal the JSON report's", got == j["flows"]["directions_by_judgement"])
+    got = [(c[0][0], c[1][0]) for c in dom.tables.get("names", [])[1:]]
+    want = [(n["name"], n["family"]) for n in j["visible_metadata"]["names"]]
+    check(f"audit: {len(got)} names seen equal the JSON report's, the markup-laden server name as text",
+          got == want and any(g[0] == HOSTILE for g in got))
 
 
 if __name__ == "__main__":

@@ -77,37 +77,37 @@ int analyze_main(const std::vector<std::string>& args) {
                   flow::Flow::kSpltInline, classify::NdpiEngine::flow_state_bytes()));
   if (parsed.done) return parsed.code;
   if (o.interface.empty() && o.files.empty()) {
-    fmt::print(stderr, "sealscope analyze: no capture given (files, or -i IFACE; see --help)\n");
+    eprint("sealscope analyze: no capture given (files, or -i IFACE; see --help)\n");
     return kUsage;
   }
   if (!o.interface.empty() && !o.files.empty()) {
-    fmt::print(stderr, "sealscope analyze: give capture files or -i IFACE, not both\n");
+    eprint("sealscope analyze: give capture files or -i IFACE, not both\n");
     return kUsage;
   }
   if (!o.files.empty() && o.duration_s > 0) {
-    fmt::print(stderr, "sealscope analyze: --duration is for live capture (-i); a file is read to its end "
-                       "(to read part of one, use --bpf or editcap -A/-B)\n");
+    eprint("sealscope analyze: --duration is for live capture (-i); a file is read to its end "
+           "(to read part of one, use --bpf or editcap -A/-B)\n");
     return kUsage;
   }
   if (!(o.duration_s >= 0)) {  // also NaN
-    fmt::print(stderr, "sealscope analyze: --duration must be 0 (until Ctrl-C) or more seconds\n");
+    eprint("sealscope analyze: --duration must be 0 (until Ctrl-C) or more seconds\n");
     return kUsage;
   }
   if (splt > 255) {
-    fmt::print(stderr, "sealscope analyze: --splt must be between 0 and 255\n");
+    eprint("sealscope analyze: --splt must be between 0 and 255\n");
     return kUsage;
   }
   if (o.workers == 0 || o.workers > 64) {
-    fmt::print(stderr, "sealscope analyze: --workers must be between 1 and 64\n");
+    eprint("sealscope analyze: --workers must be between 1 and 64\n");
     return kUsage;
   }
   if (t.max_flows == 0) {
-    fmt::print(stderr, "sealscope analyze: --max-flows must be at least 1\n");
+    eprint("sealscope analyze: --max-flows must be at least 1\n");
     return kUsage;
   }
   const int to_stdout = (flows_path == "-") + (csv_path == "-") + (summary_path == "-") + (html_path == "-");
   if (to_stdout > 1) {
-    fmt::print(stderr, "sealscope analyze: only one of --flows, --csv, --summary-json and --html can be - (stdout)\n");
+    eprint("sealscope analyze: only one of --flows, --csv, --summary-json and --html can be - (stdout)\n");
     return kUsage;
   }
   if (!files_are_distinct("analyze", o.files, {},
@@ -157,13 +157,13 @@ int analyze_main(const std::vector<std::string>& args) {
     if (!summary_path.empty()) report::write_summary_json(summary, summary_path);
     if (!html_path.empty()) html.write_file(summary, html_path, version_string());
   } catch (const Error& ex) {
-    fmt::print(stderr, "sealscope analyze: {}\n", ex.what());
+    eprint("sealscope analyze: {}\n", ex.what());
     return kInputProblem;
   }
   if (!quiet) report::print_summary(summary, to_stdout > 0 ? stderr : stdout);
   for (const auto& p : summary.problems) {
-    fmt::print(stderr, "sealscope analyze: {}: {} (read {} packets, stopped at byte offset {})\n", p.name,
-               p.reason, p.packets, p.offset);
+    eprint("sealscope analyze: {}: {} (read {} packets, stopped at byte offset {})\n", p.name,
+           p.reason, p.packets, p.offset);
   }
   if (summary.interrupted) return kInterrupted;
   return ok ? kOk : kInputProblem;

@@ -58,19 +58,19 @@ int audit_main(const std::vector<std::string>& args) {
                     "read),\n2 usage error or a bad canaries file.\n");
   if (parsed.done) return parsed.code;
   if (canaries_path.empty()) {
-    fmt::print(stderr, "sealscope audit: --canaries FILE is required (see --help)\n");
+    eprint("sealscope audit: --canaries FILE is required (see --help)\n");
     return kUsage;
   }
   if (o.files.empty()) {
-    fmt::print(stderr, "sealscope audit: no capture given (see --help)\n");
+    eprint("sealscope audit: no capture given (see --help)\n");
     return kUsage;
   }
   if (ao.reassembly.per_stream == 0 || ao.reassembly.total < ao.reassembly.per_stream) {
-    fmt::print(stderr, "sealscope audit: --reassembly-stream-cap must be > 0 and at most --reassembly-total-cap\n");
+    eprint("sealscope audit: --reassembly-stream-cap must be > 0 and at most --reassembly-total-cap\n");
     return kUsage;
   }
   if (report_path == "-" && html_path == "-") {
-    fmt::print(stderr, "sealscope audit: only one of --report-json and --html can be - (stdout)\n");
+    eprint("sealscope audit: only one of --report-json and --html can be - (stdout)\n");
     return kUsage;
   }
   if (!files_are_distinct("audit", o.files, {{"--canaries", canaries_path}},
@@ -88,7 +88,7 @@ int audit_main(const std::vector<std::string>& args) {
     canaries = audit::load_canaries(canaries_path);
     matcher = std::make_unique<audit::Matcher>(audit::encode_canaries(canaries));
   } catch (const Error& ex) {
-    fmt::print(stderr, "sealscope audit: {}\n", ex.what());
+    eprint("sealscope audit: {}\n", ex.what());
     return kUsage;
   }
   stats::Summary summary;
@@ -106,7 +106,7 @@ int audit_main(const std::vector<std::string>& args) {
     if (!report_path.empty()) write_report(report_path, audit::report_json(auditor, ctx).dump(2) + "\n");
     if (!html_path.empty()) write_report(html_path, audit::report_html(auditor, ctx, version_string()));
   } catch (const Error& ex) {
-    fmt::print(stderr, "sealscope audit: {}\n", ex.what());
+    eprint("sealscope audit: {}\n", ex.what());
     return kInputProblem;
   }
   std::FILE* out = report_path == "-" || html_path == "-" ? stderr : stdout;
@@ -116,8 +116,8 @@ int audit_main(const std::vector<std::string>& args) {
     audit::print_summary(auditor, ctx, out);
   }
   for (const auto& p : summary.problems) {
-    fmt::print(stderr, "sealscope audit: {}: {} (read {} packets, stopped at byte offset {}; verdict on those)\n",
-               p.name, p.reason, p.packets, p.offset);
+    eprint("sealscope audit: {}: {} (read {} packets, stopped at byte offset {}; verdict on those)\n",
+           p.name, p.reason, p.packets, p.offset);
   }
   if (summary.interrupted) return kInterrupted;
   if (!auditor.pass()) return kFailed;

@@ -1,5 +1,9 @@
 #pragma once
+#include <fmt/format.h>
+
+#include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sealscope::cli {
@@ -27,6 +31,14 @@ int eval_main(const std::vector<std::string>& args);
 
 /// "sealscope VERSION (nDPI VERSION)": what --version prints and reports name as their maker.
 std::string version_string();
+
+/// A message on standard error. Never throws (fmt::print does, on a short write): when standard error cannot
+/// be written (a full disk, a closed pipe) the message is lost and the run goes on to its exit status.
+template <typename... T>
+void eprint(fmt::format_string<T...> format, T&&... args) {
+  const std::string s = fmt::format(format, std::forward<T>(args)...);
+  std::fwrite(s.data(), 1, s.size(), stderr);
+}
 
 /// Top-level dispatch; returns the process exit code.
 int run(int argc, char** argv);

@@ -1,5 +1,8 @@
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -30,7 +33,7 @@ const char* kUsageText =
 
 int run_command(int argc, char** argv) {
   if (argc < 2) {
-    fmt::print(stderr, "{}", kUsageText);
+    eprint("{}", kUsageText);
     return kUsage;
   }
   const std::string cmd = argv[1];
@@ -47,8 +50,8 @@ int run_command(int argc, char** argv) {
   if (cmd == "policy") return policy_main(args);
   if (cmd == "eval") return eval_main(args);
   if (cmd == "audit") return audit_main(args);
-  fmt::print(stderr, "sealscope: unknown command '{}'{}\n{}", cmd,
-             policy::suggest(cmd, {"analyze", "policy", "eval", "audit"}), kUsageText);
+  eprint("sealscope: unknown command '{}'{}\n{}", cmd,
+         policy::suggest(cmd, {"analyze", "policy", "eval", "audit"}), kUsageText);
   return kUsage;
 }
 
@@ -59,15 +62,24 @@ std::string version_string() {
 }
 
 int run(int argc, char** argv) {
+  // Started with standard input, output or error closed, the first file opened would take its number, and
+  // messages or a '-' output would land in a capture file or a report. Each closed one gets /dev/null opened
+  // the wrong way round (no reads on 0, no writes on 1 and 2), so using it still fails as it would have.
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+      const int got = ::open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+      if (got >= 0 && got != fd) ::close(got);  // cannot happen: open returns the lowest free number
+    }
+  }
   int rc = kOk;
   try {
     rc = run_command(argc, argv);
   } catch (const std::system_error& ex) {
-    // fmt::print throws this when stdio cannot pass a long text on (a full disk behind standard output): the
-    // outputs written so far stay, the run ends here, and the message is the one below. Anything else is said
-    // as it is.
+    // fmt::print throws this when stdio cannot pass a long text on (a full disk behind standard output, or
+    // behind standard error when a summary goes there): the outputs written so far stay, the run ends here,
+    // and the message is the one below. Anything else is said as it is.
     if (std::ferror(stdout) == 0) {
-      fmt::print(stderr, "sealscope: {}\n", ex.what());
+      eprint("sealscope: {}\n", ex.what());
       return kInputProblem;
     }
     errno = ex.code().value();
@@ -80,8 +92,8 @@ int run(int argc, char** argv) {
   const bool flush_failed = std::fflush(stdout) != 0;
   if (flush_failed || std::ferror(stdout) != 0) {
     const int e = flush_failed && errno != 0 ? errno : earlier;
-    fmt::print(stderr, "sealscope: standard output: write failed{}\n",
-               e != 0 ? std::string(": ") + std::strerror(e) : std::string());
+    eprint("sealscope: standard output: write failed{}\n",
+           e != 0 ? std::string(": ") + std::strerror(e) : std::string());
     return rc == kOk ? kInputProblem : rc;
   }
   return rc;

@@ -105,7 +105,7 @@ int eval_main(const std::vector<std::string>& args) {
                                       "2 usage error, 3 below a --min-* threshold.\n");
   if (parsed.done) return parsed.code;
   if (labels_path.empty() || (capture_dir.empty() && column.empty())) {
-    fmt::print(stderr, "sealscope eval: need --labels FILE and a capture directory (see --help)\n");
+    eprint("sealscope eval: need --labels FILE and a capture directory (see --help)\n");
     return kUsage;
   }
   if (!files_are_distinct("eval", {}, {{"--labels", labels_path}}, {{"--report-json", json_path}})) return kUsage;
@@ -136,14 +136,14 @@ int eval_main(const std::vector<std::string>& args) {
         try {
           an.check_inputs();
         } catch (const Error& ex) {
-          fmt::print(stderr, "sealscope eval: {}\n", ex.what());
+          eprint("sealscope eval: {}\n", ex.what());
           inputs_ok = false;
           continue;
         }
         if (!an.run()) {
           for (const auto& p : summary.problems) {
-            fmt::print(stderr, "sealscope eval: {}: {} (stopped at byte {} after {} packets)\n", p.name, p.reason,
-                       p.offset, p.packets);
+            eprint("sealscope eval: {}: {} (stopped at byte {} after {} packets)\n", p.name, p.reason,
+                   p.offset, p.packets);
           }
           inputs_ok = false;
         }
@@ -173,15 +173,15 @@ int eval_main(const std::vector<std::string>& args) {
     if (!inputs_ok) return kInputProblem;
     if ((min_app >= 0 && rep.total.pct(rep.total.app) < min_app) ||
         (min_fa >= 0 && rep.total.pct(rep.total.family_activity) < min_fa)) {
-      fmt::print(stderr, "sealscope eval: agreement below the threshold\n");
+      eprint("sealscope eval: agreement below the threshold\n");
       return kFailed;
     }
     return kOk;
   } catch (const UsageError& ex) {
-    fmt::print(stderr, "sealscope eval: {}\n", ex.what());
+    eprint("sealscope eval: {}\n", ex.what());
     return kUsage;
   } catch (const Error& ex) {
-    fmt::print(stderr, "sealscope eval: {}\n", ex.what());
+    eprint("sealscope eval: {}\n", ex.what());
     return kInputProblem;
   }
 }

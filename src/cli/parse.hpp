@@ -42,13 +42,13 @@ Parsed parse_command(const std::vector<std::string>& args, const std::string& cm
     po::store(opts, vm);
     po::notify(vm);
   } catch (const po::error& ex) {
-    fmt::print(stderr, "sealscope {}: {} (see 'sealscope {} --help')\n", cmd, ex.what(), cmd);
+    eprint("sealscope {}: {} (see 'sealscope {} --help')\n", cmd, ex.what(), cmd);
     return {true, kUsage};
   }
   if constexpr (std::is_same_v<T, std::vector<std::string>>) {
     if (std::count(positional.begin(), positional.end(), "-") > 1) {
-      fmt::print(stderr, "sealscope {}: - (standard input) can be given only once (see 'sealscope {} --help')\n",
-                 cmd, cmd);
+      eprint("sealscope {}: - (standard input) can be given only once (see 'sealscope {} --help')\n",
+             cmd, cmd);
       return {true, kUsage};
     }
   }

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "capture/pcap_source.hpp"
+#include "cli/commands.hpp"
 #include "common/errors.hpp"
 
 namespace po = boost::program_options;
@@ -95,8 +96,8 @@ void order_by_time(const std::string& cmd, std::vector<std::string>& captures) {
   constexpr size_t kShown = 6;
   for (size_t i = 0; i < ordered.size() && i < kShown; ++i) names += (i ? ", " : "") + ordered[i];
   if (ordered.size() > kShown) names += fmt::format(", ... ({} more)", ordered.size() - kShown);
-  fmt::print(stderr, "sealscope {}: reading the captures in the time order of their first packets, not as given: {}\n",
-             cmd, names);
+  eprint("sealscope {}: reading the captures in the time order of their first packets, not as given: {}\n",
+         cmd, names);
   captures = std::move(ordered);
 }
 
@@ -114,8 +115,8 @@ bool files_are_distinct(const std::string& cmd, const std::vector<std::string>& 
         continue;
       }
       auto name = [](const std::string& p) { return p == "-" ? std::string("- (standard input)") : p; };
-      fmt::print(stderr, "sealscope {}: {} and {} are the same capture: give each input once (see 'sealscope {} --help')\n",
-                 cmd, name(captures[j]), name(captures[i]), cmd);
+      eprint("sealscope {}: {} and {} are the same capture: give each input once (see 'sealscope {} --help')\n",
+             cmd, name(captures[j]), name(captures[i]), cmd);
       return false;
     }
   }
@@ -131,8 +132,8 @@ bool files_are_distinct(const std::string& cmd, const std::vector<std::string>& 
         if (in.path.empty()) continue;
         const FileId f = file_id(in.path);
         if (f.exists && f.regular && f.dev == o.dev && f.ino == o.ino) {
-          fmt::print(stderr, "sealscope {}: {} is {}{}: refusing to overwrite an input\n", cmd, named(out), named(in),
-                     in.path == "-" ? " (standard input)" : "");
+          eprint("sealscope {}: {} is {}{}: refusing to overwrite an input\n", cmd, named(out), named(in),
+                 in.path == "-" ? " (standard input)" : "");
           return false;
         }
       }
@@ -144,8 +145,8 @@ bool files_are_distinct(const std::string& cmd, const std::vector<std::string>& 
       const bool same = o.exists ? (p.exists && p.dev == o.dev && p.ino == o.ino)
                                  : !p.exists && absolute_path(prev.path) == absolute_path(out.path);
       if (same) {
-        fmt::print(stderr, "sealscope {}: {} and {} are the same file: refusing to write both into it\n", cmd,
-                   named(prev), named(out));
+        eprint("sealscope {}: {} and {} are the same file: refusing to write both into it\n", cmd,
+               named(prev), named(out));
         return false;
       }
     }

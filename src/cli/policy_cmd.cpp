@@ -31,7 +31,7 @@ const char* kPolicyUsage =
 
 
 void print_diagnostics(const policy::LoadResult& r) {
-  for (const auto& d : r.diagnostics) fmt::print(stderr, "{}\n", d.format());
+  for (const auto& d : r.diagnostics) eprint("{}\n", d.format());
 }
 
 int check_main(const std::vector<std::string>& args) {
@@ -48,14 +48,14 @@ int check_main(const std::vector<std::string>& args) {
                                       "Exit status: 0 clean, 1 warnings only, 2 errors (or usage error).\n");
   if (parsed.done) return parsed.code;
   if (rules.empty()) {
-    fmt::print(stderr, "sealscope policy check: no rules file given (see --help)\n");
+    eprint("sealscope policy check: no rules file given (see --help)\n");
     return kUsage;
   }
   policy::LoadResult r;
   try {
     r = policy::load_policy_file(rules, true);
   } catch (const Error& ex) {
-    fmt::print(stderr, "sealscope policy check: {}\n", ex.what());
+    eprint("sealscope policy check: {}\n", ex.what());
     return 2;
   }
   print_diagnostics(r);
@@ -105,15 +105,15 @@ int test_main(const std::vector<std::string>& args) {
       "Exit status: 0 ok, 1 an input could not be read (to its end), 2 usage error or a rules error.\n");
   if (parsed.done) return parsed.code;
   if (rules.empty()) {
-    fmt::print(stderr, "sealscope policy test: --rules FILE is required (see --help)\n");
+    eprint("sealscope policy test: --rules FILE is required (see --help)\n");
     return kUsage;
   }
   if (o.files.empty()) {
-    fmt::print(stderr, "sealscope policy test: no capture given (see --help)\n");
+    eprint("sealscope policy test: no capture given (see --help)\n");
     return kUsage;
   }
   if (report_path == "-" && html_path == "-") {
-    fmt::print(stderr, "sealscope policy test: only one of --report-json and --html can be - (stdout)\n");
+    eprint("sealscope policy test: only one of --report-json and --html can be - (stdout)\n");
     return kUsage;
   }
   if (!files_are_distinct("policy test", o.files, {{"--rules", rules}, {"--labels", labels_path}},
@@ -129,12 +129,12 @@ int test_main(const std::vector<std::string>& args) {
     policy::LoadResult r = policy::load_policy_file(rules, false);
     if (r.errors() > 0) {
       print_diagnostics(r);
-      fmt::print(stderr, "sealscope policy test: {} has {} error(s); nothing was run\n", rules, r.errors());
+      eprint("sealscope policy test: {} has {} error(s); nothing was run\n", rules, r.errors());
       return kUsage;
     }
     pol = std::move(r.policy);
   } catch (const Error& ex) {
-    fmt::print(stderr, "sealscope policy test: {}\n", ex.what());
+    eprint("sealscope policy test: {}\n", ex.what());
     return kUsage;
   }
   apply_switches(o, switches);
@@ -165,16 +165,16 @@ int test_main(const std::vector<std::string>& args) {
     if (!report_path.empty()) write_report(report_path, policy::report_json(run, ctx).dump(2) + "\n");
     if (!html_path.empty()) write_report(html_path, policy::report_html(run, ctx, version_string()));
   } catch (const ConfigError& ex) {
-    fmt::print(stderr, "sealscope policy test: {}\n", ex.what());
+    eprint("sealscope policy test: {}\n", ex.what());
     return kUsage;
   } catch (const Error& ex) {
-    fmt::print(stderr, "sealscope policy test: {}\n", ex.what());
+    eprint("sealscope policy test: {}\n", ex.what());
     return kInputProblem;
   }
   if (!quiet) policy::print_report(run, ctx, report_path == "-" || html_path == "-" ? stderr : stdout);
   for (const auto& p : summary.problems) {
-    fmt::print(stderr, "sealscope policy test: {}: {} (read {} packets, stopped at byte offset {})\n", p.name,
-               p.reason, p.packets, p.offset);
+    eprint("sealscope policy test: {}: {} (read {} packets, stopped at byte offset {})\n", p.name,
+           p.reason, p.packets, p.offset);
   }
   if (summary.interrupted) return kInterrupted;
   return ok ? kOk : kInputProblem;
@@ -184,7 +184,7 @@ int test_main(const std::vector<std::string>& args) {
 
 int policy_main(const std::vector<std::string>& args) {
   if (args.empty()) {
-    fmt::print(stderr, "{}", kPolicyUsage);
+    eprint("{}", kPolicyUsage);
     return kUsage;
   }
   const std::string& sub = args[0];
@@ -198,8 +198,8 @@ int policy_main(const std::vector<std::string>& args) {
   }
   if (sub == "check") return check_main(rest);
   if (sub == "test") return test_main(rest);
-  fmt::print(stderr, "sealscope policy: unknown sub-command '{}'{}\n{}", sub, policy::suggest(sub, {"check", "test"}),
-             kPolicyUsage);
+  eprint("sealscope policy: unknown sub-command '{}'{}\n{}", sub, policy::suggest(sub, {"check", "test"}),
+         kPolicyUsage);
   return kUsage;
 }
 

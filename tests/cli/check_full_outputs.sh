@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Outputs that cannot be written in full: every output option of every command pointed at /dev/full
-# (every write fails with ENOSPC), and standard output redirected there. Each must end with exit status 1
-# and a message that names the file (or standard output), never exit 0 with a missing or cut file.
+# (every write fails with ENOSPC), and standard output and standard error redirected there or closed. Each
+# must end with exit status 1 and a message that names the file (or standard output), never exit 0 with a
+# missing or cut file, never an abort.
 # Arguments: the sealscope binary and the repository root.
 set -u
 bin=$1 root=$2
@@ -63,6 +64,30 @@ if [ "$(wc -c <"$work/long")" -gt 4096 ]; then
 else
   echo "FAIL: the long audit summary is only $(wc -c <"$work/long") bytes: the case does not test what it says"; fail=1
 fi
+
+# Started with standard output or error closed: no output file may take its number (the summary or a
+# message would land in the flow records), the run must not abort, and exit 1 says something was lost.
+closed() {  # closed WHICH: analyze with --flows and --summary-json, WHICH (stdout or stderr) closed
+  rm -f "$work/c.jsonl" "$work/c.json"
+  # The capture comes on standard input, so that the first file opened is an output.
+  if [ "$1" = stdout ]; then
+    "$bin" analyze --no-progress --flows "$work/c.jsonl" --summary-json "$work/c.json" - \
+      <"$root/captures/truncated.pcap" >&- 2>"$work/err"
+  else
+    "$bin" analyze -q --flows "$work/c.jsonl" --summary-json "$work/c.json" - <"$root/captures/truncated.pcap" 2>&-
+  fi
+  rc=$?
+  if [ "$rc" -eq 1 ] && cmp -s "$work/c.jsonl" "$work/ref.jsonl" && cmp -s "$work/c.json" "$work/ref.json"; then
+    echo "ok: $1 closed: exit 1, the flow records and the summary JSON the same bytes as with it open"
+  else
+    echo "FAIL: $1 closed: exit $rc, or the flow records or the summary JSON differ from a normal run's"; fail=1
+  fi
+}
+"$bin" analyze -q --flows "$work/ref.jsonl" --summary-json "$work/ref.json" - <"$root/captures/truncated.pcap" 2>/dev/null
+[ -s "$work/ref.jsonl" ] && [ -s "$work/ref.json" ] || { echo "FAIL: no reference outputs"; fail=1; }
+closed stdout
+grep -q "standard output: write failed" "$work/err" || { echo "FAIL: stdout closed: not said"; fail=1; }
+closed stderr
 
 # Positive control: the same commands with real files exit 0 and leave non-empty files.
 if "$bin" analyze -q --flows "$work/f.jsonl" --csv "$work/f.csv" --summary-json "$work/s.json" --html "$work/r.html" \

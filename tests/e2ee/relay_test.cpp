@@ -1,5 +1,6 @@
 // Relay integration: end-to-end exchange, kill -9 durability, plaintext search, hostile input.
 #include "client/scenario.hpp"
+#include "relay/log.hpp"
 #include "relay/relay.hpp"
 
 #include <catch2/catch.hpp>
@@ -272,5 +273,27 @@ TEST_CASE("Hostile input closes the connection with a logged reason and the rela
     CHECK(log.find("unknown account") != std::string::npos);
     CHECK(log.find("does not match the account") != std::string::npos);
     CHECK(log.find("expected a JSON control message") != std::string::npos);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("The relay's log on a full disk loses lines, counted, and never throws", "[relay][log]") {
+    if (!fs::exists("/dev/full")) {
+        WARN("no /dev/full here: not checked");
+        return;
+    }
+    relay::Log full("/dev/full");
+    for (int i = 0; i < 200; ++i) REQUIRE_NOTHROW(full.event("stored", "env=" + std::string(100, 'x')));
+    CHECK(full.lost() == 200);  // every line fails on /dev/full (fflush reports ENOSPC)
+
+    const fs::path dir = temp_dir("log");
+    {
+        relay::Log ok((dir / "relay.log").string());
+        ok.event("stored", "env=1");
+        ok.event("acked", "env=1");
+        CHECK(ok.lost() == 0);
+    }
+    const std::string text = slurp(dir / "relay.log");
+    CHECK(text.find(" stored env=1\n") != std::string::npos);
+    CHECK(text.find(" acked env=1\n") != std::string::npos);
     fs::remove_all(dir);
 }

@@ -4,11 +4,12 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdio>
 #include <stdexcept>
 
 namespace sealscope::e2ee::relay {
 
-Log::Log(const std::string& path) : out_(stderr), owned_(false) {
+Log::Log(const std::string& path) : out_(stderr), owned_(false), path_(path.empty() ? "standard error" : path) {
     if (!path.empty()) {
         out_ = std::fopen(path.c_str(), "a");
         if (!out_) throw std::runtime_error("cannot open log file " + path);
@@ -22,9 +23,22 @@ Log::~Log() {
 
 void Log::event(std::string_view name, std::string_view fields) {
     const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    const std::string line = fmt::format("{:%Y-%m-%dT%H:%M:%S}Z {} {}\n", now, name, fields);
     std::lock_guard lock(mutex_);
-    fmt::print(out_, "{:%Y-%m-%dT%H:%M:%S}Z {} {}\n", now, name, fields);
-    std::fflush(out_);
+    // fwrite, not fmt::print (which throws on a short write): a full disk under the log costs log lines, not
+    // the relay. The first loss is said once on standard error (when the log is a file), and counted.
+    const bool ok = std::fwrite(line.data(), 1, line.size(), out_) == line.size() && std::fflush(out_) == 0;
+    if (ok) return;
+    std::clearerr(out_);
+    if (lost_++ == 0 && owned_) {
+        const std::string warn = "sealrelay: log " + path_ + ": write failed; events are lost until it can be written\n";
+        std::fwrite(warn.data(), 1, warn.size(), stderr);
+    }
+}
+
+uint64_t Log::lost() const {
+    std::lock_guard lock(mutex_);
+    return lost_;
 }
 
 } // namespace sealscope::e2ee::relay

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -17,11 +18,15 @@ public:
     Log& operator=(const Log&) = delete;
     /// Write one event line; `fields` is pre-formatted "k=v k=v".
     void event(std::string_view name, std::string_view fields = "");
+    /// Event lines that could not be written (a full disk): the relay goes on without them.
+    uint64_t lost() const;
 
 private:
     std::FILE* out_;
     bool owned_;
-    std::mutex mutex_;
+    std::string path_;
+    uint64_t lost_ = 0;
+    mutable std::mutex mutex_;
 };
 
 } // namespace sealscope::e2ee::relay

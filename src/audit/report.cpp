@@ -73,7 +73,12 @@ std::vector<std::string> reasons(const Auditor& a) {
   return r;
 }
 
-// What makes a verdict weaker than it reads: nothing to search at all.
+uint32_t canary_line(const ReportContext& ctx, size_t canary) {
+  return ctx.canaries && canary < ctx.canaries->size() ? (*ctx.canaries)[canary].line : 0;
+}
+
+}  // namespace
+
 std::vector<std::string> warnings(const Auditor& a) {
   std::vector<std::string> w;
   if (a.flows_total() == 0) {
@@ -81,12 +86,6 @@ std::vector<std::string> warnings(const Auditor& a) {
   }
   return w;
 }
-
-uint32_t canary_line(const ReportContext& ctx, size_t canary) {
-  return ctx.canaries && canary < ctx.canaries->size() ? (*ctx.canaries)[canary].line : 0;
-}
-
-}  // namespace
 
 ojson report_json(const Auditor& a, const ReportContext& ctx) {
   ojson j;
@@ -381,9 +380,9 @@ std::string report_html(const Auditor& a, const ReportContext& ctx, const std::s
   raw(b, "</tbody></table>\n");
 
   fmt::format_to(out, "<h2>What stays visible</h2>\n<p>An on-path observer still sees, for every flow, the "
-                      "endpoints (<span id=\"endpoints\">{}</span> address and port pairs), the size and time of every packet, "
-                      "and <span id=\"names-count\">{}</span> name{} (DNS queries, TLS server names, HTTP hosts)."
-                      "</p>\n",
+                      "endpoints (<span id=\"endpoints\">{}</span> address and port pairs), the size and time of "
+                      "every packet, and <span id=\"names-count\">{}</span> name{} (DNS queries, TLS server names, "
+                      "HTTP hosts).</p>\n",
                  a.endpoints(), a.names().size(), a.names().size() == 1 ? "" : "s");
   if (!a.names().empty()) {
     raw(b, "<details><summary>names</summary>\n<table id=\"names\"><thead><tr><th>name</th><th>family</th></tr>"

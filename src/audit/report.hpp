@@ -27,6 +27,10 @@ nlohmann::ordered_json report_json(const Auditor& a, const ReportContext& ctx);
 /// JSON report lists with each direction's judgement, reassembly, and what stays visible.
 std::string report_html(const Auditor& a, const ReportContext& ctx, const std::string& generator);
 
+/// What makes the verdict weaker than it reads (no flow in the captures: nothing was searched), each a
+/// sentence; the JSON report's `warnings`, and "WARNING: " lines in the summary and on the page.
+std::vector<std::string> warnings(const Auditor& a);
+
 /// The human summary.
 void print_summary(const Auditor& a, const ReportContext& ctx, std::FILE* out);
 

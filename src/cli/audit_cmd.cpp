@@ -49,7 +49,8 @@ int audit_main(const std::vector<std::string>& args) {
       ("reassembly-total-cap", po::value(&ao.reassembly.total)->default_value(64u << 20),
        "bytes held for all TCP directions together; at the cap the stream that pushes past it skips its hole")
       ("bpf", po::value(&o.bpf), "BPF filter applied to the captures (pcap-filter(7))")
-      ("quiet,q", po::bool_switch(&quiet), "print only the verdict line");
+      ("quiet,q", po::bool_switch(&quiet),
+       "print only the verdict line (and a warning on stderr when no flow was seen)");
   desc.add(pipeline_options(o, switches));
   const Parsed parsed =
       parse_command(args, "audit", desc, o.files, -1,
@@ -112,6 +113,8 @@ int audit_main(const std::vector<std::string>& args) {
   std::FILE* out = report_path == "-" || html_path == "-" ? stderr : stdout;
   if (quiet) {
     fmt::print(out, "audit verdict: {}\n", auditor.pass() ? "PASS" : "FAIL");
+    // The verdict alone would hide that it rests on nothing: said on standard error, as input problems are.
+    for (const auto& w : audit::warnings(auditor)) eprint("sealscope audit: warning: {}\n", w);
   } else {
     audit::print_summary(auditor, ctx, out);
   }

@@ -93,6 +93,9 @@ PY
     expect_rc 0 "$bin" audit --canaries "$work/c.txt" --report-json "$work/e.json" --html "$work/e.html" "$work/empty.pcap"
     grep -q '^  WARNING: no flow in the captures: nothing was searched or measured, so PASS says nothing' "$work/out"
     grep -q '<li>WARNING: no flow in the captures: nothing was searched' "$work/e.html"
+    expect_rc 0 "$bin" audit -q --canaries "$work/c.txt" "$work/empty.pcap"  # -q: the verdict, and the warning
+    grep -qx 'audit verdict: PASS' "$work/out"
+    grep -qx 'sealscope audit: warning: no flow in the captures: nothing was searched or measured, so PASS says nothing about content' "$work/err"
     python3 - "$work/e.json" "$work/t.json" <<'PY'
 import json, sys
 e, t = (json.load(open(p)) for p in sys.argv[1:])

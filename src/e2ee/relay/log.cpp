@@ -31,7 +31,8 @@ void Log::event(std::string_view name, std::string_view fields) {
     if (ok) return;
     std::clearerr(out_);
     if (lost_++ == 0 && owned_) {
-        const std::string warn = "sealrelay: log " + path_ + ": write failed; events are lost until it can be written\n";
+        const std::string warn =
+            "sealrelay: log " + path_ + ": write failed; events are lost until it can be written\n";
         std::fwrite(warn.data(), 1, warn.size(), stderr);
     }
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <iterator>
 #include <map>
+#include <utility>
 
 #include "report/html_page.hpp"
 #include "report/summary_writer.hpp"
@@ -73,6 +74,16 @@ std::vector<std::string> reasons(const Auditor& a) {
   return r;
 }
 
+// Encodings with at least one occurrence, in the encodings' order, with their counts.
+std::vector<std::pair<std::string, uint64_t>> encodings_found(const Auditor& a) {
+  std::vector<std::pair<std::string, uint64_t>> found;
+  for (size_t e = 0; e < a.hits_per_encoding().size(); ++e) {
+    const uint64_t n = a.hits_per_encoding()[e];
+    if (n > 0) found.emplace_back(encoding_name(static_cast<Encoding>(e)), n);
+  }
+  return found;
+}
+
 uint32_t canary_line(const ReportContext& ctx, size_t canary) {
   return ctx.canaries && canary < ctx.canaries->size() ? (*ctx.canaries)[canary].line : 0;
 }
@@ -115,9 +126,7 @@ ojson report_json(const Auditor& a, const ReportContext& ctx) {
   }
   hits["per_canary"] = per_canary;
   ojson per_enc;
-  for (size_t e = 0; e < a.hits_per_encoding().size(); ++e) {
-    if (a.hits_per_encoding()[e] > 0) per_enc[encoding_name(static_cast<Encoding>(e))] = a.hits_per_encoding()[e];
-  }
+  for (const auto& [name, n] : encodings_found(a)) per_enc[name] = n;
   hits["per_encoding"] = per_enc.is_null() ? ojson::object() : per_enc;
   ojson list = ojson::array();
   for (const Hit& h : a.hits()) {
@@ -273,11 +282,8 @@ std::string report_html(const Auditor& a, const ReportContext& ctx, const std::s
   }
   if (n_canaries == 0) raw(b, "<tr><td colspan=\"3\" class=\"none\">none</td></tr>\n");
   raw(b, "</tbody></table>\n");
-  std::map<std::string, uint64_t> per_encoding;
-  for (size_t e = 0; e < a.hits_per_encoding().size(); ++e) {
-    if (a.hits_per_encoding()[e] > 0) per_encoding[encoding_name(static_cast<Encoding>(e))] = a.hits_per_encoding()[e];
-  }
-  html::counts_table(b, "encodings", "encoding found", per_encoding);
+  const auto found = encodings_found(a);
+  html::counts_table(b, "encodings", "encoding found", std::map<std::string, uint64_t>(found.begin(), found.end()));
 
   raw(b, "<h2>Where the canaries are</h2>\n");
   if (a.hits().empty()) {
@@ -414,11 +420,7 @@ void print_summary(const Auditor& a, const ReportContext& ctx, std::FILE* out) {
     if (a.hits_per_canary()[i] == 0) continue;
     fmt::print(out, "    canary {} (line {}): {}\n", i + 1, canary_line(ctx, i), a.hits_per_canary()[i]);
   }
-  for (size_t e = 0; e < a.hits_per_encoding().size(); ++e) {
-    if (a.hits_per_encoding()[e] > 0) {
-      fmt::print(out, "    encoding {}: {}\n", encoding_name(static_cast<Encoding>(e)), a.hits_per_encoding()[e]);
-    }
-  }
+  for (const auto& [name, n] : encodings_found(a)) fmt::print(out, "    encoding {}: {}\n", name, n);
   fmt::print(out, "  flows failing: {}; other flows with cleartext (not messaging): {}\n", a.failing_flows(),
              a.other_cleartext_flows());
   int shown = 0;

@@ -72,6 +72,7 @@ int run(int argc, char** argv) {
     }
   }
   int rc = kOk;
+  int failed_errno = 0;  // of a write to standard output that failed before the final flush
   try {
     rc = run_command(argc, argv);
   } catch (const std::system_error& ex) {
@@ -82,16 +83,16 @@ int run(int argc, char** argv) {
       eprint("sealscope: {}\n", ex.what());
       return kInputProblem;
     }
-    errno = ex.code().value();
+    failed_errno = ex.code().value();
     rc = kInputProblem;
   }
   // Summaries, reports and '-' outputs go to standard output through stdio's buffer: a full disk or a
   // closed file behind it shows only here, and must not pass for success.
-  const int earlier = std::ferror(stdout) != 0 ? errno : 0;
+  if (failed_errno == 0 && std::ferror(stdout) != 0) failed_errno = errno;
   errno = 0;
   const bool flush_failed = std::fflush(stdout) != 0;
   if (flush_failed || std::ferror(stdout) != 0) {
-    const int e = flush_failed && errno != 0 ? errno : earlier;
+    const int e = flush_failed && errno != 0 ? errno : failed_errno;
     eprint("sealscope: standard output: write failed{}\n",
            e != 0 ? std::string(": ") + std::strerror(e) : std::string());
     return rc == kOk ? kInputProblem : rc;

@@ -169,8 +169,15 @@ void DryRun::count(FlowState& st, int rule, uint32_t bytes, bool before, bool dr
   if (dropped) st.any_drop = true;
 }
 
-void DryRun::decide(FlowState& st, const FlowFacts& facts, TimestampUs ts) {
-  decider_.candidates(facts, st.where, st.cand);
+void DryRun::decide(FlowState& st, TimestampUs ts) {
+  // The facts' names are views of the strings st holds (set by the caller from the verdict).
+  FlowFacts& x = st.facts;
+  x.label = st.label;
+  x.family = st.family;
+  x.activity = st.activity;
+  x.category = st.category;
+  x.server_name = st.server_name;
+  decider_.candidates(x, st.where, st.cand);
   st.verdict_rule = decider_.acting(st.cand, ts);
   st.decided = true;
   Tally& t = rule_tally(st.verdict_rule);
@@ -214,13 +221,7 @@ void DryRun::on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d
       st.activity = verdict_.activity;
       st.category = cls.engine().category_name(f.cls.category);
       if (f.meta && !f.meta->server_name().empty()) st.server_name = f.meta->server_name();
-      FlowFacts& x = st.facts;
-      x.label = st.label;
-      x.family = st.family;
-      x.activity = st.activity;
-      x.category = st.category;
-      x.server_name = st.server_name;
-      decide(st, x, p.ts);
+      decide(st, p.ts);
     }
     return;
   }
@@ -256,13 +257,7 @@ void DryRun::write(const stats::FlowRecord& r) {
     st.activity = r.verdict.activity;
     st.category = r.category;
     if (!r.server_name.empty()) st.server_name = r.server_name;
-    FlowFacts& x = st.facts;
-    x.label = st.label;
-    x.family = st.family;
-    x.activity = st.activity;
-    x.category = st.category;
-    x.server_name = st.server_name;
-    decide(st, x, r.last_seen);
+    decide(st, r.last_seen);
   }
   const bool has_sub = st.where.subscriber_side >= 0;
   const std::string sub = has_sub ? to_string(st.where.subscriber) : std::string();

@@ -91,7 +91,7 @@ class DryRun : public analyze::PacketObserver, public stats::RecordSink {
  private:
   struct FlowState;
   FlowState& state_for(const flow::Flow& f, TimestampUs ts);
-  void decide(FlowState& st, const FlowFacts& facts, TimestampUs ts);
+  void decide(FlowState& st, TimestampUs ts);
   Tally& rule_tally(int rule) { return rules_[rule < 0 ? rules_.size() - 1 : static_cast<size_t>(rule)]; }
   void count(FlowState& st, int rule, uint32_t bytes, bool before, bool dropped, bool throttled);
 

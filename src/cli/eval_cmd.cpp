@@ -47,6 +47,10 @@ void print_report(const eval::Report& rep, bool by_file, bool diff, FILE* out) {
   fmt::print(out, "false messaging labels: {} of {} flows without a family\n", rep.false_messaging,
              rep.unlabelled_flows);
   fmt::print(out, "labelled flows with no matching flow: {}\n", rep.not_found);
+  if (rep.reread > 0) {
+    fmt::print(out, "labelled flows matched under the one reading of an ambiguous IPv6 address that fits: {}\n",
+               rep.reread);
+  }
   fmt::print(out, "\n{:<12} {:>6} {:>8} {:>8} {:>10}\n", "family", "flows", "app%", "family%", "fam+act%");
   for (const auto& [fam, x] : rep.by_family) {
     fmt::print(out, "{:<12} {:>6} {:>8.1f} {:>8.1f} {:>10.1f}\n", fam, x.flows, x.pct(x.app), x.pct(x.family),
@@ -66,11 +70,12 @@ void print_report(const eval::Report& rep, bool by_file, bool diff, FILE* out) {
       const bool labelled = !r.family.empty() && r.activity != "dns";
       const bool false_pos = r.family.empty() && s.found && !s.ours.family.empty();
       if ((labelled && !(s.app_ok && s.family_activity_ok)) || false_pos || !s.found) {
-        fmt::print(out, "  {} {} {} {}: {} {}/{} -> {}\n", r.file, r.l4, r.endpoint_a, r.endpoint_b,
+        fmt::print(out, "  {} {} {} {}: {} {}/{} -> {}{}\n", r.file, r.l4, r.endpoint_a, r.endpoint_b,
                    r.expected_label, r.family.empty() ? "-" : r.family, r.activity,
                    s.found ? fmt::format("{} {}/{} ({})", s.ours.label, s.ours.family.empty() ? "-" : s.ours.family,
                                          s.ours.activity, s.ours.confidence)
-                           : std::string("no such flow"));
+                           : std::string("no such flow"),
+                   s.reading.empty() ? std::string() : " [read as " + s.reading + "]");
       }
     }
   }
@@ -166,6 +171,7 @@ int eval_main(const std::vector<std::string>& args) {
       j["false_messaging"] = rep.false_messaging;
       j["unlabelled_flows"] = rep.unlabelled_flows;
       j["not_found"] = rep.not_found;
+      j["reread"] = rep.reread;
       for (const auto& [k, t] : rep.by_family) j["by_family"][k] = tally(t);
       for (const auto& [k, t] : rep.by_file) j["by_file"][k] = tally(t);
       write_report(json_path, j.dump(2) + "\n");

@@ -91,6 +91,55 @@ std::string canonical_endpoint(const std::string& ep) {
 }
 }  // namespace
 
+std::vector<std::string> endpoint_readings(const std::string& ep) {
+  // Some IPv6 printers (the one that wrote ../shared/corpus/labels.tsv among them) write every run of zero
+  // groups as "::", which is ambiguous once there are two runs: "2600:1900:4160:5999::19::" is
+  // …:5999:0:19:0:0 or …:5999:0:0:19:0. List each way of giving every "::" one or more zero groups.
+  std::vector<std::string> out;
+  const size_t colon = ep.rfind(':');
+  if (colon == std::string::npos || colon < 2 || ep.front() != '[' || ep[colon - 1] != ']') return out;
+  const std::string ip = ep.substr(1, colon - 2), port = ep.substr(colon + 1);
+  std::vector<std::vector<std::string>> parts;  // the groups between the "::"s
+  for (size_t from = 0;;) {
+    const size_t at = ip.find("::", from);
+    const std::string part = ip.substr(from, at == std::string::npos ? std::string::npos : at - from);
+    auto& groups = parts.emplace_back();
+    for (size_t g = 0; !part.empty();) {
+      const size_t c = part.find(':', g);
+      groups.push_back(part.substr(g, c == std::string::npos ? std::string::npos : c - g));
+      if (c == std::string::npos) break;
+      g = c + 1;
+    }
+    if (at == std::string::npos) break;
+    from = at + 2;
+  }
+  const size_t gaps = parts.size() - 1;
+  size_t given = 0;
+  for (const auto& p : parts) given += p.size();
+  if (gaps < 2 || given + gaps > 8) return out;
+  std::vector<size_t> zeros(gaps);
+  // Every composition of the 8 - given zero groups into `gaps` runs of at least one.
+  auto fill = [&](auto& self, size_t gap, size_t left) -> void {
+    if (gap + 1 == gaps) {
+      zeros[gap] = left;
+      std::string text;
+      for (size_t i = 0; i < parts.size(); ++i) {
+        for (const auto& g : parts[i]) text += (text.empty() ? "" : ":") + g;
+        for (size_t z = 0; i < gaps && z < zeros[i]; ++z) text += text.empty() ? "0" : ":0";
+      }
+      IpAddr a;
+      if (parse_ip(text, a)) out.push_back(canonical_endpoint("[" + text + "]:" + port));
+      return;
+    }
+    for (size_t n = 1; n + (gaps - gap - 1) <= left; ++n) {
+      zeros[gap] = n;
+      self(self, gap + 1, left - n);
+    }
+  };
+  fill(fill, 0, 8 - given);
+  return out;
+}
+
 std::string match_key(const std::string& file, const std::string& l4, int vlan, const std::string& a_in,
                       const std::string& b_in) {
   const std::string a = canonical_endpoint(a_in), b = canonical_endpoint(b_in);
@@ -130,15 +179,45 @@ Report score(const std::vector<LabelRow>& rows, const std::map<std::string, Obse
   for (const auto& r : rows) {
     Scored s;
     s.row = &r;
-    auto it = observed.find(match_key(r.file, r.l4, r.vlan, r.endpoint_a, r.endpoint_b));
-    if (it == observed.end()) {
-      // VLAN conventions differ (nDPI's reader keeps the innermost tag, sealscope the outermost): fall back
-      // to the flow with the same file, transport and endpoints on any VLAN, when there is exactly one.
-      it = observed.find(match_key(r.file, r.l4, kAnyVlan, r.endpoint_a, r.endpoint_b));
+    auto find = [&](const std::string& a, const std::string& b) -> const Observed* {
+      auto it = observed.find(match_key(r.file, r.l4, r.vlan, a, b));
+      if (it == observed.end()) {
+        // VLAN conventions differ (nDPI's reader keeps the innermost tag, sealscope the outermost): fall
+        // back to the flow with the same file, transport and endpoints on any VLAN, when there is exactly one.
+        it = observed.find(match_key(r.file, r.l4, kAnyVlan, a, b));
+      }
+      return it != observed.end() && it->second.label != "\x01ambiguous" ? &it->second : nullptr;
+    };
+    const Observed* o = find(r.endpoint_a, r.endpoint_b);
+    if (o == nullptr) {
+      // An address the labels' printer wrote ambiguously: use the one reading that matches a flow, if exactly
+      // one does.
+      std::vector<std::string> as = endpoint_readings(r.endpoint_a), bs = endpoint_readings(r.endpoint_b);
+      if (!as.empty() || !bs.empty()) {
+        if (as.empty()) as.push_back(r.endpoint_a);
+        if (bs.empty()) bs.push_back(r.endpoint_b);
+        int hits = 0;
+        const Observed* hit = nullptr;
+        std::string reading;
+        for (const auto& a : as) {
+          for (const auto& b : bs) {
+            if (const Observed* x = find(a, b)) {
+              ++hits;
+              hit = x;
+              reading = a + " " + b;
+            }
+          }
+        }
+        if (hits == 1) {
+          o = hit;
+          s.reading = reading;
+          ++rep.reread;
+        }
+      }
     }
-    if (it != observed.end() && it->second.label != "\x01ambiguous") {
+    if (o != nullptr) {
       s.found = true;
-      s.ours = it->second;
+      s.ours = *o;
     }
     if (!s.found) ++rep.not_found;
     const bool labelled = !r.family.empty() && is_messaging_activity(r.activity);

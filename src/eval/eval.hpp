@@ -32,6 +32,9 @@ constexpr int kAnyVlan = -2;
 /// The matching key of a flow: file, L4 name as in the labels file, VLAN, unordered "ip:port" endpoints.
 std::string match_key(const std::string& file, const std::string& l4_upper, int vlan, const std::string& a,
                       const std::string& b);
+/// The readings of an "[IPv6]:port" endpoint whose address has two or more "::" (as some printers write
+/// every run of zero groups), each canonical; empty when the text is not of that kind.
+std::vector<std::string> endpoint_readings(const std::string& ep);
 /// "ip:port" as the labels file writes it (IPv6 in brackets; port 0 when the protocol has none).
 std::string endpoint_text(const std::string& ip, uint16_t port, bool has_port);
 /// The labels file's L4 name of a record's l4 ("tcp" → "TCP", "icmpv6" → "ICMPV6").
@@ -45,6 +48,7 @@ void add_observed(std::map<std::string, Observed>& observed, const std::string& 
 struct Scored {
   const LabelRow* row = nullptr;
   bool found = false;
+  std::string reading;  ///< non-empty: found under this reading of an ambiguous address ("a b")
   Observed ours;
   bool app_ok = false, family_ok = false, family_activity_ok = false;
 };
@@ -64,6 +68,7 @@ struct Report {
   uint64_t unlabelled_flows = 0;   ///< labelled flows without a family (false-positive denominator)
   uint64_t false_messaging = 0;    ///< of those, flows we gave a family
   uint64_t not_found = 0;          ///< labelled flows we produced no flow for
+  uint64_t reread = 0;             ///< found through one reading of an ambiguous IPv6 address
   std::vector<Scored> scored;      ///< every labelled flow, in file order
 };
 

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -258,4 +259,50 @@ TEST_CASE("labels file: byte-order mark and CRLF accepted, a short row named by 
     CHECK(std::string(e.what()).find("found 2") != std::string::npos);
   }
   std::remove(path.c_str());
+}
+
+TEST_CASE("eval: an IPv6 address printed with two \"::\" is matched under the one reading that fits",
+          "[labels][eval]") {
+  using sealscope::eval::endpoint_readings;
+  // Two runs of zero groups, three zeros to share: 1+2 or 2+1.
+  CHECK(endpoint_readings("[2600:1900:4160:5999::19::]:3478") ==
+        std::vector<std::string>{"[2600:1900:4160:5999:0:19::]:3478", "[2600:1900:4160:5999::19:0]:3478"});
+  // Three runs, two of them at the edges: six zeros for three runs, ten ways, the first 0:1:0:2:0:0:0:0.
+  const auto three = endpoint_readings("[::1::2::]:0");
+  CHECK(three.size() == 10);
+  CHECK(three.front() == "[0:1:0:2::]:0");
+  CHECK(three.back() == "[::1:0:2:0]:0");
+  // Not ambiguous, or not IPv6: no readings (the text is matched as it is).
+  CHECK(endpoint_readings("[2001:db8::1]:53").empty());
+  CHECK(endpoint_readings("10.0.0.1:53").empty());
+  CHECK(endpoint_readings("[1:2:3:4:5:6::7::]:1").empty());  // seven groups given: no room for two runs
+  CHECK(endpoint_readings("[2001:db8::zz::1]:1").empty());   // no reading parses
+
+  sealscope::eval::LabelRow row;
+  row.file = "stun.pcap";
+  row.l4 = "UDP";
+  row.endpoint_a = "[2600:1900:4160:5999::19::]:3478";
+  row.endpoint_b = "[2001:db8::1]:48094";
+  row.expected_label = "STUN";
+  row.family = "VoIP";
+  row.activity = "call";
+  const std::vector<sealscope::eval::LabelRow> rows{row};
+  std::map<std::string, sealscope::eval::Observed> observed;
+  sealscope::eval::Observed o{"STUN", "VoIP", "call", "dpi"};
+  sealscope::eval::add_observed(observed, "stun.pcap", "UDP", -1, "[2600:1900:4160:5999:0:19::]:3478",
+                                "[2001:db8::1]:48094", o);
+  auto rep = sealscope::eval::score(rows, observed);
+  REQUIRE(rep.scored.size() == 1);
+  CHECK(rep.scored[0].found);
+  CHECK(rep.scored[0].family_activity_ok);
+  CHECK(rep.scored[0].reading == "[2600:1900:4160:5999:0:19::]:3478 [2001:db8::1]:48094");
+  CHECK(rep.reread == 1);
+  CHECK(rep.not_found == 0);
+  // Both readings matching a flow: ambiguous, so neither is used.
+  sealscope::eval::add_observed(observed, "stun.pcap", "UDP", -1, "[2600:1900:4160:5999::19:0]:3478",
+                                "[2001:db8::1]:48094", o);
+  rep = sealscope::eval::score(rows, observed);
+  CHECK_FALSE(rep.scored[0].found);
+  CHECK(rep.reread == 0);
+  CHECK(rep.not_found == 1);
 }

@@ -1,5 +1,7 @@
 #include "audit/matcher.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <hs/hs.h>
 
@@ -64,10 +66,18 @@ Matcher::~Matcher() {
   hs_free_database(stream_db_);
 }
 
+const char* Matcher::padded(const uint8_t* data, std::size_t len) const {
+  if (pad_.size() < len + 2 * kSlack) pad_.resize(len + 2 * kSlack);  // new bytes are zero
+  std::copy(data, data + len, pad_.begin() + static_cast<std::ptrdiff_t>(kSlack));
+  // Zero the slack after this block again (a longer earlier block left its bytes there).
+  std::fill_n(pad_.begin() + static_cast<std::ptrdiff_t>(kSlack + len), kSlack, uint8_t{0});
+  return reinterpret_cast<const char*>(pad_.data() + kSlack);
+}
+
 void Matcher::scan(const uint8_t* data, std::size_t len, OnMatch cb, void* ctx) const {
   if (len == 0) return;
   Trampoline t{cb, ctx};
-  hs_scan(block_db_, reinterpret_cast<const char*>(data), static_cast<unsigned>(len), 0, scratch_, on_event, &t);
+  hs_scan(block_db_, padded(data, len), static_cast<unsigned>(len), 0, scratch_, on_event, &t);
 }
 
 Matcher::Stream::~Stream() {
@@ -94,7 +104,7 @@ void Matcher::Stream::feed(const Matcher& m, const uint8_t* data, std::size_t le
     }
   }
   Trampoline t{cb, ctx};
-  hs_scan_stream(s_, reinterpret_cast<const char*>(data), static_cast<unsigned>(len), 0, m_->scratch_, on_event, &t);
+  hs_scan_stream(s_, m_->padded(data, len), static_cast<unsigned>(len), 0, m_->scratch_, on_event, &t);
 }
 
 void Matcher::Stream::reset(OnMatch cb, void* ctx) {

@@ -55,12 +55,22 @@ class Matcher {
   /// Bytes of Hyperscan state per open stream (reported as the audit's memory per stream).
   std::size_t stream_state_bytes() const { return stream_bytes_; }
 
+  /// Zero bytes kept readable on each side of what Hyperscan is given (see padded()).
+  static constexpr std::size_t kSlack = 64;
+
  private:
+  /// `data` copied between kSlack zero bytes on each side. Debian 12's Hyperscan 5.4 reads past the end of
+  /// the buffer it scans on CPUs with AVX512VBMI (the fat Teddy literal matcher loads 32 bytes where fewer
+  /// are left; fixed in Vectorscan, not in Hyperscan 5.4): a payload that ends at the last byte of a
+  /// mapped page is a segmentation fault. Found by fuzz_audit. The copy costs one memcpy per scan.
+  const char* padded(const uint8_t* data, std::size_t len) const;
+
   std::vector<Pattern> patterns_;
   hs_database* block_db_ = nullptr;
   hs_database* stream_db_ = nullptr;
   hs_scratch* scratch_ = nullptr;
   std::size_t stream_bytes_ = 0;
+  mutable std::vector<uint8_t> pad_;  ///< grows to the largest scan plus 2 * kSlack, then stays
 };
 
 }  // namespace sealscope::audit

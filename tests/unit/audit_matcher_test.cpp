@@ -1,5 +1,9 @@
 // The Hyperscan matcher: block and stream mode (src/audit/matcher.*).
 #include <catch2/catch.hpp>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include "audit/canaries.hpp"
 #include "audit/matcher.hpp"
@@ -53,4 +57,42 @@ TEST_CASE("audit matcher: a stream finds a canary split across feeds, a reset fo
   t.feed(m, u8(b), b.size(), &Found::cb, &g);
   t.close(&Found::cb, &g);
   CHECK(g.hits.empty());
+}
+
+TEST_CASE("audit matcher: a block or stream feed that ends at the last byte of a mapped page is scanned safely") {
+  // Hyperscan 5.4 reads past the end of its buffer on AVX512VBMI CPUs (found by fuzz_audit as a SEGV):
+  // every buffer here ends right before a page that is not readable, so without Matcher's padded copy this
+  // test dies on such a CPU. It checks the matches as well, so the copy must not change what is found.
+  const std::vector<Canary> cs = {{1, 1, "canary-fuzz-1"}, {2, 2, "Grüße canary"}};
+  Matcher m(encode_canaries(cs));
+  const long page = ::sysconf(_SC_PAGESIZE);
+  auto* base = static_cast<uint8_t*>(
+      ::mmap(nullptr, 2 * static_cast<size_t>(page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  REQUIRE(base != MAP_FAILED);
+  REQUIRE(::mprotect(base + page, static_cast<size_t>(page), PROT_NONE) == 0);
+  uint8_t* const end = base + page;
+  // Bytes like the fuzzer's: a repeated letter, then varied bytes, then the raw canary at the very end.
+  std::string text(100, 'H');
+  for (int i = 0; i < 200; ++i) text.push_back(static_cast<char>((i * 151 + 7) & 0xFF));
+  text += "canary-fuzz-1";
+  uint64_t found_at_end = 0;
+  for (size_t len = 1; len <= text.size(); ++len) {
+    uint8_t* p = end - len;
+    std::memcpy(p, text.data() + text.size() - len, len);
+    Found f;
+    m.scan(p, len, &Found::cb, &f);
+    Matcher::Stream s;
+    Found g;
+    s.feed(m, p, len, &Found::cb, &g);
+    s.close(&Found::cb, &g);
+    const bool whole = len >= 13;  // the canary fits
+    bool block_hit = false, stream_hit = false;
+    for (auto [pat, e] : f.hits) block_hit |= m.patterns()[pat].encoding == Encoding::Raw && e == len;
+    for (auto [pat, e] : g.hits) stream_hit |= m.patterns()[pat].encoding == Encoding::Raw && e == len;
+    CHECK(block_hit == whole);
+    CHECK(stream_hit == whole);
+    found_at_end += block_hit;
+  }
+  CHECK(found_at_end == text.size() - 12);
+  ::munmap(base, 2 * static_cast<size_t>(page));
 }

@@ -102,7 +102,7 @@ int test_main(const std::vector<std::string>& args) {
       args, "policy test", desc, o.files, -1,
       "The report holds counts and names only. The pcap outputs hold each frame cut where its L4 payload\n"
       "starts (link, IP and TCP/UDP headers; the original length is kept): never payload.\n"
-      "Exit status: 0 ok, 1 an input could not be read (to its end), 2 usage error or a rules error.\n");
+      "Exit status: 0 ok, 1 an input could not be read (to its end), 2 usage error, a rules error or a malformed --labels file.\n");
   if (parsed.done) return parsed.code;
   if (rules.empty()) {
     eprint("sealscope policy test: --rules FILE is required (see --help)\n");

@@ -1,5 +1,8 @@
 #include "eval/eval.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -25,7 +28,24 @@ std::vector<std::string> split_tabs(const std::string& s) {
 }
 
 bool is_messaging_activity(const std::string& activity) { return activity != "dns"; }
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && s.size() <= 18 && s.find_first_not_of("0123456789") == std::string::npos;
+}
 }  // namespace
+
+bool valid_endpoint(const std::string& ep) {
+  const size_t colon = ep.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  const std::string port = ep.substr(colon + 1);
+  if (!all_digits(port) || std::stoull(port) > 65535) return false;
+  std::string ip = ep.substr(0, colon);
+  const bool bracketed = ip.size() >= 2 && ip.front() == '[' && ip.back() == ']';
+  if (bracketed) ip = ip.substr(1, ip.size() - 2);
+  IpAddr a;
+  if (parse_ip(ip, a)) return bracketed == (a.version == 6);
+  return bracketed && !endpoint_readings(ep).empty();
+}
 
 std::vector<LabelRow> load_labels(const std::string& path) {
   std::ifstream in(path);
@@ -33,45 +53,56 @@ std::vector<LabelRow> load_labels(const std::string& path) {
   std::vector<LabelRow> rows;
   std::string line;
   int n = 0;
+  size_t columns = 0;  // 9, or 10 with ndpi42_label: set by the header
   while (std::getline(in, line)) {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (n == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);  // UTF-8 byte-order mark
-    if (line.empty()) continue;
+    if (line.empty() || line[0] == '#') continue;
     auto f = split_tabs(line);
-    if (n == 1) {
-      for (size_t i = 0; i < std::size(kHeader); ++i) {
-        if (i >= f.size() || f[i] != kHeader[i]) {
-          throw ConfigError(path, 1, 1,
-                            "expected the header 'file, l4, vlan, endpoint_a, endpoint_b, packets, "
-                            "expected_label, family, activity, ndpi42_label' (tab-separated)");
-        }
+    if (columns == 0) {
+      const bool ok = (f.size() == std::size(kHeader) || f.size() == std::size(kHeader) - 1) &&
+                      std::equal(f.begin(), f.end(), std::begin(kHeader));
+      if (!ok) {
+        throw ConfigError(path, n, 1,
+                          "expected the header 'file, l4, vlan, endpoint_a, endpoint_b, packets, "
+                          "expected_label, family, activity' and optionally 'ndpi42_label' (tab-separated)");
       }
+      columns = f.size();
       continue;
     }
-    if (f.size() != std::size(kHeader)) {
+    if (f.size() != columns) {
       throw ConfigError(path, n, 1,
-                        "expected 10 tab-separated fields, found " + std::to_string(f.size()));
+                        fmt::format("expected {} tab-separated fields, as in the header, found {}", columns, f.size()));
     }
+    // The column (1-based, in bytes) where field i starts, for the error messages.
+    auto col = [&](size_t i) {
+      int c = 1;
+      for (size_t k = 0; k < i; ++k) c += static_cast<int>(f[k].size()) + 1;
+      return c;
+    };
+    auto bad = [&](size_t i, const std::string& what) {
+      throw ConfigError(path, n, col(i), std::string(kHeader[i]) + ": expected " + what + ", found '" + f[i] + "'");
+    };
     LabelRow r;
     r.line = n;
     r.file = f[0];
-    r.l4 = f[1];
-    try {
-      r.vlan = f[2].empty() ? -1 : std::stoi(f[2]);
-      r.packets = f[5].empty() ? 0 : std::stoull(f[5]);
-    } catch (const std::exception&) {
-      throw ConfigError(path, n, 1, "vlan and packets must be numbers");
-    }
+    r.l4 = l4_upper(f[1]);
+    if (r.file.empty()) bad(0, "a capture file name");
+    if (r.l4.empty()) bad(1, "a transport (TCP, UDP, ICMP, …)");
+    if (!f[2].empty() && !(all_digits(f[2]) && std::stoull(f[2]) <= 4095)) bad(2, "a VLAN id 0-4095 or nothing");
+    r.vlan = f[2].empty() ? -1 : std::stoi(f[2]);
+    if (!valid_endpoint(f[3])) bad(3, "address:port, IPv6 as [address]:port");
+    if (!valid_endpoint(f[4])) bad(4, "address:port, IPv6 as [address]:port");
     r.endpoint_a = f[3];
     r.endpoint_b = f[4];
+    if (!f[5].empty() && !all_digits(f[5])) bad(5, "a packet count or nothing");
+    r.packets = f[5].empty() ? 0 : std::stoull(f[5]);
     r.expected_label = f[6];
     r.family = f[7];
     r.activity = f[8];
-    r.ndpi42_label = f[9];
-    if (r.file.empty() || r.l4.empty() || r.endpoint_a.empty() || r.endpoint_b.empty()) {
-      throw ConfigError(path, n, 1, "file, l4 and both endpoints are required");
-    }
+    r.has_ndpi42 = columns == std::size(kHeader);
+    if (r.has_ndpi42) r.ndpi42_label = f[9];
     rows.push_back(std::move(r));
   }
   return rows;
@@ -245,6 +276,7 @@ std::map<std::string, Observed> observed_from_column(const std::vector<LabelRow>
   for (const auto& r : rows) {
     std::string raw;
     if (column == "ndpi42_label") {
+      if (!r.has_ndpi42) throw UsageError("the labels file has no ndpi42_label column to score");
       raw = r.ndpi42_label;
     } else if (column == "expected_label") {
       raw = r.expected_label;

@@ -16,9 +16,12 @@ struct LabelRow {
   std::string endpoint_a, endpoint_b;
   uint64_t packets = 0;
   std::string expected_label, family, activity, ndpi42_label;
+  bool has_ndpi42 = false;  ///< the file has the optional tenth column
 };
 
-/// Reads a labels file; throws ConfigError (file:line:column) on a malformed header or row.
+/// Reads a labels file (header first; lines starting with # are comments; the tenth column, ndpi42_label,
+/// is optional; l4 is upper-cased); throws ConfigError (file:line:column) on a malformed header or row.
+/// `sealscope eval` and `sealscope policy test --labels` both read labels with it.
 std::vector<LabelRow> load_labels(const std::string& path);
 
 /// What we said about one flow, reduced to what scoring needs.
@@ -32,6 +35,9 @@ constexpr int kAnyVlan = -2;
 /// The matching key of a flow: file, L4 name as in the labels file, VLAN, unordered "ip:port" endpoints.
 std::string match_key(const std::string& file, const std::string& l4_upper, int vlan, const std::string& a,
                       const std::string& b);
+/// Whether `ep` is "a.b.c.d:port" or "[ipv6]:port" (port 0-65535), the IPv6 address possibly written
+/// with several "::" (see endpoint_readings).
+bool valid_endpoint(const std::string& ep);
 /// The readings of an "[IPv6]:port" endpoint whose address has two or more "::" (as some printers write
 /// every run of zero groups), each canonical; empty when the text is not of that kind.
 std::vector<std::string> endpoint_readings(const std::string& ep);

@@ -5,12 +5,11 @@
 #include <algorithm>
 #include <array>
 #include <exception>
-#include <fstream>
-#include <sstream>
 
 #include "classify/labels.hpp"
 #include "classify/tls_hello.hpp"
 #include "common/errors.hpp"
+#include "eval/eval.hpp"
 
 namespace sealscope::policy {
 
@@ -20,11 +19,6 @@ namespace {
 std::string base_name(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-std::string endpoint(const std::string& ip, uint16_t port) {
-  if (ip.find(':') != std::string::npos) return "[" + ip + "]:" + std::to_string(port);
-  return ip + ":" + std::to_string(port);
 }
 
 /// The query name of a DNS query (metadata a middlebox reads), false when the payload is not one.
@@ -45,44 +39,36 @@ bool dns_query_name(const uint8_t* p, uint32_t n, std::string& out) {
   return false;
 }
 
-std::string truth_key(std::string l4, const std::string& vlan, std::string a, std::string b) {
-  std::transform(l4.begin(), l4.end(), l4.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (b < a) std::swap(a, b);
-  return l4 + "|" + vlan + "|" + a + "|" + b;
-}
 }  // namespace
 
 void TruthTable::load(const std::string& path, const std::vector<std::string>& captures) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot read the labels file");
   std::vector<std::string> names;
   for (const auto& c : captures) names.push_back(base_name(c));
-  std::string line;
-  int n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line[0] == '#') continue;
-    std::vector<std::string> col;
-    std::stringstream ss(line);
-    std::string c;
-    while (std::getline(ss, c, '\t')) col.push_back(c);
-    if (n == 1 && !col.empty() && col[0] == "file") continue;  // header
-    if (col.size() < 9) {
-      throw ConfigError(path, n, 1,
-                        "expected at least 9 tab-separated columns (file, l4, vlan, endpoint_a, endpoint_b, packets, "
-                        "expected_label, family, activity), found " + std::to_string(col.size()));
+  // The rows are matched to flows as sealscope eval matches them (eval::match_key): transport, VLAN, unordered
+  // endpoints in canonical form, any VLAN when no row has the flow's own; the file name is not in the key.
+  for (const eval::LabelRow& r : eval::load_labels(path)) {
+    if (!names.empty() && std::find(names.begin(), names.end(), base_name(r.file)) == names.end()) continue;
+    std::vector<std::string> as = eval::endpoint_readings(r.endpoint_a), bs = eval::endpoint_readings(r.endpoint_b);
+    if (as.empty()) as.push_back(r.endpoint_a);
+    if (bs.empty()) bs.push_back(r.endpoint_b);
+    const Row row{r.expected_label, r.family, r.activity};
+    for (const auto& a : as) {
+      for (const auto& b : bs) {
+        rows_.emplace(eval::match_key({}, r.l4, r.vlan, a, b), row);
+        auto [it, fresh] = rows_.emplace(eval::match_key({}, r.l4, eval::kAnyVlan, a, b), row);
+        if (!fresh) it->second.ambiguous = true;  // two VLANs: never use the fallback
+      }
     }
-    if (!names.empty() && std::find(names.begin(), names.end(), base_name(col[0])) == names.end()) continue;
-    rows_.emplace(truth_key(col[1], col[2], col[3], col[4]), Row{col[6], col[7], col[8]});
   }
 }
 
 const TruthTable::Row* TruthTable::find(const stats::FlowRecord& r) const {
-  const std::string vlan = r.vlan < 0 ? std::string() : std::to_string(r.vlan);
-  auto it = rows_.find(truth_key(r.l4, vlan, endpoint(r.src_ip, r.has_ports ? r.src_port : 0),
-                                 endpoint(r.dst_ip, r.has_ports ? r.dst_port : 0)));
-  return it == rows_.end() ? nullptr : &it->second;
+  const std::string l4 = eval::l4_upper(r.l4);
+  const std::string a = eval::endpoint_text(r.src_ip, r.src_port, r.has_ports);
+  const std::string b = eval::endpoint_text(r.dst_ip, r.dst_port, r.has_ports);
+  auto it = rows_.find(eval::match_key({}, l4, r.vlan, a, b));
+  if (it == rows_.end()) it = rows_.find(eval::match_key({}, l4, eval::kAnyVlan, a, b));
+  return it == rows_.end() || it->second.ambiguous ? nullptr : &it->second;
 }
 
 // ---------------------------------------------------------------------------------------------- dry-run

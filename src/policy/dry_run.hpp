@@ -47,11 +47,12 @@ struct Leak {
 /// Ground truth per flow (a labels.tsv in the corpus format), keyed by l4, VLAN and unordered endpoints.
 class TruthTable {
  public:
-  /// Loads a labels.tsv; rows of files not among `captures` (by base name) are ignored when `captures` is
-  /// non-empty. Throws ConfigError on a malformed line.
+  /// Loads a labels.tsv with eval::load_labels; rows of files not among `captures` (by base name) are
+  /// ignored when `captures` is non-empty. Throws ConfigError (file:line:column) on a malformed line.
   void load(const std::string& path, const std::vector<std::string>& captures);
   struct Row {
     std::string label, family, activity;
+    bool ambiguous = false;  ///< an any-VLAN entry that two rows share
   };
   const Row* find(const stats::FlowRecord& r) const;
   size_t size() const { return rows_.size(); }

@@ -306,3 +306,70 @@ TEST_CASE("eval: an IPv6 address printed with two \"::\" is matched under the on
   CHECK(rep.reread == 0);
   CHECK(rep.not_found == 1);
 }
+
+TEST_CASE("labels file: a malformed vlan, endpoint or packet count is named by file:line:column", "[labels][eval]") {
+  const std::string path = "/tmp/sealscope-labels-bad-" + std::to_string(::getpid()) + ".tsv";
+  const std::string header =
+      "file\tl4\tvlan\tendpoint_a\tendpoint_b\tpackets\texpected_label\tfamily\tactivity\tndpi42_label\n";
+  struct Case {
+    std::string a, b, vlan, packets;
+    int column;
+    std::string field;
+  };
+  // "a.pcap<TAB>UDP<TAB>" is 11 bytes: the vlan starts at column 12, endpoint_a at 13 when the vlan is empty.
+  const std::vector<Case> cases = {
+      {"10.0.0.1:abc", "10.0.0.2:53", "", "2", 13, "endpoint_a"},          // port not a number (was an abort)
+      {"10.0.0.1:5000", "10.0.0.2:65536", "", "2", 27, "endpoint_b"},      // port out of range
+      {"10.0.0.1:5000", "10.0.0.2:99999999999", "", "2", 27, "endpoint_b"},  // was silently cut to 16 bits
+      {"10.0.0.1", "10.0.0.2:53", "", "2", 13, "endpoint_a"},              // no port
+      {"2001:db8::1:53", "10.0.0.2:53", "", "2", 13, "endpoint_a"},        // IPv6 without brackets
+      {"[10.0.0.1]:53", "10.0.0.2:53", "", "2", 13, "endpoint_a"},         // IPv4 in brackets
+      {"[2001:db8::zz::1]:53", "10.0.0.2:53", "", "2", 13, "endpoint_a"},  // no reading parses
+      {"10.0.0.1:1", "10.0.0.2:2", "12abc", "2", 12, "vlan"},             // was read as 12
+      {"10.0.0.1:1", "10.0.0.2:2", "4096", "2", 12, "vlan"},
+      {"10.0.0.1:1", "10.0.0.2:2", "", "-3", 35, "packets"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.field << " " << c.a << " " << c.b << " " << c.vlan << " " << c.packets);
+    std::ofstream(path, std::ios::binary) << header << "a.pcap\tUDP\t" << c.vlan << '\t' << c.a << '\t' << c.b
+                                          << '\t' << c.packets << "\tRTP\tVoIP\tcall\tUnknown\n";
+    try {
+      sealscope::eval::load_labels(path);
+      FAIL("accepted");
+    } catch (const sealscope::ConfigError& e) {
+      CHECK(e.line() == 2);
+      CHECK(e.column() == c.column);
+      CHECK(std::string(e.what()).find(c.field + ": expected") != std::string::npos);
+    }
+  }
+  // Accepted: ports 0 and 65535, a VLAN, no packet count, IPv6 in brackets, the ambiguous "::" form.
+  std::ofstream(path, std::ios::binary) << header << "a.pcap\tICMP\t4095\t10.0.0.1:0\t10.0.0.2:65535\t\tICMP\t\tother\tICMP\n"
+                                        << "a.pcap\tUDP\t\t[2600:1900:4160:5999::19::]:3478\t[2001:db8::1]:1\t3\tSTUN\tVoIP\tcall\tSTUN\n";
+  const auto rows = sealscope::eval::load_labels(path);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].vlan == 4095);
+  CHECK(rows[0].packets == 0);
+  CHECK(rows[1].vlan == -1);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("labels file: nine columns, comments and lower-case l4; scoring ndpi42_label then needs the column",
+          "[labels][eval]") {
+  const std::string path = "/tmp/sealscope-labels-nine-" + std::to_string(::getpid()) + ".tsv";
+  std::ofstream(path, std::ios::binary)
+      << "# made by hand\nfile\tl4\tvlan\tendpoint_a\tendpoint_b\tpackets\texpected_label\tfamily\tactivity\n"
+      << "# a comment between rows\na.pcap\tudp\t\t10.0.0.1:5000\t10.0.0.2:6000\t30\tRTP\tVoIP\tcall\n";
+  const auto rows = sealscope::eval::load_labels(path);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].l4 == "UDP");
+  CHECK(rows[0].line == 4);
+  CHECK_FALSE(rows[0].has_ndpi42);
+  CHECK(sealscope::eval::observed_from_column(rows, "expected_label").size() == 1);
+  CHECK_THROWS_AS(sealscope::eval::observed_from_column(rows, "ndpi42_label"), sealscope::UsageError);
+  // A row with ten fields under a nine-column header is refused.
+  std::ofstream(path, std::ios::binary)
+      << "file\tl4\tvlan\tendpoint_a\tendpoint_b\tpackets\texpected_label\tfamily\tactivity\n"
+      << "a.pcap\tUDP\t\t10.0.0.1:5000\t10.0.0.2:6000\t30\tRTP\tVoIP\tcall\tRTP\n";
+  CHECK_THROWS_AS(sealscope::eval::load_labels(path), sealscope::ConfigError);
+  std::remove(path.c_str());
+}

@@ -34,7 +34,9 @@ export LSAN_OPTIONS="suppressions=$here/lsan-ndpi.supp:print_suppressions=0"
 
 fuzz_one() {  # fuzz_one TARGET: runs it, leaves WORK/TARGET/log
   local t=$1 dir=$work/$1
-  mkdir -p "$dir/corpus" "$dir/artifacts"
+  mkdir -p "$dir/corpus" "$dir/artifacts" "$dir/earlier-artifacts"
+  # A finding of an earlier run (already reported then) must not be reported again as this run's.
+  find "$dir/artifacts" -mindepth 1 -maxdepth 1 -exec mv -f {} "$dir/earlier-artifacts/" \;
   cp -n "$here/seeds/$t/"* "$dir/corpus/" 2>/dev/null
   [ -d "$here/regressions/$t" ] && cp -n "$here/regressions/$t/"* "$dir/corpus/" 2>/dev/null
   (cd "$dir" && TMPDIR=$dir "$build/tests/fuzz/$t" -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 \

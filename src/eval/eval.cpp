@@ -130,6 +130,7 @@ std::vector<std::string> endpoint_readings(const std::string& ep) {
   const size_t colon = ep.rfind(':');
   if (colon == std::string::npos || colon < 2 || ep.front() != '[' || ep[colon - 1] != ']') return out;
   const std::string ip = ep.substr(1, colon - 2), port = ep.substr(colon + 1);
+  if (!all_digits(port) || std::stoull(port) > 65535) return out;
   std::vector<std::vector<std::string>> parts;  // the groups between the "::"s
   for (size_t from = 0;;) {
     const size_t at = ip.find("::", from);

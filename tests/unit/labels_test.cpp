@@ -277,6 +277,8 @@ TEST_CASE("eval: an IPv6 address printed with two \"::\" is matched under the on
   CHECK(endpoint_readings("10.0.0.1:53").empty());
   CHECK(endpoint_readings("[1:2:3:4:5:6::7::]:1").empty());  // seven groups given: no room for two runs
   CHECK(endpoint_readings("[2001:db8::zz::1]:1").empty());   // no reading parses
+  CHECK(endpoint_readings("[1::2::3]:http").empty());         // not a port (was an exception)
+  CHECK(endpoint_readings("[1::2::3]:65536").empty());
 
   sealscope::eval::LabelRow row;
   row.file = "stun.pcap";

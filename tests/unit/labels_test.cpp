@@ -355,7 +355,7 @@ TEST_CASE("labels file: a malformed vlan, endpoint or packet count is named by f
   std::remove(path.c_str());
 }
 
-TEST_CASE("labels file: nine columns, comments and lower-case l4; scoring ndpi42_label then needs the column",
+TEST_CASE("labels file: nine columns, comments and lower-case l4, and scoring ndpi42_label then needs the column",
           "[labels][eval]") {
   const std::string path = "/tmp/sealscope-labels-nine-" + std::to_string(::getpid()) + ".tsv";
   std::ofstream(path, std::ios::binary)

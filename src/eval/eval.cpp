@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 
 #include "classify/labels.hpp"
 #include "common/errors.hpp"
@@ -194,6 +193,17 @@ void add_observed(std::map<std::string, Observed>& observed, const std::string& 
   if (!fresh) it->second.label = "\x01ambiguous";  // two VLANs: never use the fallback
 }
 
+const Observed* find_observed(const std::map<std::string, Observed>& observed, const std::string& file,
+                              const std::string& l4, int vlan, const std::string& a, const std::string& b) {
+  auto it = observed.find(match_key(file, l4, vlan, a, b));
+  if (it == observed.end()) {
+    // VLAN conventions differ (nDPI's reader keeps the innermost tag, sealscope the outermost): fall back to
+    // the flow with the same file, transport and endpoints on any VLAN, when there is exactly one.
+    it = observed.find(match_key(file, l4, kAnyVlan, a, b));
+  }
+  return it != observed.end() && it->second.label != "\x01ambiguous" ? &it->second : nullptr;
+}
+
 std::string l4_upper(const std::string& l4) {
   std::string s = l4;
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -211,14 +221,8 @@ Report score(const std::vector<LabelRow>& rows, const std::map<std::string, Obse
   for (const auto& r : rows) {
     Scored s;
     s.row = &r;
-    auto find = [&](const std::string& a, const std::string& b) -> const Observed* {
-      auto it = observed.find(match_key(r.file, r.l4, r.vlan, a, b));
-      if (it == observed.end()) {
-        // VLAN conventions differ (nDPI's reader keeps the innermost tag, sealscope the outermost): fall
-        // back to the flow with the same file, transport and endpoints on any VLAN, when there is exactly one.
-        it = observed.find(match_key(r.file, r.l4, kAnyVlan, a, b));
-      }
-      return it != observed.end() && it->second.label != "\x01ambiguous" ? &it->second : nullptr;
+    auto find = [&](const std::string& a, const std::string& b) {
+      return find_observed(observed, r.file, r.l4, r.vlan, a, b);
     };
     const Observed* o = find(r.endpoint_a, r.endpoint_b);
     if (o == nullptr) {

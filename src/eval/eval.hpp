@@ -50,6 +50,10 @@ std::string l4_upper(const std::string& l4);
 void add_observed(std::map<std::string, Observed>& observed, const std::string& file, const std::string& l4,
                   int vlan, const std::string& a, const std::string& b, const Observed& o);
 
+/// The observation under a flow's key, else under its any-VLAN key when that one is unique; nullptr if none.
+const Observed* find_observed(const std::map<std::string, Observed>& observed, const std::string& file,
+                              const std::string& l4, int vlan, const std::string& a, const std::string& b);
+
 /// One scored labelled flow.
 struct Scored {
   const LabelRow* row = nullptr;

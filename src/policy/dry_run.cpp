@@ -9,7 +9,6 @@
 #include "classify/labels.hpp"
 #include "classify/tls_hello.hpp"
 #include "common/errors.hpp"
-#include "eval/eval.hpp"
 
 namespace sealscope::policy {
 
@@ -51,24 +50,17 @@ void TruthTable::load(const std::string& path, const std::vector<std::string>& c
     std::vector<std::string> as = eval::endpoint_readings(r.endpoint_a), bs = eval::endpoint_readings(r.endpoint_b);
     if (as.empty()) as.push_back(r.endpoint_a);
     if (bs.empty()) bs.push_back(r.endpoint_b);
-    const Row row{r.expected_label, r.family, r.activity};
+    const Row row{r.expected_label, r.family, r.activity, "labels"};
     for (const auto& a : as) {
-      for (const auto& b : bs) {
-        rows_.emplace(eval::match_key({}, r.l4, r.vlan, a, b), row);
-        auto [it, fresh] = rows_.emplace(eval::match_key({}, r.l4, eval::kAnyVlan, a, b), row);
-        if (!fresh) it->second.ambiguous = true;  // two VLANs: never use the fallback
-      }
+      for (const auto& b : bs) eval::add_observed(rows_, {}, r.l4, r.vlan, a, b, row);
     }
   }
 }
 
 const TruthTable::Row* TruthTable::find(const stats::FlowRecord& r) const {
-  const std::string l4 = eval::l4_upper(r.l4);
-  const std::string a = eval::endpoint_text(r.src_ip, r.src_port, r.has_ports);
-  const std::string b = eval::endpoint_text(r.dst_ip, r.dst_port, r.has_ports);
-  auto it = rows_.find(eval::match_key({}, l4, r.vlan, a, b));
-  if (it == rows_.end()) it = rows_.find(eval::match_key({}, l4, eval::kAnyVlan, a, b));
-  return it == rows_.end() || it->second.ambiguous ? nullptr : &it->second;
+  return eval::find_observed(rows_, {}, eval::l4_upper(r.l4), r.vlan,
+                             eval::endpoint_text(r.src_ip, r.src_port, r.has_ports),
+                             eval::endpoint_text(r.dst_ip, r.dst_port, r.has_ports));
 }
 
 // ---------------------------------------------------------------------------------------------- dry-run

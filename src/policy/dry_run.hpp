@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "analyze/worker.hpp"
+#include "eval/eval.hpp"
 #include "policy/decider.hpp"
 #include "policy/pcap_out.hpp"
 #include "policy/token_bucket.hpp"
@@ -50,15 +51,11 @@ class TruthTable {
   /// Loads a labels.tsv with eval::load_labels; rows of files not among `captures` (by base name) are
   /// ignored when `captures` is non-empty. Throws ConfigError (file:line:column) on a malformed line.
   void load(const std::string& path, const std::vector<std::string>& captures);
-  struct Row {
-    std::string label, family, activity;
-    bool ambiguous = false;  ///< an any-VLAN entry that two rows share
-  };
+  using Row = eval::Observed;  ///< label, family, activity of the row
   const Row* find(const stats::FlowRecord& r) const;
-  size_t size() const { return rows_.size(); }
 
  private:
-  std::unordered_map<std::string, Row> rows_;
+  std::map<std::string, Row> rows_;  ///< by eval::match_key without the file name (eval::add_observed)
 };
 
 /// The policy dry-run: a packet observer applying the rules as a middlebox would (a flow passes until its

@@ -3,9 +3,12 @@
 #   1. build/       RelWithDebInfo, warnings as errors;
 #   2. build-asan/  the same with AddressSanitizer + UndefinedBehaviorSanitizer (gcc), every test again,
 #                   any report fatal (halt_on_error, abort_on_error, leaks checked).
-# Both ctest runs print their summary; the exit status is non-zero when either build or run fails.
-# SEALSCOPE_JOBS sets the parallelism (default 2); SEALSCOPE_BUILD_DIR and SEALSCOPE_ASAN_BUILD_DIR the
-# build folders (default build, build-asan); extra arguments go to both ctest runs (e.g. -L fuzz-seeds).
+# With --tsan (first argument), a third: build-tsan/ with ThreadSanitizer, every test again, any data race
+# or lock-order report failing its test (about 10 more minutes on 2 cores, so CI does not run it).
+# Each ctest run prints its summary; the exit status is non-zero when any build or run fails.
+# SEALSCOPE_JOBS sets the parallelism (default 2); SEALSCOPE_BUILD_DIR, SEALSCOPE_ASAN_BUILD_DIR and
+# SEALSCOPE_TSAN_BUILD_DIR the build folders (default build, build-asan, build-tsan); other arguments go to
+# every ctest run (e.g. -L fuzz-seeds).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=${SEALSCOPE_JOBS:-2}
@@ -26,6 +29,11 @@ run() {  # run NAME BUILD_DIR CMAKE_ARGS...
   fi
 }
 
+tsan=0
+if [[ ${1:-} == --tsan ]]; then
+  tsan=1
+  shift
+fi
 ctest_args=("$@")
 run normal "${SEALSCOPE_BUILD_DIR:-build}"
 
@@ -35,5 +43,12 @@ export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:print_stack
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
 export LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan-ndpi.supp:print_suppressions=0"
 run sanitizer "${SEALSCOPE_ASAN_BUILD_DIR:-build-asan}" -DSEALSCOPE_SANITIZE=ON
+
+if ((tsan)); then
+  # A report makes the process exit 66 (tests check exit statuses); it is printed on stderr, which ctest
+  # shows for a failed test.
+  export TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1"
+  run thread "${SEALSCOPE_TSAN_BUILD_DIR:-build-tsan}" -DSEALSCOPE_TSAN=ON
+fi
 
 exit $status

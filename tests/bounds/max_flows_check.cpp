@@ -5,7 +5,7 @@
 // full from flow MAX+1 on and nothing expires: the capture spans FLOWS microseconds); peak concurrent
 // flows == MAX; every eviction reported (by_end.evicted); and the child's peak RSS (VmHWM, from
 // /usr/bin/time -v) under RSS_LIMIT_KB, the bound man sealscope(1) documents for MAX. RSS_LIMIT_KB 0 skips
-// the RSS check (sanitizer builds: ASan's shadow memory and quarantine are not sealscope's).
+// the RSS check (sanitizer builds: ASan's and TSan's shadow memory is not sealscope's).
 #include <unistd.h>
 
 #include <chrono>

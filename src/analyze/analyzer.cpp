@@ -103,9 +103,11 @@ Analyzer::Analyzer(const AnalyzeOptions& opts, stats::RecordSink& sink, stats::S
     locked_ = std::make_unique<LockedSink>(sink);
     target = locked_.get();
   }
+  end_clock_ = std::make_unique<EndClock>(opts_.workers);
   for (uint32_t i = 0; i < opts_.workers; ++i) {
-    lanes_.push_back(std::make_unique<Lane>(opts_, *target, opts_.seed + i));
+    lanes_.push_back(std::make_unique<Lane>(opts_, *target, opts_.seed + i, i));
     lanes_.back()->failed = &failed_;
+    lanes_.back()->end_clock = end_clock_.get();
   }
 }
 
@@ -144,9 +146,23 @@ void Analyzer::Lane::run() {
   for (;;) {  // keep the capture thread from blocking on a full ring until it sees the flag
     const FrameRing::Header* h = ring.peek();
     const bool end = h->caplen == FrameRing::kEnd;
+    const bool drain = end && h->linktype == 1;
     ring.pop(h);
+    if (drain) end_clock->meet(0, false);  // the other lanes wait for this one
     if (end) return;
   }
+}
+
+TimestampUs Analyzer::EndClock::meet(TimestampUs own, bool restarted) {
+  std::unique_lock<std::mutex> lock(m_);
+  latest_ = std::max(latest_, own);
+  restarted_ = restarted_ || restarted;
+  if (--pending_ == 0) {
+    cv_.notify_all();
+  } else {
+    cv_.wait(lock, [this] { return pending_ == 0; });
+  }
+  return restarted_ ? own : latest_;
 }
 
 void Analyzer::Lane::consume() {
@@ -160,7 +176,7 @@ void Analyzer::Lane::consume() {
       // End of input: each worker ends its own flows, so with several workers the records of the remaining
       // flows (in parity mode, all of them) are built in parallel rather than one worker after another on
       // the capture thread.
-      if (drain) worker.finish();
+      if (drain) worker.finish(end_clock->meet(worker.clock(), worker.restarted_timeline()));
       return;
     }
     const decode::DecodeResult r = decoder.decode(h->linktype, h->data(), h->caplen, h->wirelen, p, anomalies);

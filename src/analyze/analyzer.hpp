@@ -1,5 +1,6 @@
 #pragma once
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -93,14 +94,33 @@ class Analyzer {
   static bool stop_requested();
 
  private:
+  /// End of input with several workers. Each worker's clock moves only with its own shard's packets, so a
+  /// flow idle at the end would end "eof" in a worker that saw no later packet, where one worker (whose
+  /// clock every packet moves) ends it "idle". The lanes meet here before they drain, and each first
+  /// expires its flows at the latest clock of all: the records are then those of one worker. Not when a
+  /// lane restarted its clock for a later input of another timeline: the clocks are not comparable then.
+  class EndClock {
+   public:
+    explicit EndClock(uint32_t lanes) : pending_(lanes) {}
+    /// Called once by every lane at its end record; returns, once all have come, the clock to end at.
+    TimestampUs meet(TimestampUs own, bool restarted);
+
+   private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    uint32_t pending_;
+    TimestampUs latest_ = 0;
+    bool restarted_ = false;
+  };
+
   /// One shard: its ring, its thread, its decoder output counters and its pipeline worker.
   struct Lane {
     // Reading a file, a full ring only makes the reader wait, so 512 KiB (about 1,000 frames) is enough to
     // keep the worker busy; a live capture keeps 4 MiB to absorb bursts while the worker catches up.
     static constexpr size_t kFileRingBytes = 512u << 10, kLiveRingBytes = 4u << 20;
-    Lane(const AnalyzeOptions& o, stats::RecordSink& sink, uint64_t seed)
+    Lane(const AnalyzeOptions& o, stats::RecordSink& sink, uint64_t seed, uint32_t index)
         : ring(o.interface.empty() ? kFileRingBytes : kLiveRingBytes),
-          worker(o.pipeline, sink, seed),
+          worker(o.pipeline, sink, seed, index, o.workers),
           decoder(o.decoder) {}
     FrameRing ring;
     Worker worker;
@@ -112,6 +132,7 @@ class Analyzer {
     /// processing, keeps emptying its ring until the end record, and run() rethrows it on the calling thread.
     std::exception_ptr error;
     std::atomic<bool>* failed = nullptr;  // the analyzer's flag: tells the capture loop to stop reading
+    EndClock* end_clock = nullptr;        // the analyzer's, met at the end record that drains
     bool ended = false;                   // the end record has been consumed
     void run();
     void consume();
@@ -127,6 +148,7 @@ class Analyzer {
   stats::Summary& summary_;
   std::unique_ptr<LockedSink> locked_;
   decode::Decoder decoder_;  // capture thread: only to find the lane of a frame when there are several
+  std::unique_ptr<EndClock> end_clock_;
   std::vector<std::unique_ptr<Lane>> lanes_;
   decode::AnomalyCounters anomalies_;  // capture thread's own (timestamps going backwards)
   TimestampUs last_ts_in_file_ = 0;

@@ -6,13 +6,16 @@ namespace sealscope::analyze {
 
 using flow::Dir;
 
-Worker::Worker(const PipelineOptions& opts, stats::RecordSink& sink, uint64_t seed)
+Worker::Worker(const PipelineOptions& opts, stats::RecordSink& sink, uint64_t seed, uint32_t shard,
+               uint32_t shards)
     : table_(opts.table, *this, seed),
       cls_(opts.engine),
       sink_(sink),
       active_us_(TimestampUs{opts.table.active_s} * 1000000),
       classify_idle_us_(TimestampUs{opts.table.classify_idle_s} * 1000000),
-      park_idle_us_(cls_.engine().can_park() ? TimestampUs{opts.table.park_idle_s} * 1000000 : 0) {}
+      park_idle_us_(cls_.engine().can_park() ? TimestampUs{opts.table.park_idle_s} * 1000000 : 0) {
+  table_.number_flows(shard, shards);
+}
 
 namespace {
 constexpr uint32_t kNil = 0xFFFFFFFFu;
@@ -127,6 +130,7 @@ void Worker::process(const decode::Packet& p) {
     if (p.ts + kTimelineSlackUs < now_) {
       table_.drain(flow::EndReason::Eof);
       now_ = p.ts;
+      restarted_ = true;
     }
   }
   if (p.ts > now_) now_ = p.ts;
@@ -247,7 +251,11 @@ void Worker::flow_ended(flow::Flow& f) {
   sink_.write(rec_);
 }
 
-void Worker::finish() {
+void Worker::finish(TimestampUs clock) {
+  if (clock > now_) {
+    now_ = clock;
+    table_.expire(now_);
+  }
   table_.drain(flow::EndReason::Eof);
   const uint64_t orphans = frags_.pending_total();
   for (uint64_t i = 0; i < orphans; ++i) anomalies_.add(decode::Anomaly::FragmentOrphan);

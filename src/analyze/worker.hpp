@@ -29,14 +29,21 @@ struct PipelineOptions {
 /// workers by their direction-normalised key, so each worker owns its flows outright (no locks).
 class Worker : public flow::FlowSink {
  public:
-  Worker(const PipelineOptions& opts, stats::RecordSink& sink, uint64_t seed);
+  /// Shard `shard` of `shards`: its flow ids are shard, shard + shards, ... (unique across the shards).
+  Worker(const PipelineOptions& opts, stats::RecordSink& sink, uint64_t seed, uint32_t shard = 0,
+         uint32_t shards = 1);
   /// Frees the nDPI state of flows still live when the worker is dropped without finish() (error paths).
   ~Worker() override;
 
   /// Processes one decoded IP packet (timestamps may go backwards: the clock never does).
   void process(const decode::Packet& p);
-  /// Ends every remaining flow (end of input) in creation order.
-  void finish();
+  /// End of input: first ends, as idle, the flows idle at `clock` when that is later than this worker's
+  /// own (the latest packet of any shard), then every remaining flow in creation order.
+  void finish(TimestampUs clock = 0);
+  /// The worker's clock: the latest timestamp of its packets (since its last timeline restart).
+  TimestampUs clock() const { return now_; }
+  /// Whether a later input started another timeline here (see process()).
+  bool restarted_timeline() const { return restarted_; }
 
   void flow_ended(flow::Flow& f) override;
 
@@ -68,6 +75,7 @@ class Worker : public flow::FlowSink {
   TimestampUs now_ = 0;
   TimestampUs active_us_ = 0;
   uint16_t file_index_ = 0;  // input of the last packet
+  bool restarted_ = false;
   /// A new input starting more than this before the clock is another timeline (see process()).
   static constexpr TimestampUs kTimelineSlackUs = 1000000;
   std::vector<PacketObserver*> observers_;

@@ -201,7 +201,9 @@ Flow& FlowTable::lookup(const FlowKey& key, TimestampUs now, bool& created) {
   f.reset();
   f.in_use = true;
   f.key = key;
-  f.id = next_id_++;
+  f.id = next_id_;
+  next_id_ += id_step_;
+  ++created_;
   f.first_seen = f.last_seen = now;
   index_insert(s, h);
   list_push_back(f, list_of(f));

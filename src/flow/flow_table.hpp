@@ -63,7 +63,14 @@ class FlowTable {
   uint64_t size() const { return size_; }
   uint64_t peak() const { return peak_; }
   uint64_t evictions() const { return evictions_; }
-  uint64_t created() const { return next_id_; }
+  uint64_t created() const { return created_; }
+  /// Numbers this table's flows first, first + step, first + 2·step, ... (default 0, 1, 2, ...): shard k of
+  /// n numbers its flows k, k + n, ..., so flow ids stay unique in a run with several tables. Call before
+  /// the first lookup.
+  void number_flows(uint64_t first, uint64_t step) {
+    next_id_ = first;
+    id_step_ = step;
+  }
   /// Tests only: moves the creation counter on by `n` (ids spans a real run would take years to reach).
   void skip_ids_for_test(uint64_t n) { next_id_ += n; }
   const FlowTableOptions& options() const { return opts_; }
@@ -127,7 +134,7 @@ class FlowTable {
   std::vector<uint32_t> tags_;
   uint64_t mask_ = 0;
   uint32_t head_[kLists], tail_[kLists];
-  uint64_t size_ = 0, peak_ = 0, evictions_ = 0, next_id_ = 0;
+  uint64_t size_ = 0, peak_ = 0, evictions_ = 0, next_id_ = 0, id_step_ = 1, created_ = 0;
 };
 
 }  // namespace sealscope::flow

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Several workers give one worker's flow records, apart from their order and flow ids.
+
+For every capture the project makes (captures/*.pcap, each read alone, and one written here with flows idle
+at the end of input), `analyze --workers N` for N = 2, 3, 4
+must write the same records as `--workers 1` once flow_id is left out (the multiset: the order may differ,
+sealscope(1)); this covers the end reason of flows still idle at the end of input, which each worker must
+judge by the latest packet of any shard, not of its own. Flow ids must be unique in the run: 0..n-1 with
+one worker, worker k of N numbering its flows k, k+N, ... (sealscope-flows(5)). All captures in one run
+(several timelines, where each worker keeps its own clock) must still give unique ids and one record per
+flow of the one-worker run.
+
+Arguments: the sealscope binary and the repository root.
+"""
+import collections
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+bin_, root = sys.argv[1], sys.argv[2]
+failures = []
+
+
+def records(workdir, workers, captures):
+    out = os.path.join(workdir, f"w{workers}.jsonl")
+    r = subprocess.run([bin_, "analyze", "-q", "--no-progress", "--workers", str(workers), "--flows", out] + captures,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # truncated.pcap is cut short on purpose: exit 1, the flows seen kept (sealscope(1)).
+    expected = 1 if any(os.path.basename(c) == "truncated.pcap" for c in captures) else 0
+    if r.returncode != expected:
+        names = " ".join(os.path.basename(c) for c in captures)
+        failures.append(f"{names} --workers {workers}: exit {r.returncode}: {r.stderr.strip()}")
+        return []
+    with open(out) as f:
+        return [json.loads(line) for line in f]
+
+
+def without_ids(recs):
+    c = collections.Counter()
+    for r in recs:
+        r = dict(r)
+        del r["flow_id"]
+        c[json.dumps(r, sort_keys=True)] += 1
+    return c
+
+
+def check_ids(name, workers, recs):
+    ids = [r["flow_id"] for r in recs]
+    if len(set(ids)) != len(ids):
+        dup = [i for i, n in collections.Counter(ids).items() if n > 1]
+        failures.append(f"{name} --workers {workers}: {len(dup)} flow ids used twice, e.g. {dup[:5]}")
+    if workers == 1 and sorted(ids) != list(range(len(ids))):
+        failures.append(f"{name} --workers 1: flow ids are not 0..{len(ids) - 1}")
+
+
+def idle_at_end_pcap(path):
+    """20 subscribers send one UDP datagram each at t=0; one more goes on every 10 s until t=300 s. One worker
+    ends the 20 flows idle (UDP idle timeout 120 s) when the clock passes 120 s; with several, the workers
+    that do not own the long flow see no packet after t=0 and must still end theirs idle, not eof."""
+    import struct
+
+    def frame(src, dst, sport, dport, payload):
+        udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, bytes(src), bytes(dst))
+        return b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00" + ip + udp
+
+    packets = [(0, frame([10, 0, 0, i], [198, 51, 100, 7], 40000 + i, 5000, b"x" * 16)) for i in range(1, 21)]
+    packets += [(t, frame([10, 0, 1, 1], [198, 51, 100, 8], 41000, 5001, b"y" * 16)) for t in range(0, 301, 10)]
+    packets.sort(key=lambda p: p[0])
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for t, data in packets:
+            f.write(struct.pack("<IIII", 1700000000 + t, 0, len(data), len(data)) + data)
+
+
+captures = sorted(glob.glob(os.path.join(root, "captures", "*.pcap")))
+if len(captures) < 10:
+    print(f"FAIL: only {len(captures)} captures under {root}/captures")
+    sys.exit(1)
+compared = 0
+with tempfile.TemporaryDirectory() as work:
+    idle = os.path.join(work, "idle-at-end.pcap")
+    idle_at_end_pcap(idle)
+    for cap in captures + [idle]:
+        name = os.path.basename(cap)
+        one = records(work, 1, [cap])
+        check_ids(name, 1, one)
+        if cap == idle:
+            ends = collections.Counter(r["end"] for r in one)
+            if ends != {"idle": 20, "eof": 1}:
+                failures.append(f"{name} --workers 1: end reasons {dict(ends)}, expected 20 idle and 1 eof")
+        for workers in (2, 3, 4):
+            many = records(work, workers, [cap])
+            check_ids(name, workers, many)
+            a, b = without_ids(one), without_ids(many)
+            if a != b:
+                only1 = list((a - b).elements())[:2]
+                onlyn = list((b - a).elements())[:2]
+                failures.append(f"{name} --workers {workers}: {sum((a - b).values())} records differ from "
+                                f"--workers 1's; only with 1: {only1}; only with {workers}: {onlyn}")
+            compared += len(many)
+    one = records(work, 1, captures)
+    check_ids("all captures", 1, one)
+    for workers in (2, 4):
+        many = records(work, workers, captures)
+        check_ids("all captures", workers, many)
+        if len(many) != len(one):
+            failures.append(f"all captures --workers {workers}: {len(many)} records, --workers 1: {len(one)}")
+
+for f in failures:
+    print("FAIL:", f)
+if failures:
+    sys.exit(1)
+print(f"ok: {len(captures) + 1} captures, {compared} records with 2-4 workers equal to one worker's; ids unique")

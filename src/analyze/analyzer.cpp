@@ -146,7 +146,7 @@ void Analyzer::Lane::run() {
   for (;;) {  // keep the capture thread from blocking on a full ring until it sees the flag
     const FrameRing::Header* h = ring.peek();
     const bool end = h->caplen == FrameRing::kEnd;
-    const bool drain = end && h->linktype == 1;
+    const bool drain = FrameRing::drains(h);
     ring.pop(h);
     if (drain) end_clock->meet(0, false);  // the other lanes wait for this one
     if (end) return;
@@ -170,7 +170,7 @@ void Analyzer::Lane::consume() {
   for (;;) {
     const FrameRing::Header* h = ring.peek();
     if (h->caplen == FrameRing::kEnd) {
-      const bool drain = h->linktype == 1;
+      const bool drain = FrameRing::drains(h);
       ring.pop(h);
       ended = true;
       // End of input: each worker ends its own flows, so with several workers the records of the remaining

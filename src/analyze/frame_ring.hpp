@@ -63,6 +63,8 @@ class FrameRing {
     commit(h->size);
     publish_head();
   }
+  /// Consumer: whether `h` is an end record that asks for every flow to be ended (push_end(true)).
+  static bool drains(const Header* h) { return h->caplen == kEnd && h->linktype == 1; }
 
   /// Producer: how often it slept on a full ring (read by the producer thread, or after it finished).
   uint64_t producer_sleeps() const { return producer_sleeps_; }

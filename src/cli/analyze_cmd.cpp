@@ -70,7 +70,8 @@ int analyze_main(const std::vector<std::string>& args) {
   const Parsed parsed = parse_command(
       args, "analyze", desc, o.files, -1,
       fmt::format("Memory: about {} bytes per concurrent flow ({} once it has more than {} packets) with the "
-                  "default --splt; nDPI state (~{} bytes) is freed as soon as a flow is classified.\n"
+                  "default --splt; nDPI state (~{} bytes) lasts until a flow is classified or given up "
+                  "(--classify-idle).\n"
                   "Exit status: 0 ok, 1 an input could not be read to its end (outputs still written), "
                   "2 usage error, 130 interrupted.\n",
                   flow::FlowTable::bytes_per_flow(32, true), flow::FlowTable::bytes_per_flow(32, false),

@@ -19,11 +19,33 @@ struct Parsed {
   int code = kOk;
 };
 
+/// `text` with every line longer than `width` broken at its last spaces that fit (help texts are kept to
+/// 100 columns, as the option lists are by Boost; a text built with numbers in it cannot be wrapped by hand).
+inline std::string wrap_lines(const std::string& text, size_t width = 100) {
+  std::string out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    size_t from = start;
+    while (end - from > width) {
+      const size_t cut = text.rfind(' ', from + width);
+      if (cut == std::string::npos || cut <= from) break;  // one word longer than the line: left whole
+      out.append(text, from, cut - from).push_back('\n');
+      from = cut + 1;
+    }
+    out.append(text, from, end - from);
+    if (end < text.size()) out.push_back('\n');
+    start = end + 1;
+  }
+  return out;
+}
+
 /// One way for every sub-command to read its arguments: the options in `desc` plus positional arguments
 /// stored into `positional` (`max_positional` of them, -1 = any number). A parse error (including a
 /// negative value for an unsigned option, see reject_negative_unsigned()) prints
 /// "sealscope CMD: ERROR (see 'sealscope CMD --help')" and ends with exit status 2; --help prints `desc`
-/// followed by `help_tail` and ends with 0. A list of inputs may name standard input ("-") only once.
+/// followed by `help_tail` (wrapped to 100 columns) and ends with 0. A list of inputs may name standard input ("-") only once.
 template <class T>
 Parsed parse_command(const std::vector<std::string>& args, const std::string& cmd,
                      const boost::program_options::options_description& desc, T& positional, int max_positional,
@@ -55,7 +77,7 @@ Parsed parse_command(const std::vector<std::string>& args, const std::string& cm
   if (vm.count("help")) {
     std::ostringstream os;
     os << desc;
-    fmt::print("{}\n{}", os.str(), help_tail);
+    fmt::print("{}\n{}", os.str(), wrap_lines(help_tail));
     return {true, kOk};
   }
   return {};

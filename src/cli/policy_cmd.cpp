@@ -81,8 +81,9 @@ int test_main(const std::vector<std::string>& args) {
   po::options_description desc(
       "usage: sealscope policy test --rules RULES.yaml [OPTIONS] CAPTURE...\n\n"
       "Replays captures through the rules as a middlebox would: a flow passes until its classification is\n"
-      "final, then its first matching rule acts on each packet at that packet's time (block drops; throttle\n"
-      "is a token bucket per flow, one second deep). Reports per rule and per region, and the time to block.\n"
+      "final, then its first matching rule acts on each packet at that packet's time (block drops;\n"
+      "throttle is a token bucket per flow, one second deep). Reports per rule and per region, and the\n"
+      "time to block.\n"
       "A CAPTURE of - is standard input (pcap or pcapng).\n\n"
       "Options");
   desc.add_options()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Man pages: every page renders without a single groff warning, and every long option that
-# `sealscope analyze|policy|audit|eval --help` offers is documented in sealscope.1 (so --help and the man page cannot drift).
+# `sealscope analyze|policy|audit|eval --help` offers is documented in sealscope.1 (so --help and the man page cannot drift);
+# and no line of any --help is wider than 100 columns (a terminal's worth, as Boost lays out the options).
 set -u
 bin=$1 mandir=$2
 fail=0
@@ -21,5 +22,14 @@ for cmd in analyze policy audit eval; do
       echo "FAIL: option $o of 'sealscope $cmd' is not documented in sealscope.1"; fail=1
     fi
   done
+done
+for cmd in "" analyze policy "policy check" "policy test" audit eval; do
+  # shellcheck disable=SC2086
+  wide=$("$bin" $cmd --help | awk 'length($0) > 100 { printf "  %d columns: %s\n", length($0), $0 }')
+  if [ -n "$wide" ]; then
+    echo "FAIL: 'sealscope${cmd:+ $cmd} --help' has lines wider than 100 columns:"; echo "$wide"; fail=1
+  else
+    echo "ok: 'sealscope${cmd:+ $cmd} --help' fits 100 columns"
+  fi
 done
 exit $fail

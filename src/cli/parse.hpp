@@ -45,7 +45,8 @@ inline std::string wrap_lines(const std::string& text, size_t width = 100) {
 /// stored into `positional` (`max_positional` of them, -1 = any number). A parse error (including a
 /// negative value for an unsigned option, see reject_negative_unsigned()) prints
 /// "sealscope CMD: ERROR (see 'sealscope CMD --help')" and ends with exit status 2; --help prints `desc`
-/// followed by `help_tail` (wrapped to 100 columns) and ends with 0. A list of inputs may name standard input ("-") only once.
+/// followed by `help_tail` (wrapped to 100 columns) and ends with 0. A list of inputs may name standard
+/// input ("-") only once.
 template <class T>
 Parsed parse_command(const std::vector<std::string>& args, const std::string& cmd,
                      const boost::program_options::options_description& desc, T& positional, int max_positional,

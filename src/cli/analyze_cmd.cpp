@@ -12,6 +12,7 @@
 #include "cli/parse.hpp"
 #include "cli/pipeline_options.hpp"
 #include "common/errors.hpp"
+#include "common/local_time.hpp"
 #include "flow/flow_table.hpp"
 #include "report/flow_writers.hpp"
 #include "report/html_report.hpp"
@@ -23,7 +24,7 @@ namespace sealscope::cli {
 
 int analyze_main(const std::vector<std::string>& args) {
   analyze::AnalyzeOptions o;
-  std::string flows_path, csv_path, summary_path, html_path;
+  std::string flows_path, csv_path, summary_path, html_path, tz_name;
   bool quiet = false, progress = false, no_progress = false;
   PipelineSwitches switches;
   uint32_t splt = 32;
@@ -46,8 +47,11 @@ int analyze_main(const std::vector<std::string>& args) {
       ("csv", po::value(&csv_path), "write the same fields, flattened, as CSV to FILE (- = stdout)")
       ("summary-json", po::value(&summary_path), "write the run summary as JSON to FILE (- = stdout)")
       ("html", po::value(&html_path),
-       "write a report page to FILE: the summary, a time line of new flows by activity, the biggest flows "
-       "(self-contained HTML, no script; - = stdout)")
+       "write a report page to FILE: the summary, a time line of new flows by activity, new flows by hour "
+       "of day, the biggest flows (self-contained HTML, no script; - = stdout)")
+      ("tz", po::value(&tz_name),
+       "IANA time zone of the --html page's hour-of-day table (e.g. Europe/Berlin; default UTC); records "
+       "and summaries stay in UTC")
       ("splt", po::value(&splt)->default_value(32), "packet shape entries kept per flow (0 = off, max 255)")
       ("close-linger", po::value(&t.close_linger_s)->default_value(60),
        "after FIN both ways or RST, keep a TCP flow this many seconds for stray packets (a new SYN ends it)")
@@ -115,6 +119,19 @@ int analyze_main(const std::vector<std::string>& args) {
                             {{"--flows", flows_path}, {"--csv", csv_path}, {"--summary-json", summary_path}, {"--html", html_path}})) {
     return kUsage;
   }
+  const date::time_zone* tz = nullptr;
+  if (!tz_name.empty()) {
+    if (html_path.empty()) {
+      eprint("sealscope analyze: --tz sets the zone of the --html page's hour-of-day table; give --html FILE "
+             "too (records and summaries are always in UTC)\n");
+      return kUsage;
+    }
+    tz = find_zone(tz_name);
+    if (tz == nullptr) {
+      eprint("sealscope analyze: --tz: {}\n", unknown_zone_message(tz_name));
+      return kUsage;
+    }
+  }
   order_by_time("analyze", o.files);
   t.splt = static_cast<uint16_t>(splt);
   apply_switches(o, switches);
@@ -124,6 +141,7 @@ int analyze_main(const std::vector<std::string>& args) {
   analyze::TeeSink tee;
   tee.add(&summary);
   report::HtmlReport html;
+  html.set_zone(tz, tz_name.empty() ? "UTC" : tz_name);
   if (!html_path.empty()) tee.add(&html);
   std::unique_ptr<report::JsonlWriter> jsonl;
   std::unique_ptr<report::CsvWriter> csv;

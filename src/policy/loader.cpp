@@ -555,7 +555,7 @@ class Loader {
         w.tz_name = s;
         w.tz = find_zone(s);
         if (w.tz == nullptr) {
-          error(x, "unknown time zone '" + s + "' (expected an IANA name like Europe/Berlin; see tzselect(8))");
+          error(x, unknown_zone_message(s));
         }
       } else {
         error(it->first, "unknown key '" + k + "' in 'window'" + suggest(k, {"days", "start", "end", "tz"}));

@@ -1,39 +1,19 @@
 #include "policy/time_window.hpp"
 
-#include <date/date.h>
-#include <date/tz.h>
-
-#include <chrono>
 #include <cstdio>
 
 namespace sealscope::policy {
 
 namespace {
 constexpr const char* kDayNames[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
-
-/// Local weekday (0 = Monday) and minute of the day at `ts`.
-void local_parts(const TimeWindow& w, TimestampUs ts, unsigned& weekday, uint32_t& minute) {
-  using namespace std::chrono;
-  const date::sys_time<microseconds> st{microseconds{ts}};
-  date::local_time<microseconds> lt;
-  if (w.tz != nullptr) {
-    lt = w.tz->to_local(st);
-  } else {
-    lt = date::local_time<microseconds>{st.time_since_epoch()};
-  }
-  const auto day = date::floor<date::days>(lt);
-  const date::weekday wd{day};
-  weekday = (wd.c_encoding() + 6) % 7;  // c_encoding: 0 = Sunday
-  minute = static_cast<uint32_t>(date::floor<minutes>(lt - day).count());
-}
 }  // namespace
 
 bool TimeWindow::contains(TimestampUs ts) const {
   if (empty()) return false;
   if (always()) return true;
-  unsigned wd = 0;
-  uint32_t m = 0;
-  local_parts(*this, ts, wd, m);
+  const LocalClock c = local_clock(tz, ts);
+  const unsigned wd = c.weekday;
+  const uint32_t m = c.minute;
   const bool today = (days >> wd) & 1;
   if (start_min < end_min) return today && m >= start_min && m < end_min;
   const bool yesterday = (days >> ((wd + 6) % 7)) & 1;
@@ -67,14 +47,6 @@ std::string TimeWindow::describe() const {
   std::snprintf(buf, sizeof buf, " %02u:%02u-%02u:%02u ", start_min / 60, start_min % 60, end_min / 60,
                 end_min % 60);
   return (d.empty() ? std::string("(no days)") : d) + buf + tz_name;
-}
-
-const date::time_zone* find_zone(const std::string& name) {
-  try {
-    return date::locate_zone(name);
-  } catch (const std::exception&) {
-    return nullptr;
-  }
 }
 
 bool parse_hhmm(const std::string& s, uint32_t& minutes) {

@@ -2,11 +2,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/local_time.hpp"
 #include "common/types.hpp"
-
-namespace date {
-class time_zone;
-}
 
 namespace sealscope::policy {
 
@@ -31,9 +28,6 @@ struct TimeWindow {
   /// "mon,tue 18:00-06:00 Europe/Berlin".
   std::string describe() const;
 };
-
-/// Looks up an IANA zone name in the system tzdata; null when unknown.
-const date::time_zone* find_zone(const std::string& name);
 
 /// Parses "HH:MM" (00:00–24:00); false on bad syntax.
 bool parse_hhmm(const std::string& s, uint32_t& minutes);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "common/local_time.hpp"
 #include "report/flow_writers.hpp"
 #include "report/html_page.hpp"
 #include "report/summary_writer.hpp"
@@ -64,6 +65,11 @@ bool HtmlReport::bigger(const TopFlow& a, const TopFlow& b) {
   return a.bytes != b.bytes ? a.bytes > b.bytes : a.id < b.id;
 }
 
+void HtmlReport::set_zone(const date::time_zone* tz, std::string name) {
+  tz_ = tz;
+  zone_name_ = std::move(name);
+}
+
 void HtmlReport::write(const stats::FlowRecord& r) {
   const uint64_t bytes = r.bytes[0] + r.bytes[1];
   // Top flows: a heap of kTopFlows whose front is the smallest kept; strings are copied only on entry.
@@ -100,7 +106,9 @@ void HtmlReport::write(const stats::FlowRecord& r) {
   }
   // Time line: the flow counts where it began.
   const int64_t sec = r.first_seen >= 0 ? r.first_seen / 1000000 : 0;
-  bins_[sec / bin_s_][activity_index(r.verdict.activity)] += 1;
+  const size_t act = activity_index(r.verdict.activity);
+  bins_[sec / bin_s_][act] += 1;
+  hours_[local_clock(tz_, r.first_seen).minute / 60][act] += 1;
   while (bins_.rbegin()->first - bins_.begin()->first + 1 > static_cast<int64_t>(kMaxBins)) widen();
 }
 
@@ -251,6 +259,31 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
     fmt::format_to(out, "</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">", kW, kH + 15);
     text(b, utc((k1 + 1) * bin_s_ * 1000000));
     raw(b, "</text>\n</svg>\n");
+
+    // ---- hour of day: when flows begin, in the zone the user plans in (policy windows are local time)
+    raw(b, "<h2>New flows by hour of day (");
+    text(b, zone_name_);
+    raw(b, "), by activity</h2>\n<p>Each flow counts at the local hour of its first packet, summed over every "
+           "day of the capture.</p>\n<table id=\"hour-of-day\"><thead><tr><th>hour</th>");
+    std::array<uint64_t, kActivities.size()> used{};
+    for (const auto& h : hours_) {
+      for (size_t i = 0; i < h.size(); ++i) used[i] += h[i];
+    }
+    for (size_t i = 0; i < kActivities.size(); ++i) {
+      if (used[i] > 0) fmt::format_to(out, "<th>{}</th>", kActivities[i]);
+    }
+    raw(b, "<th>all</th></tr></thead><tbody>\n");
+    for (size_t hour = 0; hour < hours_.size(); ++hour) {
+      fmt::format_to(out, "<tr><td>{:02}:00\u2013{:02}:00</td>", hour, hour + 1);
+      uint64_t all = 0;
+      for (size_t i = 0; i < kActivities.size(); ++i) {
+        all += hours_[hour][i];
+        if (used[i] > 0) count_cell(b, hours_[hour][i]);
+      }
+      count_cell(b, all);
+      raw(b, "</tr>\n");
+    }
+    raw(b, "</tbody></table>\n");
   }
 
   // ---- the biggest flows

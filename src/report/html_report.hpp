@@ -8,11 +8,16 @@
 #include "stats/flow_record.hpp"
 #include "stats/summary.hpp"
 
+namespace date {
+class time_zone;
+}
+
 namespace sealscope::report {
 
 /// The --html report of `sealscope analyze`: one self-contained page (inline CSS; no script, nothing
 /// fetched, a Content-Security-Policy that forbids both) built from the run summary and from what this sink
-/// keeps of the records itself: the flows with the most bytes, and new flows per time interval by activity.
+/// keeps of the records itself: the flows with the most bytes, new flows per time interval by activity, and
+/// new flows per local hour of the day by activity.
 /// Metadata only, like every output: counts, addresses, ports, labels, server names. Deterministic for the
 /// same records in the same order (no clock, no host name).
 class HtmlReport : public stats::RecordSink {
@@ -21,6 +26,10 @@ class HtmlReport : public stats::RecordSink {
   static constexpr size_t kMaxBins = 96;  ///< time-line intervals at most; the interval widens to fit
   /// The activities in the order the page shows them (labels.hpp: activity_of).
   static constexpr std::array<const char*, 6> kActivities = {"call", "chat", "files", "signalling", "dns", "other"};
+
+  /// The zone of the hour-of-day table (`analyze --tz`): `tz` from find_zone(), null for UTC. Set it before
+  /// the first record.
+  void set_zone(const date::time_zone* tz, std::string name);
 
   void write(const stats::FlowRecord& r) override;
 
@@ -51,6 +60,10 @@ class HtmlReport : public stats::RecordSink {
   int64_t bin_s_ = 1;
   /// interval index (first_seen / bin width) → new flows per activity (kActivities order)
   std::map<int64_t, std::array<uint64_t, kActivities.size()>> bins_;
+  const date::time_zone* tz_ = nullptr;  ///< null = UTC
+  std::string zone_name_ = "UTC";
+  /// local hour of the first packet (0..23) → new flows per activity (kActivities order)
+  std::array<std::array<uint64_t, kActivities.size()>, 24> hours_{};
 };
 
 }  // namespace sealscope::report

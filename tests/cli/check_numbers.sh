@@ -3,6 +3,7 @@
 # usage error that names the option, by every program, instead of being read as 2^32 - N (what
 # Boost.Program_options alone does). A positive control shows the same options still work. Also:
 # --duration with capture files is refused (it only bounds live capture), and idle timeouts of 0 mean never.
+# --tz must name a known zone and comes with --html.
 # Misspelt command names get a did-you-mean.
 # Arguments: BINDIR (sealscope, sealrelay, sealchat) and the repository root.
 set -u
@@ -33,6 +34,12 @@ expect 2 "'--splt' $neg" "$bin/sealscope" analyze --splt -1 "$cap"
 expect 2 "'--workers' $neg" "$bin/sealscope" analyze --workers -2 "$cap"
 expect 2 "--duration must be 0 (until Ctrl-C) or more seconds" "$bin/sealscope" analyze --duration -3 -i lo
 expect 2 "--duration is for live capture (-i)" "$bin/sealscope" analyze --duration 5 "$cap"
+# --tz: an IANA zone, and only for the --html page (records and summaries stay UTC).
+expect 2 "--tz: unknown time zone 'Mars/Olympus' (expected an IANA name like Europe/Berlin" \
+  "$bin/sealscope" analyze --tz Mars/Olympus --html "$work/p.html" "$cap"
+expect 2 "--tz sets the zone of the --html page's hour-of-day table; give --html FILE too" \
+  "$bin/sealscope" analyze --tz Europe/Berlin --flows "$work/f.jsonl" "$cap"
+if [ -e "$work/p.html" ] || [ -e "$work/f.jsonl" ]; then echo "FAIL: a refused --tz wrote an output"; fail=1; fi
 expect 2 "'--max-hits' $neg" "$bin/sealscope" audit --max-hits -1 --canaries "$root/captures/canary-canaries.txt" "$cap"
 expect 2 "'--udp-timeout' $neg" "$bin/sealscope" policy test --rules "$root/rules/voip-curfew-mobile.yaml" --udp-timeout -1 "$cap"
 if [ -x "$bin/sealrelay" ]; then

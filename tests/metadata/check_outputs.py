@@ -576,7 +576,7 @@ def check(a, bin_, root, work):
         Run("analyze-stdout", "analyze",
             captures + ["--flows", "-", "--no-progress", "--workers", "2", "--bpf", "tcp or udp"]),
         Run("analyze-csv-stdout", "analyze", captures + ["--csv", "-", "-q"]),
-        Run("analyze-html-stdout", "analyze", captures + ["--html", "-", "-q", "--workers", "2"]),
+        Run("analyze-html-stdout", "analyze", captures + ["--html", "-", "--tz", "Asia/Kolkata", "-q", "--workers", "2"]),
         Run("analyze-tuned", "analyze",
             captures + ["--flows", f"{O}/flows.jsonl", "--summary-json", f"{O}/summary.json", "--active-timeout", "1",
                         "--close-linger", "1", "--classify-idle", "1", "--max-flows", "2", "--splt", "0"] + tuning,

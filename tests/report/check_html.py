@@ -14,6 +14,9 @@ and --flows:
   --flows, and the hostile server names come back from the browser as the same text (escaping works in a
   real parser); the byte that is not UTF-8 arrives from nDPI as '?', as in the records;
 * the time line counts every flow once (the numbers in its interval titles add up to the flows);
+* the hour-of-day table counts each record at the hour of its first packet: in UTC by default, and with
+  --tz Asia/Kolkata (UTC+5:30) and --tz America/New_York on flows made here on both sides of a half hour
+  and of a daylight saving change, as Python's zoneinfo computes it from --flows;
 * the page is the same bytes on a second run, and with --html - on standard output.
 
 Then `policy test --html` with rules/hospital-exemption.yaml, its block rule and a region renamed to names
@@ -36,6 +39,8 @@ import struct
 import subprocess
 import sys
 import tempfile
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 HOSTILE = '<script>alert("x")</script>&amp;\'.example'
 HOSTILE_BYTES = b"caf\xff.example"
@@ -162,6 +167,47 @@ def check_inert(dom, what):
     check(f"{what}: a Content-Security-Policy of default-src 'none'", len(csp) == 1 and "default-src 'none'" in csp[0])
 
 
+def hours_pcap(path):
+    """Raw-IP pcap: one UDP datagram per flow at times around 12:30 UTC (18:00 in Kolkata) and around the
+    2024 spring change in New York (2024-03-10 07:00 UTC, 02:00 EST -> 03:00 EDT)."""
+    times = [1709296199, 1709296200, 1709296201, 1710053999, 1710054000, 1710057600]
+    frames = []
+    for i, t in enumerate(times):
+        udp = struct.pack("!HHHH", 40000 + i, 5000, 8 + 4, 0) + b"\x00\x01\x02\x03"
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, bytes([192, 0, 2, 8]),
+                         bytes([198, 51, 100, 8])) + udp
+        frames.append((t, ip))
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101))
+        for t, d in frames:
+            f.write(struct.pack("<IIII", t, 0, len(d), len(d)) + d)
+
+
+def check_hours(dom, records, zone, what):
+    """The hour-of-day table equals the records counted at the local hour of their first_seen."""
+    tz = ZoneInfo(zone)
+    want = {}
+    for r in records:
+        t = datetime.strptime(r["first_seen"][:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+        h = want.setdefault(t.astimezone(tz).hour, {})
+        h[r["activity"]] = h.get(r["activity"], 0) + 1
+    rows = dom.tables.get("hour-of-day", [])
+    if len(rows) != 25:
+        check(f"{what}: the hour-of-day table has a header and 24 rows (got {len(rows)})", False)
+        return
+    head = [c[0] for c in rows[0]]
+    got = {}
+    ok = head[0] == "hour" and head[-1] == "all"
+    for hour, row in enumerate(rows[1:]):
+        ok = ok and row[0][0] == f"{hour:02}:00\u2013{hour + 1:02}:00"
+        counts = {a: int(c[0]) for a, c in zip(head[1:-1], row[1:-1]) if int(c[0]) > 0}
+        ok = ok and sum(counts.values()) == int(row[-1][0])
+        if counts:
+            got[hour] = counts
+    check(f"{what}: the hour-of-day table ({zone}) counts each record at the local hour of its first packet "
+          f"({sorted(got)})", ok and got == want and sum(sum(h.values()) for h in got.values()) == len(records))
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__)
@@ -273,6 +319,23 @@ def run(binary, root, browser, work):
     total = sum(int(m) for t in dom.svg_titles for m in re.findall(r" (?:call|chat|files|signalling|dns|other) (\d+)", t))
     check(f"time line: {len(dom.svg_titles)} intervals, {total} new flows, want {s['flows']['flows']}",
           total == s["flows"]["flows"] and len(dom.svg_titles) > 0)
+    check_hours(dom, records, "UTC", "analyze")
+
+    # --tz: the same table in other zones, on flows on both sides of a half hour and of a DST change.
+    hours_pcap(os.path.join(work, "hours.pcap"))
+    for zone, want_hours in (("Asia/Kolkata", {17, 18, 12, 13}), ("America/New_York", {7, 1, 3, 4})):
+        zpage, zflows = os.path.join(work, "hours.html"), os.path.join(work, "hours.jsonl")
+        r = subprocess.run([binary, "analyze", "-q", "--no-progress", "--tz", zone, "--html", zpage, "--flows", zflows,
+                            os.path.join(work, "hours.pcap")], capture_output=True, timeout=120)
+        check(f"analyze --tz {zone} --html exits 0", r.returncode == 0)
+        zrecords = [json.loads(line) for line in open(zflows)]
+        zdom = dump_dom(browser, zpage, work)
+        if zdom is None:
+            return 1
+        check(f"--tz {zone}: the page names the zone", f"New flows by hour of day ({zone}), by activity" in "".join(zdom.text))
+        check_hours(zdom, zrecords, zone, f"--tz {zone}")
+        got_hours = {i for i, row in enumerate(zdom.tables.get("hour-of-day", [])[1:]) if row[-1][0] != "0"}
+        check(f"--tz {zone}: flows fall in hours {sorted(want_hours)} (got {sorted(got_hours)})", got_hours == want_hours)
 
 
 

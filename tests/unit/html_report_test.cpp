@@ -5,6 +5,7 @@
 #include <regex>
 #include <string>
 
+#include "common/local_time.hpp"
 #include "report/html_report.hpp"
 #include "report/text_escape.hpp"
 
@@ -45,6 +46,22 @@ std::vector<uint64_t> top_bytes(const std::string& page) {
     out.push_back(std::stoull((*it)[1].str()));
   }
   return out;
+}
+
+/// The hour-of-day table as rows of cells: {"00:00–01:00", "0", "1", …}, in page order.
+std::vector<std::vector<std::string>> hour_rows(const std::string& page) {
+  const size_t from = page.find("<table id=\"hour-of-day\">");
+  REQUIRE(from != std::string::npos);
+  const std::string part = page.substr(from, page.find("</table>", from) - from);
+  std::vector<std::vector<std::string>> rows;
+  const std::regex row("<tr>(.*?)</tr>"), cell("<t[dh][^>]*>([^<]*)</t[dh]>");
+  for (std::sregex_iterator it(part.begin(), part.end(), row), end; it != end; ++it) {
+    const std::string r = (*it)[1].str();
+    std::vector<std::string> cells;
+    for (std::sregex_iterator c(r.begin(), r.end(), cell); c != end; ++c) cells.push_back((*c)[1].str());
+    rows.push_back(cells);
+  }
+  return rows;
 }
 
 size_t count(const std::string& hay, const std::string& needle) {
@@ -175,4 +192,59 @@ TEST_CASE("html: a run without flows says so instead of drawing empty tables", "
   report::HtmlReport one;
   one.write(record(7, 100, kT0));
   CHECK(one.render(s, "sealscope test").find("<h2>The one flow</h2>") != std::string::npos);
+}
+
+TEST_CASE("html: new flows by local hour of day, in the zone given, daylight saving time honoured", "[report]") {
+  // kT0 is 12:00 UTC. Kolkata is UTC+5:30 all year: 12:29 UTC is 17:59 there, 12:30 UTC is 18:00.
+  // New York is UTC-5 in March before 2024-03-10 and UTC-4 after it.
+  constexpr TimestampUs kMin = 60ll * 1000000;
+  const TimestampUs summer = kT0 + 14ll * 86400 * 1000000;  // 2024-03-15 12:00 UTC: 08:00 EDT
+  struct Case {
+    const char* zone;
+    std::vector<std::pair<int, std::vector<std::string>>> want;  // row index → cells after the hour
+  };
+  const Case cases[] = {
+      {"UTC", {{12, {"1", "2", "3"}}, {13, {"0", "0", "0"}}}},
+      {"Asia/Kolkata", {{17, {"1", "0", "1"}}, {18, {"0", "2", "2"}}}},
+      {"America/New_York", {{7, {"1", "2", "3"}}, {8, {"0", "0", "0"}}}},
+  };
+  for (const Case& c : cases) {
+    INFO(c.zone);
+    report::HtmlReport h;
+    const date::time_zone* tz = find_zone(c.zone);
+    REQUIRE(tz != nullptr);
+    h.set_zone(c.zone == std::string("UTC") ? nullptr : tz, c.zone);
+    stats::Summary s;
+    for (const stats::FlowRecord& r : {record(1, 100, kT0 + 29 * kMin, "call"), record(2, 100, kT0 + 30 * kMin),
+                                       record(3, 100, kT0 + 59 * kMin + 59999999)}) {
+      h.write(r);
+      s.write(r);
+    }
+    const std::string page = h.render(s, "sealscope test");
+    CHECK(page.find(std::string("<h2>New flows by hour of day (") + c.zone + "), by activity</h2>") !=
+          std::string::npos);
+    const auto rows = hour_rows(page);
+    REQUIRE(rows.size() == 25);  // the header and 24 hours
+    CHECK(rows[0] == std::vector<std::string>{"hour", "call", "chat", "all"});  // only activities that occur
+    CHECK(rows[1][0] == "00:00\u201301:00");
+    CHECK(rows[24][0] == "23:00\u201324:00");
+    uint64_t all = 0;
+    for (size_t i = 1; i < rows.size(); ++i) all += std::stoull(rows[i].back());
+    CHECK(all == 3);
+    for (const auto& [hour, cells] : c.want) {
+      INFO("hour " << hour);
+      CHECK(std::vector<std::string>(rows[static_cast<size_t>(hour) + 1].begin() + 1,
+                                     rows[static_cast<size_t>(hour) + 1].end()) == cells);
+    }
+  }
+  // After the spring change New York is UTC-4: 12:00 UTC is 08:00, not 07:00.
+  report::HtmlReport ny;
+  ny.set_zone(find_zone("America/New_York"), "America/New_York");
+  stats::Summary s;
+  ny.write(record(1, 100, summer));
+  s.write(record(1, 100, summer));
+  const auto rows = hour_rows(ny.render(s, "sealscope test"));
+  REQUIRE(rows.size() == 25);
+  CHECK(rows[8 + 1] == std::vector<std::string>{"08:00\u201309:00", "1", "1"});
+  CHECK(rows[7 + 1] == std::vector<std::string>{"07:00\u201308:00", "0", "0"});
 }

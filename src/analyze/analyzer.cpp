@@ -148,35 +148,39 @@ void Analyzer::Lane::run() {
     const bool end = h->caplen == FrameRing::kEnd;
     const bool drain = FrameRing::drains(h);
     ring.pop(h);
-    if (drain) end_clock->meet(0, false);  // the other lanes wait for this one
+    if (drain) end_clock->meet(0);  // the other lanes wait for this one
     if (end) return;
   }
 }
 
-TimestampUs Analyzer::EndClock::meet(TimestampUs own, bool restarted) {
+TimestampUs Analyzer::EndClock::meet(TimestampUs own) {
   std::unique_lock<std::mutex> lock(m_);
   latest_ = std::max(latest_, own);
-  restarted_ = restarted_ || restarted;
   if (--pending_ == 0) {
     cv_.notify_all();
   } else {
     cv_.wait(lock, [this] { return pending_ == 0; });
   }
-  return restarted_ ? own : latest_;
+  return latest_;
 }
 
 void Analyzer::Lane::consume() {
   decode::Packet p;
   for (;;) {
     const FrameRing::Header* h = ring.peek();
-    if (h->caplen == FrameRing::kEnd) {
+    if (h->caplen >= FrameRing::kTimeline) {  // a record without a frame
+      if (h->caplen == FrameRing::kTimeline) {
+        worker.restart_timeline(FrameRing::timeline_clock(h), h->ts);
+        ring.pop(h);
+        continue;
+      }
       const bool drain = FrameRing::drains(h);
       ring.pop(h);
       ended = true;
       // End of input: each worker ends its own flows, so with several workers the records of the remaining
       // flows (in parity mode, all of them) are built in parallel rather than one worker after another on
       // the capture thread.
-      if (drain) worker.finish(end_clock->meet(worker.clock(), worker.restarted_timeline()));
+      if (drain) worker.finish(end_clock->meet(worker.clock()));
       return;
     }
     const decode::DecodeResult r = decoder.decode(h->linktype, h->data(), h->caplen, h->wirelen, p, anomalies);
@@ -211,6 +215,16 @@ void Analyzer::dispatch(const uint8_t* data, uint32_t caplen, uint32_t wirelen, 
     decode::AnomalyCounters scratch;
     if (decoder_.decode(linktype, data, caplen, wirelen, p, scratch) == decode::DecodeResult::Ok) {
       lane = shard_hash(p) % lanes_.size();
+      // The timeline is decided here, where every packet passes, by the rule one worker applies to its
+      // own clock (Worker::new_timeline, at the first IP packet of each input), and told to every lane.
+      if (file_index_ != clock_file_) {
+        clock_file_ = file_index_;
+        if (Worker::new_timeline(ts, clock_)) {
+          for (auto& l : lanes_) l->ring.push_timeline(clock_, ts);
+          clock_ = ts;
+        }
+      }
+      if (ts > clock_) clock_ = ts;
     }
   }
   lanes_[lane]->ring.push(ts, data, caplen, wirelen, linktype, frame_no, file_index_);

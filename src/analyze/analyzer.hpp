@@ -97,20 +97,19 @@ class Analyzer {
   /// End of input with several workers. Each worker's clock moves only with its own shard's packets, so a
   /// flow idle at the end would end "eof" in a worker that saw no later packet, where one worker (whose
   /// clock every packet moves) ends it "idle". The lanes meet here before they drain, and each first
-  /// expires its flows at the latest clock of all: the records are then those of one worker. Not when a
-  /// lane restarted its clock for a later input of another timeline: the clocks are not comparable then.
+  /// expires its flows at the latest clock of all: the records are then those of one worker. (A later
+  /// input of another timeline restarts every lane's clock at once: dispatch().)
   class EndClock {
    public:
     explicit EndClock(uint32_t lanes) : pending_(lanes) {}
     /// Called once by every lane at its end record; returns, once all have come, the clock to end at.
-    TimestampUs meet(TimestampUs own, bool restarted);
+    TimestampUs meet(TimestampUs own);
 
    private:
     std::mutex m_;
     std::condition_variable cv_;
     uint32_t pending_;
     TimestampUs latest_ = 0;
-    bool restarted_ = false;
   };
 
   /// One shard: its ring, its thread, its decoder output counters and its pipeline worker.
@@ -153,6 +152,10 @@ class Analyzer {
   decode::AnomalyCounters anomalies_;  // capture thread's own (timestamps going backwards)
   TimestampUs last_ts_in_file_ = 0;
   uint16_t file_index_ = 0;  // index of the input being read
+  // Several lanes: the run's clock (the latest IP packet since the last timeline restart, as one worker's)
+  // and the input of the last IP packet, for the timeline decision in dispatch().
+  TimestampUs clock_ = 0;
+  uint16_t clock_file_ = 0;
   std::optional<capture::PcapSource> stdin_;  // "-" as opened by check_inputs, until run() reads it
   std::atomic<bool> failed_{false};  // a lane has thrown: stop reading
 };

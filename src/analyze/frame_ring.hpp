@@ -24,7 +24,8 @@ class FrameRing {
     const uint8_t* data() const { return reinterpret_cast<const uint8_t*>(this) + sizeof(Header); }
   };
   static_assert(sizeof(Header) == 32);
-  static constexpr uint32_t kEnd = 0xFFFFFFFFu;
+  /// `caplen` of the records that carry no frame: the end of the input, and a timeline restart.
+  static constexpr uint32_t kEnd = 0xFFFFFFFFu, kTimeline = 0xFFFFFFFEu;
 
   explicit FrameRing(size_t bytes)
       : size_((bytes + kAlign - 1) / kAlign * kAlign), buf_(new (std::align_val_t{kAlign}) uint8_t[size_]) {}
@@ -62,6 +63,26 @@ class FrameRing {
     h->reserved = 0;
     commit(h->size);
     publish_head();
+  }
+  /// Producer: another timeline starts at `first_ts`; `clock` is where the old one ended (a record with
+  /// caplen kTimeline, ts `first_ts`, and `clock` as its 8 bytes of data: timeline_clock()).
+  void push_timeline(int64_t clock, int64_t first_ts) {
+    Header* h = reserve(record_size(sizeof clock));
+    h->caplen = kTimeline;
+    h->wirelen = 0;
+    h->linktype = 0;
+    h->ts = first_ts;
+    h->frame_no = 0;
+    h->file_index = 0;
+    h->reserved = 0;
+    std::memcpy(reinterpret_cast<uint8_t*>(h) + sizeof(Header), &clock, sizeof clock);
+    commit(h->size);
+  }
+  /// Consumer: the old timeline's clock of a kTimeline record.
+  static int64_t timeline_clock(const Header* h) {
+    int64_t clock = 0;
+    std::memcpy(&clock, h->data(), sizeof clock);
+    return clock;
   }
   /// Consumer: whether `h` is an end record that asks for every flow to be ended (push_end(true)).
   static bool drains(const Header* h) { return h->caplen == kEnd && h->linktype == 1; }

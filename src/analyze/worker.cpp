@@ -12,6 +12,7 @@ Worker::Worker(const PipelineOptions& opts, stats::RecordSink& sink, uint64_t se
       cls_(opts.engine),
       sink_(sink),
       active_us_(TimestampUs{opts.table.active_s} * 1000000),
+      shared_timeline_(shards > 1),
       classify_idle_us_(TimestampUs{opts.table.classify_idle_s} * 1000000),
       park_idle_us_(cls_.engine().can_park() ? TimestampUs{opts.table.park_idle_s} * 1000000 : 0) {
   table_.number_flows(shard, shards);
@@ -120,23 +121,27 @@ void Worker::account(flow::Flow& f, TimestampUs ts, uint32_t ip_len, uint32_t pa
   table_.touch(f, std::max(ts, f.last_seen));
 }
 
-void Worker::process(const decode::Packet& p) {
-  if (p.file_index != file_index_) {
-    file_index_ = p.file_index;
-    // A later input whose clock starts before the previous one's ended is another timeline (an unrelated
-    // capture): against the newer clock its packets would look long idle and every one would start and end
-    // a flow of its own. End every flow (reason eof, as at the end of input) and restart the clock. Inputs
-    // that continue in time (rotated files) keep their flows across the boundary.
-    if (p.ts + kTimelineSlackUs < now_) {
-      table_.drain(flow::EndReason::Eof);
-      now_ = p.ts;
-      restarted_ = true;
-    }
-  }
-  if (p.ts > now_) now_ = p.ts;
+void Worker::advance(TimestampUs t) {
+  if (t > now_) now_ = t;
   table_.expire(now_);
   if (classify_idle_us_ > 0) give_up_idle();
   if (park_idle_us_ > 0) park_idle();
+}
+
+void Worker::restart_timeline(TimestampUs clock, TimestampUs first_ts) {
+  // What one worker has done by then: every flow idle at the last clock of the old timeline has ended
+  // idle (this worker's own clock may lag: it moves only with its shard's packets).
+  if (clock > now_) advance(clock);
+  table_.drain(flow::EndReason::Eof);
+  now_ = first_ts;
+}
+
+void Worker::process(const decode::Packet& p) {
+  if (!shared_timeline_ && p.file_index != file_index_) {
+    file_index_ = p.file_index;
+    if (new_timeline(p.ts, now_)) restart_timeline(now_, p.ts);
+  }
+  advance(p.ts);
   if (p.later_fragment) {
     process_later_fragment(p);
     return;

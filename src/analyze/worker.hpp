@@ -42,8 +42,18 @@ class Worker : public flow::FlowSink {
   void finish(TimestampUs clock = 0);
   /// The worker's clock: the latest timestamp of its packets (since its last timeline restart).
   TimestampUs clock() const { return now_; }
-  /// Whether a later input started another timeline here (see process()).
-  bool restarted_timeline() const { return restarted_; }
+
+  /// A later input whose first packet comes more than a second before the clock (the latest packet so far)
+  /// is another timeline (an unrelated capture): against the older clock its packets would look long idle
+  /// and every one would start and end a flow of its own. Inputs that continue in time (rotated files) keep
+  /// their flows across the boundary. The one rule for both callers below.
+  static bool new_timeline(TimestampUs first_ts, TimestampUs clock) { return first_ts + kTimelineSlackUs < clock; }
+  /// Another timeline starts at `first_ts`: flows idle at `clock` (the old timeline's last clock, over
+  /// every shard) end idle, every other flow ends eof as at the end of input, and the clock restarts. One
+  /// worker calls this itself at the first packet of each input; with several, the capture thread decides
+  /// for all of them (each worker sees only its shard) and each gets the call in the same place of its
+  /// packet sequence, so their records are those of one worker.
+  void restart_timeline(TimestampUs clock, TimestampUs first_ts);
 
   void flow_ended(flow::Flow& f) override;
 
@@ -62,6 +72,8 @@ class Worker : public flow::FlowSink {
   void engine_link(flow::Flow& f);
   void engine_unlink(flow::Flow& f);
   void engine_push(flow::Flow& f, uint8_t list);
+  /// Moves the clock to `t` (never back) and ends or parks what is idle at it, as every packet does.
+  void advance(TimestampUs t);
   void give_up_idle();
   void park_idle();
 
@@ -75,8 +87,8 @@ class Worker : public flow::FlowSink {
   TimestampUs now_ = 0;
   TimestampUs active_us_ = 0;
   uint16_t file_index_ = 0;  // input of the last packet
-  bool restarted_ = false;
-  /// A new input starting more than this before the clock is another timeline (see process()).
+  bool shared_timeline_ = false;  // one of several shards: timeline restarts come from restart_timeline()
+  /// A new input starting more than this before the clock is another timeline (new_timeline()).
   static constexpr TimestampUs kTimelineSlackUs = 1000000;
   std::vector<PacketObserver*> observers_;
   // Flows holding nDPI state, least recently active first (links in ClassState): [0] live, [1] parked.

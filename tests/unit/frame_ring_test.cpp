@@ -111,3 +111,35 @@ TEST_CASE("frame ring: flush() makes a lone frame visible to a waiting consumer"
   if (got.load() == -1) ring.push_end();  // unblock the consumer if flush failed
   consumer.join();
 }
+
+TEST_CASE("frame ring: a timeline record comes out between the frames it was pushed between", "[ring]") {
+  FrameRing ring(4096);  // small: the records wrap around the ring many times
+  constexpr int kRounds = 500;
+  std::thread producer([&] {
+    const uint8_t frame[40] = {};
+    for (int i = 0; i < kRounds; ++i) {
+      ring.push(3 * i, frame, sizeof frame, sizeof frame, 1);
+      ring.push_timeline(-1000000000000ll * i - 7, 3 * i + 1);  // a clock of any sign survives
+      ring.push(3 * i + 2, frame, sizeof frame, sizeof frame, 1);
+    }
+    ring.push_end(true);
+  });
+  int n = 0, timelines = 0;
+  bool ordered = true;
+  for (const FrameRing::Header* h = ring.peek(); h->caplen != FrameRing::kEnd; h = ring.peek()) {
+    const int round = n / 3;
+    if (n % 3 == 1) {
+      ordered = ordered && h->caplen == FrameRing::kTimeline && h->ts == 3 * round + 1 &&
+                FrameRing::timeline_clock(h) == -1000000000000ll * round - 7;
+      ++timelines;
+    } else {
+      ordered = ordered && h->caplen == 40 && h->ts == n;
+    }
+    ring.pop(h);
+    ++n;
+  }
+  producer.join();
+  CHECK(ordered);
+  CHECK(timelines == kRounds);
+  CHECK(n == 3 * kRounds);
+}

@@ -198,11 +198,18 @@ void Analyzer::Lane::consume() {
   }
 }
 
-void Analyzer::dispatch(const uint8_t* data, uint32_t caplen, uint32_t wirelen, TimestampUs ts, int linktype,
-                        uint32_t frame_no) {
+void Analyzer::dispatch(const capture::RawPacket& pkt, int linktype, uint32_t frame_no) {
+  const uint8_t* data = pkt.data;
+  const uint32_t caplen = pkt.caplen, wirelen = pkt.wirelen;
+  const TimestampUs ts = pkt.ts;
   ++summary_.frames;
   summary_.frames_bytes += caplen;
   if (caplen < wirelen) ++summary_.frames_cut;
+  if (!pkt.ts_in_range) {  // no time a flow could hold: counted, dropped
+    anomalies_.add(decode::Anomaly::TimestampOutOfRange);
+    ++summary_.malformed;
+    return;
+  }
   if (ts < last_ts_in_file_) anomalies_.add(decode::Anomaly::TimestampBackwards);
   last_ts_in_file_ = ts;
   if (summary_.first_ts == 0 || ts < summary_.first_ts) summary_.first_ts = ts;
@@ -271,11 +278,11 @@ bool Analyzer::run_file(const std::string& path) {
     }
     const capture::ReadStatus st = src.next(pkt);
     if (st == capture::ReadStatus::Packet) {
-      if (check_overlap) {
+      if (check_overlap && pkt.ts_in_range) {
         check_overlap = false;
         if (pkt.ts < before) ++summary_.inputs_overlapping;
       }
-      dispatch(pkt.data, pkt.caplen, pkt.wirelen, pkt.ts, lt, static_cast<uint32_t>(src.packets()));
+      dispatch(pkt, lt, static_cast<uint32_t>(src.packets()));
       if ((src.packets() & 0x3FFF) == 0) progress.update(src.position(), src.packets());
       continue;
     }
@@ -312,7 +319,7 @@ bool Analyzer::run_live() {
     }
     const capture::ReadStatus st = src.next(pkt);
     if (st == capture::ReadStatus::Packet) {
-      dispatch(pkt.data, pkt.caplen, pkt.wirelen, pkt.ts, lt, static_cast<uint32_t>(src.packets()));
+      dispatch(pkt, lt, static_cast<uint32_t>(src.packets()));
       for (auto& l : lanes_) l->ring.flush();  // no batching live: a record must not wait for traffic
     } else if (st == capture::ReadStatus::Error) {
       summary_.problems.push_back({opts_.interface, src.error(), 0, src.packets()});

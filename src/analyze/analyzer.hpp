@@ -139,8 +139,7 @@ class Analyzer {
 
   bool run_file(const std::string& path);
   bool run_live();
-  void dispatch(const uint8_t* data, uint32_t caplen, uint32_t wirelen, TimestampUs ts, int linktype,
-                uint32_t frame_no);
+  void dispatch(const capture::RawPacket& pkt, int linktype, uint32_t frame_no);
   void finish();
 
   AnalyzeOptions opts_;

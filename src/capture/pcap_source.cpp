@@ -249,7 +249,10 @@ ReadStatus PcapSource::next(RawPacket& out) {
     // defines it, as Wireshark does. pcapng's 64-bit times and live clocks never come back negative.
     int64_t sec = hdr->ts.tv_sec;
     if (sec < 0 && !pcapng_) sec = static_cast<uint32_t>(sec);
-    out.ts = static_cast<TimestampUs>(sec) * 1000000 + hdr->ts.tv_usec;
+    constexpr int64_t kLastSecond = 253402300799;  // 9999-12-31T23:59:59Z
+    const int64_t usec = hdr->ts.tv_usec;
+    out.ts_in_range = sec >= 0 && sec <= kLastSecond && usec >= 0 && usec < 1000000;
+    out.ts = out.ts_in_range ? static_cast<TimestampUs>(sec) * 1000000 + usec : 0;
     out.caplen = hdr->caplen;
     out.wirelen = hdr->len;
     out.data = data;

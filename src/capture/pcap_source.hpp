@@ -12,7 +12,11 @@ namespace sealscope::capture {
 
 /// One captured packet: a view over libpcap's buffer, valid until the next read.
 struct RawPacket {
-  TimestampUs ts = 0;
+  TimestampUs ts = 0;    ///< 0 when !ts_in_range
+  /// False for a time before 1970 or after 9999-12-31T23:59:59.999999Z (RFC 3339, the records' format,
+  /// ends there): pcapng's 64-bit ticks in any unit can claim any time, and one beyond would overflow the
+  /// microsecond clock. The analyzer counts such a frame (timestamp_out_of_range) and drops it.
+  bool ts_in_range = true;
   uint32_t caplen = 0;   ///< bytes captured (what `data` holds)
   uint32_t wirelen = 0;  ///< bytes on the wire
   const uint8_t* data = nullptr;

@@ -3,6 +3,7 @@
 #include <date/date.h>
 #include <date/tz.h>
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 
@@ -22,6 +23,10 @@ std::string unknown_zone_message(const std::string& name) {
 
 LocalClock local_clock(const date::time_zone* tz, TimestampUs ts) {
   using namespace std::chrono;
+  // A capture can claim any 64-bit time; adding a zone's offset to one near the ends of int64 would
+  // overflow. ±2^60 µs is ±36,000 years: every real time stays as it is.
+  constexpr TimestampUs kLimit = TimestampUs{1} << 60;
+  ts = std::clamp(ts, -kLimit, kLimit);
   const date::sys_time<microseconds> st{microseconds{ts}};
   const date::local_time<microseconds> lt =
       tz != nullptr ? tz->to_local(st) : date::local_time<microseconds>{st.time_since_epoch()};

@@ -23,7 +23,8 @@ struct LocalClock {
   uint32_t minute = 0;   ///< minutes after local midnight, 0..1439
 };
 
-/// `ts` (µs since the epoch, UTC) as local time in `tz` (null = UTC), daylight saving time honoured.
+/// `ts` (µs since the epoch, UTC) as local time in `tz` (null = UTC), daylight saving time honoured; a
+/// time beyond ±2^60 µs counts as that bound.
 LocalClock local_clock(const date::time_zone* tz, TimestampUs ts);
 
 }  // namespace sealscope

@@ -54,6 +54,7 @@ const char* anomaly_name(Anomaly a) {
     case Anomaly::FragmentOrphan: return "fragment_orphan";
     case Anomaly::FragmentTableFull: return "fragment_table_full";
     case Anomaly::TimestampBackwards: return "timestamp_backwards";
+    case Anomaly::TimestampOutOfRange: return "timestamp_out_of_range";
     case Anomaly::Count: break;
   }
   return "unknown";

@@ -30,6 +30,7 @@ enum class Anomaly : uint8_t {
   FragmentOrphan,          ///< a later IPv4/IPv6 fragment whose first fragment was not seen
   FragmentTableFull,       ///< fragment tracking table full: a fragment could not be attributed
   TimestampBackwards,      ///< a packet older than the one before it in the same file
+  TimestampOutOfRange,     ///< a frame time before 1970 or after the year 9999 (pcapng): frame dropped
   Count
 };
 

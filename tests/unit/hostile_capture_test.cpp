@@ -397,6 +397,43 @@ TEST_CASE("hostile capture: classic pcap times after 2038 stay after 2038", "[ho
   CHECK(r.records.recs[1].last_seen == t2106 + 5 * s + 999999);
 }
 
+TEST_CASE("hostile capture: pcapng times beyond what a record can hold are counted and dropped", "[hostile]") {
+  // if_tsresol 10^0: the 64-bit timestamp counts seconds, so a frame can claim any time up to 2^64 s.
+  // Before, 2^63 - 5 s overflowed the microsecond clock (UBSan: signed overflow in PcapSource::next) and
+  // 2^40 s came out as "36812-02-20T00:36:16000000Z". Now a time after 9999-12-31T23:59:59.999999Z (where
+  // RFC 3339 ends) is counted as timestamp_out_of_range and its frame dropped; the last second of 9999
+  // still passes.
+  const Bytes a = udp_frame("192.0.2.1", "198.51.100.2", 40000, 53);
+  Bytes b;
+  ng_shb(b);
+  Bytes idb;
+  le16(idb, DLT_EN10MB);
+  le16(idb, 0);
+  le32(idb, 262144);
+  le16(idb, 9);  // if_tsresol
+  le16(idb, 1);
+  idb.insert(idb.end(), {0, 0, 0, 0});  // 10^0, padding
+  le16(idb, 0);  // opt_endofopt
+  le16(idb, 0);
+  ng_block(b, 1, idb);
+  constexpr int64_t kLast = 253402300799;  // 9999-12-31T23:59:59Z
+  const uint64_t secs[] = {static_cast<uint64_t>(kT0 / 1000000), (uint64_t{1} << 63) - 5, uint64_t{1} << 40,
+                           static_cast<uint64_t>(kLast), static_cast<uint64_t>(kLast) + 1, ~uint64_t{0} - 2};
+  for (uint64_t t : secs) ng_epb(b, 0, static_cast<TimestampUs>(t), a);
+  TempFile f(b, ".pcapng");
+  Run r;
+  analyze_file(f.path, r);
+  CHECK(r.ok);
+  CHECK(r.summary.frames == 6);
+  CHECK(r.anomaly(Anomaly::TimestampOutOfRange) == 4);
+  CHECK(r.summary.malformed == 4);
+  CHECK(r.summary.first_ts == kT0);
+  CHECK(r.summary.last_ts == kLast * 1000000);
+  REQUIRE(r.records.recs.size() == 2);  // 8,000 years apart: the UDP idle timeout parts them
+  CHECK(r.records.recs[0].first_seen == kT0);
+  CHECK(r.records.recs[1].first_seen == kLast * 1000000);
+}
+
 TEST_CASE("hostile capture: IPv6 extension header chains that loop or run past the packet", "[hostile]") {
   std::vector<Rec> recs;
   // 20 destination-options headers, each naming the next as destination options again.

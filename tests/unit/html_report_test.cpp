@@ -2,6 +2,7 @@
 // widens its intervals, how strings from captures are escaped, and which notices a reader gets. What a
 // browser makes of the page is checked by tests/report/check_html.py with Chromium.
 #include <catch2/catch.hpp>
+#include <limits>
 #include <regex>
 #include <string>
 
@@ -247,4 +248,27 @@ TEST_CASE("html: new flows by local hour of day, in the zone given, daylight sav
   REQUIRE(rows.size() == 25);
   CHECK(rows[8 + 1] == std::vector<std::string>{"08:00\u201309:00", "1", "1"});
   CHECK(rows[7 + 1] == std::vector<std::string>{"07:00\u201308:00", "0", "0"});
+}
+
+TEST_CASE("html: a record at any 64-bit time lands in some hour (the sanitizer build aborts on overflow)", "[report]") {
+  // Capture files can claim any time; local_clock() must not overflow adding a zone's offset.
+  const date::time_zone* tz = find_zone("Asia/Kolkata");
+  REQUIRE(tz != nullptr);
+  for (const TimestampUs ts : {std::numeric_limits<TimestampUs>::max(), std::numeric_limits<TimestampUs>::min(),
+                               TimestampUs{-1}, TimestampUs{0}}) {
+    INFO(ts);
+    CHECK(local_clock(tz, ts).minute < 1440);
+    CHECK(local_clock(nullptr, ts).minute < 1440);
+  }
+  CHECK(local_clock(tz, 0).minute == 5 * 60 + 30);  // 1970-01-01 05:30 in Kolkata
+  CHECK(local_clock(nullptr, -1).minute == 1439);   // a microsecond before the epoch: 23:59 the day before
+  report::HtmlReport h;
+  h.set_zone(tz, "Asia/Kolkata");
+  stats::Summary s;
+  h.write(record(1, 100, std::numeric_limits<TimestampUs>::max()));
+  s.write(record(1, 100, std::numeric_limits<TimestampUs>::max()));
+  uint64_t all = 0;
+  const auto rows = hour_rows(h.render(s, "sealscope test"));
+  for (size_t i = 1; i < rows.size(); ++i) all += std::stoull(rows[i].back());
+  CHECK(all == 1);
 }

@@ -36,16 +36,7 @@ class FrameRing {
   /// Producer: copies a frame in, waiting while the ring is full.
   void push(int64_t ts, const uint8_t* data, uint32_t caplen, uint32_t wirelen, int linktype, uint32_t frame_no = 0,
             uint16_t file_index = 0) {
-    Header* h = reserve(record_size(caplen));
-    h->caplen = caplen;
-    h->wirelen = wirelen;
-    h->linktype = linktype;
-    h->ts = ts;
-    h->frame_no = frame_no;
-    h->file_index = file_index;
-    h->reserved = 0;
-    std::memcpy(reinterpret_cast<uint8_t*>(h) + sizeof(Header), data, caplen);
-    commit(h->size);
+    write(ts, data, caplen, caplen, wirelen, linktype, frame_no, file_index);
   }
   /// Producer: publishes every frame pushed so far (frames are otherwise published in batches of 64). Live
   /// capture calls this so a quiet interface's packets reach the worker at once, not 64 packets later.
@@ -53,30 +44,13 @@ class FrameRing {
   /// Producer: marks the end of the input and publishes everything. `drain` is passed on to the consumer in
   /// the end record's linktype (1: end every flow and write its record; 0: teardown, write nothing).
   void push_end(bool drain = false) {
-    Header* h = reserve(kAlign);
-    h->caplen = kEnd;
-    h->wirelen = 0;
-    h->linktype = drain ? 1 : 0;
-    h->ts = 0;
-    h->frame_no = 0;
-    h->file_index = 0;
-    h->reserved = 0;
-    commit(h->size);
+    write(0, nullptr, 0, kEnd, 0, drain ? 1 : 0, 0, 0);
     publish_head();
   }
   /// Producer: another timeline starts at `first_ts`; `clock` is where the old one ended (a record with
   /// caplen kTimeline, ts `first_ts`, and `clock` as its 8 bytes of data: timeline_clock()).
   void push_timeline(int64_t clock, int64_t first_ts) {
-    Header* h = reserve(record_size(sizeof clock));
-    h->caplen = kTimeline;
-    h->wirelen = 0;
-    h->linktype = 0;
-    h->ts = first_ts;
-    h->frame_no = 0;
-    h->file_index = 0;
-    h->reserved = 0;
-    std::memcpy(reinterpret_cast<uint8_t*>(h) + sizeof(Header), &clock, sizeof clock);
-    commit(h->size);
+    write(first_ts, reinterpret_cast<const uint8_t*>(&clock), sizeof clock, kTimeline, 0, 0, 0, 0);
   }
   /// Consumer: the old timeline's clock of a kTimeline record.
   static int64_t timeline_clock(const Header* h) {
@@ -121,6 +95,21 @@ class FrameRing {
     return static_cast<uint32_t>((sizeof(Header) + caplen + kAlign - 1) / kAlign * kAlign);
   }
 
+  /// Copies a record in: a header whose caplen field says `caplen` (a frame's length, or kEnd/kTimeline)
+  /// and `len` bytes of `data` behind it.
+  void write(int64_t ts, const uint8_t* data, uint32_t len, uint32_t caplen, uint32_t wirelen, int linktype,
+             uint32_t frame_no, uint16_t file_index) {
+    Header* h = reserve(record_size(len));
+    h->caplen = caplen;
+    h->wirelen = wirelen;
+    h->linktype = linktype;
+    h->ts = ts;
+    h->frame_no = frame_no;
+    h->file_index = file_index;
+    h->reserved = 0;
+    if (len > 0) std::memcpy(reinterpret_cast<uint8_t*>(h) + sizeof(Header), data, len);
+    commit(h->size);
+  }
   Header* reserve(uint32_t size) {
     size_t idx = write_ % size_;
     const size_t pad = size_ - idx < size ? size_ - idx : 0;

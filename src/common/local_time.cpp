@@ -23,8 +23,8 @@ std::string unknown_zone_message(const std::string& name) {
 
 LocalClock local_clock(const date::time_zone* tz, TimestampUs ts) {
   using namespace std::chrono;
-  // A capture can claim any 64-bit time; adding a zone's offset to one near the ends of int64 would
-  // overflow. ±2^60 µs is ±36,000 years: every real time stays as it is.
+  // The capture reader keeps frame times within 1970..9999, but this takes any 64-bit time, and adding a
+  // zone's offset to one near the ends of int64 would overflow. ±2^60 µs is ±36,000 years.
   constexpr TimestampUs kLimit = TimestampUs{1} << 60;
   ts = std::clamp(ts, -kLimit, kLimit);
   const date::sys_time<microseconds> st{microseconds{ts}};

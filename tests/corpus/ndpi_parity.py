@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Parity with nDPI's own driver, flow by flow.
+
+For every capture in CORPUS/pcap, sealscope's records (`ndpi_label`, packets per direction) must equal
+what Debian's `ndpiReader -q -t -v 2` lists for the same flow, and so must the number of flows per nDPI
+label (what issue 2 asks for; equal labels flow by flow imply it, it is checked on its own so that a
+matching error here cannot hide a count that differs).
+
+ndpiReader 4.2 never expires flows when it reads a file, so sealscope runs with idle and active expiry
+and the idle give-up of classification off; everything else (packet limits, give-up, guessing, tunnels)
+is sealscope's default.
+
+Flows are matched by (L4 protocol, unordered endpoints, VLAN). Two known differences in how the two
+print a flow are allowed for, and counted in the last line:
+- ndpiReader 4.2 may shorten two runs of zero groups of an IPv6 address with '::' (text RFC 4291 does not
+  allow, e.g. '2600:1900:4160:5999::19::'); such text stands for every address it can be read as.
+- With two VLAN tags (QinQ) ndpiReader shows the inner one, the records the outer one (sealscope-flows(5),
+  the flow-record contract). A flow whose VLAN differs is matched only when neither side is untagged and no
+  flow with the same VLAN is left.
+Bytes are not compared: ndpiReader counts whole frames, sealscope IP bytes.
+
+Usage: ndpi_parity.py SEALSCOPE CORPUS_DIR. Exit 0 equal, 1 a difference, 77 skipped (no corpus, no
+ndpiReader).
+"""
+import collections
+import ipaddress
+import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+PARITY_FLAGS = ["--tcp-timeout", "100000000", "--udp-timeout", "100000000", "--other-timeout", "100000000",
+                "--active-timeout", "0", "--classify-idle", "0"]
+
+# "\t12\tUDP 10.0.0.1:5000 <-> 10.0.0.2:53 [VLAN: 113][proto: 5/DNS]...[3 pkts/300 bytes <-> 2 pkts/400 bytes]"
+FLOW_LINE = re.compile(r"^\s*\d+\s+(\S+) (\S+) (?:<->|->) (\S+) (.*)$")
+VLAN = re.compile(r"\[VLAN: (\d+)\]")
+PROTO = re.compile(r"\[proto: [^/\]]*/([^\]]*)\]")
+COUNTS = re.compile(r"\[(\d+) pkts/\d+ bytes (?:<->|->) (\d+) pkts/\d+ bytes\]")
+
+
+def addresses(text):
+    """The addresses (as sealscope prints them) that ndpiReader's text can stand for: one for valid text;
+    for IPv6 text with several '::', every way of filling those with zero groups; none for other text."""
+    try:
+        return {str(ipaddress.ip_address(text))}
+    except ValueError:
+        pass
+    pieces = text.split("::")
+    if len(pieces) < 3:
+        return set()
+    groups = [p.split(":") if p else [] for p in pieces]
+    free = 8 - sum(len(g) for g in groups)
+    out = set()
+    for fill in itertools.product(range(1, free + 1), repeat=len(pieces) - 1):
+        if sum(fill) != free:
+            continue
+        full = []
+        for i, g in enumerate(groups):
+            full += g + (["0"] * fill[i] if i < len(fill) else [])
+        try:
+            out.add(str(ipaddress.ip_address(":".join(full))))
+        except ValueError:
+            pass
+    return out
+
+
+def endpoint(text):
+    """'1.2.3.4:80' or '[2001:db8::1]:443' as ndpiReader prints them: (host text, port)."""
+    host, _, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, int(port)
+
+
+def ndpi_flows(capture):
+    out = subprocess.run(["ndpiReader", "-q", "-t", "-v", "2", "-i", capture], capture_output=True, text=True)
+    flows, unparsed = [], []
+    for line in out.stdout.splitlines():
+        if "[proto:" not in line:
+            continue
+        m = FLOW_LINE.match(line)
+        proto, counts = (PROTO.search(line), COUNTS.search(line)) if m else (None, None)
+        if not (m and proto and counts):
+            unparsed.append(line[:160])
+            continue
+        (ha, pa), (hb, pb) = endpoint(m.group(2)), endpoint(m.group(3))
+        vlan = VLAN.search(m.group(4))
+        flows.append({
+            "l4": m.group(1).lower(),
+            "vlan": int(vlan.group(1)) if vlan else None,
+            "ends": [(addresses(ha), pa, ha), (addresses(hb), pb, hb)],
+            "packets": [int(counts.group(1)), int(counts.group(2))],
+            "label": proto.group(1),
+        })
+    return flows, unparsed, out.returncode
+
+
+def our_flows(binary, capture):
+    p = subprocess.run([binary, "analyze", "-q", "--no-progress", *PARITY_FLAGS, "--flows", "-", capture],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        return None, f"sealscope exit {p.returncode}: {p.stderr.strip().splitlines()[:1]}"
+    return [json.loads(line) for line in p.stdout.splitlines()], None
+
+
+def oriented(n, ours):
+    """ndpiReader flow `n` seen from `ours`: its packet counts as (up, down), or None if the ends differ."""
+    src = (ours["src_ip"], ours["src_port"] or 0)
+    dst = (ours["dst_ip"], ours["dst_port"] or 0)
+
+    def same(end, want):
+        addrs, port, _ = end
+        return port == want[1] and want[0] in addrs
+
+    a, b = n["ends"]
+    if same(a, src) and same(b, dst):
+        return n["packets"][0], n["packets"][1]
+    if same(a, dst) and same(b, src):
+        return n["packets"][1], n["packets"][0]
+    return None
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__.strip().splitlines()[-2], file=sys.stderr)
+        return 2
+    binary, corpus = sys.argv[1], sys.argv[2]
+    if not os.path.isdir(os.path.join(corpus, "pcap")):
+        print(f"SKIP: no corpus at {corpus}")
+        return 77
+    if shutil.which("ndpiReader") is None:
+        print("SKIP: ndpiReader not installed (package libndpi-bin)")
+        return 77
+    captures = sorted(os.path.join(corpus, "pcap", f) for f in os.listdir(os.path.join(corpus, "pcap")))
+    failed, total_flows, odd_text, qinq = 0, 0, 0, 0
+    for cap in captures:
+        name = os.path.basename(cap)
+        problems = []
+        theirs, unparsed, rc = ndpi_flows(cap)
+        ours, err = our_flows(binary, cap)
+        if err:
+            problems.append(err)
+        elif not theirs:
+            problems.append(f"ndpiReader listed no flow (exit {rc}): cannot compare")
+        for line in unparsed:
+            problems.append(f"ndpiReader line not understood: {line}")
+        if not problems:
+            per_label_theirs = collections.Counter(n["label"] for n in theirs)
+            per_label_ours = collections.Counter(f["ndpi_label"] for f in ours)
+            for label in sorted(set(per_label_theirs) | set(per_label_ours)):
+                if per_label_theirs[label] != per_label_ours[label]:
+                    problems.append(f"label {label}: ndpiReader {per_label_theirs[label]} flows, "
+                                    f"sealscope {per_label_ours[label]}")
+            left = list(theirs)
+            for f in ours:
+                total_flows += 1
+                cands = [(n, oriented(n, f)) for n in left if n["l4"] == f["l4"]]
+                cands = [(n, pk) for n, pk in cands if pk is not None and
+                         (n["vlan"] == f["vlan"] or (n["vlan"] is not None and f["vlan"] is not None))]
+                want = (f["packets"]["up"], f["packets"]["down"])
+                # Prefer the same VLAN, then the same packet counts (flows that share endpoints must still
+                # pair up one to one).
+                cands.sort(key=lambda c: (c[0]["vlan"] != f["vlan"], c[1] != want))
+                where = (f"{f['l4']} {f['src_ip']}:{f['src_port']} -> {f['dst_ip']}:{f['dst_port']}"
+                         f"{' vlan ' + str(f['vlan']) if f['vlan'] is not None else ''}")
+                if not cands:
+                    problems.append(f"{where}: no such flow in ndpiReader's list (sealscope: {f['ndpi_label']})")
+                    continue
+                n, pk = cands[0]
+                left.remove(n)
+                if any(e[2].count("::") > 1 for e in n["ends"]):
+                    odd_text += 1
+                if n["vlan"] != f["vlan"]:
+                    qinq += 1
+                if n["label"] != f["ndpi_label"]:
+                    problems.append(f"{where}: ndpiReader {n['label']}, sealscope {f['ndpi_label']}")
+                if pk != want:
+                    problems.append(f"{where}: packets up/down ndpiReader {pk[0]}/{pk[1]}, sealscope {want[0]}/{want[1]}")
+            for n in left:
+                a, b = n["ends"]
+                problems.append(f"{n['l4']} {a[2]}:{a[1]} <-> {b[2]}:{b[1]}: only in ndpiReader's list ({n['label']})")
+        if problems:
+            failed += 1
+            print(f"FAIL {name}:")
+            for p in problems[:20]:
+                print(f"  {p}")
+            if len(problems) > 20:
+                print(f"  ... and {len(problems) - 20} more")
+    print(f"{len(captures) - failed} of {len(captures)} captures equal, {failed} differ; {total_flows} flows compared "
+          f"({odd_text} where ndpiReader printed IPv6 text with several '::', {qinq} QinQ flows where it printed "
+          f"the inner VLAN)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

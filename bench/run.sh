@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # sealscope benchmark: builds (and caches) a large capture from replicated inputs, then times
 # `sealscope analyze` against Debian's `ndpiReader` on it, alternating, and checks both report the same
-# per-label flow counts. See bench/README.md.
+# per-label flow counts, and the same label and packets flow by flow. See bench/README.md.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,6 +52,7 @@ die() { echo "run.sh: $*" >&2; exit 1; }
 [ -x "$sealscope" ] || die "no sealscope binary at $sealscope (build it, or set SEALSCOPE= / --sealscope)"
 command -v "$ndpireader" >/dev/null || die "ndpiReader not found (Debian package libndpi-bin)"
 [ -x /usr/bin/time ] || die "/usr/bin/time not found (Debian package time)"
+command -v python3 >/dev/null || die "python3 not found (it compares the two programs' flows one by one)"
 [ -e "$inputs" ] || die "no inputs at $inputs"
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs needs a positive number"
 sealscope=$(realpath "$sealscope")
@@ -182,6 +183,14 @@ for w in $workers; do
     status=1
     echo "labels (--workers $w): DIFF — label, ndpiReader flows, sealscope flows:"
     sed 's/^/  /' <<< "$diffs"
+  fi
+  # Flow by flow: the same label and packets for each flow (tests/corpus/ndpi_parity.py, on saved outputs).
+  if per_flow=$(python3 "$repo/tests/corpus/ndpi_parity.py" --files "$out/ndpireader-v2.txt" \
+                "$out/flows-parity-w$w.jsonl"); then
+    echo "per flow (--workers $w): OK — $(head -n 1 <<< "$per_flow")"
+  else
+    status=1
+    echo "per flow (--workers $w): DIFF — $per_flow"
   fi
 done
 echo "outputs in $out"

@@ -19,8 +19,9 @@ print a flow are allowed for, and counted in the last line:
   flow with the same VLAN is left.
 Bytes are not compared: ndpiReader counts whole frames, sealscope IP bytes.
 
-Usage: ndpi_parity.py SEALSCOPE CORPUS_DIR. Exit 0 equal, 1 a difference, 77 skipped (no corpus, no
-ndpiReader).
+Usage: ndpi_parity.py SEALSCOPE CORPUS_DIR
+       ndpi_parity.py --files NDPIREADER_V2_OUTPUT FLOWS.jsonl   (saved outputs; packets in total: bench/run.sh)
+Exit 0 equal, 1 a difference, 2 usage, 77 skipped (no corpus, no ndpiReader).
 """
 import collections
 import ipaddress
@@ -76,10 +77,10 @@ def endpoint(text):
     return host, int(port)
 
 
-def ndpi_flows(capture):
-    out = subprocess.run(["ndpiReader", "-q", "-t", "-v", "2", "-i", capture], capture_output=True, text=True)
+def parse_ndpireader(text):
+    """ndpiReader -v 2 output -> (flows, lines with a [proto: ...] that are not understood)."""
     flows, unparsed = [], []
-    for line in out.stdout.splitlines():
+    for line in text.splitlines():
         if "[proto:" not in line:
             continue
         m = FLOW_LINE.match(line)
@@ -96,6 +97,12 @@ def ndpi_flows(capture):
             "packets": [int(counts.group(1)), int(counts.group(2))],
             "label": proto.group(1),
         })
+    return flows, unparsed
+
+
+def ndpi_flows(capture):
+    out = subprocess.run(["ndpiReader", "-q", "-t", "-v", "2", "-i", capture], capture_output=True, text=True)
+    flows, unparsed = parse_ndpireader(out.stdout)
     return flows, unparsed, out.returncode
 
 
@@ -124,9 +131,88 @@ def oriented(n, ours):
     return None
 
 
+def compare(theirs, ours, directions=True):
+    """Problems found between ndpiReader's flows and sealscope's records (as text), and counts of the
+    flows compared and of those matched through one of the allowed printing differences. Without
+    `directions`, a flow's packets are compared in total, and flows whose split differs are only counted."""
+    problems = []
+    stats = {"flows": 0, "odd_text": 0, "qinq": 0, "split": 0}
+    per_label_theirs = collections.Counter(n["label"] for n in theirs)
+    per_label_ours = collections.Counter(f["ndpi_label"] for f in ours)
+    for label in sorted(set(per_label_theirs) | set(per_label_ours)):
+        if per_label_theirs[label] != per_label_ours[label]:
+            problems.append(f"label {label}: ndpiReader {per_label_theirs[label]} flows, "
+                            f"sealscope {per_label_ours[label]}")
+    # Ports always parse, addresses not always: index ndpiReader's flows by protocol and port pair.
+    left = collections.defaultdict(list)
+    for n in theirs:
+        ports = sorted((n["ends"][0][1], n["ends"][1][1]))
+        left[(n["l4"], *ports)].append(n)
+    for f in ours:
+        stats["flows"] += 1
+        bucket = left[(f["l4"], *sorted((f["src_port"] or 0, f["dst_port"] or 0)))]
+        cands = [(n, oriented(n, f)) for n in bucket]
+        cands = [(n, pk) for n, pk in cands if pk is not None and
+                 (n["vlan"] == f["vlan"] or (n["vlan"] is not None and f["vlan"] is not None))]
+        want = (f["packets"]["up"], f["packets"]["down"])
+        # Prefer the same VLAN, then the same packet counts (flows that share endpoints must still pair up
+        # one to one).
+        cands.sort(key=lambda c: (c[0]["vlan"] != f["vlan"], c[1] != want))
+        where = (f"{f['l4']} {f['src_ip']}:{f['src_port']} -> {f['dst_ip']}:{f['dst_port']}"
+                 f"{' vlan ' + str(f['vlan']) if f['vlan'] is not None else ''}")
+        if not cands:
+            problems.append(f"{where}: no such flow in ndpiReader's list (sealscope: {f['ndpi_label']})")
+            continue
+        n, pk = cands[0]
+        bucket.remove(n)
+        if any(e[2].count("::") > 1 for e in n["ends"]):
+            stats["odd_text"] += 1
+        if n["vlan"] != f["vlan"]:
+            stats["qinq"] += 1
+        if n["label"] != f["ndpi_label"]:
+            problems.append(f"{where}: ndpiReader {n['label']}, sealscope {f['ndpi_label']}")
+        if pk != want and (directions or sum(pk) != sum(want)):
+            problems.append(f"{where}: packets up/down ndpiReader {pk[0]}/{pk[1]}, sealscope {want[0]}/{want[1]}")
+        elif pk != want:
+            stats["split"] += 1
+    for bucket in left.values():
+        for n in bucket:
+            a, b = n["ends"]
+            problems.append(f"{n['l4']} {a[2]}:{a[1]} <-> {b[2]}:{b[1]}: only in ndpiReader's list ({n['label']})")
+    return problems, stats
+
+
+def report(problems, most=20):
+    for p in problems[:most]:
+        print(f"  {p}")
+    if len(problems) > most:
+        print(f"  ... and {len(problems) - most} more")
+
+
+def compare_files(ndpi_output, flows_jsonl):
+    """--files: one comparison of saved outputs (bench/run.sh: ndpiReader -v 2 and sealscope on its capture).
+    Packets are compared per flow in total: on the bench capture (many shifted copies of the corpus in one
+    file) ndpiReader 4.2 counts every packet of a few hundred flows in one direction, flows it splits like
+    sealscope (and like tshark) when they are read alone; how many is printed."""
+    with open(ndpi_output, encoding="utf-8", errors="replace") as fh:
+        theirs, unparsed = parse_ndpireader(fh.read())
+    with open(flows_jsonl, encoding="utf-8") as fh:
+        ours = [json.loads(line) for line in fh]
+    problems = [f"ndpiReader line not understood: {line}" for line in unparsed]
+    found, stats = compare(theirs, ours, directions=False)
+    problems += found
+    print(f"{stats['flows']} flows compared (label, packets), {len(problems)} differences; {stats['split']} with "
+          f"the same packets split otherwise by ndpiReader ({stats['odd_text']} matched through IPv6 text with "
+          f"several '::', {stats['qinq']} QinQ flows through the inner VLAN)")
+    report(problems, 10)
+    return 1 if problems else 0
+
+
 def main():
-    if len(sys.argv) != 3:
-        print(__doc__.strip().splitlines()[-2], file=sys.stderr)
+    if len(sys.argv) == 4 and sys.argv[1] == "--files":
+        return compare_files(sys.argv[2], sys.argv[3])
+    if len(sys.argv) != 3 or sys.argv[1].startswith("-"):
+        print("\n".join(__doc__.strip().splitlines()[-3:-1]), file=sys.stderr)
         return 2
     binary, corpus = sys.argv[1], sys.argv[2]
     if not os.path.isdir(os.path.join(corpus, "pcap")):
@@ -149,47 +235,15 @@ def main():
         for line in unparsed:
             problems.append(f"ndpiReader line not understood: {line}")
         if not problems:
-            per_label_theirs = collections.Counter(n["label"] for n in theirs)
-            per_label_ours = collections.Counter(f["ndpi_label"] for f in ours)
-            for label in sorted(set(per_label_theirs) | set(per_label_ours)):
-                if per_label_theirs[label] != per_label_ours[label]:
-                    problems.append(f"label {label}: ndpiReader {per_label_theirs[label]} flows, "
-                                    f"sealscope {per_label_ours[label]}")
-            left = list(theirs)
-            for f in ours:
-                total_flows += 1
-                cands = [(n, oriented(n, f)) for n in left if n["l4"] == f["l4"]]
-                cands = [(n, pk) for n, pk in cands if pk is not None and
-                         (n["vlan"] == f["vlan"] or (n["vlan"] is not None and f["vlan"] is not None))]
-                want = (f["packets"]["up"], f["packets"]["down"])
-                # Prefer the same VLAN, then the same packet counts (flows that share endpoints must still
-                # pair up one to one).
-                cands.sort(key=lambda c: (c[0]["vlan"] != f["vlan"], c[1] != want))
-                where = (f"{f['l4']} {f['src_ip']}:{f['src_port']} -> {f['dst_ip']}:{f['dst_port']}"
-                         f"{' vlan ' + str(f['vlan']) if f['vlan'] is not None else ''}")
-                if not cands:
-                    problems.append(f"{where}: no such flow in ndpiReader's list (sealscope: {f['ndpi_label']})")
-                    continue
-                n, pk = cands[0]
-                left.remove(n)
-                if any(e[2].count("::") > 1 for e in n["ends"]):
-                    odd_text += 1
-                if n["vlan"] != f["vlan"]:
-                    qinq += 1
-                if n["label"] != f["ndpi_label"]:
-                    problems.append(f"{where}: ndpiReader {n['label']}, sealscope {f['ndpi_label']}")
-                if pk != want:
-                    problems.append(f"{where}: packets up/down ndpiReader {pk[0]}/{pk[1]}, sealscope {want[0]}/{want[1]}")
-            for n in left:
-                a, b = n["ends"]
-                problems.append(f"{n['l4']} {a[2]}:{a[1]} <-> {b[2]}:{b[1]}: only in ndpiReader's list ({n['label']})")
+            found, stats = compare(theirs, ours)
+            problems += found
+            total_flows += stats["flows"]
+            odd_text += stats["odd_text"]
+            qinq += stats["qinq"]
         if problems:
             failed += 1
             print(f"FAIL {name}:")
-            for p in problems[:20]:
-                print(f"  {p}")
-            if len(problems) > 20:
-                print(f"  ... and {len(problems) - 20} more")
+            report(problems)
     print(f"{len(captures) - failed} of {len(captures)} captures equal, {failed} differ; {total_flows} flows compared "
           f"({odd_text} where ndpiReader printed IPv6 text with several '::', {qinq} QinQ flows where it printed "
           f"the inner VLAN)")

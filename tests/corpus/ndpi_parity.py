@@ -110,7 +110,8 @@ def our_flows(binary, capture):
     p = subprocess.run([binary, "analyze", "-q", "--no-progress", *PARITY_FLAGS, "--flows", "-", capture],
                        capture_output=True, text=True)
     if p.returncode != 0:
-        return None, f"sealscope exit {p.returncode}: {p.stderr.strip().splitlines()[:1]}"
+        first = (p.stderr.strip().splitlines() or [""])[0]
+        return None, f"sealscope exit {p.returncode}: {first}"
     return [json.loads(line) for line in p.stdout.splitlines()], None
 
 

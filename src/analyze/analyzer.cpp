@@ -8,6 +8,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <new>
+#include <type_traits>
 
 #include "common/errors.hpp"
 
@@ -183,17 +185,8 @@ void Analyzer::Lane::consume() {
       if (drain) worker.finish(end_clock->meet(worker.clock()));
       return;
     }
-    const decode::DecodeResult r = decoder.decode(h->linktype, h->data(), h->caplen, h->wirelen, p, anomalies);
-    if (r == decode::DecodeResult::Ok) {
-      p.ts = h->ts;
-      p.frame_no = h->frame_no;
-      p.file_index = h->file_index;
-      worker.process(p);
-    } else if (r == decode::DecodeResult::NotIp) {
-      ++not_ip;
-    } else {
-      ++malformed;
-    }
+    // The capture thread decoded the frame; the packet's views point into the frame's copy here.
+    worker.process(*reinterpret_cast<const decode::Packet*>(h->meta()));
     ring.pop(h);
   }
 }
@@ -214,27 +207,38 @@ void Analyzer::dispatch(const capture::RawPacket& pkt, int linktype, uint32_t fr
   last_ts_in_file_ = ts;
   if (summary_.first_ts == 0 || ts < summary_.first_ts) summary_.first_ts = ts;
   if (ts > summary_.last_ts) summary_.last_ts = ts;
+  // Decoded here, once: frames that carry no IP packet stop here, counted; the packet's description goes
+  // into the ring in front of the frame, so the worker (the busier thread) does not decode.
+  decode::Packet p;
+  const decode::DecodeResult r = decoder_.decode(linktype, data, caplen, wirelen, p, anomalies_);
+  if (r != decode::DecodeResult::Ok) {
+    ++(r == decode::DecodeResult::NotIp ? summary_.not_ip : summary_.malformed);
+    return;
+  }
+  p.ts = ts;
+  p.frame_no = frame_no;
+  p.file_index = file_index_;
   size_t lane = 0;
   if (lanes_.size() > 1) {
-    // Decode once here only to find the owner of the flow; the worker decodes again (cheap) and is the one
-    // that counts anomalies. Frames that do not decode go to lane 0, which counts them.
-    decode::Packet p;
-    decode::AnomalyCounters scratch;
-    if (decoder_.decode(linktype, data, caplen, wirelen, p, scratch) == decode::DecodeResult::Ok) {
-      lane = shard_hash(p) % lanes_.size();
-      // The timeline is decided here, where every packet passes, by the rule one worker applies to its
-      // own clock (Worker::new_timeline, at the first IP packet of each input), and told to every lane.
-      if (file_index_ != clock_file_) {
-        clock_file_ = file_index_;
-        if (Worker::new_timeline(ts, clock_)) {
-          for (auto& l : lanes_) l->ring.push_timeline(clock_, ts);
-          clock_ = ts;
-        }
+    lane = shard_hash(p) % lanes_.size();
+    // The timeline is decided here, where every packet passes, by the rule one worker applies to its own
+    // clock (Worker::new_timeline, at the first IP packet of each input), and told to every lane.
+    if (file_index_ != clock_file_) {
+      clock_file_ = file_index_;
+      if (Worker::new_timeline(ts, clock_)) {
+        for (auto& l : lanes_) l->ring.push_timeline(clock_, ts);
+        clock_ = ts;
       }
-      if (ts > clock_) clock_ = ts;
     }
+    if (ts > clock_) clock_ = ts;
   }
-  lanes_[lane]->ring.push(ts, data, caplen, wirelen, linktype, frame_no, file_index_);
+  static_assert(std::is_trivially_copyable_v<decode::Packet> && std::is_trivially_destructible_v<decode::Packet>);
+  static_assert(sizeof(decode::Packet) % 8 == 0 && alignof(decode::Packet) <= 8);
+  lanes_[lane]->ring.push_with(ts, data, caplen, wirelen, linktype, frame_no, file_index_, sizeof(decode::Packet),
+                               [&](uint8_t* meta, const uint8_t* copy) {
+                                 auto* q = new (meta) decode::Packet(p);
+                                 q->rebase(data, copy);
+                               });
 }
 
 namespace {
@@ -345,10 +349,7 @@ void Analyzer::finish() {
     if (l->error) std::rethrow_exception(l->error);
   }
   for (auto& l : lanes_) {
-    anomalies_.merge(l->anomalies);
     anomalies_.merge(l->worker.anomalies());
-    summary_.not_ip += l->not_ip;
-    summary_.malformed += l->malformed;
     summary_.fragments_attributed += l->worker.fragments_attributed();
     summary_.evictions += l->worker.table().evictions();
     summary_.ndpi_parked += l->worker.classifier().engine().parks();

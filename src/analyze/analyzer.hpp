@@ -70,10 +70,10 @@ class TeeSink : public stats::RecordSink {
 /// the run-wide statistics go to `summary`. Returns false when an input could not be read to its end
 /// (recorded in summary.problems); flows seen so far are always written.
 ///
-/// Threads: the calling thread captures (libpcap reads, progress, signals) and copies each frame into the
-/// ring of the worker that owns its flow (by a symmetric hash: of the private side when exactly one address
-/// is private, else of the address pair); each worker thread
-/// decodes and runs its shard of the pipeline. With one worker the output is deterministic; with more,
+/// Threads: the calling thread captures (libpcap reads, progress, signals), decodes, and copies each IP
+/// packet (its frame and the decoded description) into the ring of the worker that owns its flow (by a
+/// symmetric hash: of the private side when exactly one address is private, else of the address pair);
+/// each worker thread runs its shard of the pipeline. With one worker the output is deterministic; with more,
 /// records may come in another order, and nDPI's per-module caches (STUN, …) see only their shard.
 class Analyzer {
  public:
@@ -112,20 +112,16 @@ class Analyzer {
     TimestampUs latest_ = 0;
   };
 
-  /// One shard: its ring, its thread, its decoder output counters and its pipeline worker.
+  /// One shard: its ring, its thread and its pipeline worker.
   struct Lane {
     // Reading a file, a full ring only makes the reader wait, so 512 KiB (about 1,000 frames) is enough to
     // keep the worker busy; a live capture keeps 4 MiB to absorb bursts while the worker catches up.
     static constexpr size_t kFileRingBytes = 512u << 10, kLiveRingBytes = 4u << 20;
     Lane(const AnalyzeOptions& o, stats::RecordSink& sink, uint64_t seed, uint32_t index)
         : ring(o.interface.empty() ? kFileRingBytes : kLiveRingBytes),
-          worker(o.pipeline, sink, seed, index, o.workers),
-          decoder(o.decoder) {}
+          worker(o.pipeline, sink, seed, index, o.workers) {}
     FrameRing ring;
     Worker worker;
-    decode::Decoder decoder;
-    decode::AnomalyCounters anomalies;
-    uint64_t not_ip = 0, malformed = 0;
     std::thread thread;
     /// The first exception thrown in this lane (a sink that cannot write, out of memory): the lane stops
     /// processing, keeps emptying its ring until the end record, and run() rethrows it on the calling thread.
@@ -145,10 +141,10 @@ class Analyzer {
   AnalyzeOptions opts_;
   stats::Summary& summary_;
   std::unique_ptr<LockedSink> locked_;
-  decode::Decoder decoder_;  // capture thread: only to find the lane of a frame when there are several
+  decode::Decoder decoder_;  // capture thread: every frame is decoded there
   std::unique_ptr<EndClock> end_clock_;
   std::vector<std::unique_ptr<Lane>> lanes_;
-  decode::AnomalyCounters anomalies_;  // capture thread's own (timestamps going backwards)
+  decode::AnomalyCounters anomalies_;  // capture thread's: the decoder's, and timestamps going backwards
   TimestampUs last_ts_in_file_ = 0;
   uint16_t file_index_ = 0;  // index of the input being read
   // Several lanes: the run's clock (the latest IP packet since the last timeline restart, as one worker's)

@@ -7,7 +7,7 @@
 namespace sealscope::analyze {
 
 /// Single-producer, single-consumer ring of captured frames: the capture thread copies each frame in
-/// once, a worker thread reads it in place. Nothing is allocated after construction; waiting uses C++20
+/// once, optionally behind a description of it (the decoded packet), and a worker thread reads both in place. Nothing is allocated after construction; waiting uses C++20
 /// atomic wait/notify (futexes), and positions are published in batches to keep cache-line traffic low.
 /// Hand-written: no Debian package offers a bounded SPSC byte ring for variable-size records.
 class FrameRing {
@@ -20,8 +20,11 @@ class FrameRing {
     int64_t ts;
     uint32_t frame_no;    ///< 1-based record number in its capture file (live: since the start)
     uint16_t file_index;  ///< which input (0-based)
-    uint16_t reserved;
-    const uint8_t* data() const { return reinterpret_cast<const uint8_t*>(this) + sizeof(Header); }
+    uint16_t meta_len;    ///< bytes between this header and the frame (push_with's description)
+    /// The description push_with() wrote (8-byte aligned), if any.
+    const uint8_t* meta() const { return reinterpret_cast<const uint8_t*>(this) + sizeof(Header); }
+    /// The frame's bytes.
+    const uint8_t* data() const { return meta() + meta_len; }
   };
   static_assert(sizeof(Header) == 32);
   /// `caplen` of the records that carry no frame: the end of the input, and a timeline restart.
@@ -37,6 +40,19 @@ class FrameRing {
   void push(int64_t ts, const uint8_t* data, uint32_t caplen, uint32_t wirelen, int linktype, uint32_t frame_no = 0,
             uint16_t file_index = 0) {
     write(ts, data, caplen, caplen, wirelen, linktype, frame_no, file_index);
+  }
+  /// Producer: as push(), with `meta_len` bytes (a multiple of 8) before the frame, which
+  /// `fill(uint8_t* meta, const uint8_t* frame_in_ring)` writes once the frame is in the ring (so that what
+  /// it writes may point into the ring's copy of the frame, which the consumer reads in place).
+  template <class Fill>
+  void push_with(int64_t ts, const uint8_t* data, uint32_t caplen, uint32_t wirelen, int linktype,
+                 uint32_t frame_no, uint16_t file_index, uint16_t meta_len, Fill&& fill) {
+    Header* h = reserve(record_size(meta_len + caplen));
+    set(h, ts, caplen, wirelen, linktype, frame_no, file_index, meta_len);
+    uint8_t* meta = reinterpret_cast<uint8_t*>(h) + sizeof(Header);
+    if (caplen > 0) std::memcpy(meta + meta_len, data, caplen);
+    fill(meta, static_cast<const uint8_t*>(meta + meta_len));
+    commit(h->size);
   }
   /// Producer: publishes every frame pushed so far (frames are otherwise published in batches of 64). Live
   /// capture calls this so a quiet interface's packets reach the worker at once, not 64 packets later.
@@ -100,15 +116,19 @@ class FrameRing {
   void write(int64_t ts, const uint8_t* data, uint32_t len, uint32_t caplen, uint32_t wirelen, int linktype,
              uint32_t frame_no, uint16_t file_index) {
     Header* h = reserve(record_size(len));
+    set(h, ts, caplen, wirelen, linktype, frame_no, file_index, 0);
+    if (len > 0) std::memcpy(reinterpret_cast<uint8_t*>(h) + sizeof(Header), data, len);
+    commit(h->size);
+  }
+  static void set(Header* h, int64_t ts, uint32_t caplen, uint32_t wirelen, int linktype, uint32_t frame_no,
+                  uint16_t file_index, uint16_t meta_len) {
     h->caplen = caplen;
     h->wirelen = wirelen;
     h->linktype = linktype;
     h->ts = ts;
     h->frame_no = frame_no;
     h->file_index = file_index;
-    h->reserved = 0;
-    if (len > 0) std::memcpy(reinterpret_cast<uint8_t*>(h) + sizeof(Header), data, len);
-    commit(h->size);
+    h->meta_len = meta_len;
   }
   Header* reserve(uint32_t size) {
     size_t idx = write_ % size_;

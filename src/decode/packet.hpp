@@ -89,6 +89,16 @@ struct Packet {
   const uint8_t* payload = nullptr;
   uint32_t payload_caplen = 0;  ///< payload bytes captured
   uint32_t payload_len = 0;     ///< payload length from the headers
+
+  /// Points the views at a copy of the frame: `from` is where the frame was decoded, `to` its copy.
+  void rebase(const uint8_t* from, const uint8_t* to) {
+    auto move = [&](const uint8_t*& v) {
+      if (v != nullptr) v = to + (v - from);
+    };
+    move(frame);
+    move(l3);
+    move(payload);
+  }
 };
 
 enum class DecodeResult : uint8_t {

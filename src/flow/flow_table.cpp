@@ -72,27 +72,31 @@ uint32_t FlowTable::alloc_slot() {
   return s;
 }
 
-void FlowTable::index_insert(uint32_t slot, uint64_t h) {
-  uint64_t i = h & mask_;
+void FlowTable::index_insert(uint32_t slot, uint32_t tag) {
+  uint64_t i = tag & mask_;
   while (index_[i] != kNil) i = (i + 1) & mask_;
   index_[i] = slot;
-  tags_[i] = static_cast<uint32_t>(h >> 32);
+  tags_[i] = tag;
 }
 
 void FlowTable::grow_index() {
+  // The tags are the hashes' low 32 bits, where the bucket comes from: moving needs no key hashed again.
+  // The index stops at 2^32 buckets (slot numbers are 32-bit too, so it never fills).
+  if (index_.size() >= (size_t{1} << 32)) return;
   std::vector<uint32_t> old = std::move(index_);
+  std::vector<uint32_t> old_tags = std::move(tags_);
   const size_t n = old.size() * 2;
   index_.assign(n, kNil);
   tags_.assign(n, 0);
   mask_ = n - 1;
-  for (uint32_t s : old) {
-    if (s != kNil) index_insert(s, hash(at(s).key));
+  for (size_t i = 0; i < old.size(); ++i) {
+    if (old[i] != kNil) index_insert(old[i], old_tags[i]);
   }
 }
 
 Flow* FlowTable::find(const FlowKey& key) {
   const uint64_t h = hash(key);
-  const uint32_t tag = static_cast<uint32_t>(h >> 32);
+  const uint32_t tag = static_cast<uint32_t>(h);
   for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
     const uint32_t s = index_[i];
     if (s == kNil) return nullptr;
@@ -112,7 +116,7 @@ void FlowTable::index_erase(const Flow& f) {
   for (;;) {
     j = (j + 1) & mask_;
     if (index_[j] == kNil) break;
-    const uint64_t home = hash(at(index_[j]).key) & mask_;
+    const uint64_t home = tags_[j] & mask_;
     const bool between = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
     if (!between) {
       index_[i] = index_[j];
@@ -180,7 +184,7 @@ void FlowTable::evict_one() {
 
 Flow& FlowTable::lookup(const FlowKey& key, TimestampUs now, bool& created) {
   const uint64_t h = hash(key);
-  const uint32_t tag = static_cast<uint32_t>(h >> 32);
+  const uint32_t tag = static_cast<uint32_t>(h);
   uint64_t i = h & mask_;
   for (;; i = (i + 1) & mask_) {
     const uint32_t s = index_[i];
@@ -205,7 +209,7 @@ Flow& FlowTable::lookup(const FlowKey& key, TimestampUs now, bool& created) {
   next_id_ += id_step_;
   ++created_;
   f.first_seen = f.last_seen = now;
-  index_insert(s, h);
+  index_insert(s, tag);
   list_push_back(f, list_of(f));
   ++size_;
   peak_ = std::max(peak_, size_);

@@ -104,7 +104,7 @@ class FlowTable {
   uint32_t alloc_splt_more();
   uint64_t hash(const FlowKey& k) const;
   uint32_t alloc_slot();
-  void index_insert(uint32_t slot, uint64_t h);
+  void index_insert(uint32_t slot, uint32_t tag);
   void index_erase(const Flow& f);
   void grow_index();
   void list_push_back(Flow& f, uint8_t list);
@@ -129,7 +129,8 @@ class FlowTable {
   uint32_t more_used_ = 0;
   std::vector<uint32_t> free_;
   uint32_t slots_used_ = 0;
-  // Index: slot per bucket (kNil empty) plus the hash's upper bits to skip most key compares.
+  // Index: slot per bucket (kNil empty) plus the hash's low 32 bits (the bucket's, and more to skip most key
+  // compares).
   std::vector<uint32_t> index_;
   std::vector<uint32_t> tags_;
   uint64_t mask_ = 0;

@@ -1,5 +1,7 @@
 #include "classify/quic.hpp"
 
+#include "classify/crypto.hpp"
+
 #include <gcrypt.h>
 
 #include <cstring>
@@ -11,18 +13,7 @@ uint32_t rd32(const uint8_t* p) noexcept {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
 
-// ---- libgcrypt: initialised once per process, handles opened once per thread -------------------
-
-bool gcrypt_ready() noexcept {
-  static const bool ready = [] {
-    if (gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P) != 0) return true;  // the program did it
-    if (gcry_check_version(GCRYPT_VERSION) == nullptr) return false;
-    gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
-    gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
-    return true;
-  }();
-  return ready;
-}
+// ---- libgcrypt (classify/crypto.hpp initialises it): handles opened once per thread ---------------
 
 struct CryptoHandles {
   gcry_cipher_hd_t ecb = nullptr;
@@ -30,7 +21,7 @@ struct CryptoHandles {
   gcry_md_hd_t hmac = nullptr;
   bool ok = false;
   CryptoHandles() noexcept {
-    if (!gcrypt_ready()) return;
+    if (!crypto::ready()) return;
     ok = gcry_cipher_open(&ecb, GCRY_CIPHER_AES128, GCRY_CIPHER_MODE_ECB, 0) == 0 &&
          gcry_cipher_open(&gcm, GCRY_CIPHER_AES128, GCRY_CIPHER_MODE_GCM, 0) == 0 &&
          gcry_md_open(&hmac, GCRY_MD_SHA256, GCRY_MD_FLAG_HMAC) == 0;

@@ -1,6 +1,7 @@
 #include "classify/tls_hello.hpp"
 
-#include <cmath>
+#include "classify/crypto.hpp"
+
 #include <cstring>
 
 namespace sealscope::classify {
@@ -9,68 +10,17 @@ namespace {
 uint16_t rd16(const uint8_t* p) noexcept { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
 uint32_t rd24(const uint8_t* p) noexcept { return (uint32_t{p[0]} << 16) | (uint32_t{p[1]} << 8) | p[2]; }
 
-// ---- MD5 (RFC 1321), for the JA3 digests -------------------------------------------------------
+// ---- MD5 hex of the JA3 string ------------------------------------------------------------------
 
-struct Md5Tables {
-  std::array<uint32_t, 64> k{};
-  Md5Tables() noexcept {
-    for (int i = 0; i < 64; ++i)
-      k[i] = static_cast<uint32_t>(std::floor(std::fabs(std::sin(static_cast<double>(i + 1))) * 4294967296.0));
-  }
-};
-const Md5Tables& md5_tables() noexcept {
-  static const Md5Tables tables;  // built once (thread-safe), read-only afterwards
-  return tables;
-}
-constexpr uint8_t kMd5Shift[64] = {7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-                                   5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20,
-                                   4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-                                   6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21};
-
-uint32_t rotl(uint32_t x, unsigned c) noexcept { return (x << c) | (x >> (32 - c)); }
-
-void md5_block(std::array<uint32_t, 4>& h, const uint8_t* blk) noexcept {
-  uint32_t m[16];
-  for (int i = 0; i < 16; ++i)
-    m[i] = uint32_t{blk[4 * i]} | (uint32_t{blk[4 * i + 1]} << 8) | (uint32_t{blk[4 * i + 2]} << 16) |
-           (uint32_t{blk[4 * i + 3]} << 24);
-  const auto& k = md5_tables().k;
-  uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
-  for (int i = 0; i < 64; ++i) {
-    uint32_t f;
-    int g;
-    if (i < 16) { f = (b & c) | (~b & d); g = i; }
-    else if (i < 32) { f = (d & b) | (~d & c); g = (5 * i + 1) % 16; }
-    else if (i < 48) { f = b ^ c ^ d; g = (3 * i + 5) % 16; }
-    else { f = c ^ (b | ~d); g = (7 * i) % 16; }
-    const uint32_t t = d;
-    d = c;
-    c = b;
-    b = b + rotl(a + f + k[i] + m[g], kMd5Shift[i]);
-    a = t;
-  }
-  h[0] += a; h[1] += b; h[2] += c; h[3] += d;
-}
-
+/// Lowercase hex MD5 (libgcrypt's) of `n` bytes; empty if MD5 is not available.
 void md5_hex(const char* s, std::size_t n, std::array<char, 33>& out) noexcept {
-  std::array<uint32_t, 4> h{0x67452301u, 0xefcdab89u, 0x98badcfeu, 0x10325476u};
-  const auto* p = reinterpret_cast<const uint8_t*>(s);
-  std::size_t off = 0;
-  for (; n - off >= 64; off += 64) md5_block(h, p + off);
-  uint8_t tail[128] = {};
-  const std::size_t rest = n - off;
-  std::memcpy(tail, p + off, rest);
-  tail[rest] = 0x80;
-  const std::size_t tlen = rest < 56 ? 64 : 128;
-  const uint64_t bits = uint64_t{n} * 8;
-  for (int i = 0; i < 8; ++i) tail[tlen - 8 + i] = static_cast<uint8_t>(bits >> (8 * i));
-  md5_block(h, tail);
-  if (tlen == 128) md5_block(h, tail + 64);
+  uint8_t d[16];
+  out[0] = '\0';
+  if (!crypto::md5(s, n, d)) return;
   static constexpr char kHex[] = "0123456789abcdef";
   for (int i = 0; i < 16; ++i) {
-    const uint8_t b = static_cast<uint8_t>(h[i / 4] >> (8 * (i % 4)));
-    out[2 * i] = kHex[b >> 4];
-    out[2 * i + 1] = kHex[b & 15];
+    out[2 * i] = kHex[d[i] >> 4];
+    out[2 * i + 1] = kHex[d[i] & 15];
   }
   out[32] = '\0';
 }

@@ -1,4 +1,9 @@
 #pragma once
+// X3DH and the Double Ratchet (Signal's specifications) on libsodium's primitives. Written here rather
+// than taken from Debian's libsignal-protocol-c 2.3.3: that library's upstream was archived in 2023 and
+// it is no longer maintained, it wants every cipher, MAC and random source supplied through callbacks,
+// and it brings its own protobuf wire format, where sealchat's is documented in src/e2ee/WIRE.md for
+// the classifier. The algorithms are the specifications' pseudo-code; the cryptography is libsodium's.
 
 #include "crypto/primitives.hpp"
 

@@ -2,6 +2,8 @@
 // STUN (RFC 5389 / RFC 8489, classic RFC 3489) and TURN ChannelData (RFC 8656 §12) structure parsing.
 // Pure functions over a payload view: every bound is checked, nothing is allocated, strings are copied
 // truncated into fixed arrays. Metadata only (names, types, addresses); no application is named here.
+// Hand-written: Debian's STUN code is in servers (coturn) or in Go, Java and Erlang libraries; nothing
+// for C or C++ parses a captured message.
 
 #include <array>
 #include <cstddef>

@@ -3,7 +3,9 @@
 // RFC 6066 SNI, RFC 7301 ALPN, RFC 8422 groups/point formats, RFC 9001 §8.2 QUIC transport
 // parameters), JA3/JA3S fingerprints (salesforce/ja3: GREASE values of RFC 8701 left out), and a
 // fixed-capacity per-flow reassembler for hellos spread over several TCP segments or records.
-// Handshake metadata only; nothing is allocated.
+// Handshake metadata only; nothing is allocated. Hand-written: TLS libraries (OpenSSL, GnuTLS) parse a
+// hello only inside a handshake of their own, and nDPI 4.2 keeps its parse inside the flow it dissects;
+// none reads a hello from captured bytes, nor one carried in QUIC CRYPTO frames.
 
 #include <array>
 #include <cstddef>

@@ -27,6 +27,9 @@ bool cidr_contains(const Cidr& outer, const Cidr& inner);
 
 /// Binary trie over address bits for one family; each prefix carries a region set, and a lookup ORs the
 /// sets of every prefix on the path (longest and shorter matches alike). Lookups never allocate.
+/// Hand-written: the packaged prefix libraries answer one longest match (nDPI's Patricia tree, which also
+/// stays behind the nDPI adapter) or only manipulate CIDR text (libcidr); none returns every containing
+/// prefix, which is what overlapping regions need.
 class PrefixTrie {
  public:
   PrefixTrie();

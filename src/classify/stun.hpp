@@ -2,8 +2,9 @@
 // STUN (RFC 5389 / RFC 8489, classic RFC 3489) and TURN ChannelData (RFC 8656 §12) structure parsing.
 // Pure functions over a payload view: every bound is checked, nothing is allocated, strings are copied
 // truncated into fixed arrays. Metadata only (names, types, addresses); no application is named here.
-// Hand-written: Debian's STUN code is in servers (coturn) or in Go, Java and Erlang libraries; nothing
-// for C or C++ parses a captured message.
+// Hand-written: Debian's C STUN libraries are built for endpoints. pjnath decodes into pool-allocated
+// message objects; libnice validates through an agent set to one compatibility mode (RFC 3489 or 5389,
+// …). A classifier reads every flavour at once, on the packet path, without allocating.
 
 #include <array>
 #include <cstddef>

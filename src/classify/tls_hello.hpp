@@ -4,8 +4,9 @@
 // parameters), JA3/JA3S fingerprints (salesforce/ja3: GREASE values of RFC 8701 left out), and a
 // fixed-capacity per-flow reassembler for hellos spread over several TCP segments or records.
 // Handshake metadata only; nothing is allocated. Hand-written: TLS libraries (OpenSSL, GnuTLS) parse a
-// hello only inside a handshake of their own, and nDPI 4.2 keeps its parse inside the flow it dissects;
-// none reads a hello from captured bytes, nor one carried in QUIC CRYPTO frames.
+// hello only inside a handshake of their own, nDPI 4.2 keeps its parse inside the flow it dissects, and
+// the one packaged library that dissects captured TLS (libwireshark) is a whole dissector engine that
+// allocates per packet, not a parser for a packet path.
 
 #include <array>
 #include <cstddef>

@@ -114,8 +114,9 @@ class Analyzer {
 
   /// One shard: its ring, its thread and its pipeline worker.
   struct Lane {
-    // Reading a file, a full ring only makes the reader wait, so 512 KiB (about 1,000 frames) is enough to
-    // keep the worker busy; a live capture keeps 4 MiB to absorb bursts while the worker catches up.
+    // Reading a file, a full ring only makes the reader wait, so 512 KiB (about 750 frames of the bench
+    // capture's, each behind its decoded packet) is enough to keep the worker busy; a live capture keeps
+    // 4 MiB to absorb bursts while the worker catches up.
     static constexpr size_t kFileRingBytes = 512u << 10, kLiveRingBytes = 4u << 20;
     Lane(const AnalyzeOptions& o, stats::RecordSink& sink, uint64_t seed, uint32_t index)
         : ring(o.interface.empty() ? kFileRingBytes : kLiveRingBytes),

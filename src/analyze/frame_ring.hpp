@@ -7,8 +7,9 @@
 namespace sealscope::analyze {
 
 /// Single-producer, single-consumer ring of captured frames: the capture thread copies each frame in
-/// once, optionally behind a description of it (the decoded packet), and a worker thread reads both in place. Nothing is allocated after construction; waiting uses C++20
-/// atomic wait/notify (futexes), and positions are published in batches to keep cache-line traffic low.
+/// once, optionally behind a description of it (the decoded packet), and a worker thread reads both in
+/// place. Nothing is allocated after construction; waiting uses C++20 atomic wait/notify (futexes), and
+/// positions are published in batches to keep cache-line traffic low.
 /// Hand-written: no Debian package offers a bounded SPSC byte ring for variable-size records.
 class FrameRing {
  public:

@@ -92,12 +92,12 @@ struct Packet {
 
   /// Points the views at a copy of the frame: `from` is where the frame was decoded, `to` its copy.
   void rebase(const uint8_t* from, const uint8_t* to) {
-    auto move = [&](const uint8_t*& v) {
+    auto shift = [&](const uint8_t*& v) {
       if (v != nullptr) v = to + (v - from);
     };
-    move(frame);
-    move(l3);
-    move(payload);
+    shift(frame);
+    shift(l3);
+    shift(payload);
   }
 };
 

@@ -93,16 +93,4 @@ private:
     std::uint64_t state_;
 };
 
-/// CRC-32 (IEEE 802.3 polynomial), as used by the STUN FINGERPRINT attribute.
-inline std::uint32_t crc32(const std::uint8_t* data, std::size_t len)
-{
-    std::uint32_t crc = 0xffffffffU;
-    for (std::size_t i = 0; i < len; ++i) {
-        crc ^= data[i];
-        for (int k = 0; k < 8; ++k)
-            crc = (crc >> 1) ^ (0xedb88320U & (0U - (crc & 1U)));
-    }
-    return ~crc;
-}
-
 } // namespace sealscope::mkcaptures

@@ -12,6 +12,7 @@
 #include "scenario.hpp"
 
 #include <fmt/format.h>
+#include <gcrypt.h>
 #include <pcap/pcap.h>
 
 #include <cstring>
@@ -583,6 +584,11 @@ int run(int argc, char** argv)
         fmt::print(stderr, "\n");
         return argc < 2 ? 2 : (argc == 2 ? 0 : 2);
     }
+    if (gcry_check_version(GCRYPT_VERSION) == nullptr) {  // CRC-32 for STUN fingerprints (protocols.cpp)
+        fmt::print(stderr, "sealscope-mkcaptures: libgcrypt older than the one it was built with\n");
+        return 1;
+    }
+    gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
     const std::filesystem::path outdir = argv[1];
     const std::string want = argc == 3 ? argv[2] : "";
     std::error_code ec;

@@ -1,6 +1,7 @@
 #include "protocols.hpp"
 
 #include <fmt/format.h>
+#include <gcrypt.h>
 
 #include <algorithm>
 
@@ -160,6 +161,14 @@ void stun_attr(Bytes& out, std::uint16_t type, const Bytes& value)
 {
     Writer(out).u16(type).u16(static_cast<std::uint16_t>(value.size())).bytes(value);
     out.insert(out.end(), (4 - value.size() % 4) % 4, 0);
+}
+
+/// CRC-32 (ISO 3309, the STUN FINGERPRINT's) from libgcrypt, which main() has initialised.
+std::uint32_t crc32(const std::uint8_t* data, std::size_t len)
+{
+    std::uint8_t d[4];
+    gcry_md_hash_buffer(GCRY_MD_CRC32, d, data, len);
+    return std::uint32_t{d[0]} << 24 | std::uint32_t{d[1]} << 16 | std::uint32_t{d[2]} << 8 | d[3];
 }
 
 /// Header + attributes, then FINGERPRINT (RFC 5389 §15.5) over everything before it.

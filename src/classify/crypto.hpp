@@ -13,4 +13,9 @@ bool ready() noexcept;
 /// is disabled, as in FIPS mode); `out` is then untouched.
 bool md5(const void* data, std::size_t len, uint8_t out[16]) noexcept;
 
+/// CRC-32 of `len` bytes: the ISO 3309 / ITU-T V.42 one (zlib's, Ethernet's), which STUN's FINGERPRINT
+/// uses (RFC 5389 §15.5). False if libgcrypt is unusable (or CRC-32 is disabled, as in FIPS mode); `out`
+/// is then untouched.
+bool crc32(const void* data, std::size_t len, uint32_t& out) noexcept;
+
 }  // namespace sealscope::classify::crypto

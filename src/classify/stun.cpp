@@ -1,5 +1,7 @@
 #include "classify/stun.hpp"
 
+#include "classify/crypto.hpp"
+
 namespace sealscope::classify {
 namespace {
 
@@ -9,17 +11,6 @@ uint16_t rd16(const uint8_t* p) noexcept { return static_cast<uint16_t>((p[0] <<
 uint32_t rd32(const uint8_t* p) noexcept {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
-
-constexpr std::array<uint32_t, 256> make_crc_table() {
-  std::array<uint32_t, 256> t{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1u) ? (0xEDB88320u ^ (c >> 1)) : (c >> 1);
-    t[i] = c;
-  }
-  return t;
-}
-constexpr std::array<uint32_t, 256> kCrcTable = make_crc_table();
 
 /// Copies wire text into a fixed array, truncating and replacing non-printable bytes with '.'.
 void copy_text(std::array<char, kStunTextCap>& out, const uint8_t* p, std::size_t n) noexcept {
@@ -128,8 +119,9 @@ std::optional<StunInfo> parse_walk(const uint8_t* data, std::size_t len, std::si
       case stun_attr::kFingerprint: {
         if (alen != 4) return std::nullopt;
         info.has_fingerprint = true;
-        const uint32_t want = stun_crc32(data, off) ^ kStunFingerprintXor;
-        info.fingerprint_valid = (rd32(v) == want) && (off + 8 == size);
+        uint32_t crc = 0;
+        info.fingerprint_valid = crypto::crc32(data, off, crc) && rd32(v) == (crc ^ kStunFingerprintXor) &&
+                                 off + 8 == size;
         break;
       }
       case stun_attr::kPriority: info.has_priority = true; break;
@@ -174,12 +166,6 @@ bool StunInfo::has_attr(uint16_t attr_type) const noexcept {
   for (uint8_t i = 0; i < attr_type_count; ++i)
     if (attr_types[i] == attr_type) return true;
   return false;
-}
-
-uint32_t stun_crc32(const uint8_t* data, std::size_t len) noexcept {
-  uint32_t c = 0xFFFFFFFFu;
-  for (std::size_t i = 0; i < len; ++i) c = kCrcTable[(c ^ data[i]) & 0xFFu] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
 }
 
 std::optional<StunInfo> parse_stun(const uint8_t* data, std::size_t len) noexcept {

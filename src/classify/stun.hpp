@@ -91,7 +91,8 @@ struct StunInfo {
   uint8_t message_integrity_len = 0;  ///< 20 per RFC 5389; 32 seen from one deployed TURN variant
   bool has_message_integrity_sha256 = false;
   bool has_fingerprint = false;
-  bool fingerprint_valid = false;  ///< CRC-32 matched and FINGERPRINT was the last attribute
+  bool fingerprint_valid = false;  ///< CRC-32 matched and FINGERPRINT was the last attribute (false when
+                                   ///< libgcrypt cannot compute CRC-32)
   bool has_priority = false;
   bool has_use_candidate = false;
   bool has_ice_controlling = false;
@@ -143,8 +144,5 @@ struct StunTcpFrames {
 /// ChannelData between them) or each preceded by a 2-byte length (RFC 4571). Needs at least one
 /// complete STUN message at offset 0 (after the length prefix for RFC 4571).
 std::optional<StunTcpFrames> stun_tcp_frames(const uint8_t* data, std::size_t len) noexcept;
-
-/// CRC-32 (ISO-HDLC, as used by the STUN FINGERPRINT attribute) of a buffer.
-uint32_t stun_crc32(const uint8_t* data, std::size_t len) noexcept;
 
 }  // namespace sealscope::classify

@@ -1,6 +1,7 @@
 #include "audit/canaries.hpp"
 
 #include <fmt/format.h>
+#include <iconv.h>
 #include <sodium.h>
 
 #include <algorithm>
@@ -91,52 +92,21 @@ std::string base64_core(const std::string& s, int align) {
   return enc.substr(first, end - first);
 }
 
-// Hand-written: a strict UTF-8 decoder is a dozen lines; no packaged library is worth a dependency for it
-// (std::wstring_convert is deprecated).
+// glibc's iconv(3) converts: it refuses overlong forms, encoded surrogates, values above U+10FFFF and a
+// truncated last sequence, and its "UTF-16LE"/"UTF-16BE" targets write no byte-order mark.
 bool to_utf16(const std::string& s, bool big_endian, std::string& out) {
   out.clear();
-  auto put = [&](uint16_t u) {
-    const char hi = static_cast<char>(u >> 8), lo = static_cast<char>(u & 0xFF);
-    out.push_back(big_endian ? hi : lo);
-    out.push_back(big_endian ? lo : hi);
-  };
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  for (size_t i = 0; i < n;) {
-    uint32_t cp;
-    size_t len;
-    if (p[i] < 0x80) {
-      cp = p[i];
-      len = 1;
-    } else if ((p[i] & 0xE0) == 0xC0) {
-      cp = p[i] & 0x1F;
-      len = 2;
-    } else if ((p[i] & 0xF0) == 0xE0) {
-      cp = p[i] & 0x0F;
-      len = 3;
-    } else if ((p[i] & 0xF8) == 0xF0) {
-      cp = p[i] & 0x07;
-      len = 4;
-    } else {
-      return false;
-    }
-    if (i + len > n) return false;
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    static constexpr uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      put(static_cast<uint16_t>(0xD800 + (cp >> 10)));
-      put(static_cast<uint16_t>(0xDC00 + (cp & 0x3FF)));
-    } else {
-      put(static_cast<uint16_t>(cp));
-    }
-    i += len;
-  }
-  return true;
+  const iconv_t cd = iconv_open(big_endian ? "UTF-16BE" : "UTF-16LE", "UTF-8");
+  if (cd == reinterpret_cast<iconv_t>(-1)) return false;
+  out.resize(2 * s.size());  // UTF-16 takes at most two bytes per byte of UTF-8
+  char* in = const_cast<char*>(s.data());  // iconv's signature; the input is not written
+  size_t in_left = s.size();
+  char* o = out.data();
+  size_t out_left = out.size();
+  const bool ok = iconv(cd, &in, &in_left, &o, &out_left) != static_cast<size_t>(-1) && in_left == 0;
+  iconv_close(cd);
+  out.resize(ok ? out.size() - out_left : 0);
+  return ok;
 }
 
 // Hand-written: percent-encoding is a loop over a fixed character class.

@@ -69,6 +69,10 @@ TEST_CASE("audit canaries: UTF-16 from UTF-8, including a surrogate pair, invali
   CHECK_FALSE(to_utf16("\xC3", false, le));          // truncated sequence
   CHECK_FALSE(to_utf16("\xC0\xAF", false, le));      // overlong
   CHECK_FALSE(to_utf16("\xED\xA0\x80", false, le));  // a surrogate encoded in UTF-8
+  CHECK_FALSE(to_utf16("\xF4\x90\x80\x80", true, be));  // above U+10FFFF
+  CHECK_FALSE(to_utf16("a\xFF", false, le));         // a byte UTF-8 never uses
+  REQUIRE(to_utf16("", false, le));
+  CHECK(le.empty());
 }
 
 TEST_CASE("audit canaries: URL encodings") {

@@ -1,5 +1,7 @@
 #include "classify/detect_call_cache.hpp"
 
+#include <xxhash.h>
+
 #include <cstring>
 
 namespace sealscope::classify {
@@ -10,14 +12,13 @@ bool same(const IpAddr& a, const IpAddr& b) noexcept {
 }  // namespace
 
 std::size_t CallCache::hash(const IpAddr& ep, uint16_t port) noexcept {
-  // FNV-1a over address, version and port: cheap, and the table is per worker and bounded.
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](uint8_t b) { h = (h ^ b) * 1099511628211ull; };
-  for (uint8_t b : ep.bytes) mix(b);
-  mix(ep.version);
-  mix(static_cast<uint8_t>(port >> 8));
-  mix(static_cast<uint8_t>(port));
-  return static_cast<std::size_t>(h);
+  // xxHash, as the flow and fragment tables use, over address, version and port.
+  uint8_t k[sizeof ep.bytes + 3];
+  std::memcpy(k, ep.bytes, sizeof ep.bytes);
+  k[sizeof ep.bytes] = ep.version;
+  k[sizeof ep.bytes + 1] = static_cast<uint8_t>(port >> 8);
+  k[sizeof ep.bytes + 2] = static_cast<uint8_t>(port);
+  return static_cast<std::size_t>(XXH3_64bits(k, sizeof k));
 }
 
 void CallCache::add(const IpAddr& ep, uint16_t port, DetApp app, TimestampUs from, TimestampUs to) noexcept {

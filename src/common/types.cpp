@@ -49,7 +49,9 @@ std::string format_rfc3339_us(TimestampUs ts) {
     us += 1000000;
     --secs;
   }
-  // Records of one capture share their seconds often: keep the last "YYYY-MM-DDTHH:MM:SS." per thread.
+  // date::format("%FT%TZ", …) gives the same text but builds an ostringstream per call (about 0.8 µs; every
+  // record has two). Records of one capture share their seconds often: keep the last
+  // "YYYY-MM-DDTHH:MM:SS." per thread.
   thread_local int64_t cached_secs = INT64_MIN;
   thread_local char cached[24];
   if (secs != cached_secs) {

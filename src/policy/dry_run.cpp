@@ -20,7 +20,10 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-/// The query name of a DNS query (metadata a middlebox reads), false when the payload is not one.
+/// The query name of a DNS query (metadata a middlebox reads), false when the payload is not one. Not
+/// libresolv's ns_initparse/ns_parserr: they give the name in presentation form (\DDD and \. escapes),
+/// while the SNI and the engine's host name, which fill the same field for the same server_name patterns,
+/// are the bytes on the wire.
 bool dns_query_name(const uint8_t* p, uint32_t n, std::string& out) {
   if (n < 17 || (p[2] & 0x80) != 0 || ((p[4] << 8) | p[5]) == 0) return false;
   std::string name;

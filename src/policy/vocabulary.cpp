@@ -164,7 +164,8 @@ std::string suggest(const std::string& word, const std::vector<std::string>& can
 }
 
 bool glob_match(const std::string& pattern, const std::string& name) {
-  // Iterative wildcard match with backtracking to the last '*'.
+  // Iterative wildcard match with backtracking to the last '*'. Not fnmatch(3): it would also read '['
+  // as a bracket expression, and the rule language (sealscope-rules(5), lint's has_glob) has only * and ?.
   size_t p = 0, n = 0, star = std::string::npos, mark = 0;
   auto eq = [](char a, char b) {
     return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));

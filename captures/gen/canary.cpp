@@ -82,6 +82,10 @@ std::string filler(std::size_t n)
 Bytes bytes_of(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
 // ---- encodings (written for the generator; the audit and the tests have their own) ---------------
+// Hand-written on purpose: the audit encodes with libsodium's sodium_bin2hex/sodium_bin2base64 and glibc's
+// iconv; the generator must be an independent check on those encoders, so it reuses neither them nor the
+// audit's code. A mistake in the audit's encoders then shows as a missed canary instead of being written
+// into the capture too.
 
 std::string hex(std::string_view s, bool upper)
 {

@@ -10,7 +10,8 @@ namespace sealscope::analyze {
 /// once, optionally behind a description of it (the decoded packet), and a worker thread reads both in
 /// place. Nothing is allocated after construction; waiting uses C++20 atomic wait/notify (futexes), and
 /// positions are published in batches to keep cache-line traffic low.
-/// Hand-written: no Debian package offers a bounded SPSC byte ring for variable-size records.
+/// Hand-written: boost::lockfree::spsc_queue (Boost 1.74) is a bounded SPSC ring, but it cannot hand the
+/// reader a variable-size record in place (contiguous, not copied out) and it has no blocking wait.
 class FrameRing {
  public:
   struct Header {

@@ -59,8 +59,10 @@ struct StreamCounters {
 /// segments are copied and held until the hole before them fills, within the per-stream and total caps;
 /// when a cap is reached the hole is declared a gap and delivery resumes after it (counted, never silent).
 /// Retransmitted and overlapping bytes are delivered once (first copy wins).
-/// Hand-written: no Debian package offers a TCP reassembler usable on our own packet path (libnids and
-/// others want to own the capture loop).
+/// Hand-written: libtins' TCPIP::DataTracker::process_payload(seq, payload) works without its sniffer, but
+/// copies every segment into a std::vector (this copies only out-of-order ones) and has no byte budget or
+/// gap accounting; libnids keeps one process-wide stream table set up through globals (nids_params) and is
+/// fed whole link-layer frames (nids_run or nids_pcap_handler).
 class TcpReassembler {
  public:
   ~TcpReassembler();

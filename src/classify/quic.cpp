@@ -41,6 +41,9 @@ CryptoHandles& handles() noexcept {
 }
 
 // ---- HKDF (RFC 5869) with HMAC-SHA256, and TLS 1.3 HKDF-Expand-Label (RFC 8446 §7.1) ----------
+// Hand-written on libgcrypt's HMAC (the handle above): libgcrypt 1.10 has no HKDF (gcry_kdf_derive offers
+// S2K, PBKDF1/2, scrypt, Argon2 and Balloon only). nettle, GnuTLS and OpenSSL 3 have HKDF, but each would
+// add a second crypto library beside libgcrypt for these few lines, and OpenSSL's EVP_KDF needs a context.
 
 bool hmac_sha256(const uint8_t* key, std::size_t key_len, const uint8_t* msg, std::size_t msg_len,
                  uint8_t out[32]) noexcept {

@@ -5,6 +5,9 @@
 // (RFC 9000 §19), and CRYPTO stream reassembly by offset across coalesced packets and datagrams in
 // any order, handing the ClientHello to parse_client_hello_body. Crypto is libgcrypt; its handles
 // are opened once per thread, so the per-packet path does not allocate.
+// Hand-written: Debian 12's libngtcp2 0.12 decodes packet headers, but its Initial-packet crypto helpers
+// (libngtcp2-crypto-gnutls) install keys into an ngtcp2_conn and need GnuTLS crypto context objects; its
+// public API has no function deriving the Initial secrets from a DCID, which a passive observer needs.
 
 #include <array>
 #include <cstddef>

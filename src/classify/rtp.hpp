@@ -2,6 +2,8 @@
 // RTP and RTCP header shape (RFC 3550), RTP/RTCP demultiplexing on one port (RFC 5761 §4), and a
 // small per-direction tracker that recognises a media stream by its sequence/timestamp behaviour.
 // Works on SRTP/SRTCP too: the headers it reads are not encrypted (RFC 3711 §3.1, §3.4).
+// Hand-written: libre has rtp_hdr_decode, but its rtcp_decode allocates (mem_alloc) for each packet;
+// libortp and ccrtp are endpoint stacks (sessions, sockets), not parsers of packets seen on the wire.
 
 #include <array>
 #include <cstddef>

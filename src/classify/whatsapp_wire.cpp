@@ -12,6 +12,10 @@ constexpr std::size_t kSealedStaticLen = 48;    // 32-byte key + 16-byte AES-GCM
 
 uint32_t rd24(const uint8_t* p) noexcept { return (uint32_t{p[0]} << 16) | (uint32_t{p[1]} << 8) | p[2]; }
 
+// A schema-less protobuf wire-format walker (read_varint, next_field, pb_well_formed), hand-written:
+// libprotobuf 3.21's io::CodedInputStream walks the wire format without allocating, but it is a large C++
+// dependency (and ABI) for these ~50 lines, which read only tags, varints and lengths.
+
 /// Reads a protobuf varint at off (at most 10 bytes); false when truncated or over-long.
 bool read_varint(const uint8_t* p, std::size_t n, std::size_t& off, uint64_t& out) noexcept {
   out = 0;

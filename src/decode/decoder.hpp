@@ -11,6 +11,8 @@ struct DecoderOptions {
 };
 
 /// Stateless link/network/transport decoder. Bounds are checked explicitly; nothing throws or allocates.
+/// Hand-written: libpcap captures and reads frames but does not decode them, and libtins builds a
+/// heap-allocated PDU chain per packet; this fills the caller's Packet in place.
 class Decoder {
  public:
   explicit Decoder(DecoderOptions opts = {}) : opts_(opts) {}

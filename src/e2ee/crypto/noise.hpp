@@ -1,8 +1,8 @@
 #pragma once
 // The Noise XX handshake and transport (the Noise Protocol Framework) on libsodium's X25519,
-// ChaCha20-Poly1305 and SHA-256. Written here because Debian 12 packages no Noise library for C or C++
-// (only Python and Go ones): the state machine is the protocol's own few pages; every primitive under it
-// is libsodium's.
+// ChaCha20-Poly1305, SHA-256 and HMAC-SHA256. Written here because Debian 12 packages no Noise library for
+// C or C++ (only Python and Go ones): the state machine is the protocol's own few pages. Noise's HKDF
+// (MixKey, Split) is ours, a few calls of libsodium's HMAC: libsodium 1.0.18 has no HKDF.
 
 #include "crypto/primitives.hpp"
 

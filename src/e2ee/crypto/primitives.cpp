@@ -95,6 +95,9 @@ Key32 hmac_sha256(ByteView key, ByteView data) {
     return out;
 }
 
+// RFC 5869 HKDF, written here on libsodium's HMAC-SHA256: Debian 12's libsodium 1.0.18 has no HKDF
+// (crypto_kdf_hkdf_* arrived in 1.0.19). nettle, GnuTLS and OpenSSL 3 have one, but each would add a
+// second crypto library beside libsodium for these ~15 lines.
 Bytes hkdf(ByteView salt, ByteView ikm, std::string_view info, std::size_t length) {
     if (length > 255 * 32) throw CryptoError("hkdf: output too long");
     Key32 zero{};

@@ -3,7 +3,8 @@
 // than taken from Debian's libsignal-protocol-c 2.3.3: that library's upstream was archived in 2023 and
 // it is no longer maintained, it wants every cipher, MAC and random source supplied through callbacks,
 // and it brings its own protobuf wire format, where sealchat's is documented in src/e2ee/WIRE.md for
-// the classifier. The algorithms are the specifications' pseudo-code; the cryptography is libsodium's.
+// the classifier. The algorithms are the specifications' pseudo-code; the cryptography is libsodium's,
+// except HKDF: crypto::hkdf is ours, on libsodium's HMAC-SHA256 (see crypto/primitives.cpp).
 
 #include "crypto/primitives.hpp"
 

@@ -21,6 +21,10 @@ namespace e2ee_fuzz {
 using sealscope::e2ee::crypto::Bytes;
 using sealscope::e2ee::crypto::ByteView;
 
+// SplitMix64 behind randombytes_set_implementation: libsodium 1.0.18 has no seedable stream (its
+// randombytes_buf_deterministic returns the same bytes for a seed on every call). std::mt19937_64 would do,
+// but the committed handshake and envelope seeds (seeds/*) were made under this generator's exact output;
+// with another, the keys regenerated on replay would differ and those seeds would only reach failure paths.
 inline std::uint64_t g_rng_state = 0;
 
 inline std::uint64_t splitmix64() {

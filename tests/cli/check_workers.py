@@ -71,6 +71,8 @@ def idle_at_end_pcap(path):
     packets = [(0, frame([10, 0, 0, i], [198, 51, 100, 7], 40000 + i, 5000, b"x" * 16)) for i in range(1, 21)]
     packets += [(t, frame([10, 0, 1, 1], [198, 51, 100, 8], 41000, 5001, b"y" * 16)) for t in range(0, 301, 10)]
     packets.sort(key=lambda p: p[0])
+    # By hand with struct: the tests need only Python's standard library (python3-dpkt or scapy would be a
+    # test dependency for a 24-byte file header and 16-byte record headers).
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
         for t, data in packets:

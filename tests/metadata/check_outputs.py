@@ -346,6 +346,8 @@ def used_options(argv, opts):
 
 
 def pcap_records(path):
+    # By hand with struct: the tests need only Python's standard library (python3-dpkt or scapy would be a
+    # test dependency for a 24-byte file header and 16-byte record headers).
     with open(path, "rb") as f:
         blob = f.read()
     if len(blob) < 24:

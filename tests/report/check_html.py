@@ -77,6 +77,8 @@ def hostile_pcap(path):
     for port, sni in ((40001, HOSTILE.encode()), (40002, HOSTILE_BYTES)):
         frames += [tcp(c, s, port, 443, 1000, 0, 0x02), tcp(s, c, 443, port, 5000, 1001, 0x12),
                    tcp(c, s, port, 443, 1001, 5001, 0x10), tcp(c, s, port, 443, 1001, 5001, 0x18, client_hello(sni))]
+    # By hand with struct: the tests need only Python's standard library (python3-dpkt or scapy would be a
+    # test dependency for a 24-byte file header and 16-byte record headers).
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101))
         for i, d in enumerate(frames):

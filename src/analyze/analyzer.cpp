@@ -126,12 +126,6 @@ void Analyzer::check_inputs() {
   if (std::count(opts_.files.begin(), opts_.files.end(), "-") > 1) {
     throw InputError("-: standard input can be read only once; give - once");
   }
-  for (const auto& f : opts_.files) {
-    // Throws the precise reason (access, format, filter). A file is opened again when its turn comes;
-    // standard input cannot be, so its open source is kept (its header has been read).
-    capture::PcapSource s = capture::PcapSource::open_file(f, opts_.bpf);
-    if (f == "-") stdin_.emplace(std::move(s));
-  }
 }
 
 void Analyzer::Lane::run() {
@@ -253,15 +247,17 @@ void warn_unless_decoded(const std::string& input, int linktype) {
 }  // namespace
 
 bool Analyzer::run_file(const std::string& path) {
-  auto open = [&] {
-    if (path == "-" && stdin_) {
-      capture::PcapSource s = std::move(*stdin_);
-      stdin_.reset();
-      return s;
-    }
-    return capture::PcapSource::open_file(path, opts_.bpf);
-  };
-  capture::PcapSource src = open();
+  std::optional<capture::PcapSource> opened;
+  try {
+    opened.emplace(capture::PcapSource::open_file(path, opts_.bpf));
+  } catch (const InputError& e) {
+    // Reported like a file cut short (at byte 0, no packet read); the other inputs are still read.
+    std::string why = e.what();
+    if (why.rfind(path + ": ", 0) == 0) why.erase(0, path.size() + 2);
+    summary_.problems.push_back({path, why, 0, 0});
+    return false;
+  }
+  capture::PcapSource& src = *opened;
   warn_unless_decoded(path, src.linktype());
   g_source = &src;
   summary_.inputs.push_back(path);

@@ -80,8 +80,9 @@ class Analyzer {
   Analyzer(const AnalyzeOptions& opts, stats::RecordSink& sink, stats::Summary& summary);
   ~Analyzer();
 
-  /// Validates inputs up front (existence, readability, BPF): throws InputError before any output.
-  /// Standard input ("-", at most once) can be read only once, so it is opened here and kept for run().
+  /// Refuses standard input given twice (InputError) before any output. An input that cannot be opened
+  /// (missing, unreadable, not a capture, a filter its link type cannot take) is not fatal: run() records
+  /// it in summary.problems in its turn and goes on with the others, so one bad file of many loses nothing.
   void check_inputs();
   bool run();
   /// Adds a packet observer to every worker (not owned; must outlive run()).
@@ -152,7 +153,6 @@ class Analyzer {
   // and the input of the last IP packet, for the timeline decision in dispatch().
   TimestampUs clock_ = 0;
   uint16_t clock_file_ = 0;
-  std::optional<capture::PcapSource> stdin_;  // "-" as opened by check_inputs, until run() reads it
   std::atomic<bool> failed_{false};  // a lane has thrown: stop reading
 };
 

@@ -195,6 +195,24 @@ std::string PcapSource::filter_error(const std::string& bpf, const std::string& 
   return name_ + ": BPF filter '" + bpf + "' for link type " + link_type_name(linktype_) + ": " + why;
 }
 
+std::string bpf_syntax_error(const std::string& bpf) {
+  std::string first;
+  for (int dlt : {DLT_EN10MB, DLT_RAW, DLT_LINUX_SLL, DLT_IEEE802_11_RADIO, DLT_NULL}) {
+    pcap_t* h = pcap_open_dead(dlt, 262144);
+    if (h == nullptr) continue;
+    bpf_program prog{};
+    const bool ok = pcap_compile(h, &prog, bpf.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0;
+    if (ok) {
+      pcap_freecode(&prog);
+    } else if (first.empty()) {
+      first = pcap_geterr(h);
+    }
+    pcap_close(h);
+    if (ok) return {};
+  }
+  return first.empty() ? "cannot be compiled" : first;
+}
+
 void PcapSource::apply_filter(const std::string& bpf) {
   if (bpf.empty()) {
     return;

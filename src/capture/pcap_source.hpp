@@ -36,6 +36,11 @@ struct StreamCookie {
 /// "127 (IEEE802_11_RADIO: 802.11 plus radiotap header)": a DLT value with libpcap's name and description.
 std::string link_type_name(int dlt);
 
+/// Empty when `bpf` compiles for at least one common link type (Ethernet, raw IP, Linux SLL, 802.11 with
+/// radiotap, BSD loopback), else libpcap's reason for Ethernet: a filter no capture could use is a usage
+/// error, told apart from one that does not fit a given capture's link type ("ether host" on raw IP).
+std::string bpf_syntax_error(const std::string& bpf);
+
 /// A libpcap handle on a capture file (pcap or pcapng) or a live interface, with an optional BPF filter.
 class PcapSource {
  public:

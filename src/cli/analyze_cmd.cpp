@@ -76,7 +76,8 @@ int analyze_main(const std::vector<std::string>& args) {
       fmt::format("Memory: about {} bytes per concurrent flow ({} once it has more than {} packets) with the "
                   "default --splt; nDPI state (~{} bytes) lasts until a flow is classified or given up "
                   "(--classify-idle).\n"
-                  "Exit status: 0 ok, 1 an input could not be read to its end (outputs still written), "
+                  "Exit status: 0 ok, 1 an input could not be opened or read to its end (the others are read, outputs "
+                  "still written), "
                   "2 usage error, 130 interrupted.\n",
                   flow::FlowTable::bytes_per_flow(32, true), flow::FlowTable::bytes_per_flow(32, false),
                   flow::Flow::kSpltInline, classify::NdpiEngine::flow_state_bytes()));
@@ -115,6 +116,7 @@ int analyze_main(const std::vector<std::string>& args) {
     eprint("sealscope analyze: only one of --flows, --csv, --summary-json and --html can be - (stdout)\n");
     return kUsage;
   }
+  if (!bpf_compiles("analyze", o.bpf)) return kUsage;
   if (!files_are_distinct("analyze", o.files, {},
                             {{"--flows", flows_path}, {"--csv", csv_path}, {"--summary-json", summary_path}, {"--html", html_path}})) {
     return kUsage;
@@ -181,8 +183,12 @@ int analyze_main(const std::vector<std::string>& args) {
   }
   if (!quiet) report::print_summary(summary, to_stdout > 0 ? stderr : stdout);
   for (const auto& p : summary.problems) {
-    eprint("sealscope analyze: {}: {} (read {} packets, stopped at byte offset {})\n", p.name,
-           p.reason, p.packets, p.offset);
+    if (p.offset == 0 && p.packets == 0) {  // not opened: nothing was read
+      eprint("sealscope analyze: {}: {}\n", p.name, p.reason);
+    } else {
+      eprint("sealscope analyze: {}: {} (read {} packets, stopped at byte offset {})\n", p.name, p.reason,
+             p.packets, p.offset);
+    }
   }
   if (summary.interrupted) return kInterrupted;
   return ok ? kOk : kInputProblem;

@@ -74,6 +74,7 @@ int audit_main(const std::vector<std::string>& args) {
     eprint("sealscope audit: only one of --report-json and --html can be - (stdout)\n");
     return kUsage;
   }
+  if (!bpf_compiles("audit", o.bpf)) return kUsage;
   if (!files_are_distinct("audit", o.files, {{"--canaries", canaries_path}},
                           {{"--report-json", report_path}, {"--html", html_path}})) {
     return kUsage;

@@ -101,6 +101,14 @@ void order_by_time(const std::string& cmd, std::vector<std::string>& captures) {
   captures = std::move(ordered);
 }
 
+bool bpf_compiles(const std::string& cmd, const std::string& bpf) {
+  if (bpf.empty()) return true;
+  const std::string why = capture::bpf_syntax_error(bpf);
+  if (why.empty()) return true;
+  eprint("sealscope {}: --bpf '{}': {}\n", cmd, bpf, why);
+  return false;
+}
+
 bool files_are_distinct(const std::string& cmd, const std::vector<std::string>& captures,
                         std::vector<NamedPath> inputs, const std::vector<NamedPath>& outputs) {
   // The same capture twice (by any path, or as the file standard input comes from) would count every

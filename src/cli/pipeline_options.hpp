@@ -42,6 +42,11 @@ struct NamedPath {
 bool files_are_distinct(const std::string& cmd, const std::vector<std::string>& captures,
                         std::vector<NamedPath> inputs, const std::vector<NamedPath>& outputs);
 
+/// False, with "sealscope CMD: --bpf 'EXPR': REASON" on stderr, when the filter compiles for no common link
+/// type (a syntax error: the command line alone is at fault, exit status 2). A filter that only one
+/// capture's link type cannot take is that capture's problem, reported when it is opened.
+bool bpf_compiles(const std::string& cmd, const std::string& bpf);
+
 /// Puts the capture files in the time order of their first packets (stable: files of equal times keep the
 /// order given), so that rotated captures named dump.pcap, dump.pcap1, … dump.pcap10 (tcpdump -C), which a
 /// shell glob sorts as text, are read as one link's time line and their flows are not cut where the files

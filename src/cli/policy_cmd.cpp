@@ -117,6 +117,7 @@ int test_main(const std::vector<std::string>& args) {
     eprint("sealscope policy test: only one of --report-json and --html can be - (stdout)\n");
     return kUsage;
   }
+  if (!bpf_compiles("policy test", o.bpf)) return kUsage;
   if (!files_are_distinct("policy test", o.files, {{"--rules", rules}, {"--labels", labels_path}},
                             {{"--report-json", report_path},
                              {"--html", html_path},

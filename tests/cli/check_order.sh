@@ -3,7 +3,9 @@
 # given in, so rotated files that a glob sorts as text (dump.pcap, dump.pcap10, dump.pcap9) give the same
 # flows as the capture they were cut from; the change of order is said on stderr. Files that overlap in
 # time are counted and reported in the summary (they are read one after the other, not merged). A capture
-# of a link type that is not decoded is named on stderr, as is one a BPF filter cannot be compiled for.
+# of a link type that is not decoded is named on stderr, as is one a BPF filter cannot be compiled for (the
+# other inputs are still read); a filter no link type can take is a usage error; an input that cannot be
+# opened is reported and the others are read.
 # Arguments: the sealscope binary and the repository root.
 set -u
 bin=$1 root=$2
@@ -97,5 +99,29 @@ check "a link type decoded: nothing on stderr" [ ! -s "$work/err" ]
 check "a filter one link type cannot take: exit 1" [ $? -eq 1 ]
 check "a filter one link type cannot take: the input and its link type named" \
   grep -qF "link-raw.pcap: BPF filter 'vlan and udp' for link type 12 (RAW" "$work/err"
-check "a filter one link type cannot take: no flows file" [ ! -e "$work/never.jsonl" ]
+"$bin" analyze -q --bpf 'vlan and udp' --flows "$work/vlan-only.jsonl" "$root/captures/vlan.pcap" 2>/dev/null
+check "a filter one link type cannot take: the other input's flows still written" \
+  cmp -s "$work/never.jsonl" "$work/vlan-only.jsonl"
+check "a filter one link type cannot take: the other input had flows to write" [ -s "$work/vlan-only.jsonl" ]
+# A filter no link type can take is the command line's fault: usage status, nothing written.
+"$bin" analyze -q --bpf 'udp and' --flows "$work/syntax.jsonl" "$cap" 2>"$work/err"
+check "a filter that is not BPF: exit 2" [ $? -eq 2 ]
+check "a filter that is not BPF: named with libpcap's reason" grep -q -- "--bpf 'udp and': .*syntax error" "$work/err"
+check "a filter that is not BPF: no flows file" [ ! -e "$work/syntax.jsonl" ]
+
+# An input that cannot be opened (empty, missing, not a capture) among good ones: named on stderr and in
+# the summary, the others read and their flows written (a stale output replaced), exit status 1.
+: >"$work/empty.pcap"
+head -c 100 /dev/urandom >"$work/noise.pcap"
+echo STALE >"$work/some.jsonl"
+"$bin" analyze -q --flows "$work/some.jsonl" --summary-json "$work/some.json" "$work/empty.pcap" "$cap" \
+  "$work/missing.pcap" "$work/noise.pcap" 2>"$work/err"
+check "unopenable inputs among good ones: exit 1" [ $? -eq 1 ]
+check "unopenable inputs among good ones: the good one's flows written" cmp -s "$work/some.jsonl" "$work/whole.jsonl"
+for bad in "empty.pcap: empty file, not a capture" "missing.pcap: cannot open capture: No such file" \
+           "noise.pcap: not a readable pcap/pcapng capture"; do
+  check "unopenable inputs among good ones: '$bad' on stderr" grep -qF "$bad" "$work/err"
+done
+check "unopenable inputs among good ones: three problems in the summary" \
+  python3 -c "import json,sys; p=json.load(open(sys.argv[1]))['problems']; sys.exit(len(p) != 3 or any(x['packets'] for x in p))" "$work/some.json"
 exit $fail

@@ -75,7 +75,7 @@ in=$cap/dns.pcap
 expect 2 "- (standard input) can be given only once" "$bin" analyze -q - -
 expect 2 "- (standard input) can be given only once" "$bin" audit --canaries "$cap/canary-canaries.txt" - "$cap/dns.pcap" -
 rm -f "$work/never.jsonl"
-expect 1 "BPF filter 'port 99999'" "$bin" analyze -q --bpf 'port 99999' - --flows "$work/never.jsonl"
+expect 2 "--bpf 'port 99999': illegal port number" "$bin" analyze -q --bpf 'port 99999' - --flows "$work/never.jsonl"
 if [ -e "$work/never.jsonl" ]; then bad "a bad filter on standard input still created the flows file"; fi
 in=$root/README.md
 expect 1 "-: not a readable pcap/pcapng capture" "$bin" analyze -q -

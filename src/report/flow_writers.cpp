@@ -47,8 +47,9 @@ void put(Buf& b, std::string_view s) { b.append(s.data(), s.data() + s.size()); 
 
 /// Appends a value with exactly three decimals, from integer thousandths. By hand for speed: doubles were a
 /// sixth of the writer's time with fmt's "{:.3f}", and std::to_chars(…, fixed, 3) takes 4–5 times as long
-/// as this. The one difference: an exact tie rounds away from zero here (774.5625 → 774.563), where printf,
-/// fmt and to_chars round it to even (774.562).
+/// as this. Where it differs from those (they round the double's exact value, ties to even): at a tie, or
+/// within v × 1000's rounding error of one, this rounds away from zero (774.5625 → 774.563, not 774.562).
+/// The CSV writer uses it too, so both files carry the same text.
 void fixed3(Buf& b, double v) {
   const bool neg = v < 0;
   const uint64_t t = static_cast<uint64_t>(std::llround((neg ? -v : v) * 1000.0));
@@ -269,8 +270,9 @@ void CsvWriter::format(const stats::FlowRecord& r, Buf& b) {
   } else {
     put(b, ",,,,");
   }
-  fmt::format_to(out, ",{},{},{:.3f}", format_rfc3339_us(r.first_seen), format_rfc3339_us(r.last_seen),
-                 static_cast<double>(r.last_seen - r.first_seen) / 1000.0);
+  // Decimals through fixed3, as in the JSONL records: fmt's "{:.3f}" rounds exact ties otherwise.
+  fmt::format_to(out, ",{},{},", format_rfc3339_us(r.first_seen), format_rfc3339_us(r.last_seen));
+  fixed3(b, static_cast<double>(r.last_seen - r.first_seen) / 1000.0);
   fmt::format_to(out, ",{},{},{},{},{},{}", r.packets[0], r.packets[1], r.bytes[0], r.bytes[1], r.payload[0],
                  r.payload[1]);
   for (const auto* series : {&r.size, &r.iat_ms}) {
@@ -278,7 +280,10 @@ void CsvWriter::format(const stats::FlowRecord& r, Buf& b) {
       if (m.n == 0) {
         put(b, ",,,,");
       } else {
-        fmt::format_to(out, ",{:.3f},{:.3f},{:.3f},{:.3f}", m.min, m.mean, m.stddev, m.max);
+        for (double v : {m.min, m.mean, m.stddev, m.max}) {
+          b.push_back(',');
+          fixed3(b, v);
+        }
       }
     }
   }
@@ -301,7 +306,9 @@ void CsvWriter::format(const stats::FlowRecord& r, Buf& b) {
     put(b, ",");
     append_csv_field(b, s);
   }
-  fmt::format_to(out, ",{},{},{:.3f},", r.after_packets, r.after_bytes, r.after_ms);
+  fmt::format_to(out, ",{},{},", r.after_packets, r.after_bytes);
+  fixed3(b, r.after_ms);
+  b.push_back(',');
   append_csv_field(b, r.server_name);
   for (const std::string* s : {&r.tls_version, &r.tls_alpn, &r.tls_ja3c, &r.tls_ja3s}) {
     put(b, ",");

@@ -168,7 +168,7 @@ PcapSource PcapSource::open_live(const std::string& iface, const std::string& bp
   if (rc < 0) {
     std::string why = pcap_geterr(h);
     if (rc == PCAP_ERROR_PERM_DENIED) {
-      why += " (capturing needs root or CAP_NET_RAW: try sudo, or setcap cap_net_raw,cap_net_admin=eip on sealscope)";
+      why += " (capturing needs root or CAP_NET_RAW and CAP_NET_ADMIN: try sudo, or setcap cap_net_raw,cap_net_admin=eip on sealscope)";
     } else if (rc == PCAP_ERROR_NO_SUCH_DEVICE) {
       why = "no such interface (list them with `ip link`)";
     }
@@ -295,9 +295,12 @@ ReadStatus PcapSource::next(RawPacket& out) {
   error_ = pcap_geterr(handle_);
   if (pcapng_ && error_.find("different from the type of the first interface") != std::string::npos) {
     // libpcap 1.10 gives one link type per handle: a pcapng interface of another type ends the read.
+    // The way out was tried with Wireshark 4.0's tools: tshark alone keeps every interface's description
+    // (and refuses -F pcap), so editcap gives the selected frames their one link type.
     error_ += " (pcapng interfaces of different link types: libpcap reads only files whose interfaces "
-              "share one link type; split the file per interface, e.g. tshark -r FILE -w OUT -Y "
-              "'frame.interface_id == N')";
+              "share one link type; take each interface's frames apart: tshark -r FILE -Y "
+              "'frame.interface_id == N' -w PART.pcapng, then editcap -F pcap -T ENCAP PART.pcapng PART.pcap "
+              "with the interface's encapsulation as capinfos -I FILE names it, e.g. ether or rawip)";
   }
   return ReadStatus::Error;
 }

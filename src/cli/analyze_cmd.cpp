@@ -40,7 +40,7 @@ int analyze_main(const std::vector<std::string>& args) {
       "Options");
   desc.add_options()
       ("help,h", "show this help")
-      ("interface,i", po::value(&o.interface), "capture live from IFACE (needs root or CAP_NET_RAW)")
+      ("interface,i", po::value(&o.interface), "capture live from IFACE (needs root or CAP_NET_RAW and CAP_NET_ADMIN)")
       ("bpf", po::value(&o.bpf), "BPF filter applied to files and live capture (pcap-filter(7))")
       ("duration", po::value(&o.duration_s), "live capture: stop after S seconds (0, the default: until Ctrl-C)")
       ("flows", po::value(&flows_path), "write one JSON object per flow to FILE (sealscope-flows(5); - = stdout)")
@@ -66,7 +66,7 @@ int analyze_main(const std::vector<std::string>& args) {
        "concurrent flows kept per worker; beyond it the least recently seen flow is written early "
        "(end \"evicted\", counted in the summary)")
       ("workers", po::value(&o.workers)->default_value(1),
-       "worker threads, each with its own flow table and nDPI module (1 = deterministic output)")
+       "worker threads, 1-64, each with its own flow table and nDPI module (1 = deterministic output)")
       ("progress", po::bool_switch(&progress), "always draw the progress bar on stderr")
       ("no-progress", po::bool_switch(&no_progress), "never draw the progress bar")
       ("quiet,q", po::bool_switch(&quiet), "do not print the summary on stdout");
@@ -103,6 +103,10 @@ int analyze_main(const std::vector<std::string>& args) {
     eprint("sealscope analyze: --splt must be between 0 and 255\n");
     return kUsage;
   }
+  if (progress && no_progress) {
+    eprint("sealscope analyze: --progress and --no-progress contradict each other; give one\n");
+    return kUsage;
+  }
   if (o.workers == 0 || o.workers > 64) {
     eprint("sealscope analyze: --workers must be between 1 and 64\n");
     return kUsage;
@@ -137,7 +141,8 @@ int analyze_main(const std::vector<std::string>& args) {
   order_by_time("analyze", o.files);
   t.splt = static_cast<uint16_t>(splt);
   apply_switches(o, switches);
-  o.progress = !quiet && !no_progress && (progress || isatty(STDERR_FILENO));
+  // --progress draws even with -q (which silences the summary, not the bar); by default, a terminal and no -q.
+  o.progress = progress || (!quiet && !no_progress && isatty(STDERR_FILENO));
 
   stats::Summary summary;
   analyze::TeeSink tee;

@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <map>
 #include <string>
 #include <system_error>
 
 #include "classify/ndpi_adapter.hpp"
+#include "report/flow_writers.hpp"
 #include "cli/commands.hpp"
 #include "policy/policy.hpp"
 
@@ -71,6 +73,9 @@ int run(int argc, char** argv) {
       if (got >= 0 && got != fd) ::close(got);  // cannot happen: open returns the lowest free number
     }
   }
+  // A reader that goes away (`| head`) makes writes fail with EPIPE, reported as any output that cannot be
+  // written (exit status 1, the output named), instead of SIGPIPE ending the run without a word.
+  std::signal(SIGPIPE, SIG_IGN);
   int rc = kOk;
   int failed_errno = 0;  // of a write to standard output that failed before the final flush
   try {
@@ -88,11 +93,14 @@ int run(int argc, char** argv) {
   }
   // Summaries, reports and '-' outputs go to standard output through stdio's buffer: a full disk or a
   // closed file behind it shows only here, and must not pass for success.
-  if (failed_errno == 0 && std::ferror(stdout) != 0) failed_errno = errno;
+  // errno is read right after the flush: taken earlier, it could be any call's since the write failed.
   errno = 0;
   const bool flush_failed = std::fflush(stdout) != 0;
+  const int flush_errno = errno;
   if (flush_failed || std::ferror(stdout) != 0) {
-    const int e = flush_failed && errno != 0 ? errno : failed_errno;
+    // An output to "-" that failed has said so, naming standard output: no second line.
+    if (report::OutputFile::stdout_failure_reported()) return rc == kOk ? kInputProblem : rc;
+    const int e = flush_failed && flush_errno != 0 ? flush_errno : failed_errno;
     eprint("sealscope: standard output: write failed{}\n",
            e != 0 ? std::string(": ") + std::strerror(e) : std::string());
     return rc == kOk ? kInputProblem : rc;

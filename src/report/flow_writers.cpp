@@ -1,5 +1,6 @@
 #include "report/flow_writers.hpp"
 
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <cerrno>
@@ -26,17 +27,34 @@ OutputFile::~OutputFile() {
   if (f_ != nullptr && f_ != stdout) std::fclose(f_);
 }
 
+namespace {
+std::atomic<bool> g_stdout_failed{false};
+}  // namespace
+
+bool OutputFile::stdout_failure_reported() noexcept { return g_stdout_failed.load(); }
+
+Error OutputFile::write_error() const {
+  const std::string why = std::strerror(errno);
+  if (path_ != "-") return Error(path_ + ": write failed: " + why);
+  g_stdout_failed.store(true);
+  return Error("standard output: write failed: " + why);
+}
+
 void OutputFile::write(const char* data, size_t n) {
   if (f_ == nullptr) return;
-  if (std::fwrite(data, 1, n, f_) != n) throw Error(path_ + ": write failed: " + std::strerror(errno));
+  if (std::fwrite(data, 1, n, f_) != n) throw write_error();
 }
 
 void OutputFile::close() {
   if (f_ == nullptr) return;
   const bool bad = std::fflush(f_) != 0 || std::ferror(f_) != 0;
+  const int why = errno;  // the flush's, before fclose can change it
   if (f_ != stdout) std::fclose(f_);
   f_ = nullptr;
-  if (bad) throw Error(path_ + ": write failed: " + std::strerror(errno));
+  if (bad) {
+    errno = why;
+    throw write_error();
+  }
 }
 
 namespace {

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "common/errors.hpp"
 #include "stats/flow_record.hpp"
 
 namespace sealscope::report {
@@ -19,8 +20,12 @@ class OutputFile {
   void write(const char* data, size_t n);
   void close();
   const std::string& path() const { return path_; }
+  /// True once an OutputFile on standard output ("-") has thrown its write error (which names it), so
+  /// the final check of standard output does not say it again.
+  static bool stdout_failure_reported() noexcept;
 
  private:
+  Error write_error() const;  ///< names the file (or standard output) and errno's reason
   /// 256 KiB: about 220 writes for a 56 MB flow file (glibc's 4 KiB default made 13,700).
   static constexpr size_t kWriteBuffer = 256u << 10;
   std::string path_;

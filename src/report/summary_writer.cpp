@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
 #include <vector>
 
 #include "common/errors.hpp"
+#include "report/flow_writers.hpp"
 
 namespace sealscope::report {
 
@@ -101,11 +101,11 @@ void write_summary_json(const stats::Summary& s, const std::string& path) {
     std::fflush(stdout);  // a failure is reported when the program ends (cli::run checks standard output)
     return;
   }
-  std::ofstream f(path);
-  if (!f) throw Error(path + ": cannot create summary file");
-  f << summary_json(s).dump(2) << '\n';
-  f.close();  // the data reaches the file here, not at <<: a full disk shows only now
-  if (!f) throw Error(path + ": write failed");
+  // OutputFile, as the flow files use: its errors name the file and the system's reason (a full disk).
+  OutputFile f(path);
+  const std::string text = summary_json(s).dump(2) + "\n";
+  f.write(text.data(), text.size());
+  f.close();
 }
 
 std::vector<std::pair<std::pair<std::string, std::string>, stats::Totals>> family_activity_rows(

@@ -34,10 +34,10 @@ check() {
   fi
 }
 
-expect "/dev/full: write failed" analyze -q --flows /dev/full "$cap"
-expect "/dev/full: write failed" analyze -q --csv /dev/full "$cap"
-expect "/dev/full: write failed" analyze -q --summary-json /dev/full "$cap"
-expect "/dev/full: write failed" analyze -q --html /dev/full "$cap"
+expect "/dev/full: write failed: No space left on device" analyze -q --flows /dev/full "$cap"
+expect "/dev/full: write failed: No space left on device" analyze -q --csv /dev/full "$cap"
+expect "/dev/full: write failed: No space left on device" analyze -q --summary-json /dev/full "$cap"
+expect "/dev/full: write failed: No space left on device" analyze -q --html /dev/full "$cap"
 expect "/dev/full: write failed" policy test -q --rules "$rules" --pass-pcap /dev/full "$cap"
 expect "/dev/full: write failed" policy test -q --rules "$rules" --drop-pcap /dev/full --pass-pcap "$work/p.pcap" "$cap"
 expect "/dev/full: cannot write the report" policy test -q --rules "$rules" --report-json /dev/full "$cap"
@@ -87,6 +87,21 @@ closed() {  # closed WHICH: analyze with --flows and --summary-json, WHICH (stdo
 [ -s "$work/ref.jsonl" ] && [ -s "$work/ref.json" ] || { echo "FAIL: no reference outputs"; fail=1; }
 closed stdout
 grep -q "standard output: write failed" "$work/err" || { echo "FAIL: stdout closed: not said"; fail=1; }
+# A reader that goes away (| head): not a silent SIGPIPE death but exit 1 and one line naming standard output.
+# The pipe's reading end is closed before sealscope starts, so the first write fails (no race with a reader).
+python3 -c '
+import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+with open(sys.argv[3], "wb") as err:
+    sys.exit(subprocess.run([sys.argv[1], "analyze", "-q", "--flows", "-", sys.argv[2]], stdout=w, stderr=err).returncode)
+' "$bin" "$root/captures/mixed.pcap" "$work/err"
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q "standard output: write failed: Broken pipe" "$work/err" && [ "$(wc -l <"$work/err")" -eq 1 ]; then
+  echo "ok: reader gone: exit 1, one line naming standard output"
+else
+  echo "FAIL: reader gone: exit $rc, stderr: $(head -c 300 "$work/err")"; fail=1
+fi
 closed stderr
 
 # Positive control: the same commands with real files exit 0 and leave non-empty files.

@@ -84,4 +84,23 @@ if [ -n "$f0" ] && [ "$f0" = "$fd" ] && [ "$f0" -lt 41 ]; then
 else
   echo "FAIL: idle timeouts of 0: '$f0' flows, defaults '$fd' ($(head -c 300 "$work/err"))"; fail=1
 fi
+# --progress draws even with -q (which silences the summary only); with --no-progress too it is refused.
+"$bin/sealscope" analyze -q --progress "$tls" >/dev/null 2>"$work/err"
+if [ $? -eq 0 ] && grep -q '100.0%' "$work/err"; then
+  echo "ok: -q --progress draws the bar"
+else
+  echo "FAIL: -q --progress drew no bar: $(head -c 200 "$work/err")"; fail=1
+fi
+"$bin/sealscope" analyze -q "$tls" >/dev/null 2>"$work/err"
+if [ $? -eq 0 ] && [ ! -s "$work/err" ]; then
+  echo "ok: -q alone, stderr not a terminal: no bar"
+else
+  echo "FAIL: -q alone wrote to stderr: $(head -c 200 "$work/err")"; fail=1
+fi
+"$bin/sealscope" analyze -q --progress --no-progress "$tls" >/dev/null 2>"$work/err"
+if [ $? -eq 2 ] && grep -qF -- "--progress and --no-progress" "$work/err"; then
+  echo "ok: --progress with --no-progress refused"
+else
+  echo "FAIL: --progress with --no-progress: $(head -c 200 "$work/err")"; fail=1
+fi
 exit $fail

@@ -40,7 +40,7 @@ const char* const placements_file = "canary-placements.tsv";
 
 const char* const file_comments[] = {
     "# Canaries planted in captures/canary.pcap by sealscope-mkcaptures (captures/gen/canary.cpp).",
-    "# One canary per line, UTF-8, at least 8 bytes; lines starting with # are comments.",
+    "# One canary per line, UTF-8, at least 6 bytes (sealscope(1)); lines starting with # are comments.",
     "# Where each one sits: captures/canary-placements.tsv (and captures/README.md). canary-clean.pcap has none.",
 };
 constexpr int comment_lines = static_cast<int>(std::size(file_comments));

@@ -46,7 +46,16 @@ std::vector<Canary> load_canaries(const std::string& path) {
         throw ConfigError(path, 1, 1, "the file is UTF-16 (byte-order mark); expected UTF-8 text, one canary per line");
       }
     }
-    if (line.empty() || line[0] == '#') continue;
+    const size_t text_begin = line.find_first_not_of(" \t");
+    if (text_begin == std::string::npos || line[0] == '#') continue;  // blank (spaces and tabs only) or comment
+    // Spaces around a canary would be searched as part of it and it would never match: a false PASS.
+    if (text_begin > 0 || line.back() == ' ' || line.back() == '\t') {
+      const size_t col = text_begin > 0 ? 1 : line.find_last_not_of(" \t") + 2;
+      throw ConfigError(path, static_cast<int>(n), static_cast<int>(col),
+                        fmt::format("canary {} with a space or tab, which would be searched as part of it; expected "
+                                    "the canary alone on the line",
+                                    text_begin > 0 ? "begins" : "ends"));
+    }
     if (const size_t nul = line.find('\0'); nul != std::string::npos) {
       throw ConfigError(path, static_cast<int>(n), static_cast<int>(nul) + 1,
                         "NUL byte in a canary (is the file UTF-16?); expected UTF-8 text, one canary per line");

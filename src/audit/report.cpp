@@ -94,6 +94,9 @@ std::vector<std::string> warnings(const Auditor& a) {
   std::vector<std::string> w;
   if (a.flows_total() == 0) {
     w.push_back("no flow in the captures: nothing was searched or measured, so PASS says nothing about content");
+  } else if (a.messaging_flows() == 0) {
+    w.push_back("no flow was classified as messaging: only the canary search could fail, so PASS says nothing "
+                "about the cleartext or randomness of a messenger that was not recognised");
   }
   return w;
 }

@@ -45,7 +45,8 @@ int audit_main(const std::vector<std::string>& args) {
       ("max-hits", po::value(&ao.max_hits_listed)->default_value(1000),
        "canary occurrences listed in the report (all are counted)")
       ("reassembly-stream-cap", po::value(&ao.reassembly.per_stream)->default_value(1u << 20),
-       "bytes held per TCP direction while waiting for a hole to fill; at the cap the hole becomes a gap")
+       "bytes held per TCP direction while waiting for a hole to fill; at the cap the hole becomes a gap "
+       "(at most --reassembly-total-cap)")
       ("reassembly-total-cap", po::value(&ao.reassembly.total)->default_value(64u << 20),
        "bytes held for all TCP directions together; at the cap the stream that pushes past it skips its hole")
       ("bpf", po::value(&o.bpf), "BPF filter applied to the captures (pcap-filter(7))")
@@ -67,7 +68,9 @@ int audit_main(const std::vector<std::string>& args) {
     return kUsage;
   }
   if (ao.reassembly.per_stream == 0 || ao.reassembly.total < ao.reassembly.per_stream) {
-    eprint("sealscope audit: --reassembly-stream-cap must be > 0 and at most --reassembly-total-cap\n");
+    eprint("sealscope audit: --reassembly-stream-cap ({}) must be > 0 and at most --reassembly-total-cap ({}); "
+           "to go below 1 MiB in all, lower both\n",
+           ao.reassembly.per_stream, ao.reassembly.total);
     return kUsage;
   }
   if (report_path == "-" && html_path == "-") {

@@ -117,6 +117,12 @@ int test_main(const std::vector<std::string>& args) {
     eprint("sealscope policy test: only one of --report-json and --html can be - (stdout)\n");
     return kUsage;
   }
+  if (pass_path == "-" || drop_path == "-") {
+    // Not standard output: the binary pcap would be mixed with the summary printed there.
+    eprint("sealscope policy test: --{}-pcap writes a pcap file; - (standard output) is not one\n",
+           pass_path == "-" ? "pass" : "drop");
+    return kUsage;
+  }
   if (!bpf_compiles("policy test", o.bpf)) return kUsage;
   if (!files_are_distinct("policy test", o.files, {{"--rules", rules}, {"--labels", labels_path}},
                             {{"--report-json", report_path},
@@ -134,6 +140,9 @@ int test_main(const std::vector<std::string>& args) {
       eprint("sealscope policy test: {} has {} error(s); nothing was run\n", rules, r.errors());
       return kUsage;
     }
+    // Warnings too (an unknown app name with its did-you-mean): a misspelt rule would otherwise just match
+    // nothing in the dry run without a word.
+    if (!r.diagnostics.empty()) print_diagnostics(r);
     pol = std::move(r.policy);
   } catch (const Error& ex) {
     eprint("sealscope policy test: {}\n", ex.what());

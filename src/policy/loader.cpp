@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -638,7 +639,16 @@ LoadResult load_policy_text(const std::string& text, const std::string& name, bo
   p->file = name;
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    // Every document is parsed, so that a second one (after "---") is an error, not rules dropped unread.
+    const std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    if (docs.size() > 1) {
+      const YAML::Mark m = docs[1].Mark();
+      res.diagnostics.push_back({true, name, Pos{m.is_null() ? 1 : m.line + 1, m.is_null() ? 1 : m.column + 1},
+                                 "a second YAML document (after '---'): a rules file is one document; move its "
+                                 "content into the first"});
+      return res;
+    }
+    if (!docs.empty()) root = docs[0];
   } catch (const YAML::Exception& ex) {
     const int line = ex.mark.is_null() ? 1 : ex.mark.line + 1;
     const int col = ex.mark.is_null() ? 1 : ex.mark.column + 1;
@@ -661,6 +671,12 @@ LoadResult load_policy_text(const std::string& text, const std::string& name, bo
 }
 
 LoadResult load_policy_file(const std::string& path, bool lint) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, not a rules file");
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec) &&
+      !std::filesystem::is_fifo(path, ec)) {
+    throw InputError(path + ": not a regular file, not a rules file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot read the rules file: " + std::strerror(errno));
   std::ostringstream ss;

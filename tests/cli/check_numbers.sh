@@ -103,4 +103,19 @@ if [ $? -eq 2 ] && grep -qF -- "--progress and --no-progress" "$work/err"; then
 else
   echo "FAIL: --progress with --no-progress: $(head -c 200 "$work/err")"; fail=1
 fi
+# policy test: a pcap output cannot be standard output (the summary is printed there); the rules file's
+# warnings (an unknown name with its did-you-mean) are shown in a dry run too, not only by policy check.
+printf 'rules:\n  - {name: calls, label: WhatsAppCal, action: block}\ndefault: allow\n' >"$work/typo.yaml"
+"$bin/sealscope" policy test -q --rules "$work/typo.yaml" --pass-pcap - "$tls" >/dev/null 2>"$work/err"
+if [ $? -eq 2 ] && grep -qF -- "--pass-pcap writes a pcap file" "$work/err"; then
+  echo "ok: policy test --pass-pcap - refused"
+else
+  echo "FAIL: policy test --pass-pcap -: $(head -c 200 "$work/err")"; fail=1
+fi
+"$bin/sealscope" policy test -q --rules "$work/typo.yaml" "$tls" >/dev/null 2>"$work/err"
+if [ $? -eq 0 ] && grep -qF "did you mean 'WhatsAppCall'" "$work/err"; then
+  echo "ok: policy test shows the rules file's warnings"
+else
+  echo "FAIL: policy test hid the rules file's warnings: $(head -c 200 "$work/err")"; fail=1
+fi
 exit $fail

@@ -144,4 +144,20 @@ TEST_CASE("audit canaries: the file format and its errors name file:line:column"
   const Refusal nul = refusal(std::string("# utf-16 without a mark\nf\0i\0r\0s\0t\0\n", 35));
   CHECK(nul.line == 2);
   CHECK(nul.column == 2);
+  // Spaces around a canary would be searched with it (never matching: a false PASS): refused where they
+  // start; a line of spaces and tabs only is blank.
+  const Refusal trailing = refusal("# c\n \t \nSPLIT-CANARY-a7f3q9  \n");
+  CHECK(trailing.line == 3);
+  CHECK(trailing.column == 20);
+  CHECK(trailing.what.find("ends with a space or tab") != std::string::npos);
+  const Refusal leading = refusal("\tSPLIT-CANARY-a7f3q9\n");
+  CHECK(leading.line == 1);
+  CHECK(leading.column == 1);
+  CHECK(leading.what.find("begins with a space or tab") != std::string::npos);
+  const std::string inner = temp_file("  \nsecret phrase here\n\t\n");
+  const auto ci = load_canaries(inner);
+  REQUIRE(ci.size() == 1);
+  CHECK(ci[0].text == "secret phrase here");  // spaces inside a canary are its own
+  CHECK(ci[0].line == 2);
+  std::remove(inner.c_str());
 }

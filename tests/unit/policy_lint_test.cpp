@@ -43,6 +43,21 @@ TEST_CASE("policy load: malformed YAML is one error at its position") {
   CHECK(r.diagnostics[0].format().rfind("r.yaml:", 0) == 0);
 }
 
+TEST_CASE("policy load: a second YAML document is an error at its start, not rules dropped unread") {
+  const LoadResult r = run("rules:\n  - {name: a, action: block}\ndefault: allow\n---\nrules: []\n");
+  REQUIRE(r.errors() == 1);
+  CHECK(r.policy == nullptr);
+  const Diagnostic& d = find(r, "second YAML document");
+  CHECK(d.pos.line == 5);
+  CHECK(d.pos.column == 1);
+  // One document with an explicit start marker is fine.
+  CHECK(run("---\nrules:\n  - {name: a, action: block}\ndefault: allow\n").errors() == 0);
+}
+
+TEST_CASE("policy load: a directory is not a rules file") {
+  CHECK_THROWS_WITH(load_policy_file("/tmp", false), Catch::Matchers::Contains("is a directory"));
+}
+
 TEST_CASE("policy load: each bad value is its own error at file:line:column, nothing half-loaded") {
   const LoadResult r = run(R"(regions:
   north:

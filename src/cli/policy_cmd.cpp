@@ -158,12 +158,26 @@ int test_main(const std::vector<std::string>& args) {
   policy::DryRun run(*pol);
   policy::TruthTable truth;
   policy::ReportContext ctx{rules, o.files, "flow labels", &summary};
+  if (!labels_path.empty()) {
+    // Like the rules file, the labels file is read before anything is written: its errors are the
+    // command line's (exit status 2, as --help says), a missing file included.
+    try {
+      truth.load(labels_path, o.files);
+    } catch (const Error& ex) {
+      eprint("sealscope policy test: {}\n", ex.what());
+      return kUsage;
+    }
+    if (truth.empty()) {
+      eprint("sealscope policy test: warning: {} has no row for the captures given: every flow is judged on its "
+             "own label\n",
+             labels_path);
+    }
+  }
   bool ok = true;
   try {
     analyze::Analyzer analyzer(o, tee, summary);
     analyzer.check_inputs();
     if (!labels_path.empty()) {
-      truth.load(labels_path, o.files);
       run.set_truth(&truth);
       ctx.truth = "labels file " + labels_path;
     }

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "classify/labels.hpp"
@@ -47,8 +50,10 @@ bool valid_endpoint(const std::string& ep) {
 }
 
 std::vector<LabelRow> load_labels(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, not a labels file");
   std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open labels file");
+  if (!in) throw InputError(path + ": cannot open labels file: " + std::strerror(errno));
   std::vector<LabelRow> rows;
   std::string line;
   int n = 0;
@@ -103,6 +108,12 @@ std::vector<LabelRow> load_labels(const std::string& path) {
     r.has_ndpi42 = columns == std::size(kHeader);
     if (r.has_ndpi42) r.ndpi42_label = f[9];
     rows.push_back(std::move(r));
+  }
+  if (in.bad()) throw InputError(path + ": read error");
+  if (columns == 0) {  // empty, or comments only: no header, so not a labels file
+    throw ConfigError(path, std::max(n, 1), 1,
+                      "no header; expected 'file, l4, vlan, endpoint_a, endpoint_b, packets, expected_label, family, "
+                      "activity' (tab-separated) and a row per flow");
   }
   return rows;
 }

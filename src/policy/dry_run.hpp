@@ -53,6 +53,7 @@ class TruthTable {
   void load(const std::string& path, const std::vector<std::string>& captures);
   using Row = eval::Observed;  ///< label, family, activity of the row
   const Row* find(const stats::FlowRecord& r) const;
+  bool empty() const { return rows_.empty(); }
 
  private:
   std::map<std::string, Row> rows_;  ///< by eval::match_key without the file name (eval::add_observed)

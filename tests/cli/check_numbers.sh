@@ -118,4 +118,27 @@ if [ $? -eq 0 ] && grep -qF "did you mean 'WhatsAppCall'" "$work/err"; then
 else
   echo "FAIL: policy test hid the rules file's warnings: $(head -c 200 "$work/err")"; fail=1
 fi
+# policy test --labels: a missing or headerless labels file is the command line's (exit 2, nothing run);
+# one with no row for the captures given is a warning.
+rules=$root/rules/calls-blocked-chat-allowed.yaml
+"$bin/sealscope" policy test -q --rules "$rules" --labels "$work/none.tsv" "$tls" >/dev/null 2>"$work/err"
+if [ $? -eq 2 ] && grep -qF "none.tsv: cannot open labels file: No such file" "$work/err"; then
+  echo "ok: policy test: a missing labels file is a usage error"
+else
+  echo "FAIL: policy test, missing labels file: $(head -c 200 "$work/err")"; fail=1
+fi
+: >"$work/empty.tsv"
+"$bin/sealscope" policy test -q --rules "$rules" --labels "$work/empty.tsv" "$tls" >/dev/null 2>"$work/err"
+if [ $? -eq 2 ] && grep -qF "empty.tsv:1:1: no header" "$work/err"; then
+  echo "ok: policy test: an empty labels file is a usage error"
+else
+  echo "FAIL: policy test, empty labels file: $(head -c 200 "$work/err")"; fail=1
+fi
+printf 'file\tl4\tvlan\tendpoint_a\tendpoint_b\tpackets\texpected_label\tfamily\tactivity\nother.pcap\tTCP\t\t192.0.2.1:1\t192.0.2.2:2\t1\tTLS\t\tother\n' >"$work/other.tsv"
+"$bin/sealscope" policy test -q --rules "$rules" --labels "$work/other.tsv" "$tls" >/dev/null 2>"$work/err"
+if [ $? -eq 0 ] && grep -qF "other.tsv has no row for the captures given" "$work/err"; then
+  echo "ok: policy test: a labels file with no row for the captures is a warning"
+else
+  echo "FAIL: policy test, labels without rows for the captures: $(head -c 200 "$work/err")"; fail=1
+fi
 exit $fail

@@ -41,7 +41,7 @@ class FrameRing {
   /// Producer: copies a frame in, waiting while the ring is full.
   void push(int64_t ts, const uint8_t* data, uint32_t caplen, uint32_t wirelen, int linktype, uint32_t frame_no = 0,
             uint16_t file_index = 0) {
-    write(ts, data, caplen, caplen, wirelen, linktype, frame_no, file_index);
+    write(ts, data, caplen, caplen, wirelen, linktype, frame_no, file_index, 0, kNoMeta);
   }
   /// Producer: as push(), with `meta_len` bytes (a multiple of 8) before the frame, which
   /// `fill(uint8_t* meta, const uint8_t* frame_in_ring)` writes once the frame is in the ring (so that what
@@ -49,12 +49,7 @@ class FrameRing {
   template <class Fill>
   void push_with(int64_t ts, const uint8_t* data, uint32_t caplen, uint32_t wirelen, int linktype,
                  uint32_t frame_no, uint16_t file_index, uint16_t meta_len, Fill&& fill) {
-    Header* h = reserve(record_size(meta_len + caplen));
-    set(h, ts, caplen, wirelen, linktype, frame_no, file_index, meta_len);
-    uint8_t* meta = reinterpret_cast<uint8_t*>(h) + sizeof(Header);
-    if (caplen > 0) std::memcpy(meta + meta_len, data, caplen);
-    fill(meta, static_cast<const uint8_t*>(meta + meta_len));
-    commit(h->size);
+    write(ts, data, caplen, caplen, wirelen, linktype, frame_no, file_index, meta_len, fill);
   }
   /// Producer: publishes every frame pushed so far (frames are otherwise published in batches of 64). Live
   /// capture calls this so a quiet interface's packets reach the worker at once, not 64 packets later.
@@ -62,13 +57,13 @@ class FrameRing {
   /// Producer: marks the end of the input and publishes everything. `drain` is passed on to the consumer in
   /// the end record's linktype (1: end every flow and write its record; 0: teardown, write nothing).
   void push_end(bool drain = false) {
-    write(0, nullptr, 0, kEnd, 0, drain ? 1 : 0, 0, 0);
+    write(0, nullptr, 0, kEnd, 0, drain ? 1 : 0, 0, 0, 0, kNoMeta);
     publish_head();
   }
   /// Producer: another timeline starts at `first_ts`; `clock` is where the old one ended (a record with
   /// caplen kTimeline, ts `first_ts`, and `clock` as its 8 bytes of data: timeline_clock()).
   void push_timeline(int64_t clock, int64_t first_ts) {
-    write(first_ts, reinterpret_cast<const uint8_t*>(&clock), sizeof clock, kTimeline, 0, 0, 0, 0);
+    write(first_ts, reinterpret_cast<const uint8_t*>(&clock), sizeof clock, kTimeline, 0, 0, 0, 0, 0, kNoMeta);
   }
   /// Consumer: the old timeline's clock of a kTimeline record.
   static int64_t timeline_clock(const Header* h) {
@@ -113,17 +108,14 @@ class FrameRing {
     return static_cast<uint32_t>((sizeof(Header) + caplen + kAlign - 1) / kAlign * kAlign);
   }
 
-  /// Copies a record in: a header whose caplen field says `caplen` (a frame's length, or kEnd/kTimeline)
-  /// and `len` bytes of `data` behind it.
+  static constexpr auto kNoMeta = [](uint8_t*, const uint8_t*) {};
+
+  /// Copies a record in, the one way every push does: a header whose caplen field says `caplen` (a frame's
+  /// length, or kEnd/kTimeline), `meta_len` bytes that `fill` writes, then `len` bytes of `data`.
+  template <class Fill>
   void write(int64_t ts, const uint8_t* data, uint32_t len, uint32_t caplen, uint32_t wirelen, int linktype,
-             uint32_t frame_no, uint16_t file_index) {
-    Header* h = reserve(record_size(len));
-    set(h, ts, caplen, wirelen, linktype, frame_no, file_index, 0);
-    if (len > 0) std::memcpy(reinterpret_cast<uint8_t*>(h) + sizeof(Header), data, len);
-    commit(h->size);
-  }
-  static void set(Header* h, int64_t ts, uint32_t caplen, uint32_t wirelen, int linktype, uint32_t frame_no,
-                  uint16_t file_index, uint16_t meta_len) {
+             uint32_t frame_no, uint16_t file_index, uint16_t meta_len, Fill&& fill) {
+    Header* h = reserve(record_size(meta_len + len));
     h->caplen = caplen;
     h->wirelen = wirelen;
     h->linktype = linktype;
@@ -131,6 +123,10 @@ class FrameRing {
     h->frame_no = frame_no;
     h->file_index = file_index;
     h->meta_len = meta_len;
+    uint8_t* meta = reinterpret_cast<uint8_t*>(h) + sizeof(Header);
+    if (len > 0) std::memcpy(meta + meta_len, data, len);
+    fill(meta, static_cast<const uint8_t*>(meta + meta_len));
+    commit(h->size);
   }
   Header* reserve(uint32_t size) {
     size_t idx = write_ % size_;

@@ -5,12 +5,10 @@
 #include <sodium.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
 #include <fstream>
 
 #include "common/errors.hpp"
+#include "common/text_input.hpp"
 
 namespace sealscope::audit {
 
@@ -33,10 +31,7 @@ const char* encoding_name(Encoding e) {
 }
 
 std::vector<Canary> load_canaries(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, not a canaries file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open the canaries file: " + std::strerror(errno));
+  std::ifstream in = open_text_input(path, "canaries file", "cannot open the canaries file");
   std::vector<Canary> out;
   std::string line;
   uint32_t n = 0;

@@ -3,13 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
 #include <fstream>
 
 #include "classify/labels.hpp"
 #include "common/errors.hpp"
+#include "common/text_input.hpp"
 
 namespace sealscope::eval {
 
@@ -50,10 +48,7 @@ bool valid_endpoint(const std::string& ep) {
 }
 
 std::vector<LabelRow> load_labels(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, not a labels file");
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open labels file: " + std::strerror(errno));
+  std::ifstream in = open_text_input(path, "labels file", "cannot open labels file");
   std::vector<LabelRow> rows;
   std::string line;
   int n = 0;

@@ -1,9 +1,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -13,6 +11,7 @@
 
 #include "classify/labels.hpp"
 #include "common/errors.hpp"
+#include "common/text_input.hpp"
 #include "policy/policy.hpp"
 
 namespace sealscope::policy {
@@ -672,13 +671,11 @@ LoadResult load_policy_text(const std::string& text, const std::string& name, bo
 
 LoadResult load_policy_file(const std::string& path, bool lint) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, not a rules file");
-  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec) &&
-      !std::filesystem::is_fifo(path, ec)) {
-    throw InputError(path + ": not a regular file, not a rules file");
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_directory(path, ec) &&
+      !std::filesystem::is_regular_file(path, ec) && !std::filesystem::is_fifo(path, ec)) {
+    throw InputError(path + ": not a regular file, not a rules file");  // a device: /dev/null reads as empty
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot read the rules file: " + std::strerror(errno));
+  std::ifstream in = open_text_input(path, "rules file", "cannot read the rules file");
   std::ostringstream ss;
   ss << in.rdbuf();
   return load_policy_text(ss.str(), path, lint);

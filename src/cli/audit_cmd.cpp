@@ -14,6 +14,7 @@
 #include "cli/parse.hpp"
 #include "cli/pipeline_options.hpp"
 #include "common/errors.hpp"
+#include "report/text_escape.hpp"
 
 namespace po = boost::program_options;
 
@@ -108,7 +109,7 @@ int audit_main(const std::vector<std::string>& args) {
     analyzer.check_inputs();
     analyzer.add_observer(&auditor);
     ok = run_interruptible(analyzer);
-    if (!report_path.empty()) write_report(report_path, audit::report_json(auditor, ctx).dump(2) + "\n");
+    if (!report_path.empty()) write_report(report_path, report::json_text(audit::report_json(auditor, ctx)) + "\n");
     if (!html_path.empty()) write_report(html_path, audit::report_html(auditor, ctx, version_string()));
   } catch (const Error& ex) {
     eprint("sealscope audit: {}\n", ex.what());

@@ -13,6 +13,7 @@
 #include "cli/pipeline_options.hpp"
 #include "common/errors.hpp"
 #include "eval/eval.hpp"
+#include "report/text_escape.hpp"
 
 namespace po = boost::program_options;
 
@@ -174,7 +175,7 @@ int eval_main(const std::vector<std::string>& args) {
       j["reread"] = rep.reread;
       for (const auto& [k, t] : rep.by_family) j["by_family"][k] = tally(t);
       for (const auto& [k, t] : rep.by_file) j["by_file"][k] = tally(t);
-      write_report(json_path, j.dump(2) + "\n");
+      write_report(json_path, report::json_text(j) + "\n");
     }
     if (!inputs_ok) return kInputProblem;
     if ((min_app >= 0 && rep.total.pct(rep.total.app) < min_app) ||

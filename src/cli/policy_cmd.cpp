@@ -13,6 +13,7 @@
 #include "policy/dry_run.hpp"
 #include "policy/policy.hpp"
 #include "policy/report.hpp"
+#include "report/text_escape.hpp"
 
 namespace po = boost::program_options;
 
@@ -187,7 +188,7 @@ int test_main(const std::vector<std::string>& args) {
     analyzer.add_observer(&run);
     ok = run_interruptible(analyzer);
     run.finish();
-    if (!report_path.empty()) write_report(report_path, policy::report_json(run, ctx).dump(2) + "\n");
+    if (!report_path.empty()) write_report(report_path, report::json_text(policy::report_json(run, ctx)) + "\n");
     if (!html_path.empty()) write_report(html_path, policy::report_html(run, ctx, version_string()));
   } catch (const ConfigError& ex) {
     eprint("sealscope policy test: {}\n", ex.what());

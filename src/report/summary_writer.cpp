@@ -7,6 +7,7 @@
 
 #include "common/errors.hpp"
 #include "report/flow_writers.hpp"
+#include "report/text_escape.hpp"
 
 namespace sealscope::report {
 
@@ -97,13 +98,13 @@ nlohmann::ordered_json capture_json(const stats::Summary& s) {
 
 void write_summary_json(const stats::Summary& s, const std::string& path) {
   if (path == "-") {
-    fmt::print("{}\n", summary_json(s).dump(2));
+    fmt::print("{}\n", json_text(summary_json(s)));
     std::fflush(stdout);  // a failure is reported when the program ends (cli::run checks standard output)
     return;
   }
   // OutputFile, as the flow files use: its errors name the file and the system's reason (a full disk).
   OutputFile f(path);
-  const std::string text = summary_json(s).dump(2) + "\n";
+  const std::string text = json_text(summary_json(s)) + "\n";
   f.write(text.data(), text.size());
   f.close();
 }

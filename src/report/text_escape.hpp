@@ -1,27 +1,60 @@
 #pragma once
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 
 namespace sealscope::report {
 
-/// Appends `s` as a JSON string literal: " and \ get a backslash, and every byte outside printable ASCII
-/// (controls, 0x7F, each byte >= 0x80) is written as \u00XX, so the output is valid JSON (and ASCII)
-/// whatever a capture put into a name; a UTF-8 name reads back as its bytes taken as Latin-1.
+/// Every output writes a string from a capture or from an input (a server name, a file name, a rule name)
+/// as the same text, its "display text": valid UTF-8 stays as it is, except that a control character
+/// (C0, DEL, C1), the backslash and every byte that is not part of a valid UTF-8 sequence become the four
+/// characters \xNN (lower-case hex), one per byte. The text is always valid UTF-8, the original bytes can
+/// always be read back, and a JSON string, a CSV cell and an HTML text node of the same name hold the same
+/// characters. Each writer below adds only its own format's quoting to it.
+void append_display_text(fmt::memory_buffer& out, std::string_view s);
+std::string display_text(std::string_view s);
+
+/// Appends `s` as a JSON string literal holding its display text (" and \ get a backslash).
 /// Hand-written: nlohmann::json (linked) needs a json value per string and, like rapidjson's Writer and
-/// yajl_gen, takes the input as UTF-8: bytes >= 0x80 are copied through (invalid UTF-8 then makes invalid
-/// JSON), replaced by U+FFFD, or refused.
+/// yajl_gen, takes the input as UTF-8: invalid UTF-8 is copied through (invalid JSON), replaced by
+/// U+FFFD, or refused.
 void append_json_string(fmt::memory_buffer& out, std::string_view s);
 
-/// Appends `s` as HTML text or a quoted attribute value: & < > " ' become character references, and bytes
-/// outside printable ASCII become the text \xNN, as in CSV (a name from a capture need not be UTF-8).
+/// Appends `s`'s display text as HTML text or a quoted attribute value: & < > " ' become character
+/// references.
 /// Hand-written: glib's g_markup_escape_text returns a newly allocated string per call and expects valid
 /// UTF-8 input.
 void append_html_text(fmt::memory_buffer& out, std::string_view s);
 
-/// Appends `s` as one RFC 4180 CSV field (quoted when needed); bytes outside printable ASCII become \xNN.
+/// Appends `s`'s display text as one RFC 4180 CSV field, quoted when it holds a comma or a quote.
 /// Hand-written: libcsv's csv_write always quotes the field and copies control and non-ASCII bytes as
 /// they are.
 void append_csv_field(fmt::memory_buffer& out, std::string_view s);
+
+/// `j` with every string and object key in it replaced by its display text (the order of keys kept).
+template <typename Json>
+Json displayed(const Json& j) {
+  if (j.is_string()) return Json(display_text(j.template get_ref<const std::string&>()));
+  if (j.is_array()) {
+    Json a = Json::array();
+    for (const auto& v : j) a.push_back(displayed(v));
+    return a;
+  }
+  if (j.is_object()) {
+    Json o = Json::object();
+    for (const auto& [k, v] : j.items()) o[display_text(k)] = displayed(v);
+    return o;
+  }
+  return j;
+}
+
+/// A report (summary, policy, audit, eval) as JSON text, indented by 2, its strings and keys as display
+/// text: nlohmann's dump() would otherwise throw (and end the program) on a name that is not UTF-8.
+template <typename Json>
+std::string json_text(const Json& j) {
+  return displayed(j).dump(2);
+}
 
 }  // namespace sealscope::report

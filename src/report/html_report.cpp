@@ -23,9 +23,17 @@ using html::raw;
 using html::text;
 using html::utc;
 
-// The interval widths of the time line, each a multiple of the one before, so intervals only ever merge.
-constexpr int64_t kBinWidths[] = {1,     2,     10,    20,     60,     120,    600,    1200,    3600,
-                                  7200,  21600, 43200, 86400,  172800, 604800, 1209600, 2419200};
+// The interval widths of the time line, each a multiple of the one before, so intervals only ever merge
+// (a flow's interval of one width lies inside exactly one of the next). Past the last, widths double.
+constexpr int64_t kBinWidths[] = {1,    2,     10,    20,    60,     120,    600,     1200,
+                                  3600, 7200,  21600, 43200, 86400,  604800, 1209600, 2419200};
+constexpr bool each_a_multiple() {
+  for (size_t i = 1; i < std::size(kBinWidths); ++i) {
+    if (kBinWidths[i] % kBinWidths[i - 1] != 0) return false;
+  }
+  return true;
+}
+static_assert(each_a_multiple(), "a time-line interval would be split between two wider ones");
 
 // Colours of the activities, in kActivities order: calls stand out, chat is the calm default.
 constexpr const char* kColours[] = {"#c62828", "#1565c0", "#6a1b9a", "#ef6c00", "#6d4c41", "#9e9e9e"};

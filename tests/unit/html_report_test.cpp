@@ -1,7 +1,10 @@
 // The --html report's own logic (report/html_report): which flows it keeps as the biggest, how the time line
 // widens its intervals, how strings from captures are escaped, and which notices a reader gets. What a
 // browser makes of the page is checked by tests/report/check_html.py with Chromium.
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <ctime>
 #include <limits>
 #include <regex>
 #include <string>
@@ -140,6 +143,43 @@ TEST_CASE("html: the time line widens its interval to fit at most 96 of them, co
     CHECK(groups <= 3);
     CHECK(calls == 1);
     CHECK(chats == 2);
+  }
+}
+
+TEST_CASE("html: every flow lies inside the time-line interval that counts it, at every width", "[report]") {
+  // Flows spread over up to four years at odd times, so the interval widens through every width (days to
+  // weeks was once not a multiple: a flow two days before a week's end was counted in the week before).
+  for (int64_t span_days : {1, 9, 40, 400, 1500}) {
+    report::HtmlReport h;
+    stats::Summary s;
+    std::vector<int64_t> starts;
+    for (int64_t i = 0; i < 50; ++i) {
+      const int64_t at = (span_days * 86400 * i) / 49 + (i * 7919) % 86400;
+      const stats::FlowRecord r = record(static_cast<uint64_t>(i), 100, kT0 + at * 1000000);
+      h.write(r);
+      s.write(r);
+      starts.push_back(kT0 / 1000000 + at);
+    }
+    INFO("span " << span_days << " days, width " << h.bin_seconds() << " s");
+    const std::string page = h.render(s, "sealscope test");
+    // Each interval's title: its start in UTC and its count of chat flows.
+    const std::regex title("<g><title>([0-9-]+) ([0-9:]+) [^:]*: chat ([0-9]+)</title>");
+    std::vector<std::pair<int64_t, uint64_t>> bins;
+    for (std::sregex_iterator it(page.begin(), page.end(), title), end; it != end; ++it) {
+      int y = 0, mo = 0, d = 0, hh = 0, mi = 0, ss = 0;
+      REQUIRE(std::sscanf((*it)[1].str().c_str(), "%d-%d-%d", &y, &mo, &d) == 3);
+      REQUIRE(std::sscanf((*it)[2].str().c_str(), "%d:%d:%d", &hh, &mi, &ss) == 3);
+      std::tm tm{};
+      tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d, tm.tm_hour = hh, tm.tm_min = mi, tm.tm_sec = ss;
+      bins.emplace_back(static_cast<int64_t>(timegm(&tm)), std::stoull((*it)[3].str()));
+    }
+    REQUIRE(!bins.empty());
+    for (const auto& [from, n] : bins) {
+      const uint64_t inside = static_cast<uint64_t>(std::count_if(
+          starts.begin(), starts.end(), [&, from = from](int64_t t) { return t >= from && t < from + h.bin_seconds(); }));
+      INFO("interval from " << from);
+      CHECK(n == inside);
+    }
   }
 }
 

@@ -199,7 +199,11 @@ void Analyzer::dispatch(const capture::RawPacket& pkt, int linktype, uint32_t fr
   }
   if (ts < last_ts_in_file_) anomalies_.add(decode::Anomaly::TimestampBackwards);
   last_ts_in_file_ = ts;
-  if (summary_.first_ts == 0 || ts < summary_.first_ts) summary_.first_ts = ts;
+  if (!summary_.timed) {
+    summary_.timed = true;
+    summary_.first_ts = summary_.last_ts = ts;
+  }
+  if (ts < summary_.first_ts) summary_.first_ts = ts;
   if (ts > summary_.last_ts) summary_.last_ts = ts;
   // Decoded here, once: frames that carry no IP packet stop here, counted; the packet's description goes
   // into the ring in front of the frame, so the worker (the busier thread) does not decode.

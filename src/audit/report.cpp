@@ -261,7 +261,7 @@ std::string report_html(const Auditor& a, const ReportContext& ctx, const std::s
 
   raw(b, "<h2>Totals</h2>\n<table class=\"kv\" id=\"totals\"><tbody>\n");
   html::kv_row(b, "capture (UTC)",
-               summary.first_ts ? html::utc(summary.first_ts) + " to " + html::utc(summary.last_ts) : "-", "span");
+               summary.timed ? html::utc(summary.first_ts) + " to " + html::utc(summary.last_ts) : "-", "span");
   html::kv_row(b, "frames", fmt::format("{}", summary.frames), "frames");
   html::kv_row(b, "flows", fmt::format("{} ({} messaging)", a.flows_total(), a.messaging_flows()), "flows");
   html::kv_row(b, "canary occurrences",

@@ -144,7 +144,7 @@ std::string report_html(const DryRun& run, const ReportContext& ctx, const std::
 
   raw(b, "<h2>Totals</h2>\n<table class=\"kv\" id=\"totals\"><tbody>\n");
   html::kv_row(b, "capture (UTC)",
-               summary.first_ts ? html::utc(summary.first_ts) + " to " + html::utc(summary.last_ts) : "-", "span");
+               summary.timed ? html::utc(summary.first_ts) + " to " + html::utc(summary.last_ts) : "-", "span");
   html::kv_row(b, "flows", fmt::format("{} ({} in no region)", t.flows, run.flows_without_region()), "flows");
   html::kv_row(b, "packets", fmt::format("{} ({})", t.all.packets, human_bytes(t.all.bytes)), "packets");
   html::kv_row(b, "passed", fmt::format("{} packets ({})", t.passed.packets, human_bytes(t.passed.bytes)), "passed");

@@ -153,8 +153,8 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
 
   // ---- the run in figures
   raw(b, "<h2>Capture</h2>\n<table class=\"kv\" id=\"capture\"><tbody>\n");
-  kv_row(b, "first packet (UTC)", s.first_ts ? utc(s.first_ts) : "-", "first-seen");
-  kv_row(b, "last packet (UTC)", s.last_ts ? utc(s.last_ts) : "-", "last-seen");
+  kv_row(b, "first packet (UTC)", s.timed ? utc(s.first_ts) : "-", "first-seen");
+  kv_row(b, "last packet (UTC)", s.timed ? utc(s.last_ts) : "-", "last-seen");
   kv_row(b, "capture span", duration(capture_seconds(s)), "span");
   kv_row(b, "frames read", fmt::format("{} ({} captured)", s.frames, human_bytes(s.frames_bytes)), "frames");
   kv_row(b, "flows", fmt::format("{}", s.all.flows), "flows");

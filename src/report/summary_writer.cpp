@@ -60,8 +60,8 @@ nlohmann::json summary_json(const stats::Summary& s) {
   j["ndpi_state"] = {{"parked", s.ndpi_parked}, {"restored", s.ndpi_restored}};
   j["kernel_drops"] = s.kernel_drops;
   j["inputs_overlapping"] = s.inputs_overlapping;
-  j["capture"] = {{"first_seen", s.first_ts ? json(format_rfc3339_us(s.first_ts)) : json(nullptr)},
-                  {"last_seen", s.last_ts ? json(format_rfc3339_us(s.last_ts)) : json(nullptr)},
+  j["capture"] = {{"first_seen", s.timed ? json(format_rfc3339_us(s.first_ts)) : json(nullptr)},
+                  {"last_seen", s.timed ? json(format_rfc3339_us(s.last_ts)) : json(nullptr)},
                   {"duration_s", capture_seconds(s)}};
   json probs = json::array();
   for (const auto& p : s.problems) {

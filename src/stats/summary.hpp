@@ -54,6 +54,7 @@ struct Summary : RecordSink {
   uint64_t ndpi_restored = 0;  ///< times a parked state was restored (next packet, verdict, flow end)
   uint64_t kernel_drops = 0;
   uint64_t inputs_overlapping = 0;  ///< inputs whose first packet is older than the newest of the inputs before
+  bool timed = false;  ///< a frame with a time was read: first_ts and last_ts hold (0 is a time too)
   TimestampUs first_ts = 0, last_ts = 0;
   double wall_seconds = 0;
   std::vector<std::string> inputs;

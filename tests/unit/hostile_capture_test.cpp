@@ -376,6 +376,34 @@ TEST_CASE("hostile capture: timestamps going backwards", "[hostile]") {
   CHECK(r.summary.first_ts == kT0 + 5 * s);
 }
 
+TEST_CASE("hostile capture: a packet at time 0 (1970-01-01) is the capture's first, not a missing time", "[hostile]") {
+  const Bytes a = udp_frame("192.0.2.1", "198.51.100.2", 40000, 53);
+  constexpr TimestampUs s = 1000000;
+  SECTION("the first of several") {
+    TempFile f(pcap_file(DLT_EN10MB, 262144, {{0, a}, {s / 100, a}, {5 * s, a}}));
+    Run r;
+    analyze_file(f.path, r);
+    CHECK(r.ok);
+    CHECK(r.summary.timed);
+    CHECK(r.summary.first_ts == 0);
+    CHECK(r.summary.last_ts == 5 * s);
+  }
+  SECTION("every packet at time 0") {
+    TempFile f(pcap_file(DLT_EN10MB, 262144, {{0, a}, {0, a}}));
+    Run r;
+    analyze_file(f.path, r);
+    CHECK(r.summary.timed);
+    CHECK(r.summary.first_ts == 0);
+    CHECK(r.summary.last_ts == 0);
+  }
+  SECTION("no packet: no times") {
+    TempFile f(pcap_file(DLT_EN10MB, 262144, {}));
+    Run r;
+    analyze_file(f.path, r);
+    CHECK_FALSE(r.summary.timed);
+  }
+}
+
 TEST_CASE("hostile capture: classic pcap times after 2038 stay after 2038", "[hostile]") {
   // The record header's seconds are unsigned 32-bit: 2^31 s is 2038-01-19 03:14:08 UTC, 2^32 - 6 s is in 2106.
   const Bytes a = udp_frame("192.0.2.1", "198.51.100.2", 40000, 53);

@@ -192,6 +192,7 @@ TEST_CASE("html: markup in inputs, labels and server names stays text, notices s
   h.write(r);
   s.write(r);
   s.inputs = {"/tmp/<img src=x>.pcap"};
+  s.timed = true;
   s.first_ts = kT0;
   s.last_ts = kT0 + 1000;
   SECTION("a clean run: no notices") {

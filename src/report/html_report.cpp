@@ -192,7 +192,9 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
   // ---- family × activity
   raw(b, "<h2>Flows by service family and activity</h2>\n<table id=\"family-activity\"><thead><tr><th>family</th>"
          "<th>activity</th><th>flows</th><th>packets</th><th>bytes</th><th>share of bytes</th></tr></thead><tbody>\n");
-  for (const auto& [k, t] : family_activity_rows(s)) {
+  const auto fa_rows = family_activity_rows(s);
+  if (fa_rows.empty()) raw(b, "<tr><td colspan=\"6\" class=\"none\">none</td></tr>\n");
+  for (const auto& [k, t] : fa_rows) {
     raw(b, "<tr><td>");
     text(b, k.first.empty() ? "-" : k.first);
     raw(b, "</td><td>");
@@ -218,6 +220,7 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
     totals_cells(b, acts[i]);
     raw(b, "</tr>\n");
   }
+  if (s.by_family_activity.empty()) raw(b, "<tr><td colspan=\"4\" class=\"none\">none</td></tr>\n");
   raw(b, "</tbody></table>\n");
 
   // ---- time line: new flows per interval, stacked by activity (inline SVG: no script, nothing fetched)
@@ -298,8 +301,9 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
   std::vector<TopFlow> top = top_;
   std::sort(top.begin(), top.end(), bigger);
   if (top.empty()) {
-    raw(b, "<h2>Flows with the most bytes</h2>\n<p class=\"none\" id=\"no-flows\">No flows: no frame of these "
-           "captures carried IP that could be decoded (see the figures above).</p>\n");
+    raw(b, "<h2>Flows with the most bytes</h2>\n<p class=\"none\" id=\"no-flows\">No flows: no frame read carried "
+           "an IP packet that could be decoded (see the figures above; frames a --bpf filter left out are not "
+           "read).</p>\n");
   } else if (top.size() == 1) {
     raw(b, "<h2>The one flow</h2>\n");
   } else {
@@ -331,7 +335,7 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
     raw(b, "</td><td>");
     if (t.vlan >= 0) fmt::format_to(out, "VLAN {}{}", t.vlan, t.tunnel ? ", " : "");
     if (t.tunnel) {
-      fmt::format_to(out, "GTP-U TEID {:#010x} ", t.teid);
+      fmt::format_to(out, "GTP-U TEID {} ({:#010x}) ", t.teid, t.teid);  // decimal as in the records
       text(b, t.outer_src);
       raw(b, " &#8594; ");  // outer source to outer destination of the flow's first packet
       text(b, t.outer_dst);
@@ -341,7 +345,8 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
   if (!top.empty()) raw(b, "</tbody></table></div>\n");
 
   // ---- every label
-  fmt::format_to(out, "<h2>Labels</h2>\n<details><summary>{} labels, by flows</summary>\n", s.by_label.size());
+  fmt::format_to(out, "<h2>Labels</h2>\n<details><summary>{} label{}, by flows</summary>\n", s.by_label.size(),
+                 s.by_label.size() == 1 ? "" : "s");
   std::vector<std::pair<std::string, stats::Totals>> labels(s.by_label.begin(), s.by_label.end());
   std::stable_sort(labels.begin(), labels.end(),
                    [](const auto& x, const auto& y) { return x.second.flows > y.second.flows; });
@@ -353,6 +358,7 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
     totals_cells(b, t);
     raw(b, "</tr>\n");
   }
+  if (labels.empty()) raw(b, "<tr><td colspan=\"4\" class=\"none\">none</td></tr>\n");
   raw(b, "</tbody></table>\n</details>\n");
 
   // ---- how flows ended, how sure the labels are, what was malformed

@@ -305,7 +305,7 @@ def run(binary, root, browser, work):
         parts = [f"VLAN {r['vlan']}"] if r["vlan"] is not None else []
         if r["tunnel"]:
             t = r["tunnel"]
-            parts.append(f"GTP-U TEID 0x{t['teid']:08x} {t['outer_src']} \u2192 {t['outer_dst']}")
+            parts.append(f"GTP-U TEID {t['teid']} (0x{t['teid']:08x}) {t['outer_src']} \u2192 {t['outer_dst']}")
         return ", ".join(parts)
 
     got_via, want_via = [c[12][0] for c in rows], [via(r) for r in by_bytes[:n]]

@@ -231,9 +231,17 @@ TEST_CASE("html: a run without flows says so instead of drawing empty tables", "
   CHECK(page.find("id=\"top-flows\"") == std::string::npos);
   CHECK(page.find("id=\"timeline\"") == std::string::npos);
   CHECK(page.find("3 / 0") != std::string::npos);  // not-IP frames / malformed frames
+  // The family, activity and label tables (and the three count tables) say "none", not an empty body.
+  CHECK(count(page, "class=\"none\">none</td>") == 6);
+  CHECK(page.find("0 labels, by flows") != std::string::npos);
   report::HtmlReport one;
   one.write(record(7, 100, kT0));
-  CHECK(one.render(s, "sealscope test").find("<h2>The one flow</h2>") != std::string::npos);
+  stats::Summary s1;
+  s1.write(record(7, 100, kT0));
+  const std::string page1 = one.render(s1, "sealscope test");
+  CHECK(page1.find("<h2>The one flow</h2>") != std::string::npos);
+  CHECK(page1.find("1 label, by flows") != std::string::npos);
+  CHECK(count(page1, "class=\"none\">none</td>") == 1);  // only the anomalies table is empty
 }
 
 TEST_CASE("html: new flows by local hour of day, in the zone given, daylight saving time honoured", "[report]") {

@@ -16,6 +16,10 @@ using ojson = nlohmann::ordered_json;
 
 ojson vol(const Volume& v) { return ojson{{"packets", v.packets}, {"bytes", v.bytes}}; }
 
+/// Said on the page and in the text report when the captures held no flow.
+constexpr const char* kNoFlows =
+    "no flow in the captures: no rule was tried, so this dry run says nothing about the rules";
+
 double round3(double x) { return std::round(x * 1000.0) / 1000.0; }
 
 double nearest_rank(const std::vector<double>& sorted, double q) {
@@ -140,7 +144,9 @@ std::string report_html(const DryRun& run, const ReportContext& ctx, const std::
   const stats::Summary empty;
   const stats::Summary& summary = ctx.summary ? *ctx.summary : empty;
   std::vector<std::string> notices = report::incomplete_lines(summary);
-  html::notices(b, notices, !notices.empty());
+  const bool failed = !notices.empty();
+  if (t.flows == 0) notices.push_back(kNoFlows);
+  html::notices(b, notices, failed);
 
   raw(b, "<h2>Totals</h2>\n<table class=\"kv\" id=\"totals\"><tbody>\n");
   html::kv_row(b, "capture (UTC)",
@@ -254,6 +260,7 @@ void print_report(const DryRun& run, const ReportContext& ctx, FILE* out) {
              t.flows, run.flows_without_region(), t.all.packets, human_bytes(t.all.bytes), t.passed.packets,
              human_bytes(t.passed.bytes), t.dropped.packets, human_bytes(t.dropped.bytes), t.throttled.packets,
              t.before_verdict.packets, human_bytes(t.before_verdict.bytes));
+  if (t.flows == 0) fmt::print(out, "warning: {}\n\n", kNoFlows);
   fmt::print(out, "{:<24} {:<16} {:>6} {:>5} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9} {:>8} {:>10}\n", "rule",
              "action", "flows", "subs", "packets", "bytes", "dropped", "dropped B", "throttled", "pre-verd",
              "intended", "collateral");

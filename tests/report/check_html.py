@@ -361,6 +361,16 @@ def run_policy(binary, root, browser, work):
     if not os.path.exists(page):
         return
     j = json.load(open(report))
+    # Captures without a flow: the page and the text report say the dry run tried no rule.
+    empty, empty_page = os.path.join(work, "no-flows.pcap"), os.path.join(work, "policy-empty.html")
+    with open(empty, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101))
+    e = subprocess.run([binary, "policy", "test", "--rules", rules, "--html", empty_page, empty],
+                       capture_output=True, text=True, timeout=60)
+    no_flow = "no flow in the captures: no rule was tried"
+    check("policy: captures without a flow are said to test nothing, on the page and in the text",
+          e.returncode == 0 and no_flow in open(empty_page).read() and "warning: " + no_flow in e.stdout)
+    check("policy: captures with flows are not", no_flow not in open(page).read())
     dom = dump_dom(browser, page, work)
     if dom is None:
         return

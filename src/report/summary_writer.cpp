@@ -18,6 +18,19 @@ nlohmann::json totals_json(const stats::Totals& t) {
 
 }  // namespace
 
+namespace {
+/// The inputs that could not be read to their end, with the same fields in every report (analyze's summary,
+/// policy's and audit's capture object): the input, why, the byte offset reached and the packets read.
+template <typename Json>
+Json problems_json(const stats::Summary& s) {
+  Json probs = Json::array();
+  for (const auto& p : s.problems) {
+    probs.push_back({{"input", p.name}, {"reason", p.reason}, {"offset", p.offset}, {"packets", p.packets}});
+  }
+  return probs;
+}
+}  // namespace
+
 double capture_seconds(const stats::Summary& s) {
   return s.last_ts > s.first_ts ? static_cast<double>(s.last_ts - s.first_ts) / 1e6 : 0.0;
 }
@@ -63,11 +76,7 @@ nlohmann::json summary_json(const stats::Summary& s) {
   j["capture"] = {{"first_seen", s.timed ? json(format_rfc3339_us(s.first_ts)) : json(nullptr)},
                   {"last_seen", s.timed ? json(format_rfc3339_us(s.last_ts)) : json(nullptr)},
                   {"duration_s", capture_seconds(s)}};
-  json probs = json::array();
-  for (const auto& p : s.problems) {
-    probs.push_back({{"input", p.name}, {"reason", p.reason}, {"offset", p.offset}, {"packets", p.packets}});
-  }
-  j["problems"] = probs;
+  j["problems"] = problems_json<json>(s);
   j["interrupted"] = s.interrupted;
   return j;
 }
@@ -87,11 +96,7 @@ nlohmann::ordered_json capture_json(const stats::Summary& s) {
   in["frames"] = s.frames;
   in["not_ip"] = s.not_ip;
   in["malformed"] = s.malformed;
-  nlohmann::ordered_json probs = nlohmann::ordered_json::array();
-  for (const auto& p : s.problems) {
-    probs.push_back({{"input", p.name}, {"error", p.reason}, {"packets_read", p.packets}, {"byte_offset", p.offset}});
-  }
-  in["problems"] = probs;
+  in["problems"] = problems_json<nlohmann::ordered_json>(s);
   in["interrupted"] = s.interrupted;
   return in;
 }

@@ -14,8 +14,9 @@ namespace sealscope::report {
 nlohmann::json summary_json(const stats::Summary& s);
 
 /// What the reports of policy test and audit say about reading their captures: frames, not-IP and malformed
-/// frames, inputs that could not be read to their end (input, error, packets_read, byte_offset) and whether a
-/// signal stopped the run, so that a report kept as evidence says when it covers only part of a capture.
+/// frames, inputs that could not be read to their end (input, reason, offset, packets: the fields of the
+/// summary's problems) and whether a signal stopped the run, so that a report kept as evidence says when it
+/// covers only part of a capture.
 nlohmann::ordered_json capture_json(const stats::Summary& s);
 
 /// "INCOMPLETE: input: reason (stopped at byte N after M packets)" per input not read to its end, and

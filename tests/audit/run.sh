@@ -81,7 +81,7 @@ errors)
     python3 - "$work/t.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))["capture"]
-assert [(p["input"].rsplit("/", 1)[1], p["byte_offset"], p["packets_read"]) for p in c["problems"]] == \
+assert [(p["input"].rsplit("/", 1)[1], p["offset"], p["packets"]) for p in c["problems"]] == \
     [("truncated.pcap", 1087, 7)], c
 assert c["interrupted"] is False, c
 PY

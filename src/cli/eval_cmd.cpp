@@ -114,18 +114,31 @@ int eval_main(const std::vector<std::string>& args) {
     eprint("sealscope eval: need --labels FILE and a capture directory (see --help)\n");
     return kUsage;
   }
-  if (!files_are_distinct("eval", {}, {{"--labels", labels_path}}, {{"--report-json", json_path}})) return kUsage;
+  std::vector<eval::LabelRow> rows;
   try {
-    const auto rows = eval::load_labels(labels_path);
+    rows = eval::load_labels(labels_path);
+  } catch (const Error& ex) {
+    eprint("sealscope eval: {}\n", ex.what());
+    return kInputProblem;
+  }
+  // The captures are the files the labels name, in CAPTURE_DIR: known only now, and checked with the labels
+  // file before anything is written, so that --report-json never replaces one of them.
+  std::set<std::string> files;
+  for (const auto& r : rows) files.insert(r.file);
+  auto capture_path = [&](const std::string& file) { return (std::filesystem::path(capture_dir) / file).string(); };
+  std::vector<NamedPath> inputs{{"--labels", labels_path}};
+  if (column.empty()) {
+    for (const auto& file : files) inputs.push_back({"the capture", capture_path(file)});
+  }
+  if (!files_are_distinct("eval", {}, inputs, {{"--report-json", json_path}})) return kUsage;
+  try {
     std::map<std::string, eval::Observed> observed;
     bool inputs_ok = true;
     if (!column.empty()) {
       observed = eval::observed_from_column(rows, column);
     } else {
-      std::set<std::string> files;
-      for (const auto& r : rows) files.insert(r.file);
       for (const auto& file : files) {
-        const std::string path = (std::filesystem::path(capture_dir) / file).string();
+        const std::string path = capture_path(file);
         analyze::AnalyzeOptions o;
         o.files = {path};
         if (!expiry) {

@@ -68,6 +68,13 @@ refuse "--report-json r.json and --html ./r.json are the same file" \
   "$bin" audit -q --canaries canaries.txt cap.pcap --report-json r.json --html ./r.json
 refuse "--report-json labels.tsv is --labels labels.tsv: $over" \
   "$bin" eval --labels labels.tsv caps --report-json labels.tsv
+# eval's captures are the files its labels file names, in CAPTURE_DIR: inputs too.
+cp labels.tsv cap-labels.tsv
+printf 'cap.pcap\tUDP\t\t10.0.0.1:1024\t10.0.0.2:53\t2\tDNS\t\tdns\tDNS\n' >>cap-labels.tsv
+refuse "--report-json cap.pcap is the capture ./cap.pcap: $over" \
+  "$bin" eval --labels cap-labels.tsv . --report-json cap.pcap
+refuse "--report-json soft.pcap is the capture ./cap.pcap: $over" \
+  "$bin" eval --labels cap-labels.tsv . --report-json soft.pcap
 # The same capture twice would count every packet twice: refused by name, spelling, link and stdin.
 same="are the same capture: give each input once"
 refuse "cap.pcap and cap.pcap $same" "$bin" analyze -q cap.pcap cap.pcap --flows out.jsonl

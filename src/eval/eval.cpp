@@ -192,11 +192,11 @@ std::string endpoint_text(const std::string& ip, uint16_t port, bool has_port) {
 
 void add_observed(std::map<std::string, Observed>& observed, const std::string& file, const std::string& l4,
                   int vlan, const std::string& a, const std::string& b, const Observed& o) {
-  // With expiry off a labelled flow is one record; if a key repeats (active timeout), the first wins.
-  observed.emplace(match_key(file, l4, vlan, a, b), o);
-  const std::string any = match_key(file, l4, kAnyVlan, a, b);
-  auto [it, fresh] = observed.emplace(any, o);
-  if (!fresh) it->second.label = "\x01ambiguous";  // two VLANs: never use the fallback
+  // With expiry off a labelled flow is one record; if a key repeats (idle or active timeout, --expiry), the
+  // first wins, under both keys: another record on the same VLAN leaves the any-VLAN key as it is.
+  if (!observed.emplace(match_key(file, l4, vlan, a, b), o).second) return;
+  auto [it, fresh] = observed.emplace(match_key(file, l4, kAnyVlan, a, b), o);
+  if (!fresh) it->second.label = "\x01ambiguous";  // a second VLAN: never use the fallback
 }
 
 const Observed* find_observed(const std::map<std::string, Observed>& observed, const std::string& file,

@@ -46,7 +46,8 @@ std::string endpoint_text(const std::string& ip, uint16_t port, bool has_port);
 /// The labels file's L4 name of a record's l4 ("tcp" → "TCP", "icmpv6" → "ICMPV6").
 std::string l4_upper(const std::string& l4);
 
-/// Records an observation under its exact key and under the any-VLAN key (kept only while unique).
+/// Records an observation under its exact key and under the any-VLAN key (kept only while the flow is seen on
+/// one VLAN); of several records under one key the first is kept.
 void add_observed(std::map<std::string, Observed>& observed, const std::string& file, const std::string& l4,
                   int vlan, const std::string& a, const std::string& b, const Observed& o);
 

@@ -309,6 +309,30 @@ TEST_CASE("eval: an IPv6 address printed with two \"::\" is matched under the on
   CHECK(rep.not_found == 1);
 }
 
+TEST_CASE("eval: the any-VLAN fallback holds for a flow with several records on its VLAN, not for two VLANs",
+          "[labels][eval]") {
+  using sealscope::eval::add_observed;
+  using sealscope::eval::find_observed;
+  std::map<std::string, sealscope::eval::Observed> observed;
+  const sealscope::eval::Observed first{"SIP", "VoIP", "call", "dpi"}, second{"Unknown", "", "", "none"};
+  // --expiry: the flow is cut into an idle record and an end-of-file record, both on VLAN 1451.
+  add_observed(observed, "a.pcap", "UDP", 1451, "10.13.129.30:56295", "10.10.214.6:5093", first);
+  add_observed(observed, "a.pcap", "UDP", 1451, "10.10.214.6:5093", "10.13.129.30:56295", second);
+  // The labels say VLAN 265 (another reader's tag): found through the fallback, the first record kept.
+  const auto* o = find_observed(observed, "a.pcap", "UDP", 265, "10.13.129.30:56295", "10.10.214.6:5093");
+  REQUIRE(o != nullptr);
+  CHECK(o->label == "SIP");
+  o = find_observed(observed, "a.pcap", "UDP", 1451, "10.13.129.30:56295", "10.10.214.6:5093");
+  REQUIRE(o != nullptr);
+  CHECK(o->label == "SIP");
+  // The same endpoints on a second VLAN: which one the labels mean is unknown, so no fallback.
+  add_observed(observed, "a.pcap", "UDP", 7, "10.13.129.30:56295", "10.10.214.6:5093", second);
+  CHECK(find_observed(observed, "a.pcap", "UDP", 265, "10.13.129.30:56295", "10.10.214.6:5093") == nullptr);
+  o = find_observed(observed, "a.pcap", "UDP", 7, "10.13.129.30:56295", "10.10.214.6:5093");
+  REQUIRE(o != nullptr);  // the exact key still matches
+  CHECK(o->label == "Unknown");
+}
+
 TEST_CASE("labels file: a malformed vlan, endpoint or packet count is named by file:line:column", "[labels][eval]") {
   const std::string path = "/tmp/sealscope-labels-bad-" + std::to_string(::getpid()) + ".tsv";
   const std::string header =

@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -108,7 +109,8 @@ int eval_main(const std::vector<std::string>& args) {
        "keep analyze's idle timeouts and classification give-up (default: off, as the labels' reader never expires flows in files)");
   const Parsed parsed = parse_command(args, "eval", desc, capture_dir, 1,
                                       "Exit status: 0 ok, 1 a capture or the labels file could not be read, "
-                                      "2 usage error, 3 below a --min-* threshold.\n");
+                                      "or nothing to score (no row matched a flow), 2 usage error, 3 below a "
+                                      "--min-* threshold or no messaging/VoIP row to measure it on.\n");
   if (parsed.done) return parsed.code;
   if (labels_path.empty() || (capture_dir.empty() && column.empty())) {
     eprint("sealscope eval: need --labels FILE and a capture directory (see --help)\n");
@@ -133,7 +135,7 @@ int eval_main(const std::vector<std::string>& args) {
   if (!files_are_distinct("eval", {}, inputs, {{"--report-json", json_path}})) return kUsage;
   try {
     std::map<std::string, eval::Observed> observed;
-    bool inputs_ok = true;
+    std::vector<stats::InputProblem> problems;  // captures not opened or not read to their end
     if (!column.empty()) {
       observed = eval::observed_from_column(rows, column);
     } else {
@@ -156,20 +158,44 @@ int eval_main(const std::vector<std::string>& args) {
           an.check_inputs();
         } catch (const Error& ex) {
           eprint("sealscope eval: {}\n", ex.what());
-          inputs_ok = false;
+          problems.push_back({path, ex.what(), 0, 0});
           continue;
         }
         if (!an.run()) {
           for (const auto& p : summary.problems) {
             eprint("sealscope eval: {}: {} (stopped at byte {} after {} packets)\n", p.name, p.reason,
                    p.offset, p.packets);
+            problems.push_back(p);
           }
-          inputs_ok = false;
         }
       }
     }
+    const bool inputs_ok = problems.empty();
     const eval::Report rep = eval::score(rows, observed);
     print_report(rep, by_file, diff, json_path == "-" ? stderr : stdout);
+    // Captures none of whose rows found a flow: most likely not the captures the labels describe (another
+    // file under that name), which would otherwise pass as a plain 0% agreement. A capture that could not
+    // be opened has had its message already.
+    std::map<std::string, std::pair<uint64_t, uint64_t>> per_file;  // file -> (rows, rows matched)
+    for (const auto& sc : rep.scored) {
+      auto& [n, found] = per_file[sc.row->file];
+      ++n;
+      found += sc.found;
+    }
+    std::vector<std::string> unmatched;
+    for (const auto& [file, counts] : per_file) {
+      if (counts.second > 0) continue;
+      const std::string path = capture_path(file);
+      const bool not_opened = std::any_of(problems.begin(), problems.end(), [&](const stats::InputProblem& p) {
+        return p.name == path && p.offset == 0 && p.packets == 0;
+      });
+      if (not_opened) continue;
+      unmatched.push_back(file);
+      eprint("sealscope eval: warning: {}: none of its {} {} in {} matched a flow of the capture (is it the "
+             "capture the labels describe?)\n",
+             path, counts.first, counts.first == 1 ? "row" : "rows", labels_path);
+    }
+    const uint64_t matched = rep.scored.size() - rep.not_found;
     if (!json_path.empty()) {
       nlohmann::json j;
       auto tally = [](const eval::Tally& t) {
@@ -188,9 +214,35 @@ int eval_main(const std::vector<std::string>& args) {
       j["reread"] = rep.reread;
       for (const auto& [k, t] : rep.by_family) j["by_family"][k] = tally(t);
       for (const auto& [k, t] : rep.by_file) j["by_file"][k] = tally(t);
+      j["rows"] = rep.scored.size();
+      j["matched"] = matched;
+      j["unmatched_captures"] = unmatched;
+      // As analyze's summary JSON lists them.
+      nlohmann::json probs = nlohmann::json::array();
+      for (const auto& p : problems) {
+        probs.push_back({{"input", p.name}, {"reason", p.reason}, {"offset", p.offset}, {"packets", p.packets}});
+      }
+      j["problems"] = probs;
+      j["inputs_ok"] = inputs_ok;
       write_report(json_path, report::json_text(j) + "\n");
     }
+    if (matched == 0) {
+      // Agreement over no flow at all is not a result (and not "below the threshold" either).
+      if (rows.empty()) {
+        eprint("sealscope eval: nothing to score: {} has no rows\n", labels_path);
+      } else {
+        eprint("sealscope eval: nothing to score: none of the {} {} in {} matched a flow of the captures\n",
+               rows.size(), rows.size() == 1 ? "row" : "rows", labels_path);
+      }
+      return kInputProblem;
+    }
     if (!inputs_ok) return kInputProblem;
+    if ((min_app >= 0 || min_fa >= 0) && rep.total.flows == 0) {
+      eprint("sealscope eval: no messaging/VoIP row (family set, activity not dns) in {}: agreement not "
+             "measured, so the --min-* threshold is not met\n",
+             labels_path);
+      return kFailed;
+    }
     if ((min_app >= 0 && rep.total.pct(rep.total.app) < min_app) ||
         (min_fa >= 0 && rep.total.pct(rep.total.family_activity) < min_fa)) {
       eprint("sealscope eval: agreement below the threshold\n");

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# sealscope eval on the repository's own captures (always present): what it says when the captures and the
+# labels file do not correspond, its exit statuses, and the fields of --report-json.
+# Arguments: the sealscope binary and the repository root.
+set -u
+bin=$(realpath "$1") root=$(realpath "$2")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail=0
+cd "$work" || exit 1
+
+header='file\tl4\tvlan\tendpoint_a\tendpoint_b\tpackets\texpected_label\tfamily\tactivity\n'
+stun_row='stun.pcap\tUDP\t\t192.0.2.10:50012\t198.51.100.20:3478\t0\tSTUN.RTP\tVoIP\tcall\n'
+dns_row='dns.pcap\tUDP\t\t192.0.2.10:53001\t198.51.100.53:53\t0\tDNS\t\tdns\n'
+printf "$header$stun_row$dns_row" >both.tsv
+printf "$header$stun_row" >stun.tsv
+printf "$header$dns_row" >dns.tsv
+printf "$header" >header-only.tsv
+mkdir ok swap allswap
+cp "$root/captures/stun.pcap" "$root/captures/dns.pcap" ok/
+cp "$root/captures/dns.pcap" swap/stun.pcap && cp "$root/captures/dns.pcap" swap/
+cp "$root/captures/dns.pcap" allswap/stun.pcap
+
+# expect RC NEEDLE ARGS...: exit status RC and NEEDLE on stderr (NEEDLE "" = stderr empty).
+expect() {
+  local want=$1 needle=$2; shift 2
+  "$bin" eval "$@" >"$work/out" 2>"$work/err"
+  local rc=$?
+  local ok=1
+  [ "$rc" = "$want" ] || ok=0
+  if [ -z "$needle" ]; then [ -s "$work/err" ] && ok=0; else grep -qF -- "$needle" "$work/err" || ok=0; fi
+  if [ $ok = 1 ]; then
+    echo "ok: eval $* -> exit $rc: $(head -n 1 "$work/err")"
+  else
+    echo "FAIL: eval $* -> exit $rc (want $want), stderr: $(head -c 400 "$work/err") (want: '$needle')"; fail=1
+  fi
+}
+# json EXPR ARGS...: --report-json - of the run, and the Python expression EXPR on it (as j) holds.
+json() {
+  local expr=$1; shift
+  "$bin" eval "$@" --report-json - >"$work/j" 2>/dev/null
+  if python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if ($expr) else 1)" "$work/j"; then
+    echo "ok: eval $* --report-json -: $expr"
+  else
+    echo "FAIL: eval $* --report-json -: not $expr in: $(head -c 600 "$work/j")"; fail=1
+  fi
+}
+
+# Captures and labels that correspond: no warning, full agreement.
+expect 0 "" --labels both.tsv ok --min-agreement 100
+grep -q "app agreement: *100.0%  (1/1)" out || { echo "FAIL: positive control: $(cat out)"; fail=1; }
+# One capture that is not the one its rows describe: a warning naming it, the rest still scored.
+expect 0 "warning: swap/stun.pcap: none of its 1 row in both.tsv matched a flow of the capture" --labels both.tsv swap
+# No row matched at all, or no row: nothing to score is an error, never "below the threshold".
+expect 1 "nothing to score: none of the 1 row in stun.tsv matched a flow of the captures" --labels stun.tsv allswap
+expect 1 "nothing to score: none of the 1 row in stun.tsv matched" --labels stun.tsv allswap --min-agreement 50
+grep -q "below the threshold" err && { echo "FAIL: nothing to score reported as below the threshold"; fail=1; }
+expect 1 "nothing to score: header-only.tsv has no rows" --labels header-only.tsv ok --min-agreement 50
+# Rows matched but none of them messaging/VoIP: a threshold cannot be met over nothing.
+expect 0 "" --labels dns.tsv ok
+expect 3 "no messaging/VoIP row (family set, activity not dns) in dns.tsv: agreement not measured" \
+  --labels dns.tsv ok --min-agreement 0
+# The JSON report says whether every capture was read, and why not.
+json 'j["inputs_ok"] is True and j["problems"] == [] and j["matched"] == 2 and j["rows"] == 2' --labels both.tsv ok
+json 'j["inputs_ok"] is False and j["problems"][0]["input"] == "nodir/stun.pcap" and
+      "No such file" in j["problems"][0]["reason"] and set(j["problems"][0]) == {"input", "reason", "offset", "packets"}' \
+  --labels stun.tsv nodir
+json 'j["unmatched_captures"] == ["stun.pcap"] and j["inputs_ok"] is True' --labels both.tsv swap
+exit $fail

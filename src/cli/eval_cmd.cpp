@@ -108,9 +108,9 @@ int eval_main(const std::vector<std::string>& args) {
       ("expiry", po::bool_switch(&expiry),
        "keep analyze's idle timeouts and classification give-up (default: off, as the labels' reader never expires flows in files)");
   const Parsed parsed = parse_command(args, "eval", desc, capture_dir, 1,
-                                      "Exit status: 0 ok, 1 a capture or the labels file could not be read, "
-                                      "or nothing to score (no row matched a flow), 2 usage error, 3 below a "
-                                      "--min-* threshold or no messaging/VoIP row to measure it on.\n");
+                                      "Exit status: 0 ok, 1 a capture could not be read or nothing to score (no "
+                                      "row matched a flow), 2 usage error or a missing or malformed labels file, "
+                                      "3 below a --min-* threshold or no messaging/VoIP row to measure it on.\n");
   if (parsed.done) return parsed.code;
   if (labels_path.empty() || (capture_dir.empty() && column.empty())) {
     eprint("sealscope eval: need --labels FILE and a capture directory (see --help)\n");
@@ -120,8 +120,10 @@ int eval_main(const std::vector<std::string>& args) {
   try {
     rows = eval::load_labels(labels_path);
   } catch (const Error& ex) {
+    // Like policy test --labels: the labels file is part of the command line (exit status 2), a missing one
+    // included, and is read before anything else.
     eprint("sealscope eval: {}\n", ex.what());
-    return kInputProblem;
+    return kUsage;
   }
   // The captures are the files the labels name, in CAPTURE_DIR: known only now, and checked with the labels
   // file before anything is written, so that --report-json never replaces one of them.

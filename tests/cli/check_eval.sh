@@ -60,6 +60,12 @@ expect 1 "nothing to score: header-only.tsv has no rows" --labels header-only.ts
 expect 0 "" --labels dns.tsv ok
 expect 3 "no messaging/VoIP row (family set, activity not dns) in dns.tsv: agreement not measured" \
   --labels dns.tsv ok --min-agreement 0
+# A labels file that is missing or malformed is the command line's error (exit 2), as for policy test.
+printf 'file\tl4\n' >badhdr.tsv
+expect 2 "badhdr.tsv:1:1: expected the header" --labels badhdr.tsv ok
+expect 2 "missing.tsv: cannot open labels file: No such file or directory" --labels missing.tsv ok
+printf "$header"'stun.pcap\tUDP\t\t192.0.2.10\t198.51.100.20:3478\t0\tSTUN\tVoIP\tcall\n' >badrow.tsv
+expect 2 "badrow.tsv:2:" --labels badrow.tsv ok
 # The JSON report says whether every capture was read, and why not.
 json 'j["inputs_ok"] is True and j["problems"] == [] and j["matched"] == 2 and j["rows"] == 2' --labels both.tsv ok
 json 'j["inputs_ok"] is False and j["problems"][0]["input"] == "nodir/stun.pcap" and

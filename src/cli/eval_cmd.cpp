@@ -66,12 +66,14 @@ void print_report(const eval::Report& rep, bool by_file, bool diff, FILE* out) {
     }
   }
   if (diff) {
-    fmt::print(out, "\ndisagreements (file, l4, endpoints: expected label family/activity -> ours):\n");
+    fmt::print(out,
+               "\ndisagreements (file, l4, endpoints: expected label family/activity -> ours), and rows found under\n"
+               "the one reading of an ambiguous IPv6 address that fits ([read as ...]):\n");
     for (const auto& s : rep.scored) {
       const auto& r = *s.row;
       const bool labelled = !r.family.empty() && r.activity != "dns";
       const bool false_pos = r.family.empty() && s.found && !s.ours.family.empty();
-      if ((labelled && !(s.app_ok && s.family_activity_ok)) || false_pos || !s.found) {
+      if ((labelled && !(s.app_ok && s.family_activity_ok)) || false_pos || !s.found || !s.reading.empty()) {
         fmt::print(out, "  {} {} {} {}: {} {}/{} -> {}{}\n", r.file, r.l4, r.endpoint_a, r.endpoint_b,
                    r.expected_label, r.family.empty() ? "-" : r.family, r.activity,
                    s.found ? fmt::format("{} {}/{} ({})", s.ours.label, s.ours.family.empty() ? "-" : s.ours.family,
@@ -97,7 +99,9 @@ int eval_main(const std::vector<std::string>& args) {
   desc.add_options()
       ("help,h", "show this help")
       ("labels", po::value(&labels_path), "labels file (format of ../shared/corpus/labels.tsv)")
-      ("diff", po::bool_switch(&diff), "list every disagreeing or unmatched flow")
+      ("diff", po::bool_switch(&diff),
+       "list every disagreeing or unmatched flow, and every flow found under a reading of an ambiguous IPv6 "
+       "address (with the reading)")
       ("by-file", po::bool_switch(&by_file), "print the per-file table")
       ("min-agreement", po::value(&min_app), "exit 3 when app agreement (percent) is below this")
       ("min-family-activity", po::value(&min_fa), "exit 3 when family+activity agreement is below this")

@@ -15,6 +15,10 @@ fp=$(echo "$out" | sed -n 's/^false messaging labels: \([0-9]*\) of.*/\1/p')
 [ "$fp" -le 27 ] || { echo "FAIL: $fp false messaging labels (nDPI 4.2 alone: 27)"; rc=1; }
 missing=$(echo "$out" | sed -n 's/^labelled flows with no matching flow: \([0-9]*\)$/\1/p')
 [ "$missing" = 0 ] || { echo "FAIL: labelled rows without a flow of ours: '$missing' (want 0)"; rc=1; }
+# --diff shows the reading used for the row found under a reading of an ambiguous address, even when the
+# row agrees.
+reads=$("$bin" eval --labels "$corpus/labels.tsv" "$corpus/pcap" --diff 2>&1 | grep -c ' \[read as ')
+[ "$reads" = 1 ] || { echo "FAIL: --diff lists $reads rows with '[read as' (want 1)"; rc=1; }
 # With --expiry a flow can be several records (idle, end of file) on one VLAN: the any-VLAN fallback (rows
 # written with another reader's VLAN) must still find it.
 missing=$("$bin" eval --labels "$corpus/labels.tsv" "$corpus/pcap" --expiry 2>&1 |

@@ -3,6 +3,8 @@
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 #include <algorithm>
+#include <charconv>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -85,10 +87,28 @@ void print_report(const eval::Report& rep, bool by_file, bool diff, FILE* out) {
   }
 }
 
+/// The value of a --min-* option: a percentage from 0 to 100 ("nan", "inf" and anything else refused, with
+/// "sealscope eval: OPTION ..." on stderr); -1 when the option was not given.
+bool parse_percent(const std::string& option, const std::optional<std::string>& text, double& out) {
+  out = -1;
+  if (!text) return true;
+  const char* end = text->data() + text->size();
+  double v = 0;
+  const auto [at, ec] = std::from_chars(text->data(), end, v);
+  if (ec != std::errc() || at != end || !(v >= 0 && v <= 100)) {
+    eprint("sealscope eval: {} must be a percentage from 0 to 100, found '{}' (see 'sealscope eval --help')\n",
+           option, *text);
+    return false;
+  }
+  out = v;
+  return true;
+}
+
 }  // namespace
 
 int eval_main(const std::vector<std::string>& args) {
   std::string labels_path, capture_dir, column, json_path;
+  std::optional<std::string> min_app_text, min_fa_text;
   double min_app = -1, min_fa = -1;
   bool by_file = false, diff = false, expiry = false;
   po::options_description desc(
@@ -103,8 +123,10 @@ int eval_main(const std::vector<std::string>& args) {
        "list every disagreeing or unmatched flow, and every flow found under a reading of an ambiguous IPv6 "
        "address (with the reading)")
       ("by-file", po::bool_switch(&by_file), "print the per-file table")
-      ("min-agreement", po::value(&min_app), "exit 3 when app agreement (percent) is below this")
-      ("min-family-activity", po::value(&min_fa), "exit 3 when family+activity agreement is below this")
+      ("min-agreement", po::value<std::string>()->notifier([&](const std::string& v) { min_app_text = v; }),
+       "exit 3 when app agreement (percent, 0-100) is below this")
+      ("min-family-activity", po::value<std::string>()->notifier([&](const std::string& v) { min_fa_text = v; }),
+       "exit 3 when family+activity agreement (percent, 0-100) is below this")
       ("score-column", po::value(&column),
        "score a column of the labels file instead of running the pipeline (ndpi42_label: the nDPI 4.2 baseline)")
       ("report-json", po::value(&json_path),
@@ -116,6 +138,10 @@ int eval_main(const std::vector<std::string>& args) {
                                       "row matched a flow), 2 usage error or a missing or malformed labels file, "
                                       "3 below a --min-* threshold or no messaging/VoIP row to measure it on.\n");
   if (parsed.done) return parsed.code;
+  if (!parse_percent("--min-agreement", min_app_text, min_app) ||
+      !parse_percent("--min-family-activity", min_fa_text, min_fa)) {
+    return kUsage;
+  }
   if (labels_path.empty() || (capture_dir.empty() && column.empty())) {
     eprint("sealscope eval: need --labels FILE and a capture directory (see --help)\n");
     return kUsage;

@@ -66,6 +66,15 @@ expect 2 "badhdr.tsv:1:1: expected the header" --labels badhdr.tsv ok
 expect 2 "missing.tsv: cannot open labels file: No such file or directory" --labels missing.tsv ok
 printf "$header"'stun.pcap\tUDP\t\t192.0.2.10\t198.51.100.20:3478\t0\tSTUN\tVoIP\tcall\n' >badrow.tsv
 expect 2 "badrow.tsv:2:" --labels badrow.tsv ok
+# A threshold is a percentage from 0 to 100: nan (which would disable the check), negatives, more than 100
+# and text are refused naming the option; the bounds themselves are accepted.
+for v in nan -5 150 inf 50% abc ""; do
+  expect 2 "--min-agreement must be a percentage from 0 to 100, found '$v'" --labels both.tsv ok --min-agreement "$v"
+done
+expect 2 "--min-family-activity must be a percentage from 0 to 100, found 'NaN'" \
+  --labels both.tsv ok --min-family-activity NaN
+expect 0 "" --labels both.tsv ok --min-agreement 0 --min-family-activity 100.0
+expect 3 "agreement below the threshold" --labels both.tsv swap --min-agreement 0.5
 # The JSON report says whether every capture was read, and why not.
 json 'j["inputs_ok"] is True and j["problems"] == [] and j["matched"] == 2 and j["rows"] == 2' --labels both.tsv ok
 json 'j["inputs_ok"] is False and j["problems"][0]["input"] == "nodir/stun.pcap" and

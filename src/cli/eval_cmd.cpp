@@ -195,8 +195,12 @@ int eval_main(const std::vector<std::string>& args) {
         }
         if (!an.run()) {
           for (const auto& p : summary.problems) {
-            eprint("sealscope eval: {}: {} (stopped at byte {} after {} packets)\n", p.name, p.reason,
-                   p.offset, p.packets);
+            if (p.offset == 0 && p.packets == 0) {  // not opened (missing, unreadable, not a capture)
+              eprint("sealscope eval: {}: {}\n", p.name, p.reason);
+            } else {
+              eprint("sealscope eval: {}: {} (read {} packets, stopped at byte offset {})\n", p.name, p.reason,
+                     p.packets, p.offset);
+            }
             problems.push_back(p);
           }
         }

@@ -75,6 +75,17 @@ expect 2 "--min-family-activity must be a percentage from 0 to 100, found 'NaN'"
   --labels both.tsv ok --min-family-activity NaN
 expect 0 "" --labels both.tsv ok --min-agreement 0 --min-family-activity 100.0
 expect 3 "agreement below the threshold" --labels both.tsv swap --min-agreement 0.5
+# A capture that is not there is said to be so, once, without a meaningless "stopped at byte 0"; one cut
+# short says where it stopped.
+expect 1 "sealscope eval: nodir/stun.pcap: cannot open capture: No such file or directory" --labels both.tsv nodir
+if grep -q "stopped at" err || [ "$(grep -c "cannot open capture" err)" != 2 ]; then
+  echo "FAIL: missing captures: $(cat err)"; fail=1
+fi
+cp "$root/captures/truncated.pcap" ok/
+printf "$header"'truncated.pcap\tUDP\t\t192.0.2.1:1\t192.0.2.2:2\t0\tSTUN\tVoIP\tcall\n' >truncated.tsv
+expect 1 "ok/truncated.pcap: " --labels truncated.tsv ok
+grep -q "ok/truncated.pcap: .* (read [0-9]* packets, stopped at byte offset [0-9]*)" err ||
+  { echo "FAIL: a capture cut short: $(cat err)"; fail=1; }
 # The JSON report says whether every capture was read, and why not.
 json 'j["inputs_ok"] is True and j["problems"] == [] and j["matched"] == 2 and j["rows"] == 2' --labels both.tsv ok
 json 'j["inputs_ok"] is False and j["problems"][0]["input"] == "nodir/stun.pcap" and

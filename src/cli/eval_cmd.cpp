@@ -113,8 +113,9 @@ int eval_main(const std::vector<std::string>& args) {
   bool by_file = false, diff = false, expiry = false;
   po::options_description desc(
       "usage: sealscope eval --labels LABELS.tsv CAPTURE_DIR [OPTIONS]\n\n"
-      "Runs the analyze pipeline on every capture the labels file names (files in CAPTURE_DIR), matches\n"
-      "flows by (file, l4, VLAN, unordered endpoints) and scores agreement with the expected labels.\n\n"
+      "Runs the analyze pipeline on every capture the labels file names (files in CAPTURE_DIR; an absolute\n"
+      "path in the file column is read where it points), matches flows by (file, l4, VLAN, unordered\n"
+      "endpoints) and scores agreement with the expected labels.\n\n"
       "Options");
   desc.add_options()
       ("help,h", "show this help")

@@ -86,6 +86,9 @@ printf "$header"'truncated.pcap\tUDP\t\t192.0.2.1:1\t192.0.2.2:2\t0\tSTUN\tVoIP\
 expect 1 "ok/truncated.pcap: " --labels truncated.tsv ok
 grep -q "ok/truncated.pcap: .* (read [0-9]* packets, stopped at byte offset [0-9]*)" err ||
   { echo "FAIL: a capture cut short: $(cat err)"; fail=1; }
+# An absolute path in the file column is read where it points, CAPTURE_DIR aside (as documented).
+printf "$header"'%s\tUDP\t\t192.0.2.10:50012\t198.51.100.20:3478\t0\tSTUN.RTP\tVoIP\tcall\n' "$work/ok/stun.pcap" >abs.tsv
+expect 0 "" --labels abs.tsv nodir --min-agreement 100
 # The JSON report says whether every capture was read, and why not.
 json 'j["inputs_ok"] is True and j["problems"] == [] and j["matched"] == 2 and j["rows"] == 2' --labels both.tsv ok
 json 'j["inputs_ok"] is False and j["problems"][0]["input"] == "nodir/stun.pcap" and

@@ -8,11 +8,11 @@
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
-#include <fstream>
 
 #include "capture/pcap_source.hpp"
 #include "cli/commands.hpp"
 #include "common/errors.hpp"
+#include "report/flow_writers.hpp"
 
 namespace po = boost::program_options;
 
@@ -170,8 +170,11 @@ void write_report(const std::string& path, const std::string& text) {
     std::fflush(stdout);
     return;
   }
-  std::ofstream out(path, std::ios::binary);
-  if (!out || !(out << text) || !out.flush()) throw InputError(path + ": cannot write the report");
+  // As every other output is written, so the message names the system's reason ("PATH: cannot create output
+  // file: Permission denied", "PATH: write failed: No space left on device").
+  report::OutputFile out(path);
+  out.write(text.data(), text.size());
+  out.close();
 }
 
 }  // namespace sealscope::cli

@@ -55,7 +55,8 @@ bool bpf_compiles(const std::string& cmd, const std::string& bpf);
 /// so on stderr as "sealscope CMD: ...".
 void order_by_time(const std::string& cmd, std::vector<std::string>& captures);
 
-/// Writes a report to `path` ("-" = standard output); throws InputError when it cannot.
+/// Writes a report to `path` ("-" = standard output); throws Error naming the file and the system's reason
+/// when it cannot create or write it (as report::OutputFile does for every output).
 void write_report(const std::string& path, const std::string& text);
 
 }  // namespace sealscope::cli

@@ -40,10 +40,19 @@ expect "/dev/full: write failed: No space left on device" analyze -q --summary-j
 expect "/dev/full: write failed: No space left on device" analyze -q --html /dev/full "$cap"
 expect "/dev/full: write failed" policy test -q --rules "$rules" --pass-pcap /dev/full "$cap"
 expect "/dev/full: write failed" policy test -q --rules "$rules" --drop-pcap /dev/full --pass-pcap "$work/p.pcap" "$cap"
-expect "/dev/full: cannot write the report" policy test -q --rules "$rules" --report-json /dev/full "$cap"
-expect "/dev/full: cannot write the report" audit -q --canaries "$canaries" --report-json /dev/full "$cap"
-expect "/dev/full: cannot write the report" policy test -q --rules "$rules" --html /dev/full "$cap"
-expect "/dev/full: cannot write the report" audit -q --canaries "$canaries" --html /dev/full "$cap"
+expect "/dev/full: write failed: No space left on device" policy test -q --rules "$rules" --report-json /dev/full "$cap"
+expect "/dev/full: write failed: No space left on device" audit -q --canaries "$canaries" --report-json /dev/full "$cap"
+expect "/dev/full: write failed: No space left on device" policy test -q --rules "$rules" --html /dev/full "$cap"
+expect "/dev/full: write failed: No space left on device" audit -q --canaries "$canaries" --html /dev/full "$cap"
+printf 'file\tl4\tvlan\tendpoint_a\tendpoint_b\tpackets\texpected_label\tfamily\tactivity\n' >"$work/labels.tsv"
+printf 'dns.pcap\tUDP\t\t192.0.2.10:53001\t198.51.100.53:53\t0\tDNS\t\tdns\n' >>"$work/labels.tsv"
+expect "/dev/full: write failed: No space left on device" eval --labels "$work/labels.tsv" "$root/captures" --report-json /dev/full
+# A report that cannot be created says why, as the other outputs do.
+expect "$work/no/r.json: cannot create output file: No such file or directory" \
+  eval --labels "$work/labels.tsv" "$root/captures" --report-json "$work/no/r.json"
+expect "$work/no/r.json: cannot create output file: No such file or directory" \
+  audit -q --canaries "$canaries" --report-json "$work/no/r.json" "$cap"
+expect "$work: cannot create output file: Is a directory" policy test -q --rules "$rules" --html "$work" "$cap"
 expect_stdout "standard output: write failed" analyze "$cap"
 expect_stdout "write failed" analyze -q --flows - "$cap"
 expect_stdout "standard output: write failed" analyze -q --summary-json - "$cap"

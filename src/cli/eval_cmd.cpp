@@ -48,8 +48,8 @@ void print_report(const eval::Report& rep, bool by_file, bool diff, FILE* out) {
   fmt::print(out, "  family agreement:          {:6.1f}%  ({}/{})\n", t.pct(t.family), t.family, t.flows);
   fmt::print(out, "  family+activity agreement: {:6.1f}%  ({}/{})\n", t.pct(t.family_activity), t.family_activity,
              t.flows);
-  fmt::print(out, "false messaging labels: {} of {} flows without a family\n", rep.false_messaging,
-             rep.unlabelled_flows);
+  fmt::print(out, "false messaging labels: {} of {} {} without a family\n", rep.false_messaging,
+             rep.unlabelled_flows, rep.unlabelled_flows == 1 ? "flow" : "flows");
   fmt::print(out, "labelled flows with no matching flow: {}\n", rep.not_found);
   if (rep.reread > 0) {
     fmt::print(out, "labelled flows matched under the one reading of an ambiguous IPv6 address that fits: {}\n",
@@ -249,6 +249,8 @@ int eval_main(const std::vector<std::string>& args) {
       j["unlabelled_flows"] = rep.unlabelled_flows;
       j["not_found"] = rep.not_found;
       j["reread"] = rep.reread;
+      j["by_family"] = nlohmann::json::object();  // {} when there is none, not left out
+      j["by_file"] = nlohmann::json::object();
       for (const auto& [k, t] : rep.by_family) j["by_family"][k] = tally(t);
       for (const auto& [k, t] : rep.by_file) j["by_file"][k] = tally(t);
       j["rows"] = rep.scored.size();

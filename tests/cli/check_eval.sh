@@ -95,4 +95,9 @@ json 'j["inputs_ok"] is False and j["problems"][0]["input"] == "nodir/stun.pcap"
       "No such file" in j["problems"][0]["reason"] and set(j["problems"][0]) == {"input", "reason", "offset", "packets"}' \
   --labels stun.tsv nodir
 json 'j["unmatched_captures"] == ["stun.pcap"] and j["inputs_ok"] is True' --labels both.tsv swap
+# No messaging/VoIP row: the per-family and per-file tables are there, empty.
+json 'j["by_family"] == {} and j["by_file"] == {} and j["total"]["flows"] == 0' --labels dns.tsv ok
+# One flow without a family: "1 flow", not "1 flows".
+expect 0 "" --labels dns.tsv ok
+grep -qx "false messaging labels: 0 of 1 flow without a family" out || { echo "FAIL: singular: $(cat out)"; fail=1; }
 exit $fail

@@ -165,7 +165,12 @@ std::vector<std::string> endpoint_readings(const std::string& ep) {
         for (size_t z = 0; i < gaps && z < zeros[i]; ++z) text += text.empty() ? "0" : ":0";
       }
       IpAddr a;
-      if (parse_ip(text, a)) out.push_back(canonical_endpoint("[" + text + "]:" + port));
+      if (parse_ip(text, a)) {
+        // Readings that come out equal ("1::0::2" is 1::2 every way) are one reading: counted twice, a row
+        // would look ambiguous and match nothing.
+        std::string r = canonical_endpoint("[" + text + "]:" + port);
+        if (std::find(out.begin(), out.end(), r) == out.end()) out.push_back(std::move(r));
+      }
       return;
     }
     for (size_t n = 1; n + (gaps - gap - 1) <= left; ++n) {

@@ -279,6 +279,8 @@ TEST_CASE("eval: an IPv6 address printed with two \"::\" is matched under the on
   CHECK(endpoint_readings("[2001:db8::zz::1]:1").empty());   // no reading parses
   CHECK(endpoint_readings("[1::2::3]:http").empty());         // not a port (was an exception)
   CHECK(endpoint_readings("[1::2::3]:65536").empty());
+  // Every way of filling the runs gives the same address: one reading, not several.
+  CHECK(endpoint_readings("[1::0::2]:1") == std::vector<std::string>{"[1::2]:1"});
 
   sealscope::eval::LabelRow row;
   row.file = "stun.pcap";
@@ -300,6 +302,17 @@ TEST_CASE("eval: an IPv6 address printed with two \"::\" is matched under the on
   CHECK(rep.scored[0].reading == "[2600:1900:4160:5999:0:19::]:3478 [2001:db8::1]:48094");
   CHECK(rep.reread == 1);
   CHECK(rep.not_found == 0);
+  // Readings that are all the same address: found under it.
+  {
+    sealscope::eval::LabelRow same = row;
+    same.endpoint_a = "[1::0::2]:3478";
+    std::map<std::string, sealscope::eval::Observed> one;
+    sealscope::eval::add_observed(one, "stun.pcap", "UDP", -1, "[1::2]:3478", "[2001:db8::1]:48094", o);
+    const std::vector<sealscope::eval::LabelRow> same_rows{same};
+    const auto r = sealscope::eval::score(same_rows, one);
+    CHECK(r.scored[0].found);
+    CHECK(r.reread == 1);
+  }
   // Both readings matching a flow: ambiguous, so neither is used.
   sealscope::eval::add_observed(observed, "stun.pcap", "UDP", -1, "[2600:1900:4160:5999::19:0]:3478",
                                 "[2001:db8::1]:48094", o);

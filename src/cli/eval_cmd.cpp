@@ -4,9 +4,9 @@
 #include <nlohmann/json.hpp>
 #include <algorithm>
 #include <charconv>
-#include <optional>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 

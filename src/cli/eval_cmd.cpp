@@ -16,6 +16,7 @@
 #include "cli/pipeline_options.hpp"
 #include "common/errors.hpp"
 #include "eval/eval.hpp"
+#include "report/summary_writer.hpp"
 #include "report/text_escape.hpp"
 
 namespace po = boost::program_options;
@@ -256,12 +257,7 @@ int eval_main(const std::vector<std::string>& args) {
       j["rows"] = rep.scored.size();
       j["matched"] = matched;
       j["unmatched_captures"] = unmatched;
-      // As analyze's summary JSON lists them.
-      nlohmann::json probs = nlohmann::json::array();
-      for (const auto& p : problems) {
-        probs.push_back({{"input", p.name}, {"reason", p.reason}, {"offset", p.offset}, {"packets", p.packets}});
-      }
-      j["problems"] = probs;
+      j["problems"] = report::problems_json<nlohmann::json>(problems);  // as analyze's summary lists them
       j["inputs_ok"] = inputs_ok;
       write_report(json_path, report::json_text(j) + "\n");
     }

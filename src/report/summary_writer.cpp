@@ -18,18 +18,6 @@ nlohmann::json totals_json(const stats::Totals& t) {
 
 }  // namespace
 
-namespace {
-/// The inputs that could not be read to their end, with the same fields in every report (analyze's summary,
-/// policy's and audit's capture object): the input, why, the byte offset reached and the packets read.
-template <typename Json>
-Json problems_json(const stats::Summary& s) {
-  Json probs = Json::array();
-  for (const auto& p : s.problems) {
-    probs.push_back({{"input", p.name}, {"reason", p.reason}, {"offset", p.offset}, {"packets", p.packets}});
-  }
-  return probs;
-}
-}  // namespace
 
 double capture_seconds(const stats::Summary& s) {
   return s.last_ts > s.first_ts ? static_cast<double>(s.last_ts - s.first_ts) / 1e6 : 0.0;
@@ -76,7 +64,7 @@ nlohmann::json summary_json(const stats::Summary& s) {
   j["capture"] = {{"first_seen", s.timed ? json(format_rfc3339_us(s.first_ts)) : json(nullptr)},
                   {"last_seen", s.timed ? json(format_rfc3339_us(s.last_ts)) : json(nullptr)},
                   {"duration_s", capture_seconds(s)}};
-  j["problems"] = problems_json<json>(s);
+  j["problems"] = problems_json<json>(s.problems);
   j["interrupted"] = s.interrupted;
   return j;
 }
@@ -96,7 +84,7 @@ nlohmann::ordered_json capture_json(const stats::Summary& s) {
   in["frames"] = s.frames;
   in["not_ip"] = s.not_ip;
   in["malformed"] = s.malformed;
-  in["problems"] = problems_json<nlohmann::ordered_json>(s);
+  in["problems"] = problems_json<nlohmann::ordered_json>(s.problems);
   in["interrupted"] = s.interrupted;
   return in;
 }

@@ -13,6 +13,18 @@ namespace sealscope::report {
 /// The run summary as JSON (--summary-json): totals, family × activity table, labels, anomalies, inputs.
 nlohmann::json summary_json(const stats::Summary& s);
 
+/// The inputs that could not be read to their end, with the same fields in every report (analyze's summary,
+/// the capture object of policy test's and audit's, eval's): the input, why, the byte offset reached and the
+/// packets read.
+template <typename Json>
+Json problems_json(const std::vector<stats::InputProblem>& problems) {
+  Json probs = Json::array();
+  for (const auto& p : problems) {
+    probs.push_back({{"input", p.name}, {"reason", p.reason}, {"offset", p.offset}, {"packets", p.packets}});
+  }
+  return probs;
+}
+
 /// What the reports of policy test and audit say about reading their captures: frames, not-IP and malformed
 /// frames, inputs that could not be read to their end (input, reason, offset, packets: the fields of the
 /// summary's problems) and whether a signal stopped the run, so that a report kept as evidence says when it

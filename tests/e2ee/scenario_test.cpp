@@ -111,6 +111,8 @@ TEST_CASE("sealchat scenario: 3 users, texts, receipts, typing, a file, a call a
     std::map<std::string, int> texts;  // "from>to" -> scripted texts
     std::map<std::string, json> summary;
     int files_received = 0, call_legs_with_media = 0, keepalives = 0;
+    std::map<std::string, int> logged_envelopes;  // "from>to" -> log records that stand for one envelope each
+    std::map<std::string, int> logged_sealed;     // the same, sealed-sender ones
     std::istringstream log(slurp(dir / "actions.jsonl"));
     for (std::string line; std::getline(log, line);) {
         const json j = json::parse(line);
@@ -119,6 +121,11 @@ TEST_CASE("sealchat scenario: 3 users, texts, receipts, typing, a file, a call a
         if (a == "file_received" && j.at("bytes") == 30000) ++files_received;
         if (a == "call_done" && j.at("rtp_received").get<int>() > 20) ++call_legs_with_media;
         if (a == "keepalive") ++keepalives;
+        if (a == "text" || a == "typing" || a == "receipt" || a == "file" || a == "call" || a == "call_answer" ||
+            a == "call_end") {
+            ++logged_envelopes[user + ">" + peer];
+            if (j.at("sealed").get<bool>()) ++logged_sealed[user + ">" + peer];
+        }
         if (a == "summary") summary[user] = j;
     }
     REQUIRE(summary.size() == 3);
@@ -140,6 +147,21 @@ TEST_CASE("sealchat scenario: 3 users, texts, receipts, typing, a file, a call a
     CHECK(summary["carol"]["received"]["bob"].value("call_offer", 0) == 1);
     CHECK(summary["bob"]["received"]["carol"].value("call_answer", 0) == 1);
     CHECK(call_legs_with_media == 2);
+    // The action log is ground truth for every end-to-end envelope: one record per envelope each user sent.
+    for (const auto& [user, s] : summary) {
+        for (const auto& [peer, kinds] : s.at("sent").items()) {
+            int n = 0;
+            for (const auto& [kind, cnt] : kinds.items()) n += cnt.get<int>();
+            INFO(user << ">" << peer);
+            CHECK(logged_envelopes[user + ">" + peer] == n);
+        }
+    }
+    // The sealed conversation is sealed both ways: carol's typing and texts, alice's receipts (and replies).
+    CHECK(logged_sealed["carol>alice"] == logged_envelopes["carol>alice"]);
+    CHECK(logged_sealed["carol>alice"] >= 4);
+    CHECK(logged_sealed["alice>carol"] == logged_envelopes["alice>carol"]);
+    CHECK(logged_sealed["alice>carol"] >= 4);
+    CHECK(logged_sealed["alice>bob"] == 0);
     CHECK(keepalives >= 1);
     for (const auto& [user, s] : summary) {
         INFO(user);
@@ -151,6 +173,10 @@ TEST_CASE("sealchat scenario: 3 users, texts, receipts, typing, a file, a call a
     const std::string rlog = slurp(dir / "relay.log");
     CHECK(rlog.find("blob_put") != std::string::npos);
     CHECK(rlog.find("call_alloc") != std::string::npos);
+    // ... and so the relay saw it: nothing stored for carol or alice from the other by name.
+    CHECK(rlog.find("to=carol from=alice") == std::string::npos);
+    CHECK(rlog.find("to=alice from=carol") == std::string::npos);
+    CHECK(rlog.find("to=carol from=sealed") != std::string::npos);
     CHECK(std::chrono::duration<double>(Clock::now() - t0).count() < 30);
     fs::remove_all(dir);
 }

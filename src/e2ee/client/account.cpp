@@ -4,7 +4,9 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 namespace sealscope::e2ee::client {
@@ -78,6 +80,9 @@ json Account::to_json() const {
         ss[peer] = e;
     }
     j["processed"] = processed_order_;
+    json held = json::array();
+    for (const auto& [id, m] : held_) held.push_back({{"env_id", id}, {"from", m.from}, {"body", m.body}, {"sealed", m.sealed}});
+    j["held"] = held;
     return j;
 }
 
@@ -103,13 +108,21 @@ Account Account::from_json(const json& j) {
         a.sessions_.emplace(peer, std::move(s));
     }
     for (const auto& id : j.at("processed")) (void)a.mark_processed(id.get<std::int64_t>());
+    if (j.contains("held"))  // absent in state files written before messages were held
+        for (const auto& h : j.at("held"))
+            a.held_[h.at("env_id").get<std::int64_t>()] =
+                HeldMessage{h.at("from").get<std::string>(), h.at("body"), h.at("sealed").get<bool>()};
     return a;
 }
 
 Account Account::load(const std::string& path) {
     std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot read state file " + path);
-    return from_json(json::parse(in));
+    if (!in) throw std::runtime_error("cannot read state file " + path + ": " + std::strerror(errno));
+    try {
+        return from_json(json::parse(in));
+    } catch (const std::exception& e) {
+        throw std::runtime_error("state file " + path + " is not a sealchat account: " + e.what());
+    }
 }
 
 void Account::save(const std::string& path) const {
@@ -286,6 +299,12 @@ std::optional<std::pair<std::string, Bytes>> Account::unseal_null(ByteView seale
     if (n == 0 || sealed.size() < 2 + n) return std::nullopt;
     return std::make_pair(std::string(sealed.begin() + 2, sealed.begin() + 2 + static_cast<std::ptrdiff_t>(n)),
                           Bytes(sealed.begin() + 2 + static_cast<std::ptrdiff_t>(n), sealed.end()));
+}
+
+std::optional<HeldMessage> Account::held(std::int64_t env_id) const {
+    auto it = held_.find(env_id);
+    if (it == held_.end()) return std::nullopt;
+    return it->second;
 }
 
 bool Account::mark_processed(std::int64_t env_id) {

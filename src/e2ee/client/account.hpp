@@ -29,6 +29,14 @@ struct PeerSession {
     std::optional<Key32> base_key;    ///< initiator's X3DH ephemeral, identifies the session
 };
 
+/// A message decrypted but not shown yet: its envelope stays at the relay, unacknowledged, and cannot be
+/// decrypted a second time (the ratchet moved on), so the plaintext waits in the account state.
+struct HeldMessage {
+    std::string from;
+    nlohmann::json body;
+    bool sealed = false;
+};
+
 /// A user's keys and sessions: everything the client persists. No network here.
 class Account {
 public:
@@ -75,6 +83,14 @@ public:
 
     /// Remember a processed relay envelope id; false if it was already seen.
     bool mark_processed(std::int64_t env_id);
+    /// True if the relay envelope id was processed (shown, or dropped as undecryptable).
+    bool processed(std::int64_t env_id) const { return processed_.count(env_id) != 0; }
+    /// Keep a decrypted message that was not shown until a client takes it (see ClientConfig::take).
+    void hold(std::int64_t env_id, HeldMessage m) { held_[env_id] = std::move(m); }
+    /// The message held for a relay envelope id, if any.
+    std::optional<HeldMessage> held(std::int64_t env_id) const;
+    /// Forget a held message (it was shown).
+    void release(std::int64_t env_id) { held_.erase(env_id); }
 
     const std::string& user() const { return user_; }
     const crypto::DhKeyPair& noise_key() const { return noise_; }
@@ -91,6 +107,7 @@ private:
     std::map<std::string, PeerSession> sessions_;
     std::deque<std::int64_t> processed_order_;
     std::set<std::int64_t> processed_;
+    std::map<std::int64_t, HeldMessage> held_;
     std::string last_error_;
     std::uint64_t last_evicted_ = 0;
 };

@@ -18,9 +18,13 @@ Client::~Client() { disconnect(); }
 
 void Client::connect(bool do_register) {
     disconnect();
-    auto fd = wire::tcp_connect(cfg_.relay_host, cfg_.chat_port);
-    chat_ = std::make_unique<wire::SecureChannel>(wire::SecureChannel::connect(
-        std::move(fd), wire::Channel::chat, account_.noise_key(), 10000, cfg_.null_cipher));
+    try {
+        auto fd = wire::tcp_connect(cfg_.relay_host, cfg_.chat_port);
+        chat_ = std::make_unique<wire::SecureChannel>(wire::SecureChannel::connect(
+            std::move(fd), wire::Channel::chat, account_.noise_key(), 10000, cfg_.null_cipher));
+    } catch (const wire::WireError& e) {
+        throw ClientError("relay " + relay_address() + ": " + e.what());
+    }
     {
         std::lock_guard lock(mutex_);
         disconnect_reason_.clear();
@@ -53,7 +57,10 @@ void Client::disconnect() {
 }
 
 json Client::request(json req) {
-    if (!chat_ || !running_) throw ClientError("not connected");
+    if (!chat_ || !running_) {
+        if (chat_) check_connected();  // lost: names the relay and why
+        throw ClientError("not connected to the relay " + relay_address());
+    }
     const std::int64_t id = next_id_++;
     req["id"] = id;
     chat_->send_json(req);
@@ -61,7 +68,7 @@ json Client::request(json req) {
     const bool got = cv_.wait_for(lock, std::chrono::milliseconds(cfg_.request_timeout_ms),
                                   [&] { return replies_.count(id) != 0 || !running_; });
     if (!got || !replies_.count(id)) {
-        throw ClientError("no reply to " + req["t"].get<std::string>() +
+        throw ClientError("no reply from the relay " + relay_address() + " to " + req["t"].get<std::string>() +
                           (disconnect_reason_.empty() ? std::string(" (timeout)") : " (" + disconnect_reason_ + ")"));
     }
     json r = std::move(replies_[id]);
@@ -101,10 +108,14 @@ void Client::handle_deliver(const json& j) {
     bool fresh = true;
     std::string why;
     std::uint64_t evicted = 0;
+    bool leave = false;  // not taken: no ack, not marked processed
     {
         std::lock_guard lock(account_mutex_);
-        fresh = account_.mark_processed(env_id);
-        if (fresh) {
+        const auto held = account_.held(env_id);
+        fresh = !account_.processed(env_id);
+        if (held) {
+            ev = Event{held->from, held->body, env_id, held->sealed};  // decrypted before, not shown yet
+        } else if (fresh) {
             std::string from = j["from"].is_string() ? j["from"].get<std::string>() : "";
             Bytes inner = env;
             bool sealed = false;
@@ -149,11 +160,25 @@ void Client::handle_deliver(const json& j) {
                 else why = "plaintext is not a JSON object";
             }
         }
+        if (fresh && cfg_.take) {
+            // Undecryptable (no state changed): left at the relay for a client that shows it. Not ours to show:
+            // it stays at the relay, unacknowledged, and its plaintext waits in the state.
+            leave = !ev || !cfg_.take(*ev);
+            if (ev && leave && !held) {
+                account_.hold(env_id, HeldMessage{ev->from, ev->body, ev->sealed});
+                save_locked();
+            }
+        }
+        if (fresh && !leave) {
+            account_.release(env_id);
+            account_.mark_processed(env_id);
+        }
     }
     if (evicted > 0) {
         std::cerr << "sealchat: skipped-message key store full (" << crypto::ratchet::kMaxStoredSkipped
                   << "): dropped the " << evicted << " oldest skipped key(s) (env " << env_id << ")\n";
     }
+    if (leave) return;
     if (fresh && !ev) {
         ++undecryptable_;
         {
@@ -163,13 +188,15 @@ void Client::handle_deliver(const json& j) {
         std::cerr << "sealchat: dropped an envelope that did not decrypt (env " << env_id << "): " << why << "\n";
     }
     save();
-    chat_->send_json({{"t", "ack"}, {"env_id", env_id}});
+    // Queued before the ack: if the connection goes down in between, the message is still shown (and the
+    // relay's copy is acknowledged as already processed when it comes again).
     if (ev) {
         std::lock_guard lock(mutex_);
         ++received_[{ev->from, ev->body.value("k", "")}];
         events_.push_back(std::move(*ev));
         cv_.notify_all();
     }
+    chat_->send_json({{"t", "ack"}, {"env_id", env_id}});
 }
 
 std::int64_t Client::send(const std::string& peer, const json& body, bool sealed) {
@@ -228,7 +255,8 @@ std::optional<Event> Client::wait_event(int timeout_ms, const std::function<bool
                 return e;
             }
         }
-        if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+        // Nothing more can arrive once the reader stopped (it queues before it stops).
+        if (!running_ || cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
             for (auto it = events_.begin(); it != events_.end(); ++it) {
                 if (!pred || pred(*it)) {
                     Event e = std::move(*it);
@@ -239,6 +267,15 @@ std::optional<Event> Client::wait_event(int timeout_ms, const std::function<bool
             return std::nullopt;
         }
     }
+}
+
+std::string Client::relay_address() const { return cfg_.relay_host + ":" + std::to_string(cfg_.chat_port); }
+
+void Client::check_connected() const {
+    if (running_) return;
+    std::lock_guard lock(mutex_);
+    throw ClientError("lost the connection to the relay " + relay_address() +
+                      (disconnect_reason_.empty() ? std::string() : ": " + disconnect_reason_));
 }
 
 std::map<std::pair<std::string, std::string>, std::uint64_t> Client::sent_counts() const {
@@ -268,15 +305,25 @@ double Client::ping() {
 }
 
 void Client::save() {
-    if (cfg_.state_path.empty()) return;
     std::lock_guard lock(account_mutex_);
-    account_.save(cfg_.state_path);
+    save_locked();
+}
+
+void Client::save_locked() {
+    if (!cfg_.state_path.empty()) account_.save(cfg_.state_path);
 }
 
 wire::SecureChannel Client::open_blob_channel() {
-    auto fd = wire::tcp_connect(cfg_.relay_host, cfg_.blob_port);
-    auto ch = wire::SecureChannel::connect(std::move(fd), wire::Channel::blob, account_.noise_key(), 10000,
-                                           cfg_.null_cipher);
+    auto ch = [&] {
+        try {
+            auto fd = wire::tcp_connect(cfg_.relay_host, cfg_.blob_port);
+            return wire::SecureChannel::connect(std::move(fd), wire::Channel::blob, account_.noise_key(), 10000,
+                                                cfg_.null_cipher);
+        } catch (const wire::WireError& e) {
+            throw ClientError("blob store " + cfg_.relay_host + ":" + std::to_string(cfg_.blob_port) + ": " +
+                              e.what());
+        }
+    }();
     ch.send_json({{"t", "login"}, {"id", 1}, {"user", account_.user()}});
     auto r = ch.recv(cfg_.request_timeout_ms);
     if (!r || wire::parse_json(*r).value("t", "") != "ok") throw ClientError("blob store login failed");

@@ -14,6 +14,14 @@
 
 namespace sealscope::e2ee::client {
 
+/// A decrypted end-to-end message.
+struct Event {
+    std::string from;
+    nlohmann::json body;  ///< {"k": "text"|"receipt"|"typing"|"file"|"call_offer"|"call_answer"|"call_end", ...}
+    std::int64_t env_id = 0;
+    bool sealed = false;
+};
+
 /// Where the relay is and where the account state lives.
 struct ClientConfig {
     std::string relay_host = "127.0.0.1";
@@ -24,19 +32,18 @@ struct ClientConfig {
     /// DEBUG ONLY (sealchat --null-cipher): plaintext transport, envelopes, attachments and call media, as a
     /// positive control for traffic audits. Needs a relay started with --allow-null-cipher.
     bool null_cipher = false;
+    /// Which delivered messages this client takes: a taken message is marked processed in the state,
+    /// queued for wait_event() and acknowledged (the relay deletes it). Empty: every message (and
+    /// undecryptable envelopes are acknowledged and dropped with a report). Otherwise any other envelope
+    /// is neither marked processed nor acknowledged, so the relay delivers it again on the next connection:
+    /// an undecryptable one as it is, a decrypted one (the ratchet cannot decrypt it twice) from the plaintext
+    /// the account state holds for it (Account::hold) until a client takes it.
+    std::function<bool(const Event&)> take;
 };
 
 /// The warning sealchat prints on standard error when started with --null-cipher.
 inline constexpr const char* kNullCipherWarning =
     "WARNING: --null-cipher: messages, files and calls are sent in PLAINTEXT; debugging/audit positive control only";
-
-/// A decrypted end-to-end message.
-struct Event {
-    std::string from;
-    nlohmann::json body;  ///< {"k": "text"|"receipt"|"typing"|"file"|"call_offer"|"call_answer"|"call_end", ...}
-    std::int64_t env_id = 0;
-    bool sealed = false;
-};
 
 /// A client connection failure or refused request (control plane).
 class ClientError : public std::runtime_error {
@@ -58,12 +65,17 @@ public:
     void disconnect();
     /// True while the chat connection is up.
     bool connected() const { return running_; }
+    /// Throws ClientError naming the relay address and the reason if the chat connection was lost.
+    void check_connected() const;
+    /// "host:port" of the relay's chat service, for messages.
+    std::string relay_address() const;
 
     /// Encrypt `body` for `peer` (starting a session if needed) and wait until the relay stored it.
     std::int64_t send(const std::string& peer, const nlohmann::json& body, bool sealed = false);
     /// Send a text message.
     std::int64_t send_text(const std::string& peer, const std::string& text, bool sealed = false);
-    /// Next event matching `pred` (others stay queued); nullopt after `timeout_ms`.
+    /// Next event matching `pred` (others stay queued); nullopt after `timeout_ms`, or at once when no such
+    /// event is queued and the connection is down.
     std::optional<Event> wait_event(int timeout_ms, const std::function<bool(const Event&)>& pred = {});
     /// Decrypted events not yet taken by wait_event().
     std::size_t queued_events() const;
@@ -99,6 +111,7 @@ public:
 private:
     void reader_loop();
     void handle_deliver(const nlohmann::json& j);
+    void save_locked();  ///< save() with account_mutex_ held
     wire::SecureChannel open_blob_channel();
 
     ClientConfig cfg_;

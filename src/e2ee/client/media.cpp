@@ -131,11 +131,7 @@ CallStats run_call(const CallParams& p) {
     Srtp tx(p.srtp_key, true, p.null_cipher);
     Srtp rx(p.srtp_key, false, p.null_cipher);
     auto sock = wire::udp_bind("0.0.0.0", 0);
-    sockaddr_in relay{};
-    relay.sin_family = AF_INET;
-    relay.sin_port = htons(p.udp_port);
-    if (inet_pton(AF_INET, p.relay_host.c_str(), &relay.sin_addr) != 1)
-        throw std::runtime_error("media relay must be an IPv4 address");
+    const sockaddr_in relay = wire::resolve_ipv4(p.relay_host, p.udp_port);  // the chat connection's lookup
 
     int err = 0;
     OpusEncoder* enc = opus_encoder_create(kRate, 1, OPUS_APPLICATION_VOIP, &err);

@@ -1,15 +1,19 @@
 #include "client/scenario.hpp"
 
+#include "relay/request.hpp"
 #include "wire/json_int.hpp"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <iostream>
 #include <random>
+#include <set>
 #include <thread>
 
 namespace sealscope::e2ee::client {
@@ -19,6 +23,10 @@ using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 CallStats place_call(Client& c, const std::string& peer, double seconds, bool video) {
+    if (!valid_call_seconds(seconds))
+        throw ClientError(fmt::format("a call lasts more than 0 and at most {} seconds, not {}", kMaxCallSeconds,
+                                      seconds));
+    wire::resolve_ipv4(c.config().relay_host, 0);  // the media goes there: fail before the offer if it cannot
     const json tok = c.request({{"t", "call_alloc"}});
     const std::string call_id = crypto::to_hex(crypto::random_bytes(8));
     CallParams p;
@@ -46,10 +54,12 @@ CallStats place_call(Client& c, const std::string& peer, double seconds, bool vi
         offer["srtp_profile"] = kNullSrtpProfile;
     }
     c.send(peer, offer);
-    auto ans = c.wait_event(30000, [&](const Event& e) {
+    auto ans = c.wait_event(kAnswerWaitSeconds * 1000, [&](const Event& e) {
         return e.from == peer && e.body.value("k", "") == "call_answer" && e.body.value("call", "") == call_id;
     });
-    if (!ans || !ans->body.value("accept", false)) throw ClientError("call to " + peer + " was not answered");
+    if (!ans) c.check_connected();
+    if (!ans) throw ClientError(fmt::format("call to {} was not answered within {} s", peer, kAnswerWaitSeconds));
+    if (!ans->body.value("accept", false)) throw ClientError("call to " + peer + " was refused");
     CallStats st = run_call(p);
     c.send(peer, {{"k", "call_end"}, {"call", call_id}});
     return st;
@@ -74,7 +84,11 @@ CallStats answer_call(Client& c, const Event& offer) {
     }
     p.seconds = o.at("seconds").get<double>();
     // The length comes from the peer: bound it so a hostile offer cannot keep the callee busy forever.
-    if (!(p.seconds > 0 && p.seconds <= kMaxCallSeconds)) throw ClientError("call offer with a bad length");
+    if (!valid_call_seconds(p.seconds)) {
+        c.send(offer.from, {{"k", "call_answer"}, {"call", o.at("call")}, {"accept", false}});
+        throw ClientError(fmt::format("call offer from {} refused: its length {} s is not more than 0 and at most {}",
+                                      offer.from, p.seconds, kMaxCallSeconds));
+    }
     p.video = o.value("video", false);
     p.seed = crypto::random_uniform(1u << 30);
     c.send(offer.from, {{"k", "call_answer"}, {"call", o.at("call")}, {"accept", true}});
@@ -125,6 +139,7 @@ private:
         while (!stop_) {
             auto ev = client_.wait_event(250, [](const Event& e) { return e.body.value("k", "") != "call_answer"; });
             try {
+                if (!ev) client_.check_connected();  // a lost connection ends this user's part (an error)
                 if (ev) {
                     busy_ = true;
                     handle(*ev);
@@ -137,6 +152,7 @@ private:
             } catch (const std::exception& e) {
                 ++errors_;
                 std::cerr << "sealchat scenario: " << client_.account().user() << ": " << e.what() << "\n";
+                if (!client_.connected()) break;
             }
             busy_ = false;
         }
@@ -144,19 +160,24 @@ private:
     void handle(const Event& ev) {
         const std::string k = ev.body.value("k", "");
         if (k == "text") {
-            client_.send(ev.from, {{"k", "receipt"}, {"state", "delivered"}, {"mid", ev.body.value("mid", "")}});
+            // Receipts of a sealed-sender message are sealed too: the conversation stays sealed both ways.
+            client_.send(ev.from, {{"k", "receipt"}, {"state", "delivered"}, {"mid", ev.body.value("mid", "")}},
+                         ev.sealed);
+            record("receipt", ev.from, {{"state", "delivered"}, {"sealed", ev.sealed}});
             std::uniform_real_distribution<double> read_delay(0.3, 2.5);
             std::this_thread::sleep_for(std::chrono::duration<double>(read_delay(rng_)));
-            client_.send(ev.from, {{"k", "receipt"}, {"state", "read"}, {"mid", ev.body.value("mid", "")}});
-            record("receipts", ev.from);
+            client_.send(ev.from, {{"k", "receipt"}, {"state", "read"}, {"mid", ev.body.value("mid", "")}},
+                         ev.sealed);
+            record("receipt", ev.from, {{"state", "read"}, {"sealed", ev.sealed}});
             touch();
         } else if (k == "file") {
             const auto data = client_.fetch_file(ev.body);
             record("file_received", ev.from, {{"bytes", data.size()}});
             client_.send(ev.from, {{"k", "receipt"}, {"state", "read"}, {"blob", ev.body.value("blob", "")}});
+            record("receipt", ev.from, {{"state", "read"}, {"sealed", false}});
             touch();
         } else if (k == "call_offer") {
-            record("call_answer", ev.from);
+            record("call_answer", ev.from, {{"sealed", false}});
             const CallStats st = answer_call(client_, ev);
             record("call_done", ev.from, {{"rtp_sent", st.rtp_sent}, {"rtp_received", st.rtp_received}});
             if (st.rtp_received == 0) ++silent_calls_;
@@ -197,7 +218,127 @@ std::string undelivered(const std::map<std::string, std::unique_ptr<Agent>>& age
     return missing;
 }
 
-std::string line_of(const YAML::Node& n) { return std::to_string(n.Mark().line + 1); }
+/// "line:column", 1-based, of a node (yaml-cpp's Mark is 0-based).
+std::string line_of(const YAML::Mark& m) { return fmt::format("{}:{}", m.line + 1, m.column + 1); }
+std::string line_of(const YAML::Node& n) { return line_of(n.Mark()); }
+
+std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+    return out;
+}
+
+/// What a scenario value must be.
+enum class Kind { user, count, number, boolean, text, texts };
+
+const char* describe(Kind k) {
+    switch (k) {
+        case Kind::user: return "one of the scenario's users";
+        case Kind::count: return "a whole number of 0 or more";
+        case Kind::number: return "a number";
+        case Kind::boolean: return "true or false";
+        case Kind::text: return "a string";
+        case Kind::texts: return "a list of strings";
+    }
+    return "?";
+}
+
+using Keys = std::vector<std::pair<std::string, Kind>>;
+
+/// The keys every part of a scenario file may have, and what each value must be: anything else (a typo
+/// such as `mesages`, `messages: many`) is an error before the scenario starts, not ignored or found midway.
+const std::map<std::string, Keys> kActionKeys = {
+    {"chat",
+     {{"from", Kind::user}, {"to", Kind::user}, {"messages", Kind::count}, {"texts", Kind::texts},
+      {"gap_median_s", Kind::number}, {"gap_sigma", Kind::number}, {"reply_prob", Kind::number},
+      {"sealed", Kind::boolean}, {"typing_s_per_char", Kind::number}}},
+    {"file", {{"from", Kind::user}, {"to", Kind::user}, {"bytes", Kind::count}, {"name", Kind::text},
+              {"content", Kind::text}}},
+    {"call", {{"from", Kind::user}, {"to", Kind::user}, {"seconds", Kind::number}, {"video", Kind::boolean}}},
+    {"idle", {{"seconds", Kind::number}}},
+};
+const Keys kTopKeys = {{"relay", Kind::text},       {"blob_port", Kind::count}, {"seed", Kind::count},
+                       {"keepalive_s", Kind::number}, {"drain_s", Kind::number}, {"users", Kind::texts},
+                       {"actions", Kind::texts}};
+
+std::string names(const Keys& keys) {
+    std::vector<std::string> v;
+    for (const auto& [k, kind] : keys) v.push_back(k);
+    return join(v);
+}
+
+/// Check the shape of a scenario before anything is played: a map of known top-level keys, a list of
+/// valid and distinct user names, a list of actions with one known kind each and only that kind's keys,
+/// each value of its kind. Throws std::runtime_error "PATH:LINE:COLUMN: ...".
+void check_scenario(const std::string& path, const YAML::Node& y) {
+    auto fail = [&](const YAML::Node& n, const std::string& msg) {
+        return std::runtime_error(fmt::format("{}:{}: {}", path, line_of(n), msg));
+    };
+    std::set<std::string> users;
+    auto check_value = [&](const std::string& key, const YAML::Node& v, Kind kind) {
+        bool ok = v.IsScalar();
+        try {
+            switch (kind) {
+                case Kind::user: ok = ok && users.count(v.Scalar()) != 0; break;
+                case Kind::count: ok = ok && v.as<std::uint64_t>() <= std::numeric_limits<std::uint32_t>::max(); break;
+                case Kind::number: ok = ok && std::isfinite(v.as<double>()); break;
+                case Kind::boolean: {
+                    bool b = false;
+                    ok = ok && YAML::convert<bool>::decode(v, b);
+                    break;
+                }
+                case Kind::text: break;
+                case Kind::texts:
+                    ok = v.IsSequence();
+                    for (const auto& t : v) ok = ok && t.IsScalar();
+                    break;
+            }
+        } catch (const YAML::Exception&) {
+            ok = false;
+        }
+        if (!ok) throw fail(v, fmt::format("'{}' must be {}", key, describe(kind)));
+    };
+    auto check_map = [&](const YAML::Node& map, const Keys& allowed, const std::string& where) {
+        for (const auto& kv : map) {
+            const std::string key = kv.first.Scalar();
+            const auto it = std::find_if(allowed.begin(), allowed.end(), [&](const auto& a) { return a.first == key; });
+            if (it == allowed.end())
+                throw fail(kv.first, fmt::format("unknown key '{}' in {} (expected {})", key, where, names(allowed)));
+            if (key != "users" && key != "actions") check_value(key, kv.second, it->second);
+        }
+    };
+    if (!y.IsMap()) throw fail(y, "a scenario is a map of " + names(kTopKeys));
+    check_map(y, kTopKeys, "the scenario");
+    if (!y["users"] || !y["users"].IsSequence()) throw fail(y, "scenario needs a 'users' list");
+    for (const auto& u : y["users"]) {
+        if (!u.IsScalar()) throw fail(u, "a user is a name");
+        const std::string name = u.Scalar();
+        if (!relay::valid_user(name))
+            throw fail(u, "'" + name + "' is not a valid user name: 1 to 64 letters, digits, '-', '_' or '.'");
+        if (!users.insert(name).second) throw fail(u, "user " + name + " is listed twice");
+    }
+    if (!y["actions"]) return;
+    if (!y["actions"].IsSequence()) throw fail(y["actions"], "'actions' must be a list (each item '- chat: {...}' etc.)");
+    std::vector<std::string> kinds;
+    for (const auto& [kind, keys] : kActionKeys) kinds.push_back(kind);
+    for (const auto& step : y["actions"]) {
+        if (!step.IsMap() || step.size() != 1) throw fail(step, "an action is a map with one key: " + join(kinds));
+        const auto kv = *step.begin();
+        const std::string kind = kv.first.Scalar();
+        const auto it = kActionKeys.find(kind);
+        if (it == kActionKeys.end())
+            throw fail(kv.first, fmt::format("unknown action '{}' (expected {})", kind, join(kinds)));
+        const YAML::Node a = kv.second;
+        if (a.IsNull() && kind == "idle") continue;
+        if (!a.IsMap()) throw fail(a, "'" + kind + "' takes a map of " + names(it->second));
+        check_map(a, it->second, "'" + kind + "'");
+        if (kind != "idle")
+            for (const char* who : {"from", "to"})
+                if (!a[who]) throw fail(a, fmt::format("'{}' needs '{}'", kind, who));
+        if (kind == "call" && a["seconds"] && !valid_call_seconds(a["seconds"].as<double>()))
+            throw fail(a["seconds"], fmt::format("a call lasts more than 0 and at most {} seconds", kMaxCallSeconds));
+    }
+}
 
 void sleep_s(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
 
@@ -219,21 +360,39 @@ void run_scenario(const std::string& path, std::ostream& action_log, const Scena
     try {
         y = YAML::LoadFile(path);
     } catch (const YAML::Exception& e) {
-        throw std::runtime_error(fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
+        throw std::runtime_error(fmt::format("{}:{}: {}", path, line_of(e.mark), e.msg));
+    }
+    try {
+        check_scenario(path, y);
+    } catch (const YAML::Exception& e) {
+        throw std::runtime_error(fmt::format("{}:{}: {}", path, line_of(e.mark), e.msg));
     }
     auto fail = [&](const YAML::Node& n, const std::string& msg) {
         return std::runtime_error(fmt::format("{}:{}: {}", path, line_of(n), msg));
     };
     ClientConfig cfg;
-    std::string relay = relay_override;
-    if (relay.empty() && y["relay"]) relay = y["relay"].as<std::string>();
-    if (!relay.empty()) std::tie(cfg.relay_host, cfg.chat_port) = wire::split_host_port(relay, cfg.chat_port);
-    cfg.blob_port = y["blob_port"] ? y["blob_port"].as<std::uint16_t>() : static_cast<std::uint16_t>(cfg.chat_port + 1);
+    std::uint32_t seed = 1;
+    double keepalive_s = 25.0, drain_s = 30.0;
+    try {
+        std::string relay = relay_override;
+        if (relay.empty() && y["relay"]) relay = y["relay"].as<std::string>();
+        if (!relay.empty()) {
+            try {
+                std::tie(cfg.relay_host, cfg.chat_port) = wire::split_host_port(relay, cfg.chat_port);
+            } catch (const wire::WireError& e) {
+                throw fail(y["relay"] ? y["relay"] : y, std::string("relay: ") + e.what());
+            }
+        }
+        cfg.blob_port =
+            y["blob_port"] ? y["blob_port"].as<std::uint16_t>() : static_cast<std::uint16_t>(cfg.chat_port + 1);
+        if (y["seed"]) seed = y["seed"].as<std::uint32_t>();
+        if (y["keepalive_s"]) keepalive_s = y["keepalive_s"].as<double>();
+        if (y["drain_s"]) drain_s = y["drain_s"].as<double>();
+    } catch (const YAML::Exception& e) {
+        throw std::runtime_error(fmt::format("{}:{}: {}", path, line_of(e.mark), e.msg));
+    }
     if (options.blob_port) cfg.blob_port = *options.blob_port;
     cfg.null_cipher = options.null_cipher;
-    const std::uint32_t seed = y["seed"] ? y["seed"].as<std::uint32_t>() : 1;
-    const double keepalive_s = y["keepalive_s"] ? y["keepalive_s"].as<double>() : 25.0;
-    const double drain_s = y["drain_s"] ? y["drain_s"].as<double>() : 30.0;
     if (!(keepalive_s > 0) || !(drain_s >= 0)) throw fail(y, "keepalive_s must be positive and drain_s non-negative");
     std::mt19937 rng(seed);
     if (!y["users"] || !y["users"].IsSequence()) throw fail(y, "scenario needs a 'users' list");
@@ -244,7 +403,11 @@ void run_scenario(const std::string& path, std::ostream& action_log, const Scena
     for (const auto& u : y["users"]) {
         const std::string name = u.as<std::string>();
         agents[name] = std::make_unique<Agent>(cfg, name, action_log, log_mutex, seed + ++n, keepalive_s);
-        agents[name]->start();
+        try {
+            agents[name]->start();
+        } catch (const std::exception& e) {
+            throw std::runtime_error("scenario " + path + ": user " + name + ": " + e.what());
+        }
         agents[name]->record("register", "relay");
     }
     auto agent = [&](const YAML::Node& a, const char* key) -> Agent& {
@@ -282,14 +445,16 @@ void run_scenario(const std::string& path, std::ostream& action_log, const Scena
                     const std::string text =
                         texts.empty() ? kPhrases[rng() % std::size(kPhrases)] : texts[static_cast<std::size_t>(i)];
                     from.client().send(to.client().account().user(), {{"k", "typing"}, {"on", true}}, sealed);
+                    from.record("typing", to.client().account().user(), {{"sealed", sealed}});
                     sleep_s(per_char * static_cast<double>(text.size()) * (0.5 + u01(rng)));
                     from.client().send_text(to.client().account().user(), text, sealed);
                     from.record("text", to.client().account().user(), {{"sealed", sealed}});
                     from.touch();
                     if (u01(rng) < reply) {
                         sleep_s(std::min(gap(rng), 10.0));
-                        to.client().send_text(from.client().account().user(), kPhrases[rng() % std::size(kPhrases)]);
-                        to.record("text", from.client().account().user());
+                        to.client().send_text(from.client().account().user(), kPhrases[rng() % std::size(kPhrases)],
+                                              sealed);
+                        to.record("text", from.client().account().user(), {{"sealed", sealed}});
                         to.touch();
                     }
                 }
@@ -311,7 +476,7 @@ void run_scenario(const std::string& path, std::ostream& action_log, const Scena
                 }
                 const std::size_t bytes = content.size();
                 from.client().send_file(to.client().account().user(), content, name);
-                from.record("file", to.client().account().user(), {{"bytes", bytes}});
+                from.record("file", to.client().account().user(), {{"bytes", bytes}, {"sealed", false}});
                 from.touch();
             } else if (step["call"]) {
                 const auto a = step["call"];
@@ -319,8 +484,9 @@ void run_scenario(const std::string& path, std::ostream& action_log, const Scena
                 Agent& to = agent(a, "to");
                 const double secs = a["seconds"] ? a["seconds"].as<double>() : 10;
                 const bool video = a["video"] && a["video"].as<bool>();
-                from.record("call", to.client().account().user(), {{"seconds", secs}, {"video", video}});
+                from.record("call", to.client().account().user(), {{"seconds", secs}, {"video", video}, {"sealed", false}});
                 const CallStats st = place_call(from.client(), to.client().account().user(), secs, video);
+                from.record("call_end", to.client().account().user(), {{"sealed", false}});
                 from.record("call_done", to.client().account().user(),
                             {{"rtp_sent", st.rtp_sent}, {"rtp_received", st.rtp_received}});
                 if (st.rtp_received == 0) ++silent_calls;

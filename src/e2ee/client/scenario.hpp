@@ -8,10 +8,16 @@
 
 namespace sealscope::e2ee::client {
 
-/// Longest call a callee accepts from an offer (seconds).
+/// Longest call (seconds): the most `call --seconds` and a scenario's call accept, and a callee accepts
+/// from an offer. A call lasts more than 0 seconds.
 inline constexpr double kMaxCallSeconds = 4 * 3600;
+/// True for a call length in (0, kMaxCallSeconds] (false for NaN).
+inline bool valid_call_seconds(double s) { return s > 0 && s <= kMaxCallSeconds; }
+/// How long place_call waits for the answer (seconds).
+inline constexpr int kAnswerWaitSeconds = 30;
 
 /// Caller side of a call: relay token, offer with a fresh SRTP master, wait for the answer, media, hang-up.
+/// Checks `seconds` (valid_call_seconds) and that the relay's address resolves before sending anything.
 CallStats place_call(Client& c, const std::string& peer, double seconds, bool video);
 /// Callee side: accept an offer event and run the media for the offered duration.
 CallStats answer_call(Client& c, const Event& offer);

@@ -39,18 +39,18 @@ void Fd::shutdown() const {
 
 std::pair<std::string, std::uint16_t> split_host_port(const std::string& s, std::uint16_t default_port) {
     const auto colon = s.rfind(':');
+    const std::string host = s.substr(0, colon);
+    if (host.empty()) throw WireError("bad address '" + s + "': no host");
     if (colon == std::string::npos) return {s, default_port};
-    try {
-        const int port = std::stoi(s.substr(colon + 1));
-        if (port < 0 || port > 65535) throw WireError("bad port in " + s);
-        return {s.substr(0, colon), static_cast<std::uint16_t>(port)};
-    } catch (const std::logic_error&) {
-        throw WireError("bad address " + s);
-    }
+    const std::string digits = s.substr(colon + 1);
+    const bool numeric = !digits.empty() && digits.size() <= 5 &&
+                         std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const long port = numeric ? std::stol(digits) : 0;
+    if (port < 1 || port > 65535) throw WireError("bad address '" + s + "': the port must be a number from 1 to 65535");
+    return {host, static_cast<std::uint16_t>(port)};
 }
 
-namespace {
-sockaddr_in make_addr(const std::string& host, std::uint16_t port) {
+sockaddr_in resolve_ipv4(const std::string& host, std::uint16_t port) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
@@ -58,19 +58,21 @@ sockaddr_in make_addr(const std::string& host, std::uint16_t port) {
         addrinfo hints{};
         hints.ai_family = AF_INET;
         addrinfo* res = nullptr;
-        if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || !res)
-            throw WireError("cannot resolve " + host);
+        const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
+        if (rc != 0 || !res)
+            throw WireError("cannot resolve " + host + (rc != 0 ? std::string(": ") + gai_strerror(rc) : ""));
         a.sin_addr = reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr;
         freeaddrinfo(res);
     }
     return a;
 }
 
+namespace {
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 } // namespace
 
 Fd tcp_connect(const std::string& host, std::uint16_t port, int timeout_ms) {
-    const sockaddr_in a = make_addr(host, port);
+    const sockaddr_in a = resolve_ipv4(host, port);
     Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (fd.get() < 0) throw WireError(errno_text("socket"));
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
@@ -90,7 +92,7 @@ Fd tcp_connect(const std::string& host, std::uint16_t port, int timeout_ms) {
 }
 
 Fd tcp_listen(const std::string& host, std::uint16_t port) {
-    const sockaddr_in a = make_addr(host, port);
+    const sockaddr_in a = resolve_ipv4(host, port);
     Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (fd.get() < 0) throw WireError(errno_text("socket"));
     const int one = 1;
@@ -102,7 +104,7 @@ Fd tcp_listen(const std::string& host, std::uint16_t port) {
 }
 
 Fd udp_bind(const std::string& host, std::uint16_t port) {
-    const sockaddr_in a = make_addr(host, port);
+    const sockaddr_in a = resolve_ipv4(host, port);
     Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (fd.get() < 0) throw WireError(errno_text("socket"));
     if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0)

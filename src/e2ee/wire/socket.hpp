@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <netinet/in.h>
+
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -42,8 +44,11 @@ private:
     int fd_ = -1;
 };
 
-/// "host:port" split; throws WireError.
+/// "host:port" (or "host", then `default_port`) split; the port must be 1 to 65535 in digits. Throws
+/// WireError naming the address.
 std::pair<std::string, std::uint16_t> split_host_port(const std::string& s, std::uint16_t default_port);
+/// IPv4 address of `host` (dotted quad, or a name looked up with getaddrinfo); throws WireError naming it.
+sockaddr_in resolve_ipv4(const std::string& host, std::uint16_t port);
 /// Blocking TCP connect with a timeout.
 Fd tcp_connect(const std::string& host, std::uint16_t port, int timeout_ms = 5000);
 /// Listening TCP socket; port 0 picks one (see bound_port).

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <stdexcept>
 
 namespace sealscope::e2ee::relay {
@@ -22,8 +23,10 @@ Log::~Log() {
 }
 
 void Log::event(std::string_view name, std::string_view fields) {
-    const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-    const std::string line = fmt::format("{:%Y-%m-%dT%H:%M:%S}Z {} {}\n", now, name, fields);
+    // fmt::gmtime, not the time_point itself: libfmt 9 formats a system_clock time in the local zone, and the
+    // line says Z (UTC).
+    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    const std::string line = fmt::format("{:%Y-%m-%dT%H:%M:%S}Z {} {}\n", fmt::gmtime(now), name, fields);
     std::lock_guard lock(mutex_);
     // fwrite, not fmt::print (which throws on a short write): a full disk under the log costs log lines, not
     // the relay. The first loss is said once on standard error (when the log is a file), and counted.

@@ -29,6 +29,22 @@ namespace {
 fs::path review_dir(const std::string& tag) { return test::temp_dir("review", tag); }
 using test::slurp;
 
+/// Run `args` through /bin/sh with standard error to `err`; the exit status.
+int run(const std::string& args, const fs::path& err) {
+    const std::string cmd = "timeout 20 " + std::string(SEALRELAY_BIN) + " " + args + " 2>" + err.string();
+    const int st = std::system(cmd.c_str());
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+template <class F>
+bool eventually(int ms, F pred) {
+    for (int i = 0; i < ms / 20; ++i) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return pred();
+}
+
 } // namespace
 
 TEST_CASE("Relay log times are UTC whatever TZ says", "[relay][review]") {
@@ -52,5 +68,99 @@ TEST_CASE("Relay log times are UTC whatever TZ says", "[relay][review]") {
     const std::time_t logged = ::timegm(&tm);
     CHECK(logged >= before);
     CHECK(logged <= after);
+    fs::remove_all(dir);
+}
+
+namespace {
+
+/// A sealrelay child on free ports (read from its ports file), optionally with a file size limit: writes past
+/// it fail with EFBIG (SIGXFSZ ignored), as on a full disk.
+class Child {
+public:
+    Child(const fs::path& dir, rlim_t fsize_limit = RLIM_INFINITY) : dir_(dir) {
+        const std::string data = (dir / "relay").string(), log = (dir / "relay.log").string(),
+                          ports = (dir / "ports").string();
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::signal(SIGXFSZ, SIG_IGN);
+            const rlimit lim{fsize_limit, fsize_limit};
+            ::setrlimit(RLIMIT_FSIZE, &lim);
+            ::execl(SEALRELAY_BIN, "sealrelay", "-d", data.c_str(), "-l", log.c_str(), "--chat-port", "0",
+                    "--blob-port", "0", "--media-port", "0", "--ports-file", ports.c_str(), nullptr);
+            ::_exit(127);
+        }
+        REQUIRE(eventually(5000, [&] { return fs::exists(dir / "ports"); }));
+        std::ifstream in(dir / "ports");
+        std::string line;
+        while (std::getline(in, line)) {
+            const auto v = static_cast<std::uint16_t>(std::stoi(line.substr(line.find('=') + 1)));
+            if (line.rfind("chat=", 0) == 0) chat_ = v;
+            if (line.rfind("blob=", 0) == 0) blob_ = v;
+        }
+    }
+    ~Child() {
+        if (pid_ > 0) stop();
+    }
+    /// SIGTERM, then the exit status.
+    int stop() {
+        ::kill(pid_, SIGTERM);
+        int st = 0;
+        ::waitpid(pid_, &st, 0);
+        pid_ = -1;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    }
+    ClientConfig client() const {
+        ClientConfig c = test::client_config(chat_, blob_);
+        c.request_timeout_ms = 10000;
+        return c;
+    }
+
+private:
+    fs::path dir_;
+    pid_t pid_ = -1;
+    std::uint16_t chat_ = 0, blob_ = 0;
+};
+
+} // namespace
+
+TEST_CASE("sealrelay: the ports file is removed at stop, and one it cannot write stops the start", "[relay][review]") {
+    const fs::path dir = review_dir("ports");
+    {
+        Child relay(dir);
+        CHECK(fs::exists(dir / "ports"));
+        CHECK(relay.stop() == 0);
+        CHECK_FALSE(fs::exists(dir / "ports"));
+    }
+    CHECK(run("-d " + (dir / "d").string() + " --chat-port 0 --blob-port 0 --media-port 0 --ports-file " +
+                  (dir / "no-such-dir" / "ports").string(),
+              dir / "err") == 1);
+    const std::string err = slurp(dir / "err");
+    CHECK(err.find("ports file " + (dir / "no-such-dir" / "ports").string() + ": cannot write: No such file") !=
+          std::string::npos);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("sealrelay: negative counts and stray arguments are usage errors, huge timeouts are out of range",
+          "[relay][review]") {
+    const fs::path dir = review_dir("usage");
+    const std::string base = "-d " + (dir / "d").string() + " --chat-port 0 --blob-port 0 --media-port 0 ";
+    for (const char* opt : {"--max-connections -1", "--idle-timeout -5", "--send-timeout -1", "--blob-ttl -1"}) {
+        INFO(opt);
+        CHECK(run(base + opt, dir / "err") == 2);
+        CHECK(slurp(dir / "err").find("expected a whole number, 0 or more") != std::string::npos);
+    }
+    CHECK(run(base + "config.yaml", dir / "err") == 2);
+    CHECK(slurp(dir / "err").find("unexpected argument 'config.yaml'") != std::string::npos);
+    // 4294968 s would be 704 ms once multiplied into an int of milliseconds.
+    CHECK(run(base + "--idle-timeout 4294968", dir / "err") == 1);
+    CHECK(slurp(dir / "err").find("idle_timeout_s must be between 1 and 86400 seconds (got 4294968)") !=
+          std::string::npos);
+    CHECK(run(base + "--blob-ttl 99999999999999999", dir / "err") == 1);
+    CHECK(slurp(dir / "err").find("blob_ttl_s must be 0 (never expire) or up to") != std::string::npos);
+    relay::RelayConfig c;
+    c.send_timeout_s = relay::kMaxTimeoutS;
+    CHECK_NOTHROW(relay::validate(c));
+    c.send_timeout_s = relay::kMaxTimeoutS + 1;
+    CHECK_THROWS_WITH(relay::validate(c), Catch::Contains("send_timeout_s must be between"));
     fs::remove_all(dir);
 }

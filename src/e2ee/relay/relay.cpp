@@ -13,7 +13,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
+#include <climits>
+#include <utility>
 #include <filesystem>
 #include <fstream>
 
@@ -32,6 +36,10 @@ std::int64_t now_ms() {
 
 /// Short, non-reversible tag for a peer name in logs of sealed-sender traffic.
 std::string short_id(std::int64_t id) { return std::to_string(id); }
+
+/// Seconds as the milliseconds SecureChannel takes, computed wide (validate() bounds every timeout to
+/// kMaxTimeoutS, so the result fits an int).
+int timeout_ms(int s) { return static_cast<int>(std::min<std::int64_t>(std::int64_t{s} * 1000, INT_MAX)); }
 
 } // namespace
 
@@ -95,14 +103,20 @@ void validate(const RelayConfig& c, const std::string& where) {
     auto bad = [&](const std::string& what) {
         return std::runtime_error((where.empty() ? std::string() : where + ": ") + what);
     };
-    if (c.max_connections < 1) throw bad("max_connections must be at least 1");
-    if (c.idle_timeout_s < 1 || c.handshake_timeout_s < 1 || c.call_idle_timeout_s < 1 || c.send_timeout_s < 1)
-        throw bad("timeouts must be at least 1 second");
+    if (c.max_connections < 1 || c.max_connections > kMaxConnections)
+        throw bad(fmt::format("max_connections must be between 1 and {} (got {})", kMaxConnections, c.max_connections));
+    for (const auto& [name, v] : {std::pair{"idle_timeout_s", c.idle_timeout_s},
+                                  {"handshake_timeout_s", c.handshake_timeout_s},
+                                  {"call_idle_timeout_s", c.call_idle_timeout_s}, {"send_timeout_s", c.send_timeout_s}})
+        if (v < 1 || v > kMaxTimeoutS)
+            throw bad(fmt::format("{} must be between 1 and {} seconds (got {})", name, kMaxTimeoutS, v));
     if (c.max_frame_bytes < kMinFrameLimit || c.max_frame_bytes > wire::kMaxFrame)
         throw bad(fmt::format("max_frame_bytes must be between {} and {}", kMinFrameLimit, wire::kMaxFrame));
     if (c.max_queued_envelopes < 1) throw bad("max_queued_envelopes must be at least 1");
     if (c.max_blob_bytes < 1) throw bad("max_blob_bytes must be at least 1");
-    if (c.blob_ttl_s < 0) throw bad("blob_ttl_s must be 0 (never expire) or positive");
+    if (c.blob_ttl_s < 0 || c.blob_ttl_s > kMaxBlobTtlS)
+        throw bad(fmt::format("blob_ttl_s must be 0 (never expire) or up to {} seconds (got {})", kMaxBlobTtlS,
+                              c.blob_ttl_s));
 }
 
 Relay::Relay(RelayConfig cfg) : cfg_(std::move(cfg)), log_(cfg_.log_file) {
@@ -184,7 +198,7 @@ void Relay::serve(wire::Fd fd, wire::Channel expected) {
     const timeval tv{cfg_.send_timeout_s, 0};
     ::setsockopt(raw, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     try {
-        auto ch = wire::SecureChannel::accept(std::move(fd), static_key_, cfg_.handshake_timeout_s * 1000,
+        auto ch = wire::SecureChannel::accept(std::move(fd), static_key_, timeout_ms(cfg_.handshake_timeout_s),
                                               cfg_.allow_null_cipher);
         if (ch.channel() != expected) throw wire::WireError("prologue names the wrong service");
         if (ch.null_cipher()) log_.event("null_cipher", fmt::format("peer={} warning=\"plaintext connection\"", peer));
@@ -276,7 +290,7 @@ void Relay::serve_chat(wire::SecureChannel& ch, const std::string& peer) {
     };
 
     while (!stopping_) {
-        auto msg = ch.recv(cfg_.idle_timeout_s * 1000);
+        auto msg = ch.recv(timeout_ms(cfg_.idle_timeout_s));
         if (!msg) throw wire::WireError("idle timeout");
         const Request req = parse_request(*msg, wire::Channel::chat);
         const std::string& t = req.type;
@@ -398,7 +412,7 @@ void Relay::serve_blob(wire::SecureChannel& ch, const std::string& peer) {
     std::string user;
     const fs::path dir = fs::path(cfg_.data_dir) / "blobs";
     while (!stopping_) {
-        auto msg = ch.recv(cfg_.idle_timeout_s * 1000);
+        auto msg = ch.recv(timeout_ms(cfg_.idle_timeout_s));
         if (!msg) throw wire::WireError("idle timeout");
         const Request req = parse_request(*msg, wire::Channel::blob);
         json r = {{"id", req.id}};

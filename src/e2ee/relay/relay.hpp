@@ -41,6 +41,13 @@ struct RelayConfig {
 /// Smallest max_frame_bytes: a full blob chunk (kind byte + 32 KiB) plus the AEAD tag must fit.
 inline constexpr std::size_t kMinFrameLimit = wire::kChunk + 1 + crypto::noise::kTagLen;
 
+/// Largest timeout (idle, handshake, call idle, send): one day.
+inline constexpr int kMaxTimeoutS = 86400;
+/// Largest blob_ttl_s: ten years (0 still means never).
+inline constexpr std::int64_t kMaxBlobTtlS = 3650LL * 24 * 3600;
+/// Largest max_connections: each connection is a thread and a descriptor.
+inline constexpr int kMaxConnections = 65536;
+
 /// Load a YAML config file over defaults; throws std::runtime_error with the file name on errors (also for an
 /// allow_null_cipher key: that mode must be asked for on the command line).
 RelayConfig load_config(const std::string& path, RelayConfig base = {});

@@ -164,3 +164,30 @@ TEST_CASE("sealrelay: negative counts and stray arguments are usage errors, huge
     CHECK_THROWS_WITH(relay::validate(c), Catch::Contains("send_timeout_s must be between"));
     fs::remove_all(dir);
 }
+
+TEST_CASE("Relay config: an unknown key or a wrong type names file:line:column", "[relay][review]") {
+    const fs::path dir = review_dir("keys");
+    auto load_error = [&](const std::string& yaml) {
+        {
+            std::ofstream y(dir / "relay.yaml");
+            y << yaml;
+        }
+        try {
+            (void)relay::load_config((dir / "relay.yaml").string());
+        } catch (const std::exception& e) {
+            return std::string(e.what());
+        }
+        return std::string("(loaded)");
+    };
+    const std::string f = (dir / "relay.yaml").string();
+    CHECK(load_error("listen: 127.0.0.1\nchat-port: 6000\n") ==
+          f + ":2:1: unknown key 'chat-port' (did you mean 'chat_port'?)");
+    CHECK(load_error("max_conections: 5\n") == f + ":1:1: unknown key 'max_conections' (did you mean 'max_connections'?)");
+    const std::string far = load_error("colour: blue\n");
+    CHECK(far.rfind(f + ":1:1: unknown key 'colour'; expected one of: listen, chat_port,", 0) == 0);
+    CHECK(load_error("idle_timeout_s: soon\n") == f + ":1:17: idle_timeout_s: expected a whole number");
+    CHECK(load_error("chat_port: 70000\n") == f + ":1:12: chat_port: expected a port number (0..65535)");
+    CHECK(load_error("- a\n- b\n") == f + ":1:1: expected a mapping of settings (key: value)");
+    CHECK(load_error("idle_timeout_s: 30\n") == "(loaded)");
+    fs::remove_all(dir);
+}

@@ -14,12 +14,15 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <chrono>
 #include <climits>
-#include <utility>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace sealscope::e2ee::relay {
 
@@ -63,37 +66,93 @@ void ChatSession::close() {
     closed_ = true;
 }
 
+namespace {
+
+/// Edit distance, for the did-you-mean of an unknown config key.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diag = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+} // namespace
+
 RelayConfig load_config(const std::string& path, RelayConfig c) {
+    auto at = [&](const YAML::Mark& m) { return fmt::format("{}:{}:{}", path, m.line + 1, m.column + 1); };
     YAML::Node y;
     try {
         y = YAML::LoadFile(path);
+    } catch (const YAML::BadFile&) {
+        throw std::runtime_error(fmt::format("cannot read config file {}: {}", path, std::strerror(errno)));
     } catch (const YAML::Exception& e) {
-        throw std::runtime_error(fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
+        throw std::runtime_error(fmt::format("{}: {}", at(e.mark), e.msg));
     }
-    try {
-        if (y["listen"]) c.listen = y["listen"].as<std::string>();
-        if (y["chat_port"]) c.chat_port = y["chat_port"].as<std::uint16_t>();
-        if (y["blob_port"]) c.blob_port = y["blob_port"].as<std::uint16_t>();
-        if (y["media_port"]) c.media_port = y["media_port"].as<std::uint16_t>();
-        if (y["data_dir"]) c.data_dir = y["data_dir"].as<std::string>();
-        if (y["log_file"]) c.log_file = y["log_file"].as<std::string>();
-        if (y["max_connections"]) c.max_connections = y["max_connections"].as<int>();
-        if (y["idle_timeout_s"]) c.idle_timeout_s = y["idle_timeout_s"].as<int>();
-        if (y["max_blob_bytes"]) c.max_blob_bytes = y["max_blob_bytes"].as<std::uint64_t>();
-        if (y["call_idle_timeout_s"]) c.call_idle_timeout_s = y["call_idle_timeout_s"].as<int>();
-        if (y["handshake_timeout_s"]) c.handshake_timeout_s = y["handshake_timeout_s"].as<int>();
-        if (y["send_timeout_s"]) c.send_timeout_s = y["send_timeout_s"].as<int>();
-        if (y["max_frame_bytes"]) c.max_frame_bytes = y["max_frame_bytes"].as<std::size_t>();
-        if (y["max_queued_envelopes"]) c.max_queued_envelopes = y["max_queued_envelopes"].as<std::size_t>();
-        if (y["max_prekeys_per_account"])
-            c.max_prekeys_per_account = y["max_prekeys_per_account"].as<std::size_t>();
-        if (y["blob_ttl_s"]) c.blob_ttl_s = y["blob_ttl_s"].as<std::int64_t>();
-        if (y["allow_null_cipher"])
-            throw std::runtime_error(fmt::format("{}:{}: allow_null_cipher cannot be set in a config file; "
+    if (y.IsNull()) return c;  // an empty file: the defaults
+    if (!y.IsMap()) throw std::runtime_error(fmt::format("{}: expected a mapping of settings (key: value)", at(y.Mark())));
+    // A value of the key's type, or an error naming where and what was expected.
+    auto get = [&]<class T>(const YAML::Node& v, const std::string& key, const char* expected, T& into) {
+        try {
+            if (!v.IsScalar()) throw YAML::BadConversion(v.Mark());
+            into = v.as<T>();
+        } catch (const YAML::BadConversion&) {
+            throw std::runtime_error(fmt::format("{}: {}: expected {}", at(v.Mark()), key, expected));
+        }
+    };
+    const char* const count = "a whole number";
+    const char* const port = "a port number (0..65535)";
+    const char* const text = "a string";
+    using Set = std::function<void(const YAML::Node&, const std::string&)>;
+    const std::vector<std::pair<std::string, Set>> keys = {
+        {"listen", [&](const auto& v, const auto& k) { get(v, k, text, c.listen); }},
+        {"chat_port", [&](const auto& v, const auto& k) { get(v, k, port, c.chat_port); }},
+        {"blob_port", [&](const auto& v, const auto& k) { get(v, k, port, c.blob_port); }},
+        {"media_port", [&](const auto& v, const auto& k) { get(v, k, port, c.media_port); }},
+        {"data_dir", [&](const auto& v, const auto& k) { get(v, k, text, c.data_dir); }},
+        {"log_file", [&](const auto& v, const auto& k) { get(v, k, text, c.log_file); }},
+        {"idle_timeout_s", [&](const auto& v, const auto& k) { get(v, k, count, c.idle_timeout_s); }},
+        {"handshake_timeout_s", [&](const auto& v, const auto& k) { get(v, k, count, c.handshake_timeout_s); }},
+        {"call_idle_timeout_s", [&](const auto& v, const auto& k) { get(v, k, count, c.call_idle_timeout_s); }},
+        {"send_timeout_s", [&](const auto& v, const auto& k) { get(v, k, count, c.send_timeout_s); }},
+        {"max_connections", [&](const auto& v, const auto& k) { get(v, k, count, c.max_connections); }},
+        {"max_frame_bytes", [&](const auto& v, const auto& k) { get(v, k, count, c.max_frame_bytes); }},
+        {"max_queued_envelopes", [&](const auto& v, const auto& k) { get(v, k, count, c.max_queued_envelopes); }},
+        {"max_blob_bytes", [&](const auto& v, const auto& k) { get(v, k, count, c.max_blob_bytes); }},
+        {"max_prekeys_per_account",
+         [&](const auto& v, const auto& k) { get(v, k, count, c.max_prekeys_per_account); }},
+        {"blob_ttl_s", [&](const auto& v, const auto& k) { get(v, k, count, c.blob_ttl_s); }},
+    };
+    for (const auto& kv : y) {
+        const std::string key = kv.first.Scalar();
+        if (key == "allow_null_cipher")
+            throw std::runtime_error(fmt::format("{}: allow_null_cipher cannot be set in a config file; "
                                                  "use the --allow-null-cipher flag",
-                                                 path, y["allow_null_cipher"].Mark().line + 1));
-    } catch (const YAML::Exception& e) {
-        throw std::runtime_error(fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
+                                                 at(kv.first.Mark())));
+        const auto it = std::find_if(keys.begin(), keys.end(), [&](const auto& k) { return k.first == key; });
+        if (it != keys.end()) {
+            it->second(kv.second, key);
+            continue;
+        }
+        std::string best, all;
+        std::size_t best_d = 3;  // suggest only a near miss: chat-port, max_conections
+        for (const auto& k : keys) {
+            all += (all.empty() ? "" : ", ") + k.first;
+            if (const std::size_t d = edit_distance(key, k.first); d < best_d) {
+                best_d = d;
+                best = k.first;
+            }
+        }
+        throw std::runtime_error(
+            best.empty() ? fmt::format("{}: unknown key '{}'; expected one of: {}", at(kv.first.Mark()), key, all)
+                         : fmt::format("{}: unknown key '{}' (did you mean '{}'?)", at(kv.first.Mark()), key, best));
     }
     validate(c, path);
     return c;

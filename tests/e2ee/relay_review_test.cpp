@@ -191,3 +191,26 @@ TEST_CASE("Relay config: an unknown key or a wrong type names file:line:column",
     CHECK(load_error("idle_timeout_s: 30\n") == "(loaded)");
     fs::remove_all(dir);
 }
+
+TEST_CASE("A blob the relay cannot write is refused, not confirmed, and no partial file stays", "[relay][review]") {
+    const fs::path dir = review_dir("fullblob");
+    Child relay(dir, 400 * 1024);  // files of at most 400 KB: a 600 KB upload cannot be written whole
+    Client alice(relay.client(), Account::create("alice"));
+    alice.connect(true);
+    crypto::Bytes big(600 * 1024);
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<std::uint8_t>(i * 31);
+    CHECK_THROWS_AS(alice.upload_blob(big), ClientError);
+    // Nothing half-written is left; the relay (and the connection) go on: a small upload still works.
+    std::size_t files = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir / "relay" / "blobs")) ++files;
+    CHECK(files == 0);
+    const crypto::Bytes small(1000, 7);
+    CHECK(alice.download_blob(alice.upload_blob(small)) == small);
+    alice.disconnect();
+    CHECK(relay.stop() == 0);
+    const std::string log = slurp(dir / "relay.log");
+    CHECK(log.find("blob_put_failed") != std::string::npos);
+    CHECK(log.find("reason=\"write: File too large\"") != std::string::npos);
+    CHECK(log.find("bytes=" + std::to_string(big.size()) + "\n") == std::string::npos);  // no blob_put for it
+    fs::remove_all(dir);
+}

@@ -499,31 +499,53 @@ void Relay::serve_blob(wire::SecureChannel& ch, const std::string& peer) {
             }
             const std::string id = crypto::to_hex(crypto::random_bytes(16));
             const fs::path tmp = dir / (id + ".part");
-            {
-                std::ofstream out(tmp, std::ios::binary);
-                r["t"] = "ready";
-                ch.send_json(r);
-                std::uint64_t got = 0;
-                while (got < size) {
-                    auto chunk = ch.recv(cfg_.idle_timeout_s * 1000);
-                    if (!chunk || chunk->empty() || (*chunk)[0] != wire::kKindChunk ||
-                        got + chunk->size() - 1 > size) {
-                        out.close();
-                        fs::remove(tmp);
-                        throw wire::WireError("blob_put: bad chunk");
-                    }
-                    out.write(reinterpret_cast<const char*>(chunk->data() + 1),
-                              static_cast<std::streamsize>(chunk->size() - 1));
-                    got += chunk->size() - 1;
+            // Every step is checked: an upload is confirmed only once it is written, fsync'ed and renamed.
+            // On the first failure the partial file goes, the rest of the upload is read and dropped (so the
+            // connection stays in step) and the client gets an error reply instead of blob_ok.
+            std::string failed;
+            auto fail = [&](const char* step) {
+                if (failed.empty()) failed = fmt::format("{}: {}", step, std::strerror(errno));
+            };
+            wire::Fd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+            if (out.get() < 0) fail("create");
+            r["t"] = "ready";
+            ch.send_json(r);
+            std::uint64_t got = 0;
+            while (got < size) {
+                auto chunk = ch.recv(timeout_ms(cfg_.idle_timeout_s));
+                if (!chunk || chunk->empty() || (*chunk)[0] != wire::kKindChunk || got + chunk->size() - 1 > size) {
+                    out = wire::Fd();
+                    std::error_code ec;
+                    fs::remove(tmp, ec);
+                    throw wire::WireError("blob_put: bad chunk");
                 }
-                out.flush();
+                got += chunk->size() - 1;
+                for (std::size_t at = 1; failed.empty() && at < chunk->size();) {
+                    const ssize_t n = ::write(out.get(), chunk->data() + at, chunk->size() - at);
+                    if (n < 0 && errno == EINTR) continue;
+                    if (n <= 0) {
+                        if (n == 0) errno = EIO;
+                        fail("write");
+                        break;
+                    }
+                    at += static_cast<std::size_t>(n);
+                }
             }
-            {
-                // fsync before the rename so an acknowledged blob survives a crash.
-                wire::Fd f(::open(tmp.c_str(), O_RDONLY | O_CLOEXEC));
-                if (f.get() >= 0) ::fsync(f.get());
+            // fsync before the rename so an acknowledged blob survives a crash.
+            if (failed.empty() && ::fsync(out.get()) != 0) fail("fsync");
+            if (failed.empty() && ::close(out.release()) != 0) fail("close");
+            if (failed.empty() && ::rename(tmp.c_str(), (dir / id).c_str()) != 0) fail("rename");
+            if (!failed.empty()) {
+                out = wire::Fd();
+                std::error_code ec;
+                fs::remove(tmp, ec);
+                r["t"] = "error";
+                r["reason"] = "blob not stored: " + failed;
+                ch.send_json(r);
+                log_.event("blob_put_failed", fmt::format("peer={} user={} bytes={} reason=\"{}\"", peer, user,
+                                                          size, failed));
+                continue;
             }
-            fs::rename(tmp, dir / id);
             r["t"] = "blob_ok";
             r["blob_id"] = id;
             ch.send_json(r);

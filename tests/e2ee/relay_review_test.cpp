@@ -214,3 +214,57 @@ TEST_CASE("A blob the relay cannot write is refused, not confirmed, and no parti
     CHECK(log.find("bytes=" + std::to_string(big.size()) + "\n") == std::string::npos);  // no blob_put for it
     fs::remove_all(dir);
 }
+
+TEST_CASE("Relay start and stop: the port in a bind error, no stop without a start, stop named", "[relay][review]") {
+    const fs::path dir = review_dir("stop");
+    {
+        auto taken = wire::tcp_listen("127.0.0.1", 0);
+        const auto port = wire::bound_port(taken.get());
+        auto cfg = test::relay_config(dir);
+        cfg.blob_port = port;
+        relay::Relay r(cfg);
+        CHECK_THROWS_WITH(r.start(), "blob port: bind 127.0.0.1:" + std::to_string(port) +
+                                         "/tcp: Address already in use");
+    }
+    std::string log = slurp(dir / "relay.log");
+    CHECK(log.find("Z start ") == std::string::npos);
+    CHECK(log.find("Z stop") == std::string::npos);
+
+    relay::Relay r(test::relay_config(dir));
+    r.start();
+    Client alice(test::client_config(r.chat_port(), r.blob_port()), Account::create("alice"));
+    alice.connect(true);
+    alice.ping();
+    r.stop();
+    log = slurp(dir / "relay.log");
+    CHECK(log.find("conn_close peer=127.0.0.1:") != std::string::npos);
+    CHECK(log.find("reason=\"relay stopping\"") != std::string::npos);
+    CHECK(log.find("closed by peer") == std::string::npos);
+    CHECK(log.find("Z stop") != std::string::npos);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("Relay files: the key is created 0600, a bad key or database is named", "[relay][review]") {
+    const fs::path dir = review_dir("files");
+    const auto cfg = test::relay_config(dir);
+    const fs::path key = fs::path(cfg.data_dir) / "relay_static.key", db = fs::path(cfg.data_dir) / "relay.db";
+    const mode_t old = ::umask(0);  // even so, never readable by others
+    { relay::Relay r(cfg); }
+    ::umask(old);
+    struct stat st{};
+    REQUIRE(::stat(key.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    {
+        std::ofstream(key, std::ios::trunc) << "not-hex\n";
+    }
+    CHECK_THROWS_WITH(relay::Relay(cfg), Catch::StartsWith("relay key " + key.string() + ": "));
+    fs::remove(key);
+    {
+        std::ofstream(db, std::ios::trunc) << std::string(4096, 'x');
+    }
+    fs::remove(db.string() + "-wal");
+    fs::remove(db.string() + "-shm");
+    CHECK_THROWS_WITH(relay::Relay(cfg),
+                      Catch::StartsWith("database " + db.string() + ": ") && Catch::Contains("not a database"));
+    fs::remove_all(dir);
+}

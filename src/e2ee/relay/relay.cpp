@@ -178,36 +178,67 @@ void validate(const RelayConfig& c, const std::string& where) {
                               c.blob_ttl_s));
 }
 
+namespace {
+
+/// The relay's Noise static key from `path`, made (mode 0600 from its creation) when there is none.
+crypto::DhKeyPair load_or_create_key(const fs::path& path) {
+    std::error_code ec;
+    if (fs::exists(path, ec)) {
+        std::ifstream in(path);
+        std::string hex;
+        if (!(in >> hex)) throw std::runtime_error(fmt::format("relay key {}: cannot read it", path.string()));
+        try {
+            return crypto::DhKeyPair::from_private(crypto::to_key(crypto::from_hex(hex)));
+        } catch (const std::exception& e) {
+            throw std::runtime_error(
+                fmt::format("relay key {}: {} (expected 64 hex digits)", path.string(), e.what()));
+        }
+    }
+    auto key = crypto::DhKeyPair::generate();
+    const std::string text = crypto::to_hex(key.priv) + "\n";
+    // O_EXCL with mode 0600: the private key is never readable by others, not even for a moment.
+    wire::Fd out(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    bool ok = out.get() >= 0 && ::write(out.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+              ::fsync(out.get()) == 0;
+    if (ok && ::close(out.release()) != 0) ok = false;
+    if (!ok) {
+        const int e = errno;
+        if (out.get() >= 0) fs::remove(path, ec);
+        throw std::runtime_error(fmt::format("relay key {}: cannot write it: {}", path.string(), std::strerror(e)));
+    }
+    return key;
+}
+
+} // namespace
+
 Relay::Relay(RelayConfig cfg) : cfg_(std::move(cfg)), log_(cfg_.log_file) {
     validate(cfg_);
     crypto::init();
     fs::create_directories(fs::path(cfg_.data_dir) / "blobs");
     store_ = std::make_unique<Store>((fs::path(cfg_.data_dir) / "relay.db").string());
-    const fs::path key_path = fs::path(cfg_.data_dir) / "relay_static.key";
-    if (fs::exists(key_path)) {
-        std::ifstream in(key_path);
-        std::string hex;
-        in >> hex;
-        static_key_ = crypto::DhKeyPair::from_private(crypto::to_key(crypto::from_hex(hex)));
-    } else {
-        static_key_ = crypto::DhKeyPair::generate();
-        std::ofstream out(key_path);
-        out << crypto::to_hex(static_key_.priv) << "\n";
-        fs::permissions(key_path, fs::perms::owner_read | fs::perms::owner_write);
-    }
+    static_key_ = load_or_create_key(fs::path(cfg_.data_dir) / "relay_static.key");
 }
 
 Relay::~Relay() { stop(); }
 
 void Relay::start() {
-    chat_listen_ = wire::tcp_listen(cfg_.listen, cfg_.chat_port);
-    blob_listen_ = wire::tcp_listen(cfg_.listen, cfg_.blob_port);
-    media_sock_ = wire::udp_bind(cfg_.listen, cfg_.media_port);
+    // Which service could not bind, with the address the socket layer names.
+    auto bind = [&](const char* service, auto open, std::uint16_t port) {
+        try {
+            return open(cfg_.listen, port);
+        } catch (const wire::WireError& e) {
+            throw wire::WireError(fmt::format("{} port: {}", service, e.what()));
+        }
+    };
+    chat_listen_ = bind("chat", wire::tcp_listen, cfg_.chat_port);
+    blob_listen_ = bind("blob", wire::tcp_listen, cfg_.blob_port);
+    media_sock_ = bind("media", wire::udp_bind, cfg_.media_port);
     chat_port_ = wire::bound_port(chat_listen_.get());
     blob_port_ = wire::bound_port(blob_listen_.get());
     media_port_ = wire::bound_port(media_sock_.get());
     log_.event("start", fmt::format("listen={} chat_port={} blob_port={} media_port={} pending={}", cfg_.listen,
                                     chat_port_, blob_port_, media_port_, store_->envelope_count()));
+    started_ = true;
     if (cfg_.allow_null_cipher) log_.event("null_cipher_allowed", "warning=\"plaintext clients accepted\"");
     threads_.emplace_back([this] { accept_loop(chat_listen_.get(), wire::Channel::chat); });
     threads_.emplace_back([this] { accept_loop(blob_listen_.get(), wire::Channel::blob); });
@@ -224,7 +255,7 @@ void Relay::stop() {
     std::unique_lock lock(conn_mutex_);
     for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
     conn_cv_.wait(lock, [this] { return active_ == 0; });
-    log_.event("stop");
+    if (started_) log_.event("stop");  // a relay that never started (a port taken) did not stop either
 }
 
 void Relay::accept_loop(int listen_fd, wire::Channel expected) {
@@ -256,9 +287,23 @@ void Relay::serve(wire::Fd fd, wire::Channel expected) {
     // Writes to a peer that does not read fail after send_timeout_s instead of blocking a thread forever.
     const timeval tv{cfg_.send_timeout_s, 0};
     ::setsockopt(raw, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    // This connection's entry leaves open_fds_ before its socket is closed: a connection accepted after the
+    // close may get the same number, and stop() must still find that one. (When the handshake fails, accept()
+    // has closed the socket already; open_fds_ is a multiset, so the late erase takes this entry, not the
+    // new connection's.)
+    bool tracked = true;
+    auto untrack = [&] {
+        if (!std::exchange(tracked, false)) return;
+        std::lock_guard lock(conn_mutex_);
+        open_fds_.erase(open_fds_.find(raw));
+    };
     try {
         auto ch = wire::SecureChannel::accept(std::move(fd), static_key_, timeout_ms(cfg_.handshake_timeout_s),
                                               cfg_.allow_null_cipher);
+        struct Untrack {
+            decltype(untrack)& f;
+            ~Untrack() { f(); }
+        } untrack_before_close{untrack};  // destroyed before `ch`
         if (ch.channel() != expected) throw wire::WireError("prologue names the wrong service");
         if (ch.null_cipher()) log_.event("null_cipher", fmt::format("peer={} warning=\"plaintext connection\"", peer));
         ch.set_max_frame(cfg_.max_frame_bytes);
@@ -270,9 +315,11 @@ void Relay::serve(wire::Fd fd, wire::Channel expected) {
     } catch (const std::exception& e) {
         reason = e.what();
     }
+    untrack();
+    // stop() shuts the connections down, which their threads see as the peer closing: say who did.
+    if (stopping_) reason = "relay stopping";
     log_.event("conn_close", fmt::format("peer={} reason=\"{}\"", peer, reason));
     std::lock_guard lock(conn_mutex_);
-    open_fds_.erase(raw);
     --active_;
     conn_cv_.notify_all();
 }

@@ -102,12 +102,13 @@ private:
     wire::Fd chat_listen_, blob_listen_, media_sock_;
     std::uint16_t chat_port_ = 0, blob_port_ = 0, media_port_ = 0;
     std::atomic<bool> stopping_{false};
+    bool started_ = false;  ///< start() bound the sockets and logged "start"
     std::vector<std::thread> threads_;
 
     std::mutex conn_mutex_;
     std::condition_variable conn_cv_;
     int active_ = 0;
-    std::set<int> open_fds_;
+    std::multiset<int> open_fds_;  ///< one entry per served connection (see serve())
 
     std::mutex online_mutex_;
     std::map<std::string, std::shared_ptr<ChatSession>> online_;

@@ -67,17 +67,24 @@ Store::Store(const std::string& path) {
         throw StoreError("cannot open database " + path + ": " + msg);
     }
     sqlite3_busy_timeout(db_, 5000);
-    // WAL + synchronous=FULL: a committed envelope is on disk before the sender is told "stored".
-    exec("PRAGMA journal_mode=WAL");
-    exec("PRAGMA synchronous=FULL");
-    exec("PRAGMA foreign_keys=ON");
-    exec("CREATE TABLE IF NOT EXISTS accounts(user TEXT PRIMARY KEY, noise_static BLOB NOT NULL,"
-         " identity BLOB NOT NULL, spk_id INTEGER NOT NULL, spk BLOB NOT NULL, spk_sig BLOB NOT NULL)");
-    exec("CREATE TABLE IF NOT EXISTS one_time_prekeys(user TEXT NOT NULL, id INTEGER NOT NULL,"
-         " pub BLOB NOT NULL, PRIMARY KEY(user, id))");
-    exec("CREATE TABLE IF NOT EXISTS envelopes(id INTEGER PRIMARY KEY AUTOINCREMENT, recipient TEXT NOT NULL,"
-         " sender TEXT, body BLOB NOT NULL, created INTEGER NOT NULL DEFAULT (strftime('%s','now')))");
-    exec("CREATE INDEX IF NOT EXISTS envelopes_recipient ON envelopes(recipient, id)");
+    // The first statements are where a file that is not a database shows: name it (the destructor does not
+    // run for a constructor that throws, hence the close).
+    try {
+        // WAL + synchronous=FULL: a committed envelope is on disk before the sender is told "stored".
+        exec("PRAGMA journal_mode=WAL");
+        exec("PRAGMA synchronous=FULL");
+        exec("PRAGMA foreign_keys=ON");
+        exec("CREATE TABLE IF NOT EXISTS accounts(user TEXT PRIMARY KEY, noise_static BLOB NOT NULL,"
+             " identity BLOB NOT NULL, spk_id INTEGER NOT NULL, spk BLOB NOT NULL, spk_sig BLOB NOT NULL)");
+        exec("CREATE TABLE IF NOT EXISTS one_time_prekeys(user TEXT NOT NULL, id INTEGER NOT NULL,"
+             " pub BLOB NOT NULL, PRIMARY KEY(user, id))");
+        exec("CREATE TABLE IF NOT EXISTS envelopes(id INTEGER PRIMARY KEY AUTOINCREMENT, recipient TEXT NOT NULL,"
+             " sender TEXT, body BLOB NOT NULL, created INTEGER NOT NULL DEFAULT (strftime('%s','now')))");
+        exec("CREATE INDEX IF NOT EXISTS envelopes_recipient ON envelopes(recipient, id)");
+    } catch (const StoreError& e) {
+        sqlite3_close(db_);
+        throw StoreError("database " + path + ": " + e.what());
+    }
 }
 
 Store::~Store() { sqlite3_close(db_); }

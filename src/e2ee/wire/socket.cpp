@@ -97,8 +97,10 @@ Fd tcp_listen(const std::string& host, std::uint16_t port) {
     if (fd.get() < 0) throw WireError(errno_text("socket"));
     const int one = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0)
-        throw WireError(errno_text("bind"));
+    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+        const int e = errno;  // the address in the message: "bind: Address already in use" does not say which
+        throw WireError("bind " + host + ":" + std::to_string(port) + "/tcp: " + std::strerror(e));
+    }
     if (::listen(fd.get(), 128) != 0) throw WireError(errno_text("listen"));
     return fd;
 }
@@ -107,8 +109,10 @@ Fd udp_bind(const std::string& host, std::uint16_t port) {
     const sockaddr_in a = resolve_ipv4(host, port);
     Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (fd.get() < 0) throw WireError(errno_text("socket"));
-    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0)
-        throw WireError(errno_text("bind udp"));
+    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+        const int e = errno;  // the address in the message: "bind: Address already in use" does not say which
+        throw WireError("bind " + host + ":" + std::to_string(port) + "/udp: " + std::strerror(e));
+    }
     return fd;
 }
 

@@ -13,9 +13,10 @@
 #   SEALCHAT_ARGS   extra sealchat arguments (e.g. --null-cipher)
 # Needs tcpdump (scripts/install-deps.sh installs it) and root or CAP_NET_RAW for capturing on lo: exits 77
 # (the ctest "skipped" status) when tcpdump cannot capture. Exits non-zero if the scenario fails (see
-# sealchat(1): every message must arrive).
+# sealchat(1): every message must arrive). The capture is recorded under a temporary name in OUT_DIR and
+# moved into place only when the run succeeded: a failed run leaves an existing sealchat-NAME.pcap as it was.
 set -eu
-[ $# -ge 3 ] || { sed -n '2,18p' "$0" >&2; exit 2; }
+[ $# -ge 3 ] || { sed -n '2,17p' "$0" >&2; exit 2; }
 build=$1
 scenario=$2
 name=$3
@@ -35,15 +36,21 @@ esac
 mkdir -p "$out"
 pcap="$out/sealchat-$name.pcap"
 work=$(mktemp -d /tmp/sealchat-record.XXXXXX)
+# The recording, under its final file name (labels.py labels flows by it), in a folder beside the
+# destination so that the last step is a rename.
+part_dir=
 relay_pid=
 dump_pid=
 cleanup() {
     [ -n "$dump_pid" ] && kill -INT "$dump_pid" 2>/dev/null && wait "$dump_pid" 2>/dev/null || true
     [ -n "$relay_pid" ] && kill -TERM "$relay_pid" 2>/dev/null && wait "$relay_pid" 2>/dev/null || true
     rm -rf "$work"
+    [ -z "$part_dir" ] || rm -rf "$part_dir"
 }
 trap cleanup EXIT
 trap 'exit 143' INT TERM
+part_dir=$(mktemp -d "$out/.sealchat-$name.XXXXXX")
+part="$part_dir/sealchat-$name.pcap"
 
 # shellcheck disable=SC2086  # the *_ARGS and port lists are meant to be split into words
 "$build/sealrelay" -d "$work/relay" -l "$work/relay.log" --ports-file "$work/ports" $relay_ports ${SEALRELAY_ARGS:-} &
@@ -62,7 +69,7 @@ media=$(sed -n 's/^media=//p' "$work/ports")
 
 : > "$work/tcpdump.log"
 # -Z: keep the capture owned by the invoking user (tcpdump otherwise switches to its own account).
-tcpdump -Z "$(id -un)" -i lo -s 0 -U -w "$pcap" "tcp port $chat or tcp port $blob or udp port $media" \
+tcpdump -Z "$(id -un)" -i lo -s 0 -U -w "$part" "tcp port $chat or tcp port $blob or udp port $media" \
     2>"$work/tcpdump.log" &
 dump_pid=$!
 i=0
@@ -71,7 +78,6 @@ while ! grep -q listening "$work/tcpdump.log"; do
     if ! kill -0 "$dump_pid" 2>/dev/null; then
         dump_pid=
         sed 's/^/tcpdump: /' "$work/tcpdump.log" >&2
-        rm -f "$pcap"
         if grep -qi -e 'permission' -e 'not permitted' "$work/tcpdump.log"; then
             echo "record.sh: tcpdump cannot capture on lo (needs root or CAP_NET_RAW): skipped" >&2
             exit 77
@@ -93,9 +99,13 @@ sleep 1
 kill -INT "$dump_pid"; wait "$dump_pid" || true; dump_pid=
 kill -TERM "$relay_pid"; wait "$relay_pid" || true; relay_pid=
 if [ "$labels" != /dev/null ]; then
-    [ -s "$labels" ] || head -n 1 "$here/labels.tsv" > "$labels"
     # ndpi42_label: fill from ndpiReader -v 2 (Unknown for all flows so far)
-    python3 "$here/labels.py" "$pcap" "$chat" "$blob" "$media" >> "$labels"
+    python3 "$here/labels.py" "$part" "$chat" "$blob" "$media" > "$work/labels"
+fi
+mv -f "$part" "$pcap"
+if [ "$labels" != /dev/null ]; then
+    [ -s "$labels" ] || head -n 1 "$here/labels.tsv" > "$labels"
+    cat "$work/labels" >> "$labels"
 fi
 echo "wrote $pcap ($(wc -c < "$pcap") bytes); actions:" >&2
 cut -c1-160 "$work/actions.jsonl" | sed -n '1,5p' >&2

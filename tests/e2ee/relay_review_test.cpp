@@ -182,7 +182,8 @@ TEST_CASE("Relay config: an unknown key or a wrong type names file:line:column",
     const std::string f = (dir / "relay.yaml").string();
     CHECK(load_error("listen: 127.0.0.1\nchat-port: 6000\n") ==
           f + ":2:1: unknown key 'chat-port' (did you mean 'chat_port'?)");
-    CHECK(load_error("max_conections: 5\n") == f + ":1:1: unknown key 'max_conections' (did you mean 'max_connections'?)");
+    CHECK(load_error("max_conections: 5\n") ==
+          f + ":1:1: unknown key 'max_conections' (did you mean 'max_connections'?)");
     const std::string far = load_error("colour: blue\n");
     CHECK(far.rfind(f + ":1:1: unknown key 'colour'; expected one of: listen, chat_port,", 0) == 0);
     CHECK(load_error("idle_timeout_s: soon\n") == f + ":1:17: idle_timeout_s: expected a whole number");
@@ -266,5 +267,46 @@ TEST_CASE("Relay files: the key is created 0600, a bad key or database is named"
     fs::remove(db.string() + "-shm");
     CHECK_THROWS_WITH(relay::Relay(cfg),
                       Catch::StartsWith("database " + db.string() + ": ") && Catch::Contains("not a database"));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("Relay limits: accounts and call allocations per user", "[relay][review][limits]") {
+    const fs::path dir = review_dir("caps");
+    auto cfg = test::relay_config(dir);
+    cfg.max_accounts = 2;
+    cfg.max_calls_per_user = 2;
+    relay::Relay r(cfg);
+    r.start();
+    ClientConfig cc = test::client_config(r.chat_port(), r.blob_port());
+    cc.request_timeout_ms = 5000;
+    Client alice(cc, Account::create("alice"));
+    Client bob(cc, Account::create("bob"));
+    alice.connect(true);
+    bob.connect(true);
+    Client carol(cc, Account::create("carol"));
+    CHECK_THROWS_WITH(carol.connect(true), Catch::Contains("too many accounts"));
+    bob.disconnect();
+    bob.connect(false);  // an existing account still logs in
+    bob.ping();
+
+    (void)alice.request({{"t", "call_alloc"}});
+    (void)alice.request({{"t", "call_alloc"}});
+    CHECK_THROWS_WITH(alice.request({{"t", "call_alloc"}}), Catch::Contains("too many calls"));
+    alice.ping();  // refused, not disconnected
+    CHECK(bob.request({{"t", "call_alloc"}}).at("t") == "call_token");  // per user
+    alice.disconnect();
+    bob.disconnect();
+    r.stop();
+    const std::string log = slurp(dir / "relay.log");
+    CHECK(log.find("limit_reached limit=max_accounts") != std::string::npos);
+    CHECK(log.find("limit_reached limit=max_calls_per_user") != std::string::npos);
+    // Both are config keys.
+    {
+        std::ofstream y(dir / "caps.yaml");
+        y << "max_accounts: 7\nmax_calls_per_user: 3\n";
+    }
+    const auto c = relay::load_config((dir / "caps.yaml").string());
+    CHECK(c.max_accounts == 7);
+    CHECK(c.max_calls_per_user == 3);
     fs::remove_all(dir);
 }

@@ -63,15 +63,22 @@ int main(int argc, char** argv) {
             ("media-port", po::value<std::uint16_t>(), "UDP port of the media relay (default 5445, 0 = any)")
             ("data-dir,d", po::value<std::string>(), "directory for relay.db, blobs/ and the relay key")
             ("log-file,l", po::value<std::string>(), "metadata log file (default stderr)")
-            ("idle-timeout", po::value<unsigned>(), "seconds before an idle connection is closed (1..86400, default 90)")
-            ("send-timeout", po::value<unsigned>(), "seconds before a write to a client that does not read fails (1..86400, default 10)")
-            ("max-connections", po::value<unsigned>(), "concurrent connections; more are refused and logged (1..65536, default 256)")
+            ("idle-timeout", po::value<unsigned>(),
+             "seconds before an idle connection is closed (1..86400, default 90)")
+            ("send-timeout", po::value<unsigned>(),
+             "seconds before a write to a client that does not read fails (1..86400, default 10)")
+            ("max-connections", po::value<unsigned>(),
+             "concurrent connections; more are refused and logged (1..65536, default 256)")
             ("max-frame-bytes", po::value<std::size_t>(), "largest frame body accepted (32785..65535, default 65535)")
             ("max-queued-envelopes", po::value<std::size_t>(),
              "envelopes queued per recipient; further sends are refused (default 10000)")
             ("max-blob-bytes", po::value<std::uint64_t>(), "largest attachment upload (default 67108864)")
             ("max-prekeys", po::value<std::size_t>(), "one-time prekeys held per account (default 1000)")
-            ("blob-ttl", po::value<std::uint64_t>(), "delete blobs older than this many seconds, 0 = never (at most 315360000, default 2592000)")
+            ("max-accounts", po::value<std::size_t>(),
+             "accounts; registrations of new names are refused beyond (default 100000)")
+            ("max-calls-per-user", po::value<std::size_t>(), "call allocations held at once per user (default 16)")
+            ("blob-ttl", po::value<std::uint64_t>(),
+             "delete blobs older than this many seconds, 0 = never (at most 315360000, default 2592000)")
             ("ports-file", po::value<std::string>(), "write the bound ports here once serving; removed at stop")
             ("allow-null-cipher",
              "DEBUG ONLY: accept sealchat clients in --null-cipher mode (messages, files and calls in "
@@ -105,6 +112,8 @@ int main(int argc, char** argv) {
         if (vm.count("max-queued-envelopes")) cfg.max_queued_envelopes = vm["max-queued-envelopes"].as<std::size_t>();
         if (vm.count("max-blob-bytes")) cfg.max_blob_bytes = vm["max-blob-bytes"].as<std::uint64_t>();
         if (vm.count("max-prekeys")) cfg.max_prekeys_per_account = vm["max-prekeys"].as<std::size_t>();
+        if (vm.count("max-accounts")) cfg.max_accounts = vm["max-accounts"].as<std::size_t>();
+        if (vm.count("max-calls-per-user")) cfg.max_calls_per_user = vm["max-calls-per-user"].as<std::size_t>();
         if (vm.count("blob-ttl"))
             cfg.blob_ttl_s = static_cast<std::int64_t>(std::min<std::uint64_t>(vm["blob-ttl"].as<std::uint64_t>(),
                                                                                INT64_MAX));

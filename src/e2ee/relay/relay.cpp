@@ -97,7 +97,8 @@ RelayConfig load_config(const std::string& path, RelayConfig c) {
         throw std::runtime_error(fmt::format("{}: {}", at(e.mark), e.msg));
     }
     if (y.IsNull()) return c;  // an empty file: the defaults
-    if (!y.IsMap()) throw std::runtime_error(fmt::format("{}: expected a mapping of settings (key: value)", at(y.Mark())));
+    if (!y.IsMap())
+        throw std::runtime_error(fmt::format("{}: expected a mapping of settings (key: value)", at(y.Mark())));
     // A value of the key's type, or an error naming where and what was expected.
     auto get = [&]<class T>(const YAML::Node& v, const std::string& key, const char* expected, T& into) {
         try {
@@ -129,6 +130,8 @@ RelayConfig load_config(const std::string& path, RelayConfig c) {
         {"max_prekeys_per_account",
          [&](const auto& v, const auto& k) { get(v, k, count, c.max_prekeys_per_account); }},
         {"blob_ttl_s", [&](const auto& v, const auto& k) { get(v, k, count, c.blob_ttl_s); }},
+        {"max_accounts", [&](const auto& v, const auto& k) { get(v, k, count, c.max_accounts); }},
+        {"max_calls_per_user", [&](const auto& v, const auto& k) { get(v, k, count, c.max_calls_per_user); }},
     };
     for (const auto& kv : y) {
         const std::string key = kv.first.Scalar();
@@ -173,6 +176,8 @@ void validate(const RelayConfig& c, const std::string& where) {
         throw bad(fmt::format("max_frame_bytes must be between {} and {}", kMinFrameLimit, wire::kMaxFrame));
     if (c.max_queued_envelopes < 1) throw bad("max_queued_envelopes must be at least 1");
     if (c.max_blob_bytes < 1) throw bad("max_blob_bytes must be at least 1");
+    if (c.max_accounts < 1) throw bad("max_accounts must be at least 1");
+    if (c.max_calls_per_user < 1) throw bad("max_calls_per_user must be at least 1");
     if (c.blob_ttl_s < 0 || c.blob_ttl_s > kMaxBlobTtlS)
         throw bad(fmt::format("blob_ttl_s must be 0 (never expire) or up to {} seconds (got {})", kMaxBlobTtlS,
                               c.blob_ttl_s));
@@ -339,12 +344,16 @@ void Relay::push_failed(const std::string& user, std::int64_t env_id) {
     limit_reached("send_timeout_s", fmt::format("user={} max={}", user, cfg_.send_timeout_s));
 }
 
-std::string Relay::allocate_call(const std::string& user) {
+std::optional<std::string> Relay::allocate_call(const std::string& user) {
     Call call;
+    call.user = user;
     const auto t = crypto::random_bytes(wire::kTokenLen);
     std::copy(t.begin(), t.end(), call.token.begin());
     call.last_ms = now_ms();
     std::lock_guard lock(calls_mutex_);
+    const auto held = static_cast<std::size_t>(
+        std::count_if(calls_.begin(), calls_.end(), [&](const auto& c) { return c.second.user == user; }));
+    if (held >= cfg_.max_calls_per_user) return std::nullopt;
     calls_[call.token] = call;
     log_.event("call_alloc", fmt::format("user={} calls={}", user, calls_.size()));
     return crypto::to_hex(call.token);
@@ -419,9 +428,16 @@ void Relay::serve_chat(wire::SecureChannel& ch, const std::string& peer) {
                                           cfg_.max_prekeys_per_account));
                 throw wire::WireError("register: too many one-time prekeys");
             }
-            if (!store_->create_account(a)) {
+            switch (store_->create_account(a, cfg_.max_accounts)) {
+            case Store::Created::ok:
+                break;
+            case Store::Created::name_taken:
                 reply(req, {{"t", "error"}, {"reason", "name taken"}});
                 throw wire::WireError("register: name taken by another key");
+            case Store::Created::full:
+                reply(req, {{"t", "error"}, {"reason", "too many accounts"}, {"max", cfg_.max_accounts}});
+                limit_reached("max_accounts", fmt::format("peer={} user={} max={}", peer, g->user, cfg_.max_accounts));
+                throw wire::WireError("register: too many accounts");
             }
             store_->add_one_time_prekeys(g->user, g->otpks);
             log_.event("register", fmt::format("peer={} user={} otpks={}", peer, g->user, g->otpks.size()));
@@ -507,7 +523,15 @@ void Relay::serve_chat(wire::SecureChannel& ch, const std::string& peer) {
             const bool ok = store_->delete_envelope(me, a->env_id);
             log_.event("acked", fmt::format("env={} user={} found={}", short_id(a->env_id), me, ok));
         } else if (std::holds_alternative<req::CallAlloc>(req.body)) {
-            reply(req, {{"t", "call_token"}, {"token", allocate_call(me)}, {"udp_port", media_port_}});
+            const auto token = allocate_call(me);
+            if (!token) {
+                // Refused with a reply; the calls held expire after call_idle_timeout_s without media.
+                reply(req, {{"t", "error"}, {"reason", "too many calls"}, {"max", cfg_.max_calls_per_user}});
+                limit_reached("max_calls_per_user",
+                              fmt::format("peer={} user={} max={}", peer, me, cfg_.max_calls_per_user));
+                continue;
+            }
+            reply(req, {{"t", "call_token"}, {"token", *token}, {"udp_port", media_port_}});
         } else {
             throw wire::WireError("unknown request type");
         }

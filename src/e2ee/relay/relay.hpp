@@ -33,6 +33,8 @@ struct RelayConfig {
     std::size_t max_queued_envelopes = 10000;      ///< per recipient; further sends are refused
     std::size_t max_prekeys_per_account = 1000;    ///< one-time prekeys held per account
     std::int64_t blob_ttl_s = 30LL * 24 * 3600;    ///< blobs older than this are deleted; 0 = keep forever
+    std::size_t max_accounts = 100000;             ///< registrations of new names beyond it are refused
+    std::size_t max_calls_per_user = 16;           ///< call allocations held at once per user
     /// Accept clients in the null-cipher debug mode (plaintext after the handshake). Only the
     /// --allow-null-cipher flag sets it (a config file cannot); otherwise such clients are refused.
     bool allow_null_cipher = false;
@@ -77,6 +79,7 @@ public:
 
 private:
     struct Call {
+        std::string user;  ///< who allocated it (max_calls_per_user)
         std::array<std::uint8_t, 16> token{};
         std::array<std::optional<std::pair<std::uint32_t, std::uint16_t>>, 2> legs;  // ip (net order), port
         std::int64_t last_ms = 0;
@@ -93,7 +96,8 @@ private:
     void limit_reached(std::string_view what, const std::string& fields);
     void push_failed(const std::string& user, std::int64_t env_id);
     void push_pending(const std::shared_ptr<ChatSession>& s);
-    std::string allocate_call(const std::string& user);
+    /// A new call token, or nothing when `user` holds max_calls_per_user calls already.
+    std::optional<std::string> allocate_call(const std::string& user);
 
     RelayConfig cfg_;
     Log log_;

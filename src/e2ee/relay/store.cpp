@@ -98,14 +98,18 @@ void Store::exec(const char* sql) {
     }
 }
 
-bool Store::create_account(const Account& a) {
+Store::Created Store::create_account(const Account& a, std::size_t max_accounts) {
     std::lock_guard lock(mutex_);
     {
         Stmt q(db_, "SELECT noise_static FROM accounts WHERE user=?");
         q.text(1, a.user);
         if (q.step()) {
             const Bytes existing = q.col_blob(0);
-            if (existing != Bytes(a.noise_static.begin(), a.noise_static.end())) return false;
+            if (existing != Bytes(a.noise_static.begin(), a.noise_static.end())) return Created::name_taken;
+        } else {
+            Stmt n(db_, "SELECT COUNT(*) FROM accounts");
+            n.step();
+            if (static_cast<std::size_t>(n.col_int(0)) >= max_accounts) return Created::full;
         }
     }
     Stmt ins(db_, "INSERT OR REPLACE INTO accounts(user, noise_static, identity, spk_id, spk, spk_sig)"
@@ -113,7 +117,7 @@ bool Store::create_account(const Account& a) {
     ins.text(1, a.user).blob(2, a.noise_static).blob(3, a.identity).integer(4, a.signed_prekey_id);
     ins.blob(5, a.signed_prekey).blob(6, a.signature);
     ins.step();
-    return true;
+    return Created::ok;
 }
 
 std::optional<Account> Store::account(const std::string& user) {

@@ -49,8 +49,10 @@ public:
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
-    /// Insert an account; false if the name exists with a different transport key.
-    bool create_account(const Account& a);
+    enum class Created { ok, name_taken, full };
+    /// Insert (or, with the same transport key, update) an account: name_taken if the name exists with a
+    /// different transport key, full if it is new and `max_accounts` accounts exist.
+    Created create_account(const Account& a, std::size_t max_accounts);
     /// Look up an account.
     std::optional<Account> account(const std::string& user);
     /// Replace the signed prekey.

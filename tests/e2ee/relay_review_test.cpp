@@ -310,3 +310,40 @@ TEST_CASE("Relay limits: accounts and call allocations per user", "[relay][revie
     CHECK(c.max_calls_per_user == 3);
     fs::remove_all(dir);
 }
+
+TEST_CASE("Relay limit: blob storage per user, given back when blobs expire", "[relay][review][limits]") {
+    const fs::path dir = review_dir("storage");
+    auto cfg = test::relay_config(dir);
+    cfg.max_blob_storage_per_user = 10000;
+    cfg.blob_ttl_s = 2;
+    relay::Relay r(cfg);
+    r.start();
+    ClientConfig cc = test::client_config(r.chat_port(), r.blob_port());
+    cc.request_timeout_ms = 5000;
+    Client alice(cc, Account::create("alice"));
+    Client bob(cc, Account::create("bob"));
+    alice.connect(true);
+    bob.connect(true);
+    const std::string first = alice.upload_blob(crypto::Bytes(4000, 1));
+    (void)alice.upload_blob(crypto::Bytes(4000, 2));
+    CHECK_THROWS_WITH(alice.upload_blob(crypto::Bytes(4000, 3)), Catch::Contains("blob storage full"));
+    CHECK(alice.download_blob(first) == crypto::Bytes(4000, 1));  // refused, the connection still serves
+    (void)bob.upload_blob(crypto::Bytes(4000, 4));                // per user
+    // Once alice's blobs have expired, their bytes count no more.
+    REQUIRE(eventually(8000, [&] { return !fs::exists(dir / "relay" / "blobs" / first); }));
+    REQUIRE(eventually(8000, [&] {
+        try {
+            (void)alice.upload_blob(crypto::Bytes(4000, 5));
+            return true;
+        } catch (const ClientError&) {
+            return false;
+        }
+    }));
+    alice.disconnect();
+    bob.disconnect();
+    r.stop();
+    const std::string log = slurp(dir / "relay.log");
+    CHECK(log.find("limit_reached limit=max_blob_storage_per_user") != std::string::npos);
+    CHECK(log.find("bytes=4000 used=8000 max=10000") != std::string::npos);
+    fs::remove_all(dir);
+}

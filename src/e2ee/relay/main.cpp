@@ -77,6 +77,8 @@ int main(int argc, char** argv) {
             ("max-accounts", po::value<std::size_t>(),
              "accounts; registrations of new names are refused beyond (default 100000)")
             ("max-calls-per-user", po::value<std::size_t>(), "call allocations held at once per user (default 16)")
+            ("max-blob-storage", po::value<std::uint64_t>(),
+             "bytes of blobs one user's uploads hold at once (default 1073741824)")
             ("blob-ttl", po::value<std::uint64_t>(),
              "delete blobs older than this many seconds, 0 = never (at most 315360000, default 2592000)")
             ("ports-file", po::value<std::string>(), "write the bound ports here once serving; removed at stop")
@@ -114,6 +116,8 @@ int main(int argc, char** argv) {
         if (vm.count("max-prekeys")) cfg.max_prekeys_per_account = vm["max-prekeys"].as<std::size_t>();
         if (vm.count("max-accounts")) cfg.max_accounts = vm["max-accounts"].as<std::size_t>();
         if (vm.count("max-calls-per-user")) cfg.max_calls_per_user = vm["max-calls-per-user"].as<std::size_t>();
+        if (vm.count("max-blob-storage"))
+            cfg.max_blob_storage_per_user = vm["max-blob-storage"].as<std::uint64_t>();
         if (vm.count("blob-ttl"))
             cfg.blob_ttl_s = static_cast<std::int64_t>(std::min<std::uint64_t>(vm["blob-ttl"].as<std::uint64_t>(),
                                                                                INT64_MAX));

@@ -132,6 +132,8 @@ RelayConfig load_config(const std::string& path, RelayConfig c) {
         {"blob_ttl_s", [&](const auto& v, const auto& k) { get(v, k, count, c.blob_ttl_s); }},
         {"max_accounts", [&](const auto& v, const auto& k) { get(v, k, count, c.max_accounts); }},
         {"max_calls_per_user", [&](const auto& v, const auto& k) { get(v, k, count, c.max_calls_per_user); }},
+        {"max_blob_storage_per_user",
+         [&](const auto& v, const auto& k) { get(v, k, count, c.max_blob_storage_per_user); }},
     };
     for (const auto& kv : y) {
         const std::string key = kv.first.Scalar();
@@ -178,6 +180,7 @@ void validate(const RelayConfig& c, const std::string& where) {
     if (c.max_blob_bytes < 1) throw bad("max_blob_bytes must be at least 1");
     if (c.max_accounts < 1) throw bad("max_accounts must be at least 1");
     if (c.max_calls_per_user < 1) throw bad("max_calls_per_user must be at least 1");
+    if (c.max_blob_storage_per_user < 1) throw bad("max_blob_storage_per_user must be at least 1");
     if (c.blob_ttl_s < 0 || c.blob_ttl_s > kMaxBlobTtlS)
         throw bad(fmt::format("blob_ttl_s must be 0 (never expire) or up to {} seconds (got {})", kMaxBlobTtlS,
                               c.blob_ttl_s));
@@ -569,6 +572,30 @@ void Relay::serve_blob(wire::SecureChannel& ch, const std::string& peer) {
                 continue;
             }
             const std::string id = crypto::to_hex(crypto::random_bytes(16));
+            if (!store_->reserve_blob(id, user, size, cfg_.max_blob_storage_per_user)) {
+                r["t"] = "error";
+                r["reason"] = "blob storage full";
+                r["max"] = cfg_.max_blob_storage_per_user;
+                ch.send_json(r);
+                limit_reached("max_blob_storage_per_user",
+                              fmt::format("peer={} user={} bytes={} used={} max={}", peer, user, size,
+                                          store_->blob_bytes(user), cfg_.max_blob_storage_per_user));
+                continue;
+            }
+            // The reservation is released if the upload does not end in blob_ok.
+            bool stored = false;
+            struct Release {
+                Store& store;
+                const std::string& id;
+                const bool& stored;
+                ~Release() {
+                    if (stored) return;
+                    try {
+                        store.remove_blob(id);
+                    } catch (const std::exception&) {  // the sweep forgets it with the file's expiry
+                    }
+                }
+            } release{*store_, id, stored};
             const fs::path tmp = dir / (id + ".part");
             // Every step is checked: an upload is confirmed only once it is written, fsync'ed and renamed.
             // On the first failure the partial file goes, the rest of the upload is read and dropped (so the
@@ -617,6 +644,7 @@ void Relay::serve_blob(wire::SecureChannel& ch, const std::string& peer) {
                                                           size, failed));
                 continue;
             }
+            stored = true;
             r["t"] = "blob_ok";
             r["blob_id"] = id;
             ch.send_json(r);
@@ -669,6 +697,7 @@ void Relay::sweep_blobs() {
         const std::string name = it->path().filename().string();
         if (fs::remove(it->path(), e2)) {
             ++removed;
+            store_->remove_blob(name.ends_with(".part") ? name.substr(0, name.size() - 5) : name);
             log_.event("blob_expired", fmt::format("blob={} age_s={} ttl_s={}", name, age, cfg_.blob_ttl_s));
         }
     }

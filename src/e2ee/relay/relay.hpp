@@ -35,6 +35,7 @@ struct RelayConfig {
     std::int64_t blob_ttl_s = 30LL * 24 * 3600;    ///< blobs older than this are deleted; 0 = keep forever
     std::size_t max_accounts = 100000;             ///< registrations of new names beyond it are refused
     std::size_t max_calls_per_user = 16;           ///< call allocations held at once per user
+    std::uint64_t max_blob_storage_per_user = 1ull << 30;  ///< bytes of blobs a user's uploads hold at once
     /// Accept clients in the null-cipher debug mode (plaintext after the handshake). Only the
     /// --allow-null-cipher flag sets it (a config file cannot); otherwise such clients are refused.
     bool allow_null_cipher = false;

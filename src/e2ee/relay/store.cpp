@@ -81,6 +81,9 @@ Store::Store(const std::string& path) {
         exec("CREATE TABLE IF NOT EXISTS envelopes(id INTEGER PRIMARY KEY AUTOINCREMENT, recipient TEXT NOT NULL,"
              " sender TEXT, body BLOB NOT NULL, created INTEGER NOT NULL DEFAULT (strftime('%s','now')))");
         exec("CREATE INDEX IF NOT EXISTS envelopes_recipient ON envelopes(recipient, id)");
+        // Blob owners and sizes, for max_blob_storage_per_user (the files are in blobs/).
+        exec("CREATE TABLE IF NOT EXISTS blobs(id TEXT PRIMARY KEY, user TEXT NOT NULL, bytes INTEGER NOT NULL)");
+        exec("CREATE INDEX IF NOT EXISTS blobs_user ON blobs(user)");
     } catch (const StoreError& e) {
         sqlite3_close(db_);
         throw StoreError("database " + path + ": " + e.what());
@@ -221,6 +224,35 @@ std::size_t Store::pending_count(const std::string& recipient) {
     q.text(1, recipient);
     q.step();
     return static_cast<std::size_t>(q.col_int(0));
+}
+
+bool Store::reserve_blob(const std::string& id, const std::string& user, std::uint64_t bytes,
+                         std::uint64_t max_bytes) {
+    std::lock_guard lock(mutex_);
+    Stmt q(db_, "SELECT COALESCE(SUM(bytes), 0) FROM blobs WHERE user=?");
+    q.text(1, user);
+    q.step();
+    const auto used = static_cast<std::uint64_t>(q.col_int(0));
+    if (used > max_bytes || bytes > max_bytes - used) return false;
+    Stmt ins(db_, "INSERT INTO blobs(id, user, bytes) VALUES(?,?,?)");
+    ins.text(1, id).text(2, user).integer(3, static_cast<std::int64_t>(bytes));
+    ins.step();
+    return true;
+}
+
+void Store::remove_blob(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    Stmt q(db_, "DELETE FROM blobs WHERE id=?");
+    q.text(1, id);
+    q.step();
+}
+
+std::uint64_t Store::blob_bytes(const std::string& user) {
+    std::lock_guard lock(mutex_);
+    Stmt q(db_, "SELECT COALESCE(SUM(bytes), 0) FROM blobs WHERE user=?");
+    q.text(1, user);
+    q.step();
+    return static_cast<std::uint64_t>(q.col_int(0));
 }
 
 std::size_t Store::envelope_count() {

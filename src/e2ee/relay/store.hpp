@@ -71,6 +71,13 @@ public:
     bool delete_envelope(const std::string& recipient, std::int64_t id);
     /// Envelopes waiting for `recipient`.
     std::size_t pending_count(const std::string& recipient);
+    /// Record blob `id` of `bytes` for `user` if the bytes recorded for that user stay within `max_bytes`;
+    /// false, and nothing recorded, otherwise.
+    bool reserve_blob(const std::string& id, const std::string& user, std::uint64_t bytes, std::uint64_t max_bytes);
+    /// Forget blob `id` (its upload failed, or it expired).
+    void remove_blob(const std::string& id);
+    /// Bytes of the blobs recorded for `user`.
+    std::uint64_t blob_bytes(const std::string& user);
     /// Envelopes waiting in total.
     std::size_t envelope_count();
 

@@ -189,6 +189,10 @@ TEST_CASE("Relay config: an unknown key or a wrong type names file:line:column",
     CHECK(load_error("idle_timeout_s: soon\n") == f + ":1:17: idle_timeout_s: expected a whole number");
     CHECK(load_error("chat_port: 70000\n") == f + ":1:12: chat_port: expected a port number (0..65535)");
     CHECK(load_error("- a\n- b\n") == f + ":1:1: expected a mapping of settings (key: value)");
+    CHECK(load_error("listen: 127.0.0.1\nmax_queued_envelopes: 0\n") ==
+          f + ":2:23: max_queued_envelopes must be at least 1");
+    CHECK(load_error("idle_timeout_s: 100000\n") ==
+          f + ":1:17: idle_timeout_s must be between 1 and 86400 seconds (got 100000)");
     CHECK(load_error("idle_timeout_s: 30\n") == "(loaded)");
     fs::remove_all(dir);
 }

@@ -135,6 +135,7 @@ RelayConfig load_config(const std::string& path, RelayConfig c) {
         {"max_blob_storage_per_user",
          [&](const auto& v, const auto& k) { get(v, k, count, c.max_blob_storage_per_user); }},
     };
+    std::map<std::string, YAML::Mark> where;  // of each value, for range errors
     for (const auto& kv : y) {
         const std::string key = kv.first.Scalar();
         if (key == "allow_null_cipher")
@@ -144,6 +145,7 @@ RelayConfig load_config(const std::string& path, RelayConfig c) {
         const auto it = std::find_if(keys.begin(), keys.end(), [&](const auto& k) { return k.first == key; });
         if (it != keys.end()) {
             it->second(kv.second, key);
+            where[key] = kv.second.Mark();
             continue;
         }
         std::string best, all;
@@ -159,7 +161,14 @@ RelayConfig load_config(const std::string& path, RelayConfig c) {
             best.empty() ? fmt::format("{}: unknown key '{}'; expected one of: {}", at(kv.first.Mark()), key, all)
                          : fmt::format("{}: unknown key '{}' (did you mean '{}'?)", at(kv.first.Mark()), key, best));
     }
-    validate(c, path);
+    try {
+        validate(c);
+    } catch (const std::runtime_error& e) {
+        // validate() starts each message with the key's name: point at its value in the file.
+        const std::string msg = e.what();
+        const auto w = where.find(msg.substr(0, msg.find(' ')));
+        throw std::runtime_error(fmt::format("{}: {}", w != where.end() ? at(w->second) : path, msg));
+    }
     return c;
 }
 
@@ -303,7 +312,7 @@ void Relay::serve(wire::Fd fd, wire::Channel expected) {
     auto untrack = [&] {
         if (!std::exchange(tracked, false)) return;
         std::lock_guard lock(conn_mutex_);
-        open_fds_.erase(open_fds_.find(raw));
+        if (const auto it = open_fds_.find(raw); it != open_fds_.end()) open_fds_.erase(it);
     };
     try {
         auto ch = wire::SecureChannel::accept(std::move(fd), static_key_, timeout_ms(cfg_.handshake_timeout_s),

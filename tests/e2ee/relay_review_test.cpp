@@ -6,12 +6,17 @@
 
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -349,5 +354,87 @@ TEST_CASE("Relay limit: blob storage per user, given back when blobs expire", "[
     const std::string log = slurp(dir / "relay.log");
     CHECK(log.find("limit_reached limit=max_blob_storage_per_user") != std::string::npos);
     CHECK(log.find("bytes=4000 used=8000 max=10000") != std::string::npos);
+    fs::remove_all(dir);
+}
+
+namespace {
+
+/// A child process holding a TCP connection to 127.0.0.1:`port` until killed (its descriptors are not
+/// this process's, so the relay's accept() gets the numbers this process frees).
+pid_t connected_child(std::uint16_t port) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(s, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) ::_exit(1);
+        for (;;) ::pause();
+    }
+    return pid;
+}
+
+void end_child(pid_t pid) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+}
+
+} // namespace
+
+TEST_CASE("Relay stop shuts down a connection that reused a closing one's descriptor number", "[relay][review]") {
+    // The log is a pipe the test fills, so the relay's thread for the first connection stalls in its
+    // conn_close line right after closing the socket; a second connection accepted then gets the same
+    // descriptor number. stop() must still shut that one down rather than wait for its handshake timeout.
+    const fs::path dir = review_dir("fdreuse");
+    auto cfg = test::relay_config(dir);
+    cfg.handshake_timeout_s = 30;
+    const fs::path fifo = dir / "log.fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    cfg.log_file = fifo.string();
+    const int rd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    REQUIRE(rd >= 0);
+    std::string seen;
+    auto drain = [&] {
+        char b[65536];
+        ssize_t n;
+        while ((n = ::read(rd, b, sizeof b)) > 0) seen.append(b, static_cast<std::size_t>(n));
+    };
+    relay::Relay r(cfg);
+    r.start();
+    const pid_t first = connected_child(r.chat_port());
+    REQUIRE(eventually(3000, [&] {
+        drain();
+        return seen.find("conn_open") != std::string::npos;
+    }));
+    const int wr = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    REQUIRE(wr >= 0);
+    const std::string junk(4096, 'j');
+    while (::write(wr, junk.data(), junk.size()) > 0) {
+    }
+    while (::write(wr, "j", 1) > 0) {
+    }
+    end_child(first);  // its handshake fails; the relay closes the socket and stalls logging conn_close
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const pid_t second = connected_child(r.chat_port());
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));  // accepted: the accept loop polls every 250 ms
+    std::atomic<bool> done{false};
+    std::thread reader([&] {
+        while (!done) {
+            drain();
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    });
+    const auto t0 = std::chrono::steady_clock::now();
+    r.stop();
+    const auto took = std::chrono::steady_clock::now() - t0;
+    done = true;
+    reader.join();
+    drain();
+    end_child(second);
+    ::close(wr);
+    ::close(rd);
+    CHECK(took < std::chrono::seconds(5));
+    CHECK(seen.find("reason=\"relay stopping\"") != std::string::npos);
     fs::remove_all(dir);
 }

@@ -68,6 +68,9 @@ TEST_CASE("Relay log times are UTC whatever TZ says", "[relay][review]") {
     else ::unsetenv("TZ");
     ::tzset();
     const std::string line = slurp(dir / "log");
+    CHECK_THROWS_WITH(relay::Log((dir / "no-such-dir" / "log").string()),
+                      "cannot open log file " + (dir / "no-such-dir" / "log").string() +
+                          ": No such file or directory");
     std::tm tm{};
     REQUIRE(::strptime(line.c_str(), "%Y-%m-%dT%H:%M:%SZ probe", &tm) != nullptr);
     const std::time_t logged = ::timegm(&tm);

@@ -3,8 +3,10 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <stdexcept>
 
@@ -13,7 +15,7 @@ namespace sealscope::e2ee::relay {
 Log::Log(const std::string& path) : out_(stderr), owned_(false), path_(path.empty() ? "standard error" : path) {
     if (!path.empty()) {
         out_ = std::fopen(path.c_str(), "a");
-        if (!out_) throw std::runtime_error("cannot open log file " + path);
+        if (!out_) throw std::runtime_error("cannot open log file " + path + ": " + std::strerror(errno));
         owned_ = true;
     }
 }

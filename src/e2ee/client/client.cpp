@@ -348,7 +348,7 @@ std::string Client::upload_blob(ByteView data) {
     r = ch.recv(cfg_.request_timeout_ms * 4);
     if (!r) throw ClientError("blob upload: no confirmation");
     const json ok = wire::parse_json(*r);
-    if (ok.value("t", "") != "blob_ok") throw ClientError("blob upload failed");
+    if (ok.value("t", "") != "blob_ok") throw ClientError("blob upload refused: " + ok.value("reason", "?"));
     return ok.at("blob_id").get<std::string>();
 }
 

@@ -27,11 +27,7 @@ namespace {
 fs::path limits_dir(const std::string& tag) { return test::temp_dir("limits", tag); }
 using test::relay_config;
 
-ClientConfig to(const relay::Relay& r) {
-    ClientConfig c = test::client_config(r.chat_port(), r.blob_port());
-    c.request_timeout_ms = 5000;
-    return c;
-}
+ClientConfig to(const relay::Relay& r) { return test::patient_client(r); }
 
 using test::slurp;
 
@@ -41,15 +37,7 @@ std::size_t count(const std::string& hay, const std::string& needle) {
     return n;
 }
 
-/// Poll `pred` for up to `ms`.
-template <class F>
-bool eventually(int ms, F pred) {
-    for (int i = 0; i < ms / 20; ++i) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return pred();
-}
+using test::eventually;
 
 /// True if the relay closes `fd` within `ms` (EOF or reset).
 bool closed_by_relay(int fd, int ms) {

@@ -41,14 +41,7 @@ int run(const std::string& args, const fs::path& err) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-template <class F>
-bool eventually(int ms, F pred) {
-    for (int i = 0; i < ms / 20; ++i) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return pred();
-}
+using test::eventually;
 
 } // namespace
 
@@ -289,8 +282,7 @@ TEST_CASE("Relay limits: accounts and call allocations per user", "[relay][revie
     cfg.max_calls_per_user = 2;
     relay::Relay r(cfg);
     r.start();
-    ClientConfig cc = test::client_config(r.chat_port(), r.blob_port());
-    cc.request_timeout_ms = 5000;
+    const ClientConfig cc = test::patient_client(r);
     Client alice(cc, Account::create("alice"));
     Client bob(cc, Account::create("bob"));
     alice.connect(true);
@@ -330,8 +322,7 @@ TEST_CASE("Relay limit: blob storage per user, given back when blobs expire", "[
     cfg.blob_ttl_s = 2;
     relay::Relay r(cfg);
     r.start();
-    ClientConfig cc = test::client_config(r.chat_port(), r.blob_port());
-    cc.request_timeout_ms = 5000;
+    const ClientConfig cc = test::patient_client(r);
     Client alice(cc, Account::create("alice"));
     Client bob(cc, Account::create("bob"));
     alice.connect(true);

@@ -1,12 +1,14 @@
 #pragma once
 // What the e2ee tests share: fresh temporary folders, relay and client configurations for in-process
-// relays on ephemeral ports, reading a file whole.
+// relays on ephemeral ports, reading a file whole, waiting for a condition.
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "client/client.hpp"
 #include "relay/relay.hpp"
@@ -47,6 +49,23 @@ inline std::string slurp(const fs::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+/// Polls `pred` every 20 ms for up to `ms`; whether it became true.
+template <class F>
+bool eventually(int ms, F pred) {
+  for (int i = 0; i < ms / 20; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+/// A client of relay `r` that waits up to 5 s for a reply.
+inline client::ClientConfig patient_client(const relay::Relay& r) {
+  client::ClientConfig c = client_config(r.chat_port(), r.blob_port());
+  c.request_timeout_ms = 5000;
+  return c;
 }
 
 }  // namespace sealscope::e2ee::test

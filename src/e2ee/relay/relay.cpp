@@ -24,6 +24,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/nearest_word.hpp"
+
 namespace sealscope::e2ee::relay {
 
 namespace fs = std::filesystem;
@@ -65,26 +67,6 @@ void ChatSession::close() {
     std::lock_guard lock(mutex_);
     closed_ = true;
 }
-
-namespace {
-
-/// Edit distance, for the did-you-mean of an unknown config key.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diag = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diag = up;
-        }
-    }
-    return row[b.size()];
-}
-
-} // namespace
 
 RelayConfig load_config(const std::string& path, RelayConfig c) {
     auto at = [&](const YAML::Mark& m) { return fmt::format("{}:{}:{}", path, m.line + 1, m.column + 1); };
@@ -148,15 +130,13 @@ RelayConfig load_config(const std::string& path, RelayConfig c) {
             where[key] = kv.second.Mark();
             continue;
         }
-        std::string best, all;
-        std::size_t best_d = 3;  // suggest only a near miss: chat-port, max_conections
+        std::vector<std::string> names;
+        std::string all;
         for (const auto& k : keys) {
+            names.push_back(k.first);
             all += (all.empty() ? "" : ", ") + k.first;
-            if (const std::size_t d = edit_distance(key, k.first); d < best_d) {
-                best_d = d;
-                best = k.first;
-            }
         }
+        const std::string best = nearest_word(key, names);  // a near miss only: chat-port, max_conections
         throw std::runtime_error(
             best.empty() ? fmt::format("{}: unknown key '{}'; expected one of: {}", at(kv.first.Mark()), key, all)
                          : fmt::format("{}: unknown key '{}' (did you mean '{}'?)", at(kv.first.Mark()), key, best));

@@ -42,8 +42,8 @@ public:
 
 void check_user_name(const std::string& name, const char* what) {
     if (!sealscope::e2ee::relay::valid_user(name))
-        throw UsageError(std::string(what) + " '" + name +
-                         "' is not a valid user name: 1 to 64 letters, digits, '-', '_' or '.'");
+        throw UsageError(std::string(what) + " '" + name + "' is not a valid user name: " +
+                         sealscope::e2ee::relay::kUserNameRule);
 }
 
 /// Fail before anything happens if `path` cannot be written the way Account::save writes it (PATH.tmp, renamed).
@@ -279,7 +279,9 @@ int main(int argc, char** argv) {
             so.null_cipher = vm.count("null-cipher") != 0;
             run_scenario(args[0], log, so);
             log.flush();
-            if (!log) throw std::runtime_error("cannot write the action log " + vm["log"].as<std::string>());
+            if (!log)
+                throw std::runtime_error("cannot write the action log " +
+                                         (vm.count("log") ? vm["log"].as<std::string>() : "to standard output"));
         } else {
             throw UsageError("unknown command '" + cmd + "'");
         }

@@ -314,7 +314,7 @@ void check_scenario(const std::string& path, const YAML::Node& y) {
         if (!u.IsScalar()) throw fail(u, "a user is a name");
         const std::string name = u.Scalar();
         if (!relay::valid_user(name))
-            throw fail(u, "'" + name + "' is not a valid user name: 1 to 64 letters, digits, '-', '_' or '.'");
+            throw fail(u, "'" + name + "' is not a valid user name: " + relay::kUserNameRule);
         if (!users.insert(name).second) throw fail(u, "user " + name + " is listed twice");
     }
     if (!y["actions"]) return;

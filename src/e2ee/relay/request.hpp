@@ -17,6 +17,8 @@ inline constexpr std::size_t kMaxEnvelope = 60000;
 
 /// True for names the relay accepts: 1..64 of [A-Za-z0-9._-].
 bool valid_user(const std::string& u);
+/// valid_user()'s rule in words, for the messages that refuse a name.
+inline constexpr const char* kUserNameRule = "1 to 64 letters, digits, '-', '_' or '.'";
 
 namespace req {
 using OneTimeKeys = std::vector<std::pair<std::uint32_t, crypto::Key32>>;

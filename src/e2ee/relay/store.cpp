@@ -229,10 +229,7 @@ std::size_t Store::pending_count(const std::string& recipient) {
 bool Store::reserve_blob(const std::string& id, const std::string& user, std::uint64_t bytes,
                          std::uint64_t max_bytes) {
     std::lock_guard lock(mutex_);
-    Stmt q(db_, "SELECT COALESCE(SUM(bytes), 0) FROM blobs WHERE user=?");
-    q.text(1, user);
-    q.step();
-    const auto used = static_cast<std::uint64_t>(q.col_int(0));
+    const std::uint64_t used = blob_bytes_locked(user);
     if (used > max_bytes || bytes > max_bytes - used) return false;
     Stmt ins(db_, "INSERT INTO blobs(id, user, bytes) VALUES(?,?,?)");
     ins.text(1, id).text(2, user).integer(3, static_cast<std::int64_t>(bytes));
@@ -249,6 +246,10 @@ void Store::remove_blob(const std::string& id) {
 
 std::uint64_t Store::blob_bytes(const std::string& user) {
     std::lock_guard lock(mutex_);
+    return blob_bytes_locked(user);
+}
+
+std::uint64_t Store::blob_bytes_locked(const std::string& user) {
     Stmt q(db_, "SELECT COALESCE(SUM(bytes), 0) FROM blobs WHERE user=?");
     q.text(1, user);
     q.step();

@@ -83,6 +83,7 @@ public:
 
 private:
     void exec(const char* sql);
+    std::uint64_t blob_bytes_locked(const std::string& user);  // blob_bytes() with mutex_ held
     sqlite3* db_ = nullptr;
     std::mutex mutex_;
 };

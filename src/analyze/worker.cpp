@@ -206,6 +206,7 @@ void Worker::process_later_fragment(const decode::Packet& p) {
     flow::Flow* f = table_.find(e->flow);
     if (f == nullptr) {
       anomalies_.add(decode::Anomaly::FragmentOrphan);
+      for (PacketObserver* o : observers_) o->on_unattributed(p);
       return;
     }
     const Dir d = p.src == f->initiator() ? flow::kUp : flow::kDown;
@@ -226,6 +227,7 @@ void Worker::process_later_fragment(const decode::Packet& p) {
   } else {
     anomalies_.add(decode::Anomaly::FragmentOrphan);
   }
+  for (PacketObserver* o : observers_) o->on_unattributed(p);
 }
 
 void Worker::emit_active(flow::Flow& f) {

@@ -17,6 +17,11 @@ class PacketObserver {
   virtual ~PacketObserver() = default;
   virtual void on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d,
                          const classify::Classifier& cls) = 0;
+  /// A later fragment that reaches no flow when it arrives: held until its first fragment comes (it is
+  /// counted into that flow then, without another on_packet), or orphaned (its first fragment never came,
+  /// or its flow has ended). Its bytes pass here only, so an observer that must see every payload byte
+  /// (the audit's canary search) looks at them here.
+  virtual void on_unattributed(const decode::Packet& p) { (void)p; }
 };
 
 /// Everything that shapes a run of the pipeline after decoding.

@@ -58,6 +58,7 @@ void Auditor::record_hit(const Hit& h) {
   const Pattern& p = m_.patterns()[h.pattern];
   ++per_canary_[p.canary];
   ++per_encoding_[static_cast<size_t>(p.encoding)];
+  if (h.flow_id == Hit::kNoFlow) ++hits_no_flow_;
   auto it = live_.find(h.flow_id);
   if (it != live_.end()) (h.stream ? it->second->hits_stream : it->second->hits_packet)++;
   if (hits_.size() < o_.max_hits_listed) hits_.push_back(h);
@@ -128,6 +129,13 @@ void Auditor::on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir 
     if (ds.stats.n > before) ++ds.stats.packets;
     if (fr != Framing::Metadata || ds.dgram_framing == Framing::Unknown) ds.dgram_framing = fr;
   }
+}
+
+void Auditor::on_unattributed(const decode::Packet& p) {
+  ++fragments_no_flow_;
+  if (p.payload_caplen == 0) return;
+  MatchCtx ctx{this, Hit{0, false, p.file_index, p.frame_no, Hit::kNoFlow, 0, 0}, 0};
+  m_.scan(p.payload, p.payload_caplen, &Auditor::on_match, &ctx);
 }
 
 void Auditor::write(const stats::FlowRecord& r) {

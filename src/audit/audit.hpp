@@ -23,12 +23,13 @@ struct AuditOptions {
 
 /// One occurrence of a canary. Where it is, never what surrounds it.
 struct Hit {
+  static constexpr uint64_t kNoFlow = ~uint64_t{0};
   uint32_t pattern = 0;  ///< index into Matcher::patterns()
   bool stream = false;   ///< in a reassembled TCP stream (else in one packet's payload)
   uint16_t file = 0;     ///< input index
   uint32_t frame_no = 0; ///< packet (for stream hits: the packet holding the canary's last byte)
-  uint64_t flow_id = 0;
-  uint8_t dir = 0;       ///< 0 = from the initiator
+  uint64_t flow_id = 0;  ///< kNoFlow: a later fragment that reached no flow (held or orphaned)
+  uint8_t dir = 0;       ///< 0 = from the initiator (meaningless with kNoFlow)
   uint64_t offset = 0;   ///< in the packet's transport payload, or in the direction's stream
 };
 
@@ -63,12 +64,18 @@ class Auditor : public analyze::PacketObserver, public stats::RecordSink {
   void on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d,
                  const classify::Classifier& cls) override;
   void write(const stats::FlowRecord& r) override;
+  /// Later fragments no flow had when they came (held for their first fragment, or orphaned): their
+  /// payload is searched here, packet by packet (there is no stream to put them in).
+  void on_unattributed(const decode::Packet& p) override;
 
   bool pass() const { return hits_total_ == 0 && failing_flows_ == 0; }
   const std::vector<Hit>& hits() const { return hits_; }
   uint64_t hits_total() const { return hits_total_; }
   uint64_t hits_in_packets() const { return hits_packet_; }
   uint64_t hits_in_streams() const { return hits_stream_; }
+  /// Of the packet hits, those in fragments that reached no flow; and how many such fragments were searched.
+  uint64_t hits_without_flow() const { return hits_no_flow_; }
+  uint64_t fragments_without_flow() const { return fragments_no_flow_; }
   const std::vector<uint64_t>& hits_per_canary() const { return per_canary_; }
   const std::vector<uint64_t>& hits_per_encoding() const { return per_encoding_; }
   const std::vector<FlowResult>& flows() const { return flows_; }
@@ -100,7 +107,7 @@ class Auditor : public analyze::PacketObserver, public stats::RecordSink {
   ReassemblyBudget budget_;
   std::unordered_map<uint64_t, std::unique_ptr<FlowState>> live_;
   std::vector<Hit> hits_;
-  uint64_t hits_total_ = 0, hits_packet_ = 0, hits_stream_ = 0;
+  uint64_t hits_total_ = 0, hits_packet_ = 0, hits_stream_ = 0, hits_no_flow_ = 0, fragments_no_flow_ = 0;
   std::vector<uint64_t> per_canary_, per_encoding_;
   std::vector<FlowResult> flows_;
   uint64_t flows_total_ = 0, messaging_flows_ = 0, failing_flows_ = 0, other_cleartext_ = 0;

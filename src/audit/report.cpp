@@ -122,6 +122,8 @@ ojson report_json(const Auditor& a, const ReportContext& ctx) {
   hits["total"] = a.hits_total();
   hits["in_packets"] = a.hits_in_packets();
   hits["in_streams"] = a.hits_in_streams();
+  hits["in_fragments_without_flow"] = a.hits_without_flow();
+  hits["fragments_without_flow_searched"] = a.fragments_without_flow();
   ojson per_canary = ojson::array();
   for (size_t i = 0; i < a.hits_per_canary().size(); ++i) {
     if (a.hits_per_canary()[i] == 0) continue;
@@ -142,8 +144,13 @@ ojson report_json(const Auditor& a, const ReportContext& ctx) {
     x["where"] = h.stream ? "stream" : "packet";
     x["input"] = h.file < ctx.inputs.size() ? ctx.inputs[h.file] : "";
     x["packet"] = h.frame_no;
-    x["flow"] = h.flow_id;
-    x["direction"] = kDirName[h.dir];
+    if (h.flow_id == Hit::kNoFlow) {
+      x["flow"] = nullptr;  // a later fragment that reached no flow
+      x["direction"] = nullptr;
+    } else {
+      x["flow"] = h.flow_id;
+      x["direction"] = kDirName[h.dir];
+    }
     x[h.stream ? "stream_offset" : "payload_offset"] = h.offset;
     list.push_back(x);
   }
@@ -268,6 +275,11 @@ std::string report_html(const Auditor& a, const ReportContext& ctx, const std::s
                fmt::format("{} ({} in packets, {} in reassembled streams)", a.hits_total(), a.hits_in_packets(),
                            a.hits_in_streams()),
                "hits");
+  if (a.fragments_without_flow() > 0) {
+    html::kv_row(b, "fragments that reached no flow, searched one by one",
+                 fmt::format("{} ({} canary occurrences)", a.fragments_without_flow(), a.hits_without_flow()),
+                 "fragments-without-flow");
+  }
   html::kv_row(b, "flows failing", fmt::format("{}", a.failing_flows()), "failing");
   html::kv_row(b, "other flows with cleartext (not messaging, not counted)",
                fmt::format("{}", a.other_cleartext_flows()), "other-cleartext");
@@ -307,8 +319,12 @@ std::string report_html(const Auditor& a, const ReportContext& ctx, const std::s
                      pat.canary + 1, canary_line(ctx, pat.canary), encoding_name(pat.encoding), pat.bytes.size(),
                      h.stream ? "stream" : "packet", h.offset);
       text(b, h.file < ctx.inputs.size() ? ctx.inputs[h.file] : "");
-      fmt::format_to(out, "</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n", h.frame_no,
-                     h.flow_id, kDirName[h.dir]);
+      if (h.flow_id == Hit::kNoFlow) {
+        fmt::format_to(out, "</td><td class=\"n\">{}</td><td>none (fragment)</td><td>-</td></tr>\n", h.frame_no);
+      } else {
+        fmt::format_to(out, "</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n", h.frame_no,
+                       h.flow_id, kDirName[h.dir]);
+      }
     }
     raw(b, "</tbody></table></div>\n");
   }
@@ -424,6 +440,11 @@ void print_summary(const Auditor& a, const ReportContext& ctx, std::FILE* out) {
     fmt::print(out, "    canary {} (line {}): {}\n", i + 1, canary_line(ctx, i), a.hits_per_canary()[i]);
   }
   for (const auto& [name, n] : encodings_found(a)) fmt::print(out, "    encoding {}: {}\n", name, n);
+  if (a.fragments_without_flow() > 0) {
+    fmt::print(out, "  fragments that reached no flow (held for their first fragment, or orphaned), searched one by "
+                    "one: {} ({} canary occurrences)\n",
+               a.fragments_without_flow(), a.hits_without_flow());
+  }
   fmt::print(out, "  flows failing: {}; other flows with cleartext (not messaging): {}\n", a.failing_flows(),
              a.other_cleartext_flows());
   int shown = 0;

@@ -6,6 +6,7 @@
 #include <array>
 #include <exception>
 
+#include "classify/detectors.hpp"
 #include "classify/labels.hpp"
 #include "classify/tls_hello.hpp"
 #include "common/errors.hpp"
@@ -73,11 +74,15 @@ struct DryRun::FlowState {
   Placement where;
   std::vector<uint16_t> regions;
   bool decided = false;
+  bool refining = false;  ///< the classifier may still revise the label (nDPI extra dissection, detectors)
   Candidates cand;
-  int verdict_rule = -1;
+  int verdict_rule = -1;  ///< the rule the last decision chose (at the verdict, or at a label revision)
+  TimestampUs decision_ts = 0;  ///< when that rule was first chosen
+  Volume decision_passed;       ///< what had passed by then (the verdict's packets included)
   std::string label, category, server_name;
   std::string_view family, activity;
-  Volume pre;
+  Volume pre, passed;
+  bool relabelled = false;
   TokenBucket bucket;
   uint32_t bucket_rate = 0;
   static constexpr size_t kTouched = 8;
@@ -147,7 +152,11 @@ void DryRun::count(FlowState& st, int rule, uint32_t bytes, bool before, bool dr
   }
   for (uint16_t r : st.regions) one(regions_[r]);
   one(total_);
-  if (dropped) st.any_drop = true;
+  if (dropped) {
+    st.any_drop = true;
+  } else {
+    st.passed.add(bytes);
+  }
 }
 
 void DryRun::decide(FlowState& st, TimestampUs ts) {
@@ -159,20 +168,43 @@ void DryRun::decide(FlowState& st, TimestampUs ts) {
   x.category = st.category;
   x.server_name = st.server_name;
   decider_.candidates(x, st.where, st.cand);
-  st.verdict_rule = decider_.acting(st.cand, ts);
+  const int rule = decider_.acting(st.cand, ts);
+  if (st.decided) {
+    // A label revision: the candidates follow the new label from this packet on; the decision that time to
+    // block measures moves only when the revision chose another rule.
+    if (rule != st.verdict_rule) {
+      st.verdict_rule = rule;
+      st.decision_ts = ts;
+      st.decision_passed = st.passed;
+    }
+    return;
+  }
+  st.verdict_rule = rule;
+  st.decision_ts = ts;
+  st.decision_passed = st.pre;
   st.decided = true;
   Tally& t = rule_tally(st.verdict_rule);
   t.all.add(st.pre);
   t.passed.add(st.pre);
   t.before_verdict.add(st.pre);
   st.touch(st.verdict_rule, false);
-  const ActionKind k = p_.rule_action(st.verdict_rule).kind;
-  if (k == ActionKind::Block || k == ActionKind::Throttle) {
-    Leak& l = leaks_[st.label];
-    ++l.flows;
-    l.before.add(st.pre);
-    l.ms.push_back(static_cast<double>(ts - st.first_ts) / 1000.0);
+}
+
+void DryRun::take_verdict(FlowState& st, const flow::Flow& f, const classify::Classifier& cls) {
+  cls.verdict(f, verdict_);
+  const std::string_view category = cls.engine().category_name(f.cls.category);
+  const bool named = f.meta && !f.meta->server_name().empty();
+  if (st.decided && verdict_.label == st.label && verdict_.family == st.family &&
+      verdict_.activity == st.activity && category == st.category &&
+      (!named || f.meta->server_name() == st.server_name)) {
+    return;  // nothing a rule reads has changed
   }
+  st.label = verdict_.label;
+  st.family = verdict_.family;
+  st.activity = verdict_.activity;
+  st.category = category;
+  if (named) st.server_name = f.meta->server_name();
+  st.relabelled = st.decided;
 }
 
 void DryRun::on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d,
@@ -195,16 +227,22 @@ void DryRun::on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d
     count(st, -1, bytes, true, false, false);
     if (pass_) pass_->write(p);
     if (f.cls.final) {
-      // The verdict is final: compute its strings once, and the flow's candidate rules.
-      cls.verdict(f, verdict_);
-      st.label = verdict_.label;
-      st.family = verdict_.family;
-      st.activity = verdict_.activity;
-      st.category = cls.engine().category_name(f.cls.category);
-      if (f.meta && !f.meta->server_name().empty()) st.server_name = f.meta->server_name();
+      // The verdict: its strings and the flow's candidate rules.
+      take_verdict(st, f, cls);
       decide(st, p.ts);
+      st.refining = f.cls.extra_dissection || classify::Detectors::wants(f);
     }
     return;
+  }
+  if (st.refining) {
+    // nDPI's extra dissection or sealscope's detectors may still revise the label (TLS.Azure -> TLS.Teams,
+    // STUN -> STUN.SignalVoip): the rules follow the label the classifier gives at this packet.
+    take_verdict(st, f, cls);
+    if (st.relabelled) {
+      st.relabelled = false;
+      decide(st, p.ts);
+    }
+    st.refining = f.cls.extra_dissection || classify::Detectors::wants(f);
   }
   const int rule = decider_.acting(st.cand, p.ts);
   const Action& a = p_.rule_action(rule);
@@ -240,6 +278,15 @@ void DryRun::write(const stats::FlowRecord& r) {
     if (!r.server_name.empty()) st.server_name = r.server_name;
     decide(st, r.last_seen);
   }
+  // Time to block and intent are told under the flow's own label (its record's): what the rules read last
+  // may still have been revised after the flow's last packet (the call cache, a server name at the end).
+  const ActionKind k = p_.rule_action(st.verdict_rule).kind;
+  if (k == ActionKind::Block || k == ActionKind::Throttle) {
+    Leak& l = leaks_[r.verdict.label];
+    ++l.flows;
+    l.before.add(st.decision_passed);
+    l.ms.push_back(static_cast<double>(st.decision_ts - st.first_ts) / 1000.0);
+  }
   const bool has_sub = st.where.subscriber_side >= 0;
   const std::string sub = has_sub ? to_string(st.where.subscriber) : std::string();
   auto close = [&](Tally& t, bool dropped) {
@@ -258,7 +305,7 @@ void DryRun::write(const stats::FlowRecord& r) {
     const Rule& rule = p_.rules[static_cast<size_t>(st.verdict_rule)];
     const Intent& in = rule.intent;
     if (in.any()) {
-      std::string label = st.label, family(st.family), activity(st.activity);
+      std::string label = r.verdict.label, family(r.verdict.family), activity(r.verdict.activity);
       if (truth_ != nullptr) {
         if (const TruthTable::Row* row = truth_->find(r)) {
           label = row->label;
@@ -273,7 +320,7 @@ void DryRun::write(const stats::FlowRecord& r) {
           ok(in.labels, [&](const std::string& w) { return label_matches(w, label); }) &&
           ok(in.families, [&](const std::string& w) { return w == family; }) &&
           ok(in.activities, [&](const std::string& w) { return w == activity; }) &&
-          ok(in.categories, [&](const std::string& w) { return w == st.category; });
+          ok(in.categories, [&](const std::string& w) { return w == r.category; });
       Tally& t = rule_tally(st.verdict_rule);
       if (intended) {
         ++t.intended;

@@ -38,7 +38,8 @@ struct Tally {
   std::map<std::string, uint64_t> collateral_labels;
 };
 
-/// What leaked before the verdict, per label, over flows whose rule at the verdict blocks or throttles.
+/// What passed before the decision, per label (the record's), over flows whose rule at the last decision (the
+/// verdict, or a label revision that chose another rule) blocks or throttles.
 struct Leak {
   uint64_t flows = 0;
   Volume before;
@@ -90,7 +91,12 @@ class DryRun : public analyze::PacketObserver, public stats::RecordSink {
  private:
   struct FlowState;
   FlowState& state_for(const flow::Flow& f, TimestampUs ts);
+  /// Chooses the flow's rule at its verdict (adding what passed before it to that rule), or again at a
+  /// label revision.
   void decide(FlowState& st, TimestampUs ts);
+  /// Reads the flow's verdict into st; sets st.relabelled when a decided flow's label, family, activity,
+  /// category or server name changed.
+  void take_verdict(FlowState& st, const flow::Flow& f, const classify::Classifier& cls);
   Tally& rule_tally(int rule) { return rules_[rule < 0 ? rules_.size() - 1 : static_cast<size_t>(rule)]; }
   void count(FlowState& st, int rule, uint32_t bytes, bool before, bool dropped, bool throttled);
 

@@ -211,8 +211,9 @@ std::string report_html(const DryRun& run, const ReportContext& ctx, const std::
     raw(b, "</tbody></table>\n");
   }
 
-  raw(b, "<h2>Time to block</h2>\n<p>Flows whose rule at the verdict blocks or throttles: what passed before the "
-         "verdict, and how long after the flow's first packet it came.</p>\n");
+  raw(b, "<h2>Time to block</h2>\n<p>Flows whose rule at the last decision (the verdict, or a revision of the "
+         "label that chose another rule) blocks or throttles, by their own labels: what passed before that "
+         "decision, and how long after the flow's first packet it came.</p>\n");
   if (run.leaks().empty()) {
     raw(b, "<p class=\"none\" id=\"time-to-block\">No flow was blocked or throttled.</p>\n");
   } else {
@@ -286,7 +287,7 @@ void print_report(const DryRun& run, const ReportContext& ctx, FILE* out) {
     }
   }
   if (!run.leaks().empty()) {
-    fmt::print(out, "\ntime to block (flows whose rule at the verdict blocks or throttles; what passed first)\n");
+    fmt::print(out, "\ntime to block (flows whose rule at the last decision blocks or throttles; what passed first)\n");
     fmt::print(out, "{:<28} {:>6} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}\n", "label", "flows", "packets", "bytes",
                "min ms", "p50 ms", "p90 ms", "max ms");
     for (const auto& [label, l] : run.leaks()) {

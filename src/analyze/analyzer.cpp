@@ -1,5 +1,6 @@
 #include "analyze/analyzer.hpp"
 
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -164,7 +165,12 @@ void Analyzer::Lane::consume() {
   decode::Packet p;
   for (;;) {
     const FrameRing::Header* h = ring.peek();
-    if (h->caplen >= FrameRing::kTimeline) {  // a record without a frame
+    if (h->caplen >= FrameRing::kTick) {  // a record without a frame
+      if (h->caplen == FrameRing::kTick) {
+        worker.tick(h->ts);
+        ring.pop(h);
+        continue;
+      }
       if (h->caplen == FrameRing::kTimeline) {
         worker.restart_timeline(FrameRing::timeline_clock(h), h->ts);
         ring.pop(h);
@@ -306,23 +312,51 @@ bool Analyzer::run_file(const std::string& path) {
   return ok;
 }
 
+namespace {
+/// Live capture: how often the workers are told the time, and how far behind the wall clock that time is.
+constexpr auto kTickEvery = std::chrono::milliseconds(250);
+constexpr TimestampUs kTickSlackUs = 1000000;
+
+/// Microseconds since the epoch, the clock libpcap stamps live packets with.
+TimestampUs wall_clock_us() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<TimestampUs>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+}  // namespace
+
 bool Analyzer::run_live() {
   capture::PcapSource src = capture::PcapSource::open_live(opts_.interface, opts_.bpf);
   warn_unless_decoded(opts_.interface, src.linktype());
   summary_.inputs.push_back(opts_.interface);
   g_source = &src;
   const auto start = std::chrono::steady_clock::now();
+  auto last_tick = start;
+  TimestampUs net_time = 0;  // the latest packet's time
   capture::RawPacket pkt;
   const int lt = src.linktype();
   bool ok = true;
   for (;;) {
     if (g_stop.load(std::memory_order_relaxed) || failed_.load(std::memory_order_relaxed)) break;
-    if (opts_.duration_s > 0 &&
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= opts_.duration_s) {
+    const auto now = std::chrono::steady_clock::now();
+    if (opts_.duration_s > 0 && std::chrono::duration<double>(now - start).count() >= opts_.duration_s) {
       break;
     }
     const capture::ReadStatus st = src.next(pkt);
+    if (now - last_tick >= kTickEvery && st != capture::ReadStatus::Error) {
+      // A worker's clock moves with its own packets only: on a quiet link (or in a shard without traffic)
+      // an idle flow would wait for the end of the capture. Tell every worker the time instead: the latest
+      // packet's, or, once the kernel has no packet waiting (caught up), the wall clock less a slack for
+      // packets stamped but not yet handed over (libpcap holds a block up to its 100 ms timeout).
+      last_tick = now;
+      TimestampUs t = net_time;
+      if (st == capture::ReadStatus::Timeout) t = std::max(t, wall_clock_us() - kTickSlackUs);
+      if (t > 0) {
+        for (auto& l : lanes_) l->ring.push_tick(t);
+      }
+    }
     if (st == capture::ReadStatus::Packet) {
+      if (pkt.ts_in_range && pkt.ts > net_time) net_time = pkt.ts;
       dispatch(pkt, lt, static_cast<uint32_t>(src.packets()));
       for (auto& l : lanes_) l->ring.flush();  // no batching live: a record must not wait for traffic
     } else if (st == capture::ReadStatus::Error) {

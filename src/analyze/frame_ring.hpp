@@ -29,8 +29,9 @@ class FrameRing {
     const uint8_t* data() const { return meta() + meta_len; }
   };
   static_assert(sizeof(Header) == 32);
-  /// `caplen` of the records that carry no frame: the end of the input, and a timeline restart.
-  static constexpr uint32_t kEnd = 0xFFFFFFFFu, kTimeline = 0xFFFFFFFEu;
+  /// `caplen` of the records that carry no frame: the end of the input, a timeline restart, and a clock tick
+  /// (the lowest of them: every caplen at or above kTick is a record without a frame).
+  static constexpr uint32_t kEnd = 0xFFFFFFFFu, kTimeline = 0xFFFFFFFEu, kTick = 0xFFFFFFFDu;
 
   explicit FrameRing(size_t bytes)
       : size_((bytes + kAlign - 1) / kAlign * kAlign), buf_(new (std::align_val_t{kAlign}) uint8_t[size_]) {}
@@ -64,6 +65,12 @@ class FrameRing {
   /// caplen kTimeline, ts `first_ts`, and `clock` as its 8 bytes of data: timeline_clock()).
   void push_timeline(int64_t clock, int64_t first_ts) {
     write(first_ts, reinterpret_cast<const uint8_t*>(&clock), sizeof clock, kTimeline, 0, 0, 0, 0, 0, kNoMeta);
+  }
+  /// Producer: live capture's clock has reached `ts` with no packet of this ring's shard to say so (a quiet
+  /// link, or traffic only in other shards): a record with caplen kTick and ts `ts`, published at once.
+  void push_tick(int64_t ts) {
+    write(ts, nullptr, 0, kTick, 0, 0, 0, 0, 0, kNoMeta);
+    publish_head();
   }
   /// Consumer: the old timeline's clock of a kTimeline record.
   static int64_t timeline_clock(const Header* h) {

@@ -45,6 +45,10 @@ class Worker : public flow::FlowSink {
   /// End of input: first ends, as idle, the flows idle at `clock` when that is later than this worker's
   /// own (the latest packet of any shard), then every remaining flow in creation order.
   void finish(TimestampUs clock = 0);
+  /// Live capture: time has reached `t` (µs since the epoch) though no packet of this shard says so; flows
+  /// idle at `t` end (and nDPI state is parked or given up) as a packet at `t` would have made them. A quiet
+  /// link's flows then end at their idle timeout, not at the end of the capture. The clock never goes back.
+  void tick(TimestampUs t) { advance(t); }
   /// The worker's clock: the latest timestamp of its packets (since its last timeline restart).
   TimestampUs clock() const { return now_; }
 

@@ -146,6 +146,26 @@ TEST_CASE("frame ring: a timeline record comes out between the frames it was pus
   CHECK(n == 3 * kRounds);
 }
 
+// Live capture tells a quiet worker the time with a tick record: it must reach a waiting consumer at once
+// (no batch to fill) and carry its time.
+TEST_CASE("frame ring: a tick is published at once and carries its time", "[ring]") {
+  FrameRing ring(64 * 1024);
+  std::atomic<int64_t> got{-1};
+  std::atomic<bool> tick{false};
+  std::thread consumer([&] {
+    const FrameRing::Header* h = ring.peek();
+    tick = h->caplen == FrameRing::kTick;
+    got = h->ts;
+  });
+  ring.push_tick(1700000000123456);
+  for (int i = 0; i < 200 && got.load() == -1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (got.load() == -1) ring.push_end();  // unblock the consumer if the tick was not published
+  consumer.join();
+  CHECK(tick.load());
+  CHECK(got.load() == 1700000000123456);
+  CHECK(FrameRing::kTick < FrameRing::kTimeline);  // consumers take caplen >= kTick as "no frame"
+}
+
 // The capture thread puts the decoded packet in front of its frame, with views that point into the ring's
 // copy of the frame (not into libpcap's buffer, which the next read overwrites): across many wrap-arounds
 // each description must come out whole and point at its own frame's bytes in the ring.

@@ -246,6 +246,33 @@ TEST_CASE("worker: idle expiry writes a record with end idle", "[worker]") {
   CHECK(out.recs[1].end == flow::EndReason::Eof);
 }
 
+// Live capture on a quiet link: no later packet moves the clock, so the capture thread's clock ticks must
+// end idle flows (and closed TCP flows past their linger) at their timeout, not at the end of the capture.
+TEST_CASE("worker: a clock tick without packets ends idle and lingering flows", "[worker]") {
+  analyze::PipelineOptions o = opts();  // close linger 5 s
+  o.table.udp_idle_s = 30;
+  Capture out;
+  analyze::Worker w(o, out, 1);
+  Feeder feed{w};
+  feed(PacketBuilder().eth().ipv4("10.0.0.5", "192.0.2.53").udp(33333, 53).payload(30).build(), kT0);
+  tcp_conversation(feed, kT0 + 1 * kSec);
+  w.tick(kT0 + 5 * kSec);  // the TCP flow closed at 1.06 s: still lingering
+  CHECK(out.recs.empty());
+  w.tick(kT0 + 7 * kSec);
+  REQUIRE(out.recs.size() == 1);
+  CHECK(out.recs[0].end == flow::EndReason::Fin);
+  w.tick(kT0 + 3 * kSec);  // a tick never moves the clock back
+  w.tick(kT0 + 29 * kSec);
+  CHECK(out.recs.size() == 1);
+  w.tick(kT0 + 31 * kSec);
+  REQUIRE(out.recs.size() == 2);
+  CHECK(out.recs[1].end == flow::EndReason::Idle);
+  CHECK(out.recs[1].dst_port == 53);
+  CHECK(out.recs[1].last_seen == kT0);  // the record's times are its packets', not the tick's
+  w.finish();
+  CHECK(out.recs.size() == 2);
+}
+
 TEST_CASE("worker: active timeout writes an 'active' record and counting goes on", "[worker]") {
   analyze::PipelineOptions o = opts();
   o.table.active_s = 10;

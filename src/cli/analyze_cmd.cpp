@@ -168,11 +168,14 @@ int analyze_main(const std::vector<std::string>& args) {
     }
     if (jsonl || csv) {
       // Files: records are formatted and written on a thread of their own, off the worker thread. Live:
-      // written at once, as batching would hold a record back until a batch fills.
+      // written at once and flushed, as a batch or a stdio buffer would hold a record back until it fills
+      // (`--flows - | jq` on a quiet link would show nothing until the capture ends).
       if (o.interface.empty()) {
         async = std::make_unique<analyze::AsyncSink>(files);
         tee.add(async.get());
       } else {
+        if (jsonl) jsonl->set_flush_each(true);
+        if (csv) csv->set_flush_each(true);
         tee.add(&files);
       }
     }

@@ -45,6 +45,10 @@ void OutputFile::write(const char* data, size_t n) {
   if (std::fwrite(data, 1, n, f_) != n) throw write_error();
 }
 
+void OutputFile::flush() {
+  if (f_ != nullptr && std::fflush(f_) != 0) throw write_error();
+}
+
 void OutputFile::close() {
   if (f_ == nullptr) return;
   const bool bad = std::fflush(f_) != 0 || std::ferror(f_) != 0;
@@ -252,6 +256,7 @@ void JsonlWriter::write(const stats::FlowRecord& r) {
   buf_.clear();
   format(r, buf_);
   out_.write(buf_.data(), buf_.size());
+  if (flush_each_) out_.flush();
 }
 
 const char* CsvWriter::header() {
@@ -339,6 +344,7 @@ void CsvWriter::write(const stats::FlowRecord& r) {
   buf_.clear();
   format(r, buf_);
   out_.write(buf_.data(), buf_.size());
+  if (flush_each_) out_.flush();
 }
 
 }  // namespace sealscope::report

@@ -18,6 +18,8 @@ class OutputFile {
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
   void write(const char* data, size_t n);
+  /// Hands what is buffered to the system now (a live capture's records, for `tail -f` or `| jq`).
+  void flush();
   void close();
   const std::string& path() const { return path_; }
   /// True once an OutputFile on standard output ("-") has thrown its write error (which names it), so
@@ -38,6 +40,8 @@ class JsonlWriter : public stats::RecordSink {
  public:
   explicit JsonlWriter(const std::string& path) : out_(path) {}
   void write(const stats::FlowRecord& r) override;
+  /// Live capture: each record reaches the file (or pipe) as its flow ends, not when a buffer fills.
+  void set_flush_each(bool on) { flush_each_ = on; }
   void close() { out_.close(); }
   /// Formats one record as a JSON line (with the trailing newline) into `buf`.
   static void format(const stats::FlowRecord& r, fmt::memory_buffer& buf);
@@ -45,6 +49,7 @@ class JsonlWriter : public stats::RecordSink {
  private:
   OutputFile out_;
   fmt::memory_buffer buf_;
+  bool flush_each_ = false;
 };
 
 /// Writes the same fields as the JSONL, flattened to one CSV row per flow, with a header row.
@@ -52,6 +57,11 @@ class CsvWriter : public stats::RecordSink {
  public:
   explicit CsvWriter(const std::string& path);
   void write(const stats::FlowRecord& r) override;
+  /// Live capture: the header now, then each row as its flow ends, not when a buffer fills.
+  void set_flush_each(bool on) {
+    flush_each_ = on;
+    if (on) out_.flush();
+  }
   void close() { out_.close(); }
   static const char* header();
   static void format(const stats::FlowRecord& r, fmt::memory_buffer& buf);
@@ -59,6 +69,7 @@ class CsvWriter : public stats::RecordSink {
  private:
   OutputFile out_;
   fmt::memory_buffer buf_;
+  bool flush_each_ = false;
 };
 
 }  // namespace sealscope::report

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Live capture for real: two network namespaces joined by a veth pair, made and removed by this test.
 # sealscope captures on one end for a bounded time while 10 UDP datagrams and one TCP connection cross
-# from the other; the flow records must show them. Also: an unknown interface and missing permissions
+# from the other; the flow records must show them, the idle UDP flow's while the capture still runs (ended
+# by the wall clock and flushed at once). Also: an unknown interface and missing permissions
 # each give one clear line and exit status 1. Traffic stays inside the namespaces; skips (77) without
 # root or iproute2.
 set -u
@@ -28,8 +29,10 @@ ip link add "${tag}x" netns "$a" type veth peer name "${tag}y" netns "$b" || fai
 ip -n "$a" addr add 10.77.0.1/24 dev "${tag}x" && ip -n "$a" link set "${tag}x" up && ip -n "$a" link set lo up
 ip -n "$b" addr add 10.77.0.2/24 dev "${tag}y" && ip -n "$b" link set "${tag}y" up && ip -n "$b" link set lo up
 
-ip netns exec "$a" "$bin" analyze -q -i "${tag}x" --duration 8 --bpf "udp or tcp" \
-  --flows "$tmp/flows.jsonl" --summary-json "$tmp/summary.json" 2>"$tmp/err" &
+# --udp-timeout 1: the UDP flow must end idle while the capture still runs (by the wall clock, the link
+# being quiet after it), and its record must be in the file then (flushed, not held in a buffer).
+ip netns exec "$a" "$bin" analyze -q -i "${tag}x" --duration 8 --bpf "udp or tcp" --udp-timeout 1 \
+  --flows "$tmp/flows.jsonl" --csv "$tmp/flows.csv" --summary-json "$tmp/summary.json" 2>"$tmp/err" &
 pid=$!
 # Wait until the capture's packet socket exists in the namespace (not a fixed sleep: a loaded machine
 # starts sealscope slowly), at most 5 s, then a little longer for the filter to be attached.
@@ -45,6 +48,17 @@ mac=$(ip -n "$a" link show "${tag}x" | awk '/link\/ether/ {print $2}')
 ip -n "$b" neigh add 10.77.0.99 lladdr "$mac" dev "${tag}y" || fail "cannot add the neighbour entry"
 ip netns exec "$b" bash -c 'exec 3>/dev/udp/10.77.0.99/9999; for i in $(seq 1 10); do echo "datagram $i" >&3; sleep 0.05; done'
 ip netns exec "$b" bash -c 'exec 3<>/dev/tcp/10.77.0.1/9' 2>/dev/null
+# The UDP flow's record, 1 s idle plus at most 1.5 s of clock slack after its last datagram, well before
+# the capture's 8 s are up.
+for i in $(seq 1 50); do
+  grep -q '"dst_port":9999' "$tmp/flows.jsonl" 2>/dev/null && break
+  sleep 0.1
+done
+kill -0 $pid 2>/dev/null || fail "the capture ended before the UDP flow's record could be checked"
+grep '"dst_port":9999' "$tmp/flows.jsonl" | grep -q '"end":"idle"' ||
+  fail "UDP flow idle for 1 s on a quiet link: no record with end idle during the capture: $(cat "$tmp/flows.jsonl")"
+grep -q ',9999,udp,' "$tmp/flows.csv" || fail "UDP flow's CSV row not written during the capture: $(cat "$tmp/flows.csv")"
+echo "ok: an idle flow's record is written (JSONL and CSV) while the capture runs"
 wait $pid
 rc=$?
 [ $rc -eq 0 ] || fail "live capture exited $rc: $(cat "$tmp/err")"

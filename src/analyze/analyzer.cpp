@@ -127,6 +127,7 @@ void Analyzer::check_inputs() {
   if (std::count(opts_.files.begin(), opts_.files.end(), "-") > 1) {
     throw InputError("-: standard input can be read only once; give - once");
   }
+  if (!opts_.interface.empty() && !live_) live_.emplace(capture::PcapSource::open_live(opts_.interface, opts_.bpf));
 }
 
 void Analyzer::Lane::run() {
@@ -326,7 +327,8 @@ TimestampUs wall_clock_us() {
 }  // namespace
 
 bool Analyzer::run_live() {
-  capture::PcapSource src = capture::PcapSource::open_live(opts_.interface, opts_.bpf);
+  if (!live_) live_.emplace(capture::PcapSource::open_live(opts_.interface, opts_.bpf));
+  capture::PcapSource& src = *live_;
   warn_unless_decoded(opts_.interface, src.linktype());
   summary_.inputs.push_back(opts_.interface);
   g_source = &src;
@@ -369,6 +371,7 @@ bool Analyzer::run_live() {
   }
   summary_.kernel_drops = src.kernel_drops();
   g_source = nullptr;
+  live_.reset();  // stop capturing: the kernel would go on buffering the link's packets until exit
   return ok;
 }
 

@@ -80,7 +80,9 @@ class Analyzer {
   Analyzer(const AnalyzeOptions& opts, stats::RecordSink& sink, stats::Summary& summary);
   ~Analyzer();
 
-  /// Refuses standard input given twice (InputError) before any output. An input that cannot be opened
+  /// Refuses standard input given twice (InputError) before any output, and opens a live interface here
+  /// (InputError: no such interface, not up, no permission, a filter its link type cannot take), so that a
+  /// capture that cannot start creates no output file and truncates none. An input that cannot be opened
   /// (missing, unreadable, not a capture, a filter its link type cannot take) is not fatal: run() records
   /// it in summary.problems in its turn and goes on with the others, so one bad file of many loses nothing.
   void check_inputs();
@@ -141,6 +143,7 @@ class Analyzer {
   void finish();
 
   AnalyzeOptions opts_;
+  std::optional<capture::PcapSource> live_;  // the interface, opened by check_inputs() (or run_live())
   stats::Summary& summary_;
   std::unique_ptr<LockedSink> locked_;
   decode::Decoder decoder_;  // capture thread: every frame is decoded there

@@ -72,12 +72,17 @@ echo "$tcp" | grep -q '"RST":1' || fail "refused TCP connection: expected the RS
 grep -q "\"inputs\": \[" "$tmp/summary.json" || fail "no summary"
 echo "ok: live capture on a veth in a test namespace: UDP 10 up, TCP SYN/RST"
 
-# Unknown interface: one clear line, exit 1.
-ip netns exec "$a" "$bin" analyze -q -i "${tag}nope" --duration 1 2>"$tmp/err"
+# Unknown interface: one clear line, exit 1, and no output touched (the interface is opened before any
+# output is created: an earlier run's flows file stays as it was).
+echo "an earlier run's flows" > "$tmp/keep.jsonl"
+ip netns exec "$a" "$bin" analyze -q -i "${tag}nope" --duration 1 --flows "$tmp/keep.jsonl" \
+  --summary-json "$tmp/none.json" 2>"$tmp/err"
 rc=$?
 [ $rc -eq 1 ] || fail "unknown interface: exit $rc, expected 1"
 [ "$(wc -l < "$tmp/err")" -eq 1 ] || fail "unknown interface: expected one line, got: $(cat "$tmp/err")"
 grep -q "no such interface" "$tmp/err" || fail "unknown interface message: $(cat "$tmp/err")"
+[ "$(cat "$tmp/keep.jsonl")" = "an earlier run's flows" ] || fail "unknown interface: --flows file truncated"
+[ ! -e "$tmp/none.json" ] || fail "unknown interface: --summary-json written for a capture that never started"
 echo "ok: $(cat "$tmp/err")"
 
 # Missing permission: an unprivileged user gets the capability hint, exit 1.

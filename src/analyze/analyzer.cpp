@@ -362,7 +362,7 @@ bool Analyzer::run_live() {
       dispatch(pkt, lt, static_cast<uint32_t>(src.packets()));
       for (auto& l : lanes_) l->ring.flush();  // no batching live: a record must not wait for traffic
     } else if (st == capture::ReadStatus::Error) {
-      summary_.problems.push_back({opts_.interface, src.error(), 0, src.packets()});
+      summary_.problems.push_back({opts_.interface, src.error(), 0, src.packets(), true});
       ok = false;
       break;
     } else if (st == capture::ReadStatus::End) {

@@ -191,7 +191,10 @@ int analyze_main(const std::vector<std::string>& args) {
   }
   if (!quiet) report::print_summary(summary, to_stdout > 0 ? stderr : stdout);
   for (const auto& p : summary.problems) {
-    if (p.offset == 0 && p.packets == 0) {  // not opened: nothing was read
+    if (p.live) {  // an interface that went away or failed mid-capture: no byte offset to speak of
+      eprint("sealscope analyze: {}: {} (capture stopped after {} packets; the flows seen until then are "
+             "written)\n", p.name, p.reason, p.packets);
+    } else if (p.offset == 0 && p.packets == 0) {  // not opened: nothing was read
       eprint("sealscope analyze: {}: {}\n", p.name, p.reason);
     } else {
       eprint("sealscope analyze: {}: {} (read {} packets, stopped at byte offset {})\n", p.name, p.reason,

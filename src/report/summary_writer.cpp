@@ -72,6 +72,10 @@ nlohmann::json summary_json(const stats::Summary& s) {
 std::vector<std::string> incomplete_lines(const stats::Summary& s) {
   std::vector<std::string> out;
   for (const auto& p : s.problems) {
+    if (p.live) {  // an interface has no byte offset
+      out.push_back(fmt::format("INCOMPLETE: {}: {} (capture stopped after {} packets)", p.name, p.reason, p.packets));
+      continue;
+    }
     out.push_back(fmt::format("INCOMPLETE: {}: {} (stopped at byte {} after {} packets)", p.name, p.reason, p.offset,
                               p.packets));
   }

@@ -31,7 +31,8 @@ Json problems_json(const std::vector<stats::InputProblem>& problems) {
 /// covers only part of a capture.
 nlohmann::ordered_json capture_json(const stats::Summary& s);
 
-/// "INCOMPLETE: input: reason (stopped at byte N after M packets)" per input not read to its end, and
+/// "INCOMPLETE: input: reason (stopped at byte N after M packets)" per input not read to its end ("(capture
+/// stopped after M packets)" for a live interface), and
 /// "INTERRUPTED: ..." after a signal: what every text and HTML report says when it covers only part of its
 /// captures.
 std::vector<std::string> incomplete_lines(const stats::Summary& s);

@@ -30,6 +30,7 @@ struct InputProblem {
   std::string reason;
   uint64_t offset = 0;   ///< byte offset just past the last good record
   uint64_t packets = 0;  ///< packets read before the problem
+  bool live = false;     ///< a live interface (gone, or an error while capturing): no byte offset to give
 };
 
 /// Run-wide metadata statistics: what the summary on stdout and --summary-json report.

@@ -95,4 +95,26 @@ if command -v setpriv >/dev/null; then
   grep -q "CAP_NET_RAW" "$tmp/err.perm" || fail "unprivileged capture message: $(cat "$tmp/err.perm")"
   echo "ok: $(cat "$tmp/err.perm")"
 fi
+
+# The interface removed during the capture: the run stops at once with one line naming it (no byte offset,
+# which an interface does not have), exit status 1, and the flows seen until then are written.
+ip netns exec "$a" "$bin" analyze -q -i "${tag}x" --duration 20 --bpf udp --flows "$tmp/gone.jsonl" 2>"$tmp/err.gone" &
+pid=$!
+for i in $(seq 1 50); do
+  [ "$(ip netns exec "$a" cat /proc/net/packet | wc -l)" -gt 1 ] && break
+  sleep 0.1
+done
+sleep 0.3
+ip netns exec "$b" bash -c 'exec 3>/dev/udp/10.77.0.99/9998; for i in 1 2 3; do echo "datagram $i" >&3; done'
+sleep 0.3
+ip -n "$a" link del "${tag}x"
+wait $pid
+rc=$?
+[ $rc -eq 1 ] || fail "interface removed: exit $rc, expected 1 ($(cat "$tmp/err.gone"))"
+[ "$(wc -l < "$tmp/err.gone")" -eq 1 ] || fail "interface removed: expected one line, got: $(cat "$tmp/err.gone")"
+grep -q "^sealscope analyze: ${tag}x: .*(capture stopped after 3 packets; " "$tmp/err.gone" ||
+  fail "interface removed: message: $(cat "$tmp/err.gone")"
+grep -q '"dst_port":9998.*"packets":{"up":3,"down":0}' "$tmp/gone.jsonl" ||
+  fail "interface removed: the flow seen before is not written: $(cat "$tmp/gone.jsonl")"
+echo "ok: $(cat "$tmp/err.gone")"
 exit 0

@@ -218,6 +218,13 @@ TEST_CASE("html: markup in inputs, labels and server names stays text, notices s
     CHECK(page.find("id=\"notices\"") < page.find("id=\"family-activity\""));
     CHECK(count(page, "<li>") == 3);
   }
+  SECTION("an interface gone during a live capture: no byte offset, the packets captured") {
+    s.problems.push_back({"veth0", "The interface disappeared", 0, 3, true});
+    const std::string page = h.render(s, "sealscope test");
+    CHECK(page.find("INCOMPLETE: veth0: The interface disappeared (capture stopped after 3 packets)") !=
+          std::string::npos);
+    CHECK(page.find("stopped at byte") == std::string::npos);
+  }
 }
 
 TEST_CASE("html: a run without flows says so instead of drawing empty tables", "[report]") {

@@ -78,7 +78,8 @@ int analyze_main(const std::vector<std::string>& args) {
                   "(--classify-idle).\n"
                   "Exit status: 0 ok, 1 an input could not be opened or read to its end (the others are read, outputs "
                   "still written), "
-                  "2 usage error, 130 interrupted.\n",
+                  "2 usage error, 130 interrupted while reading captures (a live capture ends at Ctrl-C or "
+                  "SIGTERM with 0).\n",
                   flow::FlowTable::bytes_per_flow(32, true), flow::FlowTable::bytes_per_flow(32, false),
                   flow::Flow::kSpltInline, classify::NdpiEngine::flow_state_bytes()));
   if (parsed.done) return parsed.code;

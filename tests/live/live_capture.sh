@@ -96,6 +96,21 @@ if command -v setpriv >/dev/null; then
   echo "ok: $(cat "$tmp/err.perm")"
 fi
 
+# SIGTERM (as Ctrl-C) is a live capture's normal end: exit status 0, the summary written, not "interrupted".
+ip netns exec "$a" "$bin" analyze -q -i "${tag}x" --duration 20 --summary-json "$tmp/term.json" 2>"$tmp/err.term" &
+pid=$!
+for i in $(seq 1 50); do
+  [ "$(ip netns exec "$a" cat /proc/net/packet | wc -l)" -gt 1 ] && break
+  sleep 0.1
+done
+sleep 0.5  # the socket is opened just before the signal handlers are installed
+kill -TERM $pid
+wait $pid
+rc=$?
+[ $rc -eq 0 ] || fail "SIGTERM during a live capture: exit $rc, expected 0 ($(cat "$tmp/err.term"))"
+grep -q '"interrupted": false' "$tmp/term.json" || fail "SIGTERM during a live capture: summary: $(cat "$tmp/term.json")"
+echo "ok: SIGTERM ends a live capture with status 0 and its summary"
+
 # The interface removed during the capture: the run stops at once with one line naming it (no byte offset,
 # which an interface does not have), exit status 1, and the flows seen until then are written.
 ip netns exec "$a" "$bin" analyze -q -i "${tag}x" --duration 20 --bpf udp --flows "$tmp/gone.jsonl" 2>"$tmp/err.gone" &

@@ -34,7 +34,8 @@ class Classifier {
     }
   }
 
-  /// Records that the flow's label became final on packet `p` (the basis of time-to-block).
+  /// Records that nDPI's label became final (or was revised by extra dissection) on packet `p`: the
+  /// record's classified_after (sealscope-flows(5)).
   static void mark_decided(flow::Flow& f, const decode::Packet& p) {
     f.cls.after_packets = f.packets[0] + f.packets[1];
     f.cls.after_bytes = f.bytes[0] + f.bytes[1];

@@ -207,8 +207,37 @@ void DryRun::take_verdict(FlowState& st, const flow::Flow& f, const classify::Cl
   st.relabelled = st.decided;
 }
 
+void DryRun::on_unattributed(const decode::Packet& p) {
+  if (held_.size() >= kMaxHeld) return;  // more than the worker holds: it has let go of some (fragment_orphan)
+  Held& h = held_.emplace_back();
+  const uint32_t n = PcapOut::header_bytes(p);
+  h.head.assign(p.frame, p.frame + n);
+  h.p = p;
+  h.p.frame = h.head.data();
+  h.p.frame_caplen = n;
+  h.p.l3 = p.l3 != nullptr && p.l3 >= p.frame && p.l3 <= p.frame + n ? h.head.data() + (p.l3 - p.frame) : nullptr;
+  h.p.payload = h.head.data() + n;  // where the payload began; none of it is kept
+  h.p.payload_caplen = 0;
+}
+
 void DryRun::on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d,
                        const classify::Classifier& cls) {
+  packet(f, p, d, cls);
+  if (held_.empty() || !p.fragmented || p.later_fragment) return;
+  // A first fragment: the worker has just counted into this flow the later fragments it held for it.
+  for (size_t i = 0; i < held_.size();) {
+    const decode::Packet& q = held_[i].p;
+    if (q.frag_id == p.frag_id && q.l4_proto == p.l4_proto && q.vlan == p.vlan && q.ip_version == p.ip_version &&
+        q.src == p.src && q.dst == p.dst && p.ts - q.ts < kHeldForUs) {
+      packet(f, q, d, cls);  // at its own time, as the flow record counts it
+      held_.erase(held_.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      ++i;
+    }
+  }
+}
+
+void DryRun::packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d, const classify::Classifier& cls) {
   FlowState& st = state_for(f, p.ts);
   const uint32_t bytes = p.ip_len;
   if (!st.decided) {

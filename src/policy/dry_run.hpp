@@ -75,6 +75,9 @@ class DryRun : public analyze::PacketObserver, public stats::RecordSink {
 
   void on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d,
                  const classify::Classifier& cls) override;
+  /// A later fragment the worker holds for its first fragment (or never attributes): its headers are kept,
+  /// and it is counted into its flow, and written to a pcap, right after that first fragment.
+  void on_unattributed(const decode::Packet& p) override;
   void write(const stats::FlowRecord& r) override;
   /// Closes the pcap outputs.
   void finish();
@@ -99,6 +102,18 @@ class DryRun : public analyze::PacketObserver, public stats::RecordSink {
   void take_verdict(FlowState& st, const flow::Flow& f, const classify::Classifier& cls);
   Tally& rule_tally(int rule) { return rules_[rule < 0 ? rules_.size() - 1 : static_cast<size_t>(rule)]; }
   void count(FlowState& st, int rule, uint32_t bytes, bool before, bool dropped, bool throttled);
+  void packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d, const classify::Classifier& cls);
+
+  /// A held later fragment: its decoded facts, with `frame` pointing at a copy of its headers (never payload).
+  struct Held {
+    decode::Packet p;
+    std::vector<uint8_t> head;
+  };
+  /// As many as the worker can hold at once: its fragment table's default 2048 sets of 4 entries, each with
+  /// up to kMaxPending held fragments.
+  static constexpr size_t kMaxHeld = 2048 * 4 * flow::FragmentTable::kMaxPending;
+  static constexpr TimestampUs kHeldForUs = 30 * 1000000LL;  ///< the fragment table's default timeout
+  std::vector<Held> held_;  ///< fragments never attributed stay here to the end, as the records leave them out
 
   const Policy& p_;
   Decider decider_;

@@ -501,7 +501,7 @@ def recompute(bin_, rules_path, captures, labels=None, extra=()):
         by_key.setdefault(k, []).append(r)
     l4name = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6", 132: "sctp"}
     unparsed = 0
-    frags = {}
+    frags, held = {}, {}
     for cap in captures:
         for ts, lt, data, _ in frames(cap):
             p = decode(ts, lt, data)
@@ -511,7 +511,8 @@ def recompute(bin_, rules_path, captures, labels=None, extra=()):
             if p.later_frag:
                 r = frags.get(p.frag_key)
                 if r is None:
-                    unparsed += 1
+                    # Before its first fragment: held, and counted into the flow right after that first one.
+                    held.setdefault(p.frag_key, []).append((ts, p))
                     continue
             else:
                 has_ports = p.l4 in (6, 17, 132)
@@ -529,6 +530,10 @@ def recompute(bin_, rules_path, captures, labels=None, extra=()):
             up = str(p.src) == str(ipaddress.ip_address(r["src_ip"])) and (
                 p.later_frag or r["src_port"] is None or p.sport == r["src_port"])
             r["_pk"].append((ts, p.ip_len, up, p.tunnel))
+            if p.first_frag and p.frag_key in held:
+                for hts, hp in held.pop(p.frag_key):
+                    r["_pk"].append((hts, hp.ip_len, up, hp.tunnel))
+    unparsed += sum(len(v) for v in held.values())  # fragments whose first never came
     if unparsed:
         notes.append(f"{unparsed} frame(s) not put into a flow by this reader")
     for r in recs:

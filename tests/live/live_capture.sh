@@ -29,18 +29,22 @@ ip link add "${tag}x" netns "$a" type veth peer name "${tag}y" netns "$b" || fai
 ip -n "$a" addr add 10.77.0.1/24 dev "${tag}x" && ip -n "$a" link set "${tag}x" up && ip -n "$a" link set lo up
 ip -n "$b" addr add 10.77.0.2/24 dev "${tag}y" && ip -n "$b" link set "${tag}y" up && ip -n "$b" link set lo up
 
+# Waits until a capture's packet socket exists in namespace $a (not a fixed sleep: a loaded machine starts
+# sealscope slowly), at most 5 s, then a little longer ($1 s, default 0.3) for the filter to be attached.
+wait_for_capture() {
+  for _ in $(seq 1 50); do
+    [ "$(ip netns exec "$a" cat /proc/net/packet | wc -l)" -gt 1 ] && break
+    sleep 0.1
+  done
+  sleep "${1:-0.3}"
+}
+
 # --udp-timeout 1: the UDP flow must end idle while the capture still runs (by the wall clock, the link
 # being quiet after it), and its record must be in the file then (flushed, not held in a buffer).
 ip netns exec "$a" "$bin" analyze -q -i "${tag}x" --duration 8 --bpf "udp or tcp" --udp-timeout 1 \
   --flows "$tmp/flows.jsonl" --csv "$tmp/flows.csv" --summary-json "$tmp/summary.json" 2>"$tmp/err" &
 pid=$!
-# Wait until the capture's packet socket exists in the namespace (not a fixed sleep: a loaded machine
-# starts sealscope slowly), at most 5 s, then a little longer for the filter to be attached.
-for i in $(seq 1 50); do
-  [ "$(ip netns exec "$a" cat /proc/net/packet | wc -l)" -gt 1 ] && break
-  sleep 0.1
-done
-sleep 0.3
+wait_for_capture
 # 10 datagrams from one socket to 10.77.0.99:9999 (a static neighbour entry sends them to the capturing
 # end, which has no such address and silently drops them: no ICMP error breaks the socket), and one
 # refused TCP connection (SYN out, RST back): bash's /dev/udp and /dev/tcp, no server needed.
@@ -99,11 +103,7 @@ fi
 # SIGTERM (as Ctrl-C) is a live capture's normal end: exit status 0, the summary written, not "interrupted".
 ip netns exec "$a" "$bin" analyze -q -i "${tag}x" --duration 20 --summary-json "$tmp/term.json" 2>"$tmp/err.term" &
 pid=$!
-for i in $(seq 1 50); do
-  [ "$(ip netns exec "$a" cat /proc/net/packet | wc -l)" -gt 1 ] && break
-  sleep 0.1
-done
-sleep 0.5  # the socket is opened just before the signal handlers are installed
+wait_for_capture 0.5  # the socket is opened just before the signal handlers are installed
 kill -TERM $pid
 wait $pid
 rc=$?
@@ -115,11 +115,7 @@ echo "ok: SIGTERM ends a live capture with status 0 and its summary"
 # which an interface does not have), exit status 1, and the flows seen until then are written.
 ip netns exec "$a" "$bin" analyze -q -i "${tag}x" --duration 20 --bpf udp --flows "$tmp/gone.jsonl" 2>"$tmp/err.gone" &
 pid=$!
-for i in $(seq 1 50); do
-  [ "$(ip netns exec "$a" cat /proc/net/packet | wc -l)" -gt 1 ] && break
-  sleep 0.1
-done
-sleep 0.3
+wait_for_capture
 ip netns exec "$b" bash -c 'exec 3>/dev/udp/10.77.0.99/9998; for i in 1 2 3; do echo "datagram $i" >&3; done'
 sleep 0.3
 ip -n "$a" link del "${tag}x"

@@ -17,34 +17,16 @@
 
 using namespace sealscope;
 using sealscope::testing::Frame;
-using sealscope::testing::Ipv4Opts;
-using sealscope::testing::L;
-using sealscope::testing::PacketBuilder;
 
 namespace {
 
 constexpr TimestampUs kT0 = TimestampUs{1700000000} * 1000000;
 const std::string kCanary = "fragment-canary-0c1d";
 
-/// A UDP datagram from 10.0.0.1:5000 to 10.0.0.2:5001 in three IPv4 fragments (72 + 72 + 40 bytes of IP
-/// payload at offsets 0, 9 and 18 in 8-byte units); the canary lies wholly inside the second fragment.
+/// testing::three_udp_fragments with the canary wholly inside the second fragment, 20 bytes in.
 std::vector<Frame> fragments_with_canary(uint16_t id) {
-  Ipv4Opts f1;
-  f1.id = id;
-  f1.mf = true;
-  Frame a = PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2", f1).udp(5000, 5001).payload(64).build();
-  a.put16(a.off(L::Udp) + 4, 8 + 176);
-  Ipv4Opts f2 = f1;
-  f2.frag_off8 = 9;
   const std::string middle = std::string(20, 'x') + kCanary + std::string(72 - 20 - kCanary.size(), 'y');
-  Frame b = PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2", f2).payload(middle).build();
-  b.data[b.off(L::Ipv4) + 9] = 17;
-  Ipv4Opts f3;
-  f3.id = id;
-  f3.frag_off8 = 18;
-  Frame c = PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2", f3).payload(40).build();
-  c.data[c.off(L::Ipv4) + 9] = 17;
-  return {a, b, c};
+  return testing::three_udp_fragments(id, &middle);
 }
 
 struct Run {

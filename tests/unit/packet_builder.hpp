@@ -421,4 +421,33 @@ class PacketBuilder {
   int last_ip_version_ = 4;
 };
 
+/// A 176-byte UDP payload from 10.0.0.1:5000 to 10.0.0.2:5001 in three IPv4 fragments (RFC 791):
+/// 72 + 72 + 40 bytes of the 184-byte UDP datagram at offsets 0, 9 and 18 (8-byte units). `middle`, when
+/// given, is the second fragment's 72 bytes (else PacketBuilder's counting bytes).
+inline std::vector<Frame> three_udp_fragments(uint16_t id, const std::string* middle = nullptr) {
+  Ipv4Opts f1;
+  f1.id = id;
+  f1.mf = true;
+  Frame a = PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2", f1).udp(5000, 5001).payload(64).build();
+  a.put16(a.off(L::Udp) + 4, 8 + 176);
+  Ipv4Opts f2 = f1;
+  f2.frag_off8 = 9;
+  PacketBuilder second;
+  second.eth().ipv4("10.0.0.1", "10.0.0.2", f2);
+  if (middle != nullptr) {
+    if (middle->size() != 72) throw std::invalid_argument("three_udp_fragments: the middle fragment holds 72 bytes");
+    second.payload(*middle);
+  } else {
+    second.payload(72);
+  }
+  Frame b = second.build();
+  b.data[b.off(L::Ipv4) + 9] = 17;
+  Ipv4Opts f3;
+  f3.id = id;
+  f3.frag_off8 = 18;
+  Frame c = PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2", f3).payload(40).build();
+  c.data[c.off(L::Ipv4) + 9] = 17;
+  return {a, b, c};
+}
+
 }  // namespace sealscope::testing

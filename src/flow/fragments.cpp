@@ -11,7 +11,7 @@ namespace sealscope::flow {
 FragmentTable::FragmentTable(uint32_t sets, uint32_t timeout_s)
     : sets_(sets),
       timeout_us_(TimestampUs{timeout_s} * 1000000),
-      entries_(static_cast<Entry*>(std::calloc(static_cast<size_t>(sets) * 4, sizeof(Entry)))) {
+      entries_(static_cast<Entry*>(std::calloc(static_cast<size_t>(sets) * kWays, sizeof(Entry)))) {
   static_assert(std::is_trivial_v<Entry>, "calloc'd entries must be valid when all zero");
   if (!entries_) throw std::bad_alloc();
 }
@@ -34,8 +34,8 @@ uint32_t FragmentTable::set_of(const decode::Packet& p) const {
 }
 
 FragmentTable::Entry* FragmentTable::find(const decode::Packet& p, TimestampUs now) {
-  Entry* set = &entries_[static_cast<size_t>(set_of(p)) * 4];
-  for (int i = 0; i < 4; ++i) {
+  Entry* set = &entries_[static_cast<size_t>(set_of(p)) * kWays];
+  for (size_t i = 0; i < kWays; ++i) {
     if (matches(set[i], p) && set[i].ts + timeout_us_ > now) return &set[i];
   }
   return nullptr;
@@ -45,9 +45,9 @@ FragmentTable::Entry* FragmentTable::upsert(const decode::Packet& p, TimestampUs
                                             bool& evicted_fresh) {
   displaced = 0;
   evicted_fresh = false;
-  Entry* set = &entries_[static_cast<size_t>(set_of(p)) * 4];
+  Entry* set = &entries_[static_cast<size_t>(set_of(p)) * kWays];
   Entry* victim = nullptr;
-  for (int i = 0; i < 4; ++i) {
+  for (size_t i = 0; i < kWays; ++i) {
     if (matches(set[i], p) && set[i].ts + timeout_us_ > now) {
       set[i].ts = now;
       return &set[i];
@@ -72,7 +72,7 @@ FragmentTable::Entry* FragmentTable::upsert(const decode::Packet& p, TimestampUs
 
 uint64_t FragmentTable::pending_total() const {
   uint64_t n = 0;
-  for (uint32_t i = 0; i < sets_ * 4; ++i) {
+  for (size_t i = 0; i < sets_ * kWays; ++i) {
     if (entries_[i].used && !entries_[i].have_first) n += entries_[i].npending;
   }
   return n;

@@ -1,6 +1,9 @@
 #pragma once
+#include <array>
+#include <compare>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 
 #include "decode/packet.hpp"
@@ -9,7 +12,7 @@
 namespace sealscope::flow {
 
 /// Attributes later IP fragments (which carry no ports) to the flow of their first fragment, by
-/// (source, destination, protocol, IP id, VLAN). Fixed capacity, 4-way set-associative, no allocation after
+/// (source, destination, protocol, IP id, VLAN). Fixed capacity, kWays-way set-associative, no allocation after
 /// construction. Fragments that arrive before their first fragment wait here (up to kMaxPending each).
 class FragmentTable {
  public:
@@ -32,7 +35,29 @@ class FragmentTable {
     Pending pending[kMaxPending];
   };
 
-  explicit FragmentTable(uint32_t sets = 2048, uint32_t timeout_s = 30);
+  static constexpr uint32_t kDefaultSets = 2048, kDefaultTimeoutS = 30;
+  static constexpr size_t kWays = 4;
+  explicit FragmentTable(uint32_t sets = kDefaultSets, uint32_t timeout_s = kDefaultTimeoutS);
+
+  /// What tells one datagram's fragments from another's (the fields an Entry matches on), as an ordered key
+  /// for code outside the packet path that keeps fragments of its own (the policy dry run).
+  struct DatagramKey {
+    std::array<uint8_t, 16> src, dst;
+    uint32_t id;
+    uint16_t vlan;
+    uint8_t proto, ip_version;
+    auto operator<=>(const DatagramKey&) const = default;
+    static DatagramKey of(const decode::Packet& p) {
+      DatagramKey k{};
+      std::memcpy(k.src.data(), p.src.bytes, 16);
+      std::memcpy(k.dst.data(), p.dst.bytes, 16);
+      k.id = p.frag_id;
+      k.vlan = p.vlan;
+      k.proto = p.l4_proto;
+      k.ip_version = p.ip_version;
+      return k;
+    }
+  };
 
   /// Finds the entry of a fragment's datagram, or nullptr.
   Entry* find(const decode::Packet& p, TimestampUs now);

@@ -82,7 +82,6 @@ struct DryRun::FlowState {
   std::string label, category, server_name;
   std::string_view family, activity;
   Volume pre, passed;
-  bool relabelled = false;
   TokenBucket bucket;
   uint32_t bucket_rate = 0;
   static constexpr size_t kTouched = 8;
@@ -169,19 +168,13 @@ void DryRun::decide(FlowState& st, TimestampUs ts) {
   x.server_name = st.server_name;
   decider_.candidates(x, st.where, st.cand);
   const int rule = decider_.acting(st.cand, ts);
-  if (st.decided) {
-    // A label revision: the candidates follow the new label from this packet on; the decision that time to
-    // block measures moves only when the revision chose another rule.
-    if (rule != st.verdict_rule) {
-      st.verdict_rule = rule;
-      st.decision_ts = ts;
-      st.decision_passed = st.passed;
-    }
-    return;
-  }
+  // At a label revision the candidates follow the new label from this packet on; the decision that time to
+  // block measures moves only when the revision chose another rule.
+  if (st.decided && rule == st.verdict_rule) return;
   st.verdict_rule = rule;
   st.decision_ts = ts;
-  st.decision_passed = st.pre;
+  st.decision_passed = st.passed;  // at the verdict, what passed before it (its own packet included)
+  if (st.decided) return;
   st.decided = true;
   Tally& t = rule_tally(st.verdict_rule);
   t.all.add(st.pre);
@@ -190,26 +183,27 @@ void DryRun::decide(FlowState& st, TimestampUs ts) {
   st.touch(st.verdict_rule, false);
 }
 
-void DryRun::take_verdict(FlowState& st, const flow::Flow& f, const classify::Classifier& cls) {
+bool DryRun::take_verdict(FlowState& st, const flow::Flow& f, const classify::Classifier& cls) {
   cls.verdict(f, verdict_);
   const std::string_view category = cls.engine().category_name(f.cls.category);
   const bool named = f.meta && !f.meta->server_name().empty();
   if (st.decided && verdict_.label == st.label && verdict_.family == st.family &&
       verdict_.activity == st.activity && category == st.category &&
       (!named || f.meta->server_name() == st.server_name)) {
-    return;  // nothing a rule reads has changed
+    return false;  // nothing a rule reads has changed
   }
   st.label = verdict_.label;
   st.family = verdict_.family;
   st.activity = verdict_.activity;
   st.category = category;
   if (named) st.server_name = f.meta->server_name();
-  st.relabelled = st.decided;
+  return st.decided;
 }
 
 void DryRun::on_unattributed(const decode::Packet& p) {
-  if (held_.size() >= kMaxHeld) return;  // more than the worker holds: it has let go of some (fragment_orphan)
-  Held& h = held_.emplace_back();
+  if (held_count_ >= kMaxHeld) return;  // more than the worker holds: it has let go of some (fragment_orphan)
+  ++held_count_;
+  Held& h = held_[flow::FragmentTable::DatagramKey::of(p)].emplace_back();
   const uint32_t n = PcapOut::header_bytes(p);
   h.head.assign(p.frame, p.frame + n);
   h.p = p;
@@ -225,16 +219,15 @@ void DryRun::on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d
   packet(f, p, d, cls);
   if (held_.empty() || !p.fragmented || p.later_fragment) return;
   // A first fragment: the worker has just counted into this flow the later fragments it held for it.
-  for (size_t i = 0; i < held_.size();) {
-    const decode::Packet& q = held_[i].p;
-    if (q.frag_id == p.frag_id && q.l4_proto == p.l4_proto && q.vlan == p.vlan && q.ip_version == p.ip_version &&
-        q.src == p.src && q.dst == p.dst && p.ts - q.ts < kHeldForUs) {
-      packet(f, q, d, cls);  // at its own time, as the flow record counts it
-      held_.erase(held_.begin() + static_cast<std::ptrdiff_t>(i));
-    } else {
-      ++i;
-    }
+  const auto it = held_.find(flow::FragmentTable::DatagramKey::of(p));
+  if (it == held_.end()) return;
+  std::vector<Held>& held = it->second;
+  const auto stale = [&](const Held& h) { return p.ts - h.p.ts >= kHeldForUs; };  // the worker let them go
+  for (const Held& h : held) {
+    if (!stale(h)) packet(f, h.p, d, cls);  // at its own time, as the flow record counts it
   }
+  held_count_ -= std::erase_if(held, [&](const Held& h) { return !stale(h); });
+  if (held.empty()) held_.erase(it);
 }
 
 void DryRun::packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d, const classify::Classifier& cls) {
@@ -266,11 +259,7 @@ void DryRun::packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d, c
   if (st.refining) {
     // nDPI's extra dissection or sealscope's detectors may still revise the label (TLS.Azure -> TLS.Teams,
     // STUN -> STUN.SignalVoip): the rules follow the label the classifier gives at this packet.
-    take_verdict(st, f, cls);
-    if (st.relabelled) {
-      st.relabelled = false;
-      decide(st, p.ts);
-    }
+    if (take_verdict(st, f, cls)) decide(st, p.ts);
     st.refining = f.cls.extra_dissection || classify::Detectors::wants(f);
   }
   const int rule = decider_.acting(st.cand, p.ts);

@@ -97,9 +97,9 @@ class DryRun : public analyze::PacketObserver, public stats::RecordSink {
   /// Chooses the flow's rule at its verdict (adding what passed before it to that rule), or again at a
   /// label revision.
   void decide(FlowState& st, TimestampUs ts);
-  /// Reads the flow's verdict into st; sets st.relabelled when a decided flow's label, family, activity,
-  /// category or server name changed.
-  void take_verdict(FlowState& st, const flow::Flow& f, const classify::Classifier& cls);
+  /// Reads the flow's verdict into st; whether a decided flow's label, family, activity, category or server
+  /// name changed (a revision the rules must follow).
+  bool take_verdict(FlowState& st, const flow::Flow& f, const classify::Classifier& cls);
   Tally& rule_tally(int rule) { return rules_[rule < 0 ? rules_.size() - 1 : static_cast<size_t>(rule)]; }
   void count(FlowState& st, int rule, uint32_t bytes, bool before, bool dropped, bool throttled);
   void packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d, const classify::Classifier& cls);
@@ -109,11 +109,13 @@ class DryRun : public analyze::PacketObserver, public stats::RecordSink {
     decode::Packet p;
     std::vector<uint8_t> head;
   };
-  /// As many as the worker can hold at once: its fragment table's default 2048 sets of 4 entries, each with
-  /// up to kMaxPending held fragments.
-  static constexpr size_t kMaxHeld = 2048 * 4 * flow::FragmentTable::kMaxPending;
-  static constexpr TimestampUs kHeldForUs = 30 * 1000000LL;  ///< the fragment table's default timeout
-  std::vector<Held> held_;  ///< fragments never attributed stay here to the end, as the records leave them out
+  /// As many as the worker can hold at once: every entry of its fragment table with kMaxPending fragments.
+  static constexpr size_t kMaxHeld = size_t{flow::FragmentTable::kDefaultSets} * flow::FragmentTable::kWays *
+                                     flow::FragmentTable::kMaxPending;
+  static constexpr TimestampUs kHeldForUs = TimestampUs{flow::FragmentTable::kDefaultTimeoutS} * 1000000;
+  /// By datagram; fragments never attributed stay here to the end, as the records leave them out.
+  std::map<flow::FragmentTable::DatagramKey, std::vector<Held>> held_;
+  size_t held_count_ = 0;
 
   const Policy& p_;
   Decider decider_;

@@ -127,7 +127,9 @@ void Analyzer::check_inputs() {
   if (std::count(opts_.files.begin(), opts_.files.end(), "-") > 1) {
     throw InputError("-: standard input can be read only once; give - once");
   }
-  if (!opts_.interface.empty() && !live_) live_.emplace(capture::PcapSource::open_live(opts_.interface, opts_.bpf));
+  if (!opts_.interface.empty() && !live_) {
+    live_.emplace(capture::PcapSource::open_live(opts_.interface, opts_.bpf, opts_.live));
+  }
 }
 
 void Analyzer::Lane::run() {
@@ -327,10 +329,14 @@ TimestampUs wall_clock_us() {
 }  // namespace
 
 bool Analyzer::run_live() {
-  if (!live_) live_.emplace(capture::PcapSource::open_live(opts_.interface, opts_.bpf));
+  if (!live_) live_.emplace(capture::PcapSource::open_live(opts_.interface, opts_.bpf, opts_.live));
   capture::PcapSource& src = *live_;
   warn_unless_decoded(opts_.interface, src.linktype());
+  if (!src.warning().empty()) {
+    std::fprintf(stderr, "sealscope: %s: warning: %s\n", opts_.interface.c_str(), src.warning().c_str());
+  }
   summary_.inputs.push_back(opts_.interface);
+  summary_.live = true;
   g_source = &src;
   const auto start = std::chrono::steady_clock::now();
   auto last_tick = start;
@@ -369,7 +375,14 @@ bool Analyzer::run_live() {
       break;
     }
   }
-  summary_.kernel_drops = src.kernel_drops();
+  // Read before the handle closes; after an interface error there are no counters to read.
+  const capture::PcapSource::Drops drops = src.drops();
+  summary_.kernel_drops = drops.kernel;
+  summary_.interface_drops = drops.interface;
+  if (!drops.known && ok) {
+    std::fprintf(stderr, "sealscope: %s: warning: the drop counters could not be read (%s): drops are unknown\n",
+                 opts_.interface.c_str(), src.error().c_str());
+  }
   g_source = nullptr;
   live_.reset();  // stop capturing: the kernel would go on buffering the link's packets until exit
   return ok;

@@ -24,6 +24,7 @@ struct AnalyzeOptions {
   std::string interface;           ///< live capture instead of files
   std::string bpf;
   double duration_s = 0;           ///< live: stop after this many seconds (0 = until interrupted)
+  capture::PcapSource::LiveOptions live;  ///< live: promiscuous mode, buffer size
   bool progress = false;           ///< draw a progress bar on stderr (files)
   uint32_t workers = 1;
   decode::DecoderOptions decoder;

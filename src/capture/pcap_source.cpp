@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "common/errors.hpp"
@@ -154,16 +156,16 @@ PcapSource PcapSource::open_file(const std::string& path, const std::string& bpf
   return s;
 }
 
-PcapSource PcapSource::open_live(const std::string& iface, const std::string& bpf, int snaplen) {
+PcapSource PcapSource::open_live(const std::string& iface, const std::string& bpf, const LiveOptions& how) {
   char err[PCAP_ERRBUF_SIZE] = {};
   pcap_t* h = pcap_create(iface.c_str(), err);
   if (h == nullptr) {
     throw InputError(iface + ": cannot open interface: " + err);
   }
-  pcap_set_snaplen(h, snaplen);
-  pcap_set_promisc(h, 1);
+  pcap_set_snaplen(h, how.snaplen);
+  pcap_set_promisc(h, how.promiscuous ? 1 : 0);
   pcap_set_timeout(h, 100);
-  pcap_set_buffer_size(h, 32 << 20);
+  pcap_set_buffer_size(h, static_cast<int>(std::min<uint64_t>(uint64_t{how.buffer_mib} << 20, INT32_MAX)));
   int rc = pcap_activate(h);
   if (rc < 0) {
     std::string why = pcap_geterr(h);
@@ -182,6 +184,12 @@ PcapSource PcapSource::open_live(const std::string& iface, const std::string& bp
     throw InputError(iface + ": cannot capture: " + (err[0] ? err : "no selectable descriptor"));
   }
   PcapSource s;
+  if (rc > 0) {  // a warning: the capture works, but not quite as asked
+    const char* what = pcap_statustostr(rc);
+    const std::string detail = pcap_geterr(h);
+    s.warning_ = detail.empty() ? what : detail;
+    if (rc == PCAP_WARNING_PROMISC_NOTSUP) s.warning_ = "promiscuous mode not supported (" + s.warning_ + ")";
+  }
   s.handle_ = h;
   s.name_ = iface;
   s.live_ = true;
@@ -324,15 +332,20 @@ uint64_t PcapSource::position() const {
   return pos < 0 ? 0 : static_cast<uint64_t>(pos);
 }
 
-uint64_t PcapSource::kernel_drops() const {
+PcapSource::Drops PcapSource::drops() {
+  Drops d;
   if (!live_ || handle_ == nullptr) {
-    return 0;
+    return d;
   }
   pcap_stat st{};
   if (pcap_stats(handle_, &st) != 0) {
-    return 0;
+    d.known = false;
+    error_ = pcap_geterr(handle_);
+    return d;
   }
-  return st.ps_drop + st.ps_ifdrop;
+  d.kernel = st.ps_drop;
+  d.interface = st.ps_ifdrop;
+  return d;
 }
 
 }  // namespace sealscope::capture

@@ -47,8 +47,16 @@ class PcapSource {
   /// Opens a capture file, or standard input when `path` is "-" (a pcap or pcapng stream, e.g. from
   /// `tcpdump -w -` or `zcat`); throws InputError with the file name and libpcap's reason.
   static PcapSource open_file(const std::string& path, const std::string& bpf = {});
-  /// Opens a live interface; throws InputError (e.g. missing permission) with a hint.
-  static PcapSource open_live(const std::string& iface, const std::string& bpf = {}, int snaplen = 262144);
+  /// How a live interface is opened (tcpdump's -p and -B).
+  struct LiveOptions {
+    bool promiscuous = true;           ///< see other hosts' traffic on a shared link or a mirror port
+    uint32_t buffer_mib = kDefaultBufferMib;  ///< the kernel's capture buffer
+    int snaplen = 262144;
+  };
+  static constexpr uint32_t kDefaultBufferMib = 32;
+  /// Opens a live interface; throws InputError (e.g. missing permission) with a hint. libpcap's warnings
+  /// (promiscuous mode not supported, ...) are kept in warning().
+  static PcapSource open_live(const std::string& iface, const std::string& bpf, const LiveOptions& how);
 
   PcapSource(PcapSource&& o) noexcept;
   PcapSource& operator=(PcapSource&&) = delete;
@@ -73,8 +81,15 @@ class PcapSource {
   uint64_t file_size() const { return file_size_; }
   /// Packets read successfully so far.
   uint64_t packets() const { return packets_; }
-  /// Packets the kernel dropped (live only).
-  uint64_t kernel_drops() const;
+  /// libpcap's warning when the interface was opened (live only; empty if none).
+  const std::string& warning() const { return warning_; }
+  /// Packets lost before sealscope could read them (live only; pcap_stats(3PCAP)).
+  struct Drops {
+    uint64_t kernel = 0;     ///< no room in the capture buffer: sealscope fell behind (ps_drop)
+    uint64_t interface = 0;  ///< dropped by the interface or its driver (ps_ifdrop)
+    bool known = true;       ///< false if libpcap could not give the counters (reason in error())
+  };
+  Drops drops();
 
  private:
   PcapSource() = default;
@@ -89,6 +104,7 @@ class PcapSource {
   pcap* handle_ = nullptr;
   std::string name_;
   std::string error_;
+  std::string warning_;
   int linktype_ = 0;
   bool live_ = false;
   bool pcapng_ = false;

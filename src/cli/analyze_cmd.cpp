@@ -28,6 +28,9 @@ int analyze_main(const std::vector<std::string>& args) {
   bool quiet = false, progress = false, no_progress = false;
   PipelineSwitches switches;
   uint32_t splt = 32;
+  bool no_promisc = false;
+  uint32_t buffer_mib = 0;
+  bool buffer_given = false;
   auto& t = o.pipeline.table;
 
   po::options_description desc(
@@ -43,6 +46,16 @@ int analyze_main(const std::vector<std::string>& args) {
       ("interface,i", po::value(&o.interface), "capture live from IFACE (needs root or CAP_NET_RAW and CAP_NET_ADMIN)")
       ("bpf", po::value(&o.bpf), "BPF filter applied to files and live capture (pcap-filter(7))")
       ("duration", po::value(&o.duration_s), "live capture: stop after S seconds (0, the default: until Ctrl-C)")
+      ("no-promisc", po::bool_switch(&no_promisc),
+       "live capture: leave the interface out of promiscuous mode (only this host's traffic, broadcast and "
+       "multicast; by default a mirror port's or shared link's other hosts are seen too)")
+      ("buffer-mib", po::value<uint32_t>()->notifier([&](uint32_t v) {
+         buffer_mib = v;
+         buffer_given = true;
+       }),
+       fmt::format("live capture: the kernel's capture buffer in MiB, 1-2047 (default {}); raise it when the "
+                   "summary reports kernel drops",
+                   capture::PcapSource::kDefaultBufferMib).c_str())
       ("flows", po::value(&flows_path), "write one JSON object per flow to FILE (sealscope-flows(5); - = stdout)")
       ("csv", po::value(&csv_path), "write the same fields, flattened, as CSV to FILE (- = stdout)")
       ("summary-json", po::value(&summary_path), "write the run summary as JSON to FILE (- = stdout)")
@@ -96,6 +109,16 @@ int analyze_main(const std::vector<std::string>& args) {
            "(to read part of one, use --bpf or editcap -A/-B)\n");
     return kUsage;
   }
+  if (!o.files.empty() && (no_promisc || buffer_given)) {
+    eprint("sealscope analyze: {} is for live capture (-i)\n", no_promisc ? "--no-promisc" : "--buffer-mib");
+    return kUsage;
+  }
+  if (buffer_given && (buffer_mib == 0 || buffer_mib > 2047)) {
+    eprint("sealscope analyze: --buffer-mib must be between 1 and 2047\n");
+    return kUsage;
+  }
+  o.live.promiscuous = !no_promisc;
+  if (buffer_given) o.live.buffer_mib = buffer_mib;
   if (!(o.duration_s >= 0)) {  // also NaN
     eprint("sealscope analyze: --duration must be 0 (until Ctrl-C) or more seconds\n");
     return kUsage;

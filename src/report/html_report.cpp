@@ -186,7 +186,14 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
                                   "the other, not merged, so flows they share may be cut in two",
                                   s.inputs_overlapping));
   }
-  if (s.kernel_drops > 0) notices.push_back(fmt::format("the kernel dropped {} packets", s.kernel_drops));
+  if (s.kernel_drops > 0) {
+    notices.push_back(fmt::format("the kernel dropped {} packets for want of room in the capture buffer "
+                                  "(sealscope fell behind): their flows are missing or incomplete",
+                                  s.kernel_drops));
+  }
+  if (s.interface_drops > 0) {
+    notices.push_back(fmt::format("the interface dropped {} packets before capture", s.interface_drops));
+  }
   html::notices(b, notices, failed);
 
   // ---- family × activity

@@ -60,6 +60,7 @@ nlohmann::json summary_json(const stats::Summary& s) {
   j["peak_flows"] = s.peak_flows;
   j["ndpi_state"] = {{"parked", s.ndpi_parked}, {"restored", s.ndpi_restored}};
   j["kernel_drops"] = s.kernel_drops;
+  j["interface_drops"] = s.interface_drops;
   j["inputs_overlapping"] = s.inputs_overlapping;
   j["capture"] = {{"first_seen", s.timed ? json(format_rfc3339_us(s.first_ts)) : json(nullptr)},
                   {"last_seen", s.timed ? json(format_rfc3339_us(s.last_ts)) : json(nullptr)},
@@ -137,8 +138,15 @@ void print_summary(const stats::Summary& s, FILE* out) {
   for (const auto& [k, v] : s.by_confidence) fmt::print(out, " {}={}", k, v);
   fmt::print(out, "\nnot-IP frames: {}   malformed frames: {}   evictions: {}", s.not_ip, s.malformed,
              s.evictions);
-  if (s.kernel_drops) fmt::print(out, "   kernel drops: {}", s.kernel_drops);
   fmt::print(out, "\n");
+  if (s.live) {
+    fmt::print(out, "dropped before sealscope saw them: {} by the kernel (capture buffer full), {} by the interface\n",
+               s.kernel_drops, s.interface_drops);
+    if (s.kernel_drops > 0) {
+      fmt::print(out, "  the kernel's drops mean sealscope fell behind: raise --buffer-mib for bursts, add --workers, "
+                 "or narrow --bpf\n");
+    }
+  }
   if (s.frames_cut > 0) {
     // Not an anomaly, but it explains many unknown labels: nDPI and the detectors see only what was captured.
     fmt::print(out, "frames cut short by the capture's snap length: {} ({:.1f}%): their payload past the cut was "

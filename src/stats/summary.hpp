@@ -53,7 +53,9 @@ struct Summary : RecordSink {
   uint64_t peak_flows = 0;
   uint64_t ndpi_parked = 0;    ///< times a quiet flow's nDPI state was parked (--park-idle)
   uint64_t ndpi_restored = 0;  ///< times a parked state was restored (next packet, verdict, flow end)
-  uint64_t kernel_drops = 0;
+  uint64_t kernel_drops = 0;     ///< live: no room in the capture buffer (sealscope fell behind)
+  uint64_t interface_drops = 0;  ///< live: dropped by the interface or its driver before capture
+  bool live = false;             ///< a live capture (the drop counters mean something)
   uint64_t inputs_overlapping = 0;  ///< inputs whose first packet is older than the newest of the inputs before
   bool timed = false;  ///< a frame with a time was read: first_ts and last_ts hold (0 is a time too)
   TimestampUs first_ts = 0, last_ts = 0;

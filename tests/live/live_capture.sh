@@ -2,9 +2,10 @@
 # Live capture for real: two network namespaces joined by a veth pair, made and removed by this test.
 # sealscope captures on one end for a bounded time while 10 UDP datagrams and one TCP connection cross
 # from the other; the flow records must show them, the idle UDP flow's while the capture still runs (ended
-# by the wall clock and flushed at once). Also: an unknown interface and missing permissions
-# each give one clear line and exit status 1. Traffic stays inside the namespaces; skips (77) without
-# root or iproute2.
+# by the wall clock and flushed at once). Promiscuous mode by default and not with --no-promisc; a burst
+# past a small --buffer-mib counted as kernel drops to the packet. Also: an unknown interface and missing
+# permissions each give one clear line and exit status 1. Traffic stays inside the namespaces (3 000
+# datagrams at most per burst); skips (77) without root or iproute2.
 set -u
 bin=$1
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root for network namespaces"; exit 77; }
@@ -45,6 +46,10 @@ ip netns exec "$a" "$bin" analyze -q -i "${tag}x" --duration 8 --bpf "udp or tcp
   --flows "$tmp/flows.jsonl" --csv "$tmp/flows.csv" --summary-json "$tmp/summary.json" 2>"$tmp/err" &
 pid=$!
 wait_for_capture
+# libpcap asks for promiscuous mode per socket (PACKET_MR_PROMISC): the link's flags do not show it, its
+# promiscuity count (ip -details) does.
+promiscuity() { ip -d -n "$a" link show "${tag}x" | grep -o 'promiscuity [0-9]*' | cut -d' ' -f2; }
+[ "$(promiscuity)" = 1 ] || fail "the capture did not make ${tag}x promiscuous: $(ip -d -n "$a" link show "${tag}x")"
 # 10 datagrams from one socket to 10.77.0.99:9999 (a static neighbour entry sends them to the capturing
 # end, which has no such address and silently drops them: no ICMP error breaks the socket), and one
 # refused TCP connection (SYN out, RST back): bash's /dev/udp and /dev/tcp, no server needed.
@@ -75,6 +80,54 @@ echo "$tcp" | grep -q '"SYN":1' || fail "refused TCP connection: expected 1 SYN:
 echo "$tcp" | grep -q '"RST":1' || fail "refused TCP connection: expected the RST: $tcp"
 grep -q "\"inputs\": \[" "$tmp/summary.json" || fail "no summary"
 echo "ok: live capture on a veth in a test namespace: UDP 10 up, TCP SYN/RST"
+
+# --no-promisc leaves the interface as it was.
+ip netns exec "$a" "$bin" analyze -q -i "${tag}x" --duration 1 --no-promisc 2>"$tmp/err.np" &
+pid=$!
+wait_for_capture 0.2
+kill -0 $pid 2>/dev/null || fail "--no-promisc capture ended early: $(cat "$tmp/err.np")"
+[ "$(promiscuity)" = 0 ] || fail "--no-promisc: ${tag}x is promiscuous: $(ip -d -n "$a" link show "${tag}x")"
+wait $pid || fail "--no-promisc capture failed: $(cat "$tmp/err.np")"
+echo "ok: promiscuous by default, not with --no-promisc"
+
+# Drops are counted, not lost: the capture is stopped (SIGSTOP) while a burst of 3000 datagrams of 1400
+# bytes (about 4.4 MB) crosses. A 1 MiB buffer cannot hold them: every datagram is either in a record or
+# counted as a kernel drop. A 64 MiB buffer holds them all: no drop.
+burst() {  # burst BUFFER_MIB PORT
+  ip netns exec "$a" "$bin" analyze -i "${tag}x" --duration 6 --bpf "udp port $2" --buffer-mib "$1" \
+    --flows "$tmp/burst$1.jsonl" --summary-json "$tmp/burst$1.json" > "$tmp/burst$1.out" 2>"$tmp/err.burst$1" &
+  local p=$!
+  wait_for_capture
+  kill -STOP $p
+  ip netns exec "$b" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(3000):
+    s.sendto(b"b" * 1400, ("10.77.0.99", int(sys.argv[1])))' "$2" || fail "burst: cannot send"
+  sleep 0.5
+  kill -CONT $p
+  wait $p || fail "burst with --buffer-mib $1: exit status $?: $(cat "$tmp/err.burst$1")"
+  counts=$(python3 - "$tmp/burst$1.jsonl" "$tmp/burst$1.json" 2>&1 <<'PY'
+import json, sys
+seen = sum(r["packets"]["up"] + r["packets"]["down"] for r in map(json.loads, open(sys.argv[1])))
+s = json.load(open(sys.argv[2]))
+k, i = s["kernel_drops"], s["interface_drops"]
+print(f"  captured {seen}, kernel drops {k}, interface drops {i}")
+sys.exit(0 if seen + k + i == 3000 else f"captured {seen} + dropped {k} + {i} is not the 3000 sent")
+PY
+  ) || fail "burst with --buffer-mib $1: $counts"
+  echo "$counts"
+}
+counts=
+burst 1 9001
+case $counts in *"kernel drops 0,"*) fail "a 1 MiB buffer held a 4.4 MB burst: no kernel drop counted";; esac
+grep -q '^dropped before sealscope saw them: [1-9][0-9]* by the kernel' "$tmp/burst1.out" ||
+  fail "summary does not report the kernel drops: $(cat "$tmp/burst1.out")"
+burst 64 9002
+case $counts in *"captured 3000, kernel drops 0,"*) ;; *) fail "a 64 MiB buffer lost part of a 4.4 MB burst";; esac
+grep -q '^dropped before sealscope saw them: 0 by the kernel' "$tmp/burst64.out" ||
+  fail "summary of a capture without drops: $(cat "$tmp/burst64.out")"
+echo "ok: a burst past a 1 MiB buffer is counted as kernel drops; a 64 MiB buffer holds it"
 
 # Unknown interface: one clear line, exit 1, and no output touched (the interface is opened before any
 # output is created: an earlier run's flows file stays as it was).

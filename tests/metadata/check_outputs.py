@@ -53,6 +53,8 @@ EXEMPT = {
         "help": "prints the help text (scanned like every other output)",
         "interface": "live capture needs an interface and privileges; it feeds the same writers as files",
         "duration": "live capture only",
+        "no-promisc": "live capture only (tests/live checks it takes effect)",
+        "buffer-mib": "live capture only (tests/live checks it takes effect)",
     },
     "eval": {"help": "prints the help text (scanned)"},
     "policy check": {"help": "prints the help text (scanned)"},

@@ -101,7 +101,8 @@ mkdir -p "$out"
 # ss_cmd WORKERS MODE
 ss_cmd() {
   if [ "$2" = parity ]; then
-    echo "$sealscope" analyze -q --no-progress "${noexpiry[@]}" --workers "$1" --flows "$out/flows-$2-w$1.jsonl" "$cap"
+    echo "$sealscope" analyze -q --no-progress "${noexpiry[@]}" --workers "$1" --flows "$out/flows-$2-w$1.jsonl" \
+      --summary-json "$out/summary-$2-w$1.json" "$cap"
   else
     echo "$sealscope" analyze -q --no-progress --workers "$1" --flows "$out/flows-$2-w$1.jsonl" "$cap"
   fi
@@ -186,7 +187,7 @@ for w in $workers; do
   fi
   # Flow by flow: the same label and packets for each flow (tests/corpus/ndpi_parity.py, on saved outputs).
   if per_flow=$(python3 "$repo/tests/corpus/ndpi_parity.py" --files "$out/ndpireader-v2.txt" \
-                "$out/flows-parity-w$w.jsonl"); then
+                "$out/flows-parity-w$w.jsonl" "$out/summary-parity-w$w.json"); then
     echo "per flow (--workers $w): OK — $(head -n 1 <<< "$per_flow")"
   else
     status=1

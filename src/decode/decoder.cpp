@@ -40,6 +40,7 @@ const char* anomaly_name(Anomaly a) {
     case Anomaly::Ipv4HeaderTruncated: return "ipv4_header_truncated";
     case Anomaly::Ipv4BadHeaderLength: return "ipv4_bad_header_length";
     case Anomaly::Ipv4BadTotalLength: return "ipv4_bad_total_length";
+    case Anomaly::Ipv4TotalLengthZero: return "ipv4_total_length_zero";
     case Anomaly::IpLengthExceedsPacket: return "ip_length_exceeds_packet";
     case Anomaly::Ipv6HeaderTruncated: return "ipv6_header_truncated";
     case Anomaly::Ipv6ExtTruncated: return "ipv6_ext_truncated";
@@ -298,7 +299,14 @@ DecodeResult Decoder::decode_ip(const uint8_t* p, uint32_t caplen, uint32_t wire
       anomalies.add(Anomaly::Ipv4HeaderTruncated);
       return DecodeResult::Malformed;
     }
-    const uint32_t tot = rd16(p + 2);
+    uint32_t tot = rd16(p + 2);
+    if (tot == 0) {
+      // A host that hands its NIC one large TCP segment to cut up (segmentation offload) captures it with
+      // total length 0: the packet is real, its length is what the frame holds (as Wireshark, tcpdump and
+      // Zeek read it). Counted, not dropped.
+      anomalies.add(Anomaly::Ipv4TotalLengthZero);
+      tot = wire_avail;
+    }
     if (tot < ihl) {
       anomalies.add(Anomaly::Ipv4BadTotalLength);
       return DecodeResult::Malformed;

@@ -15,7 +15,8 @@ enum class Anomaly : uint8_t {
   BadIpVersion,            ///< IP version nibble is neither 4 nor 6 where IP was announced
   Ipv4HeaderTruncated,     ///< fewer than 20 bytes, or fewer than IHL*4
   Ipv4BadHeaderLength,     ///< IHL below 5
-  Ipv4BadTotalLength,      ///< total length below the header length
+  Ipv4BadTotalLength,      ///< total length below the header length (but not 0)
+  Ipv4TotalLengthZero,     ///< total length 0 (TCP segmentation offload): the frame's length is used, packet kept
   IpLengthExceedsPacket,   ///< IP length claims more bytes than the packet had on the wire
   Ipv6HeaderTruncated,     ///< fewer than 40 bytes
   Ipv6ExtTruncated,        ///< an extension header runs past the packet

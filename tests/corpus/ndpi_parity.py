@@ -11,16 +11,21 @@ and the idle give-up of classification off; everything else (packet limits, give
 is sealscope's default.
 
 Flows are matched by (L4 protocol, unordered endpoints, VLAN). Two known differences in how the two
-print a flow are allowed for, and counted in the last line:
+print a flow, and one in what they count, are allowed for, and counted in the last line:
 - ndpiReader 4.2 may shorten two runs of zero groups of an IPv6 address with '::' (text RFC 4291 does not
   allow, e.g. '2600:1900:4160:5999::19::'); such text stands for every address it can be read as.
 - With two VLAN tags (QinQ) ndpiReader shows the inner one, the records the outer one (sealscope-flows(5),
   the flow-record contract). A flow whose VLAN differs is matched only when neither side is untagged and no
   flow with the same VLAN is left.
+- An IPv4 packet with total length 0 (a large TCP segment captured before the network card cut it up,
+  segmentation offload) is dropped by ndpiReader 4.2 and kept by sealscope, as Wireshark, tcpdump and
+  Zeek keep it (counted as the anomaly ipv4_total_length_zero): flows may have that many more packets in
+  sealscope's records than in ndpiReader's list, and together exactly that many.
 Bytes are not compared: ndpiReader counts whole frames, sealscope IP bytes.
 
 Usage: ndpi_parity.py SEALSCOPE CORPUS_DIR
-       ndpi_parity.py --files NDPIREADER_V2_OUTPUT FLOWS.jsonl   (saved outputs; packets in total: bench/run.sh)
+       ndpi_parity.py --files NDPIREADER_V2_OUTPUT FLOWS.jsonl [SUMMARY.json]
+                      (saved outputs; packets in total: bench/run.sh)
 Exit 0 equal, 1 a difference, 2 usage, 77 skipped (no corpus, no ndpiReader).
 """
 import collections
@@ -32,6 +37,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 PARITY_FLAGS = ["--tcp-timeout", "100000000", "--udp-timeout", "100000000", "--other-timeout", "100000000",
                 "--active-timeout", "0", "--classify-idle", "0"]
@@ -106,13 +112,23 @@ def ndpi_flows(capture):
     return flows, unparsed, out.returncode
 
 
+def zero_length_kept(summary):
+    """IPv4 packets with total length 0 that sealscope kept and ndpiReader 4.2 drops (see above)."""
+    return summary.get("anomalies", {}).get("ipv4_total_length_zero", 0)
+
+
 def our_flows(binary, capture):
-    p = subprocess.run([binary, "analyze", "-q", "--no-progress", *PARITY_FLAGS, "--flows", "-", capture],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        first = (p.stderr.strip().splitlines() or [""])[0]
-        return None, f"sealscope exit {p.returncode}: {first}"
-    return [json.loads(line) for line in p.stdout.splitlines()], None
+    """sealscope's records for `capture` and the packets it kept that ndpiReader drops, or an error."""
+    with tempfile.TemporaryDirectory(prefix="ndpi_parity.") as tmp:
+        summary = os.path.join(tmp, "summary.json")
+        p = subprocess.run([binary, "analyze", "-q", "--no-progress", *PARITY_FLAGS, "--flows", "-",
+                            "--summary-json", summary, capture], capture_output=True, text=True)
+        if p.returncode != 0:
+            first = (p.stderr.strip().splitlines() or [""])[0]
+            return None, 0, f"sealscope exit {p.returncode}: {first}"
+        with open(summary, encoding="utf-8") as fh:
+            kept = zero_length_kept(json.load(fh))
+    return [json.loads(line) for line in p.stdout.splitlines()], kept, None
 
 
 def oriented(n, ours):
@@ -132,12 +148,13 @@ def oriented(n, ours):
     return None
 
 
-def compare(theirs, ours, directions=True):
+def compare(theirs, ours, directions=True, zero_length=0):
     """Problems found between ndpiReader's flows and sealscope's records (as text), and counts of the
-    flows compared and of those matched through one of the allowed printing differences. Without
-    `directions`, a flow's packets are compared in total, and flows whose split differs are only counted."""
+    flows compared and of those matched through one of the allowed differences. Without `directions`, a
+    flow's packets are compared in total, and flows whose split differs are only counted. `zero_length`
+    packets (IPv4 total length 0, kept by sealscope only) must be the flows' extra packets, all of them."""
     problems = []
-    stats = {"flows": 0, "odd_text": 0, "qinq": 0, "split": 0}
+    stats = {"flows": 0, "odd_text": 0, "qinq": 0, "split": 0, "zero_length": 0}
     per_label_theirs = collections.Counter(n["label"] for n in theirs)
     per_label_ours = collections.Counter(f["ndpi_label"] for f in ours)
     for label in sorted(set(per_label_theirs) | set(per_label_ours)):
@@ -172,7 +189,11 @@ def compare(theirs, ours, directions=True):
             stats["qinq"] += 1
         if n["label"] != f["ndpi_label"]:
             problems.append(f"{where}: ndpiReader {n['label']}, sealscope {f['ndpi_label']}")
-        if pk != want and (directions or sum(pk) != sum(want)):
+        extra = sum(want) - sum(pk)
+        if (0 < extra <= zero_length - stats["zero_length"] and
+                (not directions or (want[0] >= pk[0] and want[1] >= pk[1]))):
+            stats["zero_length"] += extra  # ndpiReader dropped that many packets of this flow (see above)
+        elif pk != want and (directions or sum(pk) != sum(want)):
             problems.append(f"{where}: packets up/down ndpiReader {pk[0]}/{pk[1]}, sealscope {want[0]}/{want[1]}")
         elif pk != want:
             stats["split"] += 1
@@ -180,6 +201,9 @@ def compare(theirs, ours, directions=True):
         for n in bucket:
             a, b = n["ends"]
             problems.append(f"{n['l4']} {a[2]}:{a[1]} <-> {b[2]}:{b[1]}: only in ndpiReader's list ({n['label']})")
+    if stats["zero_length"] != zero_length:
+        problems.append(f"sealscope kept {zero_length} packets with IPv4 total length 0, but its flows have "
+                        f"{stats['zero_length']} more packets than ndpiReader's for them")
     return problems, stats
 
 
@@ -190,7 +214,7 @@ def report(problems, most=20):
         print(f"  ... and {len(problems) - most} more")
 
 
-def compare_files(ndpi_output, flows_jsonl):
+def compare_files(ndpi_output, flows_jsonl, summary_json=None):
     """--files: one comparison of saved outputs (bench/run.sh: ndpiReader -v 2 and sealscope on its capture).
     Packets are compared per flow in total: on the bench capture (many shifted copies of the corpus in one
     file) ndpiReader 4.2 counts every packet of a few hundred flows in one direction, flows it splits like
@@ -199,21 +223,26 @@ def compare_files(ndpi_output, flows_jsonl):
         theirs, unparsed = parse_ndpireader(fh.read())
     with open(flows_jsonl, encoding="utf-8") as fh:
         ours = [json.loads(line) for line in fh]
+    kept = 0
+    if summary_json is not None:
+        with open(summary_json, encoding="utf-8") as fh:
+            kept = zero_length_kept(json.load(fh))
     problems = [f"ndpiReader line not understood: {line}" for line in unparsed]
-    found, stats = compare(theirs, ours, directions=False)
+    found, stats = compare(theirs, ours, directions=False, zero_length=kept)
     problems += found
     print(f"{stats['flows']} flows compared (label, packets), {len(problems)} differences; {stats['split']} with "
           f"the same packets split otherwise by ndpiReader ({stats['odd_text']} matched through IPv6 text with "
-          f"several '::', {stats['qinq']} QinQ flows through the inner VLAN)")
+          f"several '::', {stats['qinq']} QinQ flows through the inner VLAN, {stats['zero_length']} packets with "
+          f"IPv4 total length 0 that ndpiReader drops)")
     report(problems, 10)
     return 1 if problems else 0
 
 
 def main():
-    if len(sys.argv) == 4 and sys.argv[1] == "--files":
-        return compare_files(sys.argv[2], sys.argv[3])
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "--files":
+        return compare_files(*sys.argv[2:])
     if len(sys.argv) != 3 or sys.argv[1].startswith("-"):
-        print("\n".join(__doc__.strip().splitlines()[-3:-1]), file=sys.stderr)
+        print("\n".join(__doc__.strip().splitlines()[-4:-1]), file=sys.stderr)
         return 2
     binary, corpus = sys.argv[1], sys.argv[2]
     if not os.path.isdir(os.path.join(corpus, "pcap")):
@@ -223,12 +252,12 @@ def main():
         print("SKIP: ndpiReader not installed (package libndpi-bin)")
         return 77
     captures = sorted(os.path.join(corpus, "pcap", f) for f in os.listdir(os.path.join(corpus, "pcap")))
-    failed, total_flows, odd_text, qinq = 0, 0, 0, 0
+    failed, total_flows, odd_text, qinq, zero_length = 0, 0, 0, 0, 0
     for cap in captures:
         name = os.path.basename(cap)
         problems = []
         theirs, unparsed, rc = ndpi_flows(cap)
-        ours, err = our_flows(binary, cap)
+        ours, kept, err = our_flows(binary, cap)
         if err:
             problems.append(err)
         elif not theirs:
@@ -236,18 +265,19 @@ def main():
         for line in unparsed:
             problems.append(f"ndpiReader line not understood: {line}")
         if not problems:
-            found, stats = compare(theirs, ours)
+            found, stats = compare(theirs, ours, zero_length=kept)
             problems += found
             total_flows += stats["flows"]
             odd_text += stats["odd_text"]
             qinq += stats["qinq"]
+            zero_length += stats["zero_length"]
         if problems:
             failed += 1
             print(f"FAIL {name}:")
             report(problems)
     print(f"{len(captures) - failed} of {len(captures)} captures equal, {failed} differ; {total_flows} flows compared "
           f"({odd_text} where ndpiReader printed IPv6 text with several '::', {qinq} QinQ flows where it printed "
-          f"the inner VLAN)")
+          f"the inner VLAN, {zero_length} packets with IPv4 total length 0 that ndpiReader drops)")
     return 1 if failed else 0
 
 

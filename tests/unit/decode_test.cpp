@@ -440,6 +440,16 @@ TEST_CASE("decode: IPv4 header anomalies", "[decode][anomaly]") {
     CHECK(x.r == DecodeResult::Malformed);
     CHECK(only(x.a, Anomaly::Ipv4BadTotalLength));
   }
+  SECTION("total length 0 (segmentation offload): the frame's IP bytes, packet kept") {
+    Frame f = good;
+    f.put16(l3 + 2, 0);
+    const Run x = run(f, DLT_EN10MB);
+    REQUIRE(x.r == DecodeResult::Ok);
+    CHECK(only(x.a, Anomaly::Ipv4TotalLengthZero));
+    CHECK(x.p.ip_len == good.ip_end - l3);
+    CHECK(x.p.sport == 1);
+    CHECK(x.p.payload_len == 10);
+  }
   SECTION("total length past the wire length") {
     Frame f = good;
     f.put16(l3 + 2, static_cast<uint16_t>(good.ip_end - l3 + 1));

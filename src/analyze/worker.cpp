@@ -101,6 +101,9 @@ void Worker::account(flow::Flow& f, TimestampUs ts, uint32_t ip_len, uint32_t pa
     const TimestampUs dg = ts > f.last_dir_ts[d] ? ts - f.last_dir_ts[d] : 0;
     f.iat_dir[d].add(static_cast<double>(dg) / 1000.0, f.packets[d]);
   }
+  // The flow spans its packets' times: a later fragment held for its first fragment, or a frame older than
+  // the one before it, can be older than the packet that created the flow.
+  if (ts < f.first_seen) f.first_seen = ts;
   ++f.packets[d];
   f.bytes[d] += ip_len;
   f.payload[d] += payload_len;

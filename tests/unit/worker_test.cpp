@@ -343,6 +343,23 @@ TEST_CASE("worker: IPv4 fragments out of order (last first) wait for the first f
   CHECK(w.anomalies().get(decode::Anomaly::FragmentOrphan) == 0);
   REQUIRE(out.recs.size() == 1);
   check_fragmented_flow(out.recs[0]);
+  // The flow began with the fragments that waited, not with the first fragment that created it.
+  CHECK(out.recs[0].first_seen == kT0);
+  CHECK(out.recs[0].last_seen == kT0 + 2 * kMs);
+}
+
+TEST_CASE("worker: a packet older than the flow's first spans the flow from its time", "[worker]") {
+  Capture out;
+  analyze::Worker w(opts(), out, 1);
+  Feeder feed{w};
+  feed(c2s(tf::PSH | tf::ACK, 10), kT0 + 500 * kMs);
+  feed(s2c(tf::PSH | tf::ACK, 20), kT0 + 200 * kMs);  // the capture's clock went back
+  feed(c2s(tf::ACK), kT0 + 600 * kMs);
+  w.finish();
+  REQUIRE(out.recs.size() == 1);
+  CHECK(out.recs[0].src_ip == kClient);  // still the first packet's sender
+  CHECK(out.recs[0].first_seen == kT0 + 200 * kMs);
+  CHECK(out.recs[0].last_seen == kT0 + 600 * kMs);
 }
 
 TEST_CASE("worker: fragments of two datagrams interleaved stay with their own flows", "[worker][frag]") {

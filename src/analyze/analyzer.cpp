@@ -165,7 +165,6 @@ TimestampUs Analyzer::EndClock::meet(TimestampUs own) {
 }
 
 void Analyzer::Lane::consume() {
-  decode::Packet p;
   for (;;) {
     const FrameRing::Header* h = ring.peek();
     if (h->caplen >= FrameRing::kTick) {  // a record without a frame

@@ -51,13 +51,13 @@ std::vector<Canary> load_canaries(const std::string& path) {
     // Spaces around a canary would be searched as part of it and it would never match: a false PASS.
     if (text_begin > 0 || line.back() == ' ' || line.back() == '\t') {
       const size_t col = text_begin > 0 ? 1 : line.find_last_not_of(" \t") + 2;
-      throw ConfigError(path, static_cast<int>(n), static_cast<int>(col),
+      throw ConfigError(path, static_cast<int>(n), text_column(line, col - 1),
                         fmt::format("canary {} with a space or tab, which would be searched as part of it; expected "
                                     "the canary alone on the line",
                                     text_begin > 0 ? "begins" : "ends"));
     }
     if (const size_t nul = line.find('\0'); nul != std::string::npos) {
-      throw ConfigError(path, static_cast<int>(n), static_cast<int>(nul) + 1,
+      throw ConfigError(path, static_cast<int>(n), text_column(line, nul),
                         "NUL byte in a canary (is the file UTF-16?); expected UTF-8 text, one canary per line");
     }
     if (line.size() < kMinCanaryBytes) {

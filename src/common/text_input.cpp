@@ -17,4 +17,28 @@ std::ifstream open_text_input(const std::string& path, const std::string& noun, 
   return in;
 }
 
+int text_column(std::string_view line, std::size_t byte_offset) {
+  // No packaged library at hand counts code points in a prefix (ICU would be a large dependency for one
+  // loop): a UTF-8 character is one lead byte plus continuation bytes (10xxxxxx), so count the others.
+  int col = 1;
+  const std::size_t end = byte_offset < line.size() ? byte_offset : line.size();
+  for (std::size_t i = 0; i < end; ++i) {
+    if ((static_cast<unsigned char>(line[i]) & 0xC0) != 0x80) ++col;
+  }
+  return col;
+}
+
+std::string_view text_line(std::string_view text, int line) {
+  std::size_t start = 0;
+  for (int n = 1; n < line; ++n) {
+    const std::size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) return {};
+    start = nl + 1;
+  }
+  std::size_t end = text.find('\n', start);
+  if (end == std::string_view::npos) end = text.size();
+  if (end > start && text[end - 1] == '\r') --end;
+  return text.substr(start, end - start);
+}
+
 }  // namespace sealscope

@@ -1,7 +1,9 @@
 #pragma once
 // Opening the text files the commands read (rules, canaries, labels), with the same errors for each.
+#include <cstddef>
 #include <fstream>
 #include <string>
+#include <string_view>
 
 namespace sealscope {
 
@@ -9,5 +11,13 @@ namespace sealscope {
 /// "PATH: OPEN_FAILURE: <the system's reason>". NOUN names the kind of file ("rules file"), OPEN_FAILURE
 /// says what could not be done ("cannot read the rules file").
 std::ifstream open_text_input(const std::string& path, const std::string& noun, const std::string& open_failure);
+
+/// The 1-based column, in characters, of the byte at `byte_offset` in `line` (UTF-8): what an editor shows
+/// for "file:line:column" on a line with "Köln" or "straße" before the spot, where a byte count would point
+/// past it. Bytes of a broken sequence count one each.
+int text_column(std::string_view line, std::size_t byte_offset);
+
+/// Line `line` (1-based) of `text`, without its line break; empty past the end.
+std::string_view text_line(std::string_view text, int line);
 
 }  // namespace sealscope

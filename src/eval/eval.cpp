@@ -74,11 +74,11 @@ std::vector<LabelRow> load_labels(const std::string& path) {
       throw ConfigError(path, n, 1,
                         fmt::format("expected {} tab-separated fields, as in the header, found {}", columns, f.size()));
     }
-    // The column (1-based, in bytes) where field i starts, for the error messages.
+    // The column (1-based, in characters) where field i starts, for the error messages.
     auto col = [&](size_t i) {
-      int c = 1;
-      for (size_t k = 0; k < i; ++k) c += static_cast<int>(f[k].size()) + 1;
-      return c;
+      size_t at = 0;
+      for (size_t k = 0; k < i; ++k) at += f[k].size() + 1;
+      return text_column(line, at);
     };
     auto bad = [&](size_t i, const std::string& what) {
       throw ConfigError(path, n, col(i), std::string(kHeader[i]) + ": expected " + what + ", found '" + f[i] + "'");

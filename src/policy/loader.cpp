@@ -632,6 +632,17 @@ class Loader {
 
 }  // namespace
 
+/// yaml-cpp's marks count bytes (and start after a byte-order mark); editors count characters: "Köln"
+/// before the spot would put a byte column one past it.
+static void to_character_columns(const std::string& text, const std::string& name, std::vector<Diagnostic>& diags) {
+  for (Diagnostic& d : diags) {
+    if (d.file != name || d.pos.column <= 1) continue;
+    std::string_view line = text_line(text, d.pos.line);
+    if (d.pos.line == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
+    d.pos.column = text_column(line, static_cast<std::size_t>(d.pos.column - 1));
+  }
+}
+
 LoadResult load_policy_text(const std::string& text, const std::string& name, bool lint) {
   LoadResult res;
   auto p = std::make_unique<Policy>();
@@ -662,6 +673,7 @@ LoadResult load_policy_text(const std::string& text, const std::string& name, bo
     res.diagnostics.push_back({true, name, Pos{line, col}, ex.msg});
   }
   if (res.errors() == 0 && lint) lint_policy(*p, res.diagnostics);
+  to_character_columns(text, name, res.diagnostics);
   std::stable_sort(res.diagnostics.begin(), res.diagnostics.end(), [](const Diagnostic& a, const Diagnostic& b) {
     return a.pos.line != b.pos.line ? a.pos.line < b.pos.line : a.pos.column < b.pos.column;
   });

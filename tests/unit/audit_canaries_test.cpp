@@ -150,6 +150,10 @@ TEST_CASE("audit canaries: the file format and its errors name file:line:column"
   CHECK(trailing.line == 3);
   CHECK(trailing.column == 20);
   CHECK(trailing.what.find("ends with a space or tab") != std::string::npos);
+  // Columns count characters: "Grüße-Kanarie" is 13 characters (15 bytes), the space after it column 14.
+  const Refusal umlaut = refusal("Gr\xC3\xBC\xC3\x9F" "e-Kanarie \n");
+  CHECK(umlaut.line == 1);
+  CHECK(umlaut.column == 14);
   const Refusal leading = refusal("\tSPLIT-CANARY-a7f3q9\n");
   CHECK(leading.line == 1);
   CHECK(leading.column == 1);

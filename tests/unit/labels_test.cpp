@@ -381,6 +381,14 @@ TEST_CASE("labels file: a malformed vlan, endpoint or packet count is named by f
       CHECK(std::string(e.what()).find(c.field + ": expected") != std::string::npos);
     }
   }
+  // Columns count characters: a file name with "ü" (2 bytes) before the field moves it by one, not two.
+  std::ofstream(path, std::ios::binary) << header << "m\xC3\xBCnchen.pcap\tUDP\t\t10.0.0.1\t10.0.0.2:53\t2\tRTP\tVoIP\tcall\tUnknown\n";
+  try {
+    sealscope::eval::load_labels(path);
+    FAIL("accepted an endpoint without a port");
+  } catch (const sealscope::ConfigError& e) {
+    CHECK(e.column() == 19);  // "münchen.pcap<TAB>UDP<TAB><TAB>" is 18 characters (19 bytes)
+  }
   // Accepted: ports 0 and 65535, a VLAN, no packet count, IPv6 in brackets, the ambiguous "::" form.
   std::ofstream(path, std::ios::binary) << header << "a.pcap\tICMP\t4095\t10.0.0.1:0\t10.0.0.2:65535\t\tICMP\t\tother\tICMP\n"
                                         << "a.pcap\tUDP\t\t[2600:1900:4160:5999::19::]:3478\t[2001:db8::1]:1\t3\tSTUN\tVoIP\tcall\tSTUN\n";

@@ -247,3 +247,16 @@ TEST_CASE("policy lint: an unconditional rule makes the default unused") {
   const LoadResult r = run("rules:\n  - name: all\n    action: log\ndefault: block\n");
   CHECK(find(r, "the default action is never used").pos.line == 4);
 }
+
+TEST_CASE("policy check: columns count characters, not bytes, and not a byte-order mark", "[policy]") {
+  // "köln-süd" and "straße" put 4 two-byte characters before 'cal' on its line: byte column 59, character 56.
+  const LoadResult r = run("regions:\n  k\xC3\xB6ln-s\xC3\xBC" "d:\n    subscribers: [192.0.2.0/24]\nrules:\n"
+                           "  - {name: \"stra\xC3\x9F" "e-regel\", region: k\xC3\xB6ln-s\xC3\xBC" "d, activity: cal, "
+                           "action: block}\ndefault: allow\n");
+  const Diagnostic& act = find(r, "unknown activity 'cal'");
+  CHECK(act.pos.line == 5);
+  CHECK(act.pos.column == 56);
+  // A byte-order mark is not a column (yaml-cpp starts after it, and so does an editor).
+  const LoadResult b = run("\xEF\xBB\xBFregions: {a: {subscribers: [1.2.3.4/33]}}\nrules: []\ndefault: allow\n");
+  CHECK(find(b, "bad address prefix '1.2.3.4/33'").pos.column == 29);
+}

@@ -1,5 +1,6 @@
 #include "classify/detectors.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -119,6 +120,41 @@ void for_each_peer(const uint8_t* b, std::size_t n, Fn fn) {
   }
 }
 
+/// Keeps a QUIC ClientHello the detectors decrypted for the flow's record, under nDPI's own values (see
+/// NdpiEngine::copy_meta): nDPI 4.2 reads a ClientHello only from Initial packets that come in order, and
+/// knows no QUIC v2. Written as nDPI writes its own: the server name in lower case with '?' for a byte
+/// outside printable ASCII, its last 79 bytes (nDPI's ndpi_hostname_sni_set); the offered ALPN list joined
+/// with commas; JA3; the version the hello offers (TLSv1.3 for QUIC). One allocation per flow at most.
+void keep_client_hello(flow::Flow& f, const TlsHello& h) {
+  if (f.meta && f.meta->has_tls() && f.meta->tls_version() != 0 && !f.meta->server_name().empty() &&
+      !f.meta->ja3c().empty() && (h.alpn_count == 0 || !f.meta->alpn().empty())) {
+    return;  // nDPI already has all of it: no second allocation
+  }
+  constexpr std::size_t kNameMax = 79;  // nDPI 4.2's host_server_name[80], NUL included
+  char name[kNameMax];
+  const std::size_t full = strnlen(h.sni.data(), h.sni.size());
+  const std::size_t n = std::min(full, kNameMax);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(h.sni[full - n + i]);
+    name[i] = c < 0x20 || c > 0x7E ? '?' : (c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : static_cast<char>(c));
+  }
+  char alpn[kTlsAlpnMax * kTlsAlpnCap];
+  std::size_t an = 0;
+  for (uint8_t i = 0; i < h.alpn_count && i < kTlsAlpnMax; ++i) {
+    const std::size_t len = strnlen(h.alpn[i].data(), h.alpn[i].size());
+    if (an > 0) alpn[an++] = ',';
+    std::memcpy(alpn + an, h.alpn[i].data(), len);
+    an += len;
+  }
+  flow::FlowMeta::Fields x;
+  x.server_name = std::string_view(name, n);
+  x.alpn = std::string_view(alpn, an);
+  x.ja3c = std::string_view(h.ja3_md5.data(), strnlen(h.ja3_md5.data(), h.ja3_md5.size()));
+  x.has_tls = true;
+  x.tls_version = h.version;
+  f.meta = flow::FlowMeta::merge(f.meta ? f.meta->fields() : flow::FlowMeta::Fields{}, x);
+}
+
 bool looks_bfcp(const uint8_t* b, std::size_t n) {
   uint32_t conference = 0;
   uint16_t user = 0;
@@ -222,9 +258,12 @@ void Detectors::on_udp(flow::Flow& f, const decode::Packet& p, flow::Dir d) {
       }
       if (status == QuicInitialParser::Status::NeedMore) return;
       DetApp named = DetApp::None;
-      if (status == QuicInitialParser::Status::Complete && q->hello() && q->hello()->sni_len > 0) {
-        const auto& sni = q->hello()->sni;
-        named = server_name_app(std::string_view(sni.data(), strnlen(sni.data(), sni.size())));
+      if (status == QuicInitialParser::Status::Complete && q->hello()) {
+        keep_client_hello(f, *q->hello());
+        if (q->hello()->sni_len > 0) {
+          const auto& sni = q->hello()->sni;
+          named = server_name_app(std::string_view(sni.data(), strnlen(sni.data(), sni.size())));
+        }
       }
       f.cls.detector_state |= kQuicDone;
       if (st != nullptr) st->quic.reset();

@@ -18,7 +18,8 @@ struct Verdict;
 ///  - structure (confidence dpi): WhatsApp's TCP prologue, SealChat's prologue and relay header, STUN
 ///    REALM / vendor attributes, Discord IP discovery, Agora SD-RTN edge requests, Zoom SFU/P2P media
 ///    headers, OICQ, Threema's handshake sizes, XMPP stanzas, Mumble pings, Line's call counters, STUN
-///    and RTP over TCP, QUIC ClientHellos split over datagrams, MGCP commands, BFCP request/answer
+///    and RTP over TCP, QUIC ClientHellos split over datagrams (whose server name and handshake metadata
+///    also go into the record where nDPI 4.2 has none), MGCP commands, BFCP request/answer
 ///    headers, Cisco Skinny framing, TeamSpeak 3 weblist announces, and server names of messaging services
 ///    (TLS/HTTP/QUIC); WebRTC media whose server is in nDPI's own Google network list is GoogleCall;
 ///  - the call cache (confidence dpi-cache): flows sharing a call participant's endpoint in its lifetime;

@@ -308,8 +308,7 @@ void NdpiEngine::copy_meta(flow::Flow& f) {
                       std::find(std::begin(tls_like), std::end(tls_like), f.cls.app) != std::end(tls_like);
   if (n == 0 && !is_tls && nf->risk == 0) return;  // nothing to keep: no allocation
   flow::FlowMeta::Fields x;
-  x.server_name = n > 0 ? std::string_view(nf->host_server_name, n)
-                        : (f.meta ? f.meta->server_name() : std::string_view());
+  x.server_name = std::string_view(nf->host_server_name, n);
   x.risk = nf->risk;
   if (is_tls) {
     const auto& t = nf->protos.tls_quic;
@@ -321,7 +320,9 @@ void NdpiEngine::copy_meta(flow::Flow& f) {
 #endif
     if (t.alpn != nullptr) x.alpn = std::string_view(t.alpn, strnlen(t.alpn, 256));
   }
-  f.meta = flow::FlowMeta::make(x);  // x may view the old block: it is freed only after the copy
+  // nDPI's values first; what the detectors already kept (a QUIC ClientHello they decrypted) fills the
+  // rest. The fallback views the old block, which is freed only after the copy.
+  f.meta = flow::FlowMeta::merge(x, f.meta ? f.meta->fields() : flow::FlowMeta::Fields{});
 }
 
 void NdpiEngine::discard(flow::Flow& f) {

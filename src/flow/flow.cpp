@@ -58,6 +58,31 @@ std::unique_ptr<FlowMeta> FlowMeta::make(const Fields& x) {
   return m;
 }
 
+std::unique_ptr<FlowMeta> FlowMeta::merge(const Fields& primary, const Fields& fallback) {
+  const auto pick = [](std::string_view a, std::string_view b) { return a.empty() ? b : a; };
+  Fields x;
+  x.server_name = pick(primary.server_name, fallback.server_name);
+  x.alpn = pick(primary.alpn, fallback.alpn);
+  x.ja3c = pick(primary.ja3c, fallback.ja3c);
+  x.ja3s = pick(primary.ja3s, fallback.ja3s);
+  x.has_tls = primary.has_tls || fallback.has_tls;
+  x.tls_version = primary.tls_version != 0 ? primary.tls_version : fallback.tls_version;
+  x.risk = primary.risk != 0 ? primary.risk : fallback.risk;
+  return make(x);
+}
+
+FlowMeta::Fields FlowMeta::fields() const {
+  Fields x;
+  x.server_name = server_name();
+  x.alpn = alpn();
+  x.ja3c = ja3c();
+  x.ja3s = ja3s();
+  x.has_tls = has_tls_;
+  x.tls_version = tls_version_;
+  x.risk = risk_;
+  return x;
+}
+
 void Flow::reset() {
   const uint32_t s = slot;
   *this = Flow{};

@@ -98,6 +98,12 @@ class FlowMeta {
   };
   /// One allocation holding `x`; each string is cut at 65535 bytes (nDPI's are far shorter).
   static std::unique_ptr<FlowMeta> make(const Fields& x);
+  /// One allocation holding `primary`, each of its empty fields (empty string, version 0, risk 0) taken
+  /// from `fallback`; has_tls when either has it. The two sources of a record's metadata (nDPI, and the
+  /// QUIC ClientHellos sealscope decrypts itself) meet here, in whichever order they come.
+  static std::unique_ptr<FlowMeta> merge(const Fields& primary, const Fields& fallback);
+  /// This block's fields (views into it).
+  Fields fields() const;
   static void operator delete(void* p) { ::operator delete(p); }
   FlowMeta(const FlowMeta&) = delete;
   FlowMeta& operator=(const FlowMeta&) = delete;

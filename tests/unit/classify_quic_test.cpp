@@ -580,3 +580,56 @@ TEST_CASE("QUIC ClientHello split over datagrams 15 s apart: parking the nDPI st
   }
   CHECK(line[0] == line[1]);
 }
+
+TEST_CASE("A QUIC ClientHello nDPI 4.2 cannot read gives the record its server name and handshake metadata",
+          "[classify][quic]") {
+  using namespace sealscope;
+  // The ClientHello's server name in capitals: the record writes names as nDPI does, in lower case.
+  Bytes ch = client_hello();
+  const auto at = std::search(ch.begin(), ch.end(), std::begin("example.com"), std::end("example.com") - 1);
+  REQUIRE(at != ch.end());
+  std::transform(at, at + 7, at, [](uint8_t c) { return static_cast<uint8_t>(c - 32); });  // EXAMPLE.com
+  auto frame = [](const Bytes& initial) {
+    return testing::PacketBuilder().eth().ipv4("192.168.1.20", "198.51.100.7").udp(50000, 443)
+        .payload(std::string(initial.begin(), initial.end())).build();
+  };
+  auto padded = [&](std::size_t off, std::size_t n, uint32_t pn) {
+    Bytes frames = crypto_frame(ch, off, n);
+    frames.resize(1180, 0);  // PADDING: a client Initial's datagram carries at least 1200 bytes
+    return frame(protected_initial(kQuicVersion1, kDcid, frames, pn));
+  };
+  struct Keep : stats::RecordSink {
+    std::vector<stats::FlowRecord> records;
+    void write(const stats::FlowRecord& r) override { records.push_back(r); }
+  };
+  // Two datagrams in reverse order (nDPI 4.2 keeps CRYPTO data only in order), and one QUIC v2 Initial
+  // (a version nDPI 4.2 does not know).
+  const std::vector<std::vector<testing::Frame>> cases = {
+      {padded(100, ch.size() - 100, 1), padded(0, 100, 0)},
+      {frame(hex(kV2Protected))},
+  };
+  for (std::size_t k = 0; k < cases.size(); ++k) {
+    INFO((k == 0 ? "v1, reverse order" : "v2"));
+    analyze::PipelineOptions o;
+    Keep sink;
+    analyze::Worker w(o, sink, 1);
+    decode::Decoder dec;
+    decode::AnomalyCounters an;
+    TimestampUs t = TimestampUs{1700000000} * 1000000;
+    for (const testing::Frame& f : cases[k]) {
+      decode::Packet p;
+      REQUIRE(dec.decode(DLT_EN10MB, f.ptr(), f.size(), f.size(), p, an) == decode::DecodeResult::Ok);
+      p.ts = t += 1000;
+      w.process(p);
+    }
+    w.finish();
+    REQUIRE(sink.records.size() == 1);
+    const stats::FlowRecord& r = sink.records[0];
+    CHECK(r.server_name == "example.com");
+    REQUIRE(r.has_tls);
+    CHECK(r.tls_version == "TLSv1.3");
+    CHECK(r.tls_alpn == "alpn");
+    CHECK(r.tls_ja3c == "41bc9ae914d6cb3bd0bd0a5453ab7d7f");  // as the RFC Initials' test above
+    CHECK(r.tls_ja3s.empty());                                // the server's Initials are not decrypted
+  }
+}

@@ -224,6 +224,41 @@ TEST_CASE("flow: FlowMeta keeps its own copy of each string, apart from its neig
   CHECK(c->alpn() == "http/1.1");
 }
 
+TEST_CASE("flow: FlowMeta::merge keeps the primary's values and fills only its empty ones", "[flow][meta]") {
+  // nDPI's values (primary) over a QUIC ClientHello's (fallback), whichever came first.
+  FlowMeta::Fields ndpi;
+  ndpi.server_name = "www.example.com";
+  ndpi.has_tls = true;
+  ndpi.risk = 4;
+  FlowMeta::Fields own;
+  own.server_name = "other.example";
+  own.alpn = "h3";
+  own.ja3c = "0123456789abcdef0123456789abcdef";
+  own.has_tls = true;
+  own.tls_version = 0x0304;
+  const std::unique_ptr<FlowMeta> m = FlowMeta::merge(ndpi, own);
+  CHECK(m->server_name() == "www.example.com");
+  CHECK(m->alpn() == "h3");
+  CHECK(m->ja3c() == "0123456789abcdef0123456789abcdef");
+  CHECK(m->ja3s().empty());
+  CHECK(m->has_tls());
+  CHECK(m->tls_version() == 0x0304);
+  CHECK(m->risk() == 4);
+
+  // Merging into an existing block: the fallback may view the block being replaced.
+  std::unique_ptr<FlowMeta> held = FlowMeta::make(own);
+  FlowMeta::Fields plain;  // e.g. a DNS name from nDPI: no TLS of its own
+  plain.server_name = "dns.example";
+  held = FlowMeta::merge(plain, held->fields());
+  CHECK(held->server_name() == "dns.example");
+  CHECK(held->alpn() == "h3");
+  CHECK(held->has_tls());
+  CHECK(held->tls_version() == 0x0304);
+  const FlowMeta::Fields back = held->fields();
+  CHECK(back.ja3c == "0123456789abcdef0123456789abcdef");
+  CHECK(back.risk == 0);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Flow table
 

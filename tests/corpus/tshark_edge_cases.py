@@ -12,7 +12,9 @@ destination options header; GTP-U with a sequence number and with an extension h
 ICMP error inside GTP-U quoting UDP; the first fragment of a datagram to UDP port 2152 (not
 decapsulated); a frame cut by the snap length; a UDP length past the IP payload; a TCP data offset below
 5; a frame padded to 60 bytes; ARP; an IPv4 total length of 0 (segmentation offload); QinQ with a 0x9100
-outer tag; IP in IP; IPv6 in UDP (Teredo's port); IPv6 over PPPoE; an orphan fragment.
+outer tag; IP in IP; IPv6 in UDP (Teredo's port); IPv6 over PPPoE; an orphan fragment; a TLS 1.3
+handshake whose server name is longer than nDPI keeps, in mixed case, with a UTF-8 letter; an HTTP Host
+in capitals with a port; a DNS name with UTF-8 letters.
 
 Usage: tshark_edge_cases.py SEALSCOPE
 Exit 0 equal, 1 a difference, 2 usage, 77 skipped (no tshark).
@@ -87,6 +89,50 @@ def write_pcap(path, frames):
             fh.write(struct.pack("<IIII", us // 1000000, us % 1000000, len(cap), len(data)) + cap)
 
 
+def tls_record(handshake_type, body):
+    return struct.pack("!BHH", 22, 0x0301, 4 + len(body)) + struct.pack("!I", handshake_type << 24 | len(body)) + body
+
+
+def extension(kind, data):
+    return struct.pack("!HH", kind, len(data)) + data
+
+
+def client_hello(sni, alpn):
+    """A TLS 1.3 ClientHello offering `alpn`, with server name `sni` (bytes)."""
+    protocols = b"".join(bytes([len(p)]) + p for p in alpn)
+    exts = (extension(0, struct.pack("!HBH", len(sni) + 3, 0, len(sni)) + sni) +
+            extension(10, struct.pack("!HHH", 4, 0x001D, 0x0017)) + extension(11, b"\x01\x00") +
+            extension(16, struct.pack("!H", len(protocols)) + protocols) +
+            extension(43, b"\x04\x03\x04\x03\x03"))
+    body = (struct.pack("!H", 0x0303) + bytes(range(32)) + b"\x00" + struct.pack("!HHH", 4, 0x1301, 0xC02F) +
+            b"\x01\x00" + struct.pack("!H", len(exts)) + exts)
+    return tls_record(1, body)
+
+
+def server_hello():
+    """A TLS 1.3 ServerHello (supported_versions: TLS 1.3)."""
+    exts = extension(43, b"\x03\x04")
+    body = (struct.pack("!H", 0x0303) + bytes(range(32, 64)) + b"\x00" + struct.pack("!H", 0x1301) + b"\x00" +
+            struct.pack("!H", len(exts)) + exts)
+    return tls_record(2, body)
+
+
+def dns_message(ident, name, answer=None):
+    """A query for `name` (bytes, dotted), or its answer when `answer` (an IPv4 address) is given."""
+    question = b"".join(bytes([len(p)]) + p for p in name.split(b".")) + b"\x00" + struct.pack("!HH", 1, 1)
+    if answer is None:
+        return struct.pack("!HHHHHH", ident, 0x0100, 1, 0, 0, 0) + question
+    return (struct.pack("!HHHHHH", ident, 0x8180, 1, 1, 0, 0) + question +
+            struct.pack("!HHHIH", 0xC00C, 1, 1, 60, 4) + ipaddress.IPv4Address(answer).packed)
+
+
+# Names and handshakes: a ClientHello whose server name is 109 bytes, in mixed case, with a UTF-8 letter
+# among its last 79 bytes; an HTTP Host in capitals with a port; a DNS name with UTF-8 letters.
+LONG_SNI = b"Label" * 19 + "\u00e9".encode() + b".Example.COM"
+HTTP_HOST = b"WWW.Example.COM:8080"
+DNS_NAME = "\u00dcn\u00efcode.Example".encode()
+
+
 def edge_frames():
     t0 = 1709294400.0
     f = []
@@ -157,6 +203,19 @@ def edge_frames():
     add(117.001, eth(ipv4(CELL, CORE, 17, g[48:], ident=99, offset8=6)))
     # A later fragment whose first fragment never comes.
     add(118, eth(ipv4(CLIENT, SERVER, 17, b"o" * 16, ident=555, offset8=10)))
+    # TLS 1.3 handshake with a long server name; HTTP with a Host in capitals and a port; DNS with UTF-8.
+    for i, (up, flags, data) in enumerate([(1, SYN, b""), (0, SYN | ACK, b""), (1, ACK, b""),
+                                           (1, PSH | ACK, client_hello(LONG_SNI, [b"h2", b"http/1.1"])),
+                                           (0, PSH | ACK, server_hello())]):
+        add(120 + i * 0.01, eth(ipv4(CLIENT, SERVER, 6, tcp(40800, 443, flags, data)) if up else
+                                ipv4(SERVER, CLIENT, 6, tcp(443, 40800, flags, data))))
+    request = b"GET / HTTP/1.1\r\nHost: " + HTTP_HOST + b"\r\nAccept: */*\r\n\r\n"
+    for i, (up, flags, data) in enumerate([(1, SYN, b""), (0, SYN | ACK, b""), (1, ACK, b""),
+                                           (1, PSH | ACK, request)]):
+        add(121 + i * 0.01, eth(ipv4(CLIENT, SERVER, 6, tcp(40900, 8080, flags, data)) if up else
+                                ipv4(SERVER, CLIENT, 6, tcp(8080, 40900, flags, data))))
+    add(122, eth(ipv4(CLIENT, SERVER, 17, udp(41000, 53, dns_message(9, DNS_NAME)))))
+    add(122.01, eth(ipv4(SERVER, CLIENT, 17, udp(53, 41000, dns_message(9, DNS_NAME, "192.0.2.99")))))
     return f
 
 
@@ -188,6 +247,17 @@ def check_cases(model):
         problems.append(f"counts {dict(model.counts)}")
     if max(per_key.values()) != 3:
         problems.append("no key with three flows")
+    by_port = {f.initiator[1]: f for f in model.flows if f.l4 in (6, 17)}
+    ch, sh = tshark_flows.hellos(by_port[40800]) if 40800 in by_port else (None, None)
+    shown = LONG_SNI.decode("ascii", "replace").replace("?", "\ufffd")  # tshark reads the SNI as ASCII
+    if not ch or ch["sni"] != shown or ch["alpn"] != ["h2", "http/1.1"] or not ch["ja3"]:
+        problems.append(f"TLS: tshark's ClientHello {ch}")
+    if not sh or sh["chosen"] != 0x0304 or not sh["ja3s"]:
+        problems.append(f"TLS: tshark's ServerHello {sh}")
+    if 40900 not in by_port or tshark_flows.expected_server_name(by_port[40900]) != "www.example.com":
+        problems.append("HTTP: the Host is not read as www.example.com")
+    if 41000 not in by_port or tshark_flows.expected_server_name(by_port[41000]) != "??n??code.example":
+        problems.append("DNS: the query name is not read as ??n??code.example")
     return problems
 
 
@@ -204,7 +274,7 @@ def main():
         frames, _ = tshark_flows.run_tshark(capture)
         model, problems = tshark_flows.build_model(frames)
         problems += [f"case not as meant: {p}" for p in check_cases(model)]
-        _, found, covered = tshark_flows.check_capture(sys.argv[1], capture)
+        _, found, covered, _ = tshark_flows.check_capture(sys.argv[1], capture)
         problems += found
     for p in problems:
         print(f"  {p}")

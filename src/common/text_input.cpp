@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 
 #include "common/errors.hpp"
 
@@ -39,6 +40,20 @@ std::string_view text_line(std::string_view text, int line) {
   if (end == std::string_view::npos) end = text.size();
   if (end > start && text[end - 1] == '\r') --end;
   return text.substr(start, end - start);
+}
+
+int character_column(std::string_view text, int line, int byte_column) {
+  if (byte_column <= 1) return byte_column;
+  std::string_view l = text_line(text, line);
+  if (line == 1 && l.substr(0, 3) == "\xEF\xBB\xBF") l.remove_prefix(3);
+  return text_column(l, static_cast<std::size_t>(byte_column - 1));
+}
+
+std::string read_text_input(const std::string& path, const std::string& noun, const std::string& open_failure) {
+  std::ifstream in = open_text_input(path, noun, open_failure);
+  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) throw InputError(path + ": " + open_failure + ": " + std::strerror(errno));
+  return text;
 }
 
 }  // namespace sealscope

@@ -20,4 +20,12 @@ int text_column(std::string_view line, std::size_t byte_offset);
 /// Line `line` (1-based) of `text`, without its line break; empty past the end.
 std::string_view text_line(std::string_view text, int line);
 
+/// A parser's position (1-based line, 1-based column counted in bytes, as yaml-cpp's marks count them:
+/// from after a leading UTF-8 byte-order mark) turned into the column in characters on that line of
+/// `text`. Every command that reports FILE:LINE:COLUMN for a YAML file goes through this.
+int character_column(std::string_view text, int line, int byte_column);
+
+/// The whole of `path` as text; throws InputError like open_text_input, and also when reading fails.
+std::string read_text_input(const std::string& path, const std::string& noun, const std::string& open_failure);
+
 }  // namespace sealscope

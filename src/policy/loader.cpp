@@ -7,7 +7,6 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <sstream>
 
 #include "classify/labels.hpp"
 #include "common/errors.hpp"
@@ -636,10 +635,7 @@ class Loader {
 /// before the spot would put a byte column one past it.
 static void to_character_columns(const std::string& text, const std::string& name, std::vector<Diagnostic>& diags) {
   for (Diagnostic& d : diags) {
-    if (d.file != name || d.pos.column <= 1) continue;
-    std::string_view line = text_line(text, d.pos.line);
-    if (d.pos.line == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
-    d.pos.column = text_column(line, static_cast<std::size_t>(d.pos.column - 1));
+    if (d.file == name) d.pos.column = character_column(text, d.pos.line, d.pos.column);
   }
 }
 
@@ -687,10 +683,7 @@ LoadResult load_policy_file(const std::string& path, bool lint) {
       !std::filesystem::is_regular_file(path, ec) && !std::filesystem::is_fifo(path, ec)) {
     throw InputError(path + ": not a regular file, not a rules file");  // a device: /dev/null reads as empty
   }
-  std::ifstream in = open_text_input(path, "rules file", "cannot read the rules file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return load_policy_text(ss.str(), path, lint);
+  return load_policy_text(read_text_input(path, "rules file", "cannot read the rules file"), path, lint);
 }
 
 std::unique_ptr<Policy> load_policy_or_throw(const std::string& path) {

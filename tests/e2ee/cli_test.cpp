@@ -322,6 +322,10 @@ TEST_CASE("sealchat scenario: unknown keys and misshapen parts are refused with 
          "'to' must be one of the scenario's users"},
         {"relay: 127.0.0.1:1\nusers: [a, b]\nactions:\n  - call: {from: a}\n", ":4:11:", "'call' needs 'to'"},
         {"relay: 127.0.0.1:1\nseed: x\nusers: [a]\n", ":2:7:", "'seed' must be a whole number"},
+        // Columns count characters, as an editor does: "grüß" is 6 bytes, 4 characters (byte columns 49, 39).
+        {"relay: 127.0.0.1:1\nusers: [a, b]\nactions:\n  - file: {from: a, name: grüß, to: b, bytes: lots}\n",
+         ":4:47:", "'bytes' must be a whole number"},
+        {"\xEF\xBB\xBF{relay: 127.0.0.1:1, users: [grüß], sede: 1}\n", ":1:37:", "unknown key 'sede'"},
     };
     for (const auto& c : cases) {
         std::ofstream(dir / "s.yaml") << c.yaml;
@@ -331,6 +335,14 @@ TEST_CASE("sealchat scenario: unknown keys and misshapen parts are refused with 
         CHECK_THAT(r.err, Catch::Contains("s.yaml" + c.where) && Catch::Contains(c.what));
         CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
     }
+    // A file that cannot be read is named with the reason, not as a YAML position.
+    const Run missing = sealchat(dir, {"scenario", (dir / "none.yaml").string()});
+    CHECK(missing.status == 1);
+    CHECK(missing.err == "sealchat: " + (dir / "none.yaml").string() +
+                             ": cannot read the scenario file: No such file or directory\n");
+    const Run folder = sealchat(dir, {"scenario", dir.string()});
+    CHECK(folder.status == 1);
+    CHECK(folder.err == "sealchat: " + dir.string() + ": is a directory, not a scenario file\n");
     fs::remove_all(dir);
 }
 

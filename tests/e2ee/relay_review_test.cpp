@@ -195,6 +195,13 @@ TEST_CASE("Relay config: an unknown key or a wrong type names file:line:column",
     CHECK(load_error("idle_timeout_s: 100000\n") ==
           f + ":1:17: idle_timeout_s must be between 1 and 86400 seconds (got 100000)");
     CHECK(load_error("idle_timeout_s: 30\n") == "(loaded)");
+    // Columns count characters, as an editor does ("é" is two bytes: byte column 27), also after a BOM.
+    CHECK(load_error("{listen: \"é\", chat_port: x}\n") == f + ":1:26: chat_port: expected a port number (0..65535)");
+    CHECK(load_error("\xEF\xBB\xBF{listen: \"é\", chat_port: x}\n") ==
+          f + ":1:26: chat_port: expected a port number (0..65535)");
+    CHECK_THROWS_WITH(relay::load_config((dir / "none.yaml").string()),
+                      (dir / "none.yaml").string() + ": cannot read the config file: No such file or directory");
+    CHECK_THROWS_WITH(relay::load_config(dir.string()), dir.string() + ": is a directory, not a config file");
     fs::remove_all(dir);
 }
 

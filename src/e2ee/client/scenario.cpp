@@ -2,6 +2,7 @@
 
 #include "relay/request.hpp"
 #include "wire/json_int.hpp"
+#include "common/text_input.hpp"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -218,9 +219,17 @@ std::string undelivered(const std::map<std::string, std::unique_ptr<Agent>>& age
     return missing;
 }
 
-/// "line:column", 1-based, of a node (yaml-cpp's Mark is 0-based).
-std::string line_of(const YAML::Mark& m) { return fmt::format("{}:{}", m.line + 1, m.column + 1); }
-std::string line_of(const YAML::Node& n) { return line_of(n.Mark()); }
+/// "PATH:LINE:COLUMN", 1-based, of a node or mark: yaml-cpp's Mark is 0-based and counts bytes, an
+/// editor counts characters.
+struct Where {
+    const std::string& path;
+    const std::string& text;
+    std::string operator()(const YAML::Mark& m) const {
+        const int line = m.is_null() ? 1 : m.line + 1;
+        return fmt::format("{}:{}:{}", path, line, character_column(text, line, m.is_null() ? 1 : m.column + 1));
+    }
+    std::string operator()(const YAML::Node& n) const { return (*this)(n.Mark()); }
+};
 
 std::string join(const std::vector<std::string>& v) {
     std::string out;
@@ -270,9 +279,9 @@ std::string names(const Keys& keys) {
 /// Check the shape of a scenario before anything is played: a map of known top-level keys, a list of
 /// valid and distinct user names, a list of actions with one known kind each and only that kind's keys,
 /// each value of its kind. Throws std::runtime_error "PATH:LINE:COLUMN: ...".
-void check_scenario(const std::string& path, const YAML::Node& y) {
+void check_scenario(const Where& at, const YAML::Node& y) {
     auto fail = [&](const YAML::Node& n, const std::string& msg) {
-        return std::runtime_error(fmt::format("{}:{}: {}", path, line_of(n), msg));
+        return std::runtime_error(fmt::format("{}: {}", at(n), msg));
     };
     std::set<std::string> users;
     auto check_value = [&](const std::string& key, const YAML::Node& v, Kind kind) {
@@ -356,19 +365,21 @@ void run_scenario(const std::string& path, std::ostream& action_log, const std::
 
 void run_scenario(const std::string& path, std::ostream& action_log, const ScenarioOptions& options) {
     const std::string& relay_override = options.relay;
+    const std::string source = read_text_input(path, "scenario file", "cannot read the scenario file");
+    const Where at{path, source};
     YAML::Node y;
     try {
-        y = YAML::LoadFile(path);
+        y = YAML::Load(source);
     } catch (const YAML::Exception& e) {
-        throw std::runtime_error(fmt::format("{}:{}: {}", path, line_of(e.mark), e.msg));
+        throw std::runtime_error(fmt::format("{}: {}", at(e.mark), e.msg));
     }
     try {
-        check_scenario(path, y);
+        check_scenario(at, y);
     } catch (const YAML::Exception& e) {
-        throw std::runtime_error(fmt::format("{}:{}: {}", path, line_of(e.mark), e.msg));
+        throw std::runtime_error(fmt::format("{}: {}", at(e.mark), e.msg));
     }
     auto fail = [&](const YAML::Node& n, const std::string& msg) {
-        return std::runtime_error(fmt::format("{}:{}: {}", path, line_of(n), msg));
+        return std::runtime_error(fmt::format("{}: {}", at(n), msg));
     };
     ClientConfig cfg;
     std::uint32_t seed = 1;
@@ -389,7 +400,7 @@ void run_scenario(const std::string& path, std::ostream& action_log, const Scena
         if (y["keepalive_s"]) keepalive_s = y["keepalive_s"].as<double>();
         if (y["drain_s"]) drain_s = y["drain_s"].as<double>();
     } catch (const YAML::Exception& e) {
-        throw std::runtime_error(fmt::format("{}:{}: {}", path, line_of(e.mark), e.msg));
+        throw std::runtime_error(fmt::format("{}: {}", at(e.mark), e.msg));
     }
     if (options.blob_port) cfg.blob_port = *options.blob_port;
     cfg.null_cipher = options.null_cipher;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/nearest_word.hpp"
+#include "common/text_input.hpp"
 
 namespace sealscope::e2ee::relay {
 
@@ -69,12 +70,15 @@ void ChatSession::close() {
 }
 
 RelayConfig load_config(const std::string& path, RelayConfig c) {
-    auto at = [&](const YAML::Mark& m) { return fmt::format("{}:{}:{}", path, m.line + 1, m.column + 1); };
+    const std::string source = read_text_input(path, "config file", "cannot read the config file");
+    // Columns in characters, as an editor shows them (yaml-cpp counts bytes).
+    auto at = [&](const YAML::Mark& m) {
+        const int line = m.is_null() ? 1 : m.line + 1;
+        return fmt::format("{}:{}:{}", path, line, character_column(source, line, m.is_null() ? 1 : m.column + 1));
+    };
     YAML::Node y;
     try {
-        y = YAML::LoadFile(path);
-    } catch (const YAML::BadFile&) {
-        throw std::runtime_error(fmt::format("cannot read config file {}: {}", path, std::strerror(errno)));
+        y = YAML::Load(source);
     } catch (const YAML::Exception& e) {
         throw std::runtime_error(fmt::format("{}: {}", at(e.mark), e.msg));
     }

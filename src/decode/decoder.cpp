@@ -535,4 +535,47 @@ DecodeResult Decoder::decode_l4(const uint8_t* p, uint32_t caplen, uint32_t len,
   }
 }
 
+bool fragment_fields(const Packet& p, FragmentFields& out) {
+  if (!p.fragmented || p.l3 == nullptr) return false;
+  const uint8_t* h = p.l3;
+  const uint32_t cap = p.l3_caplen;
+  if (p.ip_version == 4) {
+    if (cap < 20) return false;
+    const uint32_t ihl = (h[0] & 0x0F) * 4u;
+    if (ihl < 20 || ihl > cap || ihl > p.ip_len) return false;
+    const uint16_t frag = rd16(h + 6);
+    out.offset = (frag & 0x1FFFu) * 8u;
+    out.more = (frag & 0x2000) != 0;
+    out.next = h[9];
+    out.data = h + ihl;
+    out.caplen = cap - ihl;
+    out.len = p.ip_len - ihl;
+    return true;
+  }
+  if (p.ip_version != 6 || cap < 40) return false;
+  // The chain as decode_ip() walks it, up to the fragment header.
+  uint8_t next = h[6];
+  uint32_t off = 40;
+  for (int n = 0; n < kMaxIpv6Ext; ++n) {
+    if (off + 8 > cap) return false;
+    const uint8_t* e = h + off;
+    if (next == 44) {
+      const uint16_t fo = rd16(e + 2);
+      out.offset = fo & 0xFFF8u;
+      out.more = (fo & 1) != 0;
+      out.next = e[0];
+      out.data = e + 8;
+      out.caplen = cap - off - 8;
+      out.len = p.ip_len > off + 8 ? p.ip_len - off - 8 : 0;
+      return true;
+    }
+    if (next != 0 && next != 43 && next != 60 && next != 51 && next != 135 && next != 139 && next != 140) {
+      return false;
+    }
+    off += next == 51 ? (e[1] + 2u) * 4u : (e[1] + 1u) * 8u;  // AH counts 4-byte units, the others 8
+    next = e[0];
+  }
+  return false;
+}
+
 }  // namespace sealscope::decode

@@ -41,4 +41,19 @@ class Decoder {
   DecoderOptions opts_;
 };
 
+/// Where a fragment sits in its datagram (RFC 791; RFC 8200 §4.5).
+struct FragmentFields {
+  uint32_t offset = 0;             ///< of this fragment's data in the datagram's fragmentable part, in bytes
+  bool more = false;               ///< MF (IPv4) / M (IPv6): more fragments follow
+  uint8_t next = 0;                ///< IPv4 protocol, or the fragment header's next header (equal in every fragment)
+  const uint8_t* data = nullptr;   ///< this fragment's data: the IPv4 payload, or what follows the fragment header
+  uint32_t caplen = 0, len = 0;    ///< bytes of it captured, and on the wire
+};
+
+/// Reads the fragment fields of a packet decode() accepted, from its IP header (`p.l3`) again. Off the packet
+/// path on purpose: decode() leaves them out of `Packet`, so `analyze` pays nothing for the audit's datagram
+/// reassembly, the only reader. False when `p` is no fragment or its header cannot be read to the fragment
+/// fields.
+bool fragment_fields(const Packet& p, FragmentFields& out);
+
 }  // namespace sealscope::decode

@@ -831,6 +831,81 @@ TEST_CASE("decode: IPv6 fragment header", "[decode][frag]") {
   }
 }
 
+TEST_CASE("decode: fragment_fields reads offset, MF and the fragment's data again", "[decode][frag]") {
+  FragmentFields ff;
+  SECTION("IPv4 first fragment with options: data from the end of the IP header, UDP header included") {
+    Ipv4Opts o;
+    o.id = 0x0102;
+    o.mf = true;
+    o.options = {1, 1, 1, 0};  // NOP NOP NOP EOL: IHL 6
+    Frame f = PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2", o).udp(5000, 5001).payload(64).build();
+    f.put16(f.off(L::Udp) + 4, 8 + 64 + 80);
+    const Run x = run(f, DLT_EN10MB);
+    REQUIRE(x.r == DecodeResult::Ok);
+    REQUIRE(fragment_fields(x.p, ff));
+    CHECK(ff.offset == 0);
+    CHECK(ff.more);
+    CHECK(ff.next == 17);
+    CHECK(ff.data == x.p.l3 + 24);
+    CHECK(ff.len == 8 + 64);
+    CHECK(ff.caplen == 8 + 64);
+    CHECK(x.p.payload - ff.data == 8);  // where the transport payload starts in the datagram
+  }
+  SECTION("IPv4 last fragment cut by the snap length") {
+    Ipv4Opts o;
+    o.frag_off8 = 185;
+    Frame f = PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2", o).payload(48).build();
+    f.data[f.off(L::Ipv4) + 9] = 17;
+    const Run x = run(f, DLT_EN10MB, f.size() - 10, f.size());
+    REQUIRE(x.r == DecodeResult::Ok);
+    REQUIRE(fragment_fields(x.p, ff));
+    CHECK(ff.offset == 1480);
+    CHECK_FALSE(ff.more);
+    CHECK(ff.data == x.p.payload);
+    CHECK(ff.len == 48);
+    CHECK(ff.caplen == 38);
+  }
+  SECTION("IPv6 first fragment behind hop-by-hop options, a destination options header in the fragmentable part") {
+    const Frame f = PacketBuilder()
+                        .eth()
+                        .ipv6("2001:db8::1", "2001:db8::2")
+                        .ipv6_ext(0)
+                        .ipv6_frag(0, true, 0xCAFE0001)
+                        .ipv6_ext(60)
+                        .udp(7000, 7001)
+                        .payload(40)
+                        .build();
+    const Run x = run(f, DLT_EN10MB);
+    REQUIRE(x.r == DecodeResult::Ok);
+    REQUIRE(fragment_fields(x.p, ff));
+    CHECK(ff.offset == 0);
+    CHECK(ff.more);
+    CHECK(ff.next == 60);        // the fragment header's next header, not the transport's (17)
+    CHECK(x.p.l4_proto == 17);
+    CHECK(ff.data == x.p.l3 + 40 + 8 + 8);
+    CHECK(ff.len == 8 + 8 + 40);
+    CHECK(x.p.payload - ff.data == 16);
+  }
+  SECTION("IPv6 later fragment: the fragment header's fields, data where decode() put the payload") {
+    Frame f = PacketBuilder().eth().ipv6("2001:db8::1", "2001:db8::2").ipv6_frag(6, false, 7).payload(24).build();
+    f.data[f.off(L::Ipv6Ext)] = 17;
+    const Run x = run(f, DLT_EN10MB);
+    REQUIRE(x.r == DecodeResult::Ok);
+    REQUIRE(fragment_fields(x.p, ff));
+    CHECK(ff.offset == 48);
+    CHECK_FALSE(ff.more);
+    CHECK(ff.next == 17);
+    CHECK(ff.data == x.p.payload);
+    CHECK(ff.len == 24);
+  }
+  SECTION("not a fragment") {
+    const Frame f = PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).payload(8).build();
+    const Run x = run(f, DLT_EN10MB);
+    REQUIRE(x.r == DecodeResult::Ok);
+    CHECK_FALSE(fragment_fields(x.p, ff));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Truncation sweep
 

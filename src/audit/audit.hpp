@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "analyze/worker.hpp"
+#include "audit/defrag.hpp"
 #include "audit/framing.hpp"
 #include "audit/matcher.hpp"
 #include "audit/randomness.hpp"
@@ -18,19 +19,32 @@ namespace sealscope::audit {
 
 struct AuditOptions {
   ReassemblyLimits reassembly;
+  DefragLimits defrag;
   uint32_t max_hits_listed = 1000;  ///< hits beyond this are counted, not listed
 };
+
+/// Where an occurrence was found.
+enum class HitKind : uint8_t {
+  Packet,    ///< in one packet's transport payload (a fragment's own bytes included)
+  Stream,    ///< in a reassembled TCP direction
+  Datagram,  ///< in a reassembled IP datagram's transport payload, across fragments (no one fragment holds it)
+};
+
+/// Report name of a hit kind: "packet", "stream", "datagram".
+const char* hit_kind_name(HitKind k);
 
 /// One occurrence of a canary. Where it is, never what surrounds it.
 struct Hit {
   static constexpr uint64_t kNoFlow = ~uint64_t{0};
   uint32_t pattern = 0;  ///< index into Matcher::patterns()
-  bool stream = false;   ///< in a reassembled TCP stream (else in one packet's payload)
+  HitKind kind = HitKind::Packet;
   uint16_t file = 0;     ///< input index
-  uint32_t frame_no = 0; ///< packet (for stream hits: the packet holding the canary's last byte)
+  uint32_t frame_no = 0; ///< packet (stream hits: the one holding the canary's last byte; datagram hits: the
+                         ///< fragment that completed the datagram)
   uint64_t flow_id = 0;  ///< kNoFlow: a later fragment that reached no flow (held or orphaned)
-  uint8_t dir = 0;       ///< 0 = from the initiator (meaningless with kNoFlow)
-  uint64_t offset = 0;   ///< in the packet's transport payload, or in the direction's stream
+  uint8_t dir = 0;       ///< 0 = from the initiator (meaningless with kNoFlow); datagram: the first fragment's
+  uint64_t offset = 0;   ///< in the packet's transport payload, the direction's stream, or the datagram's
+                         ///< transport payload
 };
 
 /// What the audit concludes about one direction of a flow.
@@ -48,7 +62,7 @@ struct FlowResult {
   uint16_t file = 0;
   bool messaging = false;  ///< has a service family (activity other than dns)
   DirResult dir[2];
-  uint64_t hits_packet = 0, hits_stream = 0;
+  uint64_t hits_packet = 0, hits_stream = 0, hits_datagram = 0;
   std::vector<std::string> findings;  ///< why this flow counts against the verdict (messaging flows)
   std::vector<std::string> notes;     ///< non-random binary content: reported, not counted
   bool fails = false;
@@ -65,7 +79,7 @@ class Auditor : public analyze::PacketObserver, public stats::RecordSink {
                  const classify::Classifier& cls) override;
   void write(const stats::FlowRecord& r) override;
   /// Later fragments no flow had when they came (held for their first fragment, or orphaned): their
-  /// payload is searched here, packet by packet (there is no stream to put them in).
+  /// payload is searched here, packet by packet, and they go to the datagram reassembly like any fragment.
   void on_unattributed(const decode::Packet& p) override;
 
   bool pass() const { return hits_total_ == 0 && failing_flows_ == 0; }
@@ -73,6 +87,10 @@ class Auditor : public analyze::PacketObserver, public stats::RecordSink {
   uint64_t hits_total() const { return hits_total_; }
   uint64_t hits_in_packets() const { return hits_packet_; }
   uint64_t hits_in_streams() const { return hits_stream_; }
+  /// Occurrences found in reassembled IP datagrams that no single fragment holds (the others are packet hits).
+  uint64_t hits_in_datagrams() const { return hits_datagram_; }
+  /// IP datagram reassembly: fragments taken, datagrams reassembled and searched, given up (by reason), held.
+  const Defragmenter& defrag() const { return defrag_; }
   /// Of the packet hits, those in fragments that reached no flow; and how many such fragments were searched.
   uint64_t hits_without_flow() const { return hits_no_flow_; }
   uint64_t fragments_without_flow() const { return fragments_no_flow_; }
@@ -100,14 +118,24 @@ class Auditor : public analyze::PacketObserver, public stats::RecordSink {
   struct DirSink;
   friend struct DirSink;
   static void on_match(void* ctx, uint32_t pattern, uint64_t end);
+  static void on_datagram_match(void* ctx, uint32_t pattern, uint64_t end);
   void record_hit(const Hit& h);
+  /// The clock (latest packet time) and timeline of the datagram reassembly, then its expiry.
+  void advance(const decode::Packet& p);
+  /// A fragment, with its flow when it has one: into the datagram reassembly; a completed datagram is searched.
+  void fragment(const decode::Packet& p, const flow::Flow* f, flow::Dir d);
+  void search_datagram(const Datagram& dg, const decode::Packet& completing);
 
   const Matcher& m_;
   AuditOptions o_;
   ReassemblyBudget budget_;
   std::unordered_map<uint64_t, std::unique_ptr<FlowState>> live_;
   std::vector<Hit> hits_;
-  uint64_t hits_total_ = 0, hits_packet_ = 0, hits_stream_ = 0, hits_no_flow_ = 0, fragments_no_flow_ = 0;
+  uint64_t hits_total_ = 0, hits_packet_ = 0, hits_stream_ = 0, hits_datagram_ = 0, hits_no_flow_ = 0,
+           fragments_no_flow_ = 0;
+  Defragmenter defrag_;
+  TimestampUs clock_ = 0;
+  uint16_t clock_file_ = 0;
   std::vector<uint64_t> per_canary_, per_encoding_;
   std::vector<FlowResult> flows_;
   uint64_t flows_total_ = 0, messaging_flows_ = 0, failing_flows_ = 0, other_cleartext_ = 0;

@@ -7,13 +7,14 @@ namespace sealscope::audit {
 
 bool Datagram::one_fragment_holds(uint32_t start, uint32_t end) const {
   auto r = runs.upper_bound(start);
-  if (r == runs.begin()) return false;
-  --r;
-  return r->second.end >= end;
+  if (r != runs.begin() && std::prev(r)->second.end >= end) return true;
+  return std::any_of(agreeing.begin(), agreeing.end(),
+                     [&](const auto& a) { return a.first <= start && end <= a.second; });
 }
 
 void Defragmenter::recharge(Datagram& d) {
-  const uint64_t now = kDatagramOverhead + d.runs.size() * kRunOverhead + d.bytes.capacity();
+  const uint64_t now =
+      kDatagramOverhead + (d.runs.size() + d.agreeing.capacity()) * kRunOverhead + d.bytes.capacity();
   c_.held = c_.held + now - d.charge;
   d.charge = now;
 }
@@ -31,6 +32,7 @@ void Defragmenter::give_up(Entry& e, Drop why) {
   d.dead = true;
   std::vector<uint8_t>().swap(d.bytes);
   d.runs.clear();
+  std::vector<std::pair<uint32_t, uint32_t>>().swap(d.agreeing);
   --live_;
   recharge(d);
 }
@@ -123,6 +125,7 @@ bool Defragmenter::add(const Fragment& f, TimestampUs now, Datagram& done) {
   // First copy wins: fill only the holes of [offset, end), remembering which fragment filled them.
   uint32_t pos = f.offset;
   bool overlapped = false;
+  uint64_t conflicts = 0;
   auto r = d.runs.upper_bound(pos);
   if (r != d.runs.begin() && std::prev(r)->second.end > pos) --r;
   while (pos < end) {
@@ -137,11 +140,15 @@ bool Defragmenter::add(const Fragment& f, TimestampUs now, Datagram& done) {
     // [pos, ...) is held already, by run r.
     const uint32_t held_end = std::min(end, r->second.end);
     overlapped = true;
-    for (uint32_t i = pos; i < held_end; ++i) c_.conflicting_bytes += d.bytes[i] != f.data[i - f.offset];
+    for (uint32_t i = pos; i < held_end; ++i) conflicts += d.bytes[i] != f.data[i - f.offset];
     pos = held_end;
     ++r;
   }
-  if (overlapped) ++c_.overlapping_fragments;
+  if (overlapped) {
+    ++c_.overlapping_fragments;
+    c_.conflicting_bytes += conflicts;
+    if (conflicts == 0) d.agreeing.emplace_back(f.offset, end);
+  }
   recharge(d);
   enforce_cap(e);
   c_.peak = std::max(c_.peak, c_.held);

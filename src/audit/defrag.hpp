@@ -60,9 +60,12 @@ struct Datagram {
     uint32_t fragment;
   };
   std::map<uint32_t, Run> runs;  ///< by start; disjoint
+  /// Whole ranges of fragments that overlapped bytes already held and agreed with every one of them (a
+  /// fragment that overlapped nothing is one run already).
+  std::vector<std::pair<uint32_t, uint32_t>> agreeing;
 
-  /// True when the bytes [start, end) all came from one fragment: that fragment's own payload holds them in
-  /// the same order, so the search of that packet on its own already saw them.
+  /// True when one fragment's own payload holds the bytes [start, end) as they are here (a run, or the range of
+  /// an agreeing fragment), so the search of that packet on its own already saw them.
   bool one_fragment_holds(uint32_t start, uint32_t end) const;
 };
 

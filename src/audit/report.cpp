@@ -84,10 +84,34 @@ std::vector<std::pair<std::string, uint64_t>> encodings_found(const Auditor& a) 
   return found;
 }
 
+// The JSON key of a hit's offset: in the packet's payload, the direction's stream, the datagram's payload.
+const char* offset_key(HitKind k) {
+  switch (k) {
+    case HitKind::Packet: return "payload_offset";
+    case HitKind::Stream: return "stream_offset";
+    case HitKind::Datagram: return "datagram_offset";
+  }
+  return "payload_offset";
+}
+
+// The totals line of the summary and the page.
+std::string occurrences(const Auditor& a) {
+  return fmt::format("{} ({} in packets, {} in reassembled streams, {} across the fragments of IP datagrams)",
+                     a.hits_total(), a.hits_in_packets(), a.hits_in_streams(), a.hits_in_datagrams());
+}
+
 uint32_t canary_line(const ReportContext& ctx, size_t canary) {
   return ctx.canaries && canary < ctx.canaries->size() ? (*ctx.canaries)[canary].line : 0;
 }
 
+}  // namespace
+
+namespace {
+// Datagrams begun in fragments that were never searched whole, whatever the reason.
+uint64_t datagrams_never_whole(const Auditor& a) {
+  const DefragCounters& c = a.defrag().counters();
+  return c.timed_out + c.ended_incomplete + c.dropped_at_cap + c.not_captured + c.invalid + a.defrag().incomplete_now();
+}
 }  // namespace
 
 std::vector<std::string> warnings(const Auditor& a) {
@@ -97,6 +121,11 @@ std::vector<std::string> warnings(const Auditor& a) {
   } else if (a.messaging_flows() == 0) {
     w.push_back("no flow was classified as messaging: only the canary search could fail, so PASS says nothing "
                 "about the cleartext or randomness of a messenger that was not recognised");
+  }
+  if (const uint64_t n = datagrams_never_whole(a); n > 0) {
+    w.push_back(fmt::format("{} fragmented IP datagram(s) were never reassembled (see defragmentation): their "
+                            "fragments were searched one by one, so a canary split across two of them is not found",
+                            n));
   }
   return w;
 }
@@ -122,6 +151,7 @@ ojson report_json(const Auditor& a, const ReportContext& ctx) {
   hits["total"] = a.hits_total();
   hits["in_packets"] = a.hits_in_packets();
   hits["in_streams"] = a.hits_in_streams();
+  hits["in_datagrams"] = a.hits_in_datagrams();
   hits["in_fragments_without_flow"] = a.hits_without_flow();
   hits["fragments_without_flow_searched"] = a.fragments_without_flow();
   ojson per_canary = ojson::array();
@@ -141,7 +171,7 @@ ojson report_json(const Auditor& a, const ReportContext& ctx) {
     x["line"] = canary_line(ctx, p.canary);
     x["encoding"] = encoding_name(p.encoding);
     x["length"] = p.bytes.size();
-    x["where"] = h.stream ? "stream" : "packet";
+    x["where"] = hit_kind_name(h.kind);
     x["input"] = h.file < ctx.inputs.size() ? ctx.inputs[h.file] : "";
     x["packet"] = h.frame_no;
     if (h.flow_id == Hit::kNoFlow) {
@@ -151,7 +181,7 @@ ojson report_json(const Auditor& a, const ReportContext& ctx) {
       x["flow"] = h.flow_id;
       x["direction"] = kDirName[h.dir];
     }
-    x[h.stream ? "stream_offset" : "payload_offset"] = h.offset;
+    x[offset_key(h.kind)] = h.offset;
     list.push_back(x);
   }
   hits["listed"] = list;
@@ -183,6 +213,24 @@ ojson report_json(const Auditor& a, const ReportContext& ctx) {
   r["limit_total_bytes"] = a.budget().limits.total;
   j["reassembly"] = r;
 
+  const DefragCounters& dc = a.defrag().counters();
+  ojson df;
+  df["fragments"] = dc.fragments;
+  df["datagrams"] = dc.datagrams;
+  df["reassembled"] = dc.reassembled;
+  df["timed_out"] = dc.timed_out;
+  df["incomplete_at_end"] = dc.ended_incomplete + a.defrag().incomplete_now();  // of the run, or of a timeline
+  df["dropped_at_cap"] = dc.dropped_at_cap;
+  df["not_captured_in_full"] = dc.not_captured;
+  df["invalid"] = dc.invalid;
+  df["late_fragments"] = dc.late_fragments;
+  df["overlapping_fragments"] = dc.overlapping_fragments;
+  df["conflicting_overlap_bytes"] = dc.conflicting_bytes;
+  df["peak_held_bytes"] = dc.peak;
+  df["limit_held_bytes"] = a.defrag().limits().held;
+  df["timeout_s"] = a.defrag().limits().timeout_s;
+  j["defragmentation"] = df;
+
   ojson fl = ojson::array();
   for (const auto& f : a.flows()) {
     const auto& rec = f.rec;
@@ -199,7 +247,7 @@ ojson report_json(const Auditor& a, const ReportContext& ctx) {
     x["verdict"] = f.fails ? "FAIL" : "PASS";
     x["findings"] = f.findings;
     x["notes"] = f.notes;
-    x["canary_hits"] = {{"packets", f.hits_packet}, {"streams", f.hits_stream}};
+    x["canary_hits"] = {{"packets", f.hits_packet}, {"streams", f.hits_stream}, {"datagrams", f.hits_datagram}};
     const uint8_t l4 = rec.l4 == "tcp" ? 6 : 17;
     x["directions"] = {{"from_initiator", dir_json(f.dir[0], l4)}, {"from_responder", dir_json(f.dir[1], l4)}};
     ojson vis;
@@ -257,8 +305,8 @@ std::string report_html(const Auditor& a, const ReportContext& ctx, const std::s
     }
     raw(b, "</ul>\n");
   } else {
-    raw(b, "<p id=\"reasons\">No canary was found, in any encoding, in any packet or reassembled stream, and no "
-           "messaging flow carries cleartext content.</p>\n");
+    raw(b, "<p id=\"reasons\">No canary was found, in any encoding, in any packet, reassembled stream or reassembled "
+           "IP datagram, and no messaging flow carries cleartext content.</p>\n");
   }
   // The verdict covers what was read: say first when that is not all of the captures.
   const std::vector<std::string> incomplete = report::incomplete_lines(summary);
@@ -271,10 +319,7 @@ std::string report_html(const Auditor& a, const ReportContext& ctx, const std::s
                summary.timed ? html::utc(summary.first_ts) + " to " + html::utc(summary.last_ts) : "-", "span");
   html::kv_row(b, "frames", fmt::format("{}", summary.frames), "frames");
   html::kv_row(b, "flows", fmt::format("{} ({} messaging)", a.flows_total(), a.messaging_flows()), "flows");
-  html::kv_row(b, "canary occurrences",
-               fmt::format("{} ({} in packets, {} in reassembled streams)", a.hits_total(), a.hits_in_packets(),
-                           a.hits_in_streams()),
-               "hits");
+  html::kv_row(b, "canary occurrences", occurrences(a), "hits");
   if (a.fragments_without_flow() > 0) {
     html::kv_row(b, "fragments that reached no flow, searched one by one",
                  fmt::format("{} ({} canary occurrences)", a.fragments_without_flow(), a.hits_without_flow()),
@@ -317,7 +362,7 @@ std::string report_html(const Auditor& a, const ReportContext& ctx, const std::s
       fmt::format_to(out, "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td>"
                           "<td>{}</td><td class=\"n\">{}</td><td>",
                      pat.canary + 1, canary_line(ctx, pat.canary), encoding_name(pat.encoding), pat.bytes.size(),
-                     h.stream ? "stream" : "packet", h.offset);
+                     hit_kind_name(h.kind), h.offset);
       text(b, h.file < ctx.inputs.size() ? ctx.inputs[h.file] : "");
       if (h.flow_id == Hit::kNoFlow) {
         fmt::format_to(out, "</td><td class=\"n\">{}</td><td>none (fragment)</td><td>-</td></tr>\n", h.frame_no);
@@ -345,7 +390,7 @@ std::string report_html(const Auditor& a, const ReportContext& ctx, const std::s
   } else {
     raw(b, "<div class=\"wide\"><table id=\"flows\"><thead><tr><th>flow</th><th>l4</th><th>initiator</th>"
            "<th>responder</th><th>label</th><th>family</th><th>verdict</th><th>hits in packets</th>"
-           "<th>in streams</th><th>up framing</th><th>up bytes</th><th>up content</th><th>down framing</th>"
+           "<th>in streams</th><th>in datagrams</th><th>up framing</th><th>up bytes</th><th>up content</th><th>down framing</th>"
            "<th>down bytes</th><th>down content</th></tr></thead><tbody>\n");
     for (const FlowResult* f : listed) {
       const auto& rec = f->rec;
@@ -362,6 +407,7 @@ std::string report_html(const Auditor& a, const ReportContext& ctx, const std::s
       fmt::format_to(out, "</td><td>{}</td>", f->fails ? "FAIL" : "PASS");
       count_cell(b, f->hits_packet);
       count_cell(b, f->hits_stream);
+      count_cell(b, f->hits_datagram);
       for (const DirResult& d : f->dir) {
         const Assessment& as = d.assessment;
         fmt::format_to(out, "<td>{}{}</td>", framing_name(d.framing), d.lost_sync ? " (sync lost)" : "");
@@ -373,7 +419,7 @@ std::string report_html(const Auditor& a, const ReportContext& ctx, const std::s
       }
       raw(b, "</tr>\n");
       if (!f->findings.empty() || !f->notes.empty()) {
-        raw(b, "<tr class=\"findings\"><td></td><td colspan=\"14\" class=\"sub\">");
+        raw(b, "<tr class=\"findings\"><td></td><td colspan=\"15\" class=\"sub\">");
         bool first = true;
         for (const auto* list : {&f->findings, &f->notes}) {
           for (const auto& s : *list) {
@@ -402,6 +448,22 @@ std::string report_html(const Auditor& a, const ReportContext& ctx, const std::s
                fmt::format("{} / {} (caps {} / {} bytes)", a.budget().stream_cap_hits, a.budget().total_cap_hits,
                            a.budget().limits.per_stream, a.budget().limits.total));
   html::kv_row(b, "peak bytes held", fmt::format("{}", a.budget().peak));
+  raw(b, "</tbody></table>\n");
+
+  raw(b, "<h2>IP datagram reassembly</h2>\n<table class=\"kv\" id=\"defragmentation\"><tbody>\n");
+  const DefragCounters& dc = a.defrag().counters();
+  html::kv_row(b, "fragments", fmt::format("{}", dc.fragments));
+  html::kv_row(b, "datagrams reassembled and searched", fmt::format("{} of {}", dc.reassembled, dc.datagrams));
+  html::kv_row(b, "never reassembled",
+               fmt::format("{} timed out, {} incomplete at the end, {} dropped at the cap, {} not captured in full, "
+                           "{} invalid",
+                           dc.timed_out, dc.ended_incomplete + a.defrag().incomplete_now(), dc.dropped_at_cap,
+                           dc.not_captured, dc.invalid));
+  html::kv_row(b, "fragments of datagrams given up", fmt::format("{}", dc.late_fragments));
+  html::kv_row(b, "overlapping fragments (first copy kept)",
+               fmt::format("{} ({} bytes differed)", dc.overlapping_fragments, dc.conflicting_bytes));
+  html::kv_row(b, "peak bytes held", fmt::format("{} (cap {} bytes, timeout {} s)", dc.peak, a.defrag().limits().held,
+                                                 a.defrag().limits().timeout_s));
   raw(b, "</tbody></table>\n");
 
   fmt::format_to(out, "<h2>What stays visible</h2>\n<p>An on-path observer still sees, for every flow, the "
@@ -433,8 +495,7 @@ void print_summary(const Auditor& a, const ReportContext& ctx, std::FILE* out) {
                               a.messaging_flows());
   fmt::print(out, "  canaries: {} from {} ({} patterns in {} encodings)\n", ctx.canaries ? ctx.canaries->size() : 0,
              ctx.canaries_file, a.matcher().patterns().size(), static_cast<int>(Encoding::Count));
-  fmt::print(out, "  canary occurrences: {} ({} in packets, {} in reassembled streams)\n", a.hits_total(),
-             a.hits_in_packets(), a.hits_in_streams());
+  fmt::print(out, "  canary occurrences: {}\n", occurrences(a));
   for (size_t i = 0; i < a.hits_per_canary().size(); ++i) {
     if (a.hits_per_canary()[i] == 0) continue;
     fmt::print(out, "    canary {} (line {}): {}\n", i + 1, canary_line(ctx, i), a.hits_per_canary()[i]);
@@ -472,6 +533,12 @@ void print_summary(const Auditor& a, const ReportContext& ctx, std::FILE* out) {
              a.tcp_streams(), a.tcp_totals().delivered, a.tcp_totals().gaps, a.tcp_totals().gap_bytes,
              a.tcp_totals().duplicate, a.tcp_totals().out_of_order, a.budget().stream_cap_hits,
              a.budget().total_cap_hits, a.budget().peak);
+  const DefragCounters& dc = a.defrag().counters();
+  fmt::print(out, "  ip reassembly: {} fragments, {} of {} datagrams reassembled; never whole: {} timed out, {} "
+                  "incomplete at the end, {} dropped at the cap, {} not captured in full, {} invalid; {} overlapping "
+                  "fragments ({} bytes differed), peak held {} bytes\n",
+             dc.fragments, dc.reassembled, dc.datagrams, dc.timed_out, dc.ended_incomplete + a.defrag().incomplete_now(),
+             dc.dropped_at_cap, dc.not_captured, dc.invalid, dc.overlapping_fragments, dc.conflicting_bytes, dc.peak);
   fmt::print(out, "  visible to an observer: {} endpoints, {} names, sizes and timing of every packet\n",
              a.endpoints(), a.names().size());
   // The verdict covers what was read: say so when that is not all of the captures.

@@ -28,11 +28,12 @@ int audit_main(const std::vector<std::string>& args) {
   PipelineSwitches switches;
   po::options_description desc(
       "usage: sealscope audit --canaries FILE [OPTIONS] CAPTURE...\n\n"
-      "Checks from the network side that content stays unreadable. Searches every packet payload and every\n"
-      "reassembled TCP stream (both directions, in order, gaps noted) for each canary (a string known to be\n"
-      "in the plaintext) as raw bytes, hex (both cases), base64 (three alignments), UTF-16LE/BE and URL-\n"
-      "encoded; measures per flow direction the randomness of the content bytes after known framing (TLS,\n"
-      "DTLS, QUIC, RTP, sealchat, WhatsApp) is stripped; flags cleartext protocols in messaging flows.\n"
+      "Checks from the network side that content stays unreadable. Searches every packet payload, every\n"
+      "reassembled TCP stream (both directions, in order, gaps noted) and every fragmented IPv4/IPv6\n"
+      "datagram reassembled, for each canary (a string known to be in the plaintext) as raw bytes, hex\n"
+      "(both cases), base64 (three alignments), UTF-16LE/BE and URL-encoded; measures per flow direction\n"
+      "the randomness of the content bytes after known framing (TLS, DTLS, QUIC, RTP, sealchat, WhatsApp)\n"
+      "is stripped; flags cleartext protocols in messaging flows.\n"
       "PASS only when no canary is found and no messaging flow carries cleartext content. Hits are reported\n"
       "by position and encoding, canaries by number and line: never the bytes.\n"
       "A CAPTURE of - is standard input (pcap or pcapng).\n\nOptions");
@@ -50,6 +51,11 @@ int audit_main(const std::vector<std::string>& args) {
        "(at most --reassembly-total-cap)")
       ("reassembly-total-cap", po::value(&ao.reassembly.total)->default_value(64u << 20),
        "bytes held for all TCP directions together; at the cap the stream that pushes past it skips its hole")
+      ("defrag-cap", po::value(&ao.defrag.held)->default_value(16u << 20),
+       "bytes held for IP datagrams whose fragments have not all come; at the cap the oldest are given up "
+       "(counted; their fragments are still searched one by one)")
+      ("defrag-timeout", po::value(&ao.defrag.timeout_s)->default_value(30),
+       "seconds after its first fragment an incomplete IP datagram is given up (counted)")
       ("bpf", po::value(&o.bpf), "BPF filter applied to the captures (pcap-filter(7))")
       ("quiet,q", po::bool_switch(&quiet),
        "print only the verdict line (and a warning on stderr when no flow was seen)");
@@ -72,6 +78,11 @@ int audit_main(const std::vector<std::string>& args) {
     eprint("sealscope audit: --reassembly-stream-cap ({}) must be > 0 and at most --reassembly-total-cap ({}); "
            "to go below 1 MiB in all, lower both\n",
            ao.reassembly.per_stream, ao.reassembly.total);
+    return kUsage;
+  }
+  if (ao.defrag.held == 0 || ao.defrag.timeout_s == 0) {
+    eprint("sealscope audit: --defrag-cap ({}) and --defrag-timeout ({}) must be > 0\n", ao.defrag.held,
+           ao.defrag.timeout_s);
     return kUsage;
   }
   if (report_path == "-" && html_path == "-") {

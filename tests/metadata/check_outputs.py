@@ -614,7 +614,8 @@ def check(a, bin_, root, work):
             Run("audit-stdout", "audit",
                 ["--canaries", audit_canaries] + captures
                 + ["--report-json", "-", "-q", "--max-hits", "3", "--reassembly-stream-cap", "1000",
-                   "--reassembly-total-cap", "2000", "--bpf", "tcp or udp"] + tuning,
+                   "--reassembly-total-cap", "2000", "--defrag-cap", "100000", "--defrag-timeout", "5",
+                   "--bpf", "tcp or udp"] + tuning,
                 ok_rc=(0, 3)),
         ]
     if control:

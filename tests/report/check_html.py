@@ -449,8 +449,20 @@ def run_audit(binary, root, browser, work):
           totals.get("frames") == str(j["capture"]["frames"])
           and totals.get("flows") == f"{j['flows']['total']} ({j['flows']['messaging']} messaging)"
           and totals.get("canary occurrences") == f"{j['hits']['total']} ({j['hits']['in_packets']} in packets, "
-                                                  f"{j['hits']['in_streams']} in reassembled streams)"
+                                                  f"{j['hits']['in_streams']} in reassembled streams, "
+                                                  f"{j['hits']['in_datagrams']} across the fragments of IP datagrams)"
           and totals.get("flows failing") == str(j["flows"]["failing"]))
+
+    kv = {row[0][0]: row[1][0] for row in dom.tables.get("defragmentation", []) if len(row) == 2}
+    df = j["defragmentation"]
+    check("audit: the IP datagram reassembly table equals the JSON report's defragmentation",
+          kv.get("fragments") == str(df["fragments"])
+          and kv.get("datagrams reassembled and searched") == f"{df['reassembled']} of {df['datagrams']}"
+          and kv.get("never reassembled") == f"{df['timed_out']} timed out, {df['incomplete_at_end']} incomplete at the "
+                                             f"end, {df['dropped_at_cap']} dropped at the cap, "
+                                             f"{df['not_captured_in_full']} not captured in full, {df['invalid']} invalid"
+          and kv.get("overlapping fragments (first copy kept)")
+          == f"{df['overlapping_fragments']} ({df['conflicting_overlap_bytes']} bytes differed)")
 
     rows = [(int(c[0][0]), int(c[1][0]), int(c[2][0])) for c in dom.tables.get("canaries", [])[1:]]
     check(f"audit: {len(rows)} canary rows, one per canary, the found ones equal the JSON report's per_canary",
@@ -462,7 +474,8 @@ def run_audit(binary, root, browser, work):
           got == j["hits"]["per_encoding"] and len(got) > 1)
     rows = [tuple(c[0] for c in row) for row in dom.tables.get("hits", [])[1:]]
     want = [(str(h["canary"]), str(h["line"]), h["encoding"], str(h["length"]), h["where"],
-             str(h.get("stream_offset", h.get("payload_offset"))), h["input"], str(h["packet"]), str(h["flow"]),
+             str(h.get("stream_offset", h.get("datagram_offset", h.get("payload_offset")))), h["input"],
+             str(h["packet"]), str(h["flow"]),
              h["direction"]) for h in j["hits"]["listed"]]
     check(f"audit: {len(rows)} hit rows equal the JSON report's listed hits", rows == want and len(rows) == j["hits"]["total"])
 
@@ -474,12 +487,13 @@ def run_audit(binary, root, browser, work):
     want, want_sub = [], []
     for f in listed:
         want.append((str(f["flow"]), f["l4"], f["src"], f["dst"], f["label"], f["family"] if f["messaging"] else "not messaging",
-                     f["verdict"], str(f["canary_hits"]["packets"]), str(f["canary_hits"]["streams"]))
+                     f["verdict"], str(f["canary_hits"]["packets"]), str(f["canary_hits"]["streams"]),
+                     str(f["canary_hits"]["datagrams"]))
                     + side(f["directions"]["from_initiator"]) + side(f["directions"]["from_responder"]))
         if f["findings"] or f["notes"]:
             want_sub.append("".join("finding: " + x for x in f["findings"]) + "".join("note: " + x for x in f["notes"]))
     table = dom.tables.get("flows", [])[1:]
-    got = [tuple(c[0] for c in row) for row in table if len(row) == 15]
+    got = [tuple(c[0] for c in row) for row in table if len(row) == 16]
     got_sub = [row[1][0] for row in table if len(row) == 2]
     check(f"audit: {len(got)} flow rows equal the JSON report's listed flows, failing first (sealchat's pass)",
           got == want and {g[6] for g in got} == {"FAIL", "PASS"})

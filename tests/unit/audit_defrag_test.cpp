@@ -79,7 +79,7 @@ TEST_CASE("defrag: two fragments in order make the datagram, each byte's fragmen
   CHECK(ended(df) == df.counters().datagrams);
 }
 
-TEST_CASE("defrag: out of order, the last fragment first; no datagram without its first fragment",
+TEST_CASE("defrag: out of order, the last fragment first, and no datagram without its first fragment",
           "[audit][defrag]") {
   Defragmenter df;
   FirstFragment first;
@@ -113,6 +113,20 @@ TEST_CASE("defrag: overlaps keep the first copy and count the bytes that differe
   CHECK_FALSE(d.one_fragment_holds(12, 20));
 }
 
+TEST_CASE("defrag: a fragment that overlaps with the same bytes holds its whole range", "[audit][defrag]") {
+  Defragmenter df;
+  FirstFragment first;
+  Datagram d;
+  CHECK_FALSE(df.add(Frag(2, 0, true, "0123456789abcdef", &first).f, kT0, d));  // [0, 16)
+  CHECK_FALSE(df.add(Frag(2, 8, true, "89abcdefGHIJKLMN").f, kT0, d));          // [8, 24), agrees on [8, 16)
+  REQUIRE(df.add(Frag(2, 24, false, "end").f, kT0, d));
+  CHECK(df.counters().conflicting_bytes == 0);
+  CHECK(d.one_fragment_holds(8, 24));  // the second fragment's payload holds all of it
+  CHECK(d.one_fragment_holds(0, 16));
+  CHECK_FALSE(d.one_fragment_holds(4, 20));
+  CHECK_FALSE(d.one_fragment_holds(20, 26));
+}
+
 TEST_CASE("defrag: a fragment covering several holes fills each, around the bytes already held", "[audit][defrag]") {
   Defragmenter df;
   FirstFragment first;
@@ -128,7 +142,7 @@ TEST_CASE("defrag: a fragment covering several holes fills each, around the byte
   CHECK_FALSE(d.one_fragment_holds(0, 9));
 }
 
-TEST_CASE("defrag: an incomplete datagram times out, counted; later fragments begin a new one", "[audit][defrag]") {
+TEST_CASE("defrag: an incomplete datagram times out, counted, and later fragments begin a new one", "[audit][defrag]") {
   DefragLimits lim;
   lim.timeout_s = 30;
   Defragmenter df(lim);
@@ -173,7 +187,7 @@ TEST_CASE("defrag: at the byte cap the oldest datagrams are given up, counted, a
   CHECK(ended(df) == df.counters().datagrams);
 }
 
-TEST_CASE("defrag: a fragment the capture cut short gives the datagram up; its later fragments are counted late",
+TEST_CASE("defrag: a fragment the capture cut short gives the datagram up, its later fragments counted late",
           "[audit][defrag]") {
   Defragmenter df;
   FirstFragment first;

@@ -45,7 +45,7 @@ void Defragmenter::erase(Map::iterator it) {
   map_.erase(it);
 }
 
-void Defragmenter::enforce_cap(Entry& keep) {
+bool Defragmenter::enforce_cap(const Entry& keep) {
   for (auto k = order_.begin(); c_.held > limits_.held && k != order_.end();) {
     auto it = map_.find(*k);
     ++k;  // before erase() removes *k's node
@@ -53,7 +53,7 @@ void Defragmenter::enforce_cap(Entry& keep) {
     give_up(it->second, Drop::Cap);
     erase(it);  // no tombstone: the point is to free memory
   }
-  if (c_.held > limits_.held) give_up(keep, Drop::Cap);
+  return c_.held <= limits_.held;
 }
 
 void Defragmenter::expire(TimestampUs now) {
@@ -150,9 +150,12 @@ bool Defragmenter::add(const Fragment& f, TimestampUs now, Datagram& done) {
     if (conflicts == 0) d.agreeing.emplace_back(f.offset, end);
   }
   recharge(d);
-  enforce_cap(e);
+  if (!enforce_cap(e)) {  // larger than the cap on its own
+    give_up(e, Drop::Cap);
+    erase(it);
+    return false;
+  }
   c_.peak = std::max(c_.peak, c_.held);
-  if (d.dead) return false;
   if (!d.have_first || !d.have_last || d.covered != d.total) return false;
   ++c_.reassembled;
   c_.held -= d.charge;

@@ -23,10 +23,11 @@ struct DefragCounters {
   uint64_t reassembled = 0;   ///< every byte from offset 0 to the end that the last fragment sets
   uint64_t timed_out = 0;     ///< incomplete when their timeout passed
   uint64_t ended_incomplete = 0;  ///< incomplete when their input ended (a later input on another timeline)
-  uint64_t dropped_at_cap = 0;    ///< incomplete, given up (oldest first) to stay within DefragLimits::held
+  uint64_t dropped_at_cap = 0;    ///< incomplete, given up (oldest first) to stay within DefragLimits::held; its
+                                  ///< state is freed, so its later fragments begin a datagram of their own
   uint64_t not_captured = 0;  ///< a fragment cut short by the capture's snap length: the datagram cannot be whole
   uint64_t invalid = 0;       ///< beyond 65535 bytes, or two different ends: not reassembled (as a host would not)
-  uint64_t late_fragments = 0;          ///< fragments of a datagram already given up (until its timeout)
+  uint64_t late_fragments = 0;  ///< fragments of a datagram given up as not_captured or invalid (until its timeout)
   uint64_t overlapping_fragments = 0;   ///< fragments that overlapped bytes already held: the first copy is kept
   uint64_t conflicting_bytes = 0;       ///< overlapping bytes whose value differed from the copy kept
   uint64_t held = 0, peak = 0;          ///< bytes charged against DefragLimits::held now, and at most
@@ -123,8 +124,9 @@ class Defragmenter {
   void give_up(Entry& e, Drop why);  ///< counts it and keeps a tombstone (until its timeout) for later fragments
   void erase(Map::iterator it);
   void recharge(Datagram& d);
-  /// Gives up the oldest datagrams other than `keep` until what is held fits the limit; `keep` last.
-  void enforce_cap(Entry& keep);
+  /// Gives up the oldest datagrams other than `keep` until what is held fits the limit; false when even `keep`
+  /// alone does not fit.
+  bool enforce_cap(const Entry& keep);
 
   DefragLimits limits_;
   DefragCounters c_;

@@ -45,7 +45,8 @@ const char* const file_comments[] = {
 };
 constexpr int comment_lines = static_cast<int>(std::size(file_comments));
 
-enum CanaryId { split_id, retx_id, reorder_id, enc_id, post_id, gap_id, absent_id, canary_count };
+enum CanaryId { split_id, retx_id, reorder_id, enc_id, post_id, gap_id, absent_id, frag4_id, frag6_id, fragtcp_id,
+                canary_count };
 
 const char* const canary_text[canary_count] = {
     "SPLIT-CANARY-a7f3q9",        // (a) split across two TCP segments
@@ -55,6 +56,9 @@ const char* const canary_text[canary_count] = {
     "Grüße-Kanarienvogel-№5",     // (e) HTTP POST body, non-ASCII UTF-8
     "GAP-CANARY-after-loss-6",    // (f) after a segment the capture missed
     "NEVER-SENT-CANARY-q0q0",     // in no packet: an audit must not find it
+    "FRAG4-CANARY-m3v8t1",        // (g) across the two IPv4 fragments of a UDP datagram
+    "FRAG6-CANARY-r7k2c5",        // (h) across the two IPv6 fragments of a UDP datagram, the later one captured first
+    "FRAGTCP-CANARY-h4w9",        // (i) across the two IPv4 fragments of one TCP segment
 };
 
 int line_of(CanaryId id) { return comment_lines + 1 + static_cast<int>(id); }
@@ -196,6 +200,8 @@ const char* const client4 = "192.0.2.10";
 const char* const text_server4 = "203.0.113.50"; // the plain-text line protocol (tcp 7117)
 const char* const www4 = "203.0.113.10";         // www.example.com (HTTP)
 const char* const udp_peer4 = "198.51.100.60";   // the encodings (udp 7117)
+const char* const client6 = "2001:db8:0:10::10";
+const char* const udp_peer6 = "2001:db8:0:60::60";
 constexpr std::uint16_t text_port = 7117;
 constexpr std::uint8_t ttl_local = 64, ttl_remote = 52;
 
@@ -212,6 +218,7 @@ struct Row {
     std::vector<std::size_t> frames;
     std::size_t payload_offset = 0;
     std::optional<std::uint64_t> stream_offset;
+    std::optional<std::uint64_t> datagram_offset; ///< in the reassembled IP datagram's transport payload
     Bytes needle; ///< the encoded bytes (checked against the frames, not printed)
     std::string note;
 };
@@ -227,22 +234,80 @@ struct Build {
     }
 };
 
-/// Where the L4 payload of one of our frames starts, and its length (Ethernet, IPv4, TCP or UDP).
+/// Where the transport payload of one of our frames starts, and its length (Ethernet, IPv4 or IPv6 with at most
+/// a fragment header, TCP or UDP). For a later fragment (offset > 0) that is its fragment data: no L4 header.
 std::pair<std::size_t, std::size_t> payload_of(const Bytes& frame)
 {
     const std::size_t ip = 14;
-    if (frame.size() < ip + 20 || frame[12] != 0x08 || frame[13] != 0x00)
-        fail("not an Ethernet/IPv4 frame");
-    const std::size_t ihl = (frame[ip] & 0x0fU) * 4U;
-    const std::size_t total = static_cast<std::size_t>(frame[ip + 2]) << 8 | frame[ip + 3];
+    std::size_t data = 0, total = 0, frag_offset = 0;
+    std::uint8_t proto = 0;
+    if (frame[12] == 0x08 && frame[13] == 0x00) {
+        const std::size_t ihl = (frame[ip] & 0x0fU) * 4U;
+        total = ip + (static_cast<std::size_t>(frame[ip + 2]) << 8 | frame[ip + 3]);
+        frag_offset = (static_cast<std::size_t>(frame[ip + 6] & 0x1fU) << 8 | frame[ip + 7]) * 8U;
+        proto = frame[ip + 9];
+        data = ip + ihl;
+    } else if (frame[12] == 0x86 && frame[13] == 0xdd) {
+        total = ip + 40 + (static_cast<std::size_t>(frame[ip + 4]) << 8 | frame[ip + 5]);
+        proto = frame[ip + 6];
+        data = ip + 40;
+        if (proto == 44) {
+            frag_offset = (static_cast<std::size_t>(frame[data + 2]) << 8 | frame[data + 3]) & 0xfff8U;
+            proto = frame[data];
+            data += 8;
+        }
+    } else {
+        fail("not an Ethernet/IP frame");
+    }
     std::size_t l4 = 0;
-    if (frame[ip + 9] == ipproto::tcp)
-        l4 = (frame[ip + ihl + 12] >> 4) * 4U;
-    else if (frame[ip + 9] == ipproto::udp)
-        l4 = 8;
-    else
-        fail("not TCP or UDP");
-    return {ip + ihl + l4, total - ihl - l4};
+    if (frag_offset == 0) {
+        if (proto == ipproto::tcp)
+            l4 = (frame[data + 12] >> 4) * 4U;
+        else if (proto == ipproto::udp)
+            l4 = 8;
+        else
+            fail("not TCP or UDP");
+    }
+    return {data + l4, total - data - l4};
+}
+
+/// An IP packet cut in two fragments after `cut` bytes of its payload (a multiple of 8), as a router on a
+/// smaller MTU would: IPv4 with MF on the first and DF cleared; IPv6 with a fragment header (RFC 8200 §4.5)
+/// carrying `id6`. The packets have no IPv6 extension headers and no IPv4 options.
+std::vector<Bytes> fragment_in_two(const Bytes& ip, std::size_t cut, std::uint32_t id6)
+{
+    if (cut % 8 != 0)
+        fail("fragments are cut at multiples of 8 bytes");
+    std::vector<Bytes> out;
+    if ((ip[0] >> 4) == 4) {
+        const std::size_t ihl = (ip[0] & 0x0fU) * 4U;
+        if (ihl != 20 || cut >= ip.size() - ihl)
+            fail("fragment_in_two: IPv4 without options, cut inside the payload");
+        for (int part = 0; part < 2; ++part) {
+            Bytes f(ip.begin(), ip.begin() + 20);
+            const std::size_t from = 20 + (part == 0 ? 0 : cut), to = part == 0 ? 20 + cut : ip.size();
+            f.insert(f.end(), ip.begin() + static_cast<std::ptrdiff_t>(from), ip.begin() + static_cast<std::ptrdiff_t>(to));
+            put16_at(f, 2, static_cast<std::uint16_t>(f.size()));
+            put16_at(f, 6, static_cast<std::uint16_t>(part == 0 ? 0x2000 : (cut / 8)));  // DF clear; MF on the first
+            put16_at(f, 10, 0);
+            put16_at(f, 10, inet_checksum(f.data(), 20));
+            out.push_back(std::move(f));
+        }
+        return out;
+    }
+    if (ip[6] == ipproto::hopopts || ip[6] == ipproto::dstopts || ip[6] == 44 || cut >= ip.size() - 40)
+        fail("fragment_in_two: IPv6 without extension headers, cut inside the payload");
+    for (int part = 0; part < 2; ++part) {
+        Bytes f(ip.begin(), ip.begin() + 40);
+        f[6] = 44;
+        const std::uint16_t off_m = static_cast<std::uint16_t>(part == 0 ? 1 : cut);  // offset (8-byte units << 3), M
+        Writer(f).u8(ip[6]).u8(0).u16(off_m).u32(id6);
+        const std::size_t from = 40 + (part == 0 ? 0 : cut), to = part == 0 ? 40 + cut : ip.size();
+        f.insert(f.end(), ip.begin() + static_cast<std::ptrdiff_t>(from), ip.begin() + static_cast<std::ptrdiff_t>(to));
+        put16_at(f, 4, static_cast<std::uint16_t>(f.size() - 40));
+        out.push_back(std::move(f));
+    }
+    return out;
 }
 
 std::size_t tcp_payload_len(const Bytes& ip_packet)
@@ -556,6 +621,101 @@ void conv_gap(Build& b, Timeline& tl, Rng& rng)
             fmt::format("after a gap: stream offsets {}-{} were never captured", gap_from, gap_to - 1));
 }
 
+/// A row for a canary across the two fragments (frames `first`, `second`) of one datagram; `at` is its offset
+/// in the datagram's transport payload, which the first fragment's payload starts (`in_first` bytes of it).
+Row datagram_row(char case_id, CanaryId id, const std::string& l4, const std::string& initiator,
+                 const std::string& responder, std::size_t first, std::size_t second, std::size_t at,
+                 std::size_t in_first, std::string_view needle, const std::string& note)
+{
+    if (at >= in_first || at + needle.size() <= in_first)
+        fail("a fragmented canary must straddle the cut");
+    Row r;
+    r.case_id = case_id;
+    r.canary = id;
+    r.encoding = "raw";
+    r.l4 = l4;
+    r.initiator = initiator;
+    r.responder = responder;
+    r.dir = Dir::up;
+    r.frames = {first, second};
+    r.payload_offset = at;
+    r.datagram_offset = at;
+    r.needle = bytes_of(needle);
+    r.note = fmt::format("{} ({} bytes in frame {} + {} bytes in frame {})", note, in_first - at, first,
+                         at + needle.size() - in_first, second);
+    return r;
+}
+
+// (g) a 2400-byte UDP message that a link with a 1500-byte MTU cuts in two IPv4 fragments, across the canary.
+void udp_fragments4(Build& b, Timeline& tl, Rng& rng)
+{
+    UdpFlow f(ep(client4, 40700, ttl_local), ep(udp_peer4, text_port, ttl_remote), rng);
+    const std::string canary = b.text(frag4_id);
+    std::string msg = "DATA 7 ";
+    msg += filler(1466 - msg.size());
+    const std::size_t at = msg.size();
+    msg += canary + " ";
+    msg += filler(2400 - 2 - msg.size()) + "\r\n";
+    const std::vector<Bytes> frags = fragment_in_two(f.send(Dir::up, bytes_of(msg)), 1480, 0);
+    tl.emit(Dir::up, frags, 40);
+    const std::size_t n = b.cap.frames.size();
+    b.rows.push_back(datagram_row('g', frag4_id, "udp", fmt::format("{}:{}", client4, 40700),
+                                  fmt::format("{}:{}", udp_peer4, text_port), n - 1, n, at, 1480 - 8, canary,
+                                  "across the two IPv4 fragments of one UDP datagram"));
+}
+
+// (h) a 1600-byte UDP message over IPv6 in two fragments of the minimum MTU (1280), the later one captured first.
+void udp_fragments6(Build& b, Timeline& tl, Rng& rng)
+{
+    UdpFlow f(ep(client6, 40800, ttl_local), ep(udp_peer6, text_port, ttl_remote), rng);
+    const std::string canary = b.text(frag6_id);
+    std::string msg = "DATA 8 ";
+    msg += filler(1216 - msg.size());
+    const std::size_t at = msg.size();
+    msg += canary + " ";
+    msg += filler(1600 - 2 - msg.size()) + "\r\n";
+    const std::vector<Bytes> frags = fragment_in_two(f.send(Dir::up, bytes_of(msg)), 1232, 0x6a0c0001);
+    tl.emit(Dir::up, frags[1]);
+    tl.wait(40).emit(Dir::up, frags[0]);
+    const std::size_t n = b.cap.frames.size();
+    // Addresses with their ports as tcpdump writes them (the table holds no brackets).
+    b.rows.push_back(datagram_row('h', frag6_id, "udp", fmt::format("{}.{}", client6, 40800),
+                                  fmt::format("{}.{}", udp_peer6, text_port), n, n - 1, at, 1232 - 8, canary,
+                                  "across the two IPv6 fragments of one UDP datagram, the later fragment captured "
+                                  "first"));
+}
+
+// (i) one 1400-byte TCP segment, cut in two IPv4 fragments by a router on a smaller MTU (DF cleared), across the
+// canary: the stream and the datagram both hold it whole.
+void tcp_fragments(Build& b, Timeline& tl, Rng& rng)
+{
+    TcpConv c(b, tl, rng, text_server4, 50105, text_port);
+    c.handshake(rtt);
+    const std::string canary = b.text(fragtcp_id);
+    std::string msg = "MSG 9 ";
+    msg += filler(735 - msg.size());
+    const std::uint64_t at = c.offset(Dir::up) + msg.size();
+    msg += canary + " ";
+    msg += filler(1400 - 2 - msg.size()) + "\r\n";
+    const std::vector<Seg> segs = c.write(Dir::up, msg);
+    if (segs.size() != 1)
+        fail("the fragmented segment should be one segment");
+    tl.wait(150);
+    tl.emit(Dir::up, fragment_in_two(segs[0].ip, 760, 0), 30);
+    const std::size_t n = b.cap.frames.size();
+    tl.wait(rtt).emit(Dir::down, c.session().ack(Dir::down));
+    tl.wait(200);
+    c.emit(c.write(Dir::down, "OK 9\r\n"));
+    tl.wait(60).emit(Dir::up, c.session().ack(Dir::up));
+    c.close(rtt);
+    Row r = datagram_row('i', fragtcp_id, "tcp", fmt::format("{}:{}", client4, 50105),
+                         fmt::format("{}:{}", text_server4, text_port), n - 1, n,
+                         static_cast<std::size_t>(at - segs[0].start), 760 - 20, canary,
+                         "across the two IPv4 fragments of one TCP segment");
+    r.stream_offset = at;
+    b.rows.push_back(std::move(r));
+}
+
 Build build(bool clean)
 {
     Build b;
@@ -574,6 +734,12 @@ Build build(bool clean)
     http_post(b, tl, rng);
     tl.set(t0_us + 5 * sec);
     conv_gap(b, tl, rng);
+    tl.set(t0_us + 6 * sec);
+    udp_fragments4(b, tl, rng);
+    tl.set(t0_us + 7 * sec);
+    udp_fragments6(b, tl, rng);
+    tl.set(t0_us + 8 * sec);
+    tcp_fragments(b, tl, rng);
     for (std::size_t i = 1; i < b.cap.frames.size(); ++i) {
         if (b.cap.frames[i].ts_us < b.cap.frames[i - 1].ts_us)
             fail("frames must be in time order (frame numbers are emission order)");
@@ -592,7 +758,8 @@ std::string field(std::string s)
 
 std::string placements_tsv(const Build& b)
 {
-    std::string out = "case\tline\tcanary\tencoding\tl4\tinitiator\tresponder\tdir\tframes\tpayload_offset\tstream_offset\tlength\tnote\n";
+    std::string out = "case\tline\tcanary\tencoding\tl4\tinitiator\tresponder\tdir\tframes\tpayload_offset\tstream_offset\t"
+                      "datagram_offset\tlength\tnote\n";
     for (const Row& r : b.rows) {
         std::string frames;
         for (std::size_t f : r.frames) {
@@ -612,6 +779,7 @@ std::string placements_tsv(const Build& b)
             frames,
             std::to_string(r.payload_offset),
             r.stream_offset ? std::to_string(*r.stream_offset) : "-",
+            r.datagram_offset ? std::to_string(*r.datagram_offset) : "-",
             std::to_string(r.needle.size()),
             r.note,
         };

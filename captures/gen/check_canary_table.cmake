@@ -22,7 +22,7 @@ foreach(row IN LISTS rows)
   set(from ${pos})
 endforeach()
 # Placement rows in the README: lines starting with a case letter, a line number and a canary column.
-string(REGEX MATCHALL "\n\\| [a-f] \\| [0-9]+ \\| [^\n]*" documented "${readme}")
+string(REGEX MATCHALL "\n\\| [a-i] \\| [0-9]+ \\| [^\n]*" documented "${readme}")
 list(LENGTH documented ndoc)
 math(EXPR nrows "${count} - 1")
 if(NOT ndoc EQUAL nrows)

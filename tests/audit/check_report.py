@@ -5,7 +5,8 @@ usage: check_report.py REPORT.json CHECK [ARGS...]
   controls-pass                  verdict PASS, no hit, every listed flow PASS with content judged random-like
   controls-fail CANARIES.txt     verdict FAIL, every canary of the file found, the call flows flagged
   placements PLACEMENTS.tsv      every placement of captures/canary-placements.tsv found where it is (flow
-                                 direction, packet, payload or stream offset, encoding), and nothing else
+                                 direction, packet, payload, stream or datagram offset, encoding), and nothing
+                                 else; the datagrams reassembled and none given up
   clean                          verdict PASS and no hit (captures/canary-clean.pcap)
   corpus                         on ../shared/corpus: end-to-end encrypted messengers' flows PASS, the
                                  plaintext XMPP (jabber.pcap) and SIP flows FAIL
@@ -82,7 +83,8 @@ def main():
         expected = 0
         streams = set()
         for row in open(sys.argv[3], encoding="utf-8").read().splitlines()[1:]:
-            case, line, _canary, enc, l4, _ini, _resp, direction, frames, poff, soff, _length, _note = row.split("\t")
+            case, line, _canary, enc, l4, _ini, _resp, direction, frames, poff, soff, doff, _length, _note = \
+                row.split("\t")
             enc = enc_names.get(enc, enc)
             line = int(line)
             frames = [int(x) for x in frames.split(",")]
@@ -99,6 +101,11 @@ def main():
                 check(any(match(h, "packet") and h["packet"] == frames[0] and h["payload_offset"] == poff
                           for h in hits),
                       f"case {case} line {line} {enc}: no packet hit at frame {frames[0]} offset {poff}")
+            if doff != "-":  # across the fragments of one datagram: found in it, named by the fragment completing it
+                expected += 1
+                check(any(match(h, "datagram") and h["datagram_offset"] == int(doff) and h["packet"] == max(frames)
+                          for h in hits),
+                      f"case {case} line {line}: no datagram hit at offset {doff} completed in frame {max(frames)}")
             if l4 == "tcp" and (line, soff) not in streams:
                 streams.add((line, soff))
                 expected += 1
@@ -107,6 +114,12 @@ def main():
                           for h in hits),
                       f"case {case} line {line}: no stream hit at offset {soff} ending in frame {frames[-1]}")
         check(report["hits"]["total"] == expected, f"{report['hits']['total']} hits, expected exactly {expected}")
+        df = report["defragmentation"]
+        want = sum(1 for row in open(sys.argv[3], encoding="utf-8").read().splitlines()[1:]
+                   if row.split("\t")[11] != "-")
+        check(df["reassembled"] == df["datagrams"] == want and df["fragments"] == 2 * want,
+              f"defragmentation {df}: expected {want} datagrams of 2 fragments, all reassembled")
+        check(not any("never reassembled" in w for w in report["warnings"]), f"warnings: {report['warnings']}")
         check(report["verdict"] == "FAIL", "verdict PASS with canaries in the capture")
     elif what == "clean":
         check(report["verdict"] == "PASS", f"verdict {report['verdict']}, expected PASS: {report['reasons']}")

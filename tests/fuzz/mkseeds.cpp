@@ -160,6 +160,31 @@ int main(int argc, char** argv) {
       }
     }
     if (rtp_n >= 4) seed("fuzz_rtp", stem, rtp_seq);
+
+    // The IP packets of the capture's fragments, for the datagram reassembly: in capture order, reversed, and
+    // with the first one cut by a snap length (op bits 4-6). Limits byte: the largest cap, a 2 s timeout.
+    std::vector<Bytes> frag_packets;
+    for (const Frame& f : frames) {
+      decode::Packet p;
+      if (dec.decode(lt, f.data.data(), static_cast<uint32_t>(f.data.size()), static_cast<uint32_t>(f.data.size()), p,
+                     an) == decode::DecodeResult::Ok &&
+          p.fragmented && frag_packets.size() < 16) {
+        frag_packets.emplace_back(p.l3, p.l3 + p.l3_caplen);
+      }
+    }
+    if (frag_packets.size() >= 2) {
+      for (const char* variant : {"", "-reversed", "-cut"}) {
+        Bytes d{0x3F};
+        std::vector<Bytes> order = frag_packets;
+        if (variant == std::string("-reversed")) std::reverse(order.begin(), order.end());
+        for (std::size_t i = 0; i < order.size(); ++i) {
+          d.push_back(variant == std::string("-cut") && i == 0 ? 0x10 : 0x00);
+          put16(d, order[i].size());
+          d.insert(d.end(), order[i].begin(), order[i].end());
+        }
+        seed("fuzz_defrag", stem + variant, d);
+      }
+    }
   }
 
   // QUIC, protected mode: the ClientHello in one CRYPTO frame, and split in two frames sent in reverse.

@@ -45,15 +45,18 @@ void Defragmenter::erase(Map::iterator it) {
   map_.erase(it);
 }
 
-bool Defragmenter::enforce_cap(const Entry& keep) {
+bool Defragmenter::fit(Map::iterator current) {
   for (auto k = order_.begin(); c_.held > limits_.held && k != order_.end();) {
     auto it = map_.find(*k);
     ++k;  // before erase() removes *k's node
-    if (&it->second == &keep) continue;
-    give_up(it->second, Drop::Cap);
-    erase(it);  // no tombstone: the point is to free memory
+    if (it == current) continue;
+    give_up(it->second, Drop::Cap);  // (a tombstone was counted already)
+    erase(it);                       // no tombstone: the point is to free memory
   }
-  return c_.held <= limits_.held;
+  if (c_.held <= limits_.held) return true;
+  give_up(current->second, Drop::Cap);  // larger than the cap on its own
+  erase(current);
+  return false;
 }
 
 void Defragmenter::expire(TimestampUs now) {
@@ -94,6 +97,7 @@ bool Defragmenter::add(const Fragment& f, TimestampUs now, Datagram& done) {
   const uint32_t index = d.fragments++;
   if (f.caplen < f.len) {
     give_up(e, Drop::NotCaptured);  // a hole no later fragment can fill
+    fit(it);
     return false;
   }
   const uint64_t end64 = uint64_t{f.offset} + f.len;
@@ -102,6 +106,7 @@ bool Defragmenter::add(const Fragment& f, TimestampUs now, Datagram& done) {
   if (end64 > kMaxDatagram || (!f.more && d.have_last && d.total != end64) ||
       (!f.more && d.bytes.size() > end64) || (f.more && d.have_last && end64 > d.total)) {
     give_up(e, Drop::Invalid);
+    fit(it);
     return false;
   }
   const auto end = static_cast<uint32_t>(end64);
@@ -150,11 +155,7 @@ bool Defragmenter::add(const Fragment& f, TimestampUs now, Datagram& done) {
     if (conflicts == 0) d.agreeing.emplace_back(f.offset, end);
   }
   recharge(d);
-  if (!enforce_cap(e)) {  // larger than the cap on its own
-    give_up(e, Drop::Cap);
-    erase(it);
-    return false;
-  }
+  if (!fit(it)) return false;
   c_.peak = std::max(c_.peak, c_.held);
   if (!d.have_first || !d.have_last || d.covered != d.total) return false;
   ++c_.reassembled;

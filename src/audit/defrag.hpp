@@ -124,9 +124,9 @@ class Defragmenter {
   void give_up(Entry& e, Drop why);  ///< counts it and keeps a tombstone (until its timeout) for later fragments
   void erase(Map::iterator it);
   void recharge(Datagram& d);
-  /// Gives up the oldest datagrams other than `keep` until what is held fits the limit; false when even `keep`
-  /// alone does not fit.
-  bool enforce_cap(const Entry& keep);
+  /// Gives up the oldest datagrams other than `current` until what is held fits the limit, then `current` too
+  /// when it alone does not fit (false: `current` is gone).
+  bool fit(Map::iterator current);
 
   DefragLimits limits_;
   DefragCounters c_;

@@ -187,6 +187,27 @@ TEST_CASE("defrag: at the byte cap the oldest datagrams are given up, counted, a
   CHECK(ended(df) == df.counters().datagrams);
 }
 
+TEST_CASE("defrag: a cap below one datagram's bookkeeping keeps nothing, also for datagrams given up otherwise",
+          "[audit][defrag]") {
+  DefragLimits lim;
+  lim.held = 64;
+  Defragmenter df(lim);
+  FirstFragment first;
+  Datagram d;
+  Frag a(21, 0, true, "AAAAAAAAAAAAAAAA", &first);
+  a.f.caplen = 4;
+  CHECK_FALSE(df.add(a.f, kT0, d));                                  // not captured in full
+  CHECK_FALSE(df.add(Frag(22, 65528, false, "0123456789").f, kT0, d));  // past 65535
+  CHECK_FALSE(df.add(Frag(23, 8, false, "BBBB").f, kT0, d));            // an ordinary fragment
+  CHECK(df.counters().not_captured == 1);
+  CHECK(df.counters().invalid == 1);
+  CHECK(df.counters().dropped_at_cap == 1);
+  CHECK(df.counters().held == 0);
+  CHECK(df.counters().peak <= lim.held);
+  CHECK(df.incomplete_now() == 0);
+  CHECK(ended(df) == df.counters().datagrams);
+}
+
 TEST_CASE("defrag: a fragment the capture cut short gives the datagram up, its later fragments counted late",
           "[audit][defrag]") {
   Defragmenter df;

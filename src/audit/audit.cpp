@@ -210,7 +210,6 @@ void Auditor::fragment(const decode::Packet& p, const flow::Flow* f, flow::Dir d
   if (ff.offset == 0 && !ff.more) return;
   Defragmenter::Fragment in;
   in.key = Defragmenter::Key::of(p);
-  in.key.proto = ff.next;  // IPv6: the fragment header's next header, the same in every fragment of a datagram
   in.offset = ff.offset;
   in.more = ff.more;
   in.data = ff.data;

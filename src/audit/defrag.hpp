@@ -71,8 +71,8 @@ struct Datagram {
 };
 
 /// IPv4 and IPv6 datagram reassembly for the audit (RFC 791, RFC 8200 §4.5; RFC 815's hole idea as a map of
-/// runs). Keyed on source, destination, protocol (IPv6: the fragment header's next header, which every fragment
-/// of a datagram carries), IP identification and VLAN. Overlaps: the first copy of a byte wins, as in the TCP
+/// runs). Keyed as the flow stage keys fragments (flow::FragmentTable::DatagramKey): source, destination, IP
+/// identification, VLAN, and the protocol for IPv4 only (RFC 8200 §4.5). Overlaps: the first copy of a byte wins, as in the TCP
 /// reassembler, and differing copies are counted. Memory: bounded by DefragLimits::held (oldest datagrams given
 /// up first) and the timeout; every datagram given up is counted under its reason, never silently.
 /// Hand-written: Debian packages no IP reassembler usable on its own here — libnids reassembles only inside its

@@ -17,7 +17,7 @@ FragmentTable::FragmentTable(uint32_t sets, uint32_t timeout_s)
 }
 
 bool FragmentTable::matches(const Entry& e, const decode::Packet& p) const {
-  return e.used && e.id == p.frag_id && e.proto == p.l4_proto && e.vlan == p.vlan &&
+  return e.used && e.id == p.frag_id && e.proto == datagram_proto(p) && e.vlan == p.vlan &&
          e.ip_version == p.ip_version && std::memcmp(e.src, p.src.bytes, 16) == 0 &&
          std::memcmp(e.dst, p.dst.bytes, 16) == 0;
 }
@@ -64,7 +64,7 @@ FragmentTable::Entry* FragmentTable::upsert(const decode::Packet& p, TimestampUs
   std::memcpy(victim->dst, p.dst.bytes, 16);
   victim->id = p.frag_id;
   victim->vlan = p.vlan;
-  victim->proto = p.l4_proto;
+  victim->proto = datagram_proto(p);
   victim->ip_version = p.ip_version;
   victim->ts = now;
   return victim;

@@ -12,7 +12,7 @@
 namespace sealscope::flow {
 
 /// Attributes later IP fragments (which carry no ports) to the flow of their first fragment, by
-/// (source, destination, protocol, IP id, VLAN). Fixed capacity, kWays-way set-associative, no allocation after
+/// (source, destination, IP id, VLAN, and the protocol for IPv4: datagram_proto()). Fixed capacity, kWays-way set-associative, no allocation after
 /// construction. Fragments that arrive before their first fragment wait here (up to kMaxPending each).
 class FragmentTable {
  public:
@@ -39,6 +39,13 @@ class FragmentTable {
   static constexpr size_t kWays = 4;
   explicit FragmentTable(uint32_t sets = kDefaultSets, uint32_t timeout_s = kDefaultTimeoutS);
 
+  /// The protocol as part of a datagram's identity: IPv4's protocol field (RFC 791), and nothing for IPv6,
+  /// whose fragments are told apart by source, destination and identification alone (RFC 8200 §4.5). An
+  /// IPv6 first fragment's `l4_proto` is the transport after the whole header chain, a later fragment's the
+  /// fragment header's next header: with a destination options header after the fragment header the two
+  /// differ, and keying on them left every later fragment of such a datagram an orphan.
+  static uint8_t datagram_proto(const decode::Packet& p) { return p.ip_version == 6 ? 0 : p.l4_proto; }
+
   /// What tells one datagram's fragments from another's (the fields an Entry matches on), as an ordered key
   /// for code outside the packet path that keeps fragments of its own (the policy dry run).
   struct DatagramKey {
@@ -53,7 +60,7 @@ class FragmentTable {
       std::memcpy(k.dst.data(), p.dst.bytes, 16);
       k.id = p.frag_id;
       k.vlan = p.vlan;
-      k.proto = p.l4_proto;
+      k.proto = datagram_proto(p);
       k.ip_version = p.ip_version;
       return k;
     }

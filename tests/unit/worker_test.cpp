@@ -427,6 +427,40 @@ TEST_CASE("worker: VLAN and GTP-U tunnel reach the flow record", "[worker]") {
   CHECK(r.bytes[0] == 20 + 8 + 20);  // the inner IP length
 }
 
+TEST_CASE("worker: IPv6 fragments with a destination options header after the fragment header stay together",
+          "[worker][frag]") {
+  // RFC 8200 §4.5: a header after the fragment header is part of the fragmentable part, so the first fragment
+  // decodes to UDP while the later one's fragment header says 60 (destination options). The datagram is
+  // (source, destination, identification): the later fragment belongs to the UDP flow, in either order.
+  Frame first = PacketBuilder()
+                    .eth()
+                    .ipv6("2001:db8::1", "2001:db8::2")
+                    .ipv6_frag(0, true, 0x99)
+                    .ipv6_ext(60)
+                    .udp(6000, 6001)
+                    .payload(40)
+                    .build();
+  first.put16(first.off(L::Udp) + 4, 8 + 40 + 32);
+  Frame second = PacketBuilder().eth().ipv6("2001:db8::1", "2001:db8::2").ipv6_frag(7, false, 0x99).payload(32).build();
+  second.data[second.off(L::Ipv6Ext)] = 60;
+  for (const bool later_first : {false, true}) {
+    INFO("later fragment first: " << later_first);
+    Capture out;
+    analyze::Worker w(opts(), out, 1);
+    Feeder feed{w};
+    feed(later_first ? second : first, kT0);
+    feed(later_first ? first : second, kT0 + kMs);
+    CHECK(w.fragments_attributed() == 1);
+    w.finish();
+    CHECK(w.anomalies().get(decode::Anomaly::FragmentOrphan) == 0);
+    REQUIRE(out.recs.size() == 1);
+    CHECK(out.recs[0].l4 == "udp");
+    CHECK(out.recs[0].src_port == 6000);
+    CHECK(out.recs[0].packets[0] == 2);
+    CHECK(out.recs[0].bytes[0] == (40 + 8 + 8 + 8 + 40) + (40 + 8 + 32));
+  }
+}
+
 TEST_CASE("worker: IPv6 fragments (fragment header) are attributed like IPv4 ones", "[worker][frag]") {
   Capture out;
   analyze::Worker w(opts(), out, 1);

@@ -5,16 +5,16 @@
 #include <string>
 #include <string_view>
 
+#include "common/display_text.hpp"
+
 namespace sealscope::report {
 
 /// Every output writes a string from a capture or from an input (a server name, a file name, a rule name)
-/// as the same text, its "display text": valid UTF-8 stays as it is, except that a control character
-/// (C0, DEL, C1), the backslash and every byte that is not part of a valid UTF-8 sequence become the four
-/// characters \xNN (lower-case hex), one per byte. The text is always valid UTF-8, the original bytes can
-/// always be read back, and a JSON string, a CSV cell and an HTML text node of the same name hold the same
-/// characters. Each writer below adds only its own format's quoting to it.
-void append_display_text(fmt::memory_buffer& out, std::string_view s);
-std::string display_text(std::string_view s);
+/// as its display text (common/display_text.hpp: valid UTF-8 as it is; controls, the backslash and bytes
+/// outside valid UTF-8 as \xNN). Each writer below adds only its own format's quoting to it, so a JSON
+/// string, a CSV cell and an HTML text node of the same name hold the same characters.
+using sealscope::append_display_text;
+using sealscope::display_text;
 
 /// Appends `s` as a JSON string literal holding its display text (" and \ get a backslash).
 /// Hand-written: nlohmann::json (linked) needs a json value per string and, like rapidjson's Writer and

@@ -1,0 +1,46 @@
+#include "common/display_text.hpp"
+
+#include <boost/locale/utf.hpp>
+
+namespace sealscope {
+
+const char* display_break(const char* p, const char* end) noexcept {
+  using traits = boost::locale::utf::utf_traits<char>;
+  while (p != end) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c >= 0x20 && c < 0x7F && c != '\\') {  // printable ASCII: the common case, no decoding
+      ++p;
+      continue;
+    }
+    if (c < 0x80) return p;  // C0, DEL, the backslash
+    // Boost.Locale's decoder refuses overlong forms, surrogates and code points past U+10FFFF; after an
+    // invalid sequence only its first byte is escaped, so a valid sequence right behind a stray byte is kept.
+    const char* next = p;
+    const boost::locale::utf::code_point cp = traits::decode(next, end);
+    if (cp == boost::locale::utf::illegal || cp == boost::locale::utf::incomplete || cp < 0xA0) {
+      return p;  // not UTF-8, or U+0080..U+009F, the C1 controls
+    }
+    p = next;
+  }
+  return end;
+}
+
+void append_hex_escape(fmt::memory_buffer& out, unsigned char c) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const char esc[4] = {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+  out.append(esc, esc + 4);
+}
+
+void append_display_text(fmt::memory_buffer& out, std::string_view s) {
+  walk_display(
+      s, [&](const char* a, const char* b) { out.append(a, b); },
+      [&](unsigned char c) { append_hex_escape(out, c); });
+}
+
+std::string display_text(std::string_view s) {
+  fmt::memory_buffer b;
+  append_display_text(b, s);
+  return fmt::to_string(b);
+}
+
+}  // namespace sealscope

@@ -12,6 +12,7 @@
 #include <new>
 #include <type_traits>
 
+#include "common/display_text.hpp"
 #include "common/errors.hpp"
 
 namespace sealscope::analyze {
@@ -52,10 +53,15 @@ namespace {
 std::atomic<bool> g_stop{false};
 capture::PcapSource* volatile g_source = nullptr;  // the input being read, for request_stop()
 
+/// A message on standard error, made by format_text() (names as display text). Never throws: a message
+/// that cannot be written is lost, the run goes on.
+void warn(const std::string& line) { std::fwrite(line.data(), 1, line.size(), stderr); }
+
 /// A one-line progress bar on stderr: bytes read of the file, packets/s.
 class Progress {
  public:
-  Progress(bool on, const std::string& name, uint64_t size) : on_(on), name_(name), size_(size) {
+  // The name as display text, made once: a file name cannot put a control sequence on the terminal.
+  Progress(bool on, const std::string& name, uint64_t size) : on_(on), name_(display_text(name)), size_(size) {
     start_ = last_ = std::chrono::steady_clock::now();
   }
   void update(uint64_t pos, uint64_t packets, bool force = false) {
@@ -251,10 +257,9 @@ namespace {
 /// Said once per input, when it opens: otherwise its frames only show as unknown_link_type in the summary.
 void warn_unless_decoded(const std::string& input, int linktype) {
   if (decode::Decoder::supports(linktype)) return;
-  std::fprintf(stderr,
-               "sealscope: %s: link type %s is not one sealscope decodes (sealscope(1) lists those it does): its "
-               "frames are counted as unknown_link_type\n",
-               input.c_str(), capture::link_type_name(linktype).c_str());
+  warn(format_text("sealscope: {}: link type {} is not one sealscope decodes (sealscope(1) lists those it does): "
+                   "its frames are counted as unknown_link_type\n",
+                   input, capture::link_type_name(linktype)));
 }
 }  // namespace
 
@@ -332,7 +337,7 @@ bool Analyzer::run_live() {
   capture::PcapSource& src = *live_;
   warn_unless_decoded(opts_.interface, src.linktype());
   if (!src.warning().empty()) {
-    std::fprintf(stderr, "sealscope: %s: warning: %s\n", opts_.interface.c_str(), src.warning().c_str());
+    warn(format_text("sealscope: {}: warning: {}\n", opts_.interface, src.warning()));
   }
   summary_.inputs.push_back(opts_.interface);
   summary_.live = true;
@@ -379,8 +384,8 @@ bool Analyzer::run_live() {
   summary_.kernel_drops = drops.kernel;
   summary_.interface_drops = drops.interface;
   if (!drops.known && ok) {
-    std::fprintf(stderr, "sealscope: %s: warning: the drop counters could not be read (%s): drops are unknown\n",
-                 opts_.interface.c_str(), src.error().c_str());
+    warn(format_text("sealscope: {}: warning: the drop counters could not be read ({}): drops are unknown\n",
+                     opts_.interface, src.error()));
   }
   g_source = nullptr;
   live_.reset();  // stop capturing: the kernel would go on buffering the link's packets until exit

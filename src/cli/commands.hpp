@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/display_text.hpp"
+
 namespace sealscope::cli {
 
 /// Exit codes shared by every sub-command.
@@ -34,9 +36,12 @@ std::string version_string();
 
 /// A message on standard error. Never throws (fmt::print does, on a short write): when standard error cannot
 /// be written (a full disk, a closed pipe) the message is lost and the run goes on to its exit status.
+/// Formatted by format_text(): every string argument (a file name, an exception's message naming one, a
+/// rule's name) is shown as its display text, so no name can send a terminal a control sequence or break
+/// the line; the format string's own line breaks, and a usage text passed as verbatim(), are kept.
 template <typename... T>
 void eprint(fmt::format_string<T...> format, T&&... args) {
-  const std::string s = fmt::format(format, std::forward<T>(args)...);
+  const std::string s = format_text<T...>(format, std::forward<T>(args)...);
   std::fwrite(s.data(), 1, s.size(), stderr);
 }
 

@@ -35,7 +35,7 @@ const char* kUsageText =
 
 int run_command(int argc, char** argv) {
   if (argc < 2) {
-    eprint("{}", kUsageText);
+    eprint("{}", verbatim(kUsageText));
     return kUsage;
   }
   const std::string cmd = argv[1];
@@ -53,7 +53,7 @@ int run_command(int argc, char** argv) {
   if (cmd == "eval") return eval_main(args);
   if (cmd == "audit") return audit_main(args);
   eprint("sealscope: unknown command '{}'{}\n{}", cmd,
-         policy::suggest(cmd, {"analyze", "policy", "eval", "audit"}), kUsageText);
+         policy::suggest(cmd, {"analyze", "policy", "eval", "audit"}), verbatim(kUsageText));
   return kUsage;
 }
 

@@ -210,7 +210,7 @@ int test_main(const std::vector<std::string>& args) {
 
 int policy_main(const std::vector<std::string>& args) {
   if (args.empty()) {
-    eprint("{}", kPolicyUsage);
+    eprint("{}", verbatim(kPolicyUsage));
     return kUsage;
   }
   const std::string& sub = args[0];
@@ -225,7 +225,7 @@ int policy_main(const std::vector<std::string>& args) {
   if (sub == "check") return check_main(rest);
   if (sub == "test") return test_main(rest);
   eprint("sealscope policy: unknown sub-command '{}'{}\n{}", sub, policy::suggest(sub, {"check", "test"}),
-         kPolicyUsage);
+         verbatim(kPolicyUsage));
   return kUsage;
 }
 

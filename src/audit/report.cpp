@@ -7,6 +7,7 @@
 #include <map>
 #include <utility>
 
+#include "common/display_text.hpp"
 #include "report/html_page.hpp"
 #include "report/summary_writer.hpp"
 
@@ -489,63 +490,63 @@ std::string report_html(const Auditor& a, const ReportContext& ctx, const std::s
 }
 
 void print_summary(const Auditor& a, const ReportContext& ctx, std::FILE* out) {
-  fmt::print(out, "audit verdict: {}\n", a.pass() ? "PASS" : "FAIL");
-  fmt::print(out, "  inputs: {}\n", fmt::join(ctx.inputs, ", "));
-  if (ctx.summary) fmt::print(out, "  frames: {}, flows: {} ({} messaging)\n", ctx.summary->frames, a.flows_total(),
+  print_text(out, "audit verdict: {}\n", a.pass() ? "PASS" : "FAIL");
+  print_text(out, "  inputs: {}\n", fmt::format("{}", fmt::join(ctx.inputs, ", ")));
+  if (ctx.summary) print_text(out, "  frames: {}, flows: {} ({} messaging)\n", ctx.summary->frames, a.flows_total(),
                               a.messaging_flows());
-  fmt::print(out, "  canaries: {} from {} ({} patterns in {} encodings)\n", ctx.canaries ? ctx.canaries->size() : 0,
+  print_text(out, "  canaries: {} from {} ({} patterns in {} encodings)\n", ctx.canaries ? ctx.canaries->size() : 0,
              ctx.canaries_file, a.matcher().patterns().size(), static_cast<int>(Encoding::Count));
-  fmt::print(out, "  canary occurrences: {}\n", occurrences(a));
+  print_text(out, "  canary occurrences: {}\n", occurrences(a));
   for (size_t i = 0; i < a.hits_per_canary().size(); ++i) {
     if (a.hits_per_canary()[i] == 0) continue;
-    fmt::print(out, "    canary {} (line {}): {}\n", i + 1, canary_line(ctx, i), a.hits_per_canary()[i]);
+    print_text(out, "    canary {} (line {}): {}\n", i + 1, canary_line(ctx, i), a.hits_per_canary()[i]);
   }
-  for (const auto& [name, n] : encodings_found(a)) fmt::print(out, "    encoding {}: {}\n", name, n);
+  for (const auto& [name, n] : encodings_found(a)) print_text(out, "    encoding {}: {}\n", name, n);
   if (a.fragments_without_flow() > 0) {
-    fmt::print(out, "  fragments that reached no flow (held for their first fragment, or orphaned), searched one by "
+    print_text(out, "  fragments that reached no flow (held for their first fragment, or orphaned), searched one by "
                     "one: {} ({} canary occurrences)\n",
                a.fragments_without_flow(), a.hits_without_flow());
   }
-  fmt::print(out, "  flows failing: {}; other flows with cleartext (not messaging): {}\n", a.failing_flows(),
+  print_text(out, "  flows failing: {}; other flows with cleartext (not messaging): {}\n", a.failing_flows(),
              a.other_cleartext_flows());
   int shown = 0;
   for (const auto& f : a.flows()) {
     if (!f.fails) continue;
     if (++shown > 20) {
-      fmt::print(out, "    … {} more in the JSON report\n", a.failing_flows() - 20);
+      print_text(out, "    … {} more in the JSON report\n", a.failing_flows() - 20);
       break;
     }
-    fmt::print(out, "    flow {} {} {} -> {} {} ({}):\n", f.rec.id, f.rec.l4,
+    print_text(out, "    flow {} {} {} -> {} {} ({}):\n", f.rec.id, f.rec.l4,
                endpoint(f.rec.src_ip, f.rec.src_port, f.rec.has_ports),
                endpoint(f.rec.dst_ip, f.rec.dst_port, f.rec.has_ports), f.rec.verdict.label,
                f.messaging ? f.rec.verdict.family : "not messaging");
-    for (const auto& s : f.findings) fmt::print(out, "      - {}\n", s);
+    for (const auto& s : f.findings) print_text(out, "      - {}\n", s);
   }
-  fmt::print(out, "  content directions: ");
+  print_text(out, "  content directions: ");
   bool first = true;
   for (const auto& [k, v] : a.judgements()) {
-    fmt::print(out, "{}{} {}", first ? "" : ", ", v, k);
+    print_text(out, "{}{} {}", first ? "" : ", ", v, k);
     first = false;
   }
-  if (first) fmt::print(out, "none");
-  fmt::print(out, "\n  tcp reassembly: {} streams, {} bytes in order, {} gaps ({} bytes), {} duplicate bytes, "
+  if (first) print_text(out, "none");
+  print_text(out, "\n  tcp reassembly: {} streams, {} bytes in order, {} gaps ({} bytes), {} duplicate bytes, "
                   "{} out-of-order segments, caps hit {} (stream) / {} (total), peak held {} bytes\n",
              a.tcp_streams(), a.tcp_totals().delivered, a.tcp_totals().gaps, a.tcp_totals().gap_bytes,
              a.tcp_totals().duplicate, a.tcp_totals().out_of_order, a.budget().stream_cap_hits,
              a.budget().total_cap_hits, a.budget().peak);
   const DefragCounters& dc = a.defrag().counters();
-  fmt::print(out, "  ip reassembly: {} fragments, {} of {} datagrams reassembled; never whole: {} timed out, {} "
+  print_text(out, "  ip reassembly: {} fragments, {} of {} datagrams reassembled; never whole: {} timed out, {} "
                   "incomplete at the end, {} dropped at the cap, {} not captured in full, {} invalid; {} overlapping "
                   "fragments ({} bytes differed), peak held {} bytes\n",
              dc.fragments, dc.reassembled, dc.datagrams, dc.timed_out, dc.ended_incomplete + a.defrag().incomplete_now(),
              dc.dropped_at_cap, dc.not_captured, dc.invalid, dc.overlapping_fragments, dc.conflicting_bytes, dc.peak);
-  fmt::print(out, "  visible to an observer: {} endpoints, {} names, sizes and timing of every packet\n",
+  print_text(out, "  visible to an observer: {} endpoints, {} names, sizes and timing of every packet\n",
              a.endpoints(), a.names().size());
   // The verdict covers what was read: say so when that is not all of the captures.
   if (ctx.summary) {
-    for (const auto& l : report::incomplete_lines(*ctx.summary)) fmt::print(out, "  {}\n", l);
+    for (const auto& l : report::incomplete_lines(*ctx.summary)) print_text(out, "  {}\n", l);
   }
-  for (const auto& w : warnings(a)) fmt::print(out, "  WARNING: {}\n", w);
+  for (const auto& w : warnings(a)) print_text(out, "  WARNING: {}\n", w);
 }
 
 }  // namespace sealscope::audit

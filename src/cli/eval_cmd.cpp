@@ -44,32 +44,32 @@ class Collector : public stats::RecordSink {
 
 void print_report(const eval::Report& rep, bool by_file, bool diff, FILE* out) {
   const auto& t = rep.total;
-  fmt::print(out, "messaging/VoIP flows (family set, activity not dns): {}\n", t.flows);
-  fmt::print(out, "  app agreement:             {:6.1f}%  ({}/{})\n", t.pct(t.app), t.app, t.flows);
-  fmt::print(out, "  family agreement:          {:6.1f}%  ({}/{})\n", t.pct(t.family), t.family, t.flows);
-  fmt::print(out, "  family+activity agreement: {:6.1f}%  ({}/{})\n", t.pct(t.family_activity), t.family_activity,
+  print_text(out, "messaging/VoIP flows (family set, activity not dns): {}\n", t.flows);
+  print_text(out, "  app agreement:             {:6.1f}%  ({}/{})\n", t.pct(t.app), t.app, t.flows);
+  print_text(out, "  family agreement:          {:6.1f}%  ({}/{})\n", t.pct(t.family), t.family, t.flows);
+  print_text(out, "  family+activity agreement: {:6.1f}%  ({}/{})\n", t.pct(t.family_activity), t.family_activity,
              t.flows);
-  fmt::print(out, "false messaging labels: {} of {} {} without a family\n", rep.false_messaging,
+  print_text(out, "false messaging labels: {} of {} {} without a family\n", rep.false_messaging,
              rep.unlabelled_flows, rep.unlabelled_flows == 1 ? "flow" : "flows");
-  fmt::print(out, "labelled flows with no matching flow: {}\n", rep.not_found);
+  print_text(out, "labelled flows with no matching flow: {}\n", rep.not_found);
   if (rep.reread > 0) {
-    fmt::print(out, "labelled flows matched under the one reading of an ambiguous IPv6 address that fits: {}\n",
+    print_text(out, "labelled flows matched under the one reading of an ambiguous IPv6 address that fits: {}\n",
                rep.reread);
   }
-  fmt::print(out, "\n{:<12} {:>6} {:>8} {:>8} {:>10}\n", "family", "flows", "app%", "family%", "fam+act%");
+  print_text(out, "\n{:<12} {:>6} {:>8} {:>8} {:>10}\n", "family", "flows", "app%", "family%", "fam+act%");
   for (const auto& [fam, x] : rep.by_family) {
-    fmt::print(out, "{:<12} {:>6} {:>8.1f} {:>8.1f} {:>10.1f}\n", fam, x.flows, x.pct(x.app), x.pct(x.family),
+    print_text(out, "{:<12} {:>6} {:>8.1f} {:>8.1f} {:>10.1f}\n", fam, x.flows, x.pct(x.app), x.pct(x.family),
                x.pct(x.family_activity));
   }
   if (by_file) {
-    fmt::print(out, "\n{:<52} {:>6} {:>8} {:>8} {:>10}\n", "file", "flows", "app%", "family%", "fam+act%");
+    print_text(out, "\n{:<52} {:>6} {:>8} {:>8} {:>10}\n", "file", "flows", "app%", "family%", "fam+act%");
     for (const auto& [file, x] : rep.by_file) {
-      fmt::print(out, "{:<52} {:>6} {:>8.1f} {:>8.1f} {:>10.1f}\n", file, x.flows, x.pct(x.app), x.pct(x.family),
+      print_text(out, "{:<52} {:>6} {:>8.1f} {:>8.1f} {:>10.1f}\n", file, x.flows, x.pct(x.app), x.pct(x.family),
                  x.pct(x.family_activity));
     }
   }
   if (diff) {
-    fmt::print(out,
+    print_text(out,
                "\ndisagreements (file, l4, endpoints: expected label family/activity -> ours), and rows found under\n"
                "the one reading of an ambiguous IPv6 address that fits ([read as ...]):\n");
     for (const auto& s : rep.scored) {
@@ -77,7 +77,7 @@ void print_report(const eval::Report& rep, bool by_file, bool diff, FILE* out) {
       const bool labelled = !r.family.empty() && r.activity != "dns";
       const bool false_pos = r.family.empty() && s.found && !s.ours.family.empty();
       if ((labelled && !(s.app_ok && s.family_activity_ok)) || false_pos || !s.found || !s.reading.empty()) {
-        fmt::print(out, "  {} {} {} {}: {} {}/{} -> {}{}\n", r.file, r.l4, r.endpoint_a, r.endpoint_b,
+        print_text(out, "  {} {} {} {}: {} {}/{} -> {}{}\n", r.file, r.l4, r.endpoint_a, r.endpoint_b,
                    r.expected_label, r.family.empty() ? "-" : r.family, r.activity,
                    s.found ? fmt::format("{} {}/{} ({})", s.ours.label, s.ours.family.empty() ? "-" : s.ours.family,
                                          s.ours.activity, s.ours.confidence)

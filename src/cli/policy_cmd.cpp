@@ -62,11 +62,11 @@ int check_main(const std::vector<std::string>& args) {
   print_diagnostics(r);
   if (!quiet) {
     if (r.policy) {
-      fmt::print("{}: {} region(s), {} rule(s), default {}: {} error(s), {} warning(s)\n", rules,
+      print_text(stdout, "{}: {} region(s), {} rule(s), default {}: {} error(s), {} warning(s)\n", rules,
                  r.policy->regions.size(), r.policy->rules.size(), policy::describe(r.policy->default_action),
                  r.errors(), r.warnings());
     } else {
-      fmt::print("{}: {} error(s), {} warning(s)\n", rules, r.errors(), r.warnings());
+      print_text(stdout, "{}: {} error(s), {} warning(s)\n", rules, r.errors(), r.warnings());
     }
   }
   if (r.errors() > 0) return 2;

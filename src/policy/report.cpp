@@ -6,6 +6,7 @@
 #include <cmath>
 #include <iterator>
 
+#include "common/display_text.hpp"
 #include "report/html_page.hpp"
 #include "report/summary_writer.hpp"
 
@@ -254,55 +255,55 @@ std::string report_html(const DryRun& run, const ReportContext& ctx, const std::
 void print_report(const DryRun& run, const ReportContext& ctx, FILE* out) {
   const Policy& p = run.policy();
   const Tally& t = run.total();
-  fmt::print(out, "policy dry-run: {} on {} capture(s); truth: {}\n", ctx.rules_file, ctx.captures.size(),
+  print_text(out, "policy dry-run: {} on {} capture(s); truth: {}\n", ctx.rules_file, ctx.captures.size(),
              ctx.truth);
-  fmt::print(out, "total: {} flows ({} in no region), {} packets / {}; passed {} / {}, dropped {} / {} "
+  print_text(out, "total: {} flows ({} in no region), {} packets / {}; passed {} / {}, dropped {} / {} "
                   "(throttle {}), before verdict {} packets / {}\n\n",
              t.flows, run.flows_without_region(), t.all.packets, human_bytes(t.all.bytes), t.passed.packets,
              human_bytes(t.passed.bytes), t.dropped.packets, human_bytes(t.dropped.bytes), t.throttled.packets,
              t.before_verdict.packets, human_bytes(t.before_verdict.bytes));
-  if (t.flows == 0) fmt::print(out, "warning: {}\n\n", kNoFlows);
-  fmt::print(out, "{:<24} {:<16} {:>6} {:>5} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9} {:>8} {:>10}\n", "rule",
+  if (t.flows == 0) print_text(out, "warning: {}\n\n", kNoFlows);
+  print_text(out, "{:<24} {:<16} {:>6} {:>5} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9} {:>8} {:>10}\n", "rule",
              "action", "flows", "subs", "packets", "bytes", "dropped", "dropped B", "throttled", "pre-verd",
              "intended", "collateral");
   for (size_t i = 0; i <= p.rules.size(); ++i) {
     const int idx = i < p.rules.size() ? static_cast<int>(i) : -1;
     const Tally& r = run.rules()[i];
     const bool intent = idx >= 0 && p.rules[i].intent.any();
-    fmt::print(out, "{:<24} {:<16} {:>6} {:>5} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9} {:>8} {:>10}\n",
+    print_text(out, "{:<24} {:<16} {:>6} {:>5} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9} {:>8} {:>10}\n",
                p.rule_name(idx).substr(0, 24), describe(p.rule_action(idx)), r.flows, r.subscribers.size(),
                r.all.packets, r.all.bytes, r.dropped.packets, r.dropped.bytes, r.throttled.packets,
                r.before_verdict.packets, intent ? std::to_string(r.intended) : "-",
                intent ? std::to_string(r.collateral) : "-");
-    for (const auto& [l, n] : r.collateral_labels) fmt::print(out, "{:<24}   collateral: {} × {}\n", "", n, l);
+    for (const auto& [l, n] : r.collateral_labels) print_text(out, "{:<24}   collateral: {} × {}\n", "", n, l);
   }
   if (!p.regions.empty()) {
-    fmt::print(out, "\n{:<24} {:>6} {:>5} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9}\n", "region", "flows", "subs",
+    print_text(out, "\n{:<24} {:>6} {:>5} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9}\n", "region", "flows", "subs",
                "packets", "bytes", "dropped", "dropped B", "throttled", "pre-verd");
     for (size_t i = 0; i < p.regions.size(); ++i) {
       const Tally& r = run.regions()[i];
-      fmt::print(out, "{:<24} {:>6} {:>5} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9}\n", p.regions[i].name.substr(0, 24),
+      print_text(out, "{:<24} {:>6} {:>5} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9}\n", p.regions[i].name.substr(0, 24),
                  r.flows, r.subscribers.size(), r.all.packets, r.all.bytes, r.dropped.packets, r.dropped.bytes,
                  r.throttled.packets, r.before_verdict.packets);
     }
   }
   if (!run.leaks().empty()) {
-    fmt::print(out, "\ntime to block (flows whose rule at the last decision blocks or throttles; what passed first)\n");
-    fmt::print(out, "{:<28} {:>6} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}\n", "label", "flows", "packets", "bytes",
+    print_text(out, "\ntime to block (flows whose rule at the last decision blocks or throttles; what passed first)\n");
+    print_text(out, "{:<28} {:>6} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}\n", "label", "flows", "packets", "bytes",
                "min ms", "p50 ms", "p90 ms", "max ms");
     for (const auto& [label, l] : run.leaks()) {
       std::vector<double> ms = l.ms;
       std::sort(ms.begin(), ms.end());
-      fmt::print(out, "{:<28} {:>6} {:>9} {:>10} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f}\n", label.substr(0, 28), l.flows,
+      print_text(out, "{:<28} {:>6} {:>9} {:>10} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f}\n", label.substr(0, 28), l.flows,
                  l.before.packets, l.before.bytes, ms.empty() ? 0 : ms.front(), nearest_rank(ms, 0.5),
                  nearest_rank(ms, 0.9), ms.empty() ? 0 : ms.back());
     }
   }
-  if (run.pass_pcap() || run.drop_pcap()) fmt::print(out, "\n");
-  if (run.pass_pcap()) fmt::print(out, "passed packets: {} -> {}\n", run.pass_pcap()->written(), run.pass_pcap()->path());
-  if (run.drop_pcap()) fmt::print(out, "dropped packets: {} -> {}\n", run.drop_pcap()->written(), run.drop_pcap()->path());
+  if (run.pass_pcap() || run.drop_pcap()) print_text(out, "\n");
+  if (run.pass_pcap()) print_text(out, "passed packets: {} -> {}\n", run.pass_pcap()->written(), run.pass_pcap()->path());
+  if (run.drop_pcap()) print_text(out, "dropped packets: {} -> {}\n", run.drop_pcap()->written(), run.drop_pcap()->path());
   if (ctx.summary) {
-    for (const auto& l : report::incomplete_lines(*ctx.summary)) fmt::print(out, "{}\n", l);
+    for (const auto& l : report::incomplete_lines(*ctx.summary)) print_text(out, "{}\n", l);
   }
 }
 

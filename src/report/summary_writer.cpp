@@ -120,58 +120,58 @@ std::vector<std::pair<std::pair<std::string, std::string>, stats::Totals>> famil
 
 void print_summary(const stats::Summary& s, FILE* out) {
   const double dur = capture_seconds(s);
-  fmt::print(out, "sealscope analyze: {} input(s), {} frames ({}), capture span {:.3f} s\n", s.inputs.size(),
+  print_text(out, "sealscope analyze: {} input(s), {} frames ({}), capture span {:.3f} s\n", s.inputs.size(),
              s.frames, human_bytes(s.frames_bytes), dur);
-  fmt::print(out, "flows: {}   packets: {}   bytes (IP): {}   peak concurrent flows: {}\n", s.all.flows,
+  print_text(out, "flows: {}   packets: {}   bytes (IP): {}   peak concurrent flows: {}\n", s.all.flows,
              s.all.packets, human_bytes(s.all.bytes), s.peak_flows);
-  fmt::print(out, "unknown: {} flows ({:.1f}%), {} ({:.1f}% of bytes)\n", s.unknown.flows,
+  print_text(out, "unknown: {} flows ({:.1f}%), {} ({:.1f}% of bytes)\n", s.unknown.flows,
              s.all.flows ? 100.0 * s.unknown.flows / s.all.flows : 0.0, human_bytes(s.unknown.bytes),
              s.all.bytes ? 100.0 * s.unknown.bytes / s.all.bytes : 0.0);
-  fmt::print(out, "\n{:<14} {:<11} {:>8} {:>10} {:>12}\n", "family", "activity", "flows", "packets", "bytes");
+  print_text(out, "\n{:<14} {:<11} {:>8} {:>10} {:>12}\n", "family", "activity", "flows", "packets", "bytes");
   for (const auto& [k, t] : family_activity_rows(s)) {
-    fmt::print(out, "{:<14} {:<11} {:>8} {:>10} {:>12}\n", k.first.empty() ? "-" : k.first, k.second, t.flows,
+    print_text(out, "{:<14} {:<11} {:>8} {:>10} {:>12}\n", k.first.empty() ? "-" : k.first, k.second, t.flows,
                t.packets, human_bytes(t.bytes));
   }
-  fmt::print(out, "\nflow ends:");
-  for (const auto& [k, v] : s.by_end) fmt::print(out, " {}={}", k, v);
-  fmt::print(out, "\nconfidence:");
-  for (const auto& [k, v] : s.by_confidence) fmt::print(out, " {}={}", k, v);
-  fmt::print(out, "\nnot-IP frames: {}   malformed frames: {}   evictions: {}", s.not_ip, s.malformed,
+  print_text(out, "\nflow ends:");
+  for (const auto& [k, v] : s.by_end) print_text(out, " {}={}", k, v);
+  print_text(out, "\nconfidence:");
+  for (const auto& [k, v] : s.by_confidence) print_text(out, " {}={}", k, v);
+  print_text(out, "\nnot-IP frames: {}   malformed frames: {}   evictions: {}", s.not_ip, s.malformed,
              s.evictions);
-  fmt::print(out, "\n");
+  print_text(out, "\n");
   if (s.live) {
-    fmt::print(out, "dropped before sealscope saw them: {} by the kernel (capture buffer full), {} by the interface\n",
+    print_text(out, "dropped before sealscope saw them: {} by the kernel (capture buffer full), {} by the interface\n",
                s.kernel_drops, s.interface_drops);
     if (s.kernel_drops > 0) {
-      fmt::print(out, "  the kernel's drops mean sealscope fell behind: raise --buffer-mib for bursts, add --workers, "
+      print_text(out, "  the kernel's drops mean sealscope fell behind: raise --buffer-mib for bursts, add --workers, "
                  "or narrow --bpf\n");
     }
   }
   if (s.frames_cut > 0) {
     // Not an anomaly, but it explains many unknown labels: nDPI and the detectors see only what was captured.
-    fmt::print(out, "frames cut short by the capture's snap length: {} ({:.1f}%): their payload past the cut was "
+    print_text(out, "frames cut short by the capture's snap length: {} ({:.1f}%): their payload past the cut was "
                "not captured, so labels may be missing\n",
                s.frames_cut, s.frames ? 100.0 * static_cast<double>(s.frames_cut) / static_cast<double>(s.frames) : 0.0);
   }
   if (s.inputs_overlapping > 0) {
-    fmt::print(out, "inputs overlapping in time: {}: each was read after the one before it, not merged, so flows "
+    print_text(out, "inputs overlapping in time: {}: each was read after the one before it, not merged, so flows "
                "they share may be cut in two; merge them first (mergecap -w - A B | sealscope analyze ... -)\n",
                s.inputs_overlapping);
   }
   if (s.anomalies.total() > 0) {
-    fmt::print(out, "anomalies:");
+    print_text(out, "anomalies:");
     for (int i = 0; i < static_cast<int>(decode::Anomaly::Count); ++i) {
       const auto a = static_cast<decode::Anomaly>(i);
-      if (s.anomalies.get(a) > 0) fmt::print(out, " {}={}", decode::anomaly_name(a), s.anomalies.get(a));
+      if (s.anomalies.get(a) > 0) print_text(out, " {}={}", decode::anomaly_name(a), s.anomalies.get(a));
     }
-    fmt::print(out, "\n");
+    print_text(out, "\n");
   }
   if (s.wall_seconds > 0) {
-    fmt::print(out, "processed in {:.3f} s: {:.0f} packets/s, {:.1f} Mbit/s\n", s.wall_seconds,
+    print_text(out, "processed in {:.3f} s: {:.0f} packets/s, {:.1f} Mbit/s\n", s.wall_seconds,
                static_cast<double>(s.frames) / s.wall_seconds,
                static_cast<double>(s.frames_bytes) * 8 / s.wall_seconds / 1e6);
   }
-  for (const auto& l : incomplete_lines(s)) fmt::print(out, "{}\n", l);
+  for (const auto& l : incomplete_lines(s)) print_text(out, "{}\n", l);
 }
 
 }  // namespace sealscope::report

@@ -2,6 +2,8 @@
 
 #include "wire/json_int.hpp"
 
+#include "common/display_text.hpp"
+
 #include <sodium.h>
 
 #include <chrono>
@@ -185,7 +187,9 @@ void Client::handle_deliver(const json& j) {
             std::lock_guard lock(mutex_);
             last_undecryptable_ = why;
         }
-        std::cerr << "sealchat: dropped an envelope that did not decrypt (env " << env_id << "): " << why << "\n";
+        // Why it did not decrypt may quote what the peer sent: display text, as every name on a terminal.
+        std::cerr << "sealchat: dropped an envelope that did not decrypt (env " << env_id << "): "
+                  << display_text(why) << "\n";
     }
     save();
     // Queued before the ack: if the connection goes down in between, the message is still shown (and the

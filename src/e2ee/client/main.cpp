@@ -2,6 +2,7 @@
 #include "client/scenario.hpp"
 
 #include "common/cli_unsigned.hpp"
+#include "common/display_text.hpp"
 #include "relay/request.hpp"
 
 #include <fmt/format.h>
@@ -19,6 +20,7 @@
 namespace po = boost::program_options;
 using namespace sealscope::e2ee::client;
 using nlohmann::json;
+using sealscope::display_text;
 
 namespace {
 
@@ -88,8 +90,10 @@ bool show_event(Client& c, Event e) {
             const auto data = c.fetch_file(e.body);
             e.body["received_bytes"] = data.size();
         } catch (const std::exception& x) {
-            std::cerr << "sealchat: attachment '" << e.body.value("name", "?") << "' from " << e.from << " (env "
-                      << e.env_id << "): " << x.what() << "\n";
+            // The name and sender come from the peer or the relay, the reason may too: shown as display
+            // text, so none of them can send the terminal a control sequence.
+            std::cerr << "sealchat: attachment '" << display_text(e.body.value("name", "?")) << "' from "
+                      << display_text(e.from) << " (env " << e.env_id << "): " << display_text(x.what()) << "\n";
             e.body["error"] = x.what();
             ok = false;
         }
@@ -117,7 +121,7 @@ void print_call(const CallStats& st, bool caller, bool video) {
 /// Exit status of a call leg: a leg that received no audio did not work (e.g. the peer had given up).
 int call_status(const CallStats& st, const std::string& peer) {
     if (st.rtp_received > 0) return 0;
-    std::cerr << "sealchat: call with " << peer << ": no media received\n";
+    std::cerr << "sealchat: call with " << display_text(peer) << ": no media received\n";
     return 1;
 }
 
@@ -205,7 +209,8 @@ int main(int argc, char** argv) {
             Client c = open_client(vm, take_none);
             c.connect(false);
             const json m = c.send_file(args[0], data, std::filesystem::path(args[1]).filename().string());
-            std::cout << "sent " << data.size() << " bytes as blob " << m["blob"].get<std::string>() << "\n";
+            std::cout << "sent " << data.size() << " bytes as blob " << display_text(m["blob"].get<std::string>())
+                      << "\n";
         } else if (cmd == "recv") {
             need(0, 0);
             Client c = open_client(vm, {});
@@ -228,7 +233,7 @@ int main(int argc, char** argv) {
             c.disconnect();
             while (auto e = c.wait_event(0)) status |= show_event(c, std::move(*e)) ? 0 : 1;
             if (lost) {
-                std::cerr << "sealchat: " << why << "\n";
+                std::cerr << "sealchat: " << display_text(why) << "\n";
                 status = 1;
             }
             return status;
@@ -287,13 +292,14 @@ int main(int argc, char** argv) {
         }
         return 0;
     } catch (const po::error& e) {  // an unknown option or a bad value: a usage error
-        std::cerr << "sealchat: " << e.what() << " (see 'sealchat --help')\n";
+        std::cerr << "sealchat: " << display_text(e.what()) << " (see 'sealchat --help')\n";
         return 2;
     } catch (const UsageError& e) {
-        std::cerr << "sealchat: " << e.what() << " (see 'sealchat --help')\n";
+        std::cerr << "sealchat: " << display_text(e.what()) << " (see 'sealchat --help')\n";
         return 2;
     } catch (const std::exception& e) {
-        std::cerr << "sealchat: " << e.what() << "\n";
+        // A file name, a relay's or a peer's reason: display text, as sealscope shows names.
+        std::cerr << "sealchat: " << display_text(e.what()) << "\n";
         return 1;
     }
 }

@@ -2,6 +2,7 @@
 
 #include "relay/request.hpp"
 #include "wire/json_int.hpp"
+#include "common/display_text.hpp"
 #include "common/text_input.hpp"
 
 #include <fmt/format.h>
@@ -152,7 +153,8 @@ private:
                 }
             } catch (const std::exception& e) {
                 ++errors_;
-                std::cerr << "sealchat scenario: " << client_.account().user() << ": " << e.what() << "\n";
+                std::cerr << "sealchat scenario: " << client_.account().user() << ": " << display_text(e.what())
+                          << "\n";
                 if (!client_.connected()) break;
             }
             busy_ = false;

@@ -1,5 +1,7 @@
 #include "relay/log.hpp"
 
+#include "common/display_text.hpp"
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
@@ -28,7 +30,10 @@ void Log::event(std::string_view name, std::string_view fields) {
     // fmt::gmtime, not the time_point itself: libfmt 9 formats a system_clock time in the local zone, and the
     // line says Z (UTC).
     const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    const std::string line = fmt::format("{:%Y-%m-%dT%H:%M:%S}Z {} {}\n", fmt::gmtime(now), name, fields);
+    // The fields hold what peers sent and the system said (reasons, names): as display text, one line each,
+    // so a log on a terminal (standard error) cannot be sent a control sequence or a line of its own.
+    const std::string line =
+        fmt::format("{:%Y-%m-%dT%H:%M:%S}Z {} {}\n", fmt::gmtime(now), name, sealscope::display_text(fields));
     std::lock_guard lock(mutex_);
     // fwrite, not fmt::print (which throws on a short write): a full disk under the log costs log lines, not
     // the relay. The first loss is said once on standard error (when the log is a file), and counted.
@@ -37,7 +42,8 @@ void Log::event(std::string_view name, std::string_view fields) {
     std::clearerr(out_);
     if (lost_++ == 0 && owned_) {
         const std::string warn =
-            "sealrelay: log " + path_ + ": write failed; events are lost until it can be written\n";
+            "sealrelay: log " + sealscope::display_text(path_) +
+            ": write failed; events are lost until it can be written\n";
         std::fwrite(warn.data(), 1, warn.size(), stderr);
     }
 }

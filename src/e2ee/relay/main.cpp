@@ -2,6 +2,7 @@
 #include "relay/relay.hpp"
 
 #include "common/cli_unsigned.hpp"
+#include "common/display_text.hpp"
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
@@ -148,10 +149,11 @@ int main(int argc, char** argv) {
         if (!ports_file.empty()) std::remove(ports_file.c_str());  // the ports are no longer served
         return 0;
     } catch (const po::error& e) {  // an unknown option or a bad value: a usage error
-        std::cerr << "sealrelay: " << e.what() << " (see 'sealrelay --help')\n";
+        std::cerr << "sealrelay: " << sealscope::display_text(e.what()) << " (see 'sealrelay --help')\n";
         return 2;
     } catch (const std::exception& e) {
-        std::cerr << "sealrelay: " << e.what() << "\n";
+        // A file name (config, data directory) as display text, as sealscope shows names.
+        std::cerr << "sealrelay: " << sealscope::display_text(e.what()) << "\n";
         return 1;
     }
 }

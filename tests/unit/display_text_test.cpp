@@ -1,6 +1,7 @@
 // common/display_text: what a terminal (and every other output) is shown of a string from outside. One
 // test per class of byte the documentation names, then format_text(), which applies it to every string
-// argument of a message or a text report line.
+// argument of a message or a text report line. (No backslash in a test name: ctest passes the name to
+// Catch2 as a test spec, where a backslash escapes the next character, and the entry would match nothing.)
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -33,7 +34,7 @@ TEST_CASE("display text: valid UTF-8 stays as it is", "[display]") {
   CHECK(display_text("a b'\"$()[]{}~") == "a b'\"$()[]{}~");  // printable ASCII, quotes included
 }
 
-TEST_CASE("display text: C0 controls, tab and line feed included, become \\xNN", "[display]") {
+TEST_CASE("display text: C0 controls, tab and line feed included, become hex escapes", "[display]") {
   CHECK(display_text("y\x1b[31mred.pcap") == "y\\x1b[31mred.pcap");  // ESC: no colour, no clear, no title
   CHECK(display_text("\x1b]0;owned\x07") == "\\x1b]0;owned\\x07");      // OSC title ended by BEL
   CHECK(display_text(std::string_view("a\0b", 3)) == "a\\x00b");
@@ -43,11 +44,11 @@ TEST_CASE("display text: C0 controls, tab and line feed included, become \\xNN",
   CHECK(display_text("\x08\x1f") == "\\x08\\x1f");
 }
 
-TEST_CASE("display text: DEL becomes \\x7f", "[display]") {
+TEST_CASE("display text: DEL becomes a hex escape", "[display]") {
   CHECK(display_text("a\x7f") == "a\\x7f");
 }
 
-TEST_CASE("display text: C1 controls in UTF-8 (U+0080..U+009F) become \\xNN per byte", "[display]") {
+TEST_CASE("display text: C1 controls in UTF-8 (U+0080..U+009F) become a hex escape per byte", "[display]") {
   CHECK(display_text("\xc2\x9b"
                      "31m") == "\\xc2\\x9b31m");  // U+009B, the one-character CSI
   CHECK(display_text("\xc2\x80") == "\\xc2\\x80");
@@ -56,7 +57,8 @@ TEST_CASE("display text: C1 controls in UTF-8 (U+0080..U+009F) become \\xNN per 
                      "0;t\xc2\x9c") == "\\xc2\\x9d0;t\\xc2\\x9c");  // OSC ... ST
 }
 
-TEST_CASE("display text: bytes that are not UTF-8 become \\xNN, the valid text around them stays", "[display]") {
+TEST_CASE("display text: bytes that are not UTF-8 become hex escapes, the valid text around them stays",
+          "[display]") {
   CHECK(display_text("\x9b"
                      "31m") == "\\x9b31m");  // a raw 8-bit CSI: a lone continuation byte
   CHECK(display_text("cap\xff.pcap") == "cap\\xff.pcap");
@@ -67,7 +69,7 @@ TEST_CASE("display text: bytes that are not UTF-8 become \\xNN, the valid text a
   CHECK(display_text("\xff\xc3\xb6") == "\\xff\xc3\xb6");  // a good sequence right after a bad byte
 }
 
-TEST_CASE("display text: the backslash becomes \\x5c, so the text reads back unambiguously", "[display]") {
+TEST_CASE("display text: the backslash becomes a hex escape too, so the text reads back unambiguously", "[display]") {
   CHECK(display_text("\\") == "\\x5c");
   // A name that looks like an escape is not taken for the byte: "\x1b" typed as four characters.
   CHECK(display_text("\\x1b") == "\\x5cx1b");

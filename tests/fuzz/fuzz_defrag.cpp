@@ -74,7 +74,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     if (ff.data < p.l3 || ff.data + ff.caplen > p.l3 + p.l3_caplen || ff.caplen > ff.len) std::abort();
     Defragmenter::Fragment in_frag;
     in_frag.key = Defragmenter::Key::of(p);
-    in_frag.key.proto = ff.next;
     in_frag.offset = ff.offset;
     in_frag.more = ff.more;
     in_frag.data = ff.data;

@@ -134,7 +134,6 @@ private:
     Endpoint client_, server_;
     std::uint32_t seq_[2], ip_id_[2];
     std::uint16_t window_[2];
-    bool syn_seen_[2] = {false, false};
     std::vector<Ipv6Ext> exts_;
     static constexpr std::size_t mss_ = 1460;
 };

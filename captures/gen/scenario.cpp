@@ -54,7 +54,11 @@ void tls_session(Timeline& tl, TcpSession& s, Rng& rng, const TlsScript& script)
     tl.wait(240).emit(Dir::up, s.send(Dir::up, tls_client_hello(ch)));
 
     // ServerHello, compatibility CCS, then EncryptedExtensions, Certificate, CertificateVerify, Finished (encrypted).
-    Bytes flight = tls_server_hello(rng.array<32>(), ch.session_id, rng.array<32>());
+    // Drawn one statement each: the order of a call's arguments is unspecified (gcc draws the last one
+    // first, clang the first), and the committed captures hold gcc's order.
+    const auto server_key_share = rng.array<32>();
+    const auto server_random = rng.array<32>();
+    Bytes flight = tls_server_hello(server_random, ch.session_id, server_key_share);
     const Bytes ccs = tls_change_cipher_spec();
     Writer(flight).bytes(ccs).bytes(tls_app_data_flight(rng, {32, 2420 + rng.range(0, 400), 281, 69}));
     tl.wait(rtt).emit(Dir::down, s.send(Dir::down, flight));

@@ -208,13 +208,7 @@ void Auditor::fragment(const decode::Packet& p, const flow::Flow* f, flow::Dir d
   if (!decode::fragment_fields(p, ff)) return;
   // An IPv6 atomic fragment (offset 0, M clear; RFC 6946) is a whole datagram: its packet search covers it.
   if (ff.offset == 0 && !ff.more) return;
-  Defragmenter::Fragment in;
-  in.key = Defragmenter::Key::of(p);
-  in.offset = ff.offset;
-  in.more = ff.more;
-  in.data = ff.data;
-  in.caplen = ff.caplen;
-  in.len = ff.len;
+  Defragmenter::Fragment in = Defragmenter::Fragment::of(p, ff);
   FirstFragment first;
   if (!p.later_fragment && f != nullptr && p.payload >= ff.data) {
     first.transport_payload = static_cast<uint32_t>(p.payload - ff.data);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/types.hpp"
+#include "decode/decoder.hpp"
 #include "flow/fragments.hpp"
 
 namespace sealscope::audit {
@@ -92,6 +93,18 @@ class Defragmenter {
     const uint8_t* data = nullptr;
     uint32_t caplen = 0, len = 0;     ///< captured and on-the-wire bytes at `data`
     const FirstFragment* first = nullptr;  ///< set for the fragment at offset 0
+
+    /// The fragment `p` is, from its fields as decode::fragment_fields() read them (`first` left unset).
+    static Fragment of(const decode::Packet& p, const decode::FragmentFields& ff) {
+      Fragment f;
+      f.key = Key::of(p);
+      f.offset = ff.offset;
+      f.more = ff.more;
+      f.data = ff.data;
+      f.caplen = ff.caplen;
+      f.len = ff.len;
+      return f;
+    }
   };
 
   /// Takes one fragment at time `now` (the latest packet time). Returns true when it completed its datagram,

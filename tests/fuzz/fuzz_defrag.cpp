@@ -72,13 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     decode::FragmentFields ff;
     if (!decode::fragment_fields(p, ff)) continue;
     if (ff.data < p.l3 || ff.data + ff.caplen > p.l3 + p.l3_caplen || ff.caplen > ff.len) std::abort();
-    Defragmenter::Fragment in_frag;
-    in_frag.key = Defragmenter::Key::of(p);
-    in_frag.offset = ff.offset;
-    in_frag.more = ff.more;
-    in_frag.data = ff.data;
-    in_frag.caplen = ff.caplen;
-    in_frag.len = ff.len;
+    Defragmenter::Fragment in_frag = Defragmenter::Fragment::of(p, ff);
     FirstFragment first;
     if (!p.later_fragment && p.payload >= ff.data) {
       first.transport_payload = static_cast<uint32_t>(p.payload - ff.data);

@@ -8,6 +8,7 @@ pkgs=(build-essential cmake pkg-config git
       libhowardhinnant-date-dev tzdata
       libhyperscan-dev libsodium-dev libsrtp2-dev libopus-dev libsqlite3-dev
       groff-base tcpdump time iproute2 util-linux python3
+      clang libclang-rt-14-dev llvm-14  # the sanitizer build: clang 14, its ASan/UBSan runtime, llvm-symbolizer
       chromium)  # headless, for the test that reads the --html report in a real browser
 missing=()
 for p in "${pkgs[@]}"; do

@@ -43,4 +43,21 @@ std::string display_text(std::string_view s) {
   return fmt::to_string(b);
 }
 
+std::string json_for_terminal(std::string_view json) {
+  std::string out;
+  out.reserve(json.size());
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    const auto c = static_cast<unsigned char>(json[i]);
+    // In UTF-8, C2 is always a lead byte: C2 80..C2 9F are exactly U+0080..U+009F.
+    const bool c1 = c == 0xC2 && i + 1 < json.size() && (static_cast<unsigned char>(json[i + 1]) & 0xE0) == 0x80;
+    if (c == 0x7F || c1) {
+      const unsigned cp = c1 ? static_cast<unsigned char>(json[++i]) : c;
+      out += fmt::format("\\u{:04x}", cp);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace sealscope

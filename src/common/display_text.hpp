@@ -36,6 +36,13 @@ void append_display_text(fmt::memory_buffer& out, std::string_view s);
 /// are. For writers that add their own quoting to display text (report/text_escape.hpp).
 const char* display_break(const char* p, const char* end) noexcept;
 
+/// A JSON text for a terminal: `json` (valid UTF-8, as a serializer writes it) with DEL and each C1 control
+/// (U+0080–U+009F) written as the JSON escape \u00NN. A serializer escapes only the C0 controls JSON
+/// requires (nlohmann writes DEL and C2 9B, the one-character CSI, as they are), so a string from a peer
+/// could reach a terminal as a control sequence; the escaped text decodes to the same strings. Outside its
+/// strings a JSON text holds neither, so escaping them everywhere is exact.
+std::string json_for_terminal(std::string_view json);
+
 /// Appends the four characters \xNN of byte `c`.
 void append_hex_escape(fmt::memory_buffer& out, unsigned char c);
 

@@ -128,6 +128,26 @@ TEST_CASE("sealchat: only recv takes messages, send and send-file leave them at 
     CHECK(back[0].at("body") == "second-back");
 }
 
+TEST_CASE("sealchat recv: a peer's DEL and C1 controls reach standard output as JSON escapes", "[cli][e2e]") {
+    Fixture f("ctl");
+    REQUIRE(f.as("alice", {"register", "alice"}).status == 0);
+    REQUIRE(f.as("bob", {"register", "bob"}).status == 0);
+    // CSI as a C1 control (C2 9B) would start a terminal control sequence; DEL and NEL (C2 85) beside it.
+    const std::string text = std::string("red\x7f") + "\xc2\x9b" "31m K\xc3\xb6ln\xc2\x85";
+    REQUIRE(f.as("alice", {"send", "bob", text}).status == 0);
+    const Run r = f.as("bob", {"recv", "--seconds", "1"});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find('\x7f') == std::string::npos);
+    CHECK(r.out.find("\xc2\x9b") == std::string::npos);
+    CHECK(r.out.find("\xc2\x85") == std::string::npos);
+    CHECK(r.out.find("\\u009b") != std::string::npos);
+    CHECK(r.out.find("K\xc3\xb6ln") != std::string::npos);  // other text stays as it is
+    const auto got = lines(r.out);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].at("body") == text);  // and the JSON decodes to the text sent
+}
+
 TEST_CASE("Client take filter: a message not taken stays at the relay and is held, later ones still decrypt",
           "[cli][client]") {
     Fixture f("take");

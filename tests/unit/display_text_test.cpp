@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "common/display_text.hpp"
 
 using sealscope::display_text;
@@ -110,4 +112,25 @@ TEST_CASE("format_text: string arguments as display text, the format's own text 
   CHECK(format_text("{:>4} {:.1f} {:<6}|", 42, 2.25, "\x1b") == "  42 2.2 \\x1b  |");
   // sealscope's own multi-line text (a usage text) keeps its line breaks when passed as verbatim().
   CHECK(format_text("unknown '{}'\n{}", "x\ny", verbatim("usage: a\n  b\n")) == "unknown 'x\\x0ay'\nusage: a\n  b\n");
+}
+
+TEST_CASE("json_for_terminal: DEL and C1 controls become JSON escapes, the JSON decodes to the same strings",
+          "[display]") {
+  // What a peer could put in a message: DEL, CSI as a C1 control (C2 9B), NEL (C2 85), next to text that
+  // must stay as it is (Köln, and the two-byte characters right above the C1 range, U+00A0 and U+00BF).
+  const std::string text = std::string("a\x7f") + "b\xc2\x9b" "31mc\xc2\x85" "K\xc3\xb6ln \xc2\xa0\xc2\xbf";
+  const nlohmann::json j = {{"text", text}, {"from", "\xc2\x80z"}};
+  const std::string raw = j.dump();
+  REQUIRE(has_control(raw));  // nlohmann alone writes them as they are: the case this function is for
+  const std::string shown = sealscope::json_for_terminal(raw);
+  CHECK_FALSE(has_control(shown));
+  CHECK(shown.find("\\u007f") != std::string::npos);
+  CHECK(shown.find("\\u009b") != std::string::npos);
+  CHECK(shown.find("\\u0085") != std::string::npos);
+  CHECK(shown.find("\\u0080") != std::string::npos);
+  CHECK(shown.find("K\xc3\xb6ln \xc2\xa0\xc2\xbf") != std::string::npos);  // kept byte for byte
+  CHECK(nlohmann::json::parse(shown) == j);
+  // A JSON text without them is returned unchanged.
+  const std::string plain = nlohmann::json({{"text", "K\xc3\xb6ln"}}).dump();
+  CHECK(sealscope::json_for_terminal(plain) == plain);
 }

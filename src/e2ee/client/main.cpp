@@ -21,6 +21,7 @@ namespace po = boost::program_options;
 using namespace sealscope::e2ee::client;
 using nlohmann::json;
 using sealscope::display_text;
+using sealscope::json_for_terminal;
 
 namespace {
 
@@ -78,7 +79,9 @@ void print_event(const Event& e) {
     json j = e.body;
     j["from"] = e.from;
     j["sealed"] = e.sealed;
-    std::cout << j.dump() << std::endl;
+    // The text, names and sender come from peers: no control character of theirs reaches the terminal as
+    // one, and a byte that is not UTF-8 (in an error text) is replaced rather than ending the program.
+    std::cout << json_for_terminal(j.dump(-1, ' ', false, json::error_handler_t::replace)) << std::endl;
 }
 
 /// Print a received message; an attachment is downloaded and checked first. False (reason on standard

@@ -132,7 +132,7 @@ public:
         j["action"] = action;
         j["peer"] = peer;
         std::lock_guard lock(log_mutex_);
-        log_ << j.dump() << "\n";
+        log_ << json_for_terminal(j.dump(-1, ' ', false, json::error_handler_t::replace)) << "\n";  // may be stdout
         log_.flush();
     }
 

@@ -8,8 +8,13 @@ pkgs=(build-essential cmake pkg-config git
       libhowardhinnant-date-dev tzdata
       libhyperscan-dev libsodium-dev libsrtp2-dev libopus-dev libsqlite3-dev
       groff-base tcpdump time iproute2 util-linux python3
+      python3-yaml  # tests/policy/recompute.py reads the rules file itself, to recompute every figure
       clang libclang-rt-14-dev llvm-14  # the sanitizer build: clang 14, its ASan/UBSan runtime, llvm-symbolizer
       chromium)  # headless, for the test that reads the --html report in a real browser
+# A test calls a relay by the name "localhost". A Debian system resolves it from /etc/hosts; a bare chroot
+# or container may have none, and then the name reaches DNS, which need not know it. libnss-myhostname
+# (systemd's NSS module; its installation adds it to /etc/nsswitch.conf) resolves it without either.
+getent hosts localhost >/dev/null || pkgs+=(libnss-myhostname)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -162,7 +162,7 @@ void Worker::process(const decode::Packet& p) {
   if (created) {
     f->a_is_initiator = a_is_src;
     // Once per tunnelled flow, at its creation (never per packet).
-    if (p.tunnel.type != 0) f->tunnel = std::make_unique<decode::TunnelInfo>(p.tunnel);
+    if (p.tunnel.type != decode::TunnelType::None) f->tunnel = std::make_unique<decode::TunnelInfo>(p.tunnel);
     f->first_seen = f->last_seen = p.ts;
   }
   const Dir d = a_is_src == f->a_is_initiator ? flow::kUp : flow::kDown;

@@ -61,6 +61,32 @@ const char* anomaly_name(Anomaly a) {
   return "unknown";
 }
 
+const char* tunnel_type_name(TunnelType t) {
+  switch (t) {
+    case TunnelType::None: return "";
+    case TunnelType::GtpU: return "gtp-u";
+    case TunnelType::Vxlan: return "vxlan";
+    case TunnelType::Geneve: return "geneve";
+    case TunnelType::Gre: return "gre";
+    case TunnelType::Erspan: return "erspan";
+    case TunnelType::Tzsp: return "tzsp";
+    case TunnelType::Capwap: return "capwap";
+    case TunnelType::IpInIp: return "ip-in-ip";
+  }
+  return "";
+}
+
+const char* tunnel_id_name(TunnelType t) {
+  switch (t) {
+    case TunnelType::GtpU: return "teid";
+    case TunnelType::Vxlan:
+    case TunnelType::Geneve: return "vni";
+    case TunnelType::Gre: return "key";
+    case TunnelType::Erspan: return "session";
+    default: return nullptr;
+  }
+}
+
 uint64_t AnomalyCounters::total() const {
   uint64_t t = 0;
   for (uint64_t c : counts) t += c;
@@ -481,14 +507,15 @@ DecodeResult Decoder::decode_l4(const uint8_t* p, uint32_t caplen, uint32_t len,
           }
           const uint8_t iv = g[hl] >> 4;
           if (iv == 4 || iv == 6) {
-            if (depth + 1 >= kMaxTunnelDepth && out.tunnel.type != 0) {
+            if (depth + 1 >= kMaxTunnelDepth && out.tunnel.type != TunnelType::None) {
               anomalies.add(Anomaly::GtpTooDeep);
               return DecodeResult::Ok;
             }
             TunnelInfo tun = out.tunnel;
-            if (tun.type == 0) {
-              tun.type = 1;
-              tun.teid = rd32(g + 4);
+            if (tun.type == TunnelType::None) {
+              tun.type = TunnelType::GtpU;
+              tun.has_id = true;
+              tun.id = rd32(g + 4);
               tun.outer_src = out.src;
               tun.outer_dst = out.dst;
             }

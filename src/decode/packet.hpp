@@ -47,11 +47,23 @@ struct AnomalyCounters {
   void merge(const AnomalyCounters& o);
 };
 
+/// The encapsulations the decoder takes apart.
+enum class TunnelType : uint8_t { None, GtpU, Vxlan, Geneve, Gre, Erspan, Tzsp, Capwap, IpInIp };
+
+/// Stable name of a tunnel type, as the records write it ("gtp-u", "vxlan", ..., "ip-in-ip"; "" for None).
+const char* tunnel_type_name(TunnelType t);
+
+/// Name of the identifier a tunnel type carries in the records ("teid", "vni", "key", "session"), or
+/// nullptr for the types that have none (TZSP, CAPWAP, IP-in-IP).
+const char* tunnel_id_name(TunnelType t);
+
 /// Tunnel the packet arrived in (the outermost one), kept on the flow.
 struct TunnelInfo {
-  uint8_t type = 0;  ///< 0 none, 1 GTP-U
-  uint32_t teid = 0;
-  IpAddr outer_src;
+  TunnelType type = TunnelType::None;
+  bool has_id = false;  ///< `id` was in the header: always for GTP-U, VXLAN and Geneve; GRE with its K bit;
+                        ///< ERSPAN types II and III
+  uint32_t id = 0;      ///< GTP-U TEID, VXLAN/Geneve VNI, GRE key, ERSPAN session ID
+  IpAddr outer_src;     ///< the outer IP header's addresses
   IpAddr outer_dst;
 };
 
@@ -65,8 +77,8 @@ struct Packet {
   const uint8_t* frame = nullptr;  ///< the whole captured frame (link header on), for pcap output
   uint32_t frame_caplen = 0, frame_wirelen = 0;
   int linktype = 0;
-  uint16_t vlan = kNoVlan;  ///< outermost VLAN id
-  TunnelInfo tunnel;
+  uint16_t vlan = kNoVlan;  ///< outermost VLAN id: the first tag met on the way in, in whichever layer
+  TunnelInfo tunnel;        ///< the outermost tunnel taken apart (type None when none was)
 
   // Network layer (the innermost IP header after tunnel decapsulation).
   const uint8_t* l3 = nullptr;

@@ -148,7 +148,7 @@ struct Flow {
   // The initiator's and responder's addresses and ports are the key's sides (see initiator()): not stored
   // twice. The tunnel header is kept apart, since only tunnelled flows have one; together 80 bytes off
   // every flow slot.
-  std::unique_ptr<decode::TunnelInfo> tunnel;  ///< GTP-U outer header, null for untunnelled flows
+  std::unique_ptr<decode::TunnelInfo> tunnel;  ///< the outermost tunnel, null for untunnelled flows
 
   TimestampUs first_seen = 0, last_seen = 0;
   TimestampUs last_dir_ts[2] = {0, 0};
@@ -187,7 +187,7 @@ struct Flow {
   IpAddr responder() const { return side(!a_is_initiator); }
   uint16_t initiator_port() const { return a_is_initiator ? key.port_a : key.port_b; }
   uint16_t responder_port() const { return a_is_initiator ? key.port_b : key.port_a; }
-  /// The tunnel header, or an empty one (type 0) for an untunnelled flow.
+  /// The tunnel header, or an empty one (type None) for an untunnelled flow.
   const decode::TunnelInfo& tunnel_info() const {
     static const decode::TunnelInfo kNone{};
     return tunnel ? *tunnel : kNone;

@@ -15,14 +15,14 @@ Placement Decider::place(const FlowFacts& f) const {
   } else if (rr.any()) {
     out.subscriber_side = 1;
   }
-  if (f.tunnel.type != 0) {
+  if (f.tunnel.type != decode::TunnelType::None) {
     const RegionSet cs = p_.cell_map.lookup(f.tunnel.outer_src);
     const RegionSet cd = p_.cell_map.lookup(f.tunnel.outer_dst);
     out.regions |= cs | cd;
     if (out.subscriber_side < 0 && cs.any()) out.subscriber_side = 0;
     if (out.subscriber_side < 0 && cd.any()) out.subscriber_side = 1;
     for (const auto& [t, set] : p_.teid_map) {
-      if (f.tunnel.teid >= t.lo && f.tunnel.teid <= t.hi) {
+      if (f.tunnel.id >= t.lo && f.tunnel.id <= t.hi) {
         out.regions |= set;
         if (out.subscriber_side < 0) out.subscriber_side = 0;  // the TEID of the first (uplink-side) packet
       }

@@ -160,8 +160,18 @@ void JsonlWriter::format(const stats::FlowRecord& r, Buf& b) {
     put(b, "null");
   }
   put(b, ",\"tunnel\":");
-  if (r.tunnel.type == 1) {
-    fmt::format_to(out, "{{\"type\":\"gtp-u\",\"teid\":{},\"outer_src\":", r.tunnel.teid);
+  if (r.tunnel.type != decode::TunnelType::None) {
+    // {"type":T, then the identifier its type has (a number, or null when this header had none), then the
+    // outer addresses: {"type":"gtp-u","teid":N,...}, {"type":"gre","key":null,...}, {"type":"tzsp",...}.
+    fmt::format_to(out, "{{\"type\":\"{}\",", decode::tunnel_type_name(r.tunnel.type));
+    if (const char* id = decode::tunnel_id_name(r.tunnel.type)) {
+      if (r.tunnel.has_id) {
+        fmt::format_to(out, "\"{}\":{},", id, r.tunnel.id);
+      } else {
+        fmt::format_to(out, "\"{}\":null,", id);
+      }
+    }
+    put(b, "\"outer_src\":");
     append_json_string(b, r.tunnel_outer_src);
     put(b, ",\"outer_dst\":");
     append_json_string(b, r.tunnel_outer_dst);
@@ -260,8 +270,8 @@ void JsonlWriter::write(const stats::FlowRecord& r) {
 }
 
 const char* CsvWriter::header() {
-  return "flow_id,src_ip,src_port,dst_ip,dst_port,l4,vlan,tunnel_type,tunnel_teid,tunnel_outer_src,"
-         "tunnel_outer_dst,first_seen,last_seen,duration_ms,packets_up,packets_down,bytes_up,bytes_down,"
+  return "flow_id,src_ip,src_port,dst_ip,dst_port,l4,vlan,tunnel_type,tunnel_teid,tunnel_vni,tunnel_key,"
+         "tunnel_session,tunnel_outer_src,tunnel_outer_dst,first_seen,last_seen,duration_ms,packets_up,packets_down,bytes_up,bytes_down,"
          "payload_bytes_up,payload_bytes_down,"
          "size_all_min,size_all_mean,size_all_stddev,size_all_max,"
          "size_up_min,size_up_mean,size_up_stddev,size_up_max,"
@@ -288,10 +298,25 @@ void CsvWriter::format(const stats::FlowRecord& r, Buf& b) {
   if (r.has_ports) fmt::format_to(out, "{}", r.dst_port);
   fmt::format_to(out, ",{},", r.l4);
   if (r.vlan >= 0) fmt::format_to(out, "{}", r.vlan);
-  if (r.tunnel.type == 1) {
-    fmt::format_to(out, ",gtp-u,{},{},{}", r.tunnel.teid, r.tunnel_outer_src, r.tunnel_outer_dst);
+  if (r.tunnel.type != decode::TunnelType::None) {
+    // The identifier in the column its type names (tunnel_teid, _vni, _key, _session); the others empty.
+    const char* id = decode::tunnel_id_name(r.tunnel.type);
+    const bool shown = id != nullptr && r.tunnel.has_id;
+    auto cell = [&](const char* name) {
+      if (shown && std::strcmp(id, name) == 0) {
+        fmt::format_to(out, ",{}", r.tunnel.id);
+      } else {
+        put(b, ",");
+      }
+    };
+    fmt::format_to(out, ",{}", decode::tunnel_type_name(r.tunnel.type));
+    cell("teid");
+    cell("vni");
+    cell("key");
+    cell("session");
+    fmt::format_to(out, ",{},{}", r.tunnel_outer_src, r.tunnel_outer_dst);
   } else {
-    put(b, ",,,,");
+    put(b, ",,,,,,,");
   }
   // Decimals through fixed3, as in the JSONL records: fmt's "{:.3f}" rounds exact ties otherwise.
   fmt::format_to(out, ",{},{},", format_rfc3339_us(r.first_seen), format_rfc3339_us(r.last_seen));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <utility>
 
 #include "common/local_time.hpp"
 #include "report/flow_writers.hpp"
@@ -22,6 +23,22 @@ using html::kv_row;
 using html::raw;
 using html::text;
 using html::utc;
+
+/// A tunnel's name as a person reads it, and what its identifier is called ("" when it has none).
+std::pair<const char*, const char*> tunnel_display(decode::TunnelType t) {
+  switch (t) {
+    case decode::TunnelType::GtpU: return {"GTP-U", "TEID"};
+    case decode::TunnelType::Vxlan: return {"VXLAN", "VNI"};
+    case decode::TunnelType::Geneve: return {"Geneve", "VNI"};
+    case decode::TunnelType::Gre: return {"GRE", "key"};
+    case decode::TunnelType::Erspan: return {"ERSPAN", "session"};
+    case decode::TunnelType::Tzsp: return {"TZSP", ""};
+    case decode::TunnelType::Capwap: return {"CAPWAP", ""};
+    case decode::TunnelType::IpInIp: return {"IP-in-IP", ""};
+    case decode::TunnelType::None: break;
+  }
+  return {"", ""};
+}
 
 // The interval widths of the time line, each a multiple of the one before, so intervals only ever merge
 // (a flow's interval of one width lies inside exactly one of the next). Past the last, widths double.
@@ -98,8 +115,9 @@ void HtmlReport::write(const stats::FlowRecord& r) {
     t.activity = std::string(r.verdict.activity);
     t.server = r.server_name;
     t.vlan = r.vlan;
-    t.tunnel = r.tunnel.type != 0;
-    t.teid = r.tunnel.teid;
+    t.tunnel = r.tunnel.type;
+    t.has_tunnel_id = r.tunnel.has_id;
+    t.tunnel_id = r.tunnel.id;
     t.outer_src = r.tunnel_outer_src;
     t.outer_dst = r.tunnel_outer_dst;
     t.first = r.first_seen;
@@ -340,9 +358,18 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
                    utc(t.first));
     text(b, t.server);
     raw(b, "</td><td>");
-    if (t.vlan >= 0) fmt::format_to(out, "VLAN {}{}", t.vlan, t.tunnel ? ", " : "");
-    if (t.tunnel) {
-      fmt::format_to(out, "GTP-U TEID {} ({:#010x}) ", t.teid, t.teid);  // decimal as in the records
+    const bool tunnelled = t.tunnel != decode::TunnelType::None;
+    if (t.vlan >= 0) fmt::format_to(out, "VLAN {}{}", t.vlan, tunnelled ? ", " : "");
+    if (tunnelled) {
+      // The tunnel's name and its identifier (decimal as in the records), then its outer endpoints.
+      const auto [name, id] = tunnel_display(t.tunnel);
+      if (t.tunnel == decode::TunnelType::GtpU) {
+        fmt::format_to(out, "{} {} {} ({:#010x}) ", name, id, t.tunnel_id, t.tunnel_id);
+      } else if (t.has_tunnel_id) {
+        fmt::format_to(out, "{} {} {} ", name, id, t.tunnel_id);
+      } else {
+        fmt::format_to(out, "{} ", name);
+      }
       text(b, t.outer_src);
       raw(b, " &#8594; ");  // outer source to outer destination of the flow's first packet
       text(b, t.outer_dst);

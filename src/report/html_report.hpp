@@ -48,9 +48,10 @@ class HtmlReport : public stats::RecordSink {
     uint16_t sport = 0, dport = 0;
     bool has_ports = false;
     int vlan = -1;
-    bool tunnel = false;
-    uint32_t teid = 0;
-    std::string outer_src, outer_dst;  ///< GTP-U: the tunnel's endpoints (cell site and core)
+    decode::TunnelType tunnel = decode::TunnelType::None;
+    bool has_tunnel_id = false;
+    uint32_t tunnel_id = 0;            ///< TEID, VNI, GRE key or ERSPAN session (has_tunnel_id)
+    std::string outer_src, outer_dst;  ///< the tunnel's endpoints (for GTP-U, cell site and core)
     TimestampUs first = 0, last = 0;
   };
   static bool bigger(const TopFlow& a, const TopFlow& b);

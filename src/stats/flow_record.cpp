@@ -61,7 +61,7 @@ void fill_record(const flow::Flow& f, const flow::FlowTable& table, const classi
   r.l4 = n != nullptr ? n : fmt::format("ip-{}", f.key.l4);
   r.vlan = f.key.vlan == decode::kNoVlan ? -1 : f.key.vlan;
   r.tunnel = f.tunnel_info();
-  if (r.tunnel.type != 0) {
+  if (r.tunnel.type != decode::TunnelType::None) {
     r.tunnel_outer_src = to_string(r.tunnel.outer_src);
     r.tunnel_outer_dst = to_string(r.tunnel.outer_dst);
   } else {

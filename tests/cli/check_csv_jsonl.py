@@ -15,14 +15,31 @@ import sys
 from decimal import Decimal
 
 
+# The tunnel object of each type (sealscope-flows(5)): its identifier's name, None for the types without one.
+TUNNEL_ID = {"gtp-u": "teid", "vxlan": "vni", "geneve": "vni", "gre": "key", "erspan": "session",
+             "tzsp": None, "capwap": None, "ip-in-ip": None}
+TUNNEL_COLUMNS = ("type", "teid", "vni", "key", "session", "outer_src", "outer_dst")
+
+
+class Shape(Exception):
+    """A record whose tunnel object is not the shape sealscope-flows(5) gives its type."""
+
+
 def flatten(obj, prefix=""):
     """JSONL record → {csv column: value}, by the record contract's flattening rules."""
     out = {}
     for k, v in obj.items():
         name = prefix + k
         if k == "tunnel" and not prefix:
-            for sub in ("type", "teid", "outer_src", "outer_dst"):
-                out["tunnel_" + sub] = None if v is None else v[sub]
+            if v is not None:
+                if v.get("type") not in TUNNEL_ID:
+                    raise Shape(f"tunnel type {v.get('type')!r}")
+                ident = TUNNEL_ID[v["type"]]
+                keys = ["type"] + ([ident] if ident else []) + ["outer_src", "outer_dst"]
+                if list(v) != keys:
+                    raise Shape(f"{v['type']} tunnel with the fields {list(v)}, not {keys}")
+            for sub in TUNNEL_COLUMNS:  # the identifier in its own column, the other identifier columns empty
+                out["tunnel_" + sub] = None if v is None else v.get(sub)
         elif k == "tcp_flags" and not prefix:
             for flag in ("SYN", "FIN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"):
                 out["tcp_" + flag.lower()] = None if v is None else v[flag]
@@ -79,7 +96,11 @@ def main():
             continue
         for rec, row in zip(records, rows):
             flows += 1
-            flat = flatten(rec)
+            try:
+                flat = flatten(rec)
+            except Shape as e:
+                failures.append(f"{cap} flow {rec['flow_id']}: {e}")
+                continue
             for k in [k for k, v in flat.items() if v is None and k not in row]:  # null statistics: empty columns
                 sub = [c for c in row if c.startswith(k + "_")]
                 if sub:

@@ -301,17 +301,31 @@ def run(binary, root, browser, work):
         check("biggest flows: row 1 is the largest record's endpoints and label",
               rows[0][1][0] == f"{top['src_ip']}:{top['src_port']}" and rows[0][2][0] == f"{top['dst_ip']}:{top['dst_port']}"
               and rows[0][4][0] == top["label"])
+    # Each tunnel type's name on the page and its identifier's (sealscope(1), --html).
+    names = {"gtp-u": ("GTP-U", "teid", "TEID"), "vxlan": ("VXLAN", "vni", "VNI"), "geneve": ("Geneve", "vni", "VNI"),
+             "gre": ("GRE", "key", "key"), "erspan": ("ERSPAN", "session", "session"), "tzsp": ("TZSP", None, None),
+             "capwap": ("CAPWAP", None, None), "ip-in-ip": ("IP-in-IP", None, None)}
+
     def via(r):
         parts = [f"VLAN {r['vlan']}"] if r["vlan"] is not None else []
         if r["tunnel"]:
             t = r["tunnel"]
-            parts.append(f"GTP-U TEID {t['teid']} (0x{t['teid']:08x}) {t['outer_src']} \u2192 {t['outer_dst']}")
+            name, field, shown = names[t["type"]]
+            ident = t.get(field) if field else None
+            if t["type"] == "gtp-u":
+                head = f"GTP-U TEID {ident} (0x{ident:08x})"
+            else:
+                head = name if ident is None else f"{name} {shown} {ident}"
+            parts.append(f"{head} {t['outer_src']} \u2192 {t['outer_dst']}")
         return ", ".join(parts)
 
     got_via, want_via = [c[12][0] for c in rows], [via(r) for r in by_bytes[:n]]
-    check(f"biggest flows: the via column is each record's VLAN and GTP-U tunnel "
-          f"({sum(1 for v in want_via if 'GTP-U' in v)} tunnelled, {sum(1 for v in want_via if 'VLAN' in v)} tagged)",
-          got_via == want_via and any("GTP-U" in v for v in want_via) and any("VLAN" in v for v in want_via))
+    kinds = {r["tunnel"]["type"] for r in by_bytes[:n] if r["tunnel"]}
+    check(f"biggest flows: the via column is each record's VLAN and tunnel "
+          f"({sum(1 for r in by_bytes[:n] if r['tunnel'])} tunnelled: {', '.join(sorted(kinds))}; "
+          f"{sum(1 for v in want_via if 'VLAN' in v)} tagged)",
+          got_via == want_via and "gtp-u" in kinds and
+          any("VLAN" in v for v in want_via))
     servers = [c[11][0] for c in rows]
     check("a server name full of markup comes back from the browser as the same text", HOSTILE in servers)
     check("biggest flows: each row's server name is its record's (nDPI gives the byte that is not UTF-8 as '?')",

@@ -100,7 +100,7 @@ TEST_CASE("decode: every supported link type carries the same IPv4/UDP packet", 
     CHECK(x.p.payload_len == 10);
     CHECK(x.p.payload_caplen == 10);
     CHECK(x.p.vlan == kNoVlan);
-    CHECK(x.p.tunnel.type == 0);
+    CHECK(x.p.tunnel.type == TunnelType::None);
   }
 }
 
@@ -608,8 +608,9 @@ TEST_CASE("decode: GTP-U G-PDU is decapsulated, outer addresses and TEID kept", 
   REQUIRE(x.r == DecodeResult::Ok);
   CHECK(x.a.total() == 0);
   CHECK(x.p.vlan == 300);
-  CHECK(x.p.tunnel.type == 1);
-  CHECK(x.p.tunnel.teid == 0xCAFEF00Du);
+  CHECK(x.p.tunnel.type == TunnelType::GtpU);
+  CHECK(x.p.tunnel.has_id);
+  CHECK(x.p.tunnel.id == 0xCAFEF00Du);
   CHECK(x.p.tunnel.outer_src == ip("172.16.0.1"));
   CHECK(x.p.tunnel.outer_dst == ip("172.16.0.2"));
   CHECK(x.p.l3 == f.ptr() + f.off(L::Ipv4, 1));
@@ -652,7 +653,7 @@ TEST_CASE("decode: GTP-U with sequence number and with an extension header chain
     REQUIRE(x.r == DecodeResult::Ok);
     CHECK(x.a.total() == 0);
     CHECK(x.p.l3 == f.ptr() + f.off(L::Gtp) + 12 + 4 + 8);
-    CHECK(x.p.tunnel.teid == 6);
+    CHECK(x.p.tunnel.id == 6);
     CHECK(x.p.src == ip("10.45.0.7"));
     CHECK(x.p.payload_len == 3);
   }
@@ -669,7 +670,7 @@ TEST_CASE("decode: GTP-U with sequence number and with an extension header chain
     const Run x = run(f, DLT_EN10MB);
     REQUIRE(x.r == DecodeResult::Ok);
     CHECK(only(x.a, Anomaly::GtpTruncated));
-    CHECK(x.p.tunnel.type == 0);
+    CHECK(x.p.tunnel.type == TunnelType::None);
     CHECK(x.p.src == ip("172.16.0.1"));
     CHECK(x.p.dport == 2152);
   }
@@ -692,7 +693,7 @@ TEST_CASE("decode: truncated GTP-U is counted and decodes as the outer UDP", "[d
   const Run x = run(f, DLT_EN10MB);
   REQUIRE(x.r == DecodeResult::Ok);
   CHECK(only(x.a, Anomaly::GtpTruncated));
-  CHECK(x.p.tunnel.type == 0);
+  CHECK(x.p.tunnel.type == TunnelType::None);
   CHECK(x.p.src == ip("172.16.0.1"));
   CHECK(x.p.sport == 2152);
   CHECK(x.p.payload_len == 5);
@@ -718,7 +719,7 @@ TEST_CASE("decode: GTP-U in GTP-U: the second level is gtp_too_deep", "[decode][
   CHECK(x.p.src == ip("10.10.0.1"));
   CHECK(x.p.l4_proto == 17);
   CHECK(x.p.dport == 2152);
-  CHECK(x.p.tunnel.teid == 111);
+  CHECK(x.p.tunnel.id == 111);
   CHECK(x.p.tunnel.outer_src == ip("172.16.0.1"));
 }
 
@@ -735,7 +736,7 @@ TEST_CASE("decode: GTP-U decapsulation can be turned off", "[decode][gtp]") {
   o.decode_gtp = false;
   const Run x = run(f, DLT_EN10MB, f.size(), f.size(), o);
   REQUIRE(x.r == DecodeResult::Ok);
-  CHECK(x.p.tunnel.type == 0);
+  CHECK(x.p.tunnel.type == TunnelType::None);
   CHECK(x.p.src == ip("172.16.0.1"));
   CHECK(x.p.payload_len == 8 + 20 + 8);
 }

@@ -525,9 +525,9 @@ TEST_CASE("hostile capture: nested VLAN tags and GTP-U in GTP-U", "[hostile]") {
   bool vlan_flow = false, tunnel_flow = false;
   for (const auto& rec : r.records.recs) {
     if (rec.vlan == 200) vlan_flow = rec.packets[0] == 1;
-    if (rec.tunnel.type == 1) {
+    if (rec.tunnel.type == decode::TunnelType::GtpU) {
       // Accounted as what the first decapsulation found: the middle UDP flow, in the outer tunnel.
-      tunnel_flow = rec.tunnel.teid == 111 && rec.dst_port == 2152 && rec.packets[0] + rec.packets[1] == 2;
+      tunnel_flow = rec.tunnel.id == 111 && rec.dst_port == 2152 && rec.packets[0] + rec.packets[1] == 2;
     }
   }
   CHECK(vlan_flow);

@@ -99,8 +99,9 @@ rules:
   FlowFacts g;  // GTP-U: subscriber 100.64.1.10 behind cell 10.200.0.1, uplink first
   g.initiator = ip("100.64.1.10");
   g.responder = ip("203.0.113.30");
-  g.tunnel.type = 1;
-  g.tunnel.teid = 0x1234abcd;
+  g.tunnel.type = decode::TunnelType::GtpU;
+  g.tunnel.has_id = true;
+  g.tunnel.id = 0x1234abcd;
   g.tunnel.outer_src = ip("10.200.0.1");
   g.tunnel.outer_dst = ip("10.200.0.254");
   w = dec.place(g);
@@ -110,7 +111,7 @@ rules:
   CHECK(w.subscriber_side == 0);
   std::swap(g.tunnel.outer_src, g.tunnel.outer_dst);  // first packet was downlink: the responder is the UE
   std::swap(g.initiator, g.responder);
-  g.tunnel.teid = 0x5678;
+  g.tunnel.id = 0x5678;
   w = dec.place(g);
   CHECK(w.subscriber_side == 1);
   CHECK(to_string(w.subscriber) == "100.64.1.10");

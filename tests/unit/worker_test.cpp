@@ -420,8 +420,8 @@ TEST_CASE("worker: VLAN and GTP-U tunnel reach the flow record", "[worker]") {
   CHECK(r.vlan == 321);
   CHECK(r.src_ip == "10.45.0.7");
   CHECK(r.src_port == 7000);
-  CHECK(r.tunnel.type == 1);
-  CHECK(r.tunnel.teid == 0x01020304u);
+  CHECK(r.tunnel.type == decode::TunnelType::GtpU);
+  CHECK(r.tunnel.id == 0x01020304u);
   CHECK(r.tunnel_outer_src == "172.16.0.1");
   CHECK(r.tunnel_outer_dst == "172.16.0.2");
   CHECK(r.bytes[0] == 20 + 8 + 20);  // the inner IP length

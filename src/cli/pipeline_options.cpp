@@ -31,13 +31,14 @@ po::options_description pipeline_options(analyze::AnalyzeOptions& o, PipelineSwi
       ("max-udp-packets", po::value(&e.max_udp_packets)->default_value(24),
        "UDP packets given to nDPI before giving up (as ndpiReader -U)")
       ("no-guess", po::bool_switch(&s.no_guess), "do not let nDPI guess by port/IP when it gives up")
-      ("no-tunnels", po::bool_switch(&s.no_tunnels), "do not decapsulate GTP-U (UDP 2152)");
+      ("no-tunnels", po::bool_switch(&s.no_tunnels),
+       "do not decapsulate tunnels (GTP-U, VXLAN, Geneve, GRE, ERSPAN, TZSP, CAPWAP, IP-in-IP)");
   return d;
 }
 
 void apply_switches(analyze::AnalyzeOptions& o, const PipelineSwitches& s) {
   o.pipeline.engine.guess = !s.no_guess;
-  o.decoder.decode_gtp = !s.no_tunnels;
+  o.decoder.decode_tunnels = !s.no_tunnels;
 }
 
 namespace {

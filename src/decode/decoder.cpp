@@ -13,10 +13,13 @@ inline uint32_t rd32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
 
+inline uint32_t rd24(const uint8_t* p) { return (uint32_t{p[0]} << 16) | (uint32_t{p[1]} << 8) | p[2]; }
+
 constexpr int kMaxVlanTags = 8;
 constexpr int kMaxIpv6Ext = 16;
-constexpr int kMaxTunnelDepth = 2;  // an outer packet plus one nested GTP-U; deeper is an anomaly
-constexpr uint16_t kGtpUPort = 2152;
+// UDP ports: GTP-U (3GPP TS 29.281), VXLAN (RFC 7348), Geneve (RFC 8926), TZSP, CAPWAP data (RFC 5415).
+constexpr uint16_t kGtpUPort = 2152, kVxlanPort = 4789, kGenevePort = 6081, kTzspPort = 37008,
+                   kCapwapDataPort = 5247;
 
 /// IP announced by the layer below but not one byte of it captured: count the announced version's anomaly.
 DecodeResult empty_ip(int version, AnomalyCounters& anomalies) {
@@ -25,7 +28,39 @@ DecodeResult empty_ip(int version, AnomalyCounters& anomalies) {
 }
 
 constexpr uint16_t ETH_IPV4 = 0x0800, ETH_IPV6 = 0x86DD, ETH_VLAN = 0x8100, ETH_QINQ = 0x88A8,
-                   ETH_QINQ_OLD = 0x9100, ETH_PPPOE = 0x8864, ETH_MPLS = 0x8847, ETH_MPLS_MC = 0x8848;
+                   ETH_QINQ_OLD = 0x9100, ETH_PPPOE = 0x8864, ETH_MPLS = 0x8847, ETH_MPLS_MC = 0x8848,
+                   ETH_TEB = 0x6558 /* transparent Ethernet bridging */, ETH_ERSPAN_2 = 0x88BE,
+                   ETH_ERSPAN_3 = 0x22EB;
+
+enum class WlanData : uint8_t { Ok, NotIp, Truncated };
+
+/// The one IEEE 802.11 reader, for the link types and for the frames CAPWAP and TZSP carry. IEEE
+/// 802.11-2020 §9.2: frame control (little-endian), duration, three addresses, sequence control, a fourth
+/// address between two access points, QoS control (QoS data), HT control (+HTC/Order bit on QoS data); then
+/// an LLC/SNAP header (AA AA 03, OUI 00-00-00 of RFC 1042 or 00-00-F8 of IEEE 802.1H) naming the ethertype.
+/// Ok: `hdr` is the bytes up to the ethertype's end and `type` the ethertype. Management and control
+/// frames, data frames without a body (null data), protected (WPA) bodies and A-MSDUs carry no IP that can
+/// be read: NotIp.
+WlanData wlan_data(const uint8_t* p, uint32_t caplen, uint32_t& hdr, uint16_t& type) {
+  if (caplen < 2) return WlanData::Truncated;
+  const uint16_t fc = static_cast<uint16_t>(p[0] | (p[1] << 8));
+  const unsigned ftype = (fc >> 2) & 3, subtype = (fc >> 4) & 0xF;
+  if ((fc & 3) != 0 || ftype != 2 || (subtype & 0x4) != 0 || (fc & 0x4000) != 0) return WlanData::NotIp;
+  uint32_t h = 24;
+  if ((fc & 0x0300) == 0x0300) h += 6;
+  const bool qos = (subtype & 0x8) != 0;
+  if (qos) h += (fc & 0x8000) != 0 ? 6 : 2;
+  if (caplen < h + 8) return WlanData::Truncated;  // the header and the 8-byte LLC/SNAP header
+  if (qos && (p[h - ((fc & 0x8000) != 0 ? 6 : 2)] & 0x80) != 0) return WlanData::NotIp;  // A-MSDU
+  const uint8_t* llc = p + h;
+  if (llc[0] != 0xAA || llc[1] != 0xAA || llc[2] != 0x03 || llc[3] != 0 || llc[4] != 0 ||
+      (llc[5] != 0 && llc[5] != 0xF8)) {
+    return WlanData::NotIp;
+  }
+  hdr = h + 8;
+  type = rd16(llc + 6);
+  return WlanData::Ok;
+}
 
 }  // namespace
 
@@ -52,6 +87,13 @@ const char* anomaly_name(Anomaly a) {
     case Anomaly::IcmpTruncated: return "icmp_truncated";
     case Anomaly::GtpTruncated: return "gtp_truncated";
     case Anomaly::GtpTooDeep: return "gtp_too_deep";
+    case Anomaly::VxlanTruncated: return "vxlan_truncated";
+    case Anomaly::GeneveTruncated: return "geneve_truncated";
+    case Anomaly::GreTruncated: return "gre_truncated";
+    case Anomaly::ErspanTruncated: return "erspan_truncated";
+    case Anomaly::TzspTruncated: return "tzsp_truncated";
+    case Anomaly::CapwapTruncated: return "capwap_truncated";
+    case Anomaly::TunnelTooDeep: return "tunnel_too_deep";
     case Anomaly::FragmentOrphan: return "fragment_orphan";
     case Anomaly::FragmentTableFull: return "fragment_table_full";
     case Anomaly::TimestampBackwards: return "timestamp_backwards";
@@ -111,7 +153,7 @@ DecodeResult Decoder::decode(int linktype, const uint8_t* data, uint32_t caplen,
         return DecodeResult::Malformed;
       }
       return decode_ethertype(rd16(data + 12), data + 14, caplen - 14, wirelen > 14 ? wirelen - 14 : 0, out,
-                              anomalies);
+                              anomalies, 0);
     }
     case DLT_LINUX_SLL: {
       if (caplen < 16) {
@@ -119,7 +161,7 @@ DecodeResult Decoder::decode(int linktype, const uint8_t* data, uint32_t caplen,
         return DecodeResult::Malformed;
       }
       return decode_ethertype(rd16(data + 14), data + 16, caplen - 16, wirelen > 16 ? wirelen - 16 : 0, out,
-                              anomalies);
+                              anomalies, 0);
     }
     case DLT_LINUX_SLL2: {
       if (caplen < 20) {
@@ -127,7 +169,7 @@ DecodeResult Decoder::decode(int linktype, const uint8_t* data, uint32_t caplen,
         return DecodeResult::Malformed;
       }
       return decode_ethertype(rd16(data), data + 20, caplen - 20, wirelen > 20 ? wirelen - 20 : 0, out,
-                              anomalies);
+                              anomalies, 0);
     }
     case DLT_RAW:
     case DLT_IPV4:
@@ -166,7 +208,7 @@ DecodeResult Decoder::decode(int linktype, const uint8_t* data, uint32_t caplen,
         return DecodeResult::Malformed;
       }
       return decode_ethertype(rd16(data + 2), data + 4, caplen - 4, wirelen > 4 ? wirelen - 4 : 0, out,
-                              anomalies);
+                              anomalies, 0);
     }
     case DLT_PPP:
     case DLT_PPP_SERIAL: {  // RFC 1661/1662: optional address 0xFF and control 0x03, then the protocol
@@ -214,34 +256,22 @@ bool Decoder::supports(int linktype) {
 
 DecodeResult Decoder::decode_wlan(const uint8_t* p, uint32_t caplen, uint32_t wire_avail, Packet& out,
                                   AnomalyCounters& anomalies) const {
-  // IEEE 802.11-2020 §9.2: frame control (little-endian), duration, three addresses, sequence control, a
-  // fourth address between two access points, QoS control (QoS data), HT control (+HTC bit on QoS data).
-  if (caplen < 2) {
-    anomalies.add(Anomaly::LinkTruncated);
-    return DecodeResult::Malformed;
+  uint32_t h = 0;
+  uint16_t type = 0;
+  switch (wlan_data(p, caplen, h, type)) {
+    case WlanData::Truncated:
+      anomalies.add(Anomaly::LinkTruncated);
+      return DecodeResult::Malformed;
+    case WlanData::NotIp:
+      return DecodeResult::NotIp;
+    case WlanData::Ok:
+      break;
   }
-  const uint16_t fc = static_cast<uint16_t>(p[0] | (p[1] << 8));
-  const unsigned type = (fc >> 2) & 3, subtype = (fc >> 4) & 0xF;
-  // Management and control frames, data frames without a body (null data) and protected (WPA) bodies
-  // carry no IP that can be read.
-  if ((fc & 3) != 0 || type != 2 || (subtype & 0x4) != 0 || (fc & 0x4000) != 0) return DecodeResult::NotIp;
-  uint32_t hdr = 24;
-  if ((fc & 0x0300) == 0x0300) hdr += 6;
-  const bool qos = (subtype & 0x8) != 0;
-  if (qos) hdr += (fc & 0x8000) != 0 ? 6 : 2;
-  if (caplen < hdr + 8) {  // the header and the 8-byte LLC/SNAP header that names the ethertype
-    anomalies.add(Anomaly::LinkTruncated);
-    return DecodeResult::Malformed;
-  }
-  if (qos && (p[hdr - ((fc & 0x8000) != 0 ? 6 : 2)] & 0x80) != 0) return DecodeResult::NotIp;  // A-MSDU
-  const uint8_t* llc = p + hdr;
-  if (llc[0] != 0xAA || llc[1] != 0xAA || llc[2] != 0x03) return DecodeResult::NotIp;
-  const uint32_t h = hdr + 8;
-  return decode_ethertype(rd16(llc + 6), p + h, caplen - h, wire_avail > h ? wire_avail - h : 0, out, anomalies);
+  return decode_ethertype(type, p + h, caplen - h, wire_avail > h ? wire_avail - h : 0, out, anomalies, 0);
 }
 
 DecodeResult Decoder::decode_ethertype(uint16_t type, const uint8_t* p, uint32_t caplen, uint32_t wire_avail,
-                                       Packet& out, AnomalyCounters& anomalies) const {
+                                       Packet& out, AnomalyCounters& anomalies, int depth) const {
   for (int tags = 0;; ++tags) {
     if (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD) {
       if (tags == kMaxVlanTags) {
@@ -270,7 +300,7 @@ DecodeResult Decoder::decode_ethertype(uint16_t type, const uint8_t* p, uint32_t
       wire_avail = wire_avail > 8 ? wire_avail - 8 : 0;
       if (ppp == 0x0021 || ppp == 0x0057) {
         if (caplen < 1) return empty_ip(ppp == 0x0057 ? 6 : 4, anomalies);
-        return decode_ip(p, caplen, wire_avail, out, anomalies, 0);
+        return decode_ip(p, caplen, wire_avail, out, anomalies, depth);
       }
       return DecodeResult::NotIp;
     }
@@ -291,7 +321,7 @@ DecodeResult Decoder::decode_ethertype(uint16_t type, const uint8_t* p, uint32_t
         return DecodeResult::Malformed;
       }
       if ((p[0] >> 4) == 4 || (p[0] >> 4) == 6) {
-        return decode_ip(p, caplen, wire_avail, out, anomalies, 0);
+        return decode_ip(p, caplen, wire_avail, out, anomalies, depth);
       }
       return DecodeResult::NotIp;
     }
@@ -299,7 +329,7 @@ DecodeResult Decoder::decode_ethertype(uint16_t type, const uint8_t* p, uint32_t
   }
   if (type == ETH_IPV4 || type == ETH_IPV6) {
     if (caplen < 1) return empty_ip(type == ETH_IPV6 ? 6 : 4, anomalies);
-    return decode_ip(p, caplen, wire_avail, out, anomalies, 0);
+    return decode_ip(p, caplen, wire_avail, out, anomalies, depth);
   }
   return DecodeResult::NotIp;
 }
@@ -472,72 +502,15 @@ DecodeResult Decoder::decode_l4(const uint8_t* p, uint32_t caplen, uint32_t len,
       out.payload = p + 8;
       out.payload_len = (out.fragmented ? len : ulen) - 8;
       out.payload_caplen = std::min(caplen - 8, out.payload_len);
-      if (opts_.decode_gtp && (out.dport == kGtpUPort || out.sport == kGtpUPort) && !out.fragmented) {
-        // GTPv1-U (3GPP TS 29.281): flags(ver=1,PT=1,E,S,PN), type, length, TEID; 4 more bytes when
-        // E, S or PN is set; then extension headers (length in 4-byte units, last byte = next type).
-        const uint8_t* g = out.payload;
-        const uint32_t gcap = out.payload_caplen;
-        if (gcap >= 8 && (g[0] >> 5) == 1 && (g[0] & 0x10) && g[1] == 0xFF) {
-          uint32_t hl = 8;
-          bool ok = true;
-          if (g[0] & 0x07) {
-            hl = 12;
-            if (gcap < 12) {
-              ok = false;
-            } else if (g[0] & 0x04) {
-              uint8_t nxt = g[11];
-              for (int i = 0; nxt != 0 && ok; ++i) {
-                if (hl + 4 > gcap || i == 16) {
-                  ok = false;
-                  break;
-                }
-                const uint32_t el = g[hl] * 4u;
-                if (el == 0 || hl + el > gcap) {
-                  ok = false;
-                  break;
-                }
-                nxt = g[hl + el - 1];
-                hl += el;
-              }
-            }
-          }
-          if (!ok || hl >= gcap) {
-            anomalies.add(Anomaly::GtpTruncated);
-            return DecodeResult::Ok;  // still accounted as the outer UDP flow: nothing is lost
-          }
-          const uint8_t iv = g[hl] >> 4;
-          if (iv == 4 || iv == 6) {
-            if (depth + 1 >= kMaxTunnelDepth && out.tunnel.type != TunnelType::None) {
-              anomalies.add(Anomaly::GtpTooDeep);
-              return DecodeResult::Ok;
-            }
-            TunnelInfo tun = out.tunnel;
-            if (tun.type == TunnelType::None) {
-              tun.type = TunnelType::GtpU;
-              tun.has_id = true;
-              tun.id = rd32(g + 4);
-              tun.outer_src = out.src;
-              tun.outer_dst = out.dst;
-            }
-            const uint16_t vlan = out.vlan;
-            const TimestampUs ts = out.ts;
-            Packet inner;
-            inner.frame = out.frame;
-            inner.frame_caplen = out.frame_caplen;
-            inner.frame_wirelen = out.frame_wirelen;
-            inner.linktype = out.linktype;
-            inner.vlan = vlan;
-            inner.ts = ts;
-            inner.tunnel = tun;
-            DecodeResult r = decode_ip(g + hl, gcap - hl, out.payload_len - hl, inner, anomalies, depth + 1);
-            if (r == DecodeResult::Ok) {
-              out = inner;
-            }
-            return r;
-          }
-        } else if (gcap >= 1 && (g[0] >> 5) == 1 && (g[0] & 0x10) && gcap < 8) {
-          anomalies.add(Anomaly::GtpTruncated);
-        }
+      // The tunnels on UDP, by port (a few compares for every other datagram). Only whole datagrams: a
+      // fragment holds part of the tunnel's payload at best.
+      if (opts_.decode_tunnels && !out.fragmented) {
+        const uint16_t sp = out.sport, dp = out.dport;
+        if (dp == kGtpUPort || sp == kGtpUPort) return decode_gtpu(out, anomalies, depth);
+        if (dp == kVxlanPort) return decode_vxlan(out, anomalies, depth);
+        if (dp == kGenevePort) return decode_geneve(out, anomalies, depth);
+        if (dp == kTzspPort || sp == kTzspPort) return decode_tzsp(out, anomalies, depth);
+        if (dp == kCapwapDataPort || sp == kCapwapDataPort) return decode_capwap(out, anomalies, depth);
       }
       return DecodeResult::Ok;
     }
@@ -558,6 +531,276 @@ DecodeResult Decoder::decode_l4(const uint8_t* p, uint32_t caplen, uint32_t len,
       out.payload = p;
       out.payload_caplen = caplen;
       out.payload_len = len;
+      if (opts_.decode_tunnels && !out.fragmented) {
+        if (out.l4_proto == 47) return decode_gre(out, anomalies, depth);
+        if (out.l4_proto == 4 || out.l4_proto == 41) {  // IPv4 (RFC 2003) or IPv6 (RFC 4213) in IP
+          const TunnelInfo tun{TunnelType::IpInIp, false, 0, out.src, out.dst};
+          return decap(Carried::Ethertype, out.l4_proto == 4 ? ETH_IPV4 : ETH_IPV6, p, caplen, len, tun,
+                       Anomaly::Count, out, anomalies, depth);
+        }
+      }
+      return DecodeResult::Ok;
+  }
+}
+
+DecodeResult Decoder::decap(Carried what, uint16_t type, const uint8_t* p, uint32_t cap, uint32_t wire,
+                            const TunnelInfo& tun, Anomaly cut, Packet& out, AnomalyCounters& anomalies,
+                            int depth) const {
+  if (depth >= kMaxNestedTunnels) {
+    anomalies.add(tun.type == TunnelType::GtpU ? Anomaly::GtpTooDeep : Anomaly::TunnelTooDeep);
+    return DecodeResult::Ok;
+  }
+  if (what == Carried::Ethernet) {
+    if (cap < 14) {
+      anomalies.add(cut);
+      return DecodeResult::Ok;
+    }
+    type = rd16(p + 12);
+    p += 14;
+    cap -= 14;
+    wire = wire > 14 ? wire - 14 : 0;
+  } else if (what == Carried::Wlan) {
+    uint32_t h = 0;
+    switch (wlan_data(p, cap, h, type)) {
+      case WlanData::Truncated:
+        anomalies.add(cut);
+        return DecodeResult::Ok;
+      case WlanData::NotIp:
+        return DecodeResult::Ok;
+      case WlanData::Ok:
+        break;
+    }
+    p += h;
+    cap -= h;
+    wire = wire > h ? wire - h : 0;
+  }
+  Packet inner;
+  inner.ts = out.ts;
+  inner.frame_no = out.frame_no;
+  inner.file_index = out.file_index;
+  inner.frame = out.frame;
+  inner.frame_caplen = out.frame_caplen;
+  inner.frame_wirelen = out.frame_wirelen;
+  inner.linktype = out.linktype;
+  inner.vlan = out.vlan;  // an inner frame's tag counts only when no outer one was seen
+  inner.tunnel = out.tunnel.type != TunnelType::None ? out.tunnel : tun;
+  if (decode_ethertype(type, p, cap, wire, inner, anomalies, depth + 1) == DecodeResult::Ok) out = inner;
+  return DecodeResult::Ok;
+}
+
+DecodeResult Decoder::decode_gtpu(Packet& out, AnomalyCounters& anomalies, int depth) const {
+  // GTPv1-U (3GPP TS 29.281): flags(ver=1,PT=1,E,S,PN), type, length, TEID; 4 more bytes when E, S or PN is
+  // set; then extension headers (length in 4-byte units, last byte = next type). G-PDUs (type 0xFF) only.
+  const uint8_t* g = out.payload;
+  const uint32_t gcap = out.payload_caplen;
+  if (gcap >= 1 && (g[0] >> 5) == 1 && (g[0] & 0x10) && gcap < 8) {
+    anomalies.add(Anomaly::GtpTruncated);
+    return DecodeResult::Ok;
+  }
+  if (gcap < 8 || (g[0] >> 5) != 1 || !(g[0] & 0x10) || g[1] != 0xFF) return DecodeResult::Ok;
+  uint32_t hl = 8;
+  bool ok = true;
+  if (g[0] & 0x07) {
+    hl = 12;
+    if (gcap < 12) {
+      ok = false;
+    } else if (g[0] & 0x04) {
+      uint8_t nxt = g[11];
+      for (int i = 0; nxt != 0; ++i) {
+        if (hl + 4 > gcap || i == 16) {
+          ok = false;
+          break;
+        }
+        const uint32_t el = g[hl] * 4u;
+        if (el == 0 || hl + el > gcap) {
+          ok = false;
+          break;
+        }
+        nxt = g[hl + el - 1];
+        hl += el;
+      }
+    }
+  }
+  if (!ok || hl >= gcap) {
+    anomalies.add(Anomaly::GtpTruncated);
+    return DecodeResult::Ok;  // still accounted as the outer UDP flow: nothing is lost
+  }
+  const uint8_t iv = g[hl] >> 4;
+  if (iv != 4 && iv != 6) return DecodeResult::Ok;  // a T-PDU that is not IP
+  const TunnelInfo tun{TunnelType::GtpU, true, rd32(g + 4), out.src, out.dst};
+  return decap(Carried::Ethertype, iv == 4 ? ETH_IPV4 : ETH_IPV6, g + hl, gcap - hl, out.payload_len - hl, tun,
+               Anomaly::GtpTruncated, out, anomalies, depth);
+}
+
+DecodeResult Decoder::decode_vxlan(Packet& out, AnomalyCounters& anomalies, int depth) const {
+  // RFC 7348 §5: flags (I = 0x08: the VNI is valid; the others reserved), 3 reserved bytes, the 24-bit VNI,
+  // a reserved byte; then an Ethernet frame. A datagram to 4789 without the I flag is no VXLAN.
+  const uint8_t* v = out.payload;
+  const uint32_t cap = out.payload_caplen;
+  if (cap == 0 || (v[0] & 0x08) == 0) return DecodeResult::Ok;
+  if (cap < 8) {
+    anomalies.add(Anomaly::VxlanTruncated);
+    return DecodeResult::Ok;
+  }
+  const TunnelInfo tun{TunnelType::Vxlan, true, rd24(v + 4), out.src, out.dst};
+  return decap(Carried::Ethernet, 0, v + 8, cap - 8, out.payload_len - 8, tun, Anomaly::VxlanTruncated, out,
+               anomalies, depth);
+}
+
+DecodeResult Decoder::decode_geneve(Packet& out, AnomalyCounters& anomalies, int depth) const {
+  // RFC 8926 §3.4: version (2 bits, 0) and options length (6 bits, 4-byte units), O and C flags, the
+  // protocol type (an ethertype), the 24-bit VNI, a reserved byte, then the options.
+  const uint8_t* g = out.payload;
+  const uint32_t cap = out.payload_caplen;
+  if (cap == 0 || (g[0] >> 6) != 0) return DecodeResult::Ok;
+  if (cap < 8) {
+    anomalies.add(Anomaly::GeneveTruncated);
+    return DecodeResult::Ok;
+  }
+  const uint32_t hl = 8 + (g[0] & 0x3Fu) * 4u;
+  if (hl > cap) {
+    anomalies.add(Anomaly::GeneveTruncated);
+    return DecodeResult::Ok;
+  }
+  const uint16_t proto = rd16(g + 2);
+  const TunnelInfo tun{TunnelType::Geneve, true, rd24(g + 4), out.src, out.dst};
+  if (proto == ETH_TEB) {
+    return decap(Carried::Ethernet, 0, g + hl, cap - hl, out.payload_len - hl, tun, Anomaly::GeneveTruncated,
+                 out, anomalies, depth);
+  }
+  if (proto == ETH_IPV4 || proto == ETH_IPV6) {
+    return decap(Carried::Ethertype, proto, g + hl, cap - hl, out.payload_len - hl, tun, Anomaly::GeneveTruncated,
+                 out, anomalies, depth);
+  }
+  return DecodeResult::Ok;
+}
+
+DecodeResult Decoder::decode_tzsp(Packet& out, AnomalyCounters& anomalies, int depth) const {
+  // TZSP (TaZmen Sniffer Protocol, MikroTik's remote sniffer stream): version 1, type (0 received,
+  // 1 transmitted), encapsulated protocol (1 Ethernet, 18 IEEE 802.11), then tagged fields up to an END
+  // tag: 0 padding and 1 end are one byte, every other tag is type, length, value.
+  const uint8_t* t = out.payload;
+  const uint32_t cap = out.payload_caplen;
+  if (cap == 0 || t[0] != 1) return DecodeResult::Ok;
+  if (cap < 4) {
+    anomalies.add(Anomaly::TzspTruncated);
+    return DecodeResult::Ok;
+  }
+  const uint16_t encap = rd16(t + 2);
+  if (t[1] > 1 || (encap != 1 && encap != 18)) return DecodeResult::Ok;
+  uint32_t off = 4;
+  for (;;) {  // ends: every step moves `off` on by at least one byte
+    if (off >= cap) {
+      anomalies.add(Anomaly::TzspTruncated);  // no END tag in what was captured
+      return DecodeResult::Ok;
+    }
+    const uint8_t tag = t[off];
+    if (tag == 1) {
+      ++off;
+      break;
+    }
+    if (tag == 0) {
+      ++off;
+    } else if (off + 2 > cap) {
+      off = cap;
+    } else {
+      off += 2u + t[off + 1];
+    }
+  }
+  const TunnelInfo tun{TunnelType::Tzsp, false, 0, out.src, out.dst};
+  return decap(encap == 1 ? Carried::Ethernet : Carried::Wlan, 0, t + off, cap - off, out.payload_len - off, tun,
+               Anomaly::TzspTruncated, out, anomalies, depth);
+}
+
+DecodeResult Decoder::decode_capwap(Packet& out, AnomalyCounters& anomalies, int depth) const {
+  // RFC 5415 §4.3: preamble (version 0, type 0; type 1 is DTLS, encrypted: left alone), HLEN (5 bits, the
+  // header in 4-byte words, optional fields included), RID, WBID (5 bits), T, F, L, W, M, K, flags; fragment
+  // id and offset. T with WBID 1 (RFC 5416): a native IEEE 802.11 frame; T clear: an IEEE 802.3 frame.
+  // Fragments (F) and keep-alives (K) carry no whole frame.
+  const uint8_t* c = out.payload;
+  const uint32_t cap = out.payload_caplen;
+  if (cap == 0 || c[0] != 0) return DecodeResult::Ok;
+  if (cap < 8) {
+    anomalies.add(Anomaly::CapwapTruncated);
+    return DecodeResult::Ok;
+  }
+  const uint32_t hl = (c[1] >> 3) * 4u;
+  if (hl < 8 || hl > cap) {
+    anomalies.add(Anomaly::CapwapTruncated);
+    return DecodeResult::Ok;
+  }
+  const bool native = (c[2] & 0x01) != 0;
+  const unsigned wbid = (c[2] >> 1) & 0x1F;
+  if ((c[3] & 0x80) != 0 || (c[3] & 0x08) != 0 || (native && wbid != 1)) return DecodeResult::Ok;
+  const TunnelInfo tun{TunnelType::Capwap, false, 0, out.src, out.dst};
+  return decap(native ? Carried::Wlan : Carried::Ethernet, 0, c + hl, cap - hl, out.payload_len - hl, tun,
+               Anomaly::CapwapTruncated, out, anomalies, depth);
+}
+
+DecodeResult Decoder::decode_gre(Packet& out, AnomalyCounters& anomalies, int depth) const {
+  // RFC 2784 and RFC 2890, version 0 (version 1 is PPTP's): C, R, K, S flags, version, protocol type; then
+  // checksum and reserved (C), key (K), sequence number (S). Source routing (R, RFC 1701) is not followed.
+  const uint8_t* g = out.payload;
+  const uint32_t cap = out.payload_caplen;
+  if (cap < 4) {
+    anomalies.add(Anomaly::GreTruncated);
+    return DecodeResult::Ok;
+  }
+  const uint16_t flags = rd16(g);
+  if ((flags & 0x7) != 0 || (flags & 0x4000) != 0) return DecodeResult::Ok;
+  const bool csum = (flags & 0x8000) != 0, keyed = (flags & 0x2000) != 0, seq = (flags & 0x1000) != 0;
+  const uint32_t key_at = csum ? 8 : 4;
+  const uint32_t hl = key_at + (keyed ? 4 : 0) + (seq ? 4 : 0);
+  if (hl > cap) {
+    anomalies.add(Anomaly::GreTruncated);
+    return DecodeResult::Ok;
+  }
+  const uint16_t proto = rd16(g + 2);
+  const uint32_t len = out.payload_len;
+  TunnelInfo tun{TunnelType::Gre, keyed, keyed ? rd32(g + key_at) : 0, out.src, out.dst};
+  switch (proto) {
+    case ETH_IPV4:
+    case ETH_IPV6:
+      return decap(Carried::Ethertype, proto, g + hl, cap - hl, len - hl, tun, Anomaly::GreTruncated, out,
+                   anomalies, depth);
+    case ETH_TEB:
+      return decap(Carried::Ethernet, 0, g + hl, cap - hl, len - hl, tun, Anomaly::GreTruncated, out, anomalies,
+                   depth);
+    case ETH_ERSPAN_2:
+    case ETH_ERSPAN_3: {
+      // ERSPAN (draft-foschiano-erspan): type I has no header and no GRE sequence number; type II an
+      // 8-byte header (version 1, VLAN, COS, En, T, 10-bit session ID, reserved, index); type III a 12-byte
+      // one (version 2, ..., session ID, timestamp, SGT, P, FT, hardware ID, D, Gra, O) and the 8-byte
+      // platform sub-header when O is set. Frame type (FT) 0, Ethernet, only.
+      tun.type = TunnelType::Erspan;
+      tun.has_id = false;
+      tun.id = 0;
+      const uint8_t* e = g + hl;
+      const uint32_t ecap = cap - hl;
+      uint32_t eh = 0;
+      if (proto == ETH_ERSPAN_3 || seq) {
+        const uint32_t fixed = proto == ETH_ERSPAN_3 ? 12 : 8;
+        if (ecap < fixed) {
+          anomalies.add(Anomaly::ErspanTruncated);
+          return DecodeResult::Ok;
+        }
+        if ((e[0] >> 4) != (proto == ETH_ERSPAN_3 ? 2 : 1)) return DecodeResult::Ok;
+        eh = fixed;
+        if (proto == ETH_ERSPAN_3) {
+          if (((e[10] >> 2) & 0x1F) != 0) return DecodeResult::Ok;  // not an Ethernet frame
+          if ((e[11] & 0x01) != 0) eh += 8;
+          if (eh > ecap) {
+            anomalies.add(Anomaly::ErspanTruncated);
+            return DecodeResult::Ok;
+          }
+        }
+        tun.has_id = true;
+        tun.id = rd16(e + 2) & 0x3FFu;
+      }
+      return decap(Carried::Ethernet, 0, e + eh, ecap - eh, len - hl - eh, tun, Anomaly::ErspanTruncated, out,
+                   anomalies, depth);
+    }
+    default:
       return DecodeResult::Ok;
   }
 }

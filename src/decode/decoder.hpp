@@ -7,8 +7,13 @@ namespace sealscope::decode {
 
 /// Options of the decoder.
 struct DecoderOptions {
-  bool decode_gtp = true;  ///< decapsulate GTP-U (UDP 2152) G-PDUs
+  /// Take tunnels apart: GTP-U, VXLAN, Geneve, GRE, ERSPAN, TZSP, CAPWAP data and IP-in-IP (sealscope(1)).
+  bool decode_tunnels = true;
 };
+
+/// Encapsulations followed inside one another below the outer packet (e.g. ERSPAN carrying VXLAN carrying
+/// GTP-U); one more is counted as gtp_too_deep or tunnel_too_deep and the packet stays the last level reached.
+constexpr int kMaxNestedTunnels = 3;
 
 /// Stateless link/network/transport decoder. Bounds are checked explicitly; nothing throws or allocates.
 /// Hand-written: libpcap captures and reads frames but does not decode them, and libtins builds a
@@ -30,13 +35,38 @@ class Decoder {
                          AnomalyCounters& anomalies, int depth) const;
 
  private:
+  /// What follows an ethertype (VLAN tags, PPPoE, MPLS, IP); `depth` counts the tunnels taken apart so far.
   DecodeResult decode_ethertype(uint16_t type, const uint8_t* p, uint32_t caplen, uint32_t wire_avail,
-                                Packet& out, AnomalyCounters& anomalies) const;
+                                Packet& out, AnomalyCounters& anomalies, int depth) const;
   /// An IEEE 802.11 frame (after any radiotap header): data frames with an LLC/SNAP header.
   DecodeResult decode_wlan(const uint8_t* p, uint32_t caplen, uint32_t wire_avail, Packet& out,
                            AnomalyCounters& anomalies) const;
   DecodeResult decode_l4(const uint8_t* p, uint32_t caplen, uint32_t len, Packet& out,
                          AnomalyCounters& anomalies, int depth) const;
+
+  // Tunnels. Each reads the tunnel header in `out`'s payload and, when it is whole and announces a frame or
+  // packet sealscope follows, hands that to decap(). They always return Ok: a header cut short is counted
+  // and the packet stays `out`, the outer one, so nothing of it is lost.
+  DecodeResult decode_gtpu(Packet& out, AnomalyCounters& anomalies, int depth) const;
+  DecodeResult decode_vxlan(Packet& out, AnomalyCounters& anomalies, int depth) const;
+  DecodeResult decode_geneve(Packet& out, AnomalyCounters& anomalies, int depth) const;
+  DecodeResult decode_tzsp(Packet& out, AnomalyCounters& anomalies, int depth) const;
+  DecodeResult decode_capwap(Packet& out, AnomalyCounters& anomalies, int depth) const;
+  DecodeResult decode_gre(Packet& out, AnomalyCounters& anomalies, int depth) const;
+
+  /// What a tunnel header says follows it.
+  enum class Carried : uint8_t {
+    Ethertype,  ///< the packet of ethertype `type` (IPv4 or IPv6)
+    Ethernet,   ///< an Ethernet II frame
+    Wlan,       ///< an IEEE 802.11 data frame with LLC/SNAP
+  };
+  /// Decodes what a tunnel at `depth` carries (`p`: `cap` bytes captured, `wire` on the wire) as one level
+  /// deeper, in tunnel `tun` unless `out` is already in one; an IP packet found there becomes `out`.
+  /// Beyond kMaxNestedTunnels, or when the carried link header is cut short (counted as `cut`), the inner
+  /// frame is not an IP packet, or the inner packet is malformed (counted by its reason), `out` stays as
+  /// it is. Always Ok.
+  DecodeResult decap(Carried what, uint16_t type, const uint8_t* p, uint32_t cap, uint32_t wire,
+                     const TunnelInfo& tun, Anomaly cut, Packet& out, AnomalyCounters& anomalies, int depth) const;
 
   DecoderOptions opts_;
 };

@@ -27,7 +27,14 @@ enum class Anomaly : uint8_t {
   UdpBadLength,            ///< UDP length field disagrees with the IP length
   IcmpTruncated,           ///< ICMP/ICMPv6 header cut short
   GtpTruncated,            ///< GTP-U header or extension headers cut short
-  GtpTooDeep,              ///< GTP-U nested deeper than we follow (2)
+  GtpTooDeep,              ///< a GTP-U tunnel beyond the nesting bound (kMaxNestedTunnels)
+  VxlanTruncated,          ///< VXLAN header (I flag set) or the Ethernet header it carries cut short
+  GeneveTruncated,         ///< Geneve header, its options or the Ethernet header it carries cut short
+  GreTruncated,            ///< GRE header (with its optional fields) or the Ethernet header it carries cut short
+  ErspanTruncated,         ///< ERSPAN type II/III header (and platform sub-header) or its Ethernet header cut short
+  TzspTruncated,           ///< TZSP header, tags without an END tag, or the frame's link header cut short
+  CapwapTruncated,         ///< CAPWAP header (HLEN past the end or below 2) or the 802.3/802.11 header cut short
+  TunnelTooDeep,           ///< an encapsulation other than GTP-U beyond the nesting bound
   FragmentOrphan,          ///< a later IPv4/IPv6 fragment whose first fragment was not seen
   FragmentTableFull,       ///< fragment tracking table full: a fragment could not be attributed
   TimestampBackwards,      ///< a packet older than the one before it in the same file

@@ -8,11 +8,14 @@ sealscope's records and summary with the flow table built from tshark's fields, 
 Cases: a TCP 5-tuple reused (closed by FIN, a stray ACK inside the close linger, a new SYN, an RST, a
 packet after the linger); IPv6 fragments in and out of order; a UDP flow whose first datagram's last
 fragment comes first (first_seen); a reply stamped before its request (first_seen); ICMPv6 behind a
-destination options header; GTP-U with a sequence number and with an extension header; GTP-U in GTP-U; an
-ICMP error inside GTP-U quoting UDP; the first fragment of a datagram to UDP port 2152 (not
-decapsulated); a frame cut by the snap length; a UDP length past the IP payload; a TCP data offset below
-5; a frame padded to 60 bytes; ARP; an IPv4 total length of 0 (segmentation offload); QinQ with a 0x9100
-outer tag; IP in IP; IPv6 in UDP (Teredo's port); IPv6 over PPPoE; an orphan fragment; a TLS 1.3
+destination options header; GTP-U with a sequence number and with an extension header; GTP-U in GTP-U
+(taken apart), and four deep (one more than sealscope follows: gtp_too_deep); an ICMP error inside GTP-U
+quoting UDP; the first fragment of a datagram to UDP port 2152 (not decapsulated); a frame cut by the snap
+length; a UDP length past the IP payload; a TCP data offset below 5; a frame padded to 60 bytes; ARP; an
+IPv4 total length of 0 (segmentation offload); QinQ with a 0x9100 outer tag; IP in IP (taken apart); IPv6
+in UDP (Teredo's port); IPv6 over PPPoE; an orphan fragment; tunnels that stay the outer packet (a datagram
+to VXLAN's port without the I flag; VXLAN, GRE, ERSPAN, TZSP and CAPWAP headers and an 802.11 header in
+CAPWAP cut short; an IPv4 packet in VXLAN longer than the datagram holds); a TLS 1.3
 handshake whose server name is longer than nDPI keeps, in mixed case, with a UTF-8 letter; an HTTP Host
 in capitals with a port; a DNS name with UTF-8 letters.
 
@@ -174,10 +177,15 @@ def edge_frames():
     ext = struct.pack("!HBB", 0, 0, 0x85) + struct.pack("!BBBB", 1, 0x10, 9, 0)
     add(104.01, eth(ipv4(CORE, CELL, 17, udp(2152, 2152, gtp(ipv4(SERVER, UE, 6, tcp(443, 41000, SYN | ACK)), 0x2222,
                                                             0x34, ext)))))
-    # GTP-U in GTP-U: one level is decapsulated, the inner tunnel stays a UDP flow (gtp_too_deep).
+    # GTP-U in GTP-U: both taken apart, the flow in the outer tunnel. Four deep: the fourth is one more than
+    # sealscope follows (gtp_too_deep), and the flow is the UDP datagram to 2152 inside the third.
     nested = gtp(ipv4("172.16.0.1", SERVER, 17, udp(1, 2, b"x")), 0x3333)
     deep = ipv4("100.64.1.11", SERVER, 17, udp(2152, 2152, nested))
     add(105, eth(ipv4(CELL, CORE, 17, udp(2152, 2152, gtp(deep, 0x4444)))))
+    four = gtp(ipv4("172.16.4.1", "172.16.4.2", 17, udp(3, 4, b"y")), 0x7774)
+    for teid, inner in ((0x7773, "172.16.3.1"), (0x7772, "172.16.2.1"), (0x7771, "172.16.1.1")):
+        four = gtp(ipv4(inner, SERVER, 17, udp(2152, 2152, four)), teid)
+    add(105.5, eth(ipv4(CELL, CORE, 17, udp(2152, 2152, four))))
     # An ICMP error inside GTP-U quoting a UDP header: the flow is the ICMP one, not the quoted one's.
     quoted = ipv4(SERVER, UE, 17, udp(53, 40003, b"q" * 4))[:28]
     error = ipv4(UE, SERVER, 1, struct.pack("!BBHI", 3, 3, 0, 0) + quoted)
@@ -203,6 +211,21 @@ def edge_frames():
     add(117.001, eth(ipv4(CELL, CORE, 17, g[48:], ident=99, offset8=6)))
     # A later fragment whose first fragment never comes.
     add(118, eth(ipv4(CLIENT, SERVER, 17, b"o" * 16, ident=555, offset8=10)))
+    # Tunnels that stay the outer packet: a datagram to VXLAN's port without the I flag (no VXLAN); VXLAN,
+    # GRE (K set, its key missing), ERSPAN type II, TZSP (tags without END) and CAPWAP (HLEN 4 words, 12
+    # bytes sent) headers cut short; CAPWAP with 20 bytes of an 802.11 header; an IPv4 packet in VXLAN whose
+    # total length is more than the datagram holds.
+    inner_frame = eth(ipv4("172.16.9.1", "172.16.9.2", 17, udp(9, 10, b"v" * 8)))
+    add(119, eth(ipv4(CLIENT, SERVER, 17, udp(40900, 4789, struct.pack("!II", 0, 77 << 8) + inner_frame))))
+    add(119.1, eth(ipv4(CLIENT, SERVER, 17, udp(40901, 4789, b"\x08\x00\x00\x00\x00"))))
+    add(119.2, eth(ipv4("203.0.113.201", "203.0.113.202", 47, struct.pack("!HH", 0x2000, 0x0800) + b"\x00\x00")))
+    add(119.3, eth(ipv4("192.0.2.100", "192.0.2.200", 47, struct.pack("!HHI", 0x1000, 0x88BE, 1) + b"\x10\x00\x00\x07\x00")))
+    add(119.4, eth(ipv4("192.0.2.150", "192.0.2.200", 17, udp(40150, 37008, b"\x01\x00\x00\x01\x0a\x01\xc8"))))
+    add(119.5, eth(ipv4("203.0.113.100", "203.0.113.1", 17, udp(12223, 5247, bytes.fromhex("0020430000000000") + b"\x06\x00\x00\x5e"))))
+    add(119.6, eth(ipv4("203.0.113.100", "203.0.113.1", 17, udp(12223, 5247, bytes.fromhex("0010430000000000") +
+                                                                       bytes.fromhex("0801") + b"\x00" * 18))))
+    long_inner = eth(ipv4("172.16.9.3", "172.16.9.4", 17, udp(9, 10, b"w" * 8), total=200))
+    add(119.7, eth(ipv4(CLIENT, SERVER, 17, udp(40902, 4789, struct.pack("!II", 0x08000000, 78 << 8) + long_inner))))
     # TLS 1.3 handshake with a long server name; HTTP with a Host in capitals and a port; DNS with UTF-8.
     for i, (up, flags, data) in enumerate([(1, SYN, b""), (0, SYN | ACK, b""), (1, ACK, b""),
                                            (1, PSH | ACK, client_hello(LONG_SNI, [b"h2", b"http/1.1"])),
@@ -234,13 +257,25 @@ def check_cases(model):
     if not back or back[0].first != tshark_flows.epoch_us("1709294502.600000"):
         problems.append("clock back: the flow does not begin with the reply")
     want = {"gtp_too_deep": 1, "udp_bad_length": 1, "tcp_bad_data_offset": 1, "ipv4_total_length_zero": 1,
-            "fragment_orphan": 1, "timestamp_backwards": 1}
+            "fragment_orphan": 1, "timestamp_backwards": 1, "vxlan_truncated": 1, "gre_truncated": 1,
+            "erspan_truncated": 1, "tzsp_truncated": 1, "capwap_truncated": 2, "ip_length_exceeds_packet": 1}
     got = {k: model.anomalies.get(k, 0) for k in want}
     if got != want:
         problems.append(f"anomalies: {got}, meant {want}")
-    tunnels = sorted(f.tunnel["teid"] for f in model.flows if f.tunnel)
-    if tunnels != [0x1111, 0x4444, 0x5555]:
+    tunnels = sorted(f.tunnel["teid"] for f in model.flows if f.tunnel and f.tunnel["type"] == "gtp-u")
+    if tunnels != [0x1111, 0x4444, 0x5555, 0x7771]:
         problems.append(f"tunnelled flows' TEIDs {tunnels}")
+    deep = [f for f in model.flows if f.tunnel and f.tunnel.get("teid") == 0x7771]
+    if not deep or deep[0].initiator != ("172.16.3.1", 2152):
+        problems.append("GTP-U four deep: the flow is not the UDP datagram inside the third tunnel")
+    ipip = [f for f in model.flows if f.tunnel and f.tunnel["type"] == "ip-in-ip"]
+    if [f.initiator for f in ipip] != [("172.16.0.1", 1)]:
+        problems.append(f"IP in IP: flows {[f.initiator for f in ipip]}")
+    outer = {f.initiator for f in model.flows if f.tunnel is None}
+    for end in [(CLIENT, 40900), (CLIENT, 40901), ("203.0.113.201", 0), ("192.0.2.100", 0), ("192.0.2.150", 40150),
+                ("203.0.113.100", 12223), (CLIENT, 40902)]:
+        if end not in outer:
+            problems.append(f"the outer packet from {end} is in no flow of its own")
     if not any(f.vlan == 300 for f in model.flows):
         problems.append("QinQ: no flow with the 0x9100 tag's VLAN 300")
     if model.counts["fragments_attributed"] != 4 or model.counts["not_ip"] != 1:

@@ -20,9 +20,12 @@ definitions, each where it is applied, with the reason:
   connection ends at a new SYN or after the close linger), since those split a 5-tuple into flows by
   design, as tshark's own tcp.stream does at a new SYN.
 - Key: outermost VLAN id, IP version, transport protocol, unordered (address, port) pair; ports only for
-  TCP and UDP. For GTP-U (UDP port 2152, G-PDU, one level deep) the inner packet is the flow's; tshark
-  shows the layers of both, and of an ICMP error's quoted packet: the flow's layer is picked by its place
-  in frame.protocols, and each field by its occurrence in that layer.
+  TCP and UDP. For the tunnels of sealscope(1), TUNNELS (GTP-U, VXLAN, Geneve, GRE, ERSPAN, TZSP, CAPWAP,
+  IP in IP; three deep at most) the innermost packet is the flow's; tshark shows the layers of all, and of
+  an ICMP error's quoted packet: the flow's layer is picked by its place in frame.protocols, and each field
+  by its occurrence in that layer. Each tunnel header's length, identifier and the conditions under which
+  sealscope takes it apart come from tshark's fields of that header; CAPWAP's 802.11 frames are read as the
+  standard has them (tshark's capwap.swap_fc off: that preference is for Cisco access points).
 - IPv4/IPv6 fragments: tshark runs with reassembly off; later fragments are attributed here to their
   first fragment's flow by (source, destination, protocol, id, VLAN), as sealscope does.
 - Malformed frames: sealscope's bound checks are applied to tshark's header fields (the decoder's order),
@@ -63,6 +66,8 @@ CLOSE_LINGER_US = 60 * 1000000       # sealscope's default --close-linger
 FRAGMENT_TIMEOUT_US = 30 * 1000000   # FragmentTable::kDefaultTimeoutS
 FRAGMENT_MAX_PENDING = 4             # FragmentTable::kMaxPending
 GTP_PORT = 2152
+VXLAN_PORT, GENEVE_PORT, TZSP_PORT, CAPWAP_PORT = 4789, 6081, 37008, 5247
+MAX_NESTED = 3                       # kMaxNestedTunnels: tunnels followed inside one another
 
 FIELDS = [
     "frame.number", "frame.time_epoch", "frame.protocols", "frame.len", "frame.cap_len", "_ws.malformed",
@@ -75,6 +80,15 @@ FIELDS = [
     "tcp.srcport", "tcp.dstport", "tcp.hdr_len", "tcp.flags",
     "udp.srcport", "udp.dstport", "udp.length",
     "gtp.flags", "gtp.message", "gtp.teid", "gtp.ext_hdr.length",
+    "vxlan.flag_i", "vxlan.vni",
+    "geneve.version", "geneve.options", "geneve.proto_type", "geneve.vni",
+    "gre.flags_and_version", "gre.proto", "gre.key",
+    "erspan.version", "erspan.spanid", "erspan.ft", "erspan.o",
+    "tzsp.version", "tzsp.type", "tzsp.encap", "tzsp.option_tag", "tzsp.option_length",
+    "capwap.preamble.version", "capwap.preamble.type", "capwap.header.length", "capwap.header.flags.t",
+    "capwap.header.wbid", "capwap.header.flags.f", "capwap.header.flags.k",
+    "wlan.fc.version", "wlan.fc.type_subtype", "wlan.fc.ds", "wlan.fc.order", "wlan.fc.protected",
+    "wlan.qos.amsdupresent", "llc.dsap", "llc.ssap", "llc.control", "llc.oui", "llc.type",
 ]
 # Handshake metadata and names (server_name, tls), from tshark's own dissectors of the layers above the
 # flow's TCP or UDP (see expected_server_name and expected_tls). One tshark pass reads these with the fields
@@ -312,8 +326,18 @@ def decode_ip(fr, i, cap, wire, d, anomalies, tunnels, depth):
         # A first fragment holds only its share of the datagram: its payload is what it carries.
         d.payload = (l4len if d.fragmented else ulen) - 8
         d.app = j + 1
-        if tunnels and not d.fragmented and GTP_PORT in (d.sport, d.dport):
-            return decode_gtp(fr, j + 1, min(l4cap - 8, d.payload), d, anomalies, depth)
+        if tunnels and not d.fragmented:  # the tunnels on UDP, in the order sealscope's decoder tries them
+            gcap = min(l4cap - 8, d.payload)
+            if GTP_PORT in (d.sport, d.dport):
+                return decode_gtp(fr, j + 1, gcap, d, anomalies, depth)
+            if d.dport == VXLAN_PORT:
+                return decode_vxlan(fr, j + 1, gcap, d, anomalies, depth)
+            if d.dport == GENEVE_PORT:
+                return decode_geneve(fr, j + 1, gcap, d, anomalies, depth)
+            if TZSP_PORT in (d.sport, d.dport):
+                return decode_tzsp(fr, j + 1, gcap, d, anomalies, depth)
+            if CAPWAP_PORT in (d.sport, d.dport):
+                return decode_capwap(fr, j + 1, gcap, d, anomalies, depth)
     elif d.l4 in (1, 58):
         if l4cap < 4:
             anomalies.append("icmp_truncated")
@@ -321,6 +345,11 @@ def decode_ip(fr, i, cap, wire, d, anomalies, tunnels, depth):
         d.payload = max(l4len - 4, 0)  # the ICMP message after its type, code and checksum
     else:
         d.payload = l4len  # no transport header sealscope knows: the whole IP payload
+        if tunnels and not d.fragmented and d.l4 == 47:
+            return decode_gre(fr, j, l4cap, d, anomalies, depth)
+        if tunnels and not d.fragmented and d.l4 in (4, 41):
+            tunnel = {"type": "ip-in-ip", "outer_src": d.src, "outer_dst": d.dst}
+            return decap(fr, j, l4cap, l4len, d, anomalies, depth, tunnel, 4 if d.l4 == 4 else 6, None)
     return True
 
 
@@ -351,15 +380,238 @@ def decode_gtp(fr, g, gcap, d, anomalies, depth):
         return True
     if inner >= len(fr.layers) or fr.layers[inner] not in ("ip", "ipv6"):
         return True  # a T-PDU that is not IP
-    if depth + 1 >= 2 and d.tunnel is not None:
-        anomalies.append("gtp_too_deep")
-        return True
     tunnel = {"type": "gtp-u", "teid": num(fr.field("gtp.teid", g)), "outer_src": d.src, "outer_dst": d.dst}
-    inner_packet = Decoded(d.vlan, tunnel)
-    if not decode_ip(fr, inner, gcap - hl, d.payload - hl, inner_packet, anomalies, True, depth + 1):
-        return False  # a malformed inner packet drops the frame
-    d.take(inner_packet)
+    return decap(fr, inner, gcap - hl, d.payload - hl, d, anomalies, depth, tunnel,
+                 4 if fr.layers[inner] == "ip" else 6, "gtp_truncated")
+
+
+def decap(fr, k, cap, wire, d, anomalies, depth, tunnel, ip_version, cut):
+    """What a tunnel carries, from fr.layers[k] on (`cap` bytes captured, `wire` on the wire): an IP packet
+    (`ip_version` 4 or 6), or an Ethernet or 802.11 frame (`ip_version` None), one level deeper. An IP packet
+    found and whole becomes the flow's (in the outermost tunnel); beyond MAX_NESTED, when the carried link
+    header is cut short (counted as `cut`), when the frame carries no IP, or when the inner packet is
+    malformed (counted by its reason), `d` stays the outer packet: nothing is dropped (sealscope(1), TUNNELS)."""
+    if depth >= MAX_NESTED:
+        anomalies.append("gtp_too_deep" if tunnel["type"] == "gtp-u" else "tunnel_too_deep")
+        return True
+    inner = Decoded(d.vlan, d.tunnel if d.tunnel is not None else tunnel)
+    if ip_version is not None:
+        if cap < 1:
+            anomalies.append("ipv4_header_truncated" if ip_version == 4 else "ipv6_header_truncated")
+            return True
+        if k >= len(fr.layers) or fr.layers[k] not in ("ip", "ipv6"):
+            raise Unmodelled(f"frame {fr.number}: a tunnel's IP packet not dissected as IP")
+        ok = decode_ip(fr, k, cap, wire, inner, anomalies, True, depth + 1)
+    else:
+        ok = decode_inner_frame(fr, k, cap, wire, inner, anomalies, depth + 1, cut)
+    if ok:
+        d.take(inner)
     return True
+
+
+def decode_inner_frame(fr, k, cap, wire, d, anomalies, depth, cut):
+    """An Ethernet or IEEE 802.11 frame a tunnel carries, at fr.layers[k]: True when it held an IP packet that
+    is now in `d`; False when it is cut short (`cut`, or the inner reason, counted), malformed or not IP."""
+    layer = fr.layers[k] if k < len(fr.layers) else None
+    if layer == "eth":
+        if cap < 14:
+            anomalies.append(cut)
+            return False
+        off, k = 14, k + 1
+    elif layer == "wlan":
+        # IEEE 802.11 data frames (sealscope(1), TUNNELS): header length from frame control, then LLC/SNAP.
+        if cap < 2:
+            anomalies.append(cut)
+            return False
+        ts = num(fr.field("wlan.fc.type_subtype", k))
+        ftype, subtype = ts >> 4, ts & 0xF
+        if (num(fr.field("wlan.fc.version", k)) != 0 or ftype != 2 or subtype & 4 or
+                flag(fr.field("wlan.fc.protected", k))):
+            return False
+        qos = bool(subtype & 8)
+        order = flag(fr.field("wlan.fc.order", k))
+        h = 24 + (6 if num(fr.field("wlan.fc.ds", k)) == 3 else 0) + ((6 if order else 2) if qos else 0)
+        if cap < h + 8:
+            anomalies.append(cut)
+            return False
+        if qos and fr.values["wlan.qos.amsdupresent"] and flag(fr.field("wlan.qos.amsdupresent", k)):
+            return False
+        if k + 1 >= len(fr.layers) or fr.layers[k + 1] != "llc":
+            return False
+        if (num(fr.field("llc.dsap", k + 1)) != 0xAA or num(fr.field("llc.ssap", k + 1)) != 0xAA or
+                num(fr.field("llc.control", k + 1)) != 3 or num(fr.field("llc.oui", k + 1)) not in (0, 0xF8)):
+            return False
+        off, k = h + 8, k + 2
+    else:
+        raise Unmodelled(f"frame {fr.number}: a tunnel's frame shown as {layer}")
+    while k < len(fr.layers):
+        layer = fr.layers[k]
+        if layer in ("ip", "ipv6"):
+            if cap - off < 1:
+                raise Unmodelled(f"frame {fr.number}: an IP layer with no byte captured in a tunnel")
+            return decode_ip(fr, k, cap - off, max(wire - off, 0), d, anomalies, True, depth)
+        if layer == "ethertype":
+            k += 1
+        elif layer in ("vlan", "ieee8021ad"):
+            if cap - off < 4:
+                anomalies.append("vlan_truncated")
+                return False
+            if d.vlan is None:
+                d.vlan = num(fr.field(layer + ".id", k))
+            off, k = off + 4, k + 1
+        elif any(x in ("ip", "ipv6") for x in fr.layers[k:]):
+            raise Unmodelled(f"frame {fr.number}: IP under {layer} in a tunnel, a layer not modelled here")
+        else:
+            return False  # ARP, LLDP, ...: no IP
+    return False
+
+
+def decode_vxlan(fr, g, gcap, d, anomalies, depth):
+    """VXLAN to UDP port 4789 (RFC 7348): the I flag, 8 bytes, an Ethernet frame."""
+    if gcap < 1:
+        return True
+    if g >= len(fr.layers) or fr.layers[g] != "vxlan":
+        raise Unmodelled(f"frame {fr.number}: UDP to port 4789 not dissected as VXLAN")
+    if not flag(fr.field("vxlan.flag_i", g)):
+        return True  # no VXLAN: an ordinary UDP packet
+    if gcap < 8:
+        anomalies.append("vxlan_truncated")
+        return True
+    tunnel = {"type": "vxlan", "vni": num(fr.field("vxlan.vni", g)), "outer_src": d.src, "outer_dst": d.dst}
+    return decap(fr, g + 1, gcap - 8, d.payload - 8, d, anomalies, depth, tunnel, None, "vxlan_truncated")
+
+
+def decode_geneve(fr, g, gcap, d, anomalies, depth):
+    """Geneve to UDP port 6081 (RFC 8926), version 0: 8 bytes and the options; Ethernet, IPv4 or IPv6."""
+    if gcap < 1:
+        return True
+    if g >= len(fr.layers) or fr.layers[g] != "geneve":
+        raise Unmodelled(f"frame {fr.number}: UDP to port 6081 not dissected as Geneve")
+    if num(fr.field("geneve.version", g)) != 0:
+        return True
+    if gcap < 8:
+        anomalies.append("geneve_truncated")
+        return True
+    hl = 8 + (len(bytes.fromhex(fr.field("geneve.options", g).replace(":", "")))
+              if len(fr.values["geneve.options"]) > fr.layers[:g].count("geneve") else 0)
+    if hl > gcap:
+        anomalies.append("geneve_truncated")
+        return True
+    proto = num(fr.field("geneve.proto_type", g))
+    tunnel = {"type": "geneve", "vni": num(fr.field("geneve.vni", g)), "outer_src": d.src, "outer_dst": d.dst}
+    if proto == 0x6558:
+        return decap(fr, g + 1, gcap - hl, d.payload - hl, d, anomalies, depth, tunnel, None, "geneve_truncated")
+    if proto in (0x0800, 0x86DD):
+        return decap(fr, g + 1, gcap - hl, d.payload - hl, d, anomalies, depth, tunnel,
+                     4 if proto == 0x0800 else 6, None)
+    return True
+
+
+def decode_tzsp(fr, g, gcap, d, anomalies, depth):
+    """TZSP on UDP port 37008: version 1, type 0 or 1, encapsulation 1 (Ethernet) or 18 (802.11), the tags
+    to END (padding and END one byte, the others type, length, value)."""
+    if gcap < 1:
+        return True
+    if g >= len(fr.layers) or fr.layers[g] != "tzsp":
+        raise Unmodelled(f"frame {fr.number}: UDP port 37008 not dissected as TZSP")
+    if num(fr.field("tzsp.version", g)) != 1:
+        return True
+    if gcap < 4:
+        anomalies.append("tzsp_truncated")
+        return True
+    encap = num(fr.field("tzsp.encap", g))
+    if num(fr.field("tzsp.type", g)) > 1 or encap not in (1, 18):
+        return True
+    if fr.layers.count("tzsp") != 1:
+        raise Unmodelled(f"frame {fr.number}: TZSP in TZSP (tags are per frame)")
+    off, lengths, ended = 4, iter(fr.values["tzsp.option_length"]), False
+    for tag in fr.values["tzsp.option_tag"]:
+        if num(tag) in (0, 1):
+            off += 1
+            if num(tag) == 1:
+                ended = True
+                break
+        else:
+            off += 2 + num(next(lengths))
+    if not ended or off > gcap:
+        anomalies.append("tzsp_truncated")
+        return True
+    tunnel = {"type": "tzsp", "outer_src": d.src, "outer_dst": d.dst}
+    return decap(fr, g + 1, gcap - off, d.payload - off, d, anomalies, depth, tunnel, None, "tzsp_truncated")
+
+
+def decode_capwap(fr, g, gcap, d, anomalies, depth):
+    """CAPWAP data on UDP port 5247 (RFC 5415): preamble 0, HLEN words of header; T with wireless binding 1:
+    an 802.11 frame, T clear: an 802.3 frame; fragments and keep-alives are left alone."""
+    if gcap < 1:
+        return True
+    if g >= len(fr.layers) or fr.layers[g] != "capwap.data":
+        raise Unmodelled(f"frame {fr.number}: UDP port 5247 not dissected as CAPWAP data")
+    if num(fr.field("capwap.preamble.version", g)) != 0 or num(fr.field("capwap.preamble.type", g)) != 0:
+        return True  # type 1: DTLS
+    if gcap < 8:
+        anomalies.append("capwap_truncated")
+        return True
+    hl = 4 * num(fr.field("capwap.header.length", g))
+    if hl < 8 or hl > gcap:
+        anomalies.append("capwap_truncated")
+        return True
+    native = flag(fr.field("capwap.header.flags.t", g))
+    if (flag(fr.field("capwap.header.flags.f", g)) or flag(fr.field("capwap.header.flags.k", g)) or
+            (native and num(fr.field("capwap.header.wbid", g)) != 1)):
+        return True
+    tunnel = {"type": "capwap", "outer_src": d.src, "outer_dst": d.dst}
+    return decap(fr, g + 1, gcap - hl, d.payload - hl, d, anomalies, depth, tunnel, None, "capwap_truncated")
+
+
+def decode_gre(fr, j, cap, d, anomalies, depth):
+    """GRE, IP protocol 47 (RFC 2784, RFC 2890), version 0 without source routing: IPv4, IPv6, Ethernet
+    (0x6558), and ERSPAN types I-III (0x88BE, 0x22EB)."""
+    if cap < 4:
+        anomalies.append("gre_truncated")
+        return True
+    if j >= len(fr.layers) or fr.layers[j] != "gre":
+        raise Unmodelled(f"frame {fr.number}: IP protocol 47 not dissected as GRE")
+    flags = num(fr.field("gre.flags_and_version", j))
+    if flags & 0x7 or flags & 0x4000:
+        return True
+    hl = 4 + (4 if flags & 0x8000 else 0) + (4 if flags & 0x2000 else 0) + (4 if flags & 0x1000 else 0)
+    if hl > cap:
+        anomalies.append("gre_truncated")
+        return True
+    proto = num(fr.field("gre.proto", j))
+    key = num(fr.field("gre.key", j)) if flags & 0x2000 else None
+    tunnel = {"type": "gre", "key": key, "outer_src": d.src, "outer_dst": d.dst}
+    if proto in (0x0800, 0x86DD):
+        return decap(fr, j + 1, cap - hl, d.payload - hl, d, anomalies, depth, tunnel,
+                     4 if proto == 0x0800 else 6, None)
+    if proto == 0x6558:
+        return decap(fr, j + 1, cap - hl, d.payload - hl, d, anomalies, depth, tunnel, None, "gre_truncated")
+    if proto not in (0x88BE, 0x22EB):
+        return True
+    # ERSPAN (draft-foschiano-erspan): type I without a GRE sequence number has no header.
+    tunnel = {"type": "erspan", "session": None, "outer_src": d.src, "outer_dst": d.dst}
+    e, ecap, eh = j + 1, cap - hl, 0
+    if proto == 0x22EB or flags & 0x1000:
+        fixed = 12 if proto == 0x22EB else 8
+        if ecap < fixed:
+            anomalies.append("erspan_truncated")
+            return True
+        if e >= len(fr.layers) or fr.layers[e] != "erspan":
+            raise Unmodelled(f"frame {fr.number}: ERSPAN not dissected as ERSPAN")
+        if num(fr.field("erspan.version", e)) != (2 if proto == 0x22EB else 1):
+            return True
+        eh = fixed
+        if proto == 0x22EB:
+            if num(fr.field("erspan.ft", e)) != 0:
+                return True
+            eh += 8 if flag(fr.field("erspan.o", e)) else 0
+            if eh > ecap:
+                anomalies.append("erspan_truncated")
+                return True
+        tunnel["session"] = num(fr.field("erspan.spanid", e))
+    k = e + 1 if e < len(fr.layers) and fr.layers[e] == "erspan" else e
+    return decap(fr, k, ecap - eh, d.payload - hl - eh, d, anomalies, depth, tunnel, None, "erspan_truncated")
 
 
 class Flow:
@@ -590,7 +842,10 @@ TLS_VERSION_NAMES = {0x0300: "SSLv3", 0x0301: "TLSv1.0", 0x0302: "TLSv1.1", 0x03
                      0xFEFF: "DTLSv1.0", 0xFEFD: "DTLSv1.2", 0xFEFC: "DTLSv1.3"}
 TLS_LIKE = {"TLS", "DTLS", "QUIC"}
 NAME_MAX = 79                                      # nDPI 4.2's host_server_name[80]
-NESTED = {"ip", "ipv6", "icmp", "icmpv6", "gtp"}   # a packet inside the flow's: its fields are not the flow's
+# A packet inside the flow's (a tunnel the flow did not take apart, an ICMP error's quoted packet): its
+# fields are not the flow's.
+NESTED = {"ip", "ipv6", "icmp", "icmpv6", "gtp", "vxlan", "geneve", "gre", "erspan", "tzsp", "capwap.data", "eth",
+          "wlan"}
 DNS_LAYERS = ("dns", "mdns", "llmnr")
 
 
@@ -926,6 +1181,7 @@ def tshark_fields(capture, tso, only=None):
     cmd = ["tshark", "-n", "-r", capture, "-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE",
            "-o", f"ip.tso_support:{'TRUE' if tso else 'FALSE'}", "-o", "ipv6.tso_support:FALSE",
            "-o", "gtp.dissect_tpdu_as:TPDU Heuristic", "-o", "tcp.analyze_sequence_numbers:FALSE",
+           "-o", "capwap.swap_fc:FALSE",
            "-T", "fields", "-E", "separator=/t", "-E", "aggregator=|", "-E", "occurrence=a"]
     if only:
         cmd += ["-Y", "frame.number in {" + " ".join(map(str, only)) + "}"]
@@ -1063,6 +1319,7 @@ def coverage(model):
     for f in model.flows:
         c["tcp"] += f.l4 == 6
         c["tunnel"] += f.tunnel is not None
+        c["gtp"] += f.tunnel is not None and f.tunnel["type"] == "gtp-u"
         c["vlan"] += f.vlan is not None
     return c
 
@@ -1102,7 +1359,8 @@ def report(results):
             if len(problems) > 25:
                 print(f"  ... and {len(problems) - 25} more")
     print(f"{len(results) - failed} of {len(results)} captures equal to tshark's decoding, {failed} differ; "
-          f"{total['flows']} flows ({total['tcp']} TCP, {total['vlan']} with a VLAN, {total['tunnel']} in GTP-U) "
+          f"{total['flows']} flows ({total['tcp']} TCP, {total['vlan']} with a VLAN, {total['tunnel']} in tunnels, "
+          f"{total['gtp']} of them GTP-U) "
           f"of {total['packets']} packets compared, from {total['frames']} frames ({total['dropped']} dropped "
           f"as malformed); size, iat_ms and {total['splt']} SPLT entries; {total['named']} server names; "
           f"{total['tls']} tls objects ({total['version']} versions, {total['alpn']} ALPN lists, {total['ja3c']} "

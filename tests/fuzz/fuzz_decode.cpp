@@ -1,5 +1,6 @@
 // libFuzzer target: one frame through the link/network/transport decoder (VLAN, PPPoE, MPLS, IPv4/IPv6
-// with extension headers and fragments, TCP/UDP/ICMP, GTP-U). Input: link type selector byte, a byte
+// with extension headers and fragments, TCP/UDP/ICMP, and the tunnels: GTP-U, VXLAN, Geneve, GRE, ERSPAN, TZSP,
+// CAPWAP, IP-in-IP, with the 802.11 frames the last two may carry). Input: link type selector byte, a byte
 // saying how much shorter than the wire the capture is, then the frame.
 #include <cstring>
 #include <vector>
@@ -17,9 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   const std::vector<uint8_t> frame(data + 2, data + size);
   const uint32_t caplen = static_cast<uint32_t>(frame.size());
   decode::AnomalyCounters anomalies;
-  for (bool gtp : {true, false}) {
+  for (bool tunnels : {true, false}) {
     decode::DecoderOptions o;
-    o.decode_gtp = gtp;
+    o.decode_tunnels = tunnels;
     decode::Decoder dec(o);
     decode::Packet p;
     const decode::DecodeResult r = dec.decode(lt, frame.data(), caplen, caplen + extra_wire, p, anomalies);

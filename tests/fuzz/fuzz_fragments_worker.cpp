@@ -1,6 +1,6 @@
 // libFuzzer target: a sequence of frames through decoder + Worker (flow table with eviction and expiry,
-// IPv4/IPv6 fragment attribution, GTP-U tunnels, nDPI and our detectors, record filling and JSONL/CSV
-// formatting). Input: link type selector, option byte (table variant, GTP off), then per frame a time step byte (signed steps
+// IPv4/IPv6 fragment attribution, tunnels, nDPI and our detectors, record filling and JSONL/CSV
+// formatting). Input: link type selector, option byte (table variant, tunnels off), then per frame a time step byte (signed steps
 // in seconds or ms, so time also goes backwards) and a 2-byte length-prefixed frame.
 #include <fmt/format.h>
 
@@ -54,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   }
   analyze::Worker& worker = *workers[variant];
   decode::DecoderOptions dopt;
-  dopt.decode_gtp = (opt & 0x20) == 0;
+  dopt.decode_tunnels = (opt & 0x20) == 0;
   decode::Decoder dec(dopt);
   decode::AnomalyCounters anomalies;
   base += 3600ull * 1000000;

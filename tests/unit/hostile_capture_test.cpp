@@ -492,30 +492,25 @@ TEST_CASE("hostile capture: IPv6 extension header chains that loop or run past t
   CHECK(r.records.recs[0].packets[0] == 1);
 }
 
-TEST_CASE("hostile capture: nested VLAN tags and GTP-U in GTP-U", "[hostile]") {
+TEST_CASE("hostile capture: nested VLAN tags and GTP-U nested past the bound", "[hostile]") {
   PacketBuilder deep;
   deep.eth();
   for (int i = 0; i < 12; ++i) deep.vlan(static_cast<uint16_t>(100 + i));
   PacketBuilder eight;
   eight.eth();
   for (int i = 0; i < 8; ++i) eight.vlan(static_cast<uint16_t>(200 + i));
-  const Frame gtp2 = PacketBuilder()
-                         .eth()
-                         .ipv4("10.200.0.1", "10.200.0.254")
-                         .udp(2152, 2152)
-                         .gtpu(111)
-                         .ipv4("10.10.0.1", "10.10.0.2")
-                         .udp(2152, 2152)
-                         .gtpu(222)
-                         .ipv4("100.64.1.10", "192.0.2.80")
-                         .udp(5000, 6000)
-                         .payload(10)
-                         .build();
+  // kMaxNestedTunnels + 1 GTP-U tunnels inside one another.
+  PacketBuilder nested;
+  nested.eth().ipv4("10.200.0.1", "10.200.0.254").udp(2152, 2152).gtpu(111);
+  for (int i = 0; i < decode::kMaxNestedTunnels; ++i) {
+    nested.ipv4("10.10.0.1", "10.10.0.2").udp(2152, 2152).gtpu(static_cast<uint32_t>(222 + i));
+  }
+  const Frame gtp = nested.ipv4("100.64.1.10", "192.0.2.80").udp(5000, 6000).payload(10).build();
   TempFile f(pcap_file(DLT_EN10MB, 262144,
                        {{kT0, bytes(deep.ipv4("192.0.2.1", "192.0.2.2").udp(1, 2).build())},
                         {kT0 + 1, bytes(eight.ipv4("192.0.2.3", "192.0.2.4").udp(3, 4).build())},
-                        {kT0 + 2, bytes(gtp2)},
-                        {kT0 + 3, bytes(gtp2)}}));
+                        {kT0 + 2, bytes(gtp)},
+                        {kT0 + 3, bytes(gtp)}}));
   Run r;
   analyze_file(f.path, r);
   CHECK(r.ok);
@@ -526,8 +521,9 @@ TEST_CASE("hostile capture: nested VLAN tags and GTP-U in GTP-U", "[hostile]") {
   for (const auto& rec : r.records.recs) {
     if (rec.vlan == 200) vlan_flow = rec.packets[0] == 1;
     if (rec.tunnel.type == decode::TunnelType::GtpU) {
-      // Accounted as what the first decapsulation found: the middle UDP flow, in the outer tunnel.
-      tunnel_flow = rec.tunnel.id == 111 && rec.dst_port == 2152 && rec.packets[0] + rec.packets[1] == 2;
+      // Accounted as the last level reached: the UDP flow to 2152 there, in the outermost tunnel.
+      tunnel_flow = rec.tunnel.id == 111 && rec.src_ip == "10.10.0.1" && rec.dst_port == 2152 &&
+                    rec.packets[0] + rec.packets[1] == 2;
     }
   }
   CHECK(vlan_flow);

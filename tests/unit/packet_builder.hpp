@@ -1,7 +1,9 @@
 #pragma once
 // Byte-by-byte frame builder for the decoder, flow and worker tests. Every header is written from its
 // specification (IEEE 802.3/802.1Q, RFC 2516 PPPoE, RFC 3032 MPLS, RFC 791, RFC 8200, RFC 793, RFC 768,
-// RFC 792, 3GPP TS 29.281 GTP-U, RFC 1662 PPP, IEEE 802.11 with radiotap, the libpcap link-type headers). "Next protocol" fields are filled by the
+// RFC 792, 3GPP TS 29.281 GTP-U, RFC 1662 PPP, IEEE 802.11 with radiotap, the libpcap link-type headers, and the
+// tunnels: RFC 7348 VXLAN, RFC 8926 Geneve, RFC 2784/2890 GRE, draft-foschiano-erspan ERSPAN types I-III,
+// TZSP, RFC 5415 CAPWAP data). "Next protocol" fields are filled by the
 // layer that follows; length fields (IPv4 total length, IPv6 payload length, UDP length, GTP length) are
 // patched at build() to the end of the frame before padding. Each layer is recorded with its offset and
 // the number of bytes the decoder needs to accept it, so tests can derive what any truncation must give.
@@ -14,7 +16,10 @@
 
 namespace sealscope::testing {
 
-enum class L : uint8_t { Eth, Sll, Sll2, Null, Chdlc, Ppp, Wlan, Vlan, Pppoe, Mpls, Ipv4, Ipv6, Ipv6Ext, Tcp, Udp, Icmp, Gtp, Payload };
+enum class L : uint8_t {
+  Eth, Sll, Sll2, Null, Chdlc, Ppp, Wlan, Vlan, Pppoe, Mpls, Ipv4, Ipv6, Ipv6Ext, Tcp, Udp, Icmp,
+  Gtp, Vxlan, Geneve, Gre, Erspan, Tzsp, Capwap, Payload
+};
 
 /// One layer of a built frame: where it starts and how many bytes a decoder needs to accept it.
 struct Span {
@@ -59,6 +64,14 @@ struct Ipv4Opts {
   uint8_t ttl = 64;
 };
 
+/// GRE header fields (RFC 2784, RFC 2890): each flag adds its 4-byte field.
+struct GreOpts {
+  bool csum = false;
+  bool keyed = false;
+  uint32_t key = 0;
+  bool seq = false;
+};
+
 struct GtpExt {
   uint8_t type;   ///< this extension header's type (written in the previous header's next-type byte)
   uint8_t units;  ///< length in 4-byte units (>= 1)
@@ -68,7 +81,9 @@ class PacketBuilder {
  public:
   // ---- link layers -------------------------------------------------------------------------------------
   /// Ethernet II; `type` 0 = set by the next layer.
+  /// Inside GRE or Geneve, the previous protocol field becomes 0x6558 (transparent Ethernet bridging).
   PacketBuilder& eth(uint16_t type = 0) {
+    if (pending_.space == Space::Ether) link_next(0x6558, 0, 0, 0);
     begin(L::Eth, 14);
     for (int i = 0; i < 6; ++i) put8(0x02);  // dst MAC (locally administered)
     for (int i = 0; i < 6; ++i) put8(0x04);  // src MAC
@@ -132,10 +147,11 @@ class PacketBuilder {
   }
   /// DLT_IEEE802_11_RADIO: an 8-byte radiotap header (no fields present) unless `radiotap` is false
   /// (DLT_IEEE802_11), an 802.11 data frame header from the station to its access point (fc little-endian:
-  /// type 2; QoS data with a 2-byte QoS control when `qos`; a fourth address when `wds`), then LLC/SNAP
-  /// (AA AA 03, OUI 0) with the ethertype.
-  PacketBuilder& wlan(bool radiotap = true, bool qos = false, bool wds = false) {
-    const size_t hdr = 24 + (wds ? 6 : 0) + (qos ? 2 : 0);
+  /// type 2; QoS data with a 2-byte QoS control when `qos`; a fourth address when `wds`; the Order bit and a
+  /// 4-byte HT control after the QoS control when `htc`), then LLC/SNAP (AA AA 03, OUI 0) with the ethertype.
+  PacketBuilder& wlan(bool radiotap = true, bool qos = false, bool wds = false, bool htc = false) {
+    if (htc && !qos) throw std::logic_error("HT control here only on QoS data");
+    const size_t hdr = 24 + (wds ? 6 : 0) + (qos ? 2 : 0) + (htc ? 4 : 0);
     begin(L::Wlan, (radiotap ? 8 : 0) + hdr + 8);
     if (radiotap) {
       put8(0);  // version
@@ -145,7 +161,7 @@ class PacketBuilder {
       put32(0);  // present flags: none
     }
     put8(static_cast<uint8_t>(0x08 | (qos ? 0x80 : 0)));  // type 2 (data), subtype 0 or 8 (QoS data)
-    put8(wds ? 0x03 : 0x01);                               // To DS (and From DS)
+    put8(static_cast<uint8_t>((wds ? 0x03 : 0x01) | (htc ? 0x80 : 0)));  // To DS (and From DS), Order
     put16(0);                                              // duration
     for (int a = 0; a < 3; ++a) {
       for (int i = 0; i < 6; ++i) put8(static_cast<uint8_t>(0x10 * (a + 1)));
@@ -155,6 +171,7 @@ class PacketBuilder {
       for (int i = 0; i < 6; ++i) put8(0x40);
     }
     if (qos) put16(0);  // QoS control: TID 0, no A-MSDU
+    if (htc) put32(0);  // HT control
     for (uint8_t b : {0xAA, 0xAA, 0x03, 0x00, 0x00, 0x00}) put8(b);
     set_pending(Space::Ether, size());
     put16(0);
@@ -318,6 +335,101 @@ class PacketBuilder {
     pending_ = {Space::None, 0};
     return *this;
   }
+  /// VXLAN header (RFC 7348 §5): flags (I = 0x08 unless `i_flag` is false), 24-bit VNI. eth() follows.
+  PacketBuilder& vxlan(uint32_t vni, bool i_flag = true) {
+    begin(L::Vxlan, 8);
+    put8(i_flag ? 0x08 : 0x00);
+    put8(0);
+    put16(0);
+    put24(vni);
+    put8(0);
+    pending_ = {Space::None, 0};
+    return *this;
+  }
+  /// Geneve header (RFC 8926 §3.4), version 0, with `opt_words` 4-byte words of options (one option TLV:
+  /// class 0x0102, type 0x80, its data 0x5A); the protocol type is set by the next layer (eth() 0x6558,
+  /// ipv4() 0x0800, ipv6() 0x86DD).
+  PacketBuilder& geneve(uint32_t vni, uint8_t opt_words = 0) {
+    if (opt_words > 63) throw std::logic_error("Geneve options: at most 63 words");
+    begin(L::Geneve, 8 + opt_words * 4u);
+    put8(opt_words);
+    put8(0);
+    set_pending(Space::Ether, size());
+    put16(0);
+    put24(vni);
+    put8(0);
+    if (opt_words > 0) {
+      put16(0x0102);
+      put8(0x80);
+      put8(static_cast<uint8_t>(opt_words - 1));
+      for (size_t i = 4; i < opt_words * 4u; ++i) put8(0x5A);
+    }
+    return *this;
+  }
+  /// GRE header, version 0 (RFC 2784, RFC 2890); the protocol type is set by the next layer (ipv4(), ipv6(),
+  /// eth() 0x6558, erspan()).
+  PacketBuilder& gre(const GreOpts& o = {}) {
+    link_next(0, 0, 0, 47);
+    begin(L::Gre, 4u + (o.csum ? 4u : 0u) + (o.keyed ? 4u : 0u) + (o.seq ? 4u : 0u));
+    put16(static_cast<uint16_t>((o.csum ? 0x8000 : 0) | (o.keyed ? 0x2000 : 0) | (o.seq ? 0x1000 : 0)));
+    set_pending(Space::Ether, size());
+    put16(0);
+    if (o.csum) put32(0);  // checksum (not verified) and reserved
+    if (o.keyed) put32(o.key);
+    if (o.seq) put32(77);  // sequence number
+    return *this;
+  }
+  /// ERSPAN after gre(): type 1 (no header; the GRE header must have no sequence number), 2 (8-byte header,
+  /// version 1; GRE with a sequence number), 3 (12-byte header, version 2, frame type 0, and the 8-byte
+  /// platform sub-header when `o_flag`). eth() follows.
+  PacketBuilder& erspan(int type, uint16_t session = 0, bool o_flag = false) {
+    link_next(type == 3 ? 0x22EB : 0x88BE, 0, 0, 0);
+    begin(L::Erspan, type == 1 ? 0u : type == 2 ? 8u : (o_flag ? 20u : 12u));
+    if (type == 2) {
+      put16(static_cast<uint16_t>((1 << 12) | 12));  // version 1, VLAN 12
+      put16(static_cast<uint16_t>(session & 0x3FF));  // COS 0, En 0, T 0, session
+      put32(0x00012345);                               // reserved, index
+    } else if (type == 3) {
+      put16(static_cast<uint16_t>((2 << 12) | 12));  // version 2, VLAN 12
+      put16(static_cast<uint16_t>(session & 0x3FF));
+      put32(0x01020304);  // timestamp
+      put16(0);           // SGT
+      put8(0);            // P 0, frame type 0 (Ethernet), hardware ID
+      put8(o_flag ? 1 : 0);
+      if (o_flag) {  // platform specific sub-header
+        put32(0x11111111);
+        put32(0x22222222);
+      }
+    }
+    pending_ = {Space::None, 0};
+    return *this;
+  }
+  /// TZSP: version 1, `type` (0 received), encapsulation `encap` (1 Ethernet: eth() follows; 18 802.11:
+  /// wlan(false, ...) follows), then `tags` as given (the END tag 0x01 by default).
+  PacketBuilder& tzsp(uint16_t encap = 1, const std::vector<uint8_t>& tags = {0x01}, uint8_t type = 0) {
+    begin(L::Tzsp, 4 + tags.size());
+    put8(1);
+    put8(type);
+    put16(encap);
+    for (uint8_t t : tags) put8(t);
+    pending_ = {Space::None, 0};
+    return *this;
+  }
+  /// CAPWAP data header (RFC 5415 §4.3): preamble 0, HLEN `words` (the optional part a Radio MAC Address
+  /// field, M set, when words > 2), RID 1, WBID 1 with T when `native` (wlan(false, ...) follows) or an
+  /// IEEE 802.3 frame (eth() follows), F when `fragment`.
+  PacketBuilder& capwap(bool native = true, uint8_t words = 2, bool fragment = false) {
+    if (words < 2 || words > 31) throw std::logic_error("CAPWAP HLEN: 2..31 words");
+    begin(L::Capwap, words * 4u);
+    put8(0);
+    put8(static_cast<uint8_t>(words << 3));                         // HLEN, RID high bits 0
+    put8(static_cast<uint8_t>((1 << 6) | (1 << 1) | (native ? 1 : 0)));  // RID 1, WBID 1, T
+    put8(static_cast<uint8_t>((fragment ? 0x80 : 0) | (words > 2 ? 0x10 : 0)));
+    put32(0);  // fragment id and offset
+    for (size_t i = 8; i < words * 4u; ++i) put8(i == 8 ? 6 : i < 15 ? 0x0C : 0);  // radio MAC: length 6, MAC, pad
+    pending_ = {Space::None, 0};
+    return *this;
+  }
   PacketBuilder& payload(size_t n, uint8_t fill = 0xAB) {
     begin(L::Payload, 0);
     for (size_t i = 0; i < n; ++i) put8(static_cast<uint8_t>(fill + i));
@@ -371,6 +483,10 @@ class PacketBuilder {
   void put16(uint16_t v) {
     put8(static_cast<uint8_t>(v >> 8));
     put8(static_cast<uint8_t>(v));
+  }
+  void put24(uint32_t v) {
+    put8(static_cast<uint8_t>(v >> 16));
+    put16(static_cast<uint16_t>(v));
   }
   void put32(uint32_t v) {
     put16(static_cast<uint16_t>(v >> 16));

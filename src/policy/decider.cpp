@@ -15,7 +15,9 @@ Placement Decider::place(const FlowFacts& f) const {
   } else if (rr.any()) {
     out.subscriber_side = 1;
   }
-  if (f.tunnel.type != decode::TunnelType::None) {
+  // Cell sites and TEIDs are GTP-U's: the outer address of any other tunnel (a VXLAN endpoint, a GRE
+  // router, a mirror collector) is no base station, and its identifier is no TEID.
+  if (f.tunnel.type == decode::TunnelType::GtpU) {
     const RegionSet cs = p_.cell_map.lookup(f.tunnel.outer_src);
     const RegionSet cd = p_.cell_map.lookup(f.tunnel.outer_dst);
     out.regions |= cs | cd;

@@ -46,6 +46,7 @@ class Decider {
   /// Regions of a flow and its subscriber side: the side whose address lies in a region's subscriber
   /// prefixes (initiator first); for a GTP-U flow, a cell-site match on the tunnel's outer source makes the
   /// initiator the subscriber (uplink), on the outer destination the responder; TEIDs and VLANs add regions.
+  /// Cells and TEIDs are looked at for GTP-U tunnels only, never for the other tunnel types.
   Placement place(const FlowFacts& f) const;
   /// The candidate rules for a classified flow (control plane: once per flow).
   void candidates(const FlowFacts& f, const Placement& where, Candidates& out) const;

@@ -125,6 +125,43 @@ rules:
   CHECK(dec.decide(v, 0) == -1);  // office is not in city: default
 }
 
+TEST_CASE("policy: cells and TEIDs are GTP-U's: no other tunnel matches them by its outer address or identifier") {
+  auto p = load(R"(
+regions:
+  cells: {cells: 10.200.0.0/24}
+  tunnel-range: {teids: ["0-0xffffffff"]}
+rules:
+  - {name: r, region: [cells, tunnel-range], action: block}
+)");
+  Decider dec(*p);
+  FlowFacts f;
+  f.initiator = ip("100.64.1.10");
+  f.responder = ip("203.0.113.30");
+  f.tunnel.outer_src = ip("10.200.0.1");  // in the cell prefix
+  f.tunnel.outer_dst = ip("10.200.0.254");
+  f.tunnel.has_id = true;
+  f.tunnel.id = 5001;  // in the TEID range
+  for (auto t : {decode::TunnelType::Vxlan, decode::TunnelType::Geneve, decode::TunnelType::Gre,
+                 decode::TunnelType::Erspan, decode::TunnelType::Tzsp, decode::TunnelType::Capwap,
+                 decode::TunnelType::IpInIp}) {
+    INFO(decode::tunnel_type_name(t));
+    f.tunnel.type = t;
+    f.tunnel.has_id = decode::tunnel_id_name(t) != nullptr;
+    const Placement w = dec.place(f);
+    CHECK(w.regions.none());
+    CHECK(w.subscriber_side == -1);
+    CHECK(dec.decide(f, 0) == -1);
+  }
+  // The same flow in GTP-U is in both regions, the initiator on the cell's side, and blocked.
+  f.tunnel.type = decode::TunnelType::GtpU;
+  f.tunnel.has_id = true;
+  const Placement w = dec.place(f);
+  CHECK(w.regions.test(0));
+  CHECK(w.regions.test(1));
+  CHECK(w.subscriber_side == 0);
+  CHECK(dec.decide(f, 0) == 0);
+}
+
 TEST_CASE("policy: conditions AND across keys, OR within a list, first match wins") {
   auto p = load(R"(
 rules:

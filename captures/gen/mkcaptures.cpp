@@ -10,6 +10,7 @@
 #include "packet.hpp"
 #include "protocols.hpp"
 #include "scenario.hpp"
+#include "tunnels.hpp"
 
 #include <fmt/format.h>
 #include <gcrypt.h>
@@ -564,6 +565,8 @@ std::vector<Entry> registry()
         {"mixed.pcap", make_mixed},
         {"canary.pcap", make_canary},
         {"canary-clean.pcap", make_canary_clean},
+        {"tunnels.pcap", make_tunnels},
+        {"tunnels-ndpi.pcap", make_tunnels_ndpi},
     };
 }
 

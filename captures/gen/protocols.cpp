@@ -258,4 +258,87 @@ Bytes gtpu_gpdu(std::uint32_t teid, const Bytes& inner, const std::optional<PduS
     return g;
 }
 
+// ---------------------------------------------------------------------------------------------
+
+Bytes vxlan_header(std::uint32_t vni)
+{
+    Bytes h;
+    Writer(h).u8(0x08).u24(0).u24(vni).u8(0);
+    return h;
+}
+
+Bytes geneve_option(std::uint16_t option_class, std::uint8_t type, const Bytes& data)
+{
+    const std::size_t words = (data.size() + 3) / 4;
+    Bytes o;
+    Writer(o).u16(option_class).u8(type).u8(static_cast<std::uint8_t>(words & 0x1f)).bytes(data).zeros(words * 4 - data.size());
+    return o;
+}
+
+Bytes geneve_header(std::uint32_t vni, std::uint16_t protocol, const Bytes& options)
+{
+    Bytes h;
+    Writer(h).u8(static_cast<std::uint8_t>((options.size() / 4) & 0x3f)).u8(0).u16(protocol).u24(vni).u8(0).bytes(options);
+    return h;
+}
+
+Bytes gre_packet(const GreFields& f, std::uint16_t protocol, const Bytes& payload)
+{
+    Bytes g;
+    Writer w(g);
+    w.u16(static_cast<std::uint16_t>((f.checksum ? 0x8000 : 0) | (f.key ? 0x2000 : 0) | (f.seq ? 0x1000 : 0))).u16(protocol);
+    if (f.checksum)
+        w.u16(0).u16(0); // checksum (filled in below) and reserved
+    if (f.key)
+        w.u32(*f.key);
+    if (f.seq)
+        w.u32(*f.seq);
+    w.bytes(payload);
+    if (f.checksum)
+        put16_at(g, 4, inet_checksum(g.data(), g.size()));
+    return g;
+}
+
+Bytes erspan2_header(std::uint16_t session, std::uint16_t vlan, std::uint32_t index)
+{
+    Bytes h;
+    Writer(h).u16(static_cast<std::uint16_t>(0x1000 | (vlan & 0x0fff))).u16(session & 0x03ff).u32(index & 0xfffff);
+    return h;
+}
+
+Bytes erspan3_header(std::uint16_t session, std::uint16_t vlan, std::uint32_t timestamp, bool platform)
+{
+    Bytes h;
+    Writer w(h);
+    w.u16(static_cast<std::uint16_t>(0x2000 | (vlan & 0x0fff))).u16(session & 0x03ff).u32(timestamp);
+    w.u16(0);                                                           // SGT
+    w.u8(0x00);                                                         // P 0, FT 0 (Ethernet), hardware ID high bits 0
+    w.u8(static_cast<std::uint8_t>(0x10 | (3 << 1) | (platform ? 1 : 0))); // hardware ID 1, D 0, Gra 3, O
+    if (platform)
+        w.u32(0x0c000000).u32(0); // platform ID 3 (6 bits), its other fields 0; then the upper timestamp
+    return h;
+}
+
+Bytes tzsp_header(std::uint8_t type, std::uint16_t encap, const Bytes& tags)
+{
+    Bytes h;
+    Writer(h).u8(1).u8(type).u16(encap).bytes(tags);
+    return h;
+}
+
+Bytes capwap_header(bool native_80211, std::uint8_t rid, const std::optional<MacAddr>& radio_mac)
+{
+    const std::uint8_t words = radio_mac ? 4 : 2;
+    Bytes h;
+    Writer w(h);
+    w.u8(0);                                                                // preamble: version 0, type 0
+    w.u8(static_cast<std::uint8_t>((words << 3) | ((rid >> 2) & 0x07)));    // HLEN, RID high bits
+    w.u8(static_cast<std::uint8_t>(((rid & 0x03) << 6) | (1 << 1) | (native_80211 ? 1 : 0))); // RID, WBID 1, T
+    w.u8(radio_mac ? 0x10 : 0x00);                                          // F L W M K flags: M
+    w.u16(0).u16(0);                                                        // fragment id, offset
+    if (radio_mac)
+        w.u8(6).bytes(*radio_mac).u8(0);
+    return h;
+}
+
 } // namespace sealscope::mkcaptures

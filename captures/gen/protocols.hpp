@@ -83,4 +83,41 @@ struct PduSessionContainer {
 /// G-PDU (message type 0xFF) carrying inner, optionally with the E flag and a PDU Session Container.
 Bytes gtpu_gpdu(std::uint32_t teid, const Bytes& inner, const std::optional<PduSessionContainer>& container = {});
 
+// ---- Other tunnels: the headers (tunnels.cpp puts them around packets) ----
+
+/// VXLAN header (RFC 7348 §5): flags with I set, 24-bit VNI.
+Bytes vxlan_header(std::uint32_t vni);
+
+/// One Geneve option (RFC 8926 §3.5): class, type, data padded with zeros to whole 4-byte words.
+Bytes geneve_option(std::uint16_t option_class, std::uint8_t type, const Bytes& data);
+
+/// Geneve header (RFC 8926 §3.4), version 0, O and C clear: options (whole 4-byte words), protocol type, VNI.
+Bytes geneve_header(std::uint32_t vni, std::uint16_t protocol, const Bytes& options);
+
+/// GRE fields (RFC 2784, RFC 2890) beyond flags and protocol: each present one sets its flag.
+struct GreFields {
+    bool checksum = false;
+    std::optional<std::uint32_t> key;
+    std::optional<std::uint32_t> seq;
+};
+
+/// A GRE header, version 0, and the payload after it; with `checksum`, the one's complement checksum of both.
+Bytes gre_packet(const GreFields& f, std::uint16_t protocol, const Bytes& payload);
+
+/// ERSPAN type II header (version 1): VLAN, COS 0, En 0, T 0, 10-bit session ID, 20-bit index.
+Bytes erspan2_header(std::uint16_t session, std::uint16_t vlan, std::uint32_t index);
+
+/// ERSPAN type III header (version 2): VLAN, session ID, timestamp, SGT 0, frame type 0 (Ethernet), hardware ID
+/// 1, granularity 3 (IEEE 1588); with `platform`, the O flag and an 8-byte platform sub-header (platform 3).
+Bytes erspan3_header(std::uint16_t session, std::uint16_t vlan, std::uint32_t timestamp, bool platform);
+
+/// TZSP header: version 1, type (0 received, 1 transmitted), encapsulated protocol (1 Ethernet, 18 802.11),
+/// then `tags` as given (they must end with the END tag, 0x01).
+Bytes tzsp_header(std::uint8_t type, std::uint16_t encap, const Bytes& tags);
+
+/// CAPWAP data header (RFC 5415 §4.3): preamble 0, HLEN, RID, WBID 1 (IEEE 802.11), T when the payload is
+/// a native 802.11 frame (else 802.3), and when `radio_mac` is given the M flag and the Radio MAC Address
+/// field (length 6, the address, padding to a 4-byte word).
+Bytes capwap_header(bool native_80211, std::uint8_t rid, const std::optional<MacAddr>& radio_mac);
+
 } // namespace sealscope::mkcaptures

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "capture/pcap_source.hpp"
@@ -116,9 +117,32 @@ int main(int argc, char** argv) {
     }
     seed("fuzz_fragments_worker", stem, seq);
 
-    // Payloads, by protocol shape.
     decode::Decoder dec;
     decode::AnomalyCounters an;
+    // For the decoder, also the first frame of each tunnel (type and outer source) it takes apart, however far
+    // into the capture, and the first one it stops at the nesting bound, each under the type's name (unless
+    // one of the frames above is that frame).
+    std::set<std::pair<int, std::string>> tunnel_seen;
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      const Frame& f = frames[i];
+      if (i < 6 || (small && i % 5 == 0)) continue;
+      decode::Packet p;
+      decode::AnomalyCounters a;
+      if (dec.decode(lt, f.data.data(), static_cast<uint32_t>(f.data.size()), static_cast<uint32_t>(f.data.size()), p,
+                     a) != decode::DecodeResult::Ok) {
+        continue;
+      }
+      const bool too_deep = a.get(decode::Anomaly::GtpTooDeep) + a.get(decode::Anomaly::TunnelTooDeep) > 0;
+      const int kind = too_deep ? 100 : static_cast<int>(p.tunnel.type);
+      if (kind == 0 || !tunnel_seen.insert({kind, to_string(p.tunnel.outer_src)}).second) continue;
+      Bytes d{selector(lt), 0};
+      d.insert(d.end(), f.data.begin(), f.data.end());
+      seed("fuzz_decode", stem + "-" + (too_deep ? std::string("too-deep") : decode::tunnel_type_name(p.tunnel.type)) + "-" +
+                              std::to_string(i),
+           d);
+    }
+
+    // Payloads, by protocol shape.
     Bytes rtp_seq{4, 64};
     int rtp_n = 0, tls_n = 0, quic_n = 0;
     for (const Frame& f : frames) {

@@ -271,7 +271,8 @@ void JsonlWriter::write(const stats::FlowRecord& r) {
 
 const char* CsvWriter::header() {
   return "flow_id,src_ip,src_port,dst_ip,dst_port,l4,vlan,tunnel_type,tunnel_teid,tunnel_vni,tunnel_key,"
-         "tunnel_session,tunnel_outer_src,tunnel_outer_dst,first_seen,last_seen,duration_ms,packets_up,packets_down,bytes_up,bytes_down,"
+         "tunnel_session,tunnel_outer_src,tunnel_outer_dst,first_seen,last_seen,duration_ms,"
+         "packets_up,packets_down,bytes_up,bytes_down,"
          "payload_bytes_up,payload_bytes_down,"
          "size_all_min,size_all_mean,size_all_stddev,size_all_max,"
          "size_up_min,size_up_mean,size_up_stddev,size_up_max,"
@@ -300,20 +301,15 @@ void CsvWriter::format(const stats::FlowRecord& r, Buf& b) {
   if (r.vlan >= 0) fmt::format_to(out, "{}", r.vlan);
   if (r.tunnel.type != decode::TunnelType::None) {
     // The identifier in the column its type names (tunnel_teid, _vni, _key, _session); the others empty.
-    const char* id = decode::tunnel_id_name(r.tunnel.type);
-    const bool shown = id != nullptr && r.tunnel.has_id;
-    auto cell = [&](const char* name) {
-      if (shown && std::strcmp(id, name) == 0) {
+    const char* id = r.tunnel.has_id ? decode::tunnel_id_name(r.tunnel.type) : nullptr;
+    fmt::format_to(out, ",{}", decode::tunnel_type_name(r.tunnel.type));
+    for (const char* column : {"teid", "vni", "key", "session"}) {  // the header's order
+      if (id != nullptr && std::strcmp(id, column) == 0) {
         fmt::format_to(out, ",{}", r.tunnel.id);
       } else {
         put(b, ",");
       }
-    };
-    fmt::format_to(out, ",{}", decode::tunnel_type_name(r.tunnel.type));
-    cell("teid");
-    cell("vni");
-    cell("key");
-    cell("session");
+    }
     fmt::format_to(out, ",{},{}", r.tunnel_outer_src, r.tunnel_outer_dst);
   } else {
     put(b, ",,,,,,,");

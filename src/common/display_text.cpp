@@ -43,6 +43,22 @@ std::string display_text(std::string_view s) {
   return fmt::to_string(b);
 }
 
+std::string display_cut(std::string_view s, std::size_t width) {
+  std::string t = display_text(s);
+  if (width == 0) return {};
+  // Display text is valid UTF-8 and has a backslash only where an escape begins.
+  std::size_t chars = 0, keep = 0, escape = std::string::npos;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if ((static_cast<unsigned char>(t[i]) & 0xC0) == 0x80) continue;  // a continuation byte
+    if (t[i] == '\\') escape = i;
+    if (chars == width - 1) keep = escape != std::string::npos && i < escape + 4 ? escape : i;
+    if (++chars > width) break;
+  }
+  if (chars <= width) return t;
+  t.resize(keep);
+  return t + "\u2026";
+}
+
 std::string json_for_terminal(std::string_view json) {
   std::string out;
   out.reserve(json.size());

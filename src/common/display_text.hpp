@@ -32,6 +32,11 @@ namespace sealscope {
 std::string display_text(std::string_view s);
 void append_display_text(fmt::memory_buffer& out, std::string_view s);
 
+/// The display text of `s` for a table column `width` characters wide: when it has more characters (code
+/// points; an escape \xNN counts four and is never split), the first `width` - 1 of them and "…". Cutting
+/// the name's bytes instead could split a UTF-8 sequence, which would then show as a stray \xNN.
+std::string display_cut(std::string_view s, std::size_t width);
+
 /// The first byte in [p, end) that display text writes as \xNN, or `end`: the bytes before it stay as they
 /// are. For writers that add their own quoting to display text (report/text_escape.hpp).
 const char* display_break(const char* p, const char* end) noexcept;

@@ -271,9 +271,9 @@ void print_report(const DryRun& run, const ReportContext& ctx, FILE* out) {
     const Tally& r = run.rules()[i];
     const bool intent = idx >= 0 && p.rules[i].intent.any();
     print_text(out, "{:<24} {:<16} {:>6} {:>5} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9} {:>8} {:>10}\n",
-               p.rule_name(idx).substr(0, 24), describe(p.rule_action(idx)), r.flows, r.subscribers.size(),
-               r.all.packets, r.all.bytes, r.dropped.packets, r.dropped.bytes, r.throttled.packets,
-               r.before_verdict.packets, intent ? std::to_string(r.intended) : "-",
+               verbatim(display_cut(p.rule_name(idx), 24)), describe(p.rule_action(idx)), r.flows,
+               r.subscribers.size(), r.all.packets, r.all.bytes, r.dropped.packets, r.dropped.bytes,
+               r.throttled.packets, r.before_verdict.packets, intent ? std::to_string(r.intended) : "-",
                intent ? std::to_string(r.collateral) : "-");
     for (const auto& [l, n] : r.collateral_labels) print_text(out, "{:<24}   collateral: {} × {}\n", "", n, l);
   }
@@ -282,9 +282,9 @@ void print_report(const DryRun& run, const ReportContext& ctx, FILE* out) {
                "packets", "bytes", "dropped", "dropped B", "throttled", "pre-verd");
     for (size_t i = 0; i < p.regions.size(); ++i) {
       const Tally& r = run.regions()[i];
-      print_text(out, "{:<24} {:>6} {:>5} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9}\n", p.regions[i].name.substr(0, 24),
-                 r.flows, r.subscribers.size(), r.all.packets, r.all.bytes, r.dropped.packets, r.dropped.bytes,
-                 r.throttled.packets, r.before_verdict.packets);
+      print_text(out, "{:<24} {:>6} {:>5} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9}\n",
+                 verbatim(display_cut(p.regions[i].name, 24)), r.flows, r.subscribers.size(), r.all.packets,
+                 r.all.bytes, r.dropped.packets, r.dropped.bytes, r.throttled.packets, r.before_verdict.packets);
     }
   }
   if (!run.leaks().empty()) {
@@ -294,9 +294,9 @@ void print_report(const DryRun& run, const ReportContext& ctx, FILE* out) {
     for (const auto& [label, l] : run.leaks()) {
       std::vector<double> ms = l.ms;
       std::sort(ms.begin(), ms.end());
-      print_text(out, "{:<28} {:>6} {:>9} {:>10} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f}\n", label.substr(0, 28), l.flows,
-                 l.before.packets, l.before.bytes, ms.empty() ? 0 : ms.front(), nearest_rank(ms, 0.5),
-                 nearest_rank(ms, 0.9), ms.empty() ? 0 : ms.back());
+      print_text(out, "{:<28} {:>6} {:>9} {:>10} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f}\n",
+                 verbatim(display_cut(label, 28)), l.flows, l.before.packets, l.before.bytes,
+                 ms.empty() ? 0 : ms.front(), nearest_rank(ms, 0.5), nearest_rank(ms, 0.9), ms.empty() ? 0 : ms.back());
     }
   }
   if (run.pass_pcap() || run.drop_pcap()) print_text(out, "\n");

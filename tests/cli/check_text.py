@@ -3,14 +3,16 @@
 
 A capture made here holds three HTTP requests whose Host headers are UTF-8 ("café"), not UTF-8 (bytes FF
 FE), and a backslash followed by "x41" (which must not read back as "A"). Its file name holds the byte FF,
-and a policy rule's name holds the byte FE. sealscope(1) says each such string is written as its display
-text: valid UTF-8 as it is, a control character, the backslash and each byte outside valid UTF-8 as \\xNN.
+and a policy rule's name holds the byte FE; another rule's name is longer than the text report's column.
+sealscope(1) says each such string is written as its display text: valid UTF-8 as it is, a control
+character, the backslash and each byte outside valid UTF-8 as \\xNN.
 
 Checked: analyze (--flows, --csv, --html, --summary-json), policy test (--report-json, --html), audit
 (--report-json) and eval (--report-json) all exit 0 (before, every JSON report aborted the program on the
 first byte that was not UTF-8); every output is valid UTF-8 and every JSON output parses; the server names
 in the flow records, the CSV cells and the HTML text are the display texts expected; the file name and the
-rule name appear as display text in the reports.
+rule name appear as display text in the reports; policy test's text table cuts the long name at a
+character, with an ellipsis, and keeps its columns aligned.
 
 usage: check_text.py SEALSCOPE REPO_ROOT
 """
@@ -28,6 +30,8 @@ HOSTS = [b"caf\xc3\xa9.example", b"bad\xff\xfe.example", b"x\\x41y.example"]
 EXPECTED = ["caf\u00e9.example", "bad\\xff\\xfe.example", "x\\x5cx41y.example"]
 CAPTURE = b"cap\xff.pcap"
 RULE = b"block-h\xfe"
+# Longer than the text table's 24-character column; the two bytes of its "ß" are bytes 23 and 24.
+LONG_RULE = "block-whatsapp-calls-Gi\u00dfen-nights"
 
 failures = []
 
@@ -114,9 +118,22 @@ def main():
 
         rules = os.path.join(w, b"rules.yaml")
         with open(rules, "wb") as f:
-            f.write(b"rules:\n  - name: \"" + RULE + b"\"\n    label: HTTP\n    action: block\ndefault: allow\n")
-        run([sealscope.encode(), b"policy", b"test", b"--rules", rules, cap, b"--report-json", out("p.json").encode(),
+            f.write(b"rules:\n  - name: \"" + RULE + b"\"\n    label: HTTP\n    action: block\n"
+                    b"  - name: \"" + LONG_RULE.encode() + b"\"\n    label: WhatsApp\n    action: block\n"
+                    b"default: allow\n")
+        r = run([sealscope.encode(), b"policy", b"test", b"--rules", rules, cap, b"--report-json", out("p.json").encode(),
              b"--html", out("p.html").encode()], "policy test")
+        text = r.stdout.decode("utf-8", errors="replace")
+        check("policy test: the text report is valid UTF-8", "\ufffd" not in text)
+        rows = {line.split(" ")[0]: line for line in text.splitlines()}
+        # The long name is cut at a character, not a byte: 23 characters and an ellipsis, then the columns
+        # line up with the header's (before, a cut at 24 bytes split the ß and showed half of it as \\xc3).
+        cut = LONG_RULE[:23] + "\u2026"
+        check("policy test: a long rule name is cut whole characters wide, with an ellipsis", cut in rows, list(rows))
+        header = next((line for line in text.splitlines() if line.startswith("rule ")), "")
+        check("policy test: the cut name's row lines up with the header",
+              cut in rows and rows[cut].index(" block ") + 1 == header.index("action"), (header, rows.get(cut)))
+        check("policy test: the short rule's name as display text", "block-h\\xfe" in rows, list(rows))
         report = json.loads(utf8(out("p.json"), "policy --report-json"))
         check("policy --report-json: the rule's name as display text", "block-h\\xfe" in set(strings(report)))
         check("policy --html: the rule's name as display text",

@@ -134,3 +134,45 @@ TEST_CASE("json_for_terminal: DEL and C1 controls become JSON escapes, the JSON 
   const std::string plain = nlohmann::json({{"text", "K\xc3\xb6ln"}}).dump();
   CHECK(sealscope::json_for_terminal(plain) == plain);
 }
+
+TEST_CASE("display_cut: a name cut for a table column never splits a character or an escape", "[display]") {
+  using sealscope::display_cut;
+  const std::string ellipsis = "\xe2\x80\xa6";
+  // Short enough: the display text, unchanged.
+  CHECK(display_cut("calls", 24) == "calls");
+  CHECK(display_cut("K\xc3\xb6ln", 4) == "K\xc3\xb6ln");  // 4 characters, 5 bytes: fits
+  // Too long: width - 1 characters and an ellipsis. The old report cut 24 bytes of this name, which split
+  // its ß (bytes 23 and 24) and showed the first half as a stray escape.
+  const std::string name = "block-whatsapp-calls-Gi\xc3\x9f" "en-nights";
+  REQUIRE(name.substr(0, 24).back() == '\xc3');
+  CHECK(display_cut(name, 24) == "block-whatsapp-calls-Gi" + ellipsis);
+  CHECK(display_cut(name, 25) == "block-whatsapp-calls-Gi\xc3\x9f" + ellipsis);
+  CHECK(display_cut(name, 26) == "block-whatsapp-calls-Gi\xc3\x9f" "e" + ellipsis);
+  CHECK(display_cut(name, 33) == name);
+  CHECK(display_cut(name, 32) == name.substr(0, name.size() - 2) + ellipsis);
+  CHECK(display_cut("\xe6\x9d\xb1\xe4\xba\xac\xe9\x83\xbd\xe5\x8c\x97", 3) == "\xe6\x9d\xb1\xe4\xba\xac" + ellipsis);
+  // An escape counts four characters and is kept whole or not at all.
+  CHECK(display_cut("ab\x1b" "cdef", 7) == "ab\\x1b" + ellipsis);
+  CHECK(display_cut("ab\x1b" "cdef", 6) == "ab" + ellipsis);
+  CHECK(display_cut("ab\x1b" "cdef", 4) == "ab" + ellipsis);
+  CHECK(display_cut("ab\x1b" "cdef", 3) == "ab" + ellipsis);
+  CHECK(display_cut("ab\x1b" "cdef", 2) == "a" + ellipsis);
+  CHECK(display_cut("ab", 0).empty());
+  // Whatever the bytes and the width: valid display text, at most `width` characters, never a control.
+  for (const std::string& s : {std::string("x\xc3"), std::string("\xc3\xb6\xc3\xb6\xc3\xb6"), name,
+                              std::string("a\\b\x7f\xc2\x9b" "c")}) {
+    for (size_t w = 1; w < 12; ++w) {
+      const std::string cut = display_cut(s, w);
+      size_t chars = 0;
+      for (unsigned char c : cut) chars += (c & 0xC0) != 0x80;
+      CHECK(chars <= w);
+      // Valid UTF-8 with no control: the only bytes display text would escape are the escapes' backslashes.
+      for (const char* q = cut.data(); q != cut.data() + cut.size(); ++q) {
+        q = sealscope::display_break(q, cut.data() + cut.size());
+        if (q == cut.data() + cut.size()) break;
+        CHECK(*q == '\\');
+      }
+      CHECK_FALSE(has_control(cut));
+    }
+  }
+}

@@ -91,8 +91,8 @@ int analyze_main(const std::vector<std::string>& args) {
                   "(--classify-idle).\n"
                   "Exit status: 0 ok, 1 an input could not be opened or read to its end (the others are read, outputs "
                   "still written), "
-                  "2 usage error, 130 interrupted while reading captures (a live capture ends at Ctrl-C or "
-                  "SIGTERM with 0).\n",
+                  "2 usage error, 130 interrupted while reading captures, outputs still written (a live capture "
+                  "ends at Ctrl-C or SIGTERM with 0; a second one ends sealscope at once).\n",
                   flow::FlowTable::bytes_per_flow(32, true), flow::FlowTable::bytes_per_flow(32, false),
                   flow::Flow::kSpltInline, classify::NdpiEngine::flow_state_bytes()));
   if (parsed.done) return parsed.code;
@@ -180,6 +180,7 @@ int analyze_main(const std::vector<std::string>& args) {
   std::unique_ptr<analyze::AsyncSink> async;  // destroyed before the writers it feeds
   bool ok = true;
   try {
+    const StopOnSignal stop_on_signal;  // until the last output is closed
     analyze::Analyzer analyzer(o, tee, summary);
     analyzer.check_inputs();
     if (!flows_path.empty()) {
@@ -203,7 +204,7 @@ int analyze_main(const std::vector<std::string>& args) {
         tee.add(&files);
       }
     }
-    ok = run_interruptible(analyzer);
+    ok = analyzer.run();
     if (async) async->close();
     if (jsonl) jsonl->close();
     if (csv) csv->close();

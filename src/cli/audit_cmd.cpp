@@ -116,10 +116,11 @@ int audit_main(const std::vector<std::string>& args) {
   audit::ReportContext ctx{o.files, canaries_path, &canaries, &summary};
   bool ok = true;
   try {
+    const StopOnSignal stop_on_signal;  // until the last output is closed
     analyze::Analyzer analyzer(o, tee, summary);
     analyzer.check_inputs();
     analyzer.add_observer(&auditor);
-    ok = run_interruptible(analyzer);
+    ok = analyzer.run();
     if (!report_path.empty()) write_report(report_path, report::json_text(audit::report_json(auditor, ctx)) + "\n");
     if (!html_path.empty()) write_report(html_path, audit::report_html(auditor, ctx, version_string()));
   } catch (const Error& ex) {

@@ -42,16 +42,25 @@ void apply_switches(analyze::AnalyzeOptions& o, const PipelineSwitches& s) {
 }
 
 namespace {
-void on_signal(int) { analyze::Analyzer::request_stop(); }
+// Async-signal-safe: a lock-free atomic, pcap_breakloop (a flag and an eventfd write), signal() and raise().
+void on_signal(int sig) {
+  if (analyze::Analyzer::stop_requested()) {  // the second one: no more waiting
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+    return;
+  }
+  analyze::Analyzer::request_stop();
+}
 }  // namespace
 
-bool run_interruptible(analyze::Analyzer& a) {
+StopOnSignal::StopOnSignal() {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  const bool ok = a.run();
+}
+
+StopOnSignal::~StopOnSignal() {
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  return ok;
 }
 
 namespace {

@@ -20,9 +20,19 @@ boost::program_options::options_description pipeline_options(analyze::AnalyzeOpt
 /// Applies the switches after parsing.
 void apply_switches(analyze::AnalyzeOptions& o, const PipelineSwitches& s);
 
-/// Runs the analyzer with SIGINT and SIGTERM asking it to stop after the current packet (outputs are still
-/// written); restores the default handlers afterwards. Returns Analyzer::run()'s result.
-bool run_interruptible(analyze::Analyzer& a);
+/// While it lives, SIGINT and SIGTERM ask the analyzer to stop after the current packet, its outputs still
+/// written (Analyzer::request_stop); a second one ends the process at once, by the signal's default action
+/// (for an output that blocks, a pipe nobody reads). A command holds it from before the analyzer is made
+/// until its last output is closed, so a signal while nDPI is set up or while outputs are opened or written
+/// is no longer the default action's: it leaves an interrupted run's outputs, not empty or half files.
+/// The destructor restores the default handlers.
+class StopOnSignal {
+ public:
+  StopOnSignal();
+  ~StopOnSignal();
+  StopOnSignal(const StopOnSignal&) = delete;
+  StopOnSignal& operator=(const StopOnSignal&) = delete;
+};
 
 /// A file a command reads or writes, with how the user named it ("the capture", "--rules", "--flows").
 struct NamedPath {

@@ -176,6 +176,7 @@ int test_main(const std::vector<std::string>& args) {
   }
   bool ok = true;
   try {
+    const StopOnSignal stop_on_signal;  // until the last output is closed
     analyze::Analyzer analyzer(o, tee, summary);
     analyzer.check_inputs();
     if (!labels_path.empty()) {
@@ -186,7 +187,7 @@ int test_main(const std::vector<std::string>& args) {
     if (!drop_path.empty()) run.set_drop_pcap(std::make_unique<policy::PcapOut>(drop_path));
     tee.add(&run);
     analyzer.add_observer(&run);
-    ok = run_interruptible(analyzer);
+    ok = analyzer.run();
     run.finish();
     if (!report_path.empty()) write_report(report_path, report::json_text(policy::report_json(run, ctx)) + "\n");
     if (!html_path.empty()) write_report(html_path, policy::report_html(run, ctx, version_string()));

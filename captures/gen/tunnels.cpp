@@ -133,6 +133,49 @@ Wrap gre_eth(PathPtr p, Framer inner_eth)
     };
 }
 
+/// GRE carrying an MPLS label stack (protocol type 0x8847, RFC 4023) of `labels` (the last at the bottom of
+/// the stack, TTL 64), then the inner IP packet.
+Wrap gre_mpls(PathPtr p, std::vector<std::uint32_t> labels)
+{
+    return [=](Dir d, const Bytes& inner) {
+        Bytes stack;
+        Writer w(stack);
+        for (std::size_t i = 0; i < labels.size(); ++i)
+            w.u32((labels[i] << 12) | (i + 1 == labels.size() ? 0x100u : 0u) | 64u);
+        return outer_ip(*p, d, 47, gre_packet(GreFields{}, 0x8847, joined(stack, inner)));
+    };
+}
+
+/// PPTP's enhanced GRE (RFC 2637 §4.1) between a client (`a`) and its server (`b`): each end's packets carry
+/// the call ID its peer chose (`call_up` from the client, `call_down` from the server), a sequence number,
+/// and, once the peer has sent one, the peer's latest as acknowledgment; then a PPP frame (address 0xFF,
+/// control 0x03, protocol 0x0021 IPv4, or 0x21 alone when `compress_down` on the server's packets).
+Wrap pptp(PathPtr p, std::uint16_t call_up, std::uint16_t call_down, bool compress_down)
+{
+    auto sent = std::make_shared<std::array<std::uint32_t, 2>>();
+    return [=](Dir d, const Bytes& inner) {
+        const int me = d == Dir::up ? 0 : 1;
+        const std::uint32_t peer = (*sent)[1 - me];
+        Bytes ppp;
+        Writer pw(ppp);
+        pw.u8(0xff).u8(0x03);
+        if (compress_down && d == Dir::down)
+            pw.u8(0x21);
+        else
+            pw.u16(0x0021);
+        pw.bytes(inner);
+        Bytes g;
+        Writer w(g);
+        w.u16(static_cast<std::uint16_t>(0x3001 | (peer > 0 ? 0x0080 : 0))).u16(0x880b);
+        w.u16(static_cast<std::uint16_t>(ppp.size())).u16(d == Dir::up ? call_up : call_down);
+        w.u32((*sent)[me]++);
+        if (peer > 0)
+            w.u32(peer - 1);
+        w.bytes(ppp);
+        return outer_ip(*p, d, 47, g);
+    };
+}
+
 /// ERSPAN of type 1, 2 or 3 (session ID for 2 and 3; type 3 with the platform sub-header) on a mirror path.
 Wrap erspan(PathPtr p, int type, std::uint16_t session, Framer inner_eth)
 {
@@ -461,12 +504,34 @@ void add_nested4(Capture& cap)
     dns(tl, rng, "100.64.1.11", 40012, 0x7e13, "www.example.net", web_net);
 }
 
+// GRE carrying a two-label MPLS stack (labels 16004 and 24005) over IPv4: DNS.
+void add_gre_mpls(Capture& cap)
+{
+    Rng rng(0x7e14);
+    auto p = path(ep("203.0.113.209", 0, ttl_tunnel), ep("203.0.113.210", 0, ttl_tunnel), doc_mac(0x4f), doc_mac(0x50), false,
+                  0x3800, 0x4800);
+    Timeline tl(cap, on_path(p, gre_mpls(p, {16004, 24005})), at(45));
+    dns(tl, rng, "192.0.2.76", 53077, 0x7e14, "www.example.com", www4);
+}
+
+// PPTP: a client's PPP session in enhanced GRE to its server (call IDs 0x4a21 up, 0x0c80 down; the server
+// compresses the PPP protocol field): a TLS session from the client's PPP address.
+void add_pptp(Capture& cap)
+{
+    Rng rng(0x7e15);
+    auto p = path(ep("198.51.100.131", 0, ttl_tunnel), ep("198.51.100.132", 0, ttl_tunnel), doc_mac(0x51), doc_mac(0x52), false,
+                  0x3900, 0x4900);
+    Timeline tl(cap, on_path(p, pptp(p, 0x4a21, 0x0c80, true)), at(47));
+    tls(tl, rng, "192.168.60.10", 51077, www4, "www.example.com");
+}
+
 const Section sections[] = {
     {false, add_vxlan},        {false, add_geneve},   {false, add_gre_key},    {false, add_gre_v6},
     {false, add_gre_eth},      {false, add_erspan1},  {false, add_erspan2},    {false, add_erspan3},
     {true, add_tzsp_eth},      {false, add_tzsp_wlan}, {true, add_capwap_plain}, {false, add_capwap_qos},
     {false, add_capwap_8023},  {true, add_4in4},      {true, add_6in4},        {true, add_4in6},
-    {true, add_6in6},          {false, add_nested3},  {false, add_nested4},
+    {true, add_6in6},          {false, add_nested3},  {false, add_nested4},   {false, add_gre_mpls},
+    {false, add_pptp},
 };
 
 Capture build(const char* file, bool ndpi_only)

@@ -139,6 +139,21 @@ void AnomalyCounters::merge(const AnomalyCounters& o) {
   for (int i = 0; i < static_cast<int>(Anomaly::Count); ++i) counts[i] += o.counts[i];
 }
 
+namespace {
+/// A PPP header (RFC 1661, RFC 1662 framing without flag and FCS): the optional address 0xFF and control
+/// 0x03, then the protocol, one byte when compressed (RFC 1661 §6.5: a first byte with its low bit set is
+/// the whole field). Its length and the protocol; false when cut short. 0xFF is the all-stations address,
+/// never a protocol byte of its own.
+bool ppp_header(const uint8_t* p, uint32_t cap, uint32_t& len, uint16_t& proto) {
+  const uint32_t skip = cap >= 1 && p[0] == 0xFF ? 2 : 0;
+  const uint32_t plen = cap > skip && (p[skip] & 1) != 0 ? 1 : 2;
+  if (cap < skip + plen) return false;
+  proto = plen == 1 ? p[skip] : rd16(p + skip);
+  len = skip + plen;
+  return true;
+}
+}  // namespace
+
 DecodeResult Decoder::decode(int linktype, const uint8_t* data, uint32_t caplen, uint32_t wirelen,
                              Packet& out, AnomalyCounters& anomalies) const {
   out = Packet{};
@@ -211,17 +226,13 @@ DecodeResult Decoder::decode(int linktype, const uint8_t* data, uint32_t caplen,
                               anomalies, 0);
     }
     case DLT_PPP:
-    case DLT_PPP_SERIAL: {  // RFC 1661/1662: optional address 0xFF and control 0x03, then the protocol
-      // 0xFF is the all-stations address, never a protocol byte of its own: address and control follow.
-      const uint32_t skip = caplen >= 1 && data[0] == 0xFF ? 2 : 0;
-      // Protocol-field compression (RFC 1661 §6.5): a first byte with its low bit set is the whole field.
-      const uint32_t plen = caplen > skip && (data[skip] & 1) != 0 ? 1 : 2;
-      if (caplen < skip + plen) {
+    case DLT_PPP_SERIAL: {
+      uint32_t h = 0;
+      uint16_t proto = 0;
+      if (!ppp_header(data, caplen, h, proto)) {
         anomalies.add(Anomaly::LinkTruncated);
         return DecodeResult::Malformed;
       }
-      const uint16_t proto = plen == 1 ? data[skip] : rd16(data + skip);
-      const uint32_t h = skip + plen;
       if (proto != 0x0021 && proto != 0x0057) return DecodeResult::NotIp;  // LCP, IPCP, CCP, ...
       if (caplen == h) return empty_ip(proto == 0x0057 ? 6 : 4, anomalies);
       return decode_ip(data + h, caplen - h, wirelen > h ? wirelen - h : 0, out, anomalies, 0);
@@ -738,8 +749,8 @@ DecodeResult Decoder::decode_capwap(Packet& out, AnomalyCounters& anomalies, int
 }
 
 DecodeResult Decoder::decode_gre(Packet& out, AnomalyCounters& anomalies, int depth) const {
-  // RFC 2784 and RFC 2890, version 0 (version 1 is PPTP's): C, R, K, S flags, version, protocol type; then
-  // checksum and reserved (C), key (K), sequence number (S). Source routing (R, RFC 1701) is not followed.
+  // RFC 2784 and RFC 2890, version 0: C, R, K, S flags, version, protocol type; then checksum and reserved
+  // (C), key (K), sequence number (S). Source routing (R, RFC 1701) is not followed. Version 1 is PPTP's.
   const uint8_t* g = out.payload;
   const uint32_t cap = out.payload_caplen;
   if (cap < 4) {
@@ -747,6 +758,7 @@ DecodeResult Decoder::decode_gre(Packet& out, AnomalyCounters& anomalies, int de
     return DecodeResult::Ok;
   }
   const uint16_t flags = rd16(g);
+  if ((flags & 0x7) == 1) return decode_pptp_gre(out, anomalies, depth);
   if ((flags & 0x7) != 0 || (flags & 0x4000) != 0) return DecodeResult::Ok;
   const bool csum = (flags & 0x8000) != 0, keyed = (flags & 0x2000) != 0, seq = (flags & 0x1000) != 0;
   const uint32_t key_at = csum ? 8 : 4;
@@ -761,6 +773,8 @@ DecodeResult Decoder::decode_gre(Packet& out, AnomalyCounters& anomalies, int de
   switch (proto) {
     case ETH_IPV4:
     case ETH_IPV6:
+    case ETH_MPLS:  // RFC 4023: an MPLS label stack, then the packet (its IP version read off its first byte)
+    case ETH_MPLS_MC:
       return decap(Carried::Ethertype, proto, g + hl, cap - hl, len - hl, tun, Anomaly::GreTruncated, out,
                    anomalies, depth);
     case ETH_TEB:
@@ -803,6 +817,35 @@ DecodeResult Decoder::decode_gre(Packet& out, AnomalyCounters& anomalies, int de
     default:
       return DecodeResult::Ok;
   }
+}
+
+DecodeResult Decoder::decode_pptp_gre(Packet& out, AnomalyCounters& anomalies, int depth) const {
+  // RFC 2637 §4.1, PPTP's enhanced GRE (version 1): C, R, s, the recursion control and the flags 0, K set,
+  // protocol type 0x880B (PPP); the key field holds the payload length and the call ID; a sequence number
+  // when S is set (a packet follows), an acknowledgment number when A is. An acknowledgment alone carries
+  // no packet. The PPP frame is IPv4 or IPv6 unless compressed or encrypted (CCP, MPPE): then it stays.
+  const uint8_t* g = out.payload;
+  const uint32_t cap = out.payload_caplen;
+  const uint16_t flags = rd16(g);
+  if ((flags & 0xCF78) != 0 || (flags & 0x2000) == 0 || rd16(g + 2) != 0x880B) return DecodeResult::Ok;
+  const bool seq = (flags & 0x1000) != 0;
+  const uint32_t hl = 8 + (seq ? 4 : 0) + ((flags & 0x0080) != 0 ? 4 : 0);
+  if (hl > cap) {
+    anomalies.add(Anomaly::GreTruncated);
+    return DecodeResult::Ok;
+  }
+  if (!seq) return DecodeResult::Ok;
+  uint32_t ph = 0;
+  uint16_t proto = 0;
+  if (!ppp_header(g + hl, cap - hl, ph, proto)) {
+    anomalies.add(Anomaly::GreTruncated);
+    return DecodeResult::Ok;
+  }
+  if (proto != 0x0021 && proto != 0x0057) return DecodeResult::Ok;
+  const TunnelInfo tun{TunnelType::Gre, true, rd16(g + 6), out.src, out.dst};
+  const uint32_t h = hl + ph;
+  return decap(Carried::Ethertype, proto == 0x0021 ? ETH_IPV4 : ETH_IPV6, g + h, cap - h, out.payload_len - h, tun,
+               Anomaly::GreTruncated, out, anomalies, depth);
 }
 
 bool fragment_fields(const Packet& p, FragmentFields& out) {

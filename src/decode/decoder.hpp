@@ -53,6 +53,7 @@ class Decoder {
   DecodeResult decode_tzsp(Packet& out, AnomalyCounters& anomalies, int depth) const;
   DecodeResult decode_capwap(Packet& out, AnomalyCounters& anomalies, int depth) const;
   DecodeResult decode_gre(Packet& out, AnomalyCounters& anomalies, int depth) const;
+  DecodeResult decode_pptp_gre(Packet& out, AnomalyCounters& anomalies, int depth) const;
 
   /// What a tunnel header says follows it.
   enum class Carried : uint8_t {

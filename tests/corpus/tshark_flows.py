@@ -82,7 +82,8 @@ FIELDS = [
     "gtp.flags", "gtp.message", "gtp.teid", "gtp.ext_hdr.length",
     "vxlan.flag_i", "vxlan.vni",
     "geneve.version", "geneve.options", "geneve.proto_type", "geneve.vni",
-    "gre.flags_and_version", "gre.proto", "gre.key",
+    "gre.flags_and_version", "gre.proto", "gre.key", "gre.key.payload_length", "gre.key.call_id",
+    "ppp.address", "ppp.protocol", "mpls.label", "mpls.bottom",
     "erspan.version", "erspan.spanid", "erspan.ft", "erspan.o",
     "tzsp.version", "tzsp.type", "tzsp.encap", "tzsp.option_tag", "tzsp.option_length",
     "capwap.preamble.version", "capwap.preamble.type", "capwap.header.length", "capwap.header.flags.t",
@@ -564,15 +565,66 @@ def decode_capwap(fr, g, gcap, d, anomalies, depth):
     return decap(fr, g + 1, gcap - hl, d.payload - hl, d, anomalies, depth, tunnel, None, "capwap_truncated")
 
 
+def decode_pptp_gre(fr, j, cap, d, anomalies, depth, flags):
+    """PPTP's enhanced GRE, version 1 (RFC 2637): K set, protocol 0x880B, C, R, s, recursion and flags 0; a
+    packet only with a sequence number (S); then a PPP frame carrying IPv4 (0x0021) or IPv6 (0x0057). The
+    key is the call ID. The PPP header's length is the GRE payload length less the inner IP packet's."""
+    if flags & 0xCF78 or not flags & 0x2000 or num(fr.field("gre.proto", j)) != 0x880B:
+        return True
+    hl = 8 + (4 if flags & 0x1000 else 0) + (4 if flags & 0x0080 else 0)
+    if hl > cap:
+        anomalies.append("gre_truncated")
+        return True
+    if not flags & 0x1000:
+        return True  # an acknowledgment alone
+    k = j + 1
+    if k >= len(fr.layers) or fr.layers[k] != "ppp":
+        raise Unmodelled(f"frame {fr.number}: PPTP's GRE payload not dissected as PPP")
+    proto = num(fr.field("ppp.protocol", k))
+    if proto not in (0x0021, 0x0057):
+        return True
+    if k + 1 >= len(fr.layers) or fr.layers[k + 1] not in ("ip", "ipv6"):
+        raise Unmodelled(f"frame {fr.number}: PPP's packet not dissected as IP")
+    inner_len = int(fr.field("ip.len" if fr.layers[k + 1] == "ip" else "ipv6.plen", k + 1))
+    if fr.layers[k + 1] == "ipv6":
+        inner_len += 40
+    ph = num(fr.field("gre.key.payload_length", j)) - inner_len
+    if ph not in (1, 2, 3, 4) or (ph in (3, 4)) != bool(fr.values["ppp.address"]):
+        raise Unmodelled(f"frame {fr.number}: a PPP header of {ph} bytes")
+    tunnel = {"type": "gre", "key": num(fr.field("gre.key.call_id", j)), "outer_src": d.src, "outer_dst": d.dst}
+    return decap(fr, k + 1, cap - hl - ph, d.payload - hl - ph, d, anomalies, depth, tunnel,
+                 4 if proto == 0x0021 else 6, None)
+
+
+def decode_gre_mpls(fr, j, cap, wire, d, anomalies, depth, tunnel):
+    """GRE carrying MPLS (0x8847, 0x8848; RFC 4023): the label stack down to the bottom entry, then IP by the
+    first byte's version, as for MPLS over Ethernet. The stack's depth is the count of labels tshark read
+    (one MPLS layer per frame modelled)."""
+    k = j + 1
+    if fr.layers.count("mpls") != 1 or k >= len(fr.layers) or fr.layers[k] != "mpls":
+        raise Unmodelled(f"frame {fr.number}: MPLS in GRE other than one stack")
+    stack = 4 * len(fr.values["mpls.label"])
+    if stack > cap or cap - stack < 1:
+        # The packet under the stack is malformed: the GRE packet stays, counted by MPLS's reason.
+        anomalies.append("encap_truncated")
+        return True
+    if k + 1 >= len(fr.layers) or fr.layers[k + 1] not in ("ip", "ipv6"):
+        return True  # not IP
+    return decap(fr, k + 1, cap - stack, wire - stack, d, anomalies, depth, tunnel,
+                 4 if fr.layers[k + 1] == "ip" else 6, None)
+
+
 def decode_gre(fr, j, cap, d, anomalies, depth):
-    """GRE, IP protocol 47 (RFC 2784, RFC 2890), version 0 without source routing: IPv4, IPv6, Ethernet
-    (0x6558), and ERSPAN types I-III (0x88BE, 0x22EB)."""
+    """GRE, IP protocol 47 (RFC 2784, RFC 2890), version 0 without source routing: IPv4, IPv6, MPLS, Ethernet
+    (0x6558), and ERSPAN types I-III (0x88BE, 0x22EB); version 1, PPTP's (decode_pptp_gre)."""
     if cap < 4:
         anomalies.append("gre_truncated")
         return True
     if j >= len(fr.layers) or fr.layers[j] != "gre":
         raise Unmodelled(f"frame {fr.number}: IP protocol 47 not dissected as GRE")
     flags = num(fr.field("gre.flags_and_version", j))
+    if flags & 0x7 == 1:
+        return decode_pptp_gre(fr, j, cap, d, anomalies, depth, flags)
     if flags & 0x7 or flags & 0x4000:
         return True
     hl = 4 + (4 if flags & 0x8000 else 0) + (4 if flags & 0x2000 else 0) + (4 if flags & 0x1000 else 0)
@@ -587,6 +639,8 @@ def decode_gre(fr, j, cap, d, anomalies, depth):
                      4 if proto == 0x0800 else 6, None)
     if proto == 0x6558:
         return decap(fr, j + 1, cap - hl, d.payload - hl, d, anomalies, depth, tunnel, None, "gre_truncated")
+    if proto in (0x8847, 0x8848):
+        return decode_gre_mpls(fr, j, cap - hl, d.payload - hl, d, anomalies, depth, tunnel)
     if proto not in (0x88BE, 0x22EB):
         return True
     # ERSPAN (draft-foschiano-erspan): type I without a GRE sequence number has no header.

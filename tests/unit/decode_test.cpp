@@ -1057,7 +1057,32 @@ TEST_CASE("decode: GRE version 0 carrying IPv4, IPv6 and Ethernet, and its key w
     CHECK(x.p.vlan == 30);
     CHECK(x.p.l3 == f.ptr() + f.off(L::Ipv4, 1));
   }
-  SECTION("version 1 (PPTP), source routing and other protocols stay the GRE packet, not anomalies") {
+  SECTION("MPLS (0x8847): the label stack popped, the packet under it") {
+    const Frame f = PacketBuilder()
+                        .eth()
+                        .ipv4("203.0.113.1", "203.0.113.2")
+                        .gre()
+                        .mpls(1000, false)
+                        .mpls(2000, true)
+                        .ipv4("10.1.0.1", "10.2.0.1")
+                        .udp(53004, 53)
+                        .build();
+    CHECK(f.get16(f.off(L::Gre) + 2) == 0x8847);
+    const Run x = run(f, DLT_EN10MB);
+    REQUIRE(x.r == DecodeResult::Ok);
+    CHECK(x.a.total() == 0);
+    CHECK(x.p.tunnel.type == TunnelType::Gre);
+    CHECK_FALSE(x.p.tunnel.has_id);
+    CHECK(x.p.tunnel.outer_src == ip("203.0.113.1"));
+    CHECK(x.p.l3 == f.ptr() + f.off(L::Ipv4, 1));
+    CHECK(x.p.dport == 53);
+    // The stack cut short: the inner packet is malformed, so the GRE packet stays, counted by MPLS's reason.
+    const Frame cut = sent_cut(f, f.off(L::Mpls) + 6);
+    const Run y = run(cut, DLT_EN10MB);
+    check_outer(y, cut, "203.0.113.1");
+    CHECK(only(y.a, Anomaly::EncapTruncated));
+  }
+  SECTION("version 1 that is not PPTP's, source routing and other protocols stay the GRE packet, not anomalies") {
     const Frame f = PacketBuilder()
                         .eth()
                         .ipv4("203.0.113.1", "203.0.113.2")
@@ -1078,6 +1103,102 @@ TEST_CASE("decode: GRE version 0 carrying IPv4, IPv6 and Ethernet, and its key w
     const Run x = run(g, DLT_EN10MB);
     check_outer(x, g, "203.0.113.1");
     CHECK(x.a.total() == 0);
+  }
+}
+
+TEST_CASE("decode: PPTP's enhanced GRE (version 1) carrying PPP, the call ID as the key", "[decode][tunnel]") {
+  SECTION("sequence and acknowledgment numbers, PPP address and control, IPv4 inside") {
+    const Frame f = PacketBuilder()
+                        .eth()
+                        .ipv4("203.0.113.1", "203.0.113.2")
+                        .gre_pptp(0x4a21)
+                        .ppp()
+                        .ipv4("192.168.60.10", "198.51.100.53")
+                        .udp(53005, 53)
+                        .payload(12)
+                        .build();
+    CHECK(f.get16(f.off(L::Ppp) + 2) == 0x0021);
+    const Run x = run(f, DLT_EN10MB);
+    REQUIRE(x.r == DecodeResult::Ok);
+    CHECK(x.a.total() == 0);
+    CHECK(x.p.tunnel.type == TunnelType::Gre);
+    CHECK(x.p.tunnel.has_id);
+    CHECK(x.p.tunnel.id == 0x4a21);
+    CHECK(x.p.tunnel.outer_dst == ip("203.0.113.2"));
+    CHECK(x.p.l3 == f.ptr() + f.off(L::Ipv4, 1));
+    CHECK(x.p.payload_len == 12);
+  }
+  SECTION("a sequence number only, no address and control, IPv6 inside") {
+    const Frame f = PacketBuilder()
+                        .eth()
+                        .ipv4("203.0.113.1", "203.0.113.2")
+                        .gre_pptp(7, true, false)
+                        .ppp(false)
+                        .ipv6("2001:db8:60::10", "2001:db8:53::53")
+                        .udp(53006, 53)
+                        .build();
+    const Run x = run(f, DLT_EN10MB);
+    REQUIRE(x.r == DecodeResult::Ok);
+    CHECK(x.a.total() == 0);
+    CHECK(x.p.tunnel.id == 7);
+    CHECK(x.p.ip_version == 6);
+    CHECK(x.p.l3 == f.ptr() + f.off(L::Ipv6));
+  }
+  SECTION("a compressed protocol field (0x21): one byte") {
+    const Frame f = PacketBuilder()
+                        .eth()
+                        .ipv4("203.0.113.1", "203.0.113.2")
+                        .gre_pptp(7)
+                        .ppp(false)
+                        .ipv4("192.168.60.10", "198.51.100.53")
+                        .udp(53007, 53)
+                        .build();
+    // The PPP protocol field 00 21 becomes 21: the bytes from it on move one back.
+    const size_t at = f.off(L::Ppp);
+    std::vector<uint8_t> bytes(f.data.begin(), f.data.begin() + static_cast<std::ptrdiff_t>(at));
+    bytes.insert(bytes.end(), f.data.begin() + static_cast<std::ptrdiff_t>(at + 1), f.data.end());
+    Frame g = f;
+    g.data = bytes;
+    g.put16(f.off(L::Ipv4) + 2, static_cast<uint16_t>(g.data.size() - f.off(L::Ipv4)));  // outer total length
+    const Run x = run(g, DLT_EN10MB);
+    REQUIRE(x.r == DecodeResult::Ok);
+    CHECK(x.a.total() == 0);
+    CHECK(x.p.tunnel.type == TunnelType::Gre);
+    CHECK(x.p.l3 == g.ptr() + at + 1);
+    CHECK(x.p.dport == 53);
+  }
+  SECTION("an acknowledgment alone, compressed or encrypted PPP (CCP), and a malformed version 1 header stay "
+          "the GRE packet, not anomalies") {
+    const Frame ack = PacketBuilder().eth().ipv4("203.0.113.1", "203.0.113.2").gre_pptp(7, false, true).build();
+    const Run a = run(ack, DLT_EN10MB);
+    check_outer(a, ack, "203.0.113.1");
+    CHECK(a.a.total() == 0);
+    CHECK(a.p.l4_proto == 47);
+    const Frame f = PacketBuilder()
+                        .eth()
+                        .ipv4("203.0.113.1", "203.0.113.2")
+                        .gre_pptp(7)
+                        .ppp()
+                        .ipv4("192.168.60.10", "198.51.100.53")
+                        .udp(53005, 53)
+                        .build();
+    const size_t g = f.off(L::Gre), p = f.off(L::Ppp);
+    const std::vector<std::pair<size_t, uint16_t>> edits = {
+        {p + 2, 0x80FD},  // CCP
+        {p + 2, 0x00FD},  // a compressed datagram
+        {g, 0x1081},      // K clear
+        {g, 0xB081},      // C set
+        {g, 0x3089},      // a flag bit set
+        {g + 2, 0x0800},  // not PPP
+    };
+    for (const auto& [at, value] : edits) {
+      INFO("bytes at " << at << " = " << value);
+      Frame e = f;
+      e.put16(at, value);
+      const Run x = run(e, DLT_EN10MB);
+      check_outer(x, e, "203.0.113.1");
+      CHECK(x.a.total() == 0);
+    }
   }
 }
 
@@ -1368,8 +1489,11 @@ TEST_CASE("decode: a tunnel header cut short leaves the outer packet and counts 
                        .wlan(false, true).ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).build();
   const Frame cw = PacketBuilder().eth().ipv4("198.51.100.1", "198.51.100.2").udp(40000, 5247).capwap(true, 4)
                        .wlan(false).ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).build();
+  const Frame pp = PacketBuilder().eth().ipv4("198.51.100.1", "198.51.100.2").gre_pptp(7).ppp()
+                       .ipv4("10.0.0.1", "10.0.0.2").udp(1, 2).build();
   const size_t v = vx.off(L::Vxlan), g = gn.off(L::Geneve), r = gr.off(L::Gre), s2 = e2.off(L::Erspan),
-               s3 = e3.off(L::Erspan), t = tz.off(L::Tzsp), u = tw.off(L::Tzsp), c = cw.off(L::Capwap);
+               s3 = e3.off(L::Erspan), t = tz.off(L::Tzsp), u = tw.off(L::Tzsp), c = cw.off(L::Capwap),
+               pg = pp.off(L::Gre);
   const std::vector<Case> cases = {
       {"VXLAN header", vx, v + 5, Anomaly::VxlanTruncated},
       {"VXLAN's Ethernet header", vx, v + 8 + 10, Anomaly::VxlanTruncated},
@@ -1380,6 +1504,10 @@ TEST_CASE("decode: a tunnel header cut short leaves the outer packet and counts 
       {"GRE header", gr, r + 3, Anomaly::GreTruncated},
       {"GRE key", gr, r + 6, Anomaly::GreTruncated},
       {"GRE's Ethernet header", gr, r + 8 + 1, Anomaly::GreTruncated},
+      {"PPTP GRE header", pp, pg + 7, Anomaly::GreTruncated},
+      {"PPTP GRE sequence number", pp, pg + 10, Anomaly::GreTruncated},
+      {"PPTP GRE acknowledgment number", pp, pg + 15, Anomaly::GreTruncated},
+      {"PPTP's PPP header", pp, pg + 16 + 3, Anomaly::GreTruncated},
       {"ERSPAN II header", e2, s2 + 7, Anomaly::ErspanTruncated},
       {"ERSPAN II's Ethernet header", e2, s2 + 8 + 12, Anomaly::ErspanTruncated},
       {"ERSPAN III header", e3, s3 + 11, Anomaly::ErspanTruncated},
@@ -1808,6 +1936,12 @@ std::vector<Good> good_frames() {
       PacketBuilder().eth().vlan(3).ipv4("203.0.113.1", "203.0.113.2").gre(keyed).ipv4("10.0.0.1", "10.0.0.2").udp(3, 4).payload(2).build());
   add("gre+csum+key+seq eth qinq ipv4 tcp", DLT_EN10MB,
       PacketBuilder().eth().ipv4("203.0.113.1", "203.0.113.2").gre(all).eth().vlan(1, 0x88A8).vlan(2).ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2, 0x10).build());
+  add("gre mpls mpls ipv4 udp", DLT_EN10MB,
+      PacketBuilder().eth().ipv4("203.0.113.1", "203.0.113.2").gre().mpls(1000, false).mpls(2000, true).ipv4("10.0.0.1", "10.0.0.2").udp(3, 4).payload(2).build());
+  add("pptp gre ppp ipv4 tcp", DLT_EN10MB,
+      PacketBuilder().eth().ipv4("203.0.113.1", "203.0.113.2").gre_pptp(7).ppp().ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2, 0x18).payload(4).build());
+  add("pptp gre (seq only) ppp ipv6 udp", DLT_EN10MB,
+      PacketBuilder().eth().ipv4("203.0.113.1", "203.0.113.2").gre_pptp(9, true, false).ppp(false).ipv6("2001:db8::1", "2001:db8::2").udp(3, 4).build());
   add("ipv6 gre ipv6 icmpv6", DLT_EN10MB,
       PacketBuilder().eth().ipv6("2001:db8:a::1", "2001:db8:a::2").gre().ipv6("2001:db8::1", "2001:db8::2").icmp(128, 0).build());
   add("erspan1 eth ipv4 udp", DLT_EN10MB,
@@ -1894,6 +2028,7 @@ Want expect_cut(const Frame& f, size_t cut, bool wire_cut) {
     switch (s.kind) {
       case L::Eth:
       case L::Wlan:
+      case L::Ppp:  // after GRE: PPTP's PPP header, part of the tunnel's as an Ethernet header is
         if (after_tunnel) {
           if (!whole) return fail(carried);
           break;
@@ -1903,7 +2038,6 @@ Want expect_cut(const Frame& f, size_t cut, bool wire_cut) {
       case L::Sll2:
       case L::Null:
       case L::Chdlc:
-      case L::Ppp:
         if (!whole) return malformed(Anomaly::LinkTruncated);
         break;
       case L::Vlan:

@@ -379,6 +379,20 @@ class PacketBuilder {
     if (o.seq) put32(77);  // sequence number
     return *this;
   }
+  /// PPTP's enhanced GRE header, version 1 (RFC 2637 §4.1): K set, protocol type 0x880B (PPP), payload
+  /// length 0 (not read), the call ID; a sequence number when `seq`, an acknowledgment number when `ack`.
+  /// ppp() follows when a packet does.
+  PacketBuilder& gre_pptp(uint16_t call_id, bool seq = true, bool ack = true) {
+    link_next(0, 0, 0, 47);
+    begin(L::Gre, 8u + (seq ? 4u : 0u) + (ack ? 4u : 0u));
+    put16(static_cast<uint16_t>(0x2001 | (seq ? 0x1000 : 0) | (ack ? 0x0080 : 0)));
+    put16(0x880B);
+    put16(0);  // payload length
+    put16(call_id);
+    if (seq) put32(9);  // sequence number
+    if (ack) put32(8);  // acknowledgment number
+    return *this;
+  }
   /// ERSPAN after gre(): type 1 (no header; the GRE header must have no sequence number), 2 (8-byte header,
   /// version 1; GRE with a sequence number), 3 (12-byte header, version 2, frame type 0, and the 8-byte
   /// platform sub-header when `o_flag`). eth() follows.

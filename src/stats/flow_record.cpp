@@ -52,8 +52,11 @@ std::string tls_version_name(uint16_t v) {
 void fill_record(const flow::Flow& f, const flow::FlowTable& table, const classify::Classifier& cls,
                  FlowRecord& r) {
   r.id = f.id;
-  r.src_ip = to_string(f.initiator());
-  r.dst_ip = to_string(f.responder());
+  r.src_addr = f.initiator();
+  r.dst_addr = f.responder();
+  r.src_ip = to_string(r.src_addr);
+  r.dst_ip = to_string(r.dst_addr);
+  r.proto = f.key.l4;
   r.has_ports = f.key.l4 == 6 || f.key.l4 == 17 || f.key.l4 == 132;
   r.src_port = f.initiator_port();
   r.dst_port = f.responder_port();

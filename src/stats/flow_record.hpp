@@ -20,6 +20,8 @@ struct Moments {
 struct FlowRecord {
   uint64_t id = 0;
   std::string src_ip, dst_ip;
+  IpAddr src_addr, dst_addr;  ///< the same addresses, binary (for the IPFIX exporter)
+  uint8_t proto = 0;          ///< IP protocol number (l4 is its name)
   uint16_t src_port = 0, dst_port = 0;
   bool has_ports = false;
   std::string l4;

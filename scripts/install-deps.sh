@@ -9,6 +9,10 @@ pkgs=(build-essential cmake pkg-config git
       libhyperscan-dev libsodium-dev libsrtp2-dev libopus-dev libsqlite3-dev
       groff-base tcpdump time iproute2 util-linux python3
       python3-yaml  # tests/policy/recompute.py reads the rules file itself, to recompute every figure
+      # tests/export/: nfcapd as a real IPFIX collector, nfdump to read its file. Debian 12's package starts no
+      # collector: nfdump.service is a oneshot /bin/true and nfdump@NAME.service runs only once configured in
+      # /etc/nfdump/NAME.conf; the test's nfcapd listens on a free port of 127.0.0.1 anyway.
+      nfdump
       clang libclang-rt-14-dev llvm-14  # the sanitizer build: clang 14, its ASan/UBSan runtime, llvm-symbolizer
       chromium)  # headless, for the test that reads the --html report in a real browser
 # A test calls a relay by the name "localhost". A Debian system resolves it from /etc/hosts; a bare chroot

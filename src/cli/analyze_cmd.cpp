@@ -13,6 +13,7 @@
 #include "cli/pipeline_options.hpp"
 #include "common/errors.hpp"
 #include "common/local_time.hpp"
+#include "export/ipfix_exporter.hpp"
 #include "flow/flow_table.hpp"
 #include "report/flow_writers.hpp"
 #include "report/html_report.hpp"
@@ -24,7 +25,9 @@ namespace sealscope::cli {
 
 int analyze_main(const std::vector<std::string>& args) {
   analyze::AnalyzeOptions o;
-  std::string flows_path, csv_path, summary_path, html_path, tz_name;
+  std::string flows_path, csv_path, summary_path, html_path, tz_name, ipfix_spec;
+  uint32_t ipfix_domain = 0;
+  bool ipfix_domain_given = false;
   bool quiet = false, progress = false, no_progress = false;
   PipelineSwitches switches;
   uint32_t splt = 32;
@@ -58,6 +61,14 @@ int analyze_main(const std::vector<std::string>& args) {
                    capture::PcapSource::kDefaultBufferMib).c_str())
       ("flows", po::value(&flows_path), "write one JSON object per flow to FILE (sealscope-flows(5); - = stdout)")
       ("csv", po::value(&csv_path), "write the same fields, flattened, as CSV to FILE (- = stdout)")
+      ("ipfix", po::value(&ipfix_spec),
+       "send every flow record as IPFIX (RFC 7011) over UDP to the collector at HOST:PORT ([v6]:PORT for an "
+       "IPv6 address; e.g. nfcapd); UDP does not confirm delivery: the summary says how many records were sent")
+      ("ipfix-domain", po::value<uint32_t>()->notifier([&](uint32_t v) {
+         ipfix_domain = v;
+         ipfix_domain_given = true;
+       }),
+       "observation domain id of the IPFIX messages (default 0)")
       ("summary-json", po::value(&summary_path), "write the run summary as JSON to FILE (- = stdout)")
       ("html", po::value(&html_path),
        "write a report page to FILE: the summary, a time line of new flows by activity, new flows by hour "
@@ -90,7 +101,7 @@ int analyze_main(const std::vector<std::string>& args) {
                   "default --splt; nDPI state (~{} bytes) lasts until a flow is classified or given up "
                   "(--classify-idle).\n"
                   "Exit status: 0 ok, 1 an input could not be opened or read to its end (the others are read, outputs "
-                  "still written), "
+                  "still written) or --ipfix messages could not be sent, "
                   "2 usage error, 130 interrupted while reading captures, outputs still written (a live capture "
                   "ends at Ctrl-C or SIGTERM with 0; a second one ends sealscope at once).\n",
                   flow::FlowTable::bytes_per_flow(32, true), flow::FlowTable::bytes_per_flow(32, false),
@@ -149,6 +160,19 @@ int analyze_main(const std::vector<std::string>& args) {
                             {{"--flows", flows_path}, {"--csv", csv_path}, {"--summary-json", summary_path}, {"--html", html_path}})) {
     return kUsage;
   }
+  if (ipfix_domain_given && ipfix_spec.empty()) {
+    eprint("sealscope analyze: --ipfix-domain sets the observation domain of --ipfix; give --ipfix HOST:PORT too\n");
+    return kUsage;
+  }
+  ipfix::Collector collector;
+  if (!ipfix_spec.empty()) {
+    try {
+      collector = ipfix::resolve_collector(ipfix_spec);
+    } catch (const UsageError& ex) {
+      eprint("sealscope analyze: {} (see 'sealscope analyze --help')\n", verbatim(ex.what()));
+      return kUsage;
+    }
+  }
   const date::time_zone* tz = nullptr;
   if (!tz_name.empty()) {
     if (html_path.empty()) {
@@ -176,6 +200,7 @@ int analyze_main(const std::vector<std::string>& args) {
   if (!html_path.empty()) tee.add(&html);
   std::unique_ptr<report::JsonlWriter> jsonl;
   std::unique_ptr<report::CsvWriter> csv;
+  std::unique_ptr<ipfix::Exporter> ipfix_out;
   analyze::TeeSink files;
   std::unique_ptr<analyze::AsyncSink> async;  // destroyed before the writers it feeds
   bool ok = true;
@@ -191,7 +216,14 @@ int analyze_main(const std::vector<std::string>& args) {
       csv = std::make_unique<report::CsvWriter>(csv_path);
       files.add(csv.get());
     }
-    if (jsonl || csv) {
+    if (!ipfix_spec.empty()) {
+      ipfix::Exporter::Options io;
+      io.domain = ipfix_domain;
+      io.send_each = !o.interface.empty();  // live: each record as its flow ends
+      ipfix_out = std::make_unique<ipfix::Exporter>(collector, io);
+      files.add(ipfix_out.get());
+    }
+    if (jsonl || csv || ipfix_out) {
       // Files: records are formatted and written on a thread of their own, off the worker thread. Live:
       // written at once and flushed, as a batch or a stdio buffer would hold a record back until it fills
       // (`--flows - | jq` on a quiet link would show nothing until the capture ends).
@@ -208,6 +240,7 @@ int analyze_main(const std::vector<std::string>& args) {
     if (async) async->close();
     if (jsonl) jsonl->close();
     if (csv) csv->close();
+    if (ipfix_out) ipfix_out->close();
     if (!summary_path.empty()) report::write_summary_json(summary, summary_path);
     if (!html_path.empty()) html.write_file(summary, html_path, version_string());
   } catch (const Error& ex) {
@@ -215,6 +248,28 @@ int analyze_main(const std::vector<std::string>& args) {
     return kInputProblem;
   }
   if (!quiet) report::print_summary(summary, to_stdout > 0 ? stderr : stdout);
+  bool ipfix_failed = false;
+  if (ipfix_out) {
+    const auto& c = ipfix_out->counts();
+    if (!quiet) {
+      print_text(to_stdout > 0 ? stderr : stdout,
+                 "IPFIX to {}: {} messages with {} records sent over UDP (delivery is not confirmed: compare the "
+                 "collector's count){}\n",
+                 ipfix_out->collector(), c.messages, c.records,
+                 c.skipped > 0 ? fmt::format("; {} records without IP addresses not exported", c.skipped) : "");
+    }
+    if (c.failed()) {
+      ipfix_failed = true;
+      if (c.failed_messages > 0) {
+        eprint("sealscope analyze: --ipfix {}: {} of {} messages ({} records) could not be sent: {}\n",
+               ipfix_out->collector(), c.failed_messages, c.failed_messages + c.messages, c.failed_records,
+               c.error);
+      } else {
+        eprint("sealscope analyze: --ipfix {}: the collector's host refused the last messages: {}\n",
+               ipfix_out->collector(), c.error);
+      }
+    }
+  }
   for (const auto& p : summary.problems) {
     if (p.live) {  // an interface that went away or failed mid-capture: no byte offset to speak of
       eprint("sealscope analyze: {}: {} (capture stopped after {} packets; the flows seen until then are "
@@ -227,7 +282,7 @@ int analyze_main(const std::vector<std::string>& args) {
     }
   }
   if (summary.interrupted) return kInterrupted;
-  return ok ? kOk : kInputProblem;
+  return ok && !ipfix_failed ? kOk : kInputProblem;
 }
 
 }  // namespace sealscope::cli

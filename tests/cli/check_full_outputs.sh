@@ -113,6 +113,17 @@ else
 fi
 closed stderr
 
+# --ipfix to a port nothing listens on: 127.0.0.1 answers with ICMP port unreachable, which the connected
+# socket reports as "Connection refused"; the run ends with exit 1 naming the collector, its other
+# outputs written in full.
+port=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$bin" analyze -q --flows "$work/ipfix.jsonl" --ipfix "127.0.0.1:$port" "$root/captures/mixed.pcap" >"$work/out" 2>"$work/err" </dev/null
+check $? "--ipfix 127.0.0.1:$port:" "analyze --ipfix to a closed port"
+if ! grep -qF "Connection refused" "$work/err" || [ "$(wc -l <"$work/ipfix.jsonl")" -ne 11 ]; then
+  echo "FAIL: --ipfix to a closed port: no 'Connection refused', or the flows file cut: $(head -c 300 "$work/err")"
+  fail=1
+fi
+
 # Positive control: the same commands with real files exit 0 and leave non-empty files.
 if "$bin" analyze -q --flows "$work/f.jsonl" --csv "$work/f.csv" --summary-json "$work/s.json" --html "$work/r.html" \
      "$cap" >"$work/out" && [ -s "$work/r.html" ] &&

@@ -3,7 +3,7 @@
 # usage error that names the option, by every program, instead of being read as 2^32 - N (what
 # Boost.Program_options alone does). A positive control shows the same options still work. Also:
 # --duration with capture files is refused (it only bounds live capture), and idle timeouts of 0 mean never.
-# --tz must name a known zone and comes with --html.
+# --tz must name a known zone and comes with --html. --ipfix must be HOST:PORT with a host that resolves.
 # Misspelt command names get a did-you-mean.
 # Arguments: BINDIR (sealscope, sealrelay, sealchat) and the repository root.
 set -u
@@ -49,6 +49,18 @@ if [ -x "$bin/sealrelay" ]; then
   expect 2 "sealchat: --seconds must be between 0 and 86400" "$bin/sealchat" --seconds -5 call bob
   expect 2 "sealchat: the argument ('-5443') for option '--blob-port' $neg" "$bin/sealchat" --blob-port -5443 whoami
 fi
+
+# --ipfix HOST:PORT: the port is required and 1-65535, an IPv6 address in brackets, the host resolvable; all
+# refused before any input is read or output written, naming the option.
+expect 2 "--ipfix '127.0.0.1': expected HOST:PORT" "$bin/sealscope" analyze --ipfix 127.0.0.1 --flows "$work/i.jsonl" "$cap"
+expect 2 "--ipfix '127.0.0.1:0': the port must be a number from 1 to 65535" "$bin/sealscope" analyze --ipfix 127.0.0.1:0 "$cap"
+expect 2 "--ipfix '127.0.0.1:70000': the port must be a number from 1 to 65535" "$bin/sealscope" analyze --ipfix 127.0.0.1:70000 "$cap"
+expect 2 "--ipfix '::1:4739': an IPv6 address is written in brackets" "$bin/sealscope" analyze --ipfix ::1:4739 "$cap"
+expect 2 "--ipfix 'no-such-host.invalid:4739': cannot resolve 'no-such-host.invalid'" \
+  "$bin/sealscope" analyze --ipfix no-such-host.invalid:4739 "$cap"
+expect 2 "--ipfix-domain sets the observation domain of --ipfix" "$bin/sealscope" analyze --ipfix-domain 5 "$cap"
+expect 2 "'--ipfix-domain' $neg" "$bin/sealscope" analyze --ipfix 127.0.0.1:4739 --ipfix-domain -1 "$cap"
+if [ -e "$work/i.jsonl" ]; then echo "FAIL: a refused --ipfix wrote an output"; fail=1; fi
 
 # Misspelt command names: a usage error that suggests the command, and none for a word close to nothing.
 expect 2 "unknown command 'analyse' (did you mean 'analyze'?)" "$bin/sealscope" analyse "$cap"

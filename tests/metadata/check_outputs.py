@@ -18,6 +18,8 @@ hex (either case), base64 (three alignments; standard and URL-safe alphabets), U
   files and requires the search to find it, requires it to find nothing in files holding every encoding of a
   canary shortened by one character, and requires it to find every single-packet placement of
   canary-placements.tsv in captures/canary.pcap and nothing in captures/canary-clean.pcap.
+* --ipfix sends to a UDP socket of this test's own on 127.0.0.1; the datagrams it receives are searched like
+  an output file.
 * The policy pcap outputs are also decoded record by record: no record may hold a byte past its transport
   header.
 
@@ -36,10 +38,13 @@ import os
 import random
 import re
 import shutil
+import socket
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import urllib.parse
 
 # ---- what this test knows about the command line ---------------------------------------------------------
@@ -453,6 +458,33 @@ class Run:
         self.ok_rc, self.files, self.pcaps, self.stdout = ok_rc, files, pcaps, stdout
 
 
+class IpfixReceiver:
+    """A UDP socket on 127.0.0.1 that keeps every datagram it receives, on a thread, until stop()."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.grams, self.done = [], threading.Event()
+        self.thread = threading.Thread(target=self._run)
+        self.thread.start()
+
+    def _run(self):
+        while not self.done.is_set():
+            try:
+                self.grams.append(self.sock.recv(65535))
+            except socket.timeout:
+                pass
+
+    def stop(self):
+        time.sleep(0.3)  # the last datagrams
+        self.done.set()
+        self.thread.join()
+        self.sock.close()
+        return self.grams
+
+
 def control_capture(root, build, work):
     """(capture path, canaries path) of the sealchat null-cipher control, or None (with the reason printed)."""
     script = os.path.join(root, "tests", "audit", "make_controls.sh")
@@ -577,6 +609,10 @@ def check(a, bin_, root, work):
             captures + ["--flows", f"{O}/flows.jsonl", "--csv", f"{O}/flows.csv", "--summary-json", f"{O}/summary.json",
                         "--html", f"{O}/report.html", "--splt", "255", "--progress", "--workers", "1", "--park-idle", "1"],
             files=("flows.jsonl", "flows.csv", "summary.json", "report.html")),
+        # IPFIX: the datagrams sealscope sends are received by this test on 127.0.0.1 and searched like a file.
+        Run("analyze-ipfix", "analyze",
+            captures + ["--ipfix", "{ipfix}", "--ipfix-domain", "7", "--workers", "2", "-q"],
+            files=("ipfix-datagrams.bin",), stdout=False),
         Run("analyze-stdout", "analyze",
             captures + ["--flows", "-", "--no-progress", "--workers", "2", "--bpf", "tcp or udp"]),
         Run("analyze-csv-stdout", "analyze", captures + ["--csv", "-", "-q"]),
@@ -666,7 +702,15 @@ def check(a, bin_, root, work):
             labels_for(recs, os.path.basename(control[0]), os.path.join(d, "control-labels.tsv"))
             argv = ["--labels", os.path.join(d, "control-labels.tsv"), os.path.dirname(control[0]), "--diff",
                     "--report-json", os.path.join(d, "eval.json")]
-        p = subprocess.run([bin_] + r.cmd.split() + argv, capture_output=True, timeout=600, cwd=d)
+        receiver = IpfixReceiver() if "{ipfix}" in argv else None
+        if receiver:
+            argv = [x.replace("{ipfix}", f"127.0.0.1:{receiver.port}") for x in argv]
+        try:
+            p = subprocess.run([bin_] + r.cmd.split() + argv, capture_output=True, timeout=600, cwd=d)
+        finally:
+            if receiver:
+                with open(os.path.join(d, "ipfix-datagrams.bin"), "wb") as f:
+                    f.write(b"".join(receiver.stop()))
         with open(os.path.join(d, "stdout"), "wb") as f:
             f.write(p.stdout)
         with open(os.path.join(d, "stderr"), "wb") as f:

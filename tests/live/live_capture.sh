@@ -5,7 +5,8 @@
 # by the wall clock and flushed at once). Promiscuous mode by default and not with --no-promisc; a burst
 # past a small --buffer-mib counted as kernel drops to the packet. Also: an unknown interface and missing
 # permissions each give one clear line and exit status 1. Traffic stays inside the namespaces (3 000
-# datagrams at most per burst); skips (77) without root or iproute2.
+# datagrams at most per burst); skips (77) without root or iproute2. The first capture also sends its records
+# with --ipfix to a receiver on the namespace's loopback: live, one message per record, as each flow ends.
 set -u
 bin=$1
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root for network namespaces"; exit 77; }
@@ -17,7 +18,9 @@ fi
 tag=ss$$
 a=${tag}a b=${tag}b
 tmp=$(mktemp -d)
+rpid=
 cleanup() {
+  [ -n "$rpid" ] && kill "$rpid" 2>/dev/null
   ip netns del "$a" 2>/dev/null
   ip netns del "$b" 2>/dev/null
   rm -rf "$tmp"
@@ -40,10 +43,33 @@ wait_for_capture() {
   sleep "${1:-0.3}"
 }
 
+# An IPFIX collector stand-in on namespace $a's loopback: logs each datagram's version, length, sequence
+# number and size; it ends after 30 s without one (and at cleanup).
+ip netns exec "$a" python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 4739))
+s.settimeout(30)
+with open(sys.argv[1], "a", buffering=1) as f:
+    while True:
+        try:
+            d = s.recv(65535)
+        except socket.timeout:
+            break
+        version, length, _, seq = struct.unpack("!HHII", d[:12])
+        f.write(f"{version} {length} {seq} {len(d)}\n")
+' "$tmp/ipfix.log" &
+rpid=$!
+for _ in $(seq 1 50); do
+  ip netns exec "$a" grep -q ':12C3 ' /proc/net/udp && break  # 4739 = 0x12C3
+  sleep 0.1
+done
 # --udp-timeout 1: the UDP flow must end idle while the capture still runs (by the wall clock, the link
-# being quiet after it), and its record must be in the file then (flushed, not held in a buffer).
+# being quiet after it), and its record must be in the file then (flushed, not held in a buffer), and
+# sent to the IPFIX collector at once, one record per message.
 ip netns exec "$a" "$bin" analyze -q -i "${tag}x" --duration 8 --bpf "udp or tcp" --udp-timeout 1 \
-  --flows "$tmp/flows.jsonl" --csv "$tmp/flows.csv" --summary-json "$tmp/summary.json" 2>"$tmp/err" &
+  --flows "$tmp/flows.jsonl" --csv "$tmp/flows.csv" --summary-json "$tmp/summary.json" \
+  --ipfix 127.0.0.1:4739 2>"$tmp/err" &
 pid=$!
 wait_for_capture
 # libpcap asks for promiscuous mode per socket (PACKET_MR_PROMISC): the link's flags do not show it, its
@@ -67,7 +93,12 @@ kill -0 $pid 2>/dev/null || fail "the capture ended before the UDP flow's record
 grep '"dst_port":9999' "$tmp/flows.jsonl" | grep -q '"end":"idle"' ||
   fail "UDP flow idle for 1 s on a quiet link: no record with end idle during the capture: $(cat "$tmp/flows.jsonl")"
 grep -q ',9999,udp,' "$tmp/flows.csv" || fail "UDP flow's CSV row not written during the capture: $(cat "$tmp/flows.csv")"
-echo "ok: an idle flow's record is written (JSONL and CSV) while the capture runs"
+for i in $(seq 1 20); do
+  [ -s "$tmp/ipfix.log" ] && break
+  sleep 0.1
+done
+[ -s "$tmp/ipfix.log" ] || fail "--ipfix: no message while the capture runs, after the UDP flow's record was written"
+echo "ok: an idle flow's record is written (JSONL, CSV and IPFIX) while the capture runs"
 wait $pid
 rc=$?
 [ $rc -eq 0 ] || fail "live capture exited $rc: $(cat "$tmp/err")"
@@ -79,6 +110,12 @@ tcp=$(grep '"dst_port":9,' "$tmp/flows.jsonl")
 echo "$tcp" | grep -q '"SYN":1' || fail "refused TCP connection: expected 1 SYN: $tcp"
 echo "$tcp" | grep -q '"RST":1' || fail "refused TCP connection: expected the RST: $tcp"
 grep -q "\"inputs\": \[" "$tmp/summary.json" || fail "no summary"
+# Live, each record goes out in a message of its own as its flow ends: message k carries sequence number k.
+records=$(wc -l < "$tmp/flows.jsonl")
+sleep 0.3
+awk -v n="$records" '$1 != 10 || $2 != $4 || $3 != NR - 1 { bad = 1 } END { exit bad || NR != n }' "$tmp/ipfix.log" ||
+  fail "--ipfix live: expected $records messages (version 10, sequence numbers 0, 1, ...), got: $(cat "$tmp/ipfix.log")"
+echo "ok: --ipfix live: $records records in $records messages, one per record as its flow ended"
 echo "ok: live capture on a veth in a test namespace: UDP 10 up, TCP SYN/RST"
 
 # --no-promisc leaves the interface as it was.

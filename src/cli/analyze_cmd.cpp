@@ -240,7 +240,12 @@ int analyze_main(const std::vector<std::string>& args) {
     if (async) async->close();
     if (jsonl) jsonl->close();
     if (csv) csv->close();
-    if (ipfix_out) ipfix_out->close();
+    if (ipfix_out) {
+      ipfix_out->close();
+      const ipfix::ExportCounts& c = ipfix_out->counts();
+      summary.ipfix = stats::IpfixTotals{ipfix_out->collector(), c.messages, c.records, c.failed_messages,
+                                         c.failed_records, c.refused_after, c.skipped, c.error};
+    }
     if (!summary_path.empty()) report::write_summary_json(summary, summary_path);
     if (!html_path.empty()) html.write_file(summary, html_path, version_string());
   } catch (const Error& ex) {

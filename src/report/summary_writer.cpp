@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "common/display_text.hpp"
 #include "common/errors.hpp"
 #include "report/flow_writers.hpp"
 #include "report/text_escape.hpp"
@@ -67,6 +68,13 @@ nlohmann::json summary_json(const stats::Summary& s) {
                   {"duration_s", capture_seconds(s)}};
   j["problems"] = problems_json<json>(s.problems);
   j["interrupted"] = s.interrupted;
+  if (s.ipfix) {
+    const stats::IpfixTotals& x = *s.ipfix;
+    j["ipfix"] = {{"collector", display_text(x.collector)}, {"messages", x.messages}, {"records", x.records},
+                  {"failed_messages", x.failed_messages}, {"failed_records", x.failed_records},
+                  {"refused", x.refused}, {"skipped", x.skipped},
+                  {"error", x.error.empty() ? json(nullptr) : json(display_text(x.error))}};
+  }
   return j;
 }
 

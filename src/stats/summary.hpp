@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -34,6 +35,16 @@ struct InputProblem {
 };
 
 /// Run-wide metadata statistics: what the summary on stdout and --summary-json report.
+/// What `analyze --ipfix` sent, as the exporter counted it (filled in once it has closed).
+struct IpfixTotals {
+  std::string collector;                             ///< HOST:PORT as given
+  uint64_t messages = 0, records = 0;                ///< handed to the network (UDP: not confirmed)
+  uint64_t failed_messages = 0, failed_records = 0;  ///< refused by send()
+  bool refused = false;  ///< the collector's host refused a message after the last send
+  uint64_t skipped = 0;  ///< records without IP addresses, which no template carries
+  std::string error;     ///< the first error's reason, empty when none
+};
+
 struct Summary : RecordSink {
   Totals all;
   Totals unknown;
@@ -63,6 +74,7 @@ struct Summary : RecordSink {
   std::vector<std::string> inputs;
   std::vector<InputProblem> problems;
   bool interrupted = false;
+  std::optional<IpfixTotals> ipfix;  ///< set with --ipfix
 
   void write(const FlowRecord& r) override;
 };

@@ -128,9 +128,10 @@ def main():
         per_capture = {}
         for i, cap in enumerate(CAPTURES):
             jsonl = os.path.join(work, cap + ".jsonl")
+            summary = os.path.join(work, cap + ".summary.json")
             p = subprocess.run([bin_, "analyze", os.path.join(root, "captures", cap), "--flows", jsonl, "--ipfix",
-                                f"127.0.0.1:{port}", "--ipfix-domain", str(i + 1), "--no-progress"],
-                               capture_output=True, timeout=120)
+                                f"127.0.0.1:{port}", "--ipfix-domain", str(i + 1), "--no-progress",
+                                "--summary-json", summary], capture_output=True, timeout=120)
             out = p.stdout.decode("utf-8", "replace")
             if p.returncode != 0:
                 failures.append(f"{cap}: sealscope exit {p.returncode}: {p.stderr.decode('utf-8', 'replace')}")
@@ -141,6 +142,11 @@ def main():
             line = [x for x in out.splitlines() if x.startswith("IPFIX to ")]
             if not line or f" with {len(recs)} records sent" not in line[0]:
                 failures.append(f"{cap}: the summary does not say {len(recs)} records were sent: {line}")
+            x = json.load(open(summary)).get("ipfix") or {}
+            if (x.get("collector") != f"127.0.0.1:{port}" or x.get("records") != len(recs) or
+                    not x.get("messages") or x.get("failed_messages") != 0 or x.get("refused") is not False or
+                    x.get("error") is not None):
+                failures.append(f"{cap}: --summary-json's ipfix counts do not say {len(recs)} records sent: {x}")
             per_capture[cap] = len(recs)
             want.update(from_record(r) for r in recs)
         time.sleep(0.3)  # the last datagrams into nfcapd's socket before it stops

@@ -18,6 +18,7 @@
 #include "audit/matcher.hpp"
 #include "audit/report.hpp"
 #include "decode/decoder.hpp"
+#include "audit_run.hpp"
 #include "packet_builder.hpp"
 
 using namespace sealscope;
@@ -39,22 +40,8 @@ std::vector<Frame> fragments_with_canary(uint16_t id) {
 
 const std::string kCanary2 = "second-canary-77aa";
 
-struct Run {
-  audit::Matcher matcher{audit::encode_canaries({{1, 1, kCanary}, {2, 2, kCanary2}})};
-  audit::Auditor auditor;
-  analyze::Worker worker{analyze::PipelineOptions{}, auditor, 1};
-  decode::Decoder dec{};
-  decode::AnomalyCounters anomalies{};
-  uint32_t frame_no = 0;
-  explicit Run(const audit::AuditOptions& o = {}) : auditor(matcher, o) { worker.add_observer(&auditor); }
-  /// Frame n (1-based) at kT0 + (n - 1) ms, unless `ts` says when.
-  void feed(const Frame& f, TimestampUs ts = 0) {
-    decode::Packet p;
-    REQUIRE(dec.decode(DLT_EN10MB, f.ptr(), f.size(), f.size(), p, anomalies) == decode::DecodeResult::Ok);
-    p.ts = ts != 0 ? ts : kT0 + frame_no * 1000;
-    p.frame_no = ++frame_no;
-    worker.process(p);
-  }
+struct Run : testing::AuditRun {
+  explicit Run(const audit::AuditOptions& o = {}) : AuditRun({{1, 1, kCanary}, {2, 2, kCanary2}}, o, {}, kT0) {}
   const audit::DefragCounters& defrag() const { return auditor.defrag().counters(); }
 };
 

@@ -11,6 +11,7 @@
 #include "audit/canaries.hpp"
 #include "audit/matcher.hpp"
 #include "decode/decoder.hpp"
+#include "audit_run.hpp"
 #include "packet_builder.hpp"
 
 using namespace sealscope;
@@ -25,21 +26,8 @@ namespace {
 constexpr TimestampUs kT0 = TimestampUs{1700000000} * 1000000;
 const std::string kCanary = "tunnel-canary-7f3e";
 
-struct Run {
-  audit::Matcher matcher{audit::encode_canaries({{1, 1, kCanary}})};
-  audit::Auditor auditor{matcher, {}};
-  analyze::Worker worker{analyze::PipelineOptions{}, auditor, 1};
-  decode::Decoder dec;
-  decode::AnomalyCounters anomalies{};
-  uint32_t frame_no = 0;
-  explicit Run(bool tunnels = true) : dec(decode::DecoderOptions{tunnels}) { worker.add_observer(&auditor); }
-  void feed(const Frame& f) {
-    decode::Packet p;
-    REQUIRE(dec.decode(DLT_EN10MB, f.ptr(), f.size(), f.size(), p, anomalies) == decode::DecodeResult::Ok);
-    p.ts = kT0 + frame_no * 1000;
-    p.frame_no = ++frame_no;
-    worker.process(p);
-  }
+struct Run : testing::AuditRun {
+  explicit Run(bool tunnels = true) : AuditRun({{1, 1, kCanary}}, {}, decode::DecoderOptions{tunnels}, kT0) {}
 };
 
 /// Ethernet / IPv4 / UDP to 4789 / VXLAN (VNI 5001) / Ethernet: the inner packet follows.

@@ -253,26 +253,15 @@ int analyze_main(const std::vector<std::string>& args) {
     return kInputProblem;
   }
   if (!quiet) report::print_summary(summary, to_stdout > 0 ? stderr : stdout);
-  bool ipfix_failed = false;
-  if (ipfix_out) {
-    const auto& c = ipfix_out->counts();
-    if (!quiet) {
-      print_text(to_stdout > 0 ? stderr : stdout,
-                 "IPFIX to {}: {} messages with {} records sent over UDP (delivery is not confirmed: compare the "
-                 "collector's count){}\n",
-                 ipfix_out->collector(), c.messages, c.records,
-                 c.skipped > 0 ? fmt::format("; {} records without IP addresses not exported", c.skipped) : "");
-    }
-    if (c.failed()) {
-      ipfix_failed = true;
-      if (c.failed_messages > 0) {
-        eprint("sealscope analyze: --ipfix {}: {} of {} messages ({} records) could not be sent: {}\n",
-               ipfix_out->collector(), c.failed_messages, c.failed_messages + c.messages, c.failed_records,
-               c.error);
-      } else {
-        eprint("sealscope analyze: --ipfix {}: the collector's host refused the last messages: {}\n",
-               ipfix_out->collector(), c.error);
-      }
+  const bool ipfix_failed = summary.ipfix && (summary.ipfix->failed_messages > 0 || summary.ipfix->refused);
+  if (ipfix_failed) {
+    const stats::IpfixTotals& x = *summary.ipfix;
+    if (x.failed_messages > 0) {
+      eprint("sealscope analyze: --ipfix {}: {} of {} messages ({} records) could not be sent: {}\n", x.collector,
+             x.failed_messages, x.failed_messages + x.messages, x.failed_records, x.error);
+    } else {
+      eprint("sealscope analyze: --ipfix {}: the collector's host refused the last messages: {}\n", x.collector,
+             x.error);
     }
   }
   for (const auto& p : summary.problems) {

@@ -29,7 +29,6 @@ struct ExportCounts {
   bool refused_after = false;  ///< the collector's host refused a message after the last send
   uint64_t skipped = 0;        ///< records without IP addresses: no template carries them
   std::string error;           ///< the first error's reason
-  bool failed() const { return failed_messages > 0 || refused_after; }
 };
 
 /// A record sink that sends every record to a collector as IPFIX over UDP (RFC 7011 §10.3): messages of

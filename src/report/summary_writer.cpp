@@ -180,6 +180,13 @@ void print_summary(const stats::Summary& s, FILE* out) {
                static_cast<double>(s.frames_bytes) * 8 / s.wall_seconds / 1e6);
   }
   for (const auto& l : incomplete_lines(s)) print_text(out, "{}\n", l);
+  if (s.ipfix) {
+    print_text(out, "IPFIX to {}: {} messages with {} records sent over UDP (delivery is not confirmed: compare the "
+                    "collector's count)",
+               s.ipfix->collector, s.ipfix->messages, s.ipfix->records);
+    if (s.ipfix->skipped > 0) print_text(out, "; {} records without IP addresses not exported", s.ipfix->skipped);
+    print_text(out, "\n");
+  }
 }
 
 }  // namespace sealscope::report

@@ -7,6 +7,8 @@ pkgs=(build-essential cmake pkg-config git
       libboost-program-options-dev libyaml-cpp-dev catch2 nlohmann-json3-dev libfmt-dev
       libhowardhinnant-date-dev tzdata
       libhyperscan-dev libsodium-dev libsrtp2-dev libopus-dev libsqlite3-dev
+      libnetfilter-queue-dev  # policy enforce: verdicts on the packets a netfilter queue holds
+      iptables  # tests/live/enforce_nfqueue.py sends a test namespace's packets to a queue (-j NFQUEUE)
       groff-base tcpdump time iproute2 util-linux python3
       python3-yaml  # tests/policy/recompute.py reads the rules file itself, to recompute every figure
       # tests/export/: nfcapd as a real IPFIX collector, nfdump to read its file. Debian 12's package starts no

@@ -2,6 +2,7 @@
 
 #include <time.h>
 #include <unistd.h>
+#include <pcap/dlt.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -106,7 +107,7 @@ bool Analyzer::stop_requested() { return g_stop.load(); }
 
 Analyzer::Analyzer(const AnalyzeOptions& opts, stats::RecordSink& sink, stats::Summary& summary)
     : opts_(opts), summary_(summary), decoder_(opts.decoder) {
-  if (opts_.workers == 0) opts_.workers = 1;
+  if (opts_.workers == 0 || opts_.queue) opts_.workers = 1;  // inline: one worker, on the calling thread
   stats::RecordSink* target = &sink;
   if (opts_.workers > 1) {
     locked_ = std::make_unique<LockedSink>(sink);
@@ -136,6 +137,7 @@ void Analyzer::check_inputs() {
   if (!opts_.interface.empty() && !live_) {
     live_.emplace(capture::PcapSource::open_live(opts_.interface, opts_.bpf, opts_.live));
   }
+  if (opts_.queue && !queue_) queue_ = capture::NfQueue::open(*opts_.queue);
 }
 
 void Analyzer::Lane::run() {
@@ -199,7 +201,7 @@ void Analyzer::Lane::consume() {
   }
 }
 
-void Analyzer::dispatch(const capture::RawPacket& pkt, int linktype, uint32_t frame_no) {
+bool Analyzer::admit(const capture::RawPacket& pkt, int linktype, uint32_t frame_no, decode::Packet& p) {
   const uint8_t* data = pkt.data;
   const uint32_t caplen = pkt.caplen, wirelen = pkt.wirelen;
   const TimestampUs ts = pkt.ts;
@@ -209,7 +211,7 @@ void Analyzer::dispatch(const capture::RawPacket& pkt, int linktype, uint32_t fr
   if (!pkt.ts_in_range) {  // no time a flow could hold: counted, dropped
     anomalies_.add(decode::Anomaly::TimestampOutOfRange);
     ++summary_.malformed;
-    return;
+    return false;
   }
   if (ts < last_ts_in_file_) anomalies_.add(decode::Anomaly::TimestampBackwards);
   last_ts_in_file_ = ts;
@@ -221,15 +223,23 @@ void Analyzer::dispatch(const capture::RawPacket& pkt, int linktype, uint32_t fr
   if (ts > summary_.last_ts) summary_.last_ts = ts;
   // Decoded here, once: frames that carry no IP packet stop here, counted; the packet's description goes
   // into the ring in front of the frame, so the worker (the busier thread) does not decode.
-  decode::Packet p;
   const decode::DecodeResult r = decoder_.decode(linktype, data, caplen, wirelen, p, anomalies_);
   if (r != decode::DecodeResult::Ok) {
     ++(r == decode::DecodeResult::NotIp ? summary_.not_ip : summary_.malformed);
-    return;
+    return false;
   }
   p.ts = ts;
   p.frame_no = frame_no;
   p.file_index = file_index_;
+  return true;
+}
+
+void Analyzer::dispatch(const capture::RawPacket& pkt, int linktype, uint32_t frame_no) {
+  const uint8_t* data = pkt.data;
+  const uint32_t caplen = pkt.caplen, wirelen = pkt.wirelen;
+  const TimestampUs ts = pkt.ts;
+  decode::Packet p;
+  if (!admit(pkt, linktype, frame_no, p)) return;
   size_t lane = 0;
   if (lanes_.size() > 1) {
     lane = shard_hash(p) % lanes_.size();
@@ -392,12 +402,83 @@ bool Analyzer::run_live() {
   return ok;
 }
 
+bool Analyzer::judge(const capture::RawPacket& pkt) {
+  Lane& lane = *lanes_[0];
+  if (lane.error) return true;  // the run is ending: let the rest through, as the queue does once unbound
+  decode::Packet p;
+  if (!admit(pkt, DLT_RAW, static_cast<uint32_t>(summary_.frames + 1), p)) return true;  // counted; no flow to judge
+  try {
+    gate_->arm();
+    lane.worker.process(p);
+    return !gate_->drop();
+  } catch (...) {
+    // Out of memory, a record that cannot be written: stop reading; finish() rethrows it.
+    lane.error = std::current_exception();
+    failed_.store(true);
+    return true;
+  }
+}
+
+bool Analyzer::run_queue() {
+  if (!queue_) queue_ = capture::NfQueue::open(*opts_.queue);
+  capture::NfQueue& q = *queue_;
+  summary_.inputs.push_back(q.name());
+  summary_.live = true;
+  stats::QueueTotals totals;
+  totals.name = q.name();
+  totals.fail_open = opts_.queue->fail_open;
+  QueueJudge judge;
+  judge.a = this;
+  const auto start = std::chrono::steady_clock::now();
+  auto last_tick = start;
+  bool ok = true;
+  for (;;) {
+    if (g_stop.load(std::memory_order_relaxed) || failed_.load(std::memory_order_relaxed)) break;
+    const auto now = std::chrono::steady_clock::now();
+    if (opts_.duration_s > 0 && std::chrono::duration<double>(now - start).count() >= opts_.duration_s) break;
+    // A short wait, so that a stop request, the duration and the idle clock are looked at often.
+    const capture::ReadStatus st = q.next(judge, 100);
+    if (st == capture::ReadStatus::Error) {
+      summary_.problems.push_back({q.name(), q.error(), 0, q.packets(), true});
+      ok = false;
+      break;
+    }
+    if (now - last_tick >= kTickEvery) {
+      // Packets are stamped with the wall clock when read: the worker's flows go idle by it too.
+      last_tick = now;
+      lanes_[0]->worker.tick(wall_clock_us());
+    }
+  }
+  totals.packets = q.packets();
+  totals.accepted = q.accepted();
+  totals.dropped = q.dropped();
+  totals.verdict_errors = q.verdict_errors();
+  totals.lost_messages = q.lost_messages();
+  const capture::NfQueue::KernelCounts k = q.kernel_counts();
+  totals.kernel_known = k.known;
+  totals.overflow = k.overflow;
+  totals.undelivered = k.undelivered;
+  summary_.queue = totals;
+  // Unbind: packets the rules send to the queue from now on meet no program (the firewall rule's
+  // --queue-bypass lets them through; without it the kernel drops them).
+  queue_.reset();
+  return ok;
+}
+
 void Analyzer::finish() {
   for (auto& l : lanes_) {
     if (l->thread.joinable()) l->ring.push_end(true);
   }
   for (auto& l : lanes_) {
     if (l->thread.joinable()) l->thread.join();
+  }
+  if (opts_.queue && !lanes_[0]->error) {
+    // Inline: the worker is this thread's; it ends its flows here (their records, the last tallies).
+    try {
+      lanes_[0]->worker.finish();
+    } catch (...) {
+      lanes_[0]->error = std::current_exception();
+    }
   }
   for (auto& l : lanes_) {
     if (l->error) std::rethrow_exception(l->error);
@@ -415,12 +496,16 @@ void Analyzer::finish() {
 
 bool Analyzer::run() {
   const auto t0 = std::chrono::steady_clock::now();
-  for (auto& l : lanes_) {
-    Lane* lane = l.get();
-    lane->thread = std::thread([lane] { lane->run(); });
+  if (!opts_.queue) {
+    for (auto& l : lanes_) {
+      Lane* lane = l.get();
+      lane->thread = std::thread([lane] { lane->run(); });
+    }
   }
   bool ok = true;
-  if (!opts_.interface.empty()) {
+  if (opts_.queue) {
+    ok = run_queue();
+  } else if (!opts_.interface.empty()) {
     ok = run_live();
   } else {
     for (const auto& f : opts_.files) {

@@ -12,6 +12,7 @@
 
 #include "analyze/frame_ring.hpp"
 #include "analyze/worker.hpp"
+#include "capture/nfqueue.hpp"
 #include "capture/pcap_source.hpp"
 #include "decode/decoder.hpp"
 #include "stats/summary.hpp"
@@ -22,6 +23,9 @@ namespace sealscope::analyze {
 struct AnalyzeOptions {
   std::vector<std::string> files;  ///< capture files, read in this order (the CLI puts them in time order: cli::order_by_time)
   std::string interface;           ///< live capture instead of files
+  /// Inline instead of files or an interface: the packets a netfilter queue holds, each judged by the
+  /// Gate (Analyzer::set_gate) before it goes on. One worker, on the calling thread.
+  std::optional<capture::NfQueue::Options> queue;
   std::string bpf;
   double duration_s = 0;           ///< live: stop after this many seconds (0 = until interrupted)
   capture::PcapSource::LiveOptions live;  ///< live: promiscuous mode, buffer size
@@ -40,6 +44,17 @@ bool private_side(const IpAddr& a);
 /// address when exactly one side is private (a subscriber's flows all meet one nDPI module), otherwise of
 /// the unordered address pair.
 uint64_t shard_hash(const decode::Packet& p);
+
+/// Inline mode's verdict (policy enforce): armed before the worker processes a packet, asked after it.
+class Gate {
+ public:
+  virtual ~Gate() = default;
+  /// A new packet: nothing decided yet.
+  virtual void arm() = 0;
+  /// Whether the packet just processed is to be dropped (false when no flow took it, e.g. a later fragment
+  /// held for its first fragment).
+  virtual bool drop() const = 0;
+};
 
 /// Serialises records from several worker threads into one sink.
 class LockedSink : public stats::RecordSink {
@@ -93,6 +108,9 @@ class Analyzer {
     for (auto& l : lanes_) l->worker.add_observer(o);
   }
 
+  /// The verdicts of an inline run (not owned; required with AnalyzeOptions::queue).
+  void set_gate(Gate* g) { gate_ = g; }
+
   /// Asks a running analysis to stop after the current packet (signal-safe).
   static void request_stop();
   static bool stop_requested();
@@ -140,11 +158,23 @@ class Analyzer {
 
   bool run_file(const std::string& path);
   bool run_live();
+  bool run_queue();
+  /// Counts a frame and decodes it into `p`; false when it carries no IP packet a flow could take.
+  bool admit(const capture::RawPacket& pkt, int linktype, uint32_t frame_no, decode::Packet& p);
   void dispatch(const capture::RawPacket& pkt, int linktype, uint32_t frame_no);
+  /// Inline: one packet through the (only) worker on this thread; true when it goes on. Never throws: an
+  /// error stops the run (failed_) and is rethrown by finish().
+  bool judge(const capture::RawPacket& pkt);
+  struct QueueJudge : capture::PacketJudge {
+    Analyzer* a = nullptr;
+    bool judge(const capture::RawPacket& p) override { return a->judge(p); }
+  };
   void finish();
 
   AnalyzeOptions opts_;
   std::optional<capture::PcapSource> live_;  // the interface, opened by check_inputs() (or run_live())
+  std::unique_ptr<capture::NfQueue> queue_;  // the netfilter queue, bound by check_inputs() (or run_queue())
+  Gate* gate_ = nullptr;
   stats::Summary& summary_;
   std::unique_ptr<LockedSink> locked_;
   decode::Decoder decoder_;  // capture thread: every frame is decoded there

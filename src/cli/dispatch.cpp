@@ -27,7 +27,7 @@ const char* kUsageText =
     "\n"
     "commands:\n"
     "  analyze   capture(s) or a live interface -> flows, labels, metadata statistics\n"
-    "  policy    region-scoped rules: check (validate, lint) and test (dry-run on captures)\n"
+    "  policy    region-scoped rules: check (lint), test (dry-run on captures), enforce (inline, NFQUEUE)\n"
     "  eval      accuracy of the labels against a labels file (e.g. ../shared/corpus/labels.tsv)\n"
     "  audit     canaries and randomness: does content stay unreadable on the wire? (PASS/FAIL)\n"
     "\n"

@@ -13,6 +13,7 @@
 #include "policy/dry_run.hpp"
 #include "policy/policy.hpp"
 #include "policy/report.hpp"
+#include "report/flow_writers.hpp"
 #include "report/text_escape.hpp"
 
 namespace po = boost::program_options;
@@ -24,11 +25,14 @@ namespace {
 const char* kPolicyUsage =
     "usage: sealscope policy check RULES.yaml\n"
     "       sealscope policy test --rules RULES.yaml [OPTIONS] CAPTURE...\n"
+    "       sealscope policy enforce --rules RULES.yaml --queue N [OPTIONS]\n"
     "\n"
     "Region-scoped rules (sealscope-rules(5)): 'check' validates and lints a rules file; 'test' replays\n"
     "captures through the rules as a middlebox would and reports, rule by rule and region by region, what\n"
-    "they would drop, throttle and let through before the verdict.\n"
-    "Run 'sealscope policy check --help' or 'sealscope policy test --help' for their options.\n";
+    "they would drop, throttle and let through before the verdict; 'enforce' applies them inline to the\n"
+    "packets a netfilter queue holds, and reports the same at its end.\n"
+    "Run 'sealscope policy check --help', 'sealscope policy test --help' or\n"
+    "'sealscope policy enforce --help' for their options.\n";
 
 
 void print_diagnostics(const policy::LoadResult& r) {
@@ -71,6 +75,24 @@ int check_main(const std::vector<std::string>& args) {
   }
   if (r.errors() > 0) return 2;
   return r.warnings() > 0 ? 1 : 0;
+}
+
+/// The rules file for a run: errors (and warnings, printed: a misspelt app would otherwise just match nothing
+/// without a word) on stderr; null after an error.
+std::unique_ptr<policy::Policy> load_for_run(const std::string& cmd, const std::string& rules) {
+  try {
+    policy::LoadResult r = policy::load_policy_file(rules, false);
+    if (r.errors() > 0) {
+      print_diagnostics(r);
+      eprint("sealscope {}: {} has {} error(s); nothing was run\n", cmd, rules, r.errors());
+      return nullptr;
+    }
+    if (!r.diagnostics.empty()) print_diagnostics(r);
+    return std::move(r.policy);
+  } catch (const Error& ex) {
+    eprint("sealscope {}: {}\n", cmd, ex.what());
+    return nullptr;
+  }
 }
 
 int test_main(const std::vector<std::string>& args) {
@@ -133,22 +155,8 @@ int test_main(const std::vector<std::string>& args) {
     return kUsage;
   }
   order_by_time("policy test", o.files);
-  std::unique_ptr<policy::Policy> pol;
-  try {
-    policy::LoadResult r = policy::load_policy_file(rules, false);
-    if (r.errors() > 0) {
-      print_diagnostics(r);
-      eprint("sealscope policy test: {} has {} error(s); nothing was run\n", rules, r.errors());
-      return kUsage;
-    }
-    // Warnings too (an unknown app name with its did-you-mean): a misspelt rule would otherwise just match
-    // nothing in the dry run without a word.
-    if (!r.diagnostics.empty()) print_diagnostics(r);
-    pol = std::move(r.policy);
-  } catch (const Error& ex) {
-    eprint("sealscope policy test: {}\n", ex.what());
-    return kUsage;
-  }
+  const std::unique_ptr<policy::Policy> pol = load_for_run("policy test", rules);
+  if (!pol) return kUsage;
   apply_switches(o, switches);
   o.workers = 1;  // flow ids are the dry-run's keys: one shard
   t.active_s = 0;
@@ -207,6 +215,128 @@ int test_main(const std::vector<std::string>& args) {
   return ok ? kOk : kInputProblem;
 }
 
+
+int enforce_main(const std::vector<std::string>& args) {
+  analyze::AnalyzeOptions o;
+  std::string rules, report_path, html_path, flows_path;
+  int queue = -1;
+  bool queue_given = false;
+  uint32_t max_len = capture::NfQueue::Options{}.max_len;
+  bool quiet = false, fail_open = false;
+  PipelineSwitches switches;
+  std::vector<std::string> extra;
+  po::options_description desc(
+      "usage: sealscope policy enforce --rules RULES.yaml --queue N [OPTIONS]\n\n"
+      "Applies the rules inline: judges each packet a netfilter queue holds, as 'policy test' judges a\n"
+      "capture's, and tells the kernel to let it through or drop it. A flow passes until its classification\n"
+      "is final; then its first matching rule acts on each packet, at the local time the packet arrives\n"
+      "(block drops; throttle is a token bucket per flow, one second deep). Runs until Ctrl-C (SIGINT),\n"
+      "SIGTERM or --duration, then prints the report of 'policy test'.\n\n"
+      "Options");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("rules", po::value(&rules), "the rules file (sealscope-rules(5)); required")
+      ("queue", po::value(&queue)->notifier([&](int) { queue_given = true; }), "the netfilter queue number, 0-65535 (iptables -j NFQUEUE --queue-num N); required")
+      ("duration", po::value(&o.duration_s), "stop after S seconds (0, the default: until Ctrl-C or SIGTERM)")
+      ("fail-open", po::bool_switch(&fail_open),
+       "when the queue is full, let the kernel pass packets unjudged (and uncounted) instead of dropping them")
+      ("queue-maxlen", po::value(&max_len)->default_value(max_len),
+       "packets the kernel holds for sealscope before the queue is full")
+      ("flows", po::value(&flows_path), "write each flow's record, as it ends, to FILE (JSON Lines, sealscope-flows(5); - = stdout)")
+      ("report-json", po::value(&report_path), "write the report as JSON to FILE (- = stdout)")
+      ("html", po::value(&html_path), "write the report as a self-contained HTML page to FILE (no script; - = stdout)")
+      ("quiet,q", po::bool_switch(&quiet), "do not print the report tables on stdout");
+  desc.add(pipeline_options(o, switches));
+  const Parsed parsed = parse_command(
+      args, "policy enforce", desc, extra, 0,
+      "Send packets to the queue with a firewall rule, e.g. on a router:\n"
+      "  iptables -I FORWARD -j NFQUEUE --queue-num 0 --queue-bypass\n"
+      "(--queue-bypass: while no program holds the queue, packets pass; without it the kernel drops them).\n"
+      "Packets start at their IP header and are timed by the wall clock as they are read. A packet that\n"
+      "is not an IP packet sealscope can decode, or that no flow takes yet (a later IP fragment before its\n"
+      "first), is let through and counted. Binding a queue needs root or CAP_NET_ADMIN.\n"
+      "The report and the records hold counts, names and addresses only, never payload.\n"
+      "Exit status: 0 ok (stopped by a signal or --duration), 1 the queue could not be bound or read, or an\n"
+      "output could not be written, 2 usage error or a rules error.\n");
+  if (parsed.done) return parsed.code;
+  if (rules.empty() || !queue_given) {
+    eprint("sealscope policy enforce: {} is required (see --help)\n", rules.empty() ? "--rules FILE" : "--queue N");
+    return kUsage;
+  }
+  if (queue < 0 || queue > 65535) {
+    eprint("sealscope policy enforce: --queue must be between 0 and 65535\n");
+    return kUsage;
+  }
+  if (!(o.duration_s >= 0)) {  // also NaN
+    eprint("sealscope policy enforce: --duration must be 0 (until stopped) or more seconds\n");
+    return kUsage;
+  }
+  if (max_len == 0) {
+    eprint("sealscope policy enforce: --queue-maxlen must be at least 1\n");
+    return kUsage;
+  }
+  if ((report_path == "-") + (html_path == "-") + (flows_path == "-") > 1) {
+    eprint("sealscope policy enforce: only one of --flows, --report-json and --html can be - (stdout)\n");
+    return kUsage;
+  }
+  if (!files_are_distinct("policy enforce", {}, {{"--rules", rules}},
+                            {{"--flows", flows_path}, {"--report-json", report_path}, {"--html", html_path}})) {
+    return kUsage;
+  }
+  const std::unique_ptr<policy::Policy> pol = load_for_run("policy enforce", rules);
+  if (!pol) return kUsage;
+  apply_switches(o, switches);
+  o.queue = capture::NfQueue::Options{static_cast<uint16_t>(queue), fail_open, max_len};
+  o.pipeline.table.active_s = 0;  // flow ids are the tallies' keys: one record per flow, at its end
+
+  stats::Summary summary;
+  analyze::TeeSink tee;
+  tee.add(&summary);
+  policy::DryRun run(*pol);
+  std::unique_ptr<report::JsonlWriter> jsonl;
+  policy::ReportContext ctx{rules, {}, "flow labels", &summary};
+  bool ok = true;
+  try {
+    const StopOnSignal stop_on_signal;  // until the last output is closed
+    analyze::Analyzer analyzer(o, tee, summary);
+    analyzer.check_inputs();  // binds the queue: a queue that cannot be had creates no output file
+    ctx.captures = {fmt::format("nfqueue {}", queue)};
+    if (!flows_path.empty()) {
+      jsonl = std::make_unique<report::JsonlWriter>(flows_path);
+      jsonl->set_flush_each(true);  // each record as its flow ends, as a live capture writes them
+      tee.add(jsonl.get());
+    }
+    tee.add(&run);
+    analyzer.add_observer(&run);
+    analyzer.set_gate(&run);
+    ok = analyzer.run();
+    run.finish();
+    if (jsonl) jsonl->close();
+    if (!report_path.empty()) write_report(report_path, report::json_text(policy::report_json(run, ctx)) + "\n");
+    if (!html_path.empty()) write_report(html_path, policy::report_html(run, ctx, version_string()));
+  } catch (const Error& ex) {
+    eprint("sealscope policy enforce: {}\n", ex.what());
+    return kInputProblem;
+  }
+  const bool to_stdout = report_path == "-" || html_path == "-" || flows_path == "-";
+  if (!quiet) {
+    FILE* out = to_stdout ? stderr : stdout;
+    if (summary.queue) {
+      const stats::QueueTotals& q = *summary.queue;
+      print_text(out, "{}: {} packets judged: {} let through, {} dropped{}\n", q.name, q.packets, q.accepted,
+                 q.dropped,
+                 q.fail_open ? " (--fail-open: packets that found the queue full went through unjudged, uncounted)"
+                             : "");
+    }
+    policy::print_report(run, ctx, out);
+  }
+  for (const auto& p : summary.problems) {
+    eprint("sealscope policy enforce: {}: {} (stopped after {} packets)\n", p.name, p.reason, p.packets);
+  }
+  if (summary.interrupted) return kInterrupted;
+  return ok ? kOk : kInputProblem;
+}
+
 }  // namespace
 
 int policy_main(const std::vector<std::string>& args) {
@@ -221,11 +351,13 @@ int policy_main(const std::vector<std::string>& args) {
     // The options of both sub-commands, so that `sealscope policy --help` lists everything.
     check_main({"--help"});
     test_main({"--help"});
+    enforce_main({"--help"});
     return kOk;
   }
   if (sub == "check") return check_main(rest);
   if (sub == "test") return test_main(rest);
-  eprint("sealscope policy: unknown sub-command '{}'{}\n{}", sub, policy::suggest(sub, {"check", "test"}),
+  if (sub == "enforce") return enforce_main(rest);
+  eprint("sealscope policy: unknown sub-command '{}'{}\n{}", sub, policy::suggest(sub, {"check", "test", "enforce"}),
          verbatim(kPolicyUsage));
   return kUsage;
 }

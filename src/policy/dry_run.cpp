@@ -216,7 +216,7 @@ void DryRun::on_unattributed(const decode::Packet& p) {
 
 void DryRun::on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d,
                        const classify::Classifier& cls) {
-  packet(f, p, d, cls);
+  gate_drop_ = packet(f, p, d, cls);
   if (held_.empty() || !p.fragmented || p.later_fragment) return;
   // A first fragment: the worker has just counted into this flow the later fragments it held for it.
   const auto it = held_.find(flow::FragmentTable::DatagramKey::of(p));
@@ -230,7 +230,7 @@ void DryRun::on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d
   if (held.empty()) held_.erase(it);
 }
 
-void DryRun::packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d, const classify::Classifier& cls) {
+bool DryRun::packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d, const classify::Classifier& cls) {
   FlowState& st = state_for(f, p.ts);
   const uint32_t bytes = p.ip_len;
   if (!st.decided) {
@@ -254,7 +254,7 @@ void DryRun::packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d, c
       decide(st, p.ts);
       st.refining = f.cls.extra_dissection || classify::Detectors::wants(f);
     }
-    return;
+    return false;
   }
   if (st.refining) {
     // nDPI's extra dissection or sealscope's detectors may still revise the label (TLS.Azure -> TLS.Teams,
@@ -280,6 +280,7 @@ void DryRun::packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d, c
   } else if (pass_) {
     pass_->write(p);
   }
+  return dropped;
 }
 
 void DryRun::write(const stats::FlowRecord& r) {

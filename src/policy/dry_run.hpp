@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "analyze/analyzer.hpp"
 #include "analyze/worker.hpp"
 #include "eval/eval.hpp"
 #include "policy/decider.hpp"
@@ -62,8 +63,9 @@ class TruthTable {
 
 /// The policy dry-run: a packet observer applying the rules as a middlebox would (a flow passes until its
 /// verdict is final, then its rule acts per packet at that packet's time), plus a record sink that closes
-/// each flow's account at its end. One instance per run; single worker.
-class DryRun : public analyze::PacketObserver, public stats::RecordSink {
+/// each flow's account at its end. One instance per run; single worker. Inline (policy enforce) it is also
+/// the run's Gate: the packet it counts as dropped is dropped.
+class DryRun : public analyze::PacketObserver, public stats::RecordSink, public analyze::Gate {
  public:
   explicit DryRun(const Policy& p);
   ~DryRun() override;
@@ -79,6 +81,8 @@ class DryRun : public analyze::PacketObserver, public stats::RecordSink {
   /// and it is counted into its flow, and written to a pcap, right after that first fragment.
   void on_unattributed(const decode::Packet& p) override;
   void write(const stats::FlowRecord& r) override;
+  void arm() override { gate_drop_ = false; }
+  bool drop() const override { return gate_drop_; }
   /// Closes the pcap outputs.
   void finish();
 
@@ -102,7 +106,8 @@ class DryRun : public analyze::PacketObserver, public stats::RecordSink {
   bool take_verdict(FlowState& st, const flow::Flow& f, const classify::Classifier& cls);
   Tally& rule_tally(int rule) { return rules_[rule < 0 ? rules_.size() - 1 : static_cast<size_t>(rule)]; }
   void count(FlowState& st, int rule, uint32_t bytes, bool before, bool dropped, bool throttled);
-  void packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d, const classify::Classifier& cls);
+  /// Counts one packet of the flow; true when the rules drop it.
+  bool packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d, const classify::Classifier& cls);
 
   /// A held later fragment: its decoded facts, with `frame` pointing at a copy of its headers (never payload).
   struct Held {
@@ -128,6 +133,7 @@ class DryRun : public analyze::PacketObserver, public stats::RecordSink {
   const TruthTable* truth_ = nullptr;
   bool wants_sni_ = false;
   classify::Verdict verdict_;
+  bool gate_drop_ = false;  ///< the verdict on the packet on_packet() last saw (Gate)
 };
 
 }  // namespace sealscope::policy

@@ -89,6 +89,27 @@ std::vector<std::string> incomplete_lines(const stats::Summary& s) {
                               p.packets));
   }
   if (s.interrupted) out.emplace_back("INTERRUPTED: stopped by a signal; what was read until then is reported");
+  if (s.queue) {
+    // Packets of an inline run that no rule judged, or whose verdict went astray: the report cannot count them.
+    const stats::QueueTotals& q = *s.queue;
+    if (q.overflow > 0) {
+      out.push_back(fmt::format("INCOMPLETE: {}: {} packets found the queue full and were dropped unjudged", q.name,
+                                q.overflow));
+    }
+    if (q.undelivered > 0 || q.lost_messages > 0) {
+      out.push_back(fmt::format("INCOMPLETE: {}: {} packets could not be handed over and {} messages were lost on "
+                                "the way (dropped by the kernel, unjudged)",
+                                q.name, q.undelivered, q.lost_messages));
+    }
+    if (q.verdict_errors > 0) {
+      out.push_back(fmt::format("INCOMPLETE: {}: the kernel did not take {} verdicts", q.name, q.verdict_errors));
+    }
+    if (!q.kernel_known) {
+      out.push_back(fmt::format("INCOMPLETE: {}: the kernel's counters could not be read: packets it could not "
+                                "queue are unknown",
+                                q.name));
+    }
+  }
   return out;
 }
 
@@ -99,6 +120,18 @@ nlohmann::ordered_json capture_json(const stats::Summary& s) {
   in["malformed"] = s.malformed;
   in["problems"] = problems_json<nlohmann::ordered_json>(s.problems);
   in["interrupted"] = s.interrupted;
+  if (s.queue) {
+    const stats::QueueTotals& q = *s.queue;
+    in["queue"] = {{"name", q.name},
+                   {"fail_open", q.fail_open},
+                   {"packets", q.packets},
+                   {"accepted", q.accepted},
+                   {"dropped", q.dropped},
+                   {"verdict_errors", q.verdict_errors},
+                   {"lost_messages", q.lost_messages},
+                   {"overflow", q.kernel_known ? nlohmann::ordered_json(q.overflow) : nlohmann::ordered_json()},
+                   {"undelivered", q.kernel_known ? nlohmann::ordered_json(q.undelivered) : nlohmann::ordered_json()}};
+  }
   return in;
 }
 

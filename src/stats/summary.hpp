@@ -34,7 +34,6 @@ struct InputProblem {
   bool live = false;     ///< a live interface (gone, or an error while capturing): no byte offset to give
 };
 
-/// Run-wide metadata statistics: what the summary on stdout and --summary-json report.
 /// What `analyze --ipfix` sent, as the exporter counted it (filled in once it has closed).
 struct IpfixTotals {
   std::string collector;                             ///< HOST:PORT as given
@@ -45,6 +44,19 @@ struct IpfixTotals {
   std::string error;     ///< the first error's reason, empty when none
 };
 
+/// What an inline run (`policy enforce`) did with the packets its netfilter queue handed over.
+struct QueueTotals {
+  std::string name;  ///< "nfqueue N"
+  bool fail_open = false;  ///< a full queue lets packets through unjudged, uncounted (else the kernel drops them)
+  uint64_t packets = 0, accepted = 0, dropped = 0;  ///< verdicts sent
+  uint64_t verdict_errors = 0;  ///< verdicts the kernel did not take
+  uint64_t lost_messages = 0;   ///< messages lost on the way to sealscope (socket buffer full)
+  bool kernel_known = false;    ///< the kernel's counters below could be read
+  uint64_t overflow = 0;        ///< packets the kernel dropped because the queue was full
+  uint64_t undelivered = 0;     ///< packets the kernel could not hand over (dropped)
+};
+
+/// Run-wide metadata statistics: what the summary on stdout and --summary-json report.
 struct Summary : RecordSink {
   Totals all;
   Totals unknown;
@@ -75,6 +87,7 @@ struct Summary : RecordSink {
   std::vector<InputProblem> problems;
   bool interrupted = false;
   std::optional<IpfixTotals> ipfix;  ///< set with --ipfix
+  std::optional<QueueTotals> queue;  ///< set by an inline run
 
   void write(const FlowRecord& r) override;
 };

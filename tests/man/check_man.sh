@@ -23,7 +23,7 @@ for cmd in analyze policy audit eval; do
     fi
   done
 done
-for cmd in "" analyze policy "policy check" "policy test" audit eval; do
+for cmd in "" analyze policy "policy check" "policy test" "policy enforce" audit eval; do
   # shellcheck disable=SC2086
   wide=$("$bin" $cmd --help | awk 'length($0) > 100 { printf "  %d columns: %s\n", length($0), $0 }')
   if [ -n "$wide" ]; then

@@ -50,7 +50,7 @@ import urllib.parse
 # ---- what this test knows about the command line ---------------------------------------------------------
 
 KNOWN_COMMANDS = {"analyze", "policy", "eval", "audit"}
-KNOWN_POLICY_SUBCOMMANDS = {"check", "test"}
+KNOWN_POLICY_SUBCOMMANDS = {"check", "test", "enforce"}
 
 # Options that no run uses, and why. Everything else that --help lists must appear in a run below.
 EXEMPT = {
@@ -66,6 +66,14 @@ EXEMPT = {
     "policy test": {"help": "prints the help text (scanned)"},
     "audit": {"help": "prints the help text (scanned)"},
 }
+# policy enforce judges the packets of a netfilter queue, which needs root and a network namespace of its
+# own: tests/live/enforce_nfqueue.py runs it, sends its canary through the queue in payloads, and searches
+# every output with this file's Searcher (every encoding and view). Its options are listed here so that a
+# new one fails this test until that test covers it.
+_ENFORCE_RUN = "run by tests/live/enforce_nfqueue.py (needs a netfilter queue), outputs searched there"
+EXEMPT["policy enforce"] = {o: _ENFORCE_RUN for o in (
+    "help", "rules", "queue", "duration", "fail-open", "queue-maxlen", "flows", "report-json", "html", "quiet",
+    "tcp-timeout", "udp-timeout", "other-timeout", "max-tcp-packets", "max-udp-packets", "no-guess", "no-tunnels")}
 
 # ---- canaries and the search -----------------------------------------------------------------------------
 
@@ -579,7 +587,7 @@ def check(a, bin_, root, work):
     for c in sorted(listed - KNOWN_COMMANDS):
         failures.append(f"sealscope has a command this test does not run: '{c}' (add its runs and options here)")
     helps = {}
-    for key in ("analyze", "eval", "policy check", "policy test", "audit"):
+    for key in ("analyze", "eval", "policy check", "policy test", "policy enforce", "audit"):
         rc, out, err = help_text(bin_, key.split())
         if rc != 0:
             if key == "audit" and "audit" not in listed:

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """`sealscope policy enforce` for real: a netfilter queue in network namespaces this test makes.
 
-Two namespaces joined by a veth pair; in the client's, iptables sends every packet to and from the server
-through NFQUEUE (--queue-bypass). sealscope judges them with a rules file that blocks DNS and throttles
-port 9998 to 80 kbit/s. What the server and the client really received is compared with what the report
+Two namespaces joined by a veth pair; in the client's, iptables and ip6tables send every packet to and
+from the server (IPv4, and UDP over IPv6) through one NFQUEUE (--queue-bypass). sealscope judges them with
+a rules file that blocks DNS (over IPv4 and IPv6) and throttles port 9998 to 80 kbit/s. What the server and the client really received is compared with what the report
 says passed and was dropped, rule by rule and packet by packet, and with the flow records. Also: traffic
 flows again once sealscope has stopped (bypass), a second program cannot take the same queue, a user
 without CAP_NET_ADMIN gets one clear line, usage errors exit 2, and no output (--flows, --report-json,
@@ -38,7 +38,7 @@ CANARY = b"sealscope-enforce-canary-5e9c"
 RULES = """\
 regions:
   lab:
-    subscribers: [10.79.0.0/24]
+    subscribers: [10.79.0.0/24, "fd79::/64"]
 rules:
   - name: block-dns
     region: lab
@@ -63,7 +63,10 @@ t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 t.bind(("10.79.0.2", 8080))
 t.listen(4)
-got = {"53": 0, "9996": 0, "9997": 0, "9998": 0, "9999": 0, "tcp_bytes": 0}
+v6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+v6.bind(("fd79::2", 53))
+udp[v6] = "53v6"
+got = {"53": 0, "53v6": 0, "9996": 0, "9997": 0, "9998": 0, "9999": 0, "tcp_bytes": 0}
 open(sys.argv[1] + ".ready", "w").close()
 end = time.time() + 60
 while time.time() < end and not __import__("os").path.exists(sys.argv[1] + ".stop"):
@@ -86,7 +89,7 @@ while time.time() < end and not __import__("os").path.exists(sys.argv[1] + ".sto
         data, peer = s.recvfrom(4096)
         port = udp[s]
         got[str(port)] += 1
-        if port == 53:  # an answer-less response: the query with QR set
+        if port in (53, "53v6"):  # an answer-less response: the query with QR set
             s.sendto(data[:2] + b"\x81\x80" + data[4:], peer)
         elif port == 9999:
             s.sendto(data, peer)
@@ -124,6 +127,16 @@ for _ in range(5):
         out["dns_replies"] += 1
     except socket.timeout:
         pass
+d6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+d6.settimeout(0.3)
+out["dns6_replies"] = 0
+for _ in range(5):
+    d6.sendto(q, ("fd79::2", 53))
+    try:
+        d6.recv(4096)
+        out["dns6_replies"] += 1
+    except socket.timeout:
+        pass
 e = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 e.settimeout(1)
 for i in range(5):
@@ -158,7 +171,7 @@ def main():
     if os.geteuid() != 0:
         print("SKIP: needs root for network namespaces and netfilter queues")
         return SKIP
-    for tool in ("ip", "iptables"):
+    for tool in ("ip", "iptables", "ip6tables"):
         if shutil.which(tool) is None:
             print(f"SKIP: {tool} not installed")
             return SKIP
@@ -173,12 +186,17 @@ def main():
             print("SKIP: cannot create network namespaces here")
             return SKIP
         run("ip", "link", "add", TAG + "x", "netns", A, "type", "veth", "peer", "name", TAG + "y", "netns", B)
-        for n, dev, addr in ((A, TAG + "x", "10.79.0.1/24"), (B, TAG + "y", "10.79.0.2/24")):
+        for n, dev, addr, addr6 in ((A, TAG + "x", "10.79.0.1/24", "fd79::1/64"),
+                                    (B, TAG + "y", "10.79.0.2/24", "fd79::2/64")):
             run("ip", "-n", n, "addr", "add", addr, "dev", dev)
+            run("ip", "-n", n, "-6", "addr", "add", addr6, "dev", dev, "nodad")
             run("ip", "-n", n, "link", "set", dev, "up")
             run("ip", "-n", n, "link", "set", "lo", "up")
-        for chain, side in (("OUTPUT", "-d"), ("INPUT", "-s")):
-            r = ns(A, "iptables", "-A", chain, side, "10.79.0.2", "-j", "NFQUEUE", "--queue-num", str(QUEUE),
+        # IPv4 and IPv6 into the same queue; ICMPv6 (neighbour discovery) stays out of it.
+        for tool, peer, chain, side in (("iptables", "10.79.0.2", "OUTPUT", "-d"), ("iptables", "10.79.0.2", "INPUT", "-s"),
+                                        ("ip6tables", "fd79::2", "OUTPUT", "-d"), ("ip6tables", "fd79::2", "INPUT", "-s")):
+            extra = ["-p", "udp"] if tool == "ip6tables" else []
+            r = ns(A, tool, "-A", chain, side, peer, *extra, "-j", "NFQUEUE", "--queue-num", str(QUEUE),
                    "--queue-bypass", check=False)
             if r.returncode != 0:
                 print(f"SKIP: this kernel or iptables has no NFQUEUE target: {r.stderr.strip()}")
@@ -288,13 +306,15 @@ def main():
 
         # block-dns: the query that gave the verdict passed, nothing after it.
         dns = by_rule["block-dns"]
-        checks.append(("DNS flows", dns["flows"], 1))
-        checks.append(("DNS packets counted (5 queries + the answers sent)", dns["packets"], 5 + got_dns))
+        got_dns6 = got["53v6"]
+        checks.append(("DNS flows (IPv4 and IPv6)", dns["flows"], 2))
+        checks.append(("DNS packets counted (10 queries + the answers sent)", dns["packets"], 10 + got_dns + got_dns6))
         checks.append(("DNS packets passed = queries the server got + answers the client got", dns["passed"]["packets"],
-                       got_dns + client["dns_replies"]))
+                       got_dns + got_dns6 + client["dns_replies"] + client["dns6_replies"]))
         checks.append(("DNS packets dropped", dns["dropped"]["packets"], dns["packets"] - dns["passed"]["packets"]))
-        if not 1 <= got_dns < 5:
-            fail(f"block-dns: the server got {got_dns} of 5 queries; the verdict should stop all but the first few")
+        if not (1 <= got_dns < 5 and 1 <= got_dns6 < 5):
+            fail(f"block-dns: the server got {got_dns} (IPv4) and {got_dns6} (IPv6) of 5 queries each; the verdict "
+                 "should stop all but the first few")
         # throttle-bulk: what the server got is what the report says passed; the rest was throttled.
         bulk = by_rule["throttle-bulk"]
         checks.append(("throttled flow's packets", bulk["packets"], 200))
@@ -320,11 +340,15 @@ def main():
             fail(f"the printed summary does not give the queue's counts: {out[:300]!r}")
 
         # The records: every judged packet counted in its flow, dropped or not; labels and names.
-        recs = {(r["l4"], r["dst_port"]): r for r in map(json.loads, open(flows))}
+        recs = {(r["l4"], r["dst_port"], ":" in r["dst_ip"]): r for r in map(json.loads, open(flows))}
+        recs.update({k[:2]: r for k, r in recs.items() if not k[2]})
         d = recs[("udp", 53)]
         checks.append(("DNS record label", d["label"], "DNS"))
         checks.append(("DNS record server name", d["server_name"], "lab.example.org"))
         checks.append(("DNS record packets", (d["packets"]["up"], d["packets"]["down"]), (5, got_dns)))
+        d6 = recs[("udp", 53, True)]
+        checks.append(("IPv6 DNS record", (d6["src_ip"], d6["dst_ip"], d6["label"], d6["packets"]["up"],
+                                           d6["packets"]["down"]), ("fd79::1", "fd79::2", "DNS", 5, got_dns6)))
         checks.append(("bulk record packets up", recs[("udp", 9998)]["packets"]["up"], 200))
         checks.append(("echo record packets", tuple(recs[("udp", 9999)]["packets"].values()), (5, 5)))
         checks.append(("TCP record label", recs[("tcp", 8080)]["label"], "HTTP"))
@@ -370,7 +394,8 @@ def main():
         html_text = open(page).read()
         if "block-dns" not in html_text or "throttle-bulk" not in html_text:
             fail("the --html page does not show the rules")
-        print(f"ok: DNS {got_dns}/5 queries passed, {client['dns_replies']} answers; bulk {got['9998']}/200 passed "
+        print(f"ok: DNS {got_dns}/5 (IPv4) and {got_dns6}/5 (IPv6) queries passed, "
+              f"{client['dns_replies'] + client['dns6_replies']} answers; bulk {got['9998']}/200 passed "
               f"by the throttle; {q['packets']} packets judged, {q['dropped']} dropped, as the report says; "
               f"queue of 1: {q2['overflow']} of 200 dropped as overflow, counted; --fail-open: "
               f"{q3['packets']} of 200 judged, all through")

@@ -201,7 +201,9 @@ void Analyzer::Lane::consume() {
   }
 }
 
-bool Analyzer::admit(const capture::RawPacket& pkt, int linktype, uint32_t frame_no, decode::Packet& p) {
+// Inlined into both callers: a call here cost the file path 23 instructions per packet (callgrind).
+[[gnu::always_inline]] inline bool Analyzer::admit(const capture::RawPacket& pkt, int linktype, uint32_t frame_no,
+                                                  decode::Packet& p) {
   const uint8_t* data = pkt.data;
   const uint32_t caplen = pkt.caplen, wirelen = pkt.wirelen;
   const TimestampUs ts = pkt.ts;

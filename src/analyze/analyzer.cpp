@@ -451,6 +451,10 @@ bool Analyzer::run_queue() {
       lanes_[0]->worker.tick(wall_clock_us());
     }
   }
+  // Packets already handed over but not yet read would be dropped when the queue is unbound (the kernel
+  // flushes what awaits a verdict): judge them first. Bounded, as traffic may keep coming.
+  for (int i = 0; i < 64 && ok && q.next(judge, 0) == capture::ReadStatus::Packet; ++i) {
+  }
   totals.packets = q.packets();
   totals.accepted = q.accepted();
   totals.dropped = q.dropped();

@@ -294,7 +294,7 @@ int enforce_main(const std::vector<std::string>& args) {
   tee.add(&summary);
   policy::DryRun run(*pol);
   std::unique_ptr<report::JsonlWriter> jsonl;
-  policy::ReportContext ctx{rules, {}, "flow labels", &summary};
+  policy::ReportContext ctx{rules, {}, "flow labels", &summary, true};
   bool ok = true;
   try {
     const StopOnSignal stop_on_signal;  // until the last output is closed

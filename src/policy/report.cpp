@@ -132,11 +132,15 @@ std::string report_html(const DryRun& run, const ReportContext& ctx, const std::
     count_cell(b, r.before_verdict.packets);
   };
   const size_t slash = ctx.rules_file.rfind('/');
-  html::begin(b, "sealscope policy test: " + (slash == std::string::npos ? ctx.rules_file : ctx.rules_file.substr(slash + 1)),
-              "sealscope policy test");
+  const std::string cmd = ctx.enforced ? "sealscope policy enforce" : "sealscope policy test";
+  html::begin(b, cmd + ": " + (slash == std::string::npos ? ctx.rules_file : ctx.rules_file.substr(slash + 1)), cmd);
   raw(b, "<p id=\"inputs\">Rules <code>");
   text(b, ctx.rules_file);
-  fmt::format_to(out, "</code> replayed on {} capture{}:", ctx.captures.size(), ctx.captures.size() == 1 ? "" : "s");
+  if (ctx.enforced) {
+    raw(b, "</code> applied inline to");
+  } else {
+    fmt::format_to(out, "</code> replayed on {} capture{}:", ctx.captures.size(), ctx.captures.size() == 1 ? "" : "s");
+  }
   html::code_list(b, ctx.captures);
   raw(b, "; intended and collateral hits judged by ");
   text(b, ctx.truth);
@@ -255,8 +259,13 @@ std::string report_html(const DryRun& run, const ReportContext& ctx, const std::
 void print_report(const DryRun& run, const ReportContext& ctx, FILE* out) {
   const Policy& p = run.policy();
   const Tally& t = run.total();
-  print_text(out, "policy dry-run: {} on {} capture(s); truth: {}\n", ctx.rules_file, ctx.captures.size(),
-             ctx.truth);
+  if (ctx.enforced) {
+    print_text(out, "policy enforce: {} applied inline to {}; truth: {}\n", ctx.rules_file,
+               ctx.captures.empty() ? std::string() : ctx.captures.front(), ctx.truth);
+  } else {
+    print_text(out, "policy dry-run: {} on {} capture(s); truth: {}\n", ctx.rules_file, ctx.captures.size(),
+               ctx.truth);
+  }
   print_text(out, "total: {} flows ({} in no region), {} packets / {}; passed {} / {}, dropped {} / {} "
                   "(throttle {}), before verdict {} packets / {}\n\n",
              t.flows, run.flows_without_region(), t.all.packets, human_bytes(t.all.bytes), t.passed.packets,

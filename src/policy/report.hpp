@@ -16,6 +16,7 @@ struct ReportContext {
   std::vector<std::string> captures;
   std::string truth;  ///< "labels file PATH" or "flow labels"
   const stats::Summary* summary = nullptr;  ///< the run's reading of its captures (problems, interruption)
+  bool enforced = false;  ///< policy enforce: the rules acted on live packets (`captures` names the queue)
 };
 
 /// The dry-run report as JSON (metadata only: counts, names, addresses of subscribers counted, never payload).

@@ -392,8 +392,11 @@ def main():
             if found:
                 fail(f"{name} holds payload bytes: the canary as {found[0][2]} in its {found[0][0]}")
         html_text = open(page).read()
-        if "block-dns" not in html_text or "throttle-bulk" not in html_text:
-            fail("the --html page does not show the rules")
+        if "block-dns" not in html_text or "throttle-bulk" not in html_text or \
+                "sealscope policy enforce" not in html_text or "applied inline to" not in html_text:
+            fail("the --html page does not show the rules, or does not say they were enforced")
+        if f"policy enforce: {rules} applied inline to nfqueue {QUEUE}" not in out:
+            fail(f"the printed report does not say what it is: {out[:200]!r}")
         print(f"ok: DNS {got_dns}/5 (IPv4) and {got_dns6}/5 (IPv6) queries passed, "
               f"{client['dns_replies'] + client['dns6_replies']} answers; bulk {got['9998']}/200 passed "
               f"by the throttle; {q['packets']} packets judged, {q['dropped']} dropped, as the report says; "

@@ -30,10 +30,11 @@ import time
 BIN = sys.argv[1]
 sys.path.insert(0, os.path.join(sys.argv[2], "tests", "metadata"))
 import check_outputs  # noqa: E402  (the metadata test's canary search, one search for every output test)
-SKIP = 77
-TAG = f"se{os.getpid()}"
-A, B = TAG + "a", TAG + "b"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from queue_lab import SKIP, Lab, fail, run, skip_reason  # noqa: E402  (the namespaces and queue rules)
 QUEUE = 7000 + os.getpid() % 1000
+lab = Lab(f"se{os.getpid()}", 79, QUEUE, ipv6=True)
+A, B = lab.a, lab.b
 CANARY = b"sealscope-enforce-canary-5e9c"
 RULES = """\
 regions:
@@ -97,17 +98,6 @@ json.dump(got, open(sys.argv[1], "w"))
 """
 
 
-def run(*args, check=True, **kw):
-    return subprocess.run(list(args), check=check, capture_output=True, text=True, **kw)
-
-
-def ns(name, *args, **kw):
-    return run("ip", "netns", "exec", name, *args, **kw)
-
-
-def fail(msg):
-    print("FAIL:", msg)
-    sys.exit(1)
 
 
 def dns_query(qid):
@@ -117,26 +107,17 @@ def dns_query(qid):
 CLIENT = r"""
 import json, socket, struct, sys
 q = struct.pack("!HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0) + b"\x03lab\x07example\x03org\x00\x00\x01\x00\x01"
-out = {"dns_replies": 0, "echo_replies": 0, "http": ""}
-d = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-d.settimeout(0.3)
-for _ in range(5):
-    d.sendto(q, ("10.79.0.2", 53))
-    try:
-        d.recv(4096)
-        out["dns_replies"] += 1
-    except socket.timeout:
-        pass
-d6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-d6.settimeout(0.3)
-out["dns6_replies"] = 0
-for _ in range(5):
-    d6.sendto(q, ("fd79::2", 53))
-    try:
-        d6.recv(4096)
-        out["dns6_replies"] += 1
-    except socket.timeout:
-        pass
+out = {"dns_replies": 0, "dns6_replies": 0, "echo_replies": 0, "http": ""}
+for family, server, key in ((socket.AF_INET, "10.79.0.2", "dns_replies"), (socket.AF_INET6, "fd79::2", "dns6_replies")):
+    d = socket.socket(family, socket.SOCK_DGRAM)
+    d.settimeout(0.3)
+    for _ in range(5):
+        d.sendto(q, (server, 53))
+        try:
+            d.recv(4096)
+            out[key] += 1
+        except socket.timeout:
+            pass
 e = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 e.settimeout(1)
 for i in range(5):
@@ -162,52 +143,25 @@ print(json.dumps(out))
 """
 
 
-def queue_bound(name):
-    lines = ns(name, "cat", "/proc/net/netfilter/nfnetlink_queue", check=False).stdout.split()
-    return str(QUEUE) in lines[::9]
-
 
 def main():
-    if os.geteuid() != 0:
-        print("SKIP: needs root for network namespaces and netfilter queues")
-        return SKIP
-    for tool in ("ip", "iptables", "ip6tables"):
-        if shutil.which(tool) is None:
-            print(f"SKIP: {tool} not installed")
-            return SKIP
-    if shutil.which("mountpoint") and run("mountpoint", "-q", "/", check=False).returncode != 0:
-        print("SKIP: / is not a mount point here (a chroot?): ip netns exec cannot work")
+    why = skip_reason(("ip", "iptables", "ip6tables"))
+    if why:
+        print("SKIP:", why)
         return SKIP
     tmp = tempfile.mkdtemp()
     os.chmod(tmp, 0o755)  # the rules file is read by an unprivileged user too (the CAP_NET_ADMIN check)
-    procs = []
     try:
-        if run("ip", "netns", "add", A, check=False).returncode or run("ip", "netns", "add", B, check=False).returncode:
-            print("SKIP: cannot create network namespaces here")
+        why = lab.up()
+        if why:
+            print("SKIP:", why)
             return SKIP
-        run("ip", "link", "add", TAG + "x", "netns", A, "type", "veth", "peer", "name", TAG + "y", "netns", B)
-        for n, dev, addr, addr6 in ((A, TAG + "x", "10.79.0.1/24", "fd79::1/64"),
-                                    (B, TAG + "y", "10.79.0.2/24", "fd79::2/64")):
-            run("ip", "-n", n, "addr", "add", addr, "dev", dev)
-            run("ip", "-n", n, "-6", "addr", "add", addr6, "dev", dev, "nodad")
-            run("ip", "-n", n, "link", "set", dev, "up")
-            run("ip", "-n", n, "link", "set", "lo", "up")
-        # IPv4 and IPv6 into the same queue; ICMPv6 (neighbour discovery) stays out of it.
-        for tool, peer, chain, side in (("iptables", "10.79.0.2", "OUTPUT", "-d"), ("iptables", "10.79.0.2", "INPUT", "-s"),
-                                        ("ip6tables", "fd79::2", "OUTPUT", "-d"), ("ip6tables", "fd79::2", "INPUT", "-s")):
-            extra = ["-p", "udp"] if tool == "ip6tables" else []
-            r = ns(A, tool, "-A", chain, side, peer, *extra, "-j", "NFQUEUE", "--queue-num", str(QUEUE),
-                   "--queue-bypass", check=False)
-            if r.returncode != 0:
-                print(f"SKIP: this kernel or iptables has no NFQUEUE target: {r.stderr.strip()}")
-                return SKIP
 
         rules = os.path.join(tmp, "rules.yaml")
         with open(rules, "w") as f:
             f.write(RULES)
         counts = os.path.join(tmp, "server.json")
-        server = subprocess.Popen(["ip", "netns", "exec", B, sys.executable, "-c", SERVER, counts])
-        procs.append(server)
+        server = lab.start(B, [sys.executable, "-c", SERVER, counts])
         for _ in range(100):
             if os.path.exists(counts + ".ready"):
                 break
@@ -228,42 +182,33 @@ def main():
         flows = os.path.join(tmp, "flows.jsonl")
         report = os.path.join(tmp, "report.json")
         page = os.path.join(tmp, "report.html")
-        enforcer = subprocess.Popen(
-            ["ip", "netns", "exec", A, BIN, "policy", "enforce", "--rules", rules, "--queue", str(QUEUE),
-             "--duration", "40", "--flows", flows, "--report-json", report, "--html", page],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        procs.append(enforcer)
-        for _ in range(100):
-            if queue_bound(A):
-                break
-            if enforcer.poll() is not None:
-                fail(f"enforce ended at once: {enforcer.communicate()}")
-            time.sleep(0.05)
-        else:
-            fail("enforce did not bind its queue within 5 s")
+        enforcer = lab.start(A, [BIN, "policy", "enforce", "--rules", rules, "--queue", str(QUEUE), "--duration", "40",
+                                 "--flows", flows, "--report-json", report, "--html", page],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lab.wait_bound(enforcer)
 
         # A second program cannot take the queue: one line naming it, exit 1.
-        r = ns(A, BIN, "policy", "enforce", "--rules", rules, "--queue", str(QUEUE), "--duration", "1", check=False)
+        r = lab.ns(A, BIN, "policy", "enforce", "--rules", rules, "--queue", str(QUEUE), "--duration", "1", check=False)
         if r.returncode != 1 or f"nfqueue {QUEUE}: cannot bind the queue" not in r.stderr or len(r.stderr.splitlines()) != 1:
             fail(f"a second enforce on the same queue: exit {r.returncode}, stderr {r.stderr!r}")
         # Nor can a user without CAP_NET_ADMIN.
         if shutil.which("setpriv"):
-            r = ns(A, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", BIN, "policy",
+            r = lab.ns(A, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", BIN, "policy",
                    "enforce", "--rules", rules, "--queue", str(QUEUE + 1), "--duration", "1", check=False)
             if r.returncode != 1 or "CAP_NET_ADMIN" not in r.stderr:
                 fail(f"enforce without CAP_NET_ADMIN: exit {r.returncode}, stderr {r.stderr!r}")
 
-        client = json.loads(ns(A, sys.executable, "-c", CLIENT, CANARY.decode(), timeout=60).stdout)
+        client = json.loads(lab.ns(A, sys.executable, "-c", CLIENT, CANARY.decode(), timeout=60).stdout)
         time.sleep(0.5)  # the last datagrams' verdicts
         enforcer.send_signal(signal.SIGINT)
         out, err = enforcer.communicate(timeout=30)
         if enforcer.returncode != 0:
             fail(f"enforce stopped by SIGINT: exit {enforcer.returncode}, stderr {err!r}")
-        if queue_bound(A):
+        if lab.queue_bound():
             fail("the queue is still bound after sealscope ended")
 
         # Bypass: with nobody on the queue, a DNS query goes through and is answered.
-        after = ns(A, sys.executable, "-c", "import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+        after = lab.ns(A, sys.executable, "-c", "import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
                    "s.settimeout(2)\ns.sendto(bytes.fromhex(sys.argv[1]),('10.79.0.2',53))\nprint(len(s.recv(4096)))",
                    dns_query(7).hex(), check=False)
         if after.returncode != 0:
@@ -275,17 +220,11 @@ def main():
         overflow = {}
         for port, extra in ((9996, []), (9997, ["--fail-open"])):
             rep_path = os.path.join(tmp, f"overflow-{port}.json")
-            p = subprocess.Popen(["ip", "netns", "exec", A, BIN, "policy", "enforce", "--rules", rules, "--queue",
-                                  str(QUEUE), "--queue-maxlen", "1", "--duration", "30", "--report-json",
-                                  rep_path] + extra, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            procs.append(p)
-            for _ in range(100):
-                if queue_bound(A):
-                    break
-                time.sleep(0.05)
-            else:
-                fail(f"enforce {extra} did not bind its queue within 5 s")
-            ns(A, sys.executable, "-c", "import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+            p = lab.start(A, [BIN, "policy", "enforce", "--rules", rules, "--queue", str(QUEUE), "--queue-maxlen", "1",
+                              "--duration", "30", "--report-json", rep_path] + extra,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            lab.wait_bound(p, f"enforce {extra}")
+            lab.ns(A, sys.executable, "-c", "import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
                "for _ in range(200): s.sendto(sys.argv[1].encode(), ('10.79.0.2', int(sys.argv[2])))",
                CANARY.decode(), str(port), timeout=30)
             time.sleep(0.5)
@@ -404,12 +343,7 @@ def main():
               f"{q3['packets']} of 200 judged, all through")
         return 0
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        run("ip", "netns", "del", A, check=False)
-        run("ip", "netns", "del", B, check=False)
+        lab.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -28,11 +28,13 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from queue_lab import SKIP, Lab, fail, skip_reason  # noqa: E402  (the namespaces and queue rules)
+
 SEALSCOPE, SEALRELAY, SEALCHAT = (os.path.abspath(p) for p in sys.argv[1:4])
-SKIP = 77
-TAG = f"sc{os.getpid()}"
-A, B = TAG + "a", TAG + "b"  # A: the users, B: the relay
 QUEUE = 8000 + os.getpid() % 1000
+lab = Lab(f"sc{os.getpid()}", 80, QUEUE)
+A, B = lab.a, lab.b  # A: the users, B: the relay
 RULES = """\
 regions:
   lab:
@@ -60,15 +62,6 @@ def call(a, b):
     return scenario([a, b], [f"call: {{from: {a}, to: {b}, seconds: 3}}"])
 
 
-def run(*args, check=True, **kw):
-    return subprocess.run(list(args), check=check, capture_output=True, text=True, **kw)
-
-
-def fail(msg):
-    print("FAIL:", msg)
-    sys.exit(1)
-
-
 def play(tmp, name, text):
     """Runs one scenario in namespace A; (exit status, stderr, the call legs' [rtp_sent, rtp_received])."""
     path = os.path.join(tmp, name + ".yaml")
@@ -93,38 +86,20 @@ def delivered(legs):
 
 
 def main():
-    if os.geteuid() != 0:
-        print("SKIP: needs root for network namespaces and netfilter queues")
-        return SKIP
-    for tool in ("ip", "iptables"):
-        if shutil.which(tool) is None:
-            print(f"SKIP: {tool} not installed")
-            return SKIP
-    if shutil.which("mountpoint") and run("mountpoint", "-q", "/", check=False).returncode != 0:
-        print("SKIP: / is not a mount point here (a chroot?): ip netns exec cannot work")
+    why = skip_reason(("ip", "iptables"))
+    if why:
+        print("SKIP:", why)
         return SKIP
     tmp = tempfile.mkdtemp()
-    procs = []
     try:
-        if run("ip", "netns", "add", A, check=False).returncode or run("ip", "netns", "add", B, check=False).returncode:
-            print("SKIP: cannot create network namespaces here")
+        why = lab.up()
+        if why:
+            print("SKIP:", why)
             return SKIP
-        run("ip", "link", "add", TAG + "x", "netns", A, "type", "veth", "peer", "name", TAG + "y", "netns", B)
-        for n, dev, addr in ((A, TAG + "x", "10.80.0.1/24"), (B, TAG + "y", "10.80.0.2/24")):
-            run("ip", "-n", n, "addr", "add", addr, "dev", dev)
-            run("ip", "-n", n, "link", "set", dev, "up")
-            run("ip", "-n", n, "link", "set", "lo", "up")
-        for chain, side in (("OUTPUT", "-d"), ("INPUT", "-s")):
-            r = run("ip", "netns", "exec", A, "iptables", "-A", chain, side, "10.80.0.2", "-j", "NFQUEUE",
-                    "--queue-num", str(QUEUE), "--queue-bypass", check=False)
-            if r.returncode != 0:
-                print(f"SKIP: this kernel or iptables has no NFQUEUE target: {r.stderr.strip()}")
-                return SKIP
 
         ports = os.path.join(tmp, "ports")
-        relay = subprocess.Popen(["ip", "netns", "exec", B, SEALRELAY, "--listen", "10.80.0.2", "-d",
-                                  os.path.join(tmp, "relay"), "-l", os.path.join(tmp, "relay.log"), "--ports-file", ports])
-        procs.append(relay)
+        lab.start(B, [SEALRELAY, "--listen", "10.80.0.2", "-d", os.path.join(tmp, "relay"), "-l",
+                      os.path.join(tmp, "relay.log"), "--ports-file", ports])
         for _ in range(100):
             if os.path.exists(ports) and os.path.getsize(ports) > 0:
                 break
@@ -142,19 +117,10 @@ def main():
             f.write(RULES)
         report = os.path.join(tmp, "report.json")
         flows = os.path.join(tmp, "flows.jsonl")
-        enforcer = subprocess.Popen(["ip", "netns", "exec", A, SEALSCOPE, "policy", "enforce", "--rules", rules,
-                                     "--queue", str(QUEUE), "--duration", "150", "--report-json", report,
-                                     "--flows", flows], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        procs.append(enforcer)
-        for _ in range(100):
-            bound = run("ip", "netns", "exec", A, "cat", "/proc/net/netfilter/nfnetlink_queue", check=False).stdout
-            if str(QUEUE) in bound.split()[::9]:
-                break
-            if enforcer.poll() is not None:
-                fail(f"enforce ended at once: {enforcer.communicate()}")
-            time.sleep(0.05)
-        else:
-            fail("enforce did not bind its queue within 5 s")
+        enforcer = lab.start(A, [SEALSCOPE, "policy", "enforce", "--rules", rules, "--queue", str(QUEUE), "--duration",
+                                 "150", "--report-json", report, "--flows", flows],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lab.wait_bound(enforcer)
 
         rc, err, _ = play(tmp, "chat", CHAT)
         if rc != 0:
@@ -200,16 +166,7 @@ def main():
               f"{calls['before_verdict']['packets']} passed before the verdict")
         return 0
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-        run("ip", "netns", "del", A, check=False)
-        run("ip", "netns", "del", B, check=False)
+        lab.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -1,6 +1,5 @@
 #include "analyze/analyzer.hpp"
 
-#include <time.h>
 #include <unistd.h>
 #include <pcap/dlt.h>
 #include <xxhash.h>
@@ -335,13 +334,6 @@ namespace {
 /// Live capture: how often the workers are told the time, and how far behind the wall clock that time is.
 constexpr auto kTickEvery = std::chrono::milliseconds(250);
 constexpr TimestampUs kTickSlackUs = 1000000;
-
-/// Microseconds since the epoch, the clock libpcap stamps live packets with.
-TimestampUs wall_clock_us() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<TimestampUs>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-}
 }  // namespace
 
 bool Analyzer::run_live() {
@@ -425,7 +417,6 @@ bool Analyzer::run_queue() {
   if (!queue_) queue_ = capture::NfQueue::open(*opts_.queue);
   capture::NfQueue& q = *queue_;
   summary_.inputs.push_back(q.name());
-  summary_.live = true;
   stats::QueueTotals totals;
   totals.name = q.name();
   totals.fail_open = opts_.queue->fail_open;

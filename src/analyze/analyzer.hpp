@@ -45,17 +45,6 @@ bool private_side(const IpAddr& a);
 /// the unordered address pair.
 uint64_t shard_hash(const decode::Packet& p);
 
-/// Inline mode's verdict (policy enforce): armed before the worker processes a packet, asked after it.
-class Gate {
- public:
-  virtual ~Gate() = default;
-  /// A new packet: nothing decided yet.
-  virtual void arm() = 0;
-  /// Whether the packet just processed is to be dropped (false when no flow took it, e.g. a later fragment
-  /// held for its first fragment).
-  virtual bool drop() const = 0;
-};
-
 /// Serialises records from several worker threads into one sink.
 class LockedSink : public stats::RecordSink {
  public:

@@ -24,6 +24,17 @@ class PacketObserver {
   virtual void on_unattributed(const decode::Packet& p) { (void)p; }
 };
 
+/// Inline mode's verdict (policy enforce): armed before the worker processes a packet, asked after it.
+class Gate {
+ public:
+  virtual ~Gate() = default;
+  /// A new packet: nothing decided yet.
+  virtual void arm() = 0;
+  /// Whether the packet just processed is to be dropped (false when no flow took it, e.g. a later fragment
+  /// held for its first fragment).
+  virtual bool drop() const = 0;
+};
+
 /// Everything that shapes a run of the pipeline after decoding.
 struct PipelineOptions {
   flow::FlowTableOptions table;

@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <libnetfilter_queue/libnetfilter_queue.h>
 #include <linux/netfilter.h>
@@ -24,12 +23,6 @@ namespace {
 constexpr size_t kBufBytes = 128u << 10;
 /// The socket's receive buffer: room for a burst while verdicts are being made.
 constexpr unsigned kSocketBytes = 8u << 20;
-
-TimestampUs wall_us() {
-  timespec t{};
-  clock_gettime(CLOCK_REALTIME, &t);
-  return static_cast<TimestampUs>(t.tv_sec) * 1000000 + static_cast<TimestampUs>(t.tv_nsec / 1000);
-}
 }  // namespace
 
 std::unique_ptr<NfQueue> NfQueue::open(const Options& o) {
@@ -72,7 +65,7 @@ int NfQueue::on_packet(nfq_q_handle* qh, nfgenmsg*, nfq_data* nfa, void* data) {
   unsigned char* payload = nullptr;
   const int len = nfq_get_payload(nfa, &payload);
   RawPacket p;
-  p.ts = wall_us();
+  p.ts = wall_clock_us();
   p.data = payload;
   p.caplen = len > 0 ? static_cast<uint32_t>(len) : 0;
   p.wirelen = p.caplen;  // the whole packet is copied (NFQNL_COPY_PACKET, 64 KiB: an IP packet's limit)

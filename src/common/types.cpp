@@ -70,4 +70,10 @@ std::string format_rfc3339_us(TimestampUs ts) {
   return out;
 }
 
+TimestampUs wall_clock_us() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<TimestampUs>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
 }  // namespace sealscope

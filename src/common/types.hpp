@@ -40,5 +40,8 @@ std::string human_bytes(uint64_t b);
 
 /// RFC 3339 UTC with microseconds, e.g. 2024-03-01T12:00:00.000123Z.
 std::string format_rfc3339_us(TimestampUs ts);
+/// Microseconds since the epoch by the wall clock (CLOCK_REALTIME): what libpcap stamps live packets with,
+/// and what a netfilter queue's packets are stamped with when read.
+TimestampUs wall_clock_us();
 
 }  // namespace sealscope

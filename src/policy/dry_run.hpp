@@ -6,7 +6,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "analyze/analyzer.hpp"
 #include "analyze/worker.hpp"
 #include "eval/eval.hpp"
 #include "policy/decider.hpp"

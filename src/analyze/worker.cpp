@@ -168,6 +168,7 @@ void Worker::process(const decode::Packet& p) {
   const Dir d = a_is_src == f->a_is_initiator ? flow::kUp : flow::kDown;
   account(*f, p.ts, p.ip_len, p.payload_len, d, p.l4_proto == 6 ? p.tcp_flags : 0);
 
+  uint32_t held_counted = 0;
   if (p.fragmented) {
     uint64_t displaced = 0;
     bool fresh = false;
@@ -181,6 +182,7 @@ void Worker::process(const decode::Packet& p) {
       account(*f, q.ts, q.ip_len, q.payload_len, d, 0);
       ++fragments_attributed_;
     }
+    held_counted = e->npending;
     e->npending = 0;
   }
 
@@ -190,7 +192,10 @@ void Worker::process(const decode::Packet& p) {
   } else {
     engine_unlink(*f);
   }
-  for (PacketObserver* o : observers_) o->on_packet(*f, p, d, cls_);
+  for (PacketObserver* o : observers_) {
+    if (held_counted > 0) o->on_held_counted(*f, p, d, held_counted, cls_);
+    o->on_packet(*f, p, d, cls_);
+  }
 
   if (p.l4_proto == 6) {
     if (p.tcp_flags & decode::tcp_flag::RST) {
@@ -209,7 +214,7 @@ void Worker::process_later_fragment(const decode::Packet& p) {
     flow::Flow* f = table_.find(e->flow);
     if (f == nullptr) {
       anomalies_.add(decode::Anomaly::FragmentOrphan);
-      for (PacketObserver* o : observers_) o->on_unattributed(p);
+      for (PacketObserver* o : observers_) o->on_unattributed(p, false);
       return;
     }
     const Dir d = p.src == f->initiator() ? flow::kUp : flow::kDown;
@@ -225,12 +230,13 @@ void Worker::process_later_fragment(const decode::Packet& p) {
     for (uint64_t i = 0; i < displaced; ++i) anomalies_.add(decode::Anomaly::FragmentOrphan);
     if (fresh) anomalies_.add(decode::Anomaly::FragmentTableFull);
   }
-  if (e->npending < flow::FragmentTable::kMaxPending) {
+  const bool held = e->npending < flow::FragmentTable::kMaxPending;
+  if (held) {
     e->pending[e->npending++] = {p.ts, p.ip_len, p.payload_len};
   } else {
     anomalies_.add(decode::Anomaly::FragmentOrphan);
   }
-  for (PacketObserver* o : observers_) o->on_unattributed(p);
+  for (PacketObserver* o : observers_) o->on_unattributed(p, held);
 }
 
 void Worker::emit_active(flow::Flow& f) {

@@ -17,11 +17,20 @@ class PacketObserver {
   virtual ~PacketObserver() = default;
   virtual void on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d,
                          const classify::Classifier& cls) = 0;
-  /// A later fragment that reaches no flow when it arrives: held until its first fragment comes (it is
-  /// counted into that flow then, without another on_packet), or orphaned (its first fragment never came,
-  /// or its flow has ended). Its bytes pass here only, so an observer that must see every payload byte
-  /// (the audit's canary search) looks at them here.
-  virtual void on_unattributed(const decode::Packet& p) { (void)p; }
+  /// A later fragment that reaches no flow when it arrives. `held`: the worker holds it for its first
+  /// fragment (at most FragmentTable::kMaxPending per datagram, for the table's timeout), and counts it into
+  /// that flow when the first comes (see on_held_counted; no on_packet for it). Otherwise it is orphaned at
+  /// once (its flow has ended, or its datagram already has kMaxPending held). Either way its bytes pass here
+  /// only, so an observer that must see every payload byte (the audit's canary search) looks at them here.
+  virtual void on_unattributed(const decode::Packet& p, bool held) { (void)p, (void)held; }
+  /// Right before on_packet for a first fragment: the worker has counted into f the last `n` fragments of
+  /// that datagram it held (n > 0), with the first fragment and before classifying it. Held fragments it
+  /// does not count here it has let go (timed out, or displaced from a full fragment table; the summary
+  /// counts them as fragment_orphan).
+  virtual void on_held_counted(const flow::Flow& f, const decode::Packet& first, flow::Dir d, uint32_t n,
+                               const classify::Classifier& cls) {
+    (void)f, (void)first, (void)d, (void)n, (void)cls;
+  }
 };
 
 /// Inline mode's verdict (policy enforce): armed before the worker processes a packet, asked after it.

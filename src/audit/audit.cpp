@@ -193,7 +193,7 @@ void Auditor::on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir 
   if (p.fragmented) fragment(p, &f, d);
 }
 
-void Auditor::on_unattributed(const decode::Packet& p) {
+void Auditor::on_unattributed(const decode::Packet& p, bool /*held*/) {
   advance(p);
   ++fragments_no_flow_;
   if (p.payload_caplen > 0) {

@@ -80,7 +80,7 @@ class Auditor : public analyze::PacketObserver, public stats::RecordSink {
   void write(const stats::FlowRecord& r) override;
   /// Later fragments no flow had when they came (held for their first fragment, or orphaned): their
   /// payload is searched here, packet by packet, and they go to the datagram reassembly like any fragment.
-  void on_unattributed(const decode::Packet& p) override;
+  void on_unattributed(const decode::Packet& p, bool held) override;
 
   bool pass() const { return hits_total_ == 0 && failing_flows_ == 0; }
   const std::vector<Hit>& hits() const { return hits_; }

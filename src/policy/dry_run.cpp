@@ -200,39 +200,74 @@ bool DryRun::take_verdict(FlowState& st, const flow::Flow& f, const classify::Cl
   return st.decided;
 }
 
-void DryRun::on_unattributed(const decode::Packet& p) {
-  if (held_count_ >= kMaxHeld) return;  // more than the worker holds: it has let go of some (fragment_orphan)
-  ++held_count_;
-  Held& h = held_[flow::FragmentTable::DatagramKey::of(p)].emplace_back();
-  const uint32_t n = PcapOut::header_bytes(p);
-  h.head.assign(p.frame, p.frame + n);
-  h.p = p;
-  h.p.frame = h.head.data();
-  h.p.frame_caplen = n;
-  h.p.l3 = p.l3 != nullptr && p.l3 >= p.frame && p.l3 <= p.frame + n ? h.head.data() + (p.l3 - p.frame) : nullptr;
-  h.p.payload = h.head.data() + n;  // where the payload began; none of it is kept
-  h.p.payload_caplen = 0;
+void DryRun::on_unattributed(const decode::Packet& p, bool held) {
+  latest_ts_ = std::max(latest_ts_, p.ts);
+  if (held) {
+    const uint64_t serial = held_serial_++;
+    held_by_datagram_[flow::FragmentTable::DatagramKey::of(p)].push_back(serial);
+    Held& h = held_[serial];
+    const uint32_t n = PcapOut::header_bytes(p);
+    h.head.assign(p.frame, p.frame + n);
+    h.p = p;
+    h.p.frame = h.head.data();
+    h.p.frame_caplen = n;
+    h.p.l3 = p.l3 != nullptr && p.l3 >= p.frame && p.l3 <= p.frame + n ? h.head.data() + (p.l3 - p.frame) : nullptr;
+    h.p.payload = h.head.data() + n;  // where the payload began; none of it is kept
+    h.p.payload_caplen = 0;
+    h.held_at = latest_ts_;
+  }
+  let_go_of_old();
+}
+
+void DryRun::on_held_counted(const flow::Flow& f, const decode::Packet& first, flow::Dir d, uint32_t n,
+                             const classify::Classifier& cls) {
+  const auto it = held_by_datagram_.find(flow::FragmentTable::DatagramKey::of(first));
+  if (it == held_by_datagram_.end()) return;
+  // The worker's held fragments of this datagram are the last n that came; any before them belong to an
+  // earlier entry of the same datagram identity that the worker let go.
+  const std::vector<uint64_t>& serials = it->second;
+  const size_t from = serials.size() > n ? serials.size() - n : 0;
+  for (size_t i = 0; i < serials.size(); ++i) {
+    const auto h = held_.find(serials[i]);
+    if (h == held_.end()) continue;
+    // At its own time, with the first fragment and before it is classified, as the record counts it: the
+    // verdict the first fragment may bring comes after them.
+    if (i >= from) packet(f, h->second.p, d, cls, true);
+    held_.erase(h);
+  }
+  held_by_datagram_.erase(it);
+}
+
+void DryRun::let_go_of_old() {
+  while (!held_.empty()) {
+    const auto oldest = held_.begin();
+    if (held_.size() <= kMaxHeld && latest_ts_ - oldest->second.held_at < kLetGoUs) break;
+    const auto it = held_by_datagram_.find(flow::FragmentTable::DatagramKey::of(oldest->second.p));
+    if (it != held_by_datagram_.end()) {
+      std::erase(it->second, oldest->first);
+      if (it->second.empty()) held_by_datagram_.erase(it);
+    }
+    held_.erase(oldest);
+  }
 }
 
 void DryRun::on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d,
                        const classify::Classifier& cls) {
+  latest_ts_ = std::max(latest_ts_, p.ts);
   gate_drop_ = packet(f, p, d, cls);
-  if (held_.empty() || !p.fragmented || p.later_fragment) return;
-  // A first fragment: the worker has just counted into this flow the later fragments it held for it.
-  const auto it = held_.find(flow::FragmentTable::DatagramKey::of(p));
-  if (it == held_.end()) return;
-  std::vector<Held>& held = it->second;
-  const auto stale = [&](const Held& h) { return p.ts - h.p.ts >= kHeldForUs; };  // the worker let them go
-  for (const Held& h : held) {
-    if (!stale(h)) packet(f, h.p, d, cls);  // at its own time, as the flow record counts it
-  }
-  held_count_ -= std::erase_if(held, [&](const Held& h) { return !stale(h); });
-  if (held.empty()) held_.erase(it);
 }
 
-bool DryRun::packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d, const classify::Classifier& cls) {
+bool DryRun::packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d, const classify::Classifier& cls,
+                    bool held) {
   FlowState& st = state_for(f, p.ts);
   const uint32_t bytes = p.ip_len;
+  if (!st.decided && f.cls.final && f.cls.after_packets < f.packets[0] + f.packets[1]) {
+    // The verdict came between packets (nDPI given up on a flow gone quiet): at the last packet nDPI saw,
+    // as the record's classified_after says; this packet is after it.
+    take_verdict(st, f, cls);
+    decide(st, f.first_seen + f.cls.after_us);
+    st.refining = f.cls.extra_dissection || classify::Detectors::wants(f);
+  }
   if (!st.decided) {
     if (wants_sni_ && st.server_name.empty() && d == flow::kUp && p.payload != nullptr) {
       // The name a middlebox would read (metadata), for server_name rules: the TLS ClientHello's SNI or
@@ -248,7 +283,7 @@ bool DryRun::packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d, c
     st.pre.add(bytes);
     count(st, -1, bytes, true, false, false);
     if (pass_) pass_->write(p);
-    if (f.cls.final) {
+    if (f.cls.final && !held) {
       // The verdict: its strings and the flow's candidate rules.
       take_verdict(st, f, cls);
       decide(st, p.ts);
@@ -256,7 +291,7 @@ bool DryRun::packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d, c
     }
     return false;
   }
-  if (st.refining) {
+  if (st.refining && !held) {
     // nDPI's extra dissection or sealscope's detectors may still revise the label (TLS.Azure -> TLS.Teams,
     // STUN -> STUN.SignalVoip): the rules follow the label the classifier gives at this packet.
     if (take_verdict(st, f, cls)) decide(st, p.ts);
@@ -265,7 +300,9 @@ bool DryRun::packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d, c
   const int rule = decider_.acting(st.cand, p.ts);
   const Action& a = p_.rule_action(rule);
   bool dropped = false, throttled = false;
-  if (a.kind == ActionKind::Block) {
+  if (held) {
+    // passed when it came
+  } else if (a.kind == ActionKind::Block) {
     dropped = true;
   } else if (a.kind == ActionKind::Throttle) {
     if (st.bucket_rate != a.kbit_s) {

@@ -76,9 +76,12 @@ class DryRun : public analyze::PacketObserver, public stats::RecordSink, public 
 
   void on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d,
                  const classify::Classifier& cls) override;
-  /// A later fragment the worker holds for its first fragment (or never attributes): its headers are kept,
-  /// and it is counted into its flow, and written to a pcap, right after that first fragment.
-  void on_unattributed(const decode::Packet& p) override;
+  /// A later fragment the worker holds for its first fragment: its headers are kept, and it is counted into
+  /// its flow, and written to a pcap, when the worker counts it (on_held_counted). Orphans are left out, as
+  /// the records leave them out.
+  void on_unattributed(const decode::Packet& p, bool held) override;
+  void on_held_counted(const flow::Flow& f, const decode::Packet& first, flow::Dir d, uint32_t n,
+                       const classify::Classifier& cls) override;
   void write(const stats::FlowRecord& r) override;
   void arm() override { gate_drop_ = false; }
   bool drop() const override { return gate_drop_; }
@@ -105,21 +108,33 @@ class DryRun : public analyze::PacketObserver, public stats::RecordSink, public 
   bool take_verdict(FlowState& st, const flow::Flow& f, const classify::Classifier& cls);
   Tally& rule_tally(int rule) { return rules_[rule < 0 ? rules_.size() - 1 : static_cast<size_t>(rule)]; }
   void count(FlowState& st, int rule, uint32_t bytes, bool before, bool dropped, bool throttled);
-  /// Counts one packet of the flow; true when the rules drop it.
-  bool packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d, const classify::Classifier& cls);
+  /// Counts one packet of the flow; true when the rules drop it. A `held` later fragment (counted with its
+  /// first fragment, before that is classified) never brings the verdict, and passes: it passed when it
+  /// came, as no flow can be told from a later fragment (inline, the worker's gate let it through).
+  bool packet(const flow::Flow& f, const decode::Packet& p, flow::Dir d, const classify::Classifier& cls,
+              bool held = false);
 
   /// A held later fragment: its decoded facts, with `frame` pointing at a copy of its headers (never payload).
   struct Held {
     decode::Packet p;
     std::vector<uint8_t> head;
+    TimestampUs held_at;  ///< the latest packet time seen when it came
   };
-  /// As many as the worker can hold at once: every entry of its fragment table with kMaxPending fragments.
+  /// At most as many as the worker can hold at once (every entry of its fragment table with kMaxPending).
   static constexpr size_t kMaxHeld = size_t{flow::FragmentTable::kDefaultSets} * flow::FragmentTable::kWays *
                                      flow::FragmentTable::kMaxPending;
-  static constexpr TimestampUs kHeldForUs = TimestampUs{flow::FragmentTable::kDefaultTimeoutS} * 1000000;
-  /// By datagram; fragments never attributed stay here to the end, as the records leave them out.
-  std::map<flow::FragmentTable::DatagramKey, std::vector<Held>> held_;
-  size_t held_count_ = 0;
+  /// Let go once the latest packet time is this far past held_at: twice the worker's fragment timeout, as
+  /// the worker's clock may run ahead of the packets this observer sees (never too early, so nothing the
+  /// worker still counts is missing here).
+  static constexpr TimestampUs kLetGoUs = 2 * TimestampUs{flow::FragmentTable::kDefaultTimeoutS} * 1000000;
+  /// Lets go of the oldest held fragments while they are past kLetGoUs or more than kMaxHeld.
+  void let_go_of_old();
+  /// In arrival order (by serial), and each datagram's serials in arrival order: the worker counts the last
+  /// n it holds, and the ones it never counts (orphans) go after kLetGoUs, so a long run holds a bounded set.
+  std::map<uint64_t, Held> held_;
+  std::map<flow::FragmentTable::DatagramKey, std::vector<uint64_t>> held_by_datagram_;
+  uint64_t held_serial_ = 0;
+  TimestampUs latest_ts_ = 0;
 
   const Policy& p_;
   Decider decider_;

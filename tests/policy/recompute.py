@@ -9,6 +9,9 @@ is what the rules do with a verdict, not the verdict), and the rules are applied
 sealscope(1) POLICY describe them:
 
 * a flow's packets up to and including its `classified_after.packets`-th pass (before the verdict);
+* a later fragment that came before its first fragment is counted with that first one (just before it), at
+  most MAX_PENDING per datagram and within FRAG_TIMEOUT_US, and passes whatever the rules say: no flow can be
+  told from it when it comes;
 * afterwards the first rule whose conditions hold acts, its window read at each packet's capture time in its
   zone (python's zoneinfo over the same system tzdata), block drops, throttle is a token bucket per flow
   (kbit/s, one second deep, full at the first packet it sees), allow and log pass;
@@ -39,6 +42,11 @@ from zoneinfo import ZoneInfo
 import yaml
 
 # ------------------------------------------------------------------------------------------- capture reading
+
+# How the worker holds later fragments that come before their first (src/flow/fragments.hpp): at most
+# MAX_PENDING per datagram, let go FRAG_TIMEOUT_US after the first of them came.
+MAX_PENDING = 4
+FRAG_TIMEOUT_US = 30 * 1000000
 
 
 def frames(path):
@@ -511,8 +519,17 @@ def recompute(bin_, rules_path, captures, labels=None, extra=()):
             if p.later_frag:
                 r = frags.get(p.frag_key)
                 if r is None:
-                    # Before its first fragment: held, and counted into the flow right after that first one.
-                    held.setdefault(p.frag_key, []).append((ts, p))
+                    # Before its first fragment: held (at most MAX_PENDING per datagram, for FRAG_TIMEOUT_US
+                    # after the first of them came), and counted into the flow right after that first one.
+                    h = held.get(p.frag_key)
+                    if h is None or ts - h[0][0] >= FRAG_TIMEOUT_US:
+                        if h is not None:
+                            unparsed += len(h)  # timed out: let go
+                        h = held[p.frag_key] = []
+                    if len(h) < MAX_PENDING:
+                        h.append((ts, p))
+                    else:
+                        unparsed += 1  # orphaned at once
                     continue
             else:
                 has_ports = p.l4 in (6, 17, 132)
@@ -529,10 +546,16 @@ def recompute(bin_, rules_path, captures, labels=None, extra=()):
                     frags[p.frag_key] = r
             up = str(p.src) == str(ipaddress.ip_address(r["src_ip"])) and (
                 p.later_frag or r["src_port"] is None or p.sport == r["src_port"])
-            r["_pk"].append((ts, p.ip_len, up, p.tunnel))
             if p.first_frag and p.frag_key in held:
-                for hts, hp in held.pop(p.frag_key):
-                    r["_pk"].append((hts, hp.ip_len, up, hp.tunnel))
+                h = held.pop(p.frag_key)
+                if ts - h[0][0] < FRAG_TIMEOUT_US:
+                    # Counted with the first fragment, before it is classified; they passed when they came
+                    # (no flow can be told from a later fragment), whatever the rules say.
+                    for hts, hp in h:
+                        r["_pk"].append((hts, hp.ip_len, up, hp.tunnel, True))
+                else:
+                    unparsed += len(h)
+            r["_pk"].append((ts, p.ip_len, up, p.tunnel, False))
     unparsed += sum(len(v) for v in held.values())  # fragments whose first never came
     if unparsed:
         notes.append(f"{unparsed} frame(s) not put into a flow by this reader")
@@ -581,14 +604,14 @@ def recompute(bin_, rules_path, captures, labels=None, extra=()):
         any_drop = False
         bucket, bucket_rate = None, None
         verdict_rule = None
-        for i, (ts, nbytes, _, _) in enumerate(pk):
+        for i, (ts, nbytes, _, _, passed_unjudged) in enumerate(pk):
             before = i < k
             dropped = throttled = False
             if before:
                 rule = None
             else:
                 rule = rules.acting(flow, regions, ts)
-                kind, rate = rules.action(rule)
+                kind, rate = rules.action(rule) if not passed_unjudged else ("allow", None)
                 if kind == "block":
                     dropped = True
                 elif kind == "throttle":
@@ -608,7 +631,7 @@ def recompute(bin_, rules_path, captures, labels=None, extra=()):
             verdict_rule = rules.acting(flow, regions, r["_last"])
         pre = pk[:k]
         t = per_rule[verdict_rule]
-        for _, nbytes, _, _ in pre:
+        for _, nbytes, _, _, _ in pre:
             count(t, nbytes, True, False, False)
         touched.setdefault(verdict_rule, False)
         for rule, dropped in touched.items():

@@ -399,6 +399,43 @@ TEST_CASE("worker: orphan fragments are counted at finish()", "[worker][frag]") 
   CHECK(out.recs.empty());
 }
 
+TEST_CASE("worker: observers are told which later fragments it holds and how many it counts", "[worker][frag]") {
+  // The policy dry run keeps its own copies of held fragments and must count exactly the ones the flow
+  // record counts: at most kMaxPending per datagram, and none once the fragment table has let them go.
+  struct Watch : analyze::PacketObserver {
+    std::vector<std::string> calls;
+    void on_packet(const flow::Flow& f, const decode::Packet& p, flow::Dir, const classify::Classifier&) override {
+      calls.push_back("packet " + std::to_string(p.later_fragment) + " " + std::to_string(f.packets[0]));
+    }
+    void on_unattributed(const decode::Packet&, bool held) override {
+      calls.push_back(held ? "held" : "orphan");
+    }
+    void on_held_counted(const flow::Flow& f, const decode::Packet& first, flow::Dir, uint32_t n,
+                         const classify::Classifier&) override {
+      calls.push_back("counted " + std::to_string(n) + " of " + std::to_string(first.frag_id) + " " +
+                      std::to_string(f.packets[0]));
+    }
+  } watch;
+  Capture out;
+  analyze::Worker w(opts(), out, 1);
+  w.add_observer(&watch);
+  Feeder feed{w};
+  const auto a = three_fragments(7);
+  for (int i = 0; i < 6; ++i) feed(a[1 + i % 2], kT0 + i * kMs);  // six later fragments before the first
+  feed(a[0], kT0 + 6 * kMs);
+  feed(a[2], kT0 + 7 * kMs);  // the datagram has its first: counted straight away
+  const auto b = three_fragments(8);
+  feed(b[2], kT0 + 1 * kSec);
+  feed(b[0], kT0 + 32 * kSec);  // more than the fragment table's 30 s later: b[2] was let go
+  CHECK(watch.calls == std::vector<std::string>{"held", "held", "held", "held", "orphan", "orphan",
+                                                "counted 4 of 7 5", "packet 0 5", "packet 1 6", "held",
+                                                "packet 0 7"});
+  w.finish();
+  CHECK(w.anomalies().get(decode::Anomaly::FragmentOrphan) == 2 + 1);
+  REQUIRE(out.recs.size() == 1);
+  CHECK(out.recs[0].packets[0] == 7);
+}
+
 TEST_CASE("worker: VLAN and GTP-U tunnel reach the flow record", "[worker]") {
   Capture out;
   analyze::Worker w(opts(), out, 1);

@@ -22,6 +22,11 @@ void Client::connect(bool do_register) {
     disconnect();
     try {
         auto fd = wire::tcp_connect(cfg_.relay_host, cfg_.chat_port);
+        {
+            const wire::Endpoint reached = wire::peer_endpoint(fd.get());
+            std::lock_guard lock(mutex_);
+            relay_endpoint_ = reached;
+        }
         chat_ = std::make_unique<wire::SecureChannel>(wire::SecureChannel::connect(
             std::move(fd), wire::Channel::chat, account_.noise_key(), 10000, cfg_.null_cipher));
     } catch (const wire::WireError& e) {
@@ -273,7 +278,13 @@ std::optional<Event> Client::wait_event(int timeout_ms, const std::function<bool
     }
 }
 
-std::string Client::relay_address() const { return cfg_.relay_host + ":" + std::to_string(cfg_.chat_port); }
+std::string Client::relay_address() const { return wire::host_port(cfg_.relay_host, cfg_.chat_port); }
+
+wire::Endpoint Client::relay_endpoint() const {
+    std::lock_guard lock(mutex_);
+    if (!relay_endpoint_) throw ClientError("relay " + relay_address() + ": not connected");
+    return *relay_endpoint_;
+}
 
 void Client::check_connected() const {
     if (running_) return;
@@ -324,8 +335,7 @@ wire::SecureChannel Client::open_blob_channel() {
             return wire::SecureChannel::connect(std::move(fd), wire::Channel::blob, account_.noise_key(), 10000,
                                                 cfg_.null_cipher);
         } catch (const wire::WireError& e) {
-            throw ClientError("blob store " + cfg_.relay_host + ":" + std::to_string(cfg_.blob_port) + ": " +
-                              e.what());
+            throw ClientError("blob store " + wire::host_port(cfg_.relay_host, cfg_.blob_port) + ": " + e.what());
         }
     }();
     ch.send_json({{"t", "login"}, {"id", 1}, {"user", account_.user()}});

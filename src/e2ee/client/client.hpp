@@ -67,8 +67,11 @@ public:
     bool connected() const { return running_; }
     /// Throws ClientError naming the relay address and the reason if the chat connection was lost.
     void check_connected() const;
-    /// "host:port" of the relay's chat service, for messages.
+    /// "host:port" (or "[ipv6]:port") of the relay's chat service, for messages.
     std::string relay_address() const;
+    /// The relay's address the chat connection reached (a call's media goes there); throws ClientError
+    /// when there has been no connection.
+    wire::Endpoint relay_endpoint() const;
 
     /// Encrypt `body` for `peer` (starting a session if needed) and wait until the relay stored it.
     std::int64_t send(const std::string& peer, const nlohmann::json& body, bool sealed = false);
@@ -118,6 +121,7 @@ private:
     Account account_;
     std::mutex account_mutex_;
     std::unique_ptr<wire::SecureChannel> chat_;
+    std::optional<wire::Endpoint> relay_endpoint_;  ///< guarded by mutex_
     std::thread reader_;
     std::atomic<bool> running_{false};
     std::atomic<std::int64_t> next_id_{1};

@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
     try {
         po::options_description opts("options");
         opts.add_options()("help,h", "show this help")
-            ("relay,r", po::value<std::string>()->default_value("127.0.0.1:5443"), "relay chat address host:port")
+            ("relay,r", po::value<std::string>()->default_value("127.0.0.1:5443"), "relay chat address host:port ([ipv6]:port)")
             ("blob-port", po::value<std::uint16_t>(),
              "relay blob-store port (default chat port + 1; for a scenario, overrides its blob_port)")
             ("state,s", po::value<std::string>()->default_value("sealchat-state.json"), "account state file")

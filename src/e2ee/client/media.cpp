@@ -130,8 +130,9 @@ CallStats run_call(const CallParams& p) {
     CallStats st;
     Srtp tx(p.srtp_key, true, p.null_cipher);
     Srtp rx(p.srtp_key, false, p.null_cipher);
-    auto sock = wire::udp_bind("0.0.0.0", 0);
-    const sockaddr_in relay = wire::resolve_ipv4(p.relay_host, p.udp_port);  // the chat connection's lookup
+    if (p.relay.len == 0) throw std::runtime_error("no relay address for the call's media");
+    const wire::Endpoint relay = p.relay.with_port(p.udp_port);
+    auto sock = wire::udp_socket_for(relay);
 
     int err = 0;
     OpusEncoder* enc = opus_encoder_create(kRate, 1, OPUS_APPLICATION_VOIP, &err);
@@ -154,8 +155,7 @@ CallStats run_call(const CallParams& p) {
         std::copy(p.token.begin(), p.token.end(), out.begin() + 4);
         std::copy(data, data + len, out.begin() + wire::kMediaHeader);
         std::lock_guard lock(send_mutex);
-        ::sendto(sock.get(), out.data(), wire::kMediaHeader + len, 0, reinterpret_cast<const sockaddr*>(&relay),
-                 sizeof relay);
+        ::sendto(sock.get(), out.data(), wire::kMediaHeader + len, 0, relay.sa(), relay.len);
     };
     // Bind this leg at the relay before media starts.
     for (int i = 0; i < 3; ++i) send_pkt(wire::MediaType::bind, nullptr, 0);

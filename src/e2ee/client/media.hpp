@@ -1,6 +1,7 @@
 #pragma once
 
 #include "crypto/primitives.hpp"
+#include "wire/socket.hpp"
 
 #include <array>
 #include <cstdint>
@@ -10,8 +11,8 @@ namespace sealscope::e2ee::client {
 
 /// Everything one side needs to run the media of a call through the relay.
 struct CallParams {
-    std::string relay_host = "127.0.0.1";
-    std::uint16_t udp_port = 0;
+    wire::Endpoint relay;       ///< the relay's address the chat connection reached (Client::relay_endpoint)
+    std::uint16_t udp_port = 0; ///< the relay's media port there
     std::array<std::uint8_t, 16> token{};
     int leg = 0;               ///< 0 = caller, 1 = callee
     crypto::Bytes srtp_key;    ///< 30-byte SRTP master key || salt, exchanged end to end

@@ -28,11 +28,11 @@ CallStats place_call(Client& c, const std::string& peer, double seconds, bool vi
     if (!valid_call_seconds(seconds))
         throw ClientError(fmt::format("a call lasts more than 0 and at most {} seconds, not {}", kMaxCallSeconds,
                                       seconds));
-    wire::resolve_ipv4(c.config().relay_host, 0);  // the media goes there: fail before the offer if it cannot
+    const wire::Endpoint relay = c.relay_endpoint();  // the media goes there: fail before the offer if unknown
     const json tok = c.request({{"t", "call_alloc"}});
     const std::string call_id = crypto::to_hex(crypto::random_bytes(8));
     CallParams p;
-    p.relay_host = c.config().relay_host;
+    p.relay = relay;
     p.udp_port = wire::json_int<std::uint16_t>(tok.at("udp_port"));
     const crypto::Bytes token = crypto::from_hex(tok.at("token").get<std::string>());
     if (token.size() != p.token.size()) throw ClientError("relay sent a malformed call token");
@@ -70,7 +70,7 @@ CallStats place_call(Client& c, const std::string& peer, double seconds, bool vi
 CallStats answer_call(Client& c, const Event& offer) {
     const json& o = offer.body;
     CallParams p;
-    p.relay_host = c.config().relay_host;
+    p.relay = c.relay_endpoint();
     p.udp_port = wire::json_int<std::uint16_t>(o.at("udp_port"));
     const crypto::Bytes token = crypto::from_hex(o.at("token").get<std::string>());
     if (token.size() != p.token.size()) throw ClientError("malformed call offer");

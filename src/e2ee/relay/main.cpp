@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
         po::options_description opts("sealrelay options");
         opts.add_options()("help,h", "show this help")
             ("config,c", po::value<std::string>(), "YAML configuration file")
-            ("listen", po::value<std::string>(), "address to listen on (default 127.0.0.1)")
+            ("listen", po::value<std::string>(), "IPv4 or IPv6 address to listen on (default 127.0.0.1; :: = both)")
             ("chat-port", po::value<std::uint16_t>(), "TCP port of the chat service (default 5443, 0 = any)")
             ("blob-port", po::value<std::uint16_t>(), "TCP port of the blob store (default 5444, 0 = any)")
             ("media-port", po::value<std::uint16_t>(), "UDP port of the media relay (default 5445, 0 = any)")

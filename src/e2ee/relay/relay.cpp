@@ -737,9 +737,9 @@ void Relay::media_loop() {
             }
         }
         if (pr <= 0) continue;
-        sockaddr_in from{};
-        socklen_t flen = sizeof from;
-        const ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &flen);
+        wire::Endpoint from;
+        from.len = sizeof from.addr;
+        const ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), 0, from.sa(), &from.len);
         // Data plane: malformed or unauthenticated packets are counted and dropped, never thrown.
         if (n < static_cast<ssize_t>(wire::kMediaHeader) || buf[0] != wire::kMediaMagic || buf[2] > 1) {
             ++dropped;
@@ -748,7 +748,7 @@ void Relay::media_loop() {
         std::array<std::uint8_t, 16> token{};
         std::copy(buf.begin() + 4, buf.begin() + 20, token.begin());
         const int leg = buf[2];
-        std::optional<std::pair<std::uint32_t, std::uint16_t>> target;
+        std::optional<wire::Endpoint> target;
         {
             std::lock_guard lock(calls_mutex_);
             auto it = calls_.find(token);
@@ -757,9 +757,8 @@ void Relay::media_loop() {
                 continue;
             }
             Call& c = it->second;
-            const std::pair<std::uint32_t, std::uint16_t> addr{from.sin_addr.s_addr, from.sin_port};
-            if (!c.legs[static_cast<std::size_t>(leg)]) c.legs[static_cast<std::size_t>(leg)] = addr;
-            else if (*c.legs[static_cast<std::size_t>(leg)] != addr) {
+            if (!c.legs[static_cast<std::size_t>(leg)]) c.legs[static_cast<std::size_t>(leg)] = from;
+            else if (!(*c.legs[static_cast<std::size_t>(leg)] == from)) {
                 ++dropped;
                 continue;
             }
@@ -769,11 +768,7 @@ void Relay::media_loop() {
             if (target) ++c.forwarded;
         }
         if (!target) continue;
-        sockaddr_in to{};
-        to.sin_family = AF_INET;
-        to.sin_addr.s_addr = target->first;
-        to.sin_port = target->second;
-        ::sendto(fd, buf.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+        ::sendto(fd, buf.data(), static_cast<std::size_t>(n), 0, target->sa(), target->len);
     }
     log_.event("media_stop", fmt::format("dropped={}", dropped));
 }

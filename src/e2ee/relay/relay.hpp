@@ -82,7 +82,7 @@ private:
     struct Call {
         std::string user;  ///< who allocated it (max_calls_per_user)
         std::array<std::uint8_t, 16> token{};
-        std::array<std::optional<std::pair<std::uint32_t, std::uint16_t>>, 2> legs;  // ip (net order), port
+        std::array<std::optional<wire::Endpoint>, 2> legs;  ///< where each leg's media comes from
         std::int64_t last_ms = 0;
         std::uint64_t forwarded = 0;
     };

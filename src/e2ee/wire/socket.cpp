@@ -38,11 +38,22 @@ void Fd::shutdown() const {
 }
 
 std::pair<std::string, std::uint16_t> split_host_port(const std::string& s, std::uint16_t default_port) {
-    const auto colon = s.rfind(':');
-    const std::string host = s.substr(0, colon);
+    std::string host = s, rest;
+    if (!s.empty() && s[0] == '[') {
+        // RFC 3986's IP-literal: brackets around an IPv6 address, so its colons are not the port's.
+        const auto close = s.find(']');
+        if (close == std::string::npos) throw WireError("bad address '" + s + "': no ']' after the IPv6 address");
+        host = s.substr(1, close - 1);
+        rest = s.substr(close + 1);
+        if (!rest.empty() && rest[0] != ':')
+            throw WireError("bad address '" + s + "': only ':PORT' may follow ']'");
+    } else if (const auto colon = s.find(':'); colon != std::string::npos && s.find(':', colon + 1) == std::string::npos) {
+        host = s.substr(0, colon);
+        rest = s.substr(colon);
+    }  // else: no colon, or an IPv6 address without brackets (its last group is no port)
     if (host.empty()) throw WireError("bad address '" + s + "': no host");
-    if (colon == std::string::npos) return {s, default_port};
-    const std::string digits = s.substr(colon + 1);
+    if (rest.empty()) return {host, default_port};
+    const std::string digits = rest.substr(1);
     const bool numeric = !digits.empty() && digits.size() <= 5 &&
                          std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
     const long port = numeric ? std::stol(digits) : 0;
@@ -50,86 +61,151 @@ std::pair<std::string, std::uint16_t> split_host_port(const std::string& s, std:
     return {host, static_cast<std::uint16_t>(port)};
 }
 
-sockaddr_in resolve_ipv4(const std::string& host, std::uint16_t port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    if (inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) {
-        addrinfo hints{};
-        hints.ai_family = AF_INET;
-        addrinfo* res = nullptr;
-        const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
-        if (rc != 0 || !res)
-            throw WireError("cannot resolve " + host + (rc != 0 ? std::string(": ") + gai_strerror(rc) : ""));
-        a.sin_addr = reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr;
-        freeaddrinfo(res);
+std::string host_port(const std::string& host, std::uint16_t port) {
+    const bool ipv6 = host.find(':') != std::string::npos;
+    return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+bool Endpoint::operator==(const Endpoint& o) const {
+    if (family() != o.family()) return false;
+    if (family() == AF_INET) {
+        const auto& x = reinterpret_cast<const sockaddr_in&>(addr);
+        const auto& y = reinterpret_cast<const sockaddr_in&>(o.addr);
+        return x.sin_port == y.sin_port && x.sin_addr.s_addr == y.sin_addr.s_addr;
     }
-    return a;
+    if (family() == AF_INET6) {
+        const auto& x = reinterpret_cast<const sockaddr_in6&>(addr);
+        const auto& y = reinterpret_cast<const sockaddr_in6&>(o.addr);
+        return x.sin6_port == y.sin6_port && x.sin6_scope_id == y.sin6_scope_id &&
+               std::memcmp(&x.sin6_addr, &y.sin6_addr, sizeof x.sin6_addr) == 0;
+    }
+    return false;
+}
+
+std::string Endpoint::str() const {
+    char host[NI_MAXHOST] = {}, serv[NI_MAXSERV] = {};
+    if (len == 0 || ::getnameinfo(sa(), len, host, sizeof host, serv, sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        return "?";
+    return family() == AF_INET6 ? "[" + std::string(host) + "]:" + serv : std::string(host) + ":" + serv;
+}
+
+Endpoint Endpoint::with_port(std::uint16_t port) const {
+    Endpoint e = *this;
+    if (family() == AF_INET6) reinterpret_cast<sockaddr_in6&>(e.addr).sin6_port = htons(port);
+    else reinterpret_cast<sockaddr_in&>(e.addr).sin_port = htons(port);
+    return e;
+}
+
+std::vector<Endpoint> resolve(const std::string& host, std::uint16_t port) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;  // one entry per address (the protocol does not change the address)
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* res = nullptr;
+    const std::string service = std::to_string(port);
+    const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
+    if (rc != 0 || !res)
+        throw WireError("cannot resolve " + host + (rc != 0 ? std::string(": ") + gai_strerror(rc) : ""));
+    std::vector<Endpoint> out;
+    for (const addrinfo* ai = res; ai; ai = ai->ai_next) {
+        if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) || ai->ai_addrlen > sizeof(sockaddr_storage)) continue;
+        Endpoint e;
+        std::memcpy(&e.addr, ai->ai_addr, ai->ai_addrlen);
+        e.len = ai->ai_addrlen;
+        out.push_back(e);
+    }
+    ::freeaddrinfo(res);
+    if (out.empty()) throw WireError("cannot resolve " + host + ": no IPv4 or IPv6 address");
+    return out;
 }
 
 namespace {
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+/// One connect attempt; the reason it failed, or empty.
+std::string try_connect(int fd, const Endpoint& a, int timeout_ms) {
+    if (::connect(fd, a.sa(), a.len) == 0) return {};
+    if (errno != EINPROGRESS) return std::strerror(errno);
+    pollfd p{fd, POLLOUT, 0};
+    if (::poll(&p, 1, timeout_ms) != 1) return "timeout";
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    return err != 0 ? std::strerror(err) : std::string();
+}
 } // namespace
 
 Fd tcp_connect(const std::string& host, std::uint16_t port, int timeout_ms) {
-    const sockaddr_in a = resolve_ipv4(host, port);
-    Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (fd.get() < 0) throw WireError(errno_text("socket"));
-    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
-        if (errno != EINPROGRESS) throw WireError(errno_text("connect"));
-        pollfd p{fd.get(), POLLOUT, 0};
-        if (::poll(&p, 1, timeout_ms) != 1) throw WireError("connect: timeout");
-        int err = 0;
-        socklen_t len = sizeof err;
-        ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err != 0) throw WireError(std::string("connect: ") + std::strerror(err));
+    return tcp_connect(resolve(host, port), timeout_ms);
+}
+
+Fd tcp_connect(const std::vector<Endpoint>& to, int timeout_ms) {
+    std::string failures;
+    for (const Endpoint& a : to) {
+        Fd fd(::socket(a.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        if (fd.get() < 0) throw WireError(errno_text("socket"));
+        const std::string why = try_connect(fd.get(), a, timeout_ms);
+        if (!why.empty()) {
+            // One address: the caller names it; several: which failed how.
+            failures += (failures.empty() ? "" : ", ") + (to.size() == 1 ? why : a.str() + ": " + why);
+            continue;
+        }
+        const int flags = ::fcntl(fd.get(), F_GETFL);
+        ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
+        const int one = 1;
+        ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        return fd;
     }
-    const int flags = ::fcntl(fd.get(), F_GETFL);
-    ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
-    const int one = 1;
-    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
+    throw WireError("connect: " + (failures.empty() ? std::string("no address") : failures));
 }
 
 Fd tcp_listen(const std::string& host, std::uint16_t port) {
-    const sockaddr_in a = resolve_ipv4(host, port);
-    Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    const Endpoint a = resolve(host, port).front();
+    Fd fd(::socket(a.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (fd.get() < 0) throw WireError(errno_text("socket"));
     const int one = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+    if (::bind(fd.get(), a.sa(), a.len) != 0) {
         const int e = errno;  // the address in the message: "bind: Address already in use" does not say which
-        throw WireError("bind " + host + ":" + std::to_string(port) + "/tcp: " + std::strerror(e));
+        throw WireError("bind " + a.str() + "/tcp: " + std::strerror(e));
     }
     if (::listen(fd.get(), 128) != 0) throw WireError(errno_text("listen"));
     return fd;
 }
 
 Fd udp_bind(const std::string& host, std::uint16_t port) {
-    const sockaddr_in a = resolve_ipv4(host, port);
-    Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    const Endpoint a = resolve(host, port).front();
+    Fd fd(::socket(a.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (fd.get() < 0) throw WireError(errno_text("socket"));
-    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+    if (::bind(fd.get(), a.sa(), a.len) != 0) {
         const int e = errno;  // the address in the message: "bind: Address already in use" does not say which
-        throw WireError("bind " + host + ":" + std::to_string(port) + "/udp: " + std::strerror(e));
+        throw WireError("bind " + a.str() + "/udp: " + std::strerror(e));
     }
     return fd;
 }
 
+Fd udp_socket_for(const Endpoint& to) { return udp_bind(to.family() == AF_INET6 ? "::" : "0.0.0.0", 0); }
+
 std::uint16_t bound_port(int fd) {
-    sockaddr_in a{};
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    return ntohs(a.sin_port);
+    Endpoint a;
+    a.len = sizeof a.addr;
+    ::getsockname(fd, a.sa(), &a.len);
+    if (a.family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(a.addr).sin6_port);
+    return ntohs(reinterpret_cast<const sockaddr_in&>(a.addr).sin_port);
+}
+
+Endpoint peer_endpoint(int fd) {
+    Endpoint a;
+    a.len = sizeof a.addr;
+    if (::getpeername(fd, a.sa(), &a.len) != 0) throw WireError(errno_text("getpeername"));
+    return a;
 }
 
 std::string peer_name(int fd) {
-    sockaddr_in a{};
-    socklen_t len = sizeof a;
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return "?";
-    char buf[INET_ADDRSTRLEN] = {};
-    ::inet_ntop(AF_INET, &a.sin_addr, buf, sizeof buf);
-    return std::string(buf) + ":" + std::to_string(ntohs(a.sin_port));
+    Endpoint a;
+    a.len = sizeof a.addr;
+    if (::getpeername(fd, a.sa(), &a.len) != 0) return "?";
+    return a.str();
 }
 
 bool read_exact(int fd, std::uint8_t* buf, std::size_t n, int timeout_ms) {

@@ -6,11 +6,13 @@
 #include <nlohmann/json.hpp>
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace sealscope::e2ee::wire {
 
@@ -44,20 +46,46 @@ private:
     int fd_ = -1;
 };
 
-/// "host:port" (or "host", then `default_port`) split; the port must be 1 to 65535 in digits. Throws
-/// WireError naming the address.
+/// "host:port", "[ipv6]:port", or a host alone ("host", "ipv6", "[ipv6]": then `default_port`) split; the port
+/// must be 1 to 65535 in digits. Throws WireError naming the address.
 std::pair<std::string, std::uint16_t> split_host_port(const std::string& s, std::uint16_t default_port);
-/// IPv4 address of `host` (dotted quad, or a name looked up with getaddrinfo); throws WireError naming it.
-sockaddr_in resolve_ipv4(const std::string& host, std::uint16_t port);
-/// Blocking TCP connect with a timeout.
+
+/// "host:port", with brackets around an IPv6 address ("[::1]:7000"): what split_host_port() reads.
+std::string host_port(const std::string& host, std::uint16_t port);
+
+/// An IPv4 or IPv6 socket address.
+struct Endpoint {
+    sockaddr_storage addr{};
+    socklen_t len = 0;
+    int family() const { return addr.ss_family; }
+    const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&addr); }
+    sockaddr* sa() { return reinterpret_cast<sockaddr*>(&addr); }
+    /// The same family, address and port (IPv6: and scope).
+    bool operator==(const Endpoint& o) const;
+    /// "192.0.2.1:7000" or "[2001:db8::1]:7000".
+    std::string str() const;
+    /// The same address with another port.
+    Endpoint with_port(std::uint16_t port) const;
+};
+
+/// The addresses of `host` (an IPv4 or IPv6 literal, or a name looked up with getaddrinfo, in the order it
+/// gives: RFC 6724's) with `port`; throws WireError naming the host.
+std::vector<Endpoint> resolve(const std::string& host, std::uint16_t port);
+/// Blocking TCP connect with a timeout per address, trying each of `host`'s addresses in turn.
 Fd tcp_connect(const std::string& host, std::uint16_t port, int timeout_ms = 5000);
-/// Listening TCP socket; port 0 picks one (see bound_port).
+/// The same over addresses already resolved; the error says why each failed (naming them when several).
+Fd tcp_connect(const std::vector<Endpoint>& to, int timeout_ms);
+/// Listening TCP socket on `host`'s first address; port 0 picks one (see bound_port). "::" takes IPv4 too.
 Fd tcp_listen(const std::string& host, std::uint16_t port);
-/// Bound UDP socket; port 0 picks one.
+/// Bound UDP socket on `host`'s first address; port 0 picks one.
 Fd udp_bind(const std::string& host, std::uint16_t port);
+/// A UDP socket on any local address and port, of the family that reaches `to`.
+Fd udp_socket_for(const Endpoint& to);
 /// The local port a socket is bound to.
 std::uint16_t bound_port(int fd);
-/// "ip:port" of the peer of a connected socket.
+/// The peer of a connected socket; throws WireError if it has none.
+Endpoint peer_endpoint(int fd);
+/// Endpoint::str() of the peer of a connected socket ("?" if it has none).
 std::string peer_name(int fd);
 
 /// Read exactly n bytes; false on timeout before the first byte, throws on EOF/error/partial timeout.

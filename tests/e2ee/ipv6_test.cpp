@@ -1,0 +1,135 @@
+// IPv6 in the e2ee stack: addresses as users write them, both families resolved and printed, connecting
+// over several addresses, and a relay on ::1 carrying chat and a call's media.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <catch2/catch.hpp>
+
+#include "client/scenario.hpp"
+#include "support.hpp"
+#include "wire/socket.hpp"
+
+using namespace sealscope::e2ee;
+using namespace sealscope::e2ee::client;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// Whether this machine can bind ::1 (a container without IPv6 cannot: the relay tests then say so).
+bool have_ipv6_loopback() {
+  try {
+    wire::udp_bind("::1", 0);
+    return true;
+  } catch (const wire::WireError&) {
+    return false;
+  }
+}
+
+/// A message each way and a call of `seconds` between two new users of relay `r`, reached as `host`.
+void chat_and_call(const relay::Relay& r, const std::string& host, double seconds) {
+  auto cfg = test::patient_client(r);
+  cfg.relay_host = host;
+  Client alice(cfg, Account::create("alice"));
+  Client bob(cfg, Account::create("bob"));
+  alice.connect(true);
+  bob.connect(true);
+  alice.send_text("bob", "hello over " + host);
+  auto e = bob.wait_event(5000);
+  REQUIRE(e);
+  CHECK(e->body.at("body") == "hello over " + host);
+  CallStats callee{};
+  std::thread answer([&] {
+    auto offer = bob.wait_event(10000, [](const Event& ev) { return ev.body.value("k", "") == "call_offer"; });
+    if (offer) callee = answer_call(bob, *offer);
+  });
+  const CallStats caller = place_call(alice, "bob", seconds, false);
+  answer.join();
+  INFO("relay reached as " << host << " at " << alice.relay_endpoint().str());
+  CHECK(caller.rtp_sent > 50);
+  CHECK(callee.rtp_received >= caller.rtp_sent * 9 / 10);
+  CHECK(caller.rtp_received >= callee.rtp_sent * 9 / 10);
+  CHECK(caller.auth_failures == 0);
+  CHECK(callee.auth_failures == 0);
+  alice.disconnect();
+  bob.disconnect();
+}
+
+}  // namespace
+
+TEST_CASE("split_host_port: IPv6 literals in brackets, bare, and with a port", "[wire][ipv6]") {
+  using P = std::pair<std::string, std::uint16_t>;
+  CHECK(wire::split_host_port("[::1]:7000", 5) == P{"::1", 7000});
+  CHECK(wire::split_host_port("[2001:db8::7]", 5) == P{"2001:db8::7", 5});
+  CHECK(wire::split_host_port("2001:db8::7", 5) == P{"2001:db8::7", 5});  // its last group is no port
+  CHECK(wire::split_host_port("::1", 5) == P{"::1", 5});
+  CHECK(wire::split_host_port("relay.example:7001", 5) == P{"relay.example", 7001});
+  CHECK(wire::split_host_port("192.0.2.1", 5) == P{"192.0.2.1", 5});
+  CHECK_THROWS_WITH(wire::split_host_port("[::1", 5), "bad address '[::1': no ']' after the IPv6 address");
+  CHECK_THROWS_WITH(wire::split_host_port("[::1]7000", 5), "bad address '[::1]7000': only ':PORT' may follow ']'");
+  CHECK_THROWS_WITH(wire::split_host_port("[]:7000", 5), "bad address '[]:7000': no host");
+  CHECK_THROWS_WITH(wire::split_host_port("[::1]:70000", 5),
+                    "bad address '[::1]:70000': the port must be a number from 1 to 65535");
+  // What host_port() writes, split_host_port() reads back.
+  for (const std::string h : {"::1", "fe80::1", "192.0.2.1", "relay.example"}) {
+    CHECK(wire::split_host_port(wire::host_port(h, 443), 5) == P{h, 443});
+  }
+  CHECK(wire::host_port("::1", 443) == "[::1]:443");
+}
+
+TEST_CASE("Endpoint: both families resolved, printed and compared", "[wire][ipv6]") {
+  const auto v6 = wire::resolve("::1", 7000);
+  REQUIRE(v6.size() == 1);
+  CHECK(v6[0].family() == AF_INET6);
+  CHECK(v6[0].str() == "[::1]:7000");
+  const auto v4 = wire::resolve("192.0.2.1", 7000);
+  REQUIRE(v4.size() == 1);
+  CHECK(v4[0].family() == AF_INET);
+  CHECK(v4[0].str() == "192.0.2.1:7000");
+  CHECK(v6[0] == wire::resolve("0:0::1", 7000)[0]);
+  CHECK_FALSE(v6[0] == v6[0].with_port(7001));
+  CHECK(v6[0].with_port(7001).str() == "[::1]:7001");
+  CHECK_FALSE(v6[0] == v4[0]);
+  CHECK_THROWS_WITH(wire::resolve("no-such-host.invalid", 1), Catch::StartsWith("cannot resolve no-such-host.invalid"));
+}
+
+TEST_CASE("A relay on ::1 carries chat and a call's media over IPv6", "[relay][ipv6]") {
+  if (!have_ipv6_loopback()) {
+    WARN("::1 cannot be bound here: the IPv6 relay is not tested");
+    return;
+  }
+  const fs::path dir = test::temp_dir("ipv6", "relay");
+  auto rc = test::relay_config(dir);
+  rc.listen = "::1";
+  {
+    relay::Relay r(rc);
+    r.start();
+    // Nothing listens on IPv4 for it.
+    CHECK_THROWS_WITH(wire::tcp_connect("127.0.0.1", r.chat_port(), 1000), Catch::Contains("Connection refused"));
+    chat_and_call(r, "::1", 3);
+    r.stop();
+  }
+  // The relay's log names its IPv6 peers as [address]:port.
+  CHECK(test::slurp(dir / "relay.log").find("peer=[::1]:") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("tcp_connect tries each address in turn and names every failure", "[wire][ipv6]") {
+  // What a name with both families gives (localhost is often ::1 then 127.0.0.1): the first address
+  // refuses, the second takes the connection.
+  auto listener = wire::tcp_listen("127.0.0.1", 0);
+  const std::uint16_t open = wire::bound_port(listener.get());
+  std::uint16_t closed = 0;
+  {
+    auto gone = wire::tcp_listen("127.0.0.1", 0);
+    closed = wire::bound_port(gone.get());
+  }  // closed: nothing listens there now
+  const wire::Endpoint refusing = wire::resolve(have_ipv6_loopback() ? "::1" : "127.0.0.1", closed)[0];
+  const wire::Endpoint listening = wire::resolve("127.0.0.1", open)[0];
+  auto fd = wire::tcp_connect({refusing, listening}, 1000);
+  CHECK(wire::peer_endpoint(fd.get()) == listening);
+  const auto other = wire::resolve("127.0.0.1", closed)[0];
+  CHECK_THROWS_WITH(wire::tcp_connect({refusing, other}, 1000),
+                    "connect: " + refusing.str() + ": Connection refused, " + other.str() + ": Connection refused");
+  CHECK_THROWS_WITH(wire::tcp_connect(std::vector<wire::Endpoint>{}, 1000), "connect: no address");
+}

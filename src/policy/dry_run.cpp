@@ -341,7 +341,7 @@ void DryRun::write(const stats::FlowRecord& r) {
     Leak& l = leaks_[r.verdict.label];
     ++l.flows;
     l.before.add(st.decision_passed);
-    l.ms.push_back(static_cast<double>(st.decision_ts - st.first_ts) / 1000.0);
+    l.ms.add(static_cast<double>(st.decision_ts - st.first_ts) / 1000.0);
   }
   const bool has_sub = st.where.subscriber_side >= 0;
   const std::string sub = has_sub ? to_string(st.where.subscriber) : std::string();

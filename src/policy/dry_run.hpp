@@ -10,6 +10,7 @@
 #include "eval/eval.hpp"
 #include "policy/decider.hpp"
 #include "policy/pcap_out.hpp"
+#include "policy/time_sample.hpp"
 #include "policy/token_bucket.hpp"
 #include "stats/flow_record.hpp"
 
@@ -43,7 +44,7 @@ struct Tally {
 struct Leak {
   uint64_t flows = 0;
   Volume before;
-  std::vector<double> ms;  ///< time from the flow's first packet to its verdict, one per flow
+  TimeSample ms;  ///< time from the flow's first packet to its verdict, one per flow
 };
 
 /// Ground truth per flow (a labels.tsv in the corpus format), keyed by l4, VLAN and unordered endpoints.

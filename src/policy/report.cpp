@@ -23,13 +23,6 @@ constexpr const char* kNoFlows =
 
 double round3(double x) { return std::round(x * 1000.0) / 1000.0; }
 
-double nearest_rank(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  size_t k = static_cast<size_t>(std::ceil(q * static_cast<double>(sorted.size())));
-  if (k == 0) k = 1;
-  return sorted[k - 1];
-}
-
 ojson tally(const Tally& t, bool with_intent) {
   ojson j;
   j["flows"] = t.flows;
@@ -86,20 +79,18 @@ ojson report_json(const DryRun& run, const ReportContext& ctx) {
   j["regions"] = std::move(regions);
   ojson leaks = ojson::array();
   for (const auto& [label, l] : run.leaks()) {
-    std::vector<double> ms = l.ms;
-    std::sort(ms.begin(), ms.end());
-    double sum = 0;
-    for (double x : ms) sum += x;
+    const TimeSample::Summary ms = l.ms.summary();
     ojson e;
     e["label"] = label;
     e["flows"] = l.flows;
     e["packets"] = l.before.packets;
     e["bytes"] = l.before.bytes;
-    e["ms"] = ojson{{"min", round3(ms.empty() ? 0 : ms.front())},
-                    {"p50", round3(nearest_rank(ms, 0.5))},
-                    {"p90", round3(nearest_rank(ms, 0.9))},
-                    {"max", round3(ms.empty() ? 0 : ms.back())},
-                    {"mean", round3(ms.empty() ? 0 : sum / static_cast<double>(ms.size()))}};
+    e["ms"] = ojson{{"min", round3(ms.min)},
+                    {"p50", round3(ms.p50)},
+                    {"p90", round3(ms.p90)},
+                    {"max", round3(ms.max)},
+                    {"mean", round3(ms.mean)}};
+    if (ms.sampled()) e["ms"]["sample"] = ms.sample;  // p50 and p90 from a uniform sample of this many flows
     leaks.push_back(std::move(e));
   }
   j["time_to_block"] = std::move(leaks);
@@ -225,8 +216,7 @@ std::string report_html(const DryRun& run, const ReportContext& ctx, const std::
     raw(b, "<table id=\"time-to-block\"><thead><tr><th>label</th><th>flows</th><th>packets</th><th>bytes</th>"
            "<th>min ms</th><th>p50 ms</th><th>p90 ms</th><th>max ms</th></tr></thead><tbody>\n");
     for (const auto& [label, l] : run.leaks()) {
-      std::vector<double> ms = l.ms;
-      std::sort(ms.begin(), ms.end());
+      const TimeSample::Summary ms = l.ms.summary();
       raw(b, "<tr><td>");
       text(b, label);
       raw(b, "</td>");
@@ -235,10 +225,16 @@ std::string report_html(const DryRun& run, const ReportContext& ctx, const std::
       bytes_cell(b, l.before.bytes);
       fmt::format_to(out, "<td class=\"n\">{:.1f}</td><td class=\"n\">{:.1f}</td><td class=\"n\">{:.1f}</td>"
                           "<td class=\"n\">{:.1f}</td></tr>\n",
-                     ms.empty() ? 0 : ms.front(), nearest_rank(ms, 0.5), nearest_rank(ms, 0.9),
-                     ms.empty() ? 0 : ms.back());
+                     ms.min, ms.p50, ms.p90, ms.max);
     }
     raw(b, "</tbody></table>\n");
+    for (const auto& [label, l] : run.leaks()) {
+      if (const TimeSample::Summary ms = l.ms.summary(); ms.sampled()) {
+        raw(b, "<p class=\"none\">p50 and p90 of ");
+        text(b, label);
+        fmt::format_to(out, ": from a uniform sample of {} of its {} flows.</p>\n", ms.sample, ms.n);
+      }
+    }
   }
   if (run.pass_pcap() || run.drop_pcap()) {
     raw(b, "<h2>Frames written</h2>\n<table class=\"kv\" id=\"outputs\"><tbody>\n");
@@ -301,11 +297,16 @@ void print_report(const DryRun& run, const ReportContext& ctx, FILE* out) {
     print_text(out, "{:<28} {:>6} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}\n", "label", "flows", "packets", "bytes",
                "min ms", "p50 ms", "p90 ms", "max ms");
     for (const auto& [label, l] : run.leaks()) {
-      std::vector<double> ms = l.ms;
-      std::sort(ms.begin(), ms.end());
+      const TimeSample::Summary ms = l.ms.summary();
       print_text(out, "{:<28} {:>6} {:>9} {:>10} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f}\n",
-                 verbatim(display_cut(label, 28)), l.flows, l.before.packets, l.before.bytes,
-                 ms.empty() ? 0 : ms.front(), nearest_rank(ms, 0.5), nearest_rank(ms, 0.9), ms.empty() ? 0 : ms.back());
+                 verbatim(display_cut(label, 28)), l.flows, l.before.packets, l.before.bytes, ms.min, ms.p50, ms.p90,
+                 ms.max);
+    }
+    for (const auto& [label, l] : run.leaks()) {
+      if (const TimeSample::Summary ms = l.ms.summary(); ms.sampled()) {
+        print_text(out, "p50 and p90 of {}: from a uniform sample of {} of its {} flows\n", verbatim(label), ms.sample,
+                   ms.n);
+      }
     }
   }
   if (run.pass_pcap() || run.drop_pcap()) print_text(out, "\n");

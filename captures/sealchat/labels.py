@@ -5,6 +5,7 @@ Ground truth comes from how the capture was made: the relay's chat port (TCP 544
 its blob port (TCP 5444) carries attachments, its media port (UDP 5445) carries calls.
 usage: labels.py CAPTURE [CHAT_PORT BLOB_PORT MEDIA_PORT]   (other ports when the relay used them)
 """
+import ipaddress
 import struct
 import sys
 
@@ -25,7 +26,7 @@ def packets(path):
             _, _, incl, _ = struct.unpack(endian + "IIII", rec)
             data = f.read(incl)
             if linktype == 1:        # Ethernet (Linux lo)
-                if len(data) < 14 or data[12:14] != b"\x08\x00":
+                if len(data) < 14 or data[12:14] not in (b"\x08\x00", b"\x86\xdd"):
                     continue
                 yield data[14:]
             elif linktype == 113:    # Linux cooked
@@ -46,14 +47,17 @@ def main():
     name = path.rsplit("/", 1)[-1]
     flows = {}
     for ip in packets(path):
-        if len(ip) < 20 or ip[0] >> 4 != 4:
+        if len(ip) >= 20 and ip[0] >> 4 == 4:
+            ihl, proto = (ip[0] & 15) * 4, ip[9]
+            src, dst = str(ipaddress.IPv4Address(ip[12:16])), str(ipaddress.IPv4Address(ip[16:20]))
+        elif len(ip) >= 40 and ip[0] >> 4 == 6:
+            # sealchat on lo sends no extension headers: the transport follows the fixed header.
+            ihl, proto = 40, ip[6]
+            src, dst = f"[{ipaddress.IPv6Address(ip[8:24])}]", f"[{ipaddress.IPv6Address(ip[24:40])}]"
+        else:
             continue
-        ihl = (ip[0] & 15) * 4
-        proto = ip[9]
         if proto not in (6, 17):
             continue
-        src = ".".join(map(str, ip[12:16]))
-        dst = ".".join(map(str, ip[16:20]))
         sport, dport = struct.unpack(">HH", ip[ihl:ihl + 4])
         l4 = "TCP" if proto == 6 else "UDP"
         a, b = (src, sport), (dst, dport)

@@ -9,6 +9,8 @@
 #   PORTS           "auto": the relay takes free ports and the capture filter and the scenario follow them
 #                   (for runs beside other tests); default: 5443/5444 (TCP) and 5445 (UDP), which must be
 #                   free, and the scenario's relay must be 127.0.0.1:5443
+#   LISTEN          the relay's address (default 127.0.0.1; ::1 records over IPv6); with PORTS=auto the
+#                   scenario follows it, otherwise the scenario's relay must name it
 #   SEALRELAY_ARGS  extra sealrelay arguments (e.g. --allow-null-cipher)
 #   SEALCHAT_ARGS   extra sealchat arguments (e.g. --null-cipher)
 # Needs tcpdump (scripts/install-deps.sh installs it) and root or CAP_NET_RAW for capturing on lo: exits 77
@@ -16,7 +18,7 @@
 # sealchat(1): every message must arrive). The capture is recorded under a temporary name in OUT_DIR and
 # moved into place only when the run succeeded: a failed run leaves an existing sealchat-NAME.pcap as it was.
 set -eu
-[ $# -ge 3 ] || { sed -n '2,17p' "$0" >&2; exit 2; }
+[ $# -ge 3 ] || { sed -n '2,19p' "$0" >&2; exit 2; }
 build=$1
 scenario=$2
 name=$3
@@ -24,6 +26,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${4:-$(dirname "$here")}
 labels=${LABELS:-$here/labels.tsv}
 ports_mode=${PORTS:-fixed}
+listen=${LISTEN:-127.0.0.1}
+case $listen in
+    *:*) relay_host="[$listen]" ;;  # an IPv6 address: in brackets before a port (sealchat(1))
+    *) relay_host=$listen ;;
+esac
 command -v tcpdump >/dev/null || { echo "record.sh: tcpdump not found (run scripts/install-deps.sh)" >&2; exit 2; }
 for b in sealrelay sealchat; do
     [ -x "$build/$b" ] || { echo "record.sh: $build/$b not built" >&2; exit 2; }
@@ -53,7 +60,8 @@ part_dir=$(mktemp -d "$out/.sealchat-$name.XXXXXX")
 part="$part_dir/sealchat-$name.pcap"
 
 # shellcheck disable=SC2086  # the *_ARGS and port lists are meant to be split into words
-"$build/sealrelay" -d "$work/relay" -l "$work/relay.log" --ports-file "$work/ports" $relay_ports ${SEALRELAY_ARGS:-} &
+"$build/sealrelay" -d "$work/relay" -l "$work/relay.log" --ports-file "$work/ports" --listen "$listen" $relay_ports \
+    ${SEALRELAY_ARGS:-} &
 relay_pid=$!
 i=0
 while [ ! -s "$work/ports" ]; do
@@ -88,7 +96,7 @@ while ! grep -q listening "$work/tcpdump.log"; do
     sleep 0.1
 done
 scenario_args=
-[ "$ports_mode" = auto ] && scenario_args="--relay 127.0.0.1:$chat --blob-port $blob"
+[ "$ports_mode" = auto ] && scenario_args="--relay $relay_host:$chat --blob-port $blob"
 # shellcheck disable=SC2086
 if ! "$build/sealchat" --log "$work/actions.jsonl" ${SEALCHAT_ARGS:-} $scenario_args scenario "$scenario"; then
     echo "record.sh: scenario failed; relay log:" >&2

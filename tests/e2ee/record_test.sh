@@ -45,4 +45,14 @@ magic=$(od -An -tx1 -N4 "$work/out/sealchat-t.pcap" | tr -d ' ')
     fail "sealchat-t.pcap is not a pcap file (magic $magic)"
 leftovers && fail "a successful run left its temporary folder: $(ls -A "$work/out")"
 grep -q '^sealchat-t\.pcap	TCP	' "$work/labels.tsv" || fail "no labels under the capture's name"
+
+# LISTEN=::1: the relay, the scenario and the labels follow it over IPv6 (where ::1 exists).
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+    PORTS=auto LISTEN=::1 LABELS="$work/labels6.tsv" timeout 90 sh "$record" "$build" "$work/one.yaml" six \
+        "$work/out" >"$work/log" 2>&1 || fail "record.sh failed with LISTEN=::1"
+    n=$(grep -c '^sealchat-six\.pcap	TCP		\[::1\]:[0-9]*	\[::1\]:[0-9]*	[0-9]*	SealChat	' "$work/labels6.tsv" || true)
+    [ "$n" -ge 2 ] || fail "LISTEN=::1: expected two IPv6 chat flows in the labels, found $n: $(cat "$work/labels6.tsv")"
+else
+    echo "record_test.sh: ::1 cannot be bound here: the IPv6 recording is not tested" >&2
+fi
 echo "record_test.sh: ok"

@@ -122,7 +122,7 @@ with tempfile.TemporaryDirectory() as tmp:
                         "but a fragment held then passed": r["block-calls"]["passed"]["packets"] ==
                         r["block-calls"]["before_verdict"]["packets"] + 1},
         unplaced=left_out)
-    for c in ("sealchat-call.pcap", "sealchat-files.pcap", "sealchat-chat.pcap"):
+    for c in ("sealchat-call.pcap", "sealchat-files.pcap", "sealchat-chat.pcap", "sealchat-ipv6.pcap"):
         run(c, [cap(c)], lambda r, rep: {"some flow": rep["totals"]["flows"] > 0})
     m = shifted("captures/mixed.pcap", os.path.join(tmp, "evening.pcap"), (2024, 3, 1, 16, 59, 10))
     run("block opens mid-call", [m],

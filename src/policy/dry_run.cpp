@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <exception>
+#include <functional>
+#include <string_view>
 
 #include "classify/detectors.hpp"
 #include "classify/labels.hpp"
@@ -344,11 +346,14 @@ void DryRun::write(const stats::FlowRecord& r) {
     l.ms.add(static_cast<double>(st.decision_ts - st.first_ts) / 1000.0);
   }
   const bool has_sub = st.where.subscriber_side >= 0;
-  const std::string sub = has_sub ? to_string(st.where.subscriber) : std::string();
+  const uint32_t sub =
+      has_sub ? subscriber_no_.try_emplace(st.where.subscriber, static_cast<uint32_t>(subscriber_no_.size()))
+                    .first->second
+              : 0;
   auto close = [&](Tally& t, bool dropped) {
     ++t.flows;
     if (dropped) ++t.dropped_flows;
-    if (has_sub) t.subscribers.insert(sub);
+    if (has_sub) t.subscribers.add(sub);
   };
   for (uint8_t i = 0; i < st.ntouched; ++i) {
     close(rule_tally(st.touched[i]), st.touched_drop[i]);
@@ -387,6 +392,11 @@ void DryRun::write(const stats::FlowRecord& r) {
     }
   }
   flows_.erase(it);
+}
+
+size_t DryRun::AddrHash::operator()(const IpAddr& a) const {
+  return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(a.bytes), sizeof a.bytes)) ^
+         a.version;
 }
 
 void DryRun::finish() {

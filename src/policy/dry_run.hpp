@@ -29,11 +29,32 @@ struct Volume {
   }
 };
 
+/// Distinct subscribers, as one bit per subscriber number (DryRun numbers each subscriber address once per
+/// run): a tally holds a bit, not an address string, per subscriber, so a long policy enforce over many
+/// subscribers stays small.
+class SubscriberBits {
+ public:
+  void add(uint32_t n) {
+    const size_t w = n / 64;
+    if (w >= bits_.size()) bits_.resize(w + 1);
+    const uint64_t m = uint64_t{1} << (n % 64);
+    if (!(bits_[w] & m)) {
+      bits_[w] |= m;
+      ++count_;
+    }
+  }
+  uint64_t size() const { return count_; }
+
+ private:
+  std::vector<uint64_t> bits_;
+  uint64_t count_ = 0;
+};
+
 /// What a rule (or a region) did over the run.
 struct Tally {
   uint64_t flows = 0;          ///< flows it acted on (at least one packet, or the verdict)
   uint64_t dropped_flows = 0;  ///< of which at least one packet was dropped
-  std::set<std::string> subscribers;
+  SubscriberBits subscribers;
   Volume all, passed, dropped, throttled, before_verdict;  ///< throttled ⊂ dropped: drops by a throttle
   uint64_t intended = 0, collateral = 0;
   std::map<std::string, uint64_t> collateral_labels;
@@ -143,6 +164,11 @@ class DryRun : public analyze::PacketObserver, public stats::RecordSink, public 
   std::vector<Tally> rules_, regions_;
   Tally total_;
   std::map<std::string, Leak> leaks_;
+  /// Subscriber addresses numbered in the order they first close a flow (for the tallies' SubscriberBits).
+  struct AddrHash {
+    size_t operator()(const IpAddr& a) const;
+  };
+  std::unordered_map<IpAddr, uint32_t, AddrHash> subscriber_no_;
   uint64_t no_region_ = 0;
   std::unique_ptr<PcapOut> pass_, drop_;
   const TruthTable* truth_ = nullptr;

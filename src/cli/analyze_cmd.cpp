@@ -9,6 +9,7 @@
 #include "analyze/async_sink.hpp"
 #include "classify/ndpi_adapter.hpp"
 #include "cli/commands.hpp"
+#include "cli/ipfix_option.hpp"
 #include "cli/parse.hpp"
 #include "cli/pipeline_options.hpp"
 #include "common/errors.hpp"
@@ -25,9 +26,8 @@ namespace sealscope::cli {
 
 int analyze_main(const std::vector<std::string>& args) {
   analyze::AnalyzeOptions o;
-  std::string flows_path, csv_path, summary_path, html_path, tz_name, ipfix_spec;
-  uint32_t ipfix_domain = 0;
-  bool ipfix_domain_given = false;
+  std::string flows_path, csv_path, summary_path, html_path, tz_name;
+  IpfixOption ipfix_opt;
   bool quiet = false, progress = false, no_progress = false;
   PipelineSwitches switches;
   uint32_t splt = 32;
@@ -60,15 +60,9 @@ int analyze_main(const std::vector<std::string>& args) {
                    "summary reports kernel drops",
                    capture::PcapSource::kDefaultBufferMib).c_str())
       ("flows", po::value(&flows_path), "write one JSON object per flow to FILE (sealscope-flows(5); - = stdout)")
-      ("csv", po::value(&csv_path), "write the same fields, flattened, as CSV to FILE (- = stdout)")
-      ("ipfix", po::value(&ipfix_spec),
-       "send every flow record as IPFIX (RFC 7011) over UDP to the collector at HOST:PORT ([v6]:PORT for an "
-       "IPv6 address; e.g. nfcapd); UDP does not confirm delivery: the summary says how many records were sent")
-      ("ipfix-domain", po::value<uint32_t>()->notifier([&](uint32_t v) {
-         ipfix_domain = v;
-         ipfix_domain_given = true;
-       }),
-       "observation domain id of the IPFIX messages (default 0)")
+      ("csv", po::value(&csv_path), "write the same fields, flattened, as CSV to FILE (- = stdout)");
+  ipfix_opt.add_to(desc, "the summary");
+  desc.add_options()
       ("summary-json", po::value(&summary_path), "write the run summary as JSON to FILE (- = stdout)")
       ("html", po::value(&html_path),
        "write a report page to FILE: the summary, a time line of new flows by activity, new flows by hour "
@@ -160,19 +154,7 @@ int analyze_main(const std::vector<std::string>& args) {
                             {{"--flows", flows_path}, {"--csv", csv_path}, {"--summary-json", summary_path}, {"--html", html_path}})) {
     return kUsage;
   }
-  if (ipfix_domain_given && ipfix_spec.empty()) {
-    eprint("sealscope analyze: --ipfix-domain sets the observation domain of --ipfix; give --ipfix HOST:PORT too\n");
-    return kUsage;
-  }
-  ipfix::Collector collector;
-  if (!ipfix_spec.empty()) {
-    try {
-      collector = ipfix::resolve_collector(ipfix_spec);
-    } catch (const UsageError& ex) {
-      eprint("sealscope analyze: {} (see 'sealscope analyze --help')\n", verbatim(ex.what()));
-      return kUsage;
-    }
-  }
+  if (!ipfix_opt.check("analyze")) return kUsage;
   const date::time_zone* tz = nullptr;
   if (!tz_name.empty()) {
     if (html_path.empty()) {
@@ -216,13 +198,8 @@ int analyze_main(const std::vector<std::string>& args) {
       csv = std::make_unique<report::CsvWriter>(csv_path);
       files.add(csv.get());
     }
-    if (!ipfix_spec.empty()) {
-      ipfix::Exporter::Options io;
-      io.domain = ipfix_domain;
-      io.send_each = !o.interface.empty();  // live: each record as its flow ends
-      ipfix_out = std::make_unique<ipfix::Exporter>(collector, io);
-      files.add(ipfix_out.get());
-    }
+    ipfix_out = ipfix_opt.open(!o.interface.empty());  // live: each record as its flow ends
+    if (ipfix_out) files.add(ipfix_out.get());
     if (jsonl || csv || ipfix_out) {
       // Files: records are formatted and written on a thread of their own, off the worker thread. Live:
       // written at once and flushed, as a batch or a stdio buffer would hold a record back until it fills
@@ -240,12 +217,7 @@ int analyze_main(const std::vector<std::string>& args) {
     if (async) async->close();
     if (jsonl) jsonl->close();
     if (csv) csv->close();
-    if (ipfix_out) {
-      ipfix_out->close();
-      const ipfix::ExportCounts& c = ipfix_out->counts();
-      summary.ipfix = stats::IpfixTotals{ipfix_out->collector(), c.messages, c.records, c.failed_messages,
-                                         c.failed_records, c.refused_after, c.skipped, c.error};
-    }
+    if (ipfix_out) IpfixOption::close(*ipfix_out, summary);
     if (!summary_path.empty()) report::write_summary_json(summary, summary_path);
     if (!html_path.empty()) html.write_file(summary, html_path, version_string());
   } catch (const Error& ex) {
@@ -253,17 +225,7 @@ int analyze_main(const std::vector<std::string>& args) {
     return kInputProblem;
   }
   if (!quiet) report::print_summary(summary, to_stdout > 0 ? stderr : stdout);
-  const bool ipfix_failed = summary.ipfix && (summary.ipfix->failed_messages > 0 || summary.ipfix->refused);
-  if (ipfix_failed) {
-    const stats::IpfixTotals& x = *summary.ipfix;
-    if (x.failed_messages > 0) {
-      eprint("sealscope analyze: --ipfix {}: {} of {} messages ({} records) could not be sent: {}\n", x.collector,
-             x.failed_messages, x.failed_messages + x.messages, x.failed_records, x.error);
-    } else {
-      eprint("sealscope analyze: --ipfix {}: the collector's host refused the last messages: {}\n", x.collector,
-             x.error);
-    }
-  }
+  const bool ipfix_failed = IpfixOption::failed("analyze", summary);
   for (const auto& p : summary.problems) {
     if (p.live) {  // an interface that went away or failed mid-capture: no byte offset to speak of
       eprint("sealscope analyze: {}: {} (capture stopped after {} packets; the flows seen until then are "

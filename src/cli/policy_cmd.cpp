@@ -7,6 +7,7 @@
 
 #include "analyze/analyzer.hpp"
 #include "cli/commands.hpp"
+#include "cli/ipfix_option.hpp"
 #include "cli/parse.hpp"
 #include "cli/pipeline_options.hpp"
 #include "common/errors.hpp"
@@ -14,6 +15,7 @@
 #include "policy/policy.hpp"
 #include "policy/report.hpp"
 #include "report/flow_writers.hpp"
+#include "report/summary_writer.hpp"
 #include "report/text_escape.hpp"
 
 namespace po = boost::program_options;
@@ -223,6 +225,7 @@ int enforce_main(const std::vector<std::string>& args) {
   bool queue_given = false;
   uint32_t max_len = capture::NfQueue::Options{}.max_len;
   bool quiet = false, fail_open = false;
+  IpfixOption ipfix_opt;
   PipelineSwitches switches;
   std::vector<std::string> extra;
   po::options_description desc(
@@ -242,7 +245,9 @@ int enforce_main(const std::vector<std::string>& args) {
        "when the queue is full, let the kernel pass packets unjudged (and uncounted) instead of dropping them")
       ("queue-maxlen", po::value(&max_len)->default_value(max_len),
        "packets the kernel holds for sealscope before the queue is full")
-      ("flows", po::value(&flows_path), "write each flow's record, as it ends, to FILE (JSON Lines, sealscope-flows(5); - = stdout)")
+      ("flows", po::value(&flows_path), "write each flow's record, as it ends, to FILE (JSON Lines, sealscope-flows(5); - = stdout)");
+  ipfix_opt.add_to(desc, "the report");
+  desc.add_options()
       ("report-json", po::value(&report_path), "write the report as JSON to FILE (- = stdout)")
       ("html", po::value(&html_path), "write the report as a self-contained HTML page to FILE (no script; - = stdout)")
       ("quiet,q", po::bool_switch(&quiet), "do not print the report tables on stdout");
@@ -256,8 +261,8 @@ int enforce_main(const std::vector<std::string>& args) {
       "is not an IP packet sealscope can decode, or that no flow takes yet (a later IP fragment before its\n"
       "first), is let through and counted. Binding a queue needs root or CAP_NET_ADMIN.\n"
       "The report and the records hold counts, names and addresses only, never payload.\n"
-      "Exit status: 0 ok (stopped by a signal or --duration), 1 the queue could not be bound or read, or an\n"
-      "output could not be written, 2 usage error or a rules error.\n");
+      "Exit status: 0 ok (stopped by a signal or --duration), 1 the queue could not be bound or read, an\n"
+      "output could not be written or --ipfix messages could not be sent, 2 usage error or a rules error.\n");
   if (parsed.done) return parsed.code;
   if (rules.empty() || !queue_given) {
     eprint("sealscope policy enforce: {} is required (see --help)\n", rules.empty() ? "--rules FILE" : "--queue N");
@@ -283,6 +288,7 @@ int enforce_main(const std::vector<std::string>& args) {
                             {{"--flows", flows_path}, {"--report-json", report_path}, {"--html", html_path}})) {
     return kUsage;
   }
+  if (!ipfix_opt.check("policy enforce")) return kUsage;
   const std::unique_ptr<policy::Policy> pol = load_for_run("policy enforce", rules);
   if (!pol) return kUsage;
   apply_switches(o, switches);
@@ -294,6 +300,7 @@ int enforce_main(const std::vector<std::string>& args) {
   tee.add(&summary);
   policy::DryRun run(*pol);
   std::unique_ptr<report::JsonlWriter> jsonl;
+  std::unique_ptr<ipfix::Exporter> ipfix_out;
   policy::ReportContext ctx{rules, {}, "flow labels", &summary, true};
   bool ok = true;
   try {
@@ -306,12 +313,15 @@ int enforce_main(const std::vector<std::string>& args) {
       jsonl->set_flush_each(true);  // each record as its flow ends, as a live capture writes them
       tee.add(jsonl.get());
     }
+    ipfix_out = ipfix_opt.open(true);  // each record as its flow ends
+    if (ipfix_out) tee.add(ipfix_out.get());
     tee.add(&run);
     analyzer.add_observer(&run);
     analyzer.set_gate(&run);
     ok = analyzer.run();
     run.finish();
     if (jsonl) jsonl->close();
+    if (ipfix_out) IpfixOption::close(*ipfix_out, summary);
     if (!report_path.empty()) write_report(report_path, report::json_text(policy::report_json(run, ctx)) + "\n");
     if (!html_path.empty()) write_report(html_path, policy::report_html(run, ctx, version_string()));
   } catch (const Error& ex) {
@@ -328,13 +338,15 @@ int enforce_main(const std::vector<std::string>& args) {
                  q.fail_open ? " (--fail-open: packets that found the queue full went through unjudged, uncounted)"
                              : "");
     }
+    report::print_ipfix_line(summary, out);
     policy::print_report(run, ctx, out);
   }
+  const bool ipfix_failed = IpfixOption::failed("policy enforce", summary);
   for (const auto& p : summary.problems) {
     eprint("sealscope policy enforce: {}: {} (stopped after {} packets)\n", p.name, p.reason, p.packets);
   }
   if (summary.interrupted) return kInterrupted;
-  return ok ? kOk : kInputProblem;
+  return ok && !ipfix_failed ? kOk : kInputProblem;
 }
 
 }  // namespace

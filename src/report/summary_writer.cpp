@@ -17,6 +17,15 @@ nlohmann::json totals_json(const stats::Totals& t) {
   return {{"flows", t.flows}, {"packets", t.packets}, {"bytes", t.bytes}};
 }
 
+/// What --ipfix sent: the summary's "ipfix" object, and policy enforce's capture.ipfix.
+template <class Json>
+Json ipfix_json(const stats::IpfixTotals& x) {
+  return {{"collector", display_text(x.collector)}, {"messages", x.messages}, {"records", x.records},
+          {"failed_messages", x.failed_messages}, {"failed_records", x.failed_records},
+          {"refused", x.refused}, {"skipped", x.skipped},
+          {"error", x.error.empty() ? Json(nullptr) : Json(display_text(x.error))}};
+}
+
 }  // namespace
 
 
@@ -68,13 +77,7 @@ nlohmann::json summary_json(const stats::Summary& s) {
                   {"duration_s", capture_seconds(s)}};
   j["problems"] = problems_json<json>(s.problems);
   j["interrupted"] = s.interrupted;
-  if (s.ipfix) {
-    const stats::IpfixTotals& x = *s.ipfix;
-    j["ipfix"] = {{"collector", display_text(x.collector)}, {"messages", x.messages}, {"records", x.records},
-                  {"failed_messages", x.failed_messages}, {"failed_records", x.failed_records},
-                  {"refused", x.refused}, {"skipped", x.skipped},
-                  {"error", x.error.empty() ? json(nullptr) : json(display_text(x.error))}};
-  }
+  if (s.ipfix) j["ipfix"] = ipfix_json<json>(*s.ipfix);
   return j;
 }
 
@@ -132,6 +135,7 @@ nlohmann::ordered_json capture_json(const stats::Summary& s) {
                    {"overflow", q.kernel_known ? nlohmann::ordered_json(q.overflow) : nlohmann::ordered_json()},
                    {"undelivered", q.kernel_known ? nlohmann::ordered_json(q.undelivered) : nlohmann::ordered_json()}};
   }
+  if (s.ipfix) in["ipfix"] = ipfix_json<nlohmann::ordered_json>(*s.ipfix);
   return in;
 }
 
@@ -213,13 +217,16 @@ void print_summary(const stats::Summary& s, FILE* out) {
                static_cast<double>(s.frames_bytes) * 8 / s.wall_seconds / 1e6);
   }
   for (const auto& l : incomplete_lines(s)) print_text(out, "{}\n", l);
-  if (s.ipfix) {
-    print_text(out, "IPFIX to {}: {} messages with {} records sent over UDP (delivery is not confirmed: compare the "
-                    "collector's count)",
-               s.ipfix->collector, s.ipfix->messages, s.ipfix->records);
-    if (s.ipfix->skipped > 0) print_text(out, "; {} records without IP addresses not exported", s.ipfix->skipped);
-    print_text(out, "\n");
-  }
+  print_ipfix_line(s, out);
+}
+
+void print_ipfix_line(const stats::Summary& s, FILE* out) {
+  if (!s.ipfix) return;
+  print_text(out, "IPFIX to {}: {} messages with {} records sent over UDP (delivery is not confirmed: compare the "
+                  "collector's count)",
+             s.ipfix->collector, s.ipfix->messages, s.ipfix->records);
+  if (s.ipfix->skipped > 0) print_text(out, "; {} records without IP addresses not exported", s.ipfix->skipped);
+  print_text(out, "\n");
 }
 
 }  // namespace sealscope::report

@@ -28,7 +28,7 @@ Json problems_json(const std::vector<stats::InputProblem>& problems) {
 /// What the reports of policy test and audit say about reading their captures: frames, not-IP and malformed
 /// frames, inputs that could not be read to their end (input, reason, offset, packets: the fields of the
 /// summary's problems) and whether a signal stopped the run, so that a report kept as evidence says when it
-/// covers only part of a capture.
+/// covers only part of a capture. Inline (policy enforce) also the queue's totals and what --ipfix sent.
 nlohmann::ordered_json capture_json(const stats::Summary& s);
 
 /// "INCOMPLETE: input: reason (stopped at byte N after M packets)" per input not read to its end ("(capture
@@ -49,5 +49,8 @@ std::vector<std::pair<std::pair<std::string, std::string>, stats::Totals>> famil
 
 /// Prints the human summary (stdout of `sealscope analyze`).
 void print_summary(const stats::Summary& s, FILE* out);
+
+/// The line saying what --ipfix sent (nothing without --ipfix): in the summary and policy enforce's report.
+void print_ipfix_line(const stats::Summary& s, FILE* out);
 
 }  // namespace sealscope::report

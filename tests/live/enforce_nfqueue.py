@@ -11,7 +11,9 @@ without CAP_NET_ADMIN gets one clear line, usage errors exit 2, and no output (-
 tests/metadata/check_outputs.py's Searcher. Two more runs with a queue of one packet
 (--queue-maxlen 1) and a burst that overflows it: by default the kernel drops what does not fit, counts it,
 and the report gives that count and says INCOMPLETE; with --fail-open it all goes through, judged or not,
-and the report says that what was not judged is not counted.
+and the report says that what was not judged is not counted. When nfdump is installed, the main run also
+sends its records with --ipfix to nfcapd on the client namespace's loopback, and nfdump's reading of what
+nfcapd stored must equal the --flows records flow by flow (and hold no canary).
 
 Traffic stays inside the namespaces (at most 230 datagrams and one TCP exchange); everything made is
 removed at the end. Skips (77) without root, iproute2, iptables or the kernel's NFQUEUE target.
@@ -30,6 +32,8 @@ import time
 BIN = sys.argv[1]
 sys.path.insert(0, os.path.join(sys.argv[2], "tests", "metadata"))
 import check_outputs  # noqa: E402  (the metadata test's canary search, one search for every output test)
+sys.path.insert(0, os.path.join(sys.argv[2], "tests", "export"))
+import check_ipfix  # noqa: E402  (how --flows records and nfdump's flows are put side by side)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from queue_lab import SKIP, Lab, fail, run, skip_reason  # noqa: E402  (the namespaces and queue rules)
 QUEUE = 7000 + os.getpid() % 1000
@@ -182,8 +186,28 @@ def main():
         flows = os.path.join(tmp, "flows.jsonl")
         report = os.path.join(tmp, "report.json")
         page = os.path.join(tmp, "report.html")
+        # A real IPFIX collector on the client namespace's own loopback (nothing leaves the namespace).
+        ipfix_args, nfcapd, flowdir, ipfix_note = [], None, os.path.join(tmp, "nfcapd"), "--ipfix not checked"
+        if shutil.which("nfcapd") and shutil.which("nfdump"):
+            os.makedirs(flowdir)
+            nfcapd = lab.start(A, ["nfcapd", "-b", "127.0.0.1", "-p", "4739", "-w", flowdir, "-t", "3600"],
+                               stdout=open(os.path.join(tmp, "nfcapd.log"), "wb"), stderr=subprocess.STDOUT)
+            for _ in range(200):
+                if "0100007F:1283" in lab.ns(A, "cat", "/proc/net/udp").stdout:
+                    break
+                time.sleep(0.05)
+            else:
+                fail("nfcapd did not start listening on the namespace's 127.0.0.1:4739")
+            ipfix_args = ["--ipfix", "127.0.0.1:4739", "--ipfix-domain", "9"]
+        else:
+            print("note: nfcapd/nfdump not installed: --ipfix not checked here (tests/export covers it on analyze)")
+        for args, want in ((["--rules", rules, "--queue", "1", "--ipfix-domain", "3"], "give --ipfix HOST:PORT too"),
+                           (["--rules", rules, "--queue", "1", "--ipfix", "127.0.0.1"], "--ipfix")):
+            r = run(BIN, "policy", "enforce", *args, check=False)
+            if r.returncode != 2 or want not in r.stderr:
+                fail(f"enforce {args}: exit {r.returncode}, stderr {r.stderr!r}; wanted 2 and {want!r}")
         enforcer = lab.start(A, [BIN, "policy", "enforce", "--rules", rules, "--queue", str(QUEUE), "--duration", "40",
-                                 "--flows", flows, "--report-json", report, "--html", page],
+                                 "--flows", flows, "--report-json", report, "--html", page] + ipfix_args,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         lab.wait_bound(enforcer)
 
@@ -292,6 +316,28 @@ def main():
         checks.append(("echo record packets", tuple(recs[("udp", 9999)]["packets"].values()), (5, 5)))
         checks.append(("TCP record label", recs[("tcp", 8080)]["label"], "HTTP"))
 
+        # --ipfix: what the collector stored is the records, flow by flow; the report and stdout say how many.
+        if nfcapd is not None:
+            all_recs = [json.loads(x) for x in open(flows) if x.strip()]
+            x = rep["capture"].get("ipfix") or {}
+            checks.append(("capture.ipfix", (x.get("collector"), x.get("records"), x.get("failed_messages"),
+                                             x.get("refused")), ("127.0.0.1:4739", len(all_recs), 0, False)))
+            if f"IPFIX to 127.0.0.1:4739: {x.get('messages')} messages with {len(all_recs)} records sent" not in out:
+                fail(f"the printed report does not say {len(all_recs)} IPFIX records were sent: {out[:400]!r}")
+            time.sleep(0.3)
+            nfcapd.send_signal(signal.SIGTERM)
+            nfcapd.wait(timeout=15)
+            files = [f for f in os.listdir(flowdir) if f.startswith("nfcapd.") and "current" not in f]
+            if len(files) != 1:
+                fail(f"nfcapd left {files}, expected one file")
+            dump = run("nfdump", "-r", os.path.join(flowdir, files[0]), "-o", "json", env=dict(os.environ, TZ="UTC"))
+            stored = sorted(check_ipfix.from_nfdump(f) for f in json.loads(dump.stdout) if f.get("type") == "FLOW")
+            checks.append(("flows nfcapd stored = --flows records", stored,
+                           sorted(check_ipfix.from_record(r) for r in all_recs)))
+            if len(all_recs) < 5:
+                fail(f"only {len(all_recs)} records: the IPFIX comparison would prove little")
+            ipfix_note = f"nfcapd stored the {len(stored)} records, field by field"
+
         bad = [f"{what}: {have!r}, expected {want!r}" for what, have, want in checks if have != want]
         if bad:
             fail("\n  ".join(["the report does not match what crossed the queue:"] + bad))
@@ -320,6 +366,9 @@ def main():
         outputs = {"--flows": flows, "--report-json": report, "--html": page}
         for port in overflow:
             outputs[f"overflow {port} --report-json"] = overflow[port][3]
+        if nfcapd is not None:
+            for f in os.listdir(flowdir):
+                outputs[f"nfcapd's file {f} (--ipfix)"] = os.path.join(flowdir, f)
         for name, data in (("stdout", out), ("stderr", err)) + tuple(
                 (f"overflow {port} {which}", overflow[port][i]) for port in overflow for i, which in ((1, "stdout"), (2, "stderr"))):
             path = os.path.join(tmp, name.replace(" ", "-") + ".txt")
@@ -340,7 +389,7 @@ def main():
               f"{client['dns_replies'] + client['dns6_replies']} answers; bulk {got['9998']}/200 passed "
               f"by the throttle; {q['packets']} packets judged, {q['dropped']} dropped, as the report says; "
               f"queue of 1: {q2['overflow']} of 200 dropped as overflow, counted; --fail-open: "
-              f"{q3['packets']} of 200 judged, all through")
+              f"{q3['packets']} of 200 judged, all through; --ipfix: {ipfix_note}")
         return 0
     finally:
         lab.close()

@@ -72,7 +72,8 @@ EXEMPT = {
 # new one fails this test until that test covers it.
 _ENFORCE_RUN = "run by tests/live/enforce_nfqueue.py (needs a netfilter queue), outputs searched there"
 EXEMPT["policy enforce"] = {o: _ENFORCE_RUN for o in (
-    "help", "rules", "queue", "duration", "fail-open", "queue-maxlen", "flows", "report-json", "html", "quiet",
+    "help", "rules", "queue", "duration", "fail-open", "queue-maxlen", "flows", "ipfix", "ipfix-domain", "report-json",
+    "html", "quiet",
     "tcp-timeout", "udp-timeout", "other-timeout", "max-tcp-packets", "max-udp-packets", "no-guess", "no-tunnels")}
 
 # ---- canaries and the search -----------------------------------------------------------------------------

@@ -107,7 +107,8 @@ struct DryRun::FlowState {
   }
 };
 
-DryRun::DryRun(const Policy& p) : p_(p), decider_(p), rules_(p.rules.size() + 1), regions_(p.regions.size()) {
+DryRun::DryRun(const Policy& p, size_t exact_times)
+    : p_(p), decider_(p), rules_(p.rules.size() + 1), regions_(p.regions.size()), exact_times_(exact_times) {
   for (const auto& r : p.rules) {
     if (!r.server_names.empty()) wants_sni_ = true;
   }
@@ -340,7 +341,7 @@ void DryRun::write(const stats::FlowRecord& r) {
   // may still have been revised after the flow's last packet (the call cache, a server name at the end).
   const ActionKind k = p_.rule_action(st.verdict_rule).kind;
   if (k == ActionKind::Block || k == ActionKind::Throttle) {
-    Leak& l = leaks_[r.verdict.label];
+    Leak& l = leaks_.try_emplace(r.verdict.label, Leak{0, {}, TimeSample(exact_times_)}).first->second;
     ++l.flows;
     l.before.add(st.decision_passed);
     l.ms.add(static_cast<double>(st.decision_ts - st.first_ts) / 1000.0);

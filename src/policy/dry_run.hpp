@@ -88,7 +88,9 @@ class TruthTable {
 /// the run's Gate: the packet it counts as dropped is dropped.
 class DryRun : public analyze::PacketObserver, public stats::RecordSink, public analyze::Gate {
  public:
-  explicit DryRun(const Policy& p);
+  /// `exact_times`: how many times to block per label are kept before their p50 and p90 come from a sample
+  /// (TimeSample).
+  explicit DryRun(const Policy& p, size_t exact_times = TimeSample::kDefaultExact);
   ~DryRun() override;
 
   /// Optional outputs and ground truth (set before the run).
@@ -164,6 +166,7 @@ class DryRun : public analyze::PacketObserver, public stats::RecordSink, public 
   std::vector<Tally> rules_, regions_;
   Tally total_;
   std::map<std::string, Leak> leaks_;
+  size_t exact_times_;
   /// Subscriber addresses numbered in the order they first close a flow (for the tallies' SubscriberBits).
   struct AddrHash {
     size_t operator()(const IpAddr& a) const;

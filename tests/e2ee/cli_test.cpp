@@ -342,6 +342,9 @@ TEST_CASE("sealchat scenario: unknown keys and misshapen parts are refused with 
          "'to' must be one of the scenario's users"},
         {"relay: 127.0.0.1:1\nusers: [a, b]\nactions:\n  - call: {from: a}\n", ":4:11:", "'call' needs 'to'"},
         {"relay: 127.0.0.1:1\nseed: x\nusers: [a]\n", ":2:7:", "'seed' must be a whole number"},
+        // An unquoted IPv6 relay address is YAML's list syntax: the error says to quote it.
+        {"users: [a, b]\nrelay: [::1]:5443\n", ":2:13:", "must be quoted, e.g. relay: \"[::1]:5443\""},
+        {"relay: [::1]\nusers: [a, b]\n", ":1:8:", "'relay' must be a string; an IPv6 relay address must be quoted"},
         // Columns count characters, as an editor does: "grüß" is 6 bytes, 4 characters (byte columns 49, 39).
         {"relay: 127.0.0.1:1\nusers: [a, b]\nactions:\n  - file: {from: a, name: grüß, to: b, bytes: lots}\n",
          ":4:47:", "'bytes' must be a whole number"},

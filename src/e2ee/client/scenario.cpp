@@ -16,6 +16,7 @@
 #include <iostream>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 namespace sealscope::e2ee::client {
@@ -307,7 +308,13 @@ void check_scenario(const Where& at, const YAML::Node& y) {
         } catch (const YAML::Exception&) {
             ok = false;
         }
-        if (!ok) throw fail(v, fmt::format("'{}' must be {}", key, describe(kind)));
+        if (!ok) {
+            // YAML reads an unquoted [::1] as a list: say what to write instead.
+            const bool ipv6_relay = key == "relay" && v.IsSequence();
+            throw fail(v, fmt::format("'{}' must be {}{}", key, describe(kind),
+                                      ipv6_relay ? "; an IPv6 relay address must be quoted, e.g. relay: \"[::1]:5443\""
+                                                 : ""));
+        }
     };
     auto check_map = [&](const YAML::Node& map, const Keys& allowed, const std::string& where) {
         for (const auto& kv : map) {
@@ -370,10 +377,18 @@ void run_scenario(const std::string& path, std::ostream& action_log, const Scena
     const std::string source = read_text_input(path, "scenario file", "cannot read the scenario file");
     const Where at{path, source};
     YAML::Node y;
+    // YAML reads an unquoted [::1]:5443 as the start of a list: say what to write instead.
+    const std::string quote_ipv6 = "; an IPv6 relay address must be quoted, e.g. relay: \"[::1]:5443\"";
     try {
         y = YAML::Load(source);
     } catch (const YAML::Exception& e) {
-        throw std::runtime_error(fmt::format("{}: {}", at(e.mark), e.msg));
+        std::istringstream lines(source);
+        std::string line;
+        for (int i = 0; i <= e.mark.line && std::getline(lines, line);) ++i;
+        const auto key = line.find_first_not_of(" \t");
+        const bool ipv6_relay = key != std::string::npos && line.compare(key, 6, "relay:") == 0 &&
+                                line.find('[', key) != std::string::npos;
+        throw std::runtime_error(fmt::format("{}: {}{}", at(e.mark), e.msg, ipv6_relay ? quote_ipv6 : ""));
     }
     try {
         check_scenario(at, y);

@@ -1,5 +1,5 @@
 // IPv6 in the e2ee stack: addresses as users write them, both families resolved and printed, connecting
-// over several addresses, and a relay on ::1 carrying chat and a call's media.
+// over several addresses, a relay on ::1, and a relay on :: with an IPv4 and an IPv6 client in one call.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -26,12 +26,15 @@ bool have_ipv6_loopback() {
   }
 }
 
-/// A message each way and a call of `seconds` between two new users of relay `r`, reached as `host`.
-void chat_and_call(const relay::Relay& r, const std::string& host, double seconds) {
+/// A message and a call of `seconds` between two new users of relay `r`, who reach it as `host_a` and
+/// `host_b`.
+void chat_and_call(const relay::Relay& r, const std::string& host_a, const std::string& host_b, double seconds) {
   auto cfg = test::patient_client(r);
-  cfg.relay_host = host;
+  cfg.relay_host = host_a;
   Client alice(cfg, Account::create("alice"));
+  cfg.relay_host = host_b;
   Client bob(cfg, Account::create("bob"));
+  const std::string host = host_a;
   alice.connect(true);
   bob.connect(true);
   alice.send_text("bob", "hello over " + host);
@@ -45,7 +48,7 @@ void chat_and_call(const relay::Relay& r, const std::string& host, double second
   });
   const CallStats caller = place_call(alice, "bob", seconds, false);
   answer.join();
-  INFO("relay reached as " << host << " at " << alice.relay_endpoint().str());
+  INFO("relay reached at " << alice.relay_endpoint().str() << " and " << bob.relay_endpoint().str());
   CHECK(caller.rtp_sent > 50);
   CHECK(callee.rtp_received >= caller.rtp_sent * 9 / 10);
   CHECK(caller.rtp_received >= callee.rtp_sent * 9 / 10);
@@ -106,11 +109,32 @@ TEST_CASE("A relay on ::1 carries chat and a call's media over IPv6", "[relay][i
     r.start();
     // Nothing listens on IPv4 for it.
     CHECK_THROWS_WITH(wire::tcp_connect("127.0.0.1", r.chat_port(), 1000), Catch::Contains("Connection refused"));
-    chat_and_call(r, "::1", 3);
+    chat_and_call(r, "::1", "::1", 3);
     r.stop();
   }
   // The relay's log names its IPv6 peers as [address]:port.
   CHECK(test::slurp(dir / "relay.log").find("peer=[::1]:") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("A relay on :: takes both families: an IPv4 and an IPv6 client chat and call", "[relay][ipv6]") {
+  if (!have_ipv6_loopback()) {
+    WARN("::1 cannot be bound here: the dual-stack relay is not tested");
+    return;
+  }
+  const fs::path dir = test::temp_dir("ipv6", "dual");
+  auto rc = test::relay_config(dir);
+  rc.listen = "::";
+  {
+    relay::Relay r(rc);
+    r.start();
+    // The media legs come from 127.0.0.1 (as ::ffff:127.0.0.1 on the relay's IPv6 socket) and from ::1.
+    chat_and_call(r, "127.0.0.1", "::1", 2);
+    r.stop();
+  }
+  const std::string log = test::slurp(dir / "relay.log");
+  CHECK(log.find("peer=[::ffff:127.0.0.1]:") != std::string::npos);
+  CHECK(log.find("peer=[::1]:") != std::string::npos);
   fs::remove_all(dir);
 }
 

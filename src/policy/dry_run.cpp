@@ -341,7 +341,9 @@ void DryRun::write(const stats::FlowRecord& r) {
   // may still have been revised after the flow's last packet (the call cache, a server name at the end).
   const ActionKind k = p_.rule_action(st.verdict_rule).kind;
   if (k == ActionKind::Block || k == ActionKind::Throttle) {
-    Leak& l = leaks_.try_emplace(r.verdict.label, Leak{0, {}, TimeSample(exact_times_)}).first->second;
+    auto leak = leaks_.find(r.verdict.label);
+    if (leak == leaks_.end()) leak = leaks_.emplace(r.verdict.label, Leak{0, {}, TimeSample(exact_times_)}).first;
+    Leak& l = leak->second;
     ++l.flows;
     l.before.add(st.decision_passed);
     l.ms.add(static_cast<double>(st.decision_ts - st.first_ts) / 1000.0);

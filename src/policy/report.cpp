@@ -215,8 +215,15 @@ std::string report_html(const DryRun& run, const ReportContext& ctx, const std::
   } else {
     raw(b, "<table id=\"time-to-block\"><thead><tr><th>label</th><th>flows</th><th>packets</th><th>bytes</th>"
            "<th>min ms</th><th>p50 ms</th><th>p90 ms</th><th>max ms</th></tr></thead><tbody>\n");
+    html::Buf notes;  // after the table: labels whose p50 and p90 come from a sample
     for (const auto& [label, l] : run.leaks()) {
       const TimeSample::Summary ms = l.ms.summary();
+      if (ms.sampled()) {
+        raw(notes, "<p class=\"none\">p50 and p90 of ");
+        text(notes, label);
+        fmt::format_to(std::back_inserter(notes), ": from a uniform sample of {} of its {} flows.</p>\n", ms.sample,
+                       ms.n);
+      }
       raw(b, "<tr><td>");
       text(b, label);
       raw(b, "</td>");
@@ -228,13 +235,7 @@ std::string report_html(const DryRun& run, const ReportContext& ctx, const std::
                      ms.min, ms.p50, ms.p90, ms.max);
     }
     raw(b, "</tbody></table>\n");
-    for (const auto& [label, l] : run.leaks()) {
-      if (const TimeSample::Summary ms = l.ms.summary(); ms.sampled()) {
-        raw(b, "<p class=\"none\">p50 and p90 of ");
-        text(b, label);
-        fmt::format_to(out, ": from a uniform sample of {} of its {} flows.</p>\n", ms.sample, ms.n);
-      }
-    }
+    raw(b, std::string_view(notes.data(), notes.size()));
   }
   if (run.pass_pcap() || run.drop_pcap()) {
     raw(b, "<h2>Frames written</h2>\n<table class=\"kv\" id=\"outputs\"><tbody>\n");
@@ -296,17 +297,17 @@ void print_report(const DryRun& run, const ReportContext& ctx, FILE* out) {
     print_text(out, "\ntime to block (flows whose rule at the last decision blocks or throttles; what passed first)\n");
     print_text(out, "{:<28} {:>6} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}\n", "label", "flows", "packets", "bytes",
                "min ms", "p50 ms", "p90 ms", "max ms");
+    std::vector<std::pair<std::string_view, TimeSample::Summary>> sampled;  // said after the table
     for (const auto& [label, l] : run.leaks()) {
       const TimeSample::Summary ms = l.ms.summary();
+      if (ms.sampled()) sampled.emplace_back(label, ms);
       print_text(out, "{:<28} {:>6} {:>9} {:>10} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f}\n",
                  verbatim(display_cut(label, 28)), l.flows, l.before.packets, l.before.bytes, ms.min, ms.p50, ms.p90,
                  ms.max);
     }
-    for (const auto& [label, l] : run.leaks()) {
-      if (const TimeSample::Summary ms = l.ms.summary(); ms.sampled()) {
-        print_text(out, "p50 and p90 of {}: from a uniform sample of {} of its {} flows\n", verbatim(label), ms.sample,
-                   ms.n);
-      }
+    for (const auto& [label, ms] : sampled) {
+      print_text(out, "p50 and p90 of {}: from a uniform sample of {} of its {} flows\n", verbatim(label), ms.sample,
+                 ms.n);
     }
   }
   if (run.pass_pcap() || run.drop_pcap()) print_text(out, "\n");

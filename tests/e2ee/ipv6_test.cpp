@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 
 #include <catch2/catch.hpp>
+#include <functional>
+#include <optional>
 
 #include "client/scenario.hpp"
 #include "support.hpp"
@@ -58,6 +60,28 @@ void chat_and_call(const relay::Relay& r, const std::string& host_a, const std::
   bob.disconnect();
 }
 
+/// Runs `use` with a relay listening on `listen`, then stops it: its log. Nothing, with a warning, when ::1
+/// cannot be bound here (the caller then has nothing to check).
+std::optional<std::string> relay_log_after(const std::string& tag, const std::string& listen,
+                                           const std::function<void(const relay::Relay&)>& use) {
+  if (!have_ipv6_loopback()) {
+    WARN("::1 cannot be bound here: the relay on " << listen << " is not tested");
+    return std::nullopt;
+  }
+  const fs::path dir = test::temp_dir("ipv6", tag);
+  auto rc = test::relay_config(dir);
+  rc.listen = listen;
+  {
+    relay::Relay r(rc);
+    r.start();
+    use(r);
+    r.stop();
+  }
+  const std::string log = test::slurp(dir / "relay.log");
+  fs::remove_all(dir);
+  return log;
+}
+
 }  // namespace
 
 TEST_CASE("split_host_port: IPv6 literals in brackets, bare, and with a port", "[wire][ipv6]") {
@@ -97,45 +121,23 @@ TEST_CASE("Endpoint: both families resolved, printed and compared", "[wire][ipv6
 }
 
 TEST_CASE("A relay on ::1 carries chat and a call's media over IPv6", "[relay][ipv6]") {
-  if (!have_ipv6_loopback()) {
-    WARN("::1 cannot be bound here: the IPv6 relay is not tested");
-    return;
-  }
-  const fs::path dir = test::temp_dir("ipv6", "relay");
-  auto rc = test::relay_config(dir);
-  rc.listen = "::1";
-  {
-    relay::Relay r(rc);
-    r.start();
+  const auto log = relay_log_after("relay", "::1", [](const relay::Relay& r) {
     // Nothing listens on IPv4 for it.
     CHECK_THROWS_WITH(wire::tcp_connect("127.0.0.1", r.chat_port(), 1000), Catch::Contains("Connection refused"));
     chat_and_call(r, "::1", "::1", 3);
-    r.stop();
-  }
+  });
+  if (!log) return;
   // The relay's log names its IPv6 peers as [address]:port.
-  CHECK(test::slurp(dir / "relay.log").find("peer=[::1]:") != std::string::npos);
-  fs::remove_all(dir);
+  CHECK(log->find("peer=[::1]:") != std::string::npos);
 }
 
 TEST_CASE("A relay on :: takes both families: an IPv4 and an IPv6 client chat and call", "[relay][ipv6]") {
-  if (!have_ipv6_loopback()) {
-    WARN("::1 cannot be bound here: the dual-stack relay is not tested");
-    return;
-  }
-  const fs::path dir = test::temp_dir("ipv6", "dual");
-  auto rc = test::relay_config(dir);
-  rc.listen = "::";
-  {
-    relay::Relay r(rc);
-    r.start();
-    // The media legs come from 127.0.0.1 (as ::ffff:127.0.0.1 on the relay's IPv6 socket) and from ::1.
-    chat_and_call(r, "127.0.0.1", "::1", 2);
-    r.stop();
-  }
-  const std::string log = test::slurp(dir / "relay.log");
-  CHECK(log.find("peer=[::ffff:127.0.0.1]:") != std::string::npos);
-  CHECK(log.find("peer=[::1]:") != std::string::npos);
-  fs::remove_all(dir);
+  // The media legs come from 127.0.0.1 (as ::ffff:127.0.0.1 on the relay's IPv6 socket) and from ::1.
+  const auto log =
+      relay_log_after("dual", "::", [](const relay::Relay& r) { chat_and_call(r, "127.0.0.1", "::1", 2); });
+  if (!log) return;
+  CHECK(log->find("peer=[::ffff:127.0.0.1]:") != std::string::npos);
+  CHECK(log->find("peer=[::1]:") != std::string::npos);
 }
 
 TEST_CASE("tcp_connect tries each address in turn and names every failure", "[wire][ipv6]") {

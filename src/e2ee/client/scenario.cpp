@@ -21,6 +21,11 @@
 
 namespace sealscope::e2ee::client {
 
+namespace {
+/// YAML reads an unquoted [::1]:5443 as the start of a list: what the errors then say to write instead.
+constexpr const char* kQuoteIpv6Relay = "; an IPv6 relay address must be quoted, e.g. relay: \"[::1]:5443\"";
+} // namespace
+
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
@@ -309,11 +314,8 @@ void check_scenario(const Where& at, const YAML::Node& y) {
             ok = false;
         }
         if (!ok) {
-            // YAML reads an unquoted [::1] as a list: say what to write instead.
             const bool ipv6_relay = key == "relay" && v.IsSequence();
-            throw fail(v, fmt::format("'{}' must be {}{}", key, describe(kind),
-                                      ipv6_relay ? "; an IPv6 relay address must be quoted, e.g. relay: \"[::1]:5443\""
-                                                 : ""));
+            throw fail(v, fmt::format("'{}' must be {}{}", key, describe(kind), ipv6_relay ? kQuoteIpv6Relay : ""));
         }
     };
     auto check_map = [&](const YAML::Node& map, const Keys& allowed, const std::string& where) {
@@ -377,8 +379,6 @@ void run_scenario(const std::string& path, std::ostream& action_log, const Scena
     const std::string source = read_text_input(path, "scenario file", "cannot read the scenario file");
     const Where at{path, source};
     YAML::Node y;
-    // YAML reads an unquoted [::1]:5443 as the start of a list: say what to write instead.
-    const std::string quote_ipv6 = "; an IPv6 relay address must be quoted, e.g. relay: \"[::1]:5443\"";
     try {
         y = YAML::Load(source);
     } catch (const YAML::Exception& e) {
@@ -388,7 +388,7 @@ void run_scenario(const std::string& path, std::ostream& action_log, const Scena
         const auto key = line.find_first_not_of(" \t");
         const bool ipv6_relay = key != std::string::npos && line.compare(key, 6, "relay:") == 0 &&
                                 line.find('[', key) != std::string::npos;
-        throw std::runtime_error(fmt::format("{}: {}{}", at(e.mark), e.msg, ipv6_relay ? quote_ipv6 : ""));
+        throw std::runtime_error(fmt::format("{}: {}{}", at(e.mark), e.msg, ipv6_relay ? kQuoteIpv6Relay : ""));
     }
     try {
         check_scenario(at, y);

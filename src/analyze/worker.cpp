@@ -167,6 +167,12 @@ void Worker::process(const decode::Packet& p) {
   }
   const Dir d = a_is_src == f->a_is_initiator ? flow::kUp : flow::kDown;
   account(*f, p.ts, p.ip_len, p.payload_len, d, p.l4_proto == 6 ? p.tcp_flags : 0);
+  if ((p.l4_proto == 1 || p.l4_proto == 58) && !(f->icmp_seen & (1u << d))) {
+    // Here, not in account(): a later fragment (also counted there) carries no ICMP header.
+    f->icmp_seen |= static_cast<uint8_t>(1u << d);
+    f->icmp[d][0] = p.icmp_type;
+    f->icmp[d][1] = p.icmp_code;
+  }
 
   uint32_t held_counted = 0;
   if (p.fragmented) {
@@ -254,6 +260,7 @@ void Worker::emit_active(flow::Flow& f) {
   f.size_all = {};
   f.iat_all = {};
   std::fill(std::begin(f.tcp_flag_counts), std::end(f.tcp_flag_counts), 0u);
+  f.icmp_seen = 0;
   f.splt_len = 0;
   f.first_seen = ts;
 }

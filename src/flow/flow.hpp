@@ -170,7 +170,6 @@ struct Flow {
   // 8 packets). FlowTable::splt_entry() and FlowTable::splt_copy() hide the split.
   static constexpr uint16_t kSpltInline = 8;
   SpltEntry splt_head[kSpltInline];
-  uint16_t splt_len = 0;          ///< SPLT entries recorded
   uint32_t splt_more = 0xFFFFFFFFu;  ///< the table's slab for entries kSpltInline..; none when all ones
 
   ClassState cls;
@@ -182,6 +181,14 @@ struct Flow {
   uint32_t prev = 0, next = 0;
   uint8_t list = 0;
   bool in_use = false;
+
+  // The narrow fields last, where they fill what would be padding at the slot's end (sizeof stays 496).
+  uint16_t splt_len = 0;  ///< SPLT entries recorded
+  /// ICMP and ICMPv6 flows: the type and code of the first message each way (icmp[d][0] type, [1] code),
+  /// valid where bit d of icmp_seen is set. The key has no ports for ICMP, so one flow holds every
+  /// message between two hosts; these say what it began with.
+  uint8_t icmp_seen = 0;
+  uint8_t icmp[2][2] = {};
 
   IpAddr initiator() const { return side(a_is_initiator); }
   IpAddr responder() const { return side(!a_is_initiator); }
@@ -210,5 +217,8 @@ struct Flow {
     return r;
   }
 };
+// Every concurrent flow costs a slot: a field added where padding was not keeps this; one that grows the
+// slot should say so here (on 64-bit targets, where the pointers take 8 bytes).
+static_assert(sizeof(void*) != 8 || sizeof(Flow) == 496, "Flow slot size changed");
 
 }  // namespace sealscope::flow

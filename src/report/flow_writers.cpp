@@ -222,6 +222,24 @@ void JsonlWriter::format(const stats::FlowRecord& r, Buf& b) {
   } else {
     put(b, "null");
   }
+  put(b, ",\"icmp\":");
+  if (r.l4 == "icmp" || r.l4 == "icmpv6") {
+    for (int d = 0; d < 2; ++d) {
+      put(b, d == 0 ? "{\"up\":" : ",\"down\":");
+      if (r.has_icmp[d]) {
+        put(b, "{\"type\":");
+        uint_out(b, r.icmp_type[d]);
+        put(b, ",\"code\":");
+        uint_out(b, r.icmp_code[d]);
+        b.push_back('}');
+      } else {
+        put(b, "null");
+      }
+    }
+    b.push_back('}');
+  } else {
+    put(b, "null");
+  }
   put(b, ",\"label\":");
   append_json_string(b, r.verdict.label);
   put(b, ",\"ndpi_label\":");
@@ -281,6 +299,7 @@ const char* CsvWriter::header() {
          "iat_ms_up_min,iat_ms_up_mean,iat_ms_up_stddev,iat_ms_up_max,"
          "iat_ms_down_min,iat_ms_down_mean,iat_ms_down_stddev,iat_ms_down_max,"
          "splt,tcp_syn,tcp_fin,tcp_rst,tcp_psh,tcp_ack,tcp_urg,tcp_ece,tcp_cwr,"
+         "icmp_up_type,icmp_up_code,icmp_down_type,icmp_down_code,"
          "label,ndpi_label,family,activity,confidence,category,"
          "classified_after_packets,classified_after_bytes,classified_after_ms,"
          "server_name,tls_version,tls_alpn,tls_ja3c,tls_ja3s,end\n";
@@ -342,6 +361,13 @@ void CsvWriter::format(const stats::FlowRecord& r, Buf& b) {
       fmt::format_to(out, ",{}", r.tcp_flags[kFlagOrder[i]]);
     } else {
       put(b, ",");
+    }
+  }
+  for (int d = 0; d < 2; ++d) {
+    if (r.has_icmp[d]) {
+      fmt::format_to(out, ",{},{}", r.icmp_type[d], r.icmp_code[d]);
+    } else {
+      put(b, ",,");
     }
   }
   for (std::string_view s : {std::string_view(r.verdict.label), std::string_view(r.verdict.ndpi_label),

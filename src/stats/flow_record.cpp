@@ -86,6 +86,11 @@ void fill_record(const flow::Flow& f, const flow::FlowTable& table, const classi
   r.iat_ms[2] = moments(f.iat_dir[1], f.iat_count(2));
   table.splt_copy(f, r.splt);
   for (int i = 0; i < 8; ++i) r.tcp_flags[i] = f.tcp_flag_counts[i];
+  for (int d = 0; d < 2; ++d) {
+    r.has_icmp[d] = (f.icmp_seen >> d) & 1;
+    r.icmp_type[d] = r.has_icmp[d] ? f.icmp[d][0] : 0;
+    r.icmp_code[d] = r.has_icmp[d] ? f.icmp[d][1] : 0;
+  }
   cls.verdict(f, r.verdict);
   r.after_packets = f.cls.after_packets;
   r.after_bytes = f.cls.after_bytes;

@@ -33,6 +33,9 @@ struct FlowRecord {
   Moments size[3], iat_ms[3];  ///< [all, up, down]
   std::vector<flow::SpltEntry> splt;
   uint32_t tcp_flags[8] = {};  ///< indexed by flag bit: FIN SYN RST PSH ACK URG ECE CWR
+  /// ICMP/ICMPv6 flows: the first message's type and code each way ([up, down]), where has_icmp says so.
+  bool has_icmp[2] = {false, false};
+  uint8_t icmp_type[2] = {0, 0}, icmp_code[2] = {0, 0};
   classify::Verdict verdict;
   uint64_t after_packets = 0, after_bytes = 0;
   double after_ms = 0;

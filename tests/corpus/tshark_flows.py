@@ -5,8 +5,9 @@ For each capture, tshark decodes every frame (`-T fields`, one line per frame) a
 own bidirectional flow table from tshark's fields, following the definitions of sealscope-flows(5); then
 every sealscope record must equal its flow here in: initiator (src/dst ip and port), l4, vlan, tunnel
 (GTP-U TEID and outer addresses), packets, bytes (IP length) and payload bytes per direction, first_seen,
-last_seen, TCP flag counts, the end reason, size and iat_ms ({all, up, down} x {min, mean, stddev, max},
-computed exactly and rounded as the JSONL prints them), the SPLT (--splt at its default), server_name and
+last_seen, TCP flag counts, the ICMP type and code of the first message each way, the end reason, size
+and iat_ms ({all, up, down} x {min, mean, stddev, max}, computed exactly and rounded as the JSONL prints
+them), the SPLT (--splt at its default), server_name and
 tls ({version, alpn, ja3c, ja3s}, from tshark's own TLS, DTLS, QUIC, HTTP, DNS, DHCP, NetBIOS and STUN
 dissectors); no flow may be on one side only. The run's summary must equal the frames tshark read, the
 frames without IP, the frames dropped as malformed, every anomaly counter per reason and the later
@@ -78,6 +79,7 @@ FIELDS = [
     "ipv6.routing.len_oct", "ipv6.routing.nxt",
     "ipv6.fraghdr.nxt", "ipv6.fraghdr.offset", "ipv6.fraghdr.more", "ipv6.fraghdr.ident",
     "tcp.srcport", "tcp.dstport", "tcp.hdr_len", "tcp.flags",
+    "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code",
     "udp.srcport", "udp.dstport", "udp.length",
     "gtp.flags", "gtp.message", "gtp.teid", "gtp.ext_hdr.length",
     "vxlan.flag_i", "vxlan.vni",
@@ -179,13 +181,14 @@ class Frame:
 class Decoded:
     """What sealscope's decoder makes of a frame, from tshark's fields."""
     __slots__ = ("ip_version", "src", "dst", "l4", "sport", "dport", "ip_len", "payload", "tcp_flags", "vlan",
-                 "tunnel", "fragmented", "later", "frag_id", "app")
+                 "tunnel", "fragmented", "later", "frag_id", "app", "icmp")
 
     def __init__(self, vlan=None, tunnel=None):
         self.vlan, self.tunnel = vlan, tunnel
         self.sport = self.dport = self.tcp_flags = 0
         self.fragmented = self.later = False
         self.frag_id = self.app = None  # app: index in frame.protocols of the layer after TCP or UDP
+        self.icmp = None  # (type, code) of an ICMP or ICMPv6 message
 
     def take(self, other):
         for name in self.__slots__:
@@ -344,6 +347,11 @@ def decode_ip(fr, i, cap, wire, d, anomalies, tunnels, depth):
             anomalies.append("icmp_truncated")
             return False
         d.payload = max(l4len - 4, 0)  # the ICMP message after its type, code and checksum
+        name = "icmp" if d.l4 == 1 else "icmpv6"
+        if j >= len(fr.layers) or fr.layers[j] != name:
+            raise Unmodelled(f"frame {fr.number}: IP protocol {d.l4} shown as "
+                             f"{fr.layers[j] if j < len(fr.layers) else 'nothing'}")
+        d.icmp = (int(fr.field(f"{name}.type", j)), int(fr.field(f"{name}.code", j)))
     else:
         d.payload = l4len  # no transport header sealscope knows: the whole IP payload
         if tunnels and not d.fragmented and d.l4 == 47:
@@ -679,6 +687,7 @@ class Flow:
         self.flags = [0] * 8
         self.closing = None  # "fin" or "rst" once closed
         self.fin_seen = 0
+        self.icmp = [None, None]  # (type, code) of the first ICMP message each way
         self.frames = []
         self.series = []  # (time, IP length, direction) of each packet, in the order sealscope counts them
         self.app = []     # (frame, index of its first layer above TCP/UDP, direction): frames with META_FIELDS
@@ -705,6 +714,8 @@ class Flow:
             "bytes": {"up": self.bytes[0], "down": self.bytes[1]},
             "payload_bytes": {"up": self.payload[0], "down": self.payload[1]},
             "tcp_flags": dict(zip(TCP_FLAG_NAMES, self.flags)) if self.l4 == 6 else None,
+            "icmp": ({dn: ({"type": t[0], "code": t[1]} if t else None) for dn, t in zip(("up", "down"), self.icmp)}
+                     if self.l4 in (1, 58) else None),
             "end": self.closing or "eof",
         }
 
@@ -1171,6 +1182,8 @@ class Model:
             self.flows.append(f)
         direction = 0 if (d.src, d.sport) == f.initiator else 1
         f.account(fr.ts, d.ip_len, d.payload, direction, d.tcp_flags if d.l4 == 6 else 0, fr.number)
+        if d.icmp is not None and f.icmp[direction] is None:
+            f.icmp[direction] = d.icmp
         if d.app is not None and any(fr.values[m] for m in META_FIELDS):
             f.app.append((fr, d.app, direction))
         if d.fragmented:
@@ -1289,7 +1302,7 @@ def record_key(r):
 
 
 COMPARED = ["src_ip", "src_port", "dst_ip", "dst_port", "l4", "vlan", "tunnel", "first_seen", "last_seen",
-            "packets", "bytes", "payload_bytes", "tcp_flags", "end"]
+            "packets", "bytes", "payload_bytes", "tcp_flags", "icmp", "end"]
 
 
 def describe(key):
@@ -1375,6 +1388,8 @@ def coverage(model):
         c["tunnel"] += f.tunnel is not None
         c["gtp"] += f.tunnel is not None and f.tunnel["type"] == "gtp-u"
         c["vlan"] += f.vlan is not None
+        c["icmp"] += f.l4 in (1, 58)
+        c["icmp_types"] += sum(t is not None for t in f.icmp)
     return c
 
 
@@ -1413,7 +1428,8 @@ def report(results):
             if len(problems) > 25:
                 print(f"  ... and {len(problems) - 25} more")
     print(f"{len(results) - failed} of {len(results)} captures equal to tshark's decoding, {failed} differ; "
-          f"{total['flows']} flows ({total['tcp']} TCP, {total['vlan']} with a VLAN, {total['tunnel']} in tunnels, "
+          f"{total['flows']} flows ({total['tcp']} TCP, {total['icmp']} ICMP with {total['icmp_types']} first "
+          f"types and codes, {total['vlan']} with a VLAN, {total['tunnel']} in tunnels, "
           f"{total['gtp']} of them GTP-U) "
           f"of {total['packets']} packets compared, from {total['frames']} frames ({total['dropped']} dropped "
           f"as malformed); size, iat_ms and {total['splt']} SPLT entries; {total['named']} server names; "
@@ -1506,6 +1522,10 @@ def self_test(binary, folder):
                    put(["tunnel", "outer_src"], lambda v: "192.0.2.254"))),
         ("tunnels.pcap", "one gtp_too_deep more in the summary",
          lambda records, summary: summary["anomalies"].update(gtp_too_deep=summary["anomalies"]["gtp_too_deep"] + 1)),
+        ("mixed.pcap", "the ICMP type of one record's replies changed",
+         on_record(lambda r: r["l4"] == "icmp", put(["icmp", "down", "type"], lambda v: v + 1))),
+        ("ipv6.pcap", "the ICMPv6 code of one record's first message changed",
+         on_record(lambda r: r["l4"] == "icmpv6", put(["icmp", "up", "code"], lambda v: v + 1))),
         ("vlan.pcap", "VLAN of one record +1", on_record(lambda r: r["vlan"] is not None, bump(["vlan"]))),
         ("fragments.pcap", "bytes.up of the fragmented flow +1",
          on_record(lambda r: r["l4"] == "udp", bump(["bytes", "up"]))),

@@ -32,4 +32,24 @@ for cmd in "" analyze policy "policy check" "policy test" "policy enforce" audit
     echo "ok: 'sealscope${cmd:+ $cmd} --help' fits 100 columns"
   fi
 done
+# sealscope-flows(5) documents every field a record has, in the record's order: a field added to the
+# writer without its entry (or an entry left for a field gone) fails here.
+record=$("$bin" analyze -q --no-progress --flows - "$mandir/../captures/mixed.pcap" | head -n 1)
+drift=$(printf '%s\n' "$record" | python3 -c '
+import json, re, sys
+keys = list(json.loads(sys.stdin.readline()))
+lines = open(sys.argv[1]).read().split("\n")
+body = lines[lines.index(".SH FIELDS"):lines.index(".SH EXAMPLE")]
+documented = []
+for prev, line in zip(body, body[1:]):  # each entry: the line after .TP names its fields
+    if prev == ".TP" and not line.split(" ", 1)[1].startswith(("{", "\\%")):
+        documented += [w for w in re.findall(r"[a-z_0-9]+", line.split(" ", 1)[1]) if w != "BR"]
+if documented != keys:
+    print("  record:", " ".join(keys)); print("  page:  ", " ".join(documented))
+' "$mandir/sealscope-flows.5")
+if [ -z "$record" ] || [ -n "$drift" ]; then
+  echo "FAIL: the fields of sealscope-flows(5) are not those of a record, in order:"; echo "$drift"; fail=1
+else
+  echo "ok: sealscope-flows(5) documents every field of a record, in order"
+fi
 exit $fail

@@ -299,6 +299,70 @@ TEST_CASE("worker: active timeout writes an 'active' record and counting goes on
   CHECK(out.recs[1].splt.size() == 2);
 }
 
+TEST_CASE("worker: an ICMP flow keeps the type and code of its first message each way, per record", "[worker]") {
+  analyze::PipelineOptions o = opts();
+  o.table.active_s = 10;
+  Capture out;
+  analyze::Worker w(o, out, 1);
+  Feeder feed{w};
+  const auto msg = [](const char* src, const char* dst, uint8_t type, uint8_t code, const Ipv4Opts& ip = {}) {
+    return PacketBuilder().eth().ipv4(src, dst, ip).icmp(type, code).payload(32).build();
+  };
+  feed(msg("10.0.0.7", "10.0.0.8", 8, 0), kT0);                 // echo request
+  feed(msg("10.0.0.8", "10.0.0.7", 3, 3), kT0 + 1 * kSec);      // port unreachable back
+  feed(msg("10.0.0.7", "10.0.0.8", 13, 0), kT0 + 2 * kSec);     // later messages: counted, not the first
+  feed(msg("10.0.0.8", "10.0.0.7", 0, 0), kT0 + 3 * kSec);
+  // At 10 s the active timeout is reached by the first fragment of a datagram: a record.
+  Ipv4Opts first;
+  first.id = 0x7777;
+  first.mf = true;
+  feed(msg("10.0.0.7", "10.0.0.8", 17, 0, first), kT0 + 10 * kSec);
+  REQUIRE(out.recs.size() == 1);
+  const stats::FlowRecord& a = out.recs[0];
+  CHECK(a.l4 == "icmp");
+  CHECK(a.packets[0] == 3);
+  CHECK(a.packets[1] == 2);
+  REQUIRE(a.has_icmp[0]);
+  REQUIRE(a.has_icmp[1]);
+  CHECK(int{a.icmp_type[0]} == 8);
+  CHECK(int{a.icmp_code[0]} == 0);
+  CHECK(int{a.icmp_type[1]} == 3);
+  CHECK(int{a.icmp_code[1]} == 3);
+  // The next record counts afresh. Its first packet up is that datagram's later fragment, which has no
+  // ICMP header: counted, and the first whole message after it is the one the record names. Nothing
+  // came back in it.
+  Ipv4Opts later = first;
+  later.mf = false;
+  later.frag_off8 = 5;
+  Frame tail = PacketBuilder().eth().ipv4("10.0.0.7", "10.0.0.8", later).payload(16).build();
+  tail.data[tail.off(L::Ipv4) + 9] = 1;
+  feed(tail, kT0 + 11 * kSec);
+  feed(msg("10.0.0.7", "10.0.0.8", 15, 0), kT0 + 12 * kSec);
+  w.finish();
+  REQUIRE(out.recs.size() == 2);
+  const stats::FlowRecord& b = out.recs[1];
+  CHECK(w.fragments_attributed() == 1);
+  CHECK(b.packets[0] == 2);
+  CHECK(b.packets[1] == 0);
+  REQUIRE(b.has_icmp[0]);
+  CHECK(int{b.icmp_type[0]} == 15);
+  CHECK_FALSE(b.has_icmp[1]);
+}
+
+TEST_CASE("worker: records of flows other than ICMP have no ICMP type", "[worker]") {
+  Capture out;
+  analyze::Worker w(opts(), out, 1);
+  Feeder feed{w};
+  tcp_conversation(feed, kT0);
+  feed(PacketBuilder().eth().ipv4("10.0.0.5", "10.0.0.6").udp(5004, 5006).payload(8).build(), kT0);
+  w.finish();
+  REQUIRE(out.recs.size() == 2);
+  for (const auto& r : out.recs) {
+    CHECK_FALSE(r.has_icmp[0]);
+    CHECK_FALSE(r.has_icmp[1]);
+  }
+}
+
 namespace {
 
 std::vector<Frame> three_fragments(uint16_t id) { return testing::three_udp_fragments(id); }

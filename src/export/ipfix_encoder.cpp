@@ -19,7 +19,11 @@ struct Field {
   bool reverse;     // an RFC 5103 reverse element (enterprise bit, PEN 29305)
 };
 
-// The template's fields after the two addresses, in record order.
+// The template's fields after the two addresses and the ICMP type and code (icmpTypeCodeIPv4 (32) or
+// icmpTypeCodeIPv6 (139), 2 bytes), in record order. That element comes before destinationTransportPort:
+// nfdump 1.7 stores both in its destination port, the one met last winning (for ICMP it then takes a
+// non-zero type and code), so a protocol with ports (SCTP) keeps its port. Only the initiator's ICMP type
+// is sent: nfdump 1.7 reads an RFC 5103 reverse element it has no reverse for as the forward one.
 constexpr Field kCommon[] = {
     {7, 2, false},    // sourceTransportPort
     {11, 2, false},   // destinationTransportPort
@@ -34,13 +38,13 @@ constexpr Field kCommon[] = {
     {136, 1, false},  // flowEndReason
     {96, kVariable, false},  // applicationName
 };
-constexpr size_t kFields = 2 + std::size(kCommon);
+constexpr size_t kFields = 3 + std::size(kCommon);
 constexpr size_t kReverseFields = 2;
 // A template record: id and field count, 4 bytes per field, 4 more per enterprise number.
 constexpr size_t kTemplateSize = 4 + 4 * kFields + 4 * kReverseFields;
 constexpr size_t kTemplateSetSize = 4 + 2 * kTemplateSize;
 // A data record without the label's length and bytes.
-constexpr size_t kFixedV4 = 4 + 4 + 2 + 2 + 1 + 8 + 8 + 4 * 8 + 2 + 1;
+constexpr size_t kFixedV4 = 4 + 4 + 2 + 2 + 2 + 1 + 8 + 8 + 4 * 8 + 2 + 1;
 constexpr size_t kFixedV6 = kFixedV4 + 2 * 12;
 
 // The label cut to at most kMaxName bytes, at a character boundary (display text is valid UTF-8).
@@ -98,6 +102,8 @@ void Encoder::put_template(uint16_t id, bool v6) {
   put16(v6 ? 16 : 4);
   put16(v6 ? 28 : 12);  // destinationIPv6Address / destinationIPv4Address
   put16(v6 ? 16 : 4);
+  put16(v6 ? 139 : 32);  // icmpTypeCodeIPv6 / icmpTypeCodeIPv4
+  put16(2);
   for (const Field& f : kCommon) {
     put16(f.reverse ? static_cast<uint16_t>(f.id | kEnterpriseBit) : f.id);
     put16(f.length);
@@ -153,6 +159,9 @@ bool Encoder::add(const stats::FlowRecord& r) {
   const size_t alen = v6 ? 16 : 4;
   buf_.insert(buf_.end(), r.src_addr.bytes, r.src_addr.bytes + alen);
   buf_.insert(buf_.end(), r.dst_addr.bytes, r.dst_addr.bytes + alen);
+  // Type in the high byte, code in the low (RFC 7012); 0 for other protocols and when the initiator sent
+  // no ICMP message in the record's span.
+  put16(r.has_icmp[flow::kUp] ? static_cast<uint16_t>(r.icmp_type[flow::kUp] << 8 | r.icmp_code[flow::kUp]) : 0);
   put16(r.has_ports ? r.src_port : 0);
   put16(r.has_ports ? r.dst_port : 0);
   put8(r.proto);

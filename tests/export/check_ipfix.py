@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """sealscope analyze --ipfix against a real collector: nfcapd (nfdump 1.7) on 127.0.0.1 receives the flows
 of captures/*.pcap; nfdump's reading of its file must equal the --flows records of the same run, flow by
-flow (addresses, ports, protocol, packets and bytes per direction, first and last packet in ms, VLAN), and
+flow (addresses, ports, protocol, packets and bytes per direction, first and last packet in ms, VLAN, the
+initiator's first ICMP type and code), and
 nfcapd must count no sequence error. Then the test receives the datagrams itself (sealscope with
 --workers 2), writes them into a pcap and has tshark decode applicationName: the records' labels.
 
@@ -41,16 +42,17 @@ def nfdump_ms(s):
 def from_record(r):
     l4 = r["l4"]
     proto = PROTO[l4] if l4 in PROTO else int(l4.split("-")[1])
+    up = (r["icmp"] or {}).get("up") or {"type": 0, "code": 0}  # only the initiator's is exported
     return (r["src_ip"], r["dst_ip"], r.get("src_port") or 0, r.get("dst_port") or 0, proto,
             ms(r["first_seen"]), ms(r["last_seen"]), r["packets"]["up"], r["bytes"]["up"],
-            r["packets"]["down"], r["bytes"]["down"], r["vlan"] or 0)
+            r["packets"]["down"], r["bytes"]["down"], r["vlan"] or 0, up["type"], up["code"])
 
 
 def from_nfdump(f):
     return (f.get("src4_addr") or f.get("src6_addr"), f.get("dst4_addr") or f.get("dst6_addr"),
             f.get("src_port", 0), f.get("dst_port", 0), f["proto"], nfdump_ms(f["first"]), nfdump_ms(f["last"]),
             f.get("in_packets", 0), f.get("in_bytes", 0), f.get("out_packets", 0), f.get("out_bytes", 0),
-            f.get("src_vlan", 0))
+            f.get("src_vlan", 0), f.get("icmp_type", 0), f.get("icmp_code", 0))
 
 
 def udp_listening(port):
@@ -174,10 +176,12 @@ def main():
             failures.append(f"in nfdump, not as such in --flows: {k}")
         matched = sum((want & got).values())
         print(f"flows equal field by field (addresses, ports, protocol, packets and bytes each way, first and "
-              f"last ms, VLAN): {matched} of {total}")
+              f"last ms, VLAN, ICMP type and code): {matched} of {total}")
         if "Sequence Errors: 0" not in logtext or f"Flows: {total}," not in logtext:
             failures.append(f"nfcapd's own count: expected 'Flows: {total}, ... Sequence Errors: 0' in its log:\n"
                             + logtext)
+        if not any(k[12] for k in want) or not any(k[4] == 58 and k[12] for k in want):
+            failures.append("no ICMP and ICMPv6 record with a type: icmpTypeCodeIPv4/IPv6 are not checked")
         if not any(k[11] for k in want):
             failures.append("no record has a VLAN: vlanId is not checked (captures/vlan.pcap changed?)")
         if not any(":" in k[0] for k in want):

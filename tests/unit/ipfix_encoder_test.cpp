@@ -179,8 +179,8 @@ TEST_CASE("ipfix: header, template set and one IPv4 data record", "[ipfix]") {
 
   // The IPv4 template's field specifiers, in order.
   const std::vector<std::tuple<uint16_t, uint16_t, uint32_t>> want = {
-      {8, 4, 0},   {12, 4, 0},  {7, 2, 0},     {11, 2, 0},     {4, 1, 0},  {152, 8, 0}, {153, 8, 0},
-      {1, 8, 0},   {2, 8, 0},   {1, 8, 29305}, {2, 8, 29305}, {58, 2, 0}, {136, 1, 0}, {96, 0xFFFF, 0}};
+      {8, 4, 0},   {12, 4, 0},    {32, 2, 0},    {7, 2, 0},  {11, 2, 0},  {4, 1, 0},      {152, 8, 0}, {153, 8, 0},
+      {1, 8, 0},   {2, 8, 0},     {1, 8, 29305}, {2, 8, 29305}, {58, 2, 0}, {136, 1, 0}, {96, 0xFFFF, 0}};
   const auto& t4 = m.templates.at(256);
   REQUIRE(t4.size() == want.size());
   for (size_t i = 0; i < want.size(); ++i) {
@@ -189,13 +189,16 @@ TEST_CASE("ipfix: header, template set and one IPv4 data record", "[ipfix]") {
     CHECK(t4[i].length == std::get<1>(want[i]));
     CHECK(t4[i].pen == std::get<2>(want[i]));
   }
-  // The IPv6 template differs only in the addresses.
+  // The IPv6 template differs only in the addresses and the ICMP element.
   const auto& t6 = m.templates.at(257);
   REQUIRE(t6.size() == want.size());
   CHECK(t6[0].id == 27);
   CHECK(t6[0].length == 16);
   CHECK(t6[1].id == 28);
   CHECK(t6[1].length == 16);
+  CHECK(t6[2].id == 139);
+  CHECK(t6[2].length == 2);
+  for (size_t i = 3; i < want.size(); ++i) CHECK(t6[i].id == t4[i].id);
 
   REQUIRE(m.records.size() == 1);
   const Decoded& d = m.records[0];
@@ -203,6 +206,7 @@ TEST_CASE("ipfix: header, template set and one IPv4 data record", "[ipfix]") {
   CHECK(d.num(12) == 0xC0A807C8u);
   CHECK(d.num(7) == 51234);
   CHECK(d.num(11) == 443);
+  CHECK(d.num(32) == 0);  // not ICMP
   CHECK(d.num(4) == 6);
   CHECK(d.num(152) == 1700000000123ull);
   CHECK(d.num(153) == 1700000005987ull);
@@ -239,6 +243,37 @@ TEST_CASE("ipfix: an IPv6 record uses the IPv6 template, no VLAN is 0, v4 and v6
   CHECK(d.num(136) == 0x05);
   CHECK(d.str(96) == "QUIC.YouTube");
   CHECK(m.records[1].template_id == 256);
+}
+
+TEST_CASE("ipfix: an ICMP record carries the initiator's first type and code, type in the high byte", "[ipfix]") {
+  stats::FlowRecord v4 = v4_record(), v6 = v6_record(), silent = v4_record();
+  for (stats::FlowRecord* r : {&v4, &v6, &silent}) {
+    r->has_ports = false;
+    r->src_port = r->dst_port = 0;
+  }
+  v4.proto = silent.proto = 1;
+  v4.has_icmp[0] = v4.has_icmp[1] = true;
+  v4.icmp_type[0] = 3;  // destination unreachable, host administratively prohibited
+  v4.icmp_code[0] = 10;
+  v4.icmp_type[1] = 0;
+  v6.proto = 58;
+  v6.has_icmp[0] = true;
+  v6.icmp_type[0] = 135;  // neighbour solicitation
+  silent.has_icmp[1] = true;  // only the responder's message in this record's span
+  silent.icmp_type[1] = 8;
+  Encoder e(0);
+  e.start(1, true);
+  REQUIRE(e.add(v4));
+  REQUIRE(e.add(v6));
+  REQUIRE(e.add(silent));
+  const Message m = read(e.finish());
+  REQUIRE(m.records.size() == 3);
+  CHECK(m.records[0].num(32) == 0x030A);
+  CHECK(m.records[0].num(11) == 0);
+  CHECK(m.records[1].template_id == 257);
+  CHECK(m.records[1].num(139) == 0x8700);
+  CHECK(m.records[1].f.count({0, 32}) == 0);
+  CHECK(m.records[2].num(32) == 0);
 }
 
 TEST_CASE("ipfix: the sequence number counts the data records of earlier messages, templates only when asked",

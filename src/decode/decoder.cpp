@@ -152,6 +152,10 @@ bool ppp_header(const uint8_t* p, uint32_t cap, uint32_t& len, uint16_t& proto) 
   len = skip + plen;
   return true;
 }
+
+/// The IP version a PPP protocol number carries (RFC 1332 IPv4 0x0021, RFC 5072 IPv6 0x0057), 0 for the
+/// others (LCP, IPCP, CCP, compressed or encrypted data, ...).
+int ppp_ip_version(uint16_t proto) { return proto == 0x0021 ? 4 : proto == 0x0057 ? 6 : 0; }
 }  // namespace
 
 DecodeResult Decoder::decode(int linktype, const uint8_t* data, uint32_t caplen, uint32_t wirelen,
@@ -233,8 +237,9 @@ DecodeResult Decoder::decode(int linktype, const uint8_t* data, uint32_t caplen,
         anomalies.add(Anomaly::LinkTruncated);
         return DecodeResult::Malformed;
       }
-      if (proto != 0x0021 && proto != 0x0057) return DecodeResult::NotIp;  // LCP, IPCP, CCP, ...
-      if (caplen == h) return empty_ip(proto == 0x0057 ? 6 : 4, anomalies);
+      const int v = ppp_ip_version(proto);
+      if (v == 0) return DecodeResult::NotIp;
+      if (caplen == h) return empty_ip(v, anomalies);
       return decode_ip(data + h, caplen - h, wirelen > h ? wirelen - h : 0, out, anomalies, 0);
     }
     case DLT_IEEE802_11_RADIO: {  // radiotap: version, pad, little-endian length of the whole header
@@ -305,15 +310,13 @@ DecodeResult Decoder::decode_ethertype(uint16_t type, const uint8_t* p, uint32_t
         anomalies.add(Anomaly::EncapTruncated);
         return DecodeResult::Malformed;
       }
-      uint16_t ppp = rd16(p + 6);
+      const int v = ppp_ip_version(rd16(p + 6));
       p += 8;
       caplen -= 8;
       wire_avail = wire_avail > 8 ? wire_avail - 8 : 0;
-      if (ppp == 0x0021 || ppp == 0x0057) {
-        if (caplen < 1) return empty_ip(ppp == 0x0057 ? 6 : 4, anomalies);
-        return decode_ip(p, caplen, wire_avail, out, anomalies, depth);
-      }
-      return DecodeResult::NotIp;
+      if (v == 0) return DecodeResult::NotIp;
+      if (caplen < 1) return empty_ip(v, anomalies);
+      return decode_ip(p, caplen, wire_avail, out, anomalies, depth);
     }
     if (type == ETH_MPLS || type == ETH_MPLS_MC) {  // pop labels to bottom of stack, then IP by version
       for (int i = 0;; ++i) {
@@ -841,10 +844,11 @@ DecodeResult Decoder::decode_pptp_gre(Packet& out, AnomalyCounters& anomalies, i
     anomalies.add(Anomaly::GreTruncated);
     return DecodeResult::Ok;
   }
-  if (proto != 0x0021 && proto != 0x0057) return DecodeResult::Ok;
+  const int v = ppp_ip_version(proto);
+  if (v == 0) return DecodeResult::Ok;
   const TunnelInfo tun{TunnelType::Gre, true, rd16(g + 6), out.src, out.dst};
   const uint32_t h = hl + ph;
-  return decap(Carried::Ethertype, proto == 0x0021 ? ETH_IPV4 : ETH_IPV6, g + h, cap - h, out.payload_len - h, tun,
+  return decap(Carried::Ethertype, v == 4 ? ETH_IPV4 : ETH_IPV6, g + h, cap - h, out.payload_len - h, tun,
                Anomaly::GreTruncated, out, anomalies, depth);
 }
 

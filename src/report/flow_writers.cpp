@@ -223,7 +223,7 @@ void JsonlWriter::format(const stats::FlowRecord& r, Buf& b) {
     put(b, "null");
   }
   put(b, ",\"icmp\":");
-  if (r.l4 == "icmp" || r.l4 == "icmpv6") {
+  if (r.proto == 1 || r.proto == 58) {  // ICMP, ICMPv6
     for (int d = 0; d < 2; ++d) {
       put(b, d == 0 ? "{\"up\":" : ",\"down\":");
       if (r.has_icmp[d]) {

@@ -20,6 +20,7 @@ namespace sealscope::ipfix {
 /// Information elements (IANA registry; the reverse ones are RFC 5103's, enterprise number 29305):
 ///   sourceIPv4Address(8) / sourceIPv6Address(27)            the initiator's address
 ///   destinationIPv4Address(12) / destinationIPv6Address(28) the responder's address
+///   icmpTypeCodeIPv4(32) / icmpTypeCodeIPv6(139)            the initiator's first ICMP type and code, else 0
 ///   sourceTransportPort(7), destinationTransportPort(11)    0 for protocols without ports
 ///   protocolIdentifier(4)
 ///   flowStartMilliseconds(152), flowEndMilliseconds(153)    first and last packet, ms since the epoch

@@ -18,7 +18,6 @@ class IpfixOption {
   /// After parsing: the usage checks and the collector's address. Prints "sealscope CMD: ..." and returns
   /// false on a usage error.
   bool check(const char* cmd);
-  bool wanted() const { return !spec_.empty(); }
   /// The exporter (when --ipfix was given); `send_each`: each record in a message of its own, at once.
   std::unique_ptr<ipfix::Exporter> open(bool send_each) const;
   /// Closes the exporter and puts its counts into the summary (summary.ipfix).

@@ -194,18 +194,25 @@ std::uint16_t bound_port(int fd) {
     return ntohs(reinterpret_cast<const sockaddr_in&>(a.addr).sin_port);
 }
 
-Endpoint peer_endpoint(int fd) {
+namespace {
+/// The peer of a connected socket, or nothing (errno says why).
+std::optional<Endpoint> peer_of(int fd) {
     Endpoint a;
     a.len = sizeof a.addr;
-    if (::getpeername(fd, a.sa(), &a.len) != 0) throw WireError(errno_text("getpeername"));
+    if (::getpeername(fd, a.sa(), &a.len) != 0) return std::nullopt;
     return a;
+}
+} // namespace
+
+Endpoint peer_endpoint(int fd) {
+    const std::optional<Endpoint> a = peer_of(fd);
+    if (!a) throw WireError(errno_text("getpeername"));
+    return *a;
 }
 
 std::string peer_name(int fd) {
-    Endpoint a;
-    a.len = sizeof a.addr;
-    if (::getpeername(fd, a.sa(), &a.len) != 0) return "?";
-    return a.str();
+    const std::optional<Endpoint> a = peer_of(fd);
+    return a ? a->str() : "?";
 }
 
 bool read_exact(int fd, std::uint8_t* buf, std::size_t n, int timeout_ms) {

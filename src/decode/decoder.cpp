@@ -895,4 +895,58 @@ bool fragment_fields(const Packet& p, FragmentFields& out) {
   return false;
 }
 
+bool is_icmp_error(uint8_t l4_proto, uint8_t type) {
+  if (l4_proto == 1) return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+  return l4_proto == 58 && type >= 1 && type <= 4;
+}
+
+bool quoted_packet(const Packet& p, Packet& out) {
+  if (p.later_fragment || !is_icmp_error(p.l4_proto, p.icmp_type) || p.payload == nullptr) return false;
+  // decode_l4() put the payload after type, code and checksum; four more bytes (unused, the MTU or the
+  // pointer) come before the quote in both ICMP and ICMPv6.
+  if (p.payload_caplen < 4) return false;
+  const uint8_t* h = p.payload + 4;
+  const uint32_t cap = p.payload_caplen - 4;
+  out = Packet{};
+  out.vlan = p.vlan;
+  uint32_t off = 0;
+  if (p.ip_version == 4) {
+    if (cap < 20 || (h[0] >> 4) != 4) return false;
+    off = (h[0] & 0x0F) * 4u;
+    if (off < 20 || off > cap) return false;
+    if ((rd16(h + 6) & 0x1FFF) != 0) return false;  // a later fragment: no ports to key it by
+    out.ip_version = 4;
+    out.src = IpAddr::v4(h + 12);
+    out.dst = IpAddr::v4(h + 16);
+    out.l4_proto = h[9];
+  } else {
+    if (p.ip_version != 6 || cap < 40 || (h[0] >> 4) != 6) return false;
+    out.ip_version = 6;
+    out.src = IpAddr::v6(h + 8);
+    out.dst = IpAddr::v6(h + 24);
+    // The chain as decode_ip() walks it.
+    uint8_t next = h[6];
+    off = 40;
+    for (int n = 0;; ++n) {
+      if (next != 0 && next != 43 && next != 44 && next != 60 && next != 51 && next != 135 && next != 139 &&
+          next != 140) {
+        break;
+      }
+      if (n == kMaxIpv6Ext || off + 8 > cap) return false;
+      const uint8_t* e = h + off;
+      if (next == 44 && (rd16(e + 2) & 0xFFF8) != 0) return false;
+      off += next == 44 ? 8u : next == 51 ? (e[1] + 2u) * 4u : (e[1] + 1u) * 8u;
+      next = e[0];
+    }
+    out.l4_proto = next;
+  }
+  if (out.l4_proto == 6 || out.l4_proto == 17) {
+    if (off + 4 > cap) return false;
+    out.has_ports = true;
+    out.sport = rd16(h + off);
+    out.dport = rd16(h + off + 2);
+  }
+  return true;
+}
+
 }  // namespace sealscope::decode

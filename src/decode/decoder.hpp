@@ -87,4 +87,15 @@ struct FragmentFields {
 /// fields.
 bool fragment_fields(const Packet& p, FragmentFields& out);
 
+/// True for an ICMP error message, the kind that quotes the packet it is about: ICMP types 3, 4, 5, 11
+/// and 12 (RFC 1122 §3.2.2), ICMPv6 types 1 to 4 (RFC 4443 §2.1).
+bool is_icmp_error(uint8_t l4_proto, uint8_t type);
+
+/// The flow fields of the packet an ICMP error message `p` (as decode() filled it) quotes: `out` gets the
+/// quoted packet's addresses, IP version, protocol and, for TCP and UDP, ports, as make_key() reads them,
+/// and `p`'s VLAN. False when `p` is no ICMP error, or its quote is not an IP header of `p`'s own version
+/// with the fields the key needs (a quote cut before the ports, a quoted later fragment, an IPv6 extension
+/// chain that runs past the quote). Off the packet path: only ICMP errors get here.
+bool quoted_packet(const Packet& p, Packet& out);
+
 }  // namespace sealscope::decode

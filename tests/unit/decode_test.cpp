@@ -2164,3 +2164,106 @@ TEST_CASE("decode: anomaly names are distinct and snake_case", "[decode]") {
     seen.push_back(n);
   }
 }
+
+TEST_CASE("decode: quoted_packet reads the flow fields of the packet an ICMP error quotes", "[decode][icmp]") {
+  Packet q;
+  SECTION("ICMP port unreachable quoting a UDP datagram: addresses, protocol, ports, the error's VLAN") {
+    Frame f = PacketBuilder().eth().vlan(7).ipv4("198.51.100.20", "192.0.2.10").icmp(3, 3)
+                  .ipv4("192.0.2.10", "198.51.100.20").udp(50100, 3478).build();
+    Run x = run(f, DLT_EN10MB);
+    REQUIRE(x.r == DecodeResult::Ok);
+    REQUIRE(quoted_packet(x.p, q));
+    CHECK(q.ip_version == 4);
+    CHECK(q.src == ip("192.0.2.10"));
+    CHECK(q.dst == ip("198.51.100.20"));
+    CHECK(int{q.l4_proto} == 17);
+    CHECK(q.has_ports);
+    CHECK(q.sport == 50100);
+    CHECK(q.dport == 3478);
+    CHECK(q.vlan == 7);
+    // Cut before the ports (the quote ends 3 bytes into the UDP header): nothing to key it by.
+    Run cut = run(f, DLT_EN10MB, static_cast<uint32_t>(f.off(L::Udp) + 3), f.size());
+    REQUIRE(cut.r == DecodeResult::Ok);
+    CHECK_FALSE(quoted_packet(cut.p, q));
+    // The ports are the first 4 bytes: enough.
+    Run four = run(f, DLT_EN10MB, static_cast<uint32_t>(f.off(L::Udp) + 4), f.size());
+    REQUIRE(quoted_packet(four.p, q));
+    CHECK(q.dport == 3478);
+  }
+  SECTION("every ICMP error type quotes; other messages do not") {
+    for (int type = 0; type < 256; ++type) {
+      Frame f = PacketBuilder().eth().ipv4("192.0.2.1", "192.0.2.10").icmp(static_cast<uint8_t>(type), 0)
+                    .ipv4("192.0.2.10", "203.0.113.10").tcp(44100, 80, 0x02).build();
+      Run x = run(f, DLT_EN10MB);
+      REQUIRE(x.r == DecodeResult::Ok);
+      const bool error = type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+      INFO("ICMP type " << type);
+      CHECK(is_icmp_error(1, static_cast<uint8_t>(type)) == error);
+      CHECK(quoted_packet(x.p, q) == error);
+      CHECK(is_icmp_error(58, static_cast<uint8_t>(type)) == (type >= 1 && type <= 4));
+    }
+  }
+  SECTION("a quoted protocol without ports keys by addresses alone; a quoted later fragment is not keyed") {
+    Frame echo = PacketBuilder().eth().ipv4("192.0.2.1", "192.0.2.10").icmp(11, 0)
+                     .ipv4("192.0.2.10", "203.0.113.10").icmp(8, 0).build();
+    Run x = run(echo, DLT_EN10MB);
+    REQUIRE(quoted_packet(x.p, q));
+    CHECK(int{q.l4_proto} == 1);
+    CHECK_FALSE(q.has_ports);
+    CHECK(q.sport == 0);
+    Ipv4Opts later;
+    later.frag_off8 = 185;
+    Frame frag = PacketBuilder().eth().ipv4("192.0.2.1", "192.0.2.10").icmp(11, 1)
+                     .ipv4("192.0.2.10", "203.0.113.10", later).udp(5000, 5001).build();
+    CHECK_FALSE(quoted_packet(run(frag, DLT_EN10MB).p, q));
+    Ipv4Opts first;
+    first.mf = true;
+    Frame head = PacketBuilder().eth().ipv4("192.0.2.1", "192.0.2.10").icmp(11, 1)
+                     .ipv4("192.0.2.10", "203.0.113.10", first).udp(5000, 5001).build();
+    REQUIRE(quoted_packet(run(head, DLT_EN10MB).p, q));
+    CHECK(q.sport == 5000);
+  }
+  SECTION("a quote of the other IP version, or not IP at all, is not keyed") {
+    Frame v6in4 = PacketBuilder().eth().ipv4("192.0.2.1", "192.0.2.10").icmp(3, 3)
+                      .ipv6("2001:db8::1", "2001:db8::2").udp(1, 2).build();
+    CHECK_FALSE(quoted_packet(run(v6in4, DLT_EN10MB).p, q));
+    Frame junk = PacketBuilder().eth().ipv4("192.0.2.1", "192.0.2.10").icmp(3, 3).payload(28).build();
+    CHECK_FALSE(quoted_packet(run(junk, DLT_EN10MB).p, q));
+    // An IPv4 header length of 4 words, or one past the quote.
+    Frame f = PacketBuilder().eth().ipv4("192.0.2.1", "192.0.2.10").icmp(3, 3)
+                  .ipv4("192.0.2.10", "203.0.113.10").udp(5000, 5001).build();
+    const size_t inner = f.off(L::Ipv4, 1);
+    for (uint8_t ihl : {uint8_t{0x44}, uint8_t{0x4F}}) {
+      Frame g = f;
+      g.data[inner] = ihl;
+      Run x = run(g, DLT_EN10MB);
+      REQUIRE(x.r == DecodeResult::Ok);
+      CHECK_FALSE(quoted_packet(x.p, q));
+    }
+  }
+  SECTION("ICMPv6: the quoted extension chain is walked to the ports; a later fragment is not keyed") {
+    Frame f = PacketBuilder().eth().ipv6("2001:db8:1::1", "2001:db8:1::10").icmp(1, 1)
+                  .ipv6("2001:db8:1::10", "2001:db8:113::10").ipv6_ext(0).ipv6_ext(60, 2).ipv6_frag(0, true, 9)
+                  .tcp(52300, 8080, 0x02).build();
+    Run x = run(f, DLT_EN10MB);
+    REQUIRE(x.r == DecodeResult::Ok);
+    REQUIRE(quoted_packet(x.p, q));
+    CHECK(q.ip_version == 6);
+    CHECK(q.src == ip("2001:db8:1::10"));
+    CHECK(q.dst == ip("2001:db8:113::10"));
+    CHECK(int{q.l4_proto} == 6);
+    CHECK(q.sport == 52300);
+    CHECK(q.dport == 8080);
+    // The quote cut inside the chain.
+    Run cut = run(f, DLT_EN10MB, static_cast<uint32_t>(f.off(L::Ipv6Ext, 1) + 4), f.size());
+    REQUIRE(cut.r == DecodeResult::Ok);
+    CHECK_FALSE(quoted_packet(cut.p, q));
+    Frame later = PacketBuilder().eth().ipv6("2001:db8:1::1", "2001:db8:1::10").icmp(3, 1)
+                      .ipv6("2001:db8:1::10", "2001:db8:113::10").ipv6_frag(100, false, 9).payload(16).build();
+    CHECK_FALSE(quoted_packet(run(later, DLT_EN10MB).p, q));
+    // ICMPv6 messages that are not errors (echo request 128) quote nothing.
+    Frame echo = PacketBuilder().eth().ipv6("2001:db8:1::1", "2001:db8:1::10").icmp(128, 0)
+                     .ipv6("2001:db8:1::10", "2001:db8:113::10").udp(1, 2).build();
+    CHECK_FALSE(quoted_packet(run(echo, DLT_EN10MB).p, q));
+  }
+}

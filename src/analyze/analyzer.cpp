@@ -257,11 +257,29 @@ void Analyzer::dispatch(const capture::RawPacket& pkt, int linktype, uint32_t fr
   }
   static_assert(std::is_trivially_copyable_v<decode::Packet> && std::is_trivially_destructible_v<decode::Packet>);
   static_assert(sizeof(decode::Packet) % 8 == 0 && alignof(decode::Packet) <= 8);
-  lanes_[lane]->ring.push_with(ts, data, caplen, wirelen, linktype, frame_no, file_index_, sizeof(decode::Packet),
+  auto push = [&](size_t to) {
+    lanes_[to]->ring.push_with(ts, data, caplen, wirelen, linktype, frame_no, file_index_, sizeof(decode::Packet),
                                [&](uint8_t* meta, const uint8_t* copy) {
                                  auto* q = new (meta) decode::Packet(p);
                                  q->rebase(data, copy);
                                });
+  };
+  // An ICMP error whose quoted packet's flow is in another shard (a router's message about a flow between
+  // two hosts it is neither of): that shard's worker gets a copy to tie it to the flow, in the same place
+  // of its packet sequence as one worker would.
+  size_t quote_lane = lane;
+  if (lanes_.size() > 1 && (p.l4_proto == 1 || p.l4_proto == 58) && decode::is_icmp_error(p.l4_proto, p.icmp_type)) {
+    decode::Packet quoted;
+    if (decode::quoted_packet(p, quoted)) quote_lane = shard_hash(quoted) % lanes_.size();
+  }
+  if (quote_lane == lane) {
+    push(lane);
+    return;
+  }
+  p.quote = decode::Packet::Quote::Elsewhere;
+  push(lane);
+  p.quote = decode::Packet::Quote::Only;
+  push(quote_lane);
 }
 
 namespace {

@@ -1,6 +1,9 @@
 #include "analyze/worker.hpp"
 
 #include <algorithm>
+#include <cstdint>
+
+#include "decode/decoder.hpp"
 
 namespace sealscope::analyze {
 
@@ -145,6 +148,10 @@ void Worker::process(const decode::Packet& p) {
     if (new_timeline(p.ts, now_)) restart_timeline(now_, p.ts);
   }
   advance(p.ts);
+  if (p.quote == decode::Packet::Quote::Only) {
+    tie_icmp_error(p);
+    return;
+  }
   if (p.later_fragment) {
     process_later_fragment(p);
     return;
@@ -167,11 +174,14 @@ void Worker::process(const decode::Packet& p) {
   }
   const Dir d = a_is_src == f->a_is_initiator ? flow::kUp : flow::kDown;
   account(*f, p.ts, p.ip_len, p.payload_len, d, p.l4_proto == 6 ? p.tcp_flags : 0);
-  if ((p.l4_proto == 1 || p.l4_proto == 58) && !(f->icmp_seen & (1u << d))) {
-    // Here, not in account(): a later fragment (also counted there) carries no ICMP header.
-    f->icmp_seen |= static_cast<uint8_t>(1u << d);
-    f->icmp[d][0] = p.icmp_type;
-    f->icmp[d][1] = p.icmp_code;
+  if (p.l4_proto == 1 || p.l4_proto == 58) {
+    if (!(f->icmp_seen & (1u << d))) {
+      // Here, not in account(): a later fragment (also counted there) carries no ICMP header.
+      f->icmp_seen |= static_cast<uint8_t>(1u << d);
+      f->icmp[d][0] = p.icmp_type;
+      f->icmp[d][1] = p.icmp_code;
+    }
+    if (p.quote == decode::Packet::Quote::Here) tie_icmp_error(p);
   }
 
   uint32_t held_counted = 0;
@@ -212,6 +222,21 @@ void Worker::process(const decode::Packet& p) {
     }
   }
   if (active_us_ > 0 && now_ - f->first_seen >= active_us_) emit_active(*f);
+}
+
+void Worker::tie_icmp_error(const decode::Packet& p) {
+  decode::Packet q;
+  if (!decode::quoted_packet(p, q)) return;
+  bool a_is_src = true;
+  flow::Flow* f = table_.find(flow::make_key(q, a_is_src));
+  if (f == nullptr) return;  // the quoted packet's flow has ended, or was never seen
+  // Not a packet of that flow: its counters, times and classification stay as they are.
+  if (f->icmp_errors == 0) {
+    f->icmp_error[0] = p.icmp_type;
+    f->icmp_error[1] = p.icmp_code;
+    f->icmp_error_about = static_cast<uint8_t>((a_is_src == f->a_is_initiator ? 0 : 1) | (p.src == q.dst ? 2 : 0));
+  }
+  if (f->icmp_errors != UINT32_MAX) ++f->icmp_errors;
 }
 
 void Worker::process_later_fragment(const decode::Packet& p) {
@@ -261,6 +286,7 @@ void Worker::emit_active(flow::Flow& f) {
   f.iat_all = {};
   std::fill(std::begin(f.tcp_flag_counts), std::end(f.tcp_flag_counts), 0u);
   f.icmp_seen = 0;
+  f.icmp_errors = 0;
   f.splt_len = 0;
   f.first_seen = ts;
 }

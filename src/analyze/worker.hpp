@@ -97,6 +97,8 @@ class Worker : public flow::FlowSink {
   void account(flow::Flow& f, TimestampUs ts, uint32_t ip_len, uint32_t payload_len, flow::Dir d,
                uint8_t tcp_flags);
   void process_later_fragment(const decode::Packet& p);
+  /// An ICMP error `p`: counts it into the live flow of the packet it quotes, if there is one.
+  void tie_icmp_error(const decode::Packet& p);
   void emit_active(flow::Flow& f);
   void engine_link(flow::Flow& f);
   void engine_unlink(flow::Flow& f);

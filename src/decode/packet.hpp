@@ -106,6 +106,14 @@ struct Packet {
   uint8_t tcp_flags = 0;
   uint32_t tcp_seq = 0;
   uint8_t icmp_type = 0, icmp_code = 0;
+  /// Which worker ties an ICMP error to the flow of the packet it quotes (set by the analyzer: the quoted
+  /// flow may live in another worker's shard).
+  enum class Quote : uint8_t {
+    Here,       ///< this one (the default, and always so with one worker)
+    Elsewhere,  ///< another one, which gets a QuoteOnly copy: here the message only counts in its own flow
+    Only,       ///< only the tie: the copy sent to the quoted flow's worker, counted in no flow
+  };
+  Quote quote = Quote::Here;
   const uint8_t* payload = nullptr;
   uint32_t payload_caplen = 0;  ///< payload bytes captured
   uint32_t payload_len = 0;     ///< payload length from the headers

@@ -182,13 +182,20 @@ struct Flow {
   uint8_t list = 0;
   bool in_use = false;
 
-  // The narrow fields last, where they fill what would be padding at the slot's end (sizeof stays 496).
+  // The narrow fields last, where they fill what would be padding at the slot's end.
   uint16_t splt_len = 0;  ///< SPLT entries recorded
   /// ICMP and ICMPv6 flows: the type and code of the first message each way (icmp[d][0] type, [1] code),
   /// valid where bit d of icmp_seen is set. The key has no ports for ICMP, so one flow holds every
   /// message between two hosts; these say what it began with.
   uint8_t icmp_seen = 0;
   uint8_t icmp[2][2] = {};
+  /// ICMP and ICMPv6 error messages (decode::is_icmp_error) that quote a packet of this flow: the first
+  /// one's type and code (icmp_error[0], [1]) and icmp_error_about (bit 0: the quoted packet went down;
+  /// bit 1: the error came from the quoted packet's destination, the flow's other end, not from a router or
+  /// middlebox on the path), and how many there were. The messages themselves count in their own ICMP flow.
+  uint8_t icmp_error[2] = {};
+  uint8_t icmp_error_about = 0;
+  uint32_t icmp_errors = 0;
 
   IpAddr initiator() const { return side(a_is_initiator); }
   IpAddr responder() const { return side(!a_is_initiator); }
@@ -218,7 +225,8 @@ struct Flow {
   }
 };
 // Every concurrent flow costs a slot: a field added where padding was not keeps this; one that grows the
-// slot should say so here (on 64-bit targets, where the pointers take 8 bytes).
-static_assert(sizeof(void*) != 8 || sizeof(Flow) == 496, "Flow slot size changed");
+// slot should say so here (on 64-bit targets, where the pointers take 8 bytes). 496 until the ICMP errors
+// tied to a flow took 8 more (their count had no room in the padding).
+static_assert(sizeof(void*) != 8 || sizeof(Flow) == 504, "Flow slot size changed");
 
 }  // namespace sealscope::flow

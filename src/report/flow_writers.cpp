@@ -240,6 +240,19 @@ void JsonlWriter::format(const stats::FlowRecord& r, Buf& b) {
   } else {
     put(b, "null");
   }
+  put(b, ",\"icmp_errors\":");
+  if (r.icmp_errors > 0) {
+    put(b, "{\"count\":");
+    uint_out(b, r.icmp_errors);
+    put(b, ",\"type\":");
+    uint_out(b, r.icmp_error_type);
+    put(b, ",\"code\":");
+    uint_out(b, r.icmp_error_code);
+    put(b, r.icmp_error_dir == flow::kUp ? ",\"dir\":\"up\"" : ",\"dir\":\"down\"");
+    put(b, r.icmp_error_from_peer ? ",\"from\":\"peer\"}" : ",\"from\":\"path\"}");
+  } else {
+    put(b, "null");
+  }
   put(b, ",\"label\":");
   append_json_string(b, r.verdict.label);
   put(b, ",\"ndpi_label\":");
@@ -300,6 +313,7 @@ const char* CsvWriter::header() {
          "iat_ms_down_min,iat_ms_down_mean,iat_ms_down_stddev,iat_ms_down_max,"
          "splt,tcp_syn,tcp_fin,tcp_rst,tcp_psh,tcp_ack,tcp_urg,tcp_ece,tcp_cwr,"
          "icmp_up_type,icmp_up_code,icmp_down_type,icmp_down_code,"
+         "icmp_errors_count,icmp_errors_type,icmp_errors_code,icmp_errors_dir,icmp_errors_from,"
          "label,ndpi_label,family,activity,confidence,category,"
          "classified_after_packets,classified_after_bytes,classified_after_ms,"
          "server_name,tls_version,tls_alpn,tls_ja3c,tls_ja3s,end\n";
@@ -369,6 +383,12 @@ void CsvWriter::format(const stats::FlowRecord& r, Buf& b) {
     } else {
       put(b, ",,");
     }
+  }
+  if (r.icmp_errors > 0) {
+    fmt::format_to(out, ",{},{},{},{},{}", r.icmp_errors, r.icmp_error_type, r.icmp_error_code,
+                   r.icmp_error_dir == flow::kUp ? "up" : "down", r.icmp_error_from_peer ? "peer" : "path");
+  } else {
+    put(b, ",,,,,");
   }
   for (std::string_view s : {std::string_view(r.verdict.label), std::string_view(r.verdict.ndpi_label),
                              r.verdict.family, r.verdict.activity, std::string_view(r.verdict.confidence),

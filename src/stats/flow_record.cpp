@@ -91,6 +91,12 @@ void fill_record(const flow::Flow& f, const flow::FlowTable& table, const classi
     r.icmp_type[d] = r.has_icmp[d] ? f.icmp[d][0] : 0;
     r.icmp_code[d] = r.has_icmp[d] ? f.icmp[d][1] : 0;
   }
+  r.icmp_errors = f.icmp_errors;
+  const bool tied = f.icmp_errors > 0;
+  r.icmp_error_type = tied ? f.icmp_error[0] : 0;
+  r.icmp_error_code = tied ? f.icmp_error[1] : 0;
+  r.icmp_error_dir = tied && (f.icmp_error_about & 1) ? flow::kDown : flow::kUp;
+  r.icmp_error_from_peer = tied && (f.icmp_error_about & 2);
   cls.verdict(f, r.verdict);
   r.after_packets = f.cls.after_packets;
   r.after_bytes = f.cls.after_bytes;

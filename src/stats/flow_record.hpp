@@ -36,6 +36,13 @@ struct FlowRecord {
   /// ICMP/ICMPv6 flows: the first message's type and code each way ([up, down]), where has_icmp says so.
   bool has_icmp[2] = {false, false};
   uint8_t icmp_type[2] = {0, 0}, icmp_code[2] = {0, 0};
+  /// ICMP/ICMPv6 error messages that quote a packet of this flow (0: none, and the fields after it are
+  /// unset), and of the first one: its type and code, the quoted packet's direction (flow::Dir) and whether
+  /// the quoted packet's destination sent it (the flow's other end; otherwise a router or middlebox).
+  uint32_t icmp_errors = 0;
+  uint8_t icmp_error_type = 0, icmp_error_code = 0;
+  flow::Dir icmp_error_dir = flow::kUp;
+  bool icmp_error_from_peer = false;
   classify::Verdict verdict;
   uint64_t after_packets = 0, after_bytes = 0;
   double after_ms = 0;

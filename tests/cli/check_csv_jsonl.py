@@ -101,8 +101,11 @@ def main():
             except Shape as e:
                 failures.append(f"{cap} flow {rec['flow_id']}: {e}")
                 continue
+            keys = list(flat)
             for k in [k for k, v in flat.items() if v is None and k not in row]:  # null statistics: empty columns
-                sub = [c for c in row if c.startswith(k + "_")]
+                # Its own columns: not those of a longer name it prefixes ("icmp" and "icmp_errors_count").
+                longer = [o for o in keys if o != k and o.startswith(k + "_")]
+                sub = [c for c in row if c.startswith(k + "_") and not any(c == o or c.startswith(o + "_") for o in longer)]
                 if sub:
                     del flat[k]
                     flat.update({c: None for c in sub})

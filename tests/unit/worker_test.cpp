@@ -349,6 +349,85 @@ TEST_CASE("worker: an ICMP flow keeps the type and code of its first message eac
   CHECK_FALSE(b.has_icmp[1]);
 }
 
+TEST_CASE("worker: an ICMP error counts in the live flow of the packet it quotes, per record", "[worker]") {
+  analyze::PipelineOptions o = opts();
+  o.table.active_s = 10;
+  Capture out;
+  analyze::Worker w(o, out, 1);
+  Feeder feed{w};
+  const char* c = "10.0.0.7";
+  const char* s = "10.0.0.8";
+  const char* router = "10.9.9.9";
+  const auto dgram = [](const char* src, const char* dst, uint16_t sp, uint16_t dp) {
+    return PacketBuilder().eth().ipv4(src, dst).udp(sp, dp).payload(20).build();
+  };
+  const auto error = [](const char* from, const char* to, uint8_t type, uint8_t code, const char* qsrc,
+                        const char* qdst, uint16_t sp, uint16_t dp) {
+    return PacketBuilder().eth().ipv4(from, to).icmp(type, code).ipv4(qsrc, qdst).udp(sp, dp).build();
+  };
+  feed(dgram(c, s, 40000, 53), kT0);
+  feed(dgram(s, c, 53, 40000), kT0 + 1 * kMs);
+  // The first error is the client's, about the answer (a packet that went down, reported by its own
+  // destination); then the server's about the query, and a router's about it.
+  feed(error(c, s, 3, 3, s, c, 53, 40000), kT0 + 2 * kMs);
+  feed(error(s, c, 3, 10, c, s, 40000, 53), kT0 + 3 * kMs);
+  feed(error(router, c, 11, 0, c, s, 40000, 53), kT0 + 4 * kMs);
+  // Tied to nothing: an error about a datagram of no flow here, and one whose quote ends before the ports.
+  feed(error(s, c, 3, 3, c, s, 40001, 53), kT0 + 5 * kMs);
+  Frame cut = PacketBuilder().eth().ipv4(s, c).icmp(3, 3).ipv4(c, s).build();
+  cut.data[cut.off(L::Ipv4, 1) + 9] = 17;
+  feed(cut, kT0 + 6 * kMs);
+  // The active timeout at 10 s writes the datagram flow's record; the next one starts without errors.
+  feed(dgram(c, s, 40000, 53), kT0 + 10 * kSec);
+  feed(dgram(c, s, 40000, 53), kT0 + 11 * kSec);
+  w.finish();
+  REQUIRE(out.recs.size() == 4);
+  const stats::FlowRecord& a = out.recs[0];
+  CHECK(a.l4 == "udp");
+  CHECK(a.end == flow::EndReason::Active);
+  CHECK(a.icmp_errors == 3);
+  CHECK(int{a.icmp_error_type} == 3);
+  CHECK(int{a.icmp_error_code} == 3);
+  CHECK(a.icmp_error_dir == flow::kDown);
+  CHECK(a.icmp_error_from_peer);
+  // The errors are not the flow's packets: its counters are its own datagrams' (with the one at 10 s).
+  CHECK(a.packets[0] == 2);
+  CHECK(a.packets[1] == 1);
+  CHECK(out.recs[1].l4 == "udp");
+  CHECK(out.recs[1].icmp_errors == 0);
+  CHECK(out.recs[1].packets[0] == 1);
+  // The messages themselves are the ICMP flows' packets: client and server (four), router and client (one).
+  CHECK(out.recs[2].l4 == "icmp");
+  CHECK(out.recs[2].packets[0] + out.recs[2].packets[1] == 4);
+  CHECK(out.recs[3].l4 == "icmp");
+  CHECK(out.recs[3].src_ip == router);
+  for (size_t i = 2; i < 4; ++i) CHECK(out.recs[i].icmp_errors == 0);
+}
+
+TEST_CASE("worker: the first ICMP error tied to a flow says whether a router sent it", "[worker]") {
+  Capture out;
+  analyze::Worker w(opts(), out, 1);
+  Feeder feed{w};
+  feed(PacketBuilder().eth().ipv6("2001:db8::7", "2001:db8::8").tcp(52300, 8080, tf::SYN).build(), kT0);
+  feed(PacketBuilder().eth().ipv6("2001:db8::1", "2001:db8::7").icmp(1, 1)
+           .ipv6("2001:db8::7", "2001:db8::8").tcp(52300, 8080, tf::SYN).build(), kT0 + 1 * kMs);
+  feed(PacketBuilder().eth().ipv6("2001:db8::8", "2001:db8::7").icmp(1, 4)
+           .ipv6("2001:db8::7", "2001:db8::8").tcp(52300, 8080, tf::SYN).build(), kT0 + 2 * kMs);
+  w.finish();
+  REQUIRE(out.recs.size() == 3);
+  const stats::FlowRecord& a = out.recs[0];
+  CHECK(a.l4 == "tcp");
+  CHECK(a.icmp_errors == 2);
+  CHECK(int{a.icmp_error_type} == 1);
+  CHECK(int{a.icmp_error_code} == 1);
+  CHECK(a.icmp_error_dir == flow::kUp);
+  CHECK_FALSE(a.icmp_error_from_peer);
+  // Nor do they move the flow's times or counters.
+  CHECK(a.packets[0] == 1);
+  CHECK(a.packets[1] == 0);
+  CHECK(a.last_seen == kT0);
+}
+
 TEST_CASE("worker: records of flows other than ICMP have no ICMP type", "[worker]") {
   Capture out;
   analyze::Worker w(opts(), out, 1);

@@ -536,6 +536,96 @@ Capture make_mixed()
     return cap;
 }
 
+// ---- 12. icmp-errors.pcap ----------------------------------------------------------------------
+
+/// The IP packet an ICMP error from `from` to `to` travels in (DF clear, as routers send them).
+Bytes error_packet(const char* from, const char* to, std::uint8_t type, std::uint8_t code, std::uint32_t rest,
+                   const Bytes& quoted, std::uint8_t ttl, std::uint16_t ip_id)
+{
+    const std::uint8_t proto = ip(from).v6 ? ipproto::icmpv6 : ipproto::icmp;
+    return ip_packet(ip(from), ip(to), proto, icmp_error(ip(from), ip(to), type, code, rest, error_quote(quoted)), ttl,
+                     ip_id, false);
+}
+
+Capture make_icmp_errors()
+{
+    Capture cap{"icmp-errors.pcap"};
+    Rng rng(0x1c3e);
+    Timeline tl(cap, eth_framer(host_mac, gw_mac), t0_us);
+    const char* const hop1 = "192.0.2.1";      // the host's gateway
+    const char* const hop2 = "198.51.100.1";
+    const char* const hop3 = "203.0.113.1";
+    const char* const fw6 = "2001:db8:1::1";   // the IPv6 gateway, a firewall
+
+    // 1. STUN to a host with nothing on 3478: two requests, a port unreachable from that host for each.
+    UdpFlow closed(ep(client4, 50100, ttl_local), ep(stun4, 3478, ttl_remote), rng);
+    for (int i = 0; i < 2; ++i) {
+        const Bytes req = closed.send(Dir::up, stun_binding_request(rng.array<12>(), "sealscope-mkcaptures client 1.0"));
+        tl.emit(Dir::up, req);
+        tl.wait(24 * ms).emit(Dir::down, error_packet(stun4, client4, 3, 3, 0, req, ttl_remote,
+                                                      static_cast<std::uint16_t>(0x3100 + i)));
+        tl.wait(476 * ms);
+    }
+    // The same host's port unreachable about a datagram this capture never saw (no flow to tie it to), and
+    // one whose quote stops after the IP header (no ports to find the flow by).
+    UdpFlow unseen(ep(client4, 50999, ttl_local), ep(stun4, 9, ttl_remote), rng);
+    tl.emit(Dir::down, error_packet(stun4, client4, 3, 3, 0, unseen.send(Dir::up, Bytes(16, 0x5a)), ttl_remote, 0x3102));
+    tl.wait(10 * ms);
+    {
+        Bytes req = closed.send(Dir::up, stun_binding_request(rng.array<12>(), "sealscope-mkcaptures client 1.0"));
+        const Bytes header(req.begin(), req.begin() + 20);
+        const std::uint8_t proto = ipproto::icmp;
+        Bytes m = icmp_error(ip(stun4), ip(client4), 3, 3, 0, header);
+        tl.emit(Dir::down, ip_packet(ip(stun4), ip(client4), proto, m, ttl_remote, 0x3103, false));
+    }
+
+    // 2. A traceroute (UDP probes from one source port, destination port 33434 up, one probe per TTL): time
+    // exceeded from the three routers on the way, port unreachable from the destination. The routers'
+    // messages come from hosts the probes are not between.
+    tl.wait(500 * ms);
+    const char* const hops[] = {hop1, hop2, hop3, www4};
+    for (int ttl = 1; ttl <= 4; ++ttl) {
+        Bytes data;
+        for (std::uint8_t b = 0x40; b < 0x60; ++b) data.push_back(b);  // Linux traceroute's 32 bytes
+        UdpFlow probe(ep(client4, 44100, static_cast<std::uint8_t>(ttl)),
+                      ep(www4, static_cast<std::uint16_t>(33433 + ttl), ttl_remote), rng);
+        const Bytes sent = probe.send(Dir::up, data);
+        tl.emit(Dir::up, sent);
+        const bool last = ttl == 4;
+        tl.wait(static_cast<std::uint64_t>(8 * ttl) * ms)
+            .emit(Dir::down, error_packet(hops[ttl - 1], client4, last ? 3 : 11, last ? 3 : 0, 0, sent,
+                                          static_cast<std::uint8_t>(last ? ttl_remote : 65 - ttl),
+                                          static_cast<std::uint16_t>(0x3200 + ttl)));
+        tl.wait(50 * ms);
+    }
+
+    // 3. IPv6: a TCP SYN and its retry refused by the firewall (administratively prohibited), and a datagram
+    // too big for the next link (packet too big, MTU 1280, quoting what fits).
+    tl.wait(500 * ms);
+    TcpSession refused(ep(client6, 52300, ttl_local), ep(www6, 8080, ttl_remote), rng);
+    const Bytes syn = refused.syn();  // the retry is the same segment
+    for (int i = 0; i < 2; ++i) {
+        tl.emit(Dir::up, syn);
+        tl.wait(1 * ms).emit(Dir::down, error_packet(fw6, client6, 1, 1, 0, syn, 64, 0));
+        tl.wait(999 * ms);
+    }
+    UdpFlow big(ep(client6, 50200, ttl_local), ep(www6, 4433, ttl_remote), rng);
+    const Bytes sent = big.send(Dir::up, rng.bytes(1400));
+    tl.emit(Dir::up, sent);
+    tl.wait(1 * ms).emit(Dir::down, error_packet(fw6, client6, 2, 0, 1280, sent, 64, 0));
+
+    // 4. A DNS answer that arrives after the client gave up: the client's port unreachable quotes the answer
+    // (a packet that went down, reported by its own destination).
+    tl.wait(200 * ms);
+    UdpFlow dns(ep(client4, 53020, ttl_local), ep(resolver4, 53, ttl_resolver), rng);
+    tl.emit(Dir::up, dns.send(Dir::up, dns_query(0x6c01, "www.example.com", dnstype::a)));
+    tl.wait(2 * sec);
+    const Bytes late = dns.send(Dir::down, dns_response(0x6c01, "www.example.com", dnstype::a, {ip(www4)}, 3600));
+    tl.emit(Dir::down, late);
+    tl.wait(100).emit(Dir::up, error_packet(client4, resolver4, 3, 3, 0, late, ttl_local, 0x3300));
+    return cap;
+}
+
 // ---- registry and main -------------------------------------------------------------------------
 
 struct Entry {
@@ -563,6 +653,7 @@ std::vector<Entry> registry()
         {"malformed.pcap", make_malformed},
         {"truncated.pcap", make_truncated},
         {"mixed.pcap", make_mixed},
+        {"icmp-errors.pcap", make_icmp_errors},
         {"canary.pcap", make_canary},
         {"canary-clean.pcap", make_canary_clean},
         {"tunnels.pcap", make_tunnels},

@@ -160,6 +160,23 @@ Bytes icmp_echo(const IpAddr& src, const IpAddr& dst, bool reply, std::uint16_t 
     return m;
 }
 
+Bytes icmp_error(const IpAddr& src, const IpAddr& dst, std::uint8_t type, std::uint8_t code, std::uint32_t rest,
+                 const Bytes& quote)
+{
+    Bytes m;
+    Writer(m).u8(type).u8(code).u16(0).u32(rest).bytes(quote);
+    const std::uint32_t init = src.v6 ? pseudo_header_sum(src, dst, ipproto::icmpv6, static_cast<std::uint32_t>(m.size())) : 0;
+    put16_at(m, 2, inet_checksum(m.data(), m.size(), init));
+    return m;
+}
+
+Bytes error_quote(const Bytes& ip)
+{
+    const std::size_t n = (ip.at(0) >> 4) == 6 ? std::min<std::size_t>(ip.size(), 1280 - 40 - 8)
+                                               : std::min<std::size_t>(ip.size(), (ip.at(0) & 0x0Fu) * 4u + 8u);
+    return Bytes(ip.begin(), ip.begin() + static_cast<std::ptrdiff_t>(n));
+}
+
 Bytes ip_packet(const IpAddr& src, const IpAddr& dst, std::uint8_t proto, const Bytes& l4, std::uint8_t ttl, std::uint16_t ip_id,
                 bool df, const std::vector<Ipv6Ext>& exts)
 {

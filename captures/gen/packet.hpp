@@ -94,6 +94,15 @@ Bytes tcp_segment(const IpAddr& src, const IpAddr& dst, const TcpFields& f, cons
 /// ICMP (v4) or ICMPv6 echo request/reply message with checksum.
 Bytes icmp_echo(const IpAddr& src, const IpAddr& dst, bool reply, std::uint16_t ident, std::uint16_t seq, const Bytes& data);
 
+/// ICMP (v4) or ICMPv6 error message with checksum: type, code, the 4 bytes after the checksum (`rest`: 0,
+/// the next-hop MTU, or the pointer) and the quoted packet's bytes.
+Bytes icmp_error(const IpAddr& src, const IpAddr& dst, std::uint8_t type, std::uint8_t code, std::uint32_t rest,
+                 const Bytes& quote);
+
+/// What an ICMP error quotes of `ip`: the IPv4 header and 8 bytes of what follows (RFC 792), or as much of
+/// an IPv6 packet as keeps the error within the minimum MTU of 1280 bytes (RFC 4443 §2.4 (c)).
+Bytes error_quote(const Bytes& ip);
+
 /// Wraps an L4 payload in IPv4 or IPv6 according to the addresses.
 Bytes ip_packet(const IpAddr& src, const IpAddr& dst, std::uint8_t proto, const Bytes& l4, std::uint8_t ttl, std::uint16_t ip_id,
                 bool df = true, const std::vector<Ipv6Ext>& exts = {});

@@ -113,6 +113,8 @@ TCP_FLAG_NAMES = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"]  # bit
 SYN, RST, FIN, ACK = 0x02, 0x04, 0x01, 0x10
 # Link-layer protocols (as frame.protocols names them) that sealscope decodes below IP, with their sizes.
 L2_SIZES = {"eth": 14, "ethertype": 0, "vlan": 4, "ieee8021ad": 4, "null": 4, "raw": 0, "pppoes": 6}
+# The ICMP and ICMPv6 error messages, which quote the packet they are about (RFC 1122 §3.2.2, RFC 4443).
+ICMP_ERRORS = {1: (3, 4, 5, 11, 12), 58: (1, 2, 3, 4)}
 IPV6_EXT = {"ipv6.hopopts": "hopopts", "ipv6.dstopts": "dstopts", "ipv6.routing": "routing",
             "ipv6.fraghdr": "fraghdr"}
 
@@ -181,7 +183,7 @@ class Frame:
 class Decoded:
     """What sealscope's decoder makes of a frame, from tshark's fields."""
     __slots__ = ("ip_version", "src", "dst", "l4", "sport", "dport", "ip_len", "payload", "tcp_flags", "vlan",
-                 "tunnel", "fragmented", "later", "frag_id", "app", "icmp")
+                 "tunnel", "fragmented", "later", "frag_id", "app", "icmp", "quote")
 
     def __init__(self, vlan=None, tunnel=None):
         self.vlan, self.tunnel = vlan, tunnel
@@ -189,6 +191,7 @@ class Decoded:
         self.fragmented = self.later = False
         self.frag_id = self.app = None  # app: index in frame.protocols of the layer after TCP or UDP
         self.icmp = None  # (type, code) of an ICMP or ICMPv6 message
+        self.quote = None  # an ICMP error's quoted packet: (ip_version, l4, (src, sport), (dst, dport))
 
     def take(self, other):
         for name in self.__slots__:
@@ -352,6 +355,8 @@ def decode_ip(fr, i, cap, wire, d, anomalies, tunnels, depth):
             raise Unmodelled(f"frame {fr.number}: IP protocol {d.l4} shown as "
                              f"{fr.layers[j] if j < len(fr.layers) else 'nothing'}")
         d.icmp = (int(fr.field(f"{name}.type", j)), int(fr.field(f"{name}.code", j)))
+        if d.icmp[0] in ICMP_ERRORS[d.l4] and not d.later:
+            d.quote = quoted_packet(fr, j + 1, "ip" if d.l4 == 1 else "ipv6")
     else:
         d.payload = l4len  # no transport header sealscope knows: the whole IP payload
         if tunnels and not d.fragmented and d.l4 == 47:
@@ -360,6 +365,40 @@ def decode_ip(fr, i, cap, wire, d, anomalies, tunnels, depth):
             tunnel = {"type": "ip-in-ip", "outer_src": d.src, "outer_dst": d.dst}
             return decap(fr, j, l4cap, l4len, d, anomalies, depth, tunnel, 4 if d.l4 == 4 else 6, None)
     return True
+
+
+def quoted_packet(fr, k, want):
+    """What an ICMP error quotes, from tshark's dissection of it (the layers from fr.layers[k] on):
+    (ip_version, l4, (src, sport), (dst, dport)), or None where sealscope cannot key it (no IP header of the
+    error's own version, a later fragment, no ports of a quoted TCP or UDP header)."""
+    if k >= len(fr.layers) or fr.layers[k] != want:
+        return None
+    if want == "ip":
+        if int(fr.field("ip.frag_offset", k)):
+            return None
+        version, src, dst, nxt = 4, addr(fr.field("ip.src", k)), addr(fr.field("ip.dst", k)), int(fr.field("ip.proto", k))
+    else:
+        version, src, dst = 6, addr(fr.field("ipv6.src", k)), addr(fr.field("ipv6.dst", k))
+        nxt = int(fr.field("ipv6.nxt", k))
+    j = k + 1
+    while version == 6 and nxt in (0, 43, 44, 60, 51, 135, 139, 140):
+        name = IPV6_EXT.get(fr.layers[j] if j < len(fr.layers) else "")
+        if name is None:
+            return None  # the quote ends in the chain
+        if name == "fraghdr":
+            if int(fr.field("ipv6.fraghdr.offset", j)) != 0:
+                return None
+            nxt = int(fr.field("ipv6.fraghdr.nxt", j))
+        else:
+            nxt = int(fr.field(f"ipv6.{name}.nxt", j))
+        j += 1
+    sport = dport = 0
+    if nxt in (6, 17):
+        name = "tcp" if nxt == 6 else "udp"
+        if j >= len(fr.layers) or fr.layers[j] != name:
+            return None  # cut before the ports
+        sport, dport = int(fr.field(f"{name}.srcport", j)), int(fr.field(f"{name}.dstport", j))
+    return version, nxt, (src, sport), (dst, dport)
 
 
 def decode_gtp(fr, g, gcap, d, anomalies, depth):
@@ -688,6 +727,8 @@ class Flow:
         self.closing = None  # "fin" or "rst" once closed
         self.fin_seen = 0
         self.icmp = [None, None]  # (type, code) of the first ICMP message each way
+        self.errors = 0  # ICMP errors quoting a packet of this flow
+        self.first_error = None  # the first one's (type, code, direction of the quoted packet, from its destination)
         self.frames = []
         self.series = []  # (time, IP length, direction) of each packet, in the order sealscope counts them
         self.app = []     # (frame, index of its first layer above TCP/UDP, direction): frames with META_FIELDS
@@ -716,6 +757,9 @@ class Flow:
             "tcp_flags": dict(zip(TCP_FLAG_NAMES, self.flags)) if self.l4 == 6 else None,
             "icmp": ({dn: ({"type": t[0], "code": t[1]} if t else None) for dn, t in zip(("up", "down"), self.icmp)}
                      if self.l4 in (1, 58) else None),
+            "icmp_errors": ({"count": self.errors, "type": self.first_error[0], "code": self.first_error[1],
+                             "dir": ("up", "down")[self.first_error[2]],
+                             "from": "peer" if self.first_error[3] else "path"} if self.errors else None),
             "end": self.closing or "eof",
         }
 
@@ -1184,6 +1228,8 @@ class Model:
         f.account(fr.ts, d.ip_len, d.payload, direction, d.tcp_flags if d.l4 == 6 else 0, fr.number)
         if d.icmp is not None and f.icmp[direction] is None:
             f.icmp[direction] = d.icmp
+        if d.quote is not None:
+            self.tie_error(d)
         if d.app is not None and any(fr.values[m] for m in META_FIELDS):
             f.app.append((fr, d.app, direction))
         if d.fragmented:
@@ -1200,6 +1246,17 @@ class Model:
                 f.fin_seen |= 1 << direction
                 if f.fin_seen == 3:
                     f.closing = f.closing or "fin"
+
+    def tie_error(self, d):
+        """Counts an ICMP error into the open flow of the packet it quotes, if there is one."""
+        version, l4, src, dst = d.quote
+        q = self.open.get(flow_key(d.vlan, version, l4, src, dst))
+        if q is None or (q.closing and q.last + CLOSE_LINGER_US <= self.clock):
+            return
+        if not q.errors:
+            q.first_error = (d.icmp[0], d.icmp[1], 0 if src == q.initiator else 1, d.src == dst[0])
+        q.errors += 1
+        self.counts["icmp_errors_tied"] += 1
 
     def fragment_entry(self, d, ts, upsert):
         dk = (d.src, d.dst, d.frag_id, d.vlan, d.l4, d.ip_version)
@@ -1302,7 +1359,7 @@ def record_key(r):
 
 
 COMPARED = ["src_ip", "src_port", "dst_ip", "dst_port", "l4", "vlan", "tunnel", "first_seen", "last_seen",
-            "packets", "bytes", "payload_bytes", "tcp_flags", "icmp", "end"]
+            "packets", "bytes", "payload_bytes", "tcp_flags", "icmp", "icmp_errors", "end"]
 
 
 def describe(key):
@@ -1390,6 +1447,7 @@ def coverage(model):
         c["vlan"] += f.vlan is not None
         c["icmp"] += f.l4 in (1, 58)
         c["icmp_types"] += sum(t is not None for t in f.icmp)
+        c["icmp_errors"] += f.errors
     return c
 
 
@@ -1429,7 +1487,7 @@ def report(results):
                 print(f"  ... and {len(problems) - 25} more")
     print(f"{len(results) - failed} of {len(results)} captures equal to tshark's decoding, {failed} differ; "
           f"{total['flows']} flows ({total['tcp']} TCP, {total['icmp']} ICMP with {total['icmp_types']} first "
-          f"types and codes, {total['vlan']} with a VLAN, {total['tunnel']} in tunnels, "
+          f"types and codes, {total['icmp_errors']} ICMP errors tied to the flows they quote, {total['vlan']} with a VLAN, {total['tunnel']} in tunnels, "
           f"{total['gtp']} of them GTP-U) "
           f"of {total['packets']} packets compared, from {total['frames']} frames ({total['dropped']} dropped "
           f"as malformed); size, iat_ms and {total['splt']} SPLT entries; {total['named']} server names; "
@@ -1526,6 +1584,16 @@ def self_test(binary, folder):
          on_record(lambda r: r["l4"] == "icmp", put(["icmp", "down", "type"], lambda v: v + 1))),
         ("ipv6.pcap", "the ICMPv6 code of one record's first message changed",
          on_record(lambda r: r["l4"] == "icmpv6", put(["icmp", "up", "code"], lambda v: v + 1))),
+        ("icmp-errors.pcap", "the count of ICMP errors tied to one record +1",
+         on_record(lambda r: r["icmp_errors"], bump(["icmp_errors", "count"]))),
+        ("icmp-errors.pcap", "a router's ICMP error said to come from the flow's other end",
+         on_record(lambda r: r["icmp_errors"] and r["icmp_errors"]["from"] == "path",
+                   put(["icmp_errors", "from"], lambda v: "peer"))),
+        ("icmp-errors.pcap", "the ICMP error about a packet that went down said to be about one that went up",
+         on_record(lambda r: r["icmp_errors"] and r["icmp_errors"]["dir"] == "down",
+                   put(["icmp_errors", "dir"], lambda v: "up"))),
+        ("icmp-errors.pcap", "the ICMP errors tied to one record left out",
+         on_record(lambda r: r["icmp_errors"], put(["icmp_errors"], lambda v: None))),
         ("vlan.pcap", "VLAN of one record +1", on_record(lambda r: r["vlan"] is not None, bump(["vlan"]))),
         ("fragments.pcap", "bytes.up of the fragmented flow +1",
          on_record(lambda r: r["l4"] == "udp", bump(["bytes", "up"]))),

@@ -1,6 +1,6 @@
 // libFuzzer target: one frame through the link/network/transport decoder (VLAN, PPPoE, MPLS, IPv4/IPv6
 // with extension headers and fragments, TCP/UDP/ICMP, and the tunnels: GTP-U, VXLAN, Geneve, GRE, ERSPAN, TZSP,
-// CAPWAP, IP-in-IP, with the 802.11 frames the last two may carry). Input: link type selector byte, a byte
+// CAPWAP, IP-in-IP, with the 802.11 frames the last two may carry), and the packet an ICMP error quotes. Input: link type selector byte, a byte
 // saying how much shorter than the wire the capture is, then the frame.
 #include <cstring>
 #include <vector>
@@ -35,6 +35,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
       __builtin_trap();
     }
     if (p.payload_caplen > p.payload_len) __builtin_trap();
+    // An ICMP error's quote is read from the payload again (within it: ASan sees the rest).
+    decode::Packet q;
+    if (decode::quoted_packet(p, q)) {
+      if (!decode::is_icmp_error(p.l4_proto, p.icmp_type) || q.ip_version != p.ip_version || q.vlan != p.vlan) {
+        __builtin_trap();
+      }
+      if (q.has_ports != (q.l4_proto == 6 || q.l4_proto == 17)) __builtin_trap();
+    }
   }
   return 0;
 }

@@ -235,13 +235,25 @@ void Analyzer::Lane::consume() {
   return true;
 }
 
+namespace {
+/// The frame into a lane's ring, with its decoded description in front (views moved to the copy).
+[[gnu::always_inline]] inline void push_packet(FrameRing& ring, const decode::Packet& p, const capture::RawPacket& pkt,
+                                               int linktype, uint32_t frame_no, uint16_t file_index) {
+  static_assert(std::is_trivially_copyable_v<decode::Packet> && std::is_trivially_destructible_v<decode::Packet>);
+  static_assert(sizeof(decode::Packet) % 8 == 0 && alignof(decode::Packet) <= 8);
+  ring.push_with(pkt.ts, pkt.data, pkt.caplen, pkt.wirelen, linktype, frame_no, file_index, sizeof(decode::Packet),
+                 [&](uint8_t* meta, const uint8_t* copy) {
+                   auto* q = new (meta) decode::Packet(p);
+                   q->rebase(pkt.data, copy);
+                 });
+}
+}  // namespace
+
 void Analyzer::dispatch(const capture::RawPacket& pkt, int linktype, uint32_t frame_no) {
-  const uint8_t* data = pkt.data;
-  const uint32_t caplen = pkt.caplen, wirelen = pkt.wirelen;
   const TimestampUs ts = pkt.ts;
   decode::Packet p;
   if (!admit(pkt, linktype, frame_no, p)) return;
-  size_t lane = 0;
+  size_t lane = 0, quote_lane = 0;
   if (lanes_.size() > 1) {
     lane = shard_hash(p) % lanes_.size();
     // The timeline is decided here, where every packet passes, by the rule one worker applies to its own
@@ -254,32 +266,27 @@ void Analyzer::dispatch(const capture::RawPacket& pkt, int linktype, uint32_t fr
       }
     }
     if (ts > clock_) clock_ = ts;
+    // An ICMP error whose quoted packet's flow is in another shard (a router's message about a flow between
+    // two hosts it is neither of): that shard's worker gets a copy to tie it to the flow, in the same place
+    // of its packet sequence as one worker would.
+    quote_lane = lane;
+    if ((p.l4_proto == 1 || p.l4_proto == 58) && decode::is_icmp_error(p.l4_proto, p.icmp_type)) {
+      quote_lane = quoted_lane(p, lane);
+    }
   }
-  static_assert(std::is_trivially_copyable_v<decode::Packet> && std::is_trivially_destructible_v<decode::Packet>);
-  static_assert(sizeof(decode::Packet) % 8 == 0 && alignof(decode::Packet) <= 8);
-  auto push = [&](size_t to) {
-    lanes_[to]->ring.push_with(ts, data, caplen, wirelen, linktype, frame_no, file_index_, sizeof(decode::Packet),
-                               [&](uint8_t* meta, const uint8_t* copy) {
-                                 auto* q = new (meta) decode::Packet(p);
-                                 q->rebase(data, copy);
-                               });
-  };
-  // An ICMP error whose quoted packet's flow is in another shard (a router's message about a flow between
-  // two hosts it is neither of): that shard's worker gets a copy to tie it to the flow, in the same place
-  // of its packet sequence as one worker would.
-  size_t quote_lane = lane;
-  if (lanes_.size() > 1 && (p.l4_proto == 1 || p.l4_proto == 58) && decode::is_icmp_error(p.l4_proto, p.icmp_type)) {
-    decode::Packet quoted;
-    if (decode::quoted_packet(p, quoted)) quote_lane = shard_hash(quoted) % lanes_.size();
+  push_packet(lanes_[lane]->ring, p, pkt, linktype, frame_no, file_index_);
+  if (quote_lane != lane) {
+    p.quote = decode::Packet::Quote::Only;
+    push_packet(lanes_[quote_lane]->ring, p, pkt, linktype, frame_no, file_index_);
   }
-  if (quote_lane == lane) {
-    push(lane);
-    return;
-  }
-  p.quote = decode::Packet::Quote::Elsewhere;
-  push(lane);
-  p.quote = decode::Packet::Quote::Only;
-  push(quote_lane);
+}
+
+size_t Analyzer::quoted_lane(decode::Packet& p, size_t lane) const {
+  decode::Packet quoted;
+  if (!decode::quoted_packet(p, quoted)) return lane;
+  const size_t to = shard_hash(quoted) % lanes_.size();
+  if (to != lane) p.quote = decode::Packet::Quote::Elsewhere;
+  return to;
 }
 
 namespace {

@@ -151,6 +151,9 @@ class Analyzer {
   /// Counts a frame and decodes it into `p`; false when it carries no IP packet a flow could take.
   bool admit(const capture::RawPacket& pkt, int linktype, uint32_t frame_no, decode::Packet& p);
   void dispatch(const capture::RawPacket& pkt, int linktype, uint32_t frame_no);
+  /// The lane of the flow an ICMP error `p` quotes (`lane`, `p`'s own, when it quotes none); marks `p`
+  /// Quote::Elsewhere when that is another lane. Out of line: only ICMP errors get here.
+  [[gnu::noinline]] size_t quoted_lane(decode::Packet& p, size_t lane) const;
   /// Inline: one packet through the (only) worker on this thread; true when it goes on. Never throws: an
   /// error stops the run (failed_) and is rethrown by finish().
   bool judge(const capture::RawPacket& pkt);

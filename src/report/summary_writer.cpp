@@ -43,6 +43,7 @@ nlohmann::json summary_json(const stats::Summary& s) {
   j["not_ip_frames"] = s.not_ip;
   j["malformed_frames"] = s.malformed;
   j["fragments_attributed"] = s.fragments_attributed;
+  j["icmp_errors"] = {{"flows", s.icmp_error_flows}, {"messages", s.icmp_errors}};
   j["flows"] = totals_json(s.all);
   j["unknown"] = totals_json(s.unknown);
   j["unknown_share"] = {{"flows", s.all.flows ? static_cast<double>(s.unknown.flows) / s.all.flows : 0.0},
@@ -202,6 +203,11 @@ void print_summary(const stats::Summary& s, FILE* out) {
     print_text(out, "inputs overlapping in time: {}: each was read after the one before it, not merged, so flows "
                "they share may be cut in two; merge them first (mergecap -w - A B | sealscope analyze ... -)\n",
                s.inputs_overlapping);
+  }
+  if (s.icmp_error_flows > 0) {
+    print_text(out, "ICMP errors about flows: {} messages about {} flows (unreachable, time exceeded, packet too "
+               "big: icmp_errors in their records)\n",
+               s.icmp_errors, s.icmp_error_flows);
   }
   if (s.anomalies.total() > 0) {
     print_text(out, "anomalies:");

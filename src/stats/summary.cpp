@@ -9,6 +9,10 @@ void Summary::write(const FlowRecord& r) {
   by_label[r.verdict.label].add(r);
   ++by_end[flow::end_reason_name(r.end)];
   ++by_confidence[r.verdict.confidence];
+  if (r.icmp_errors > 0) {
+    ++icmp_error_flows;
+    icmp_errors += r.icmp_errors;
+  }
 }
 
 }  // namespace sealscope::stats

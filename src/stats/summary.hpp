@@ -71,6 +71,8 @@ struct Summary : RecordSink {
   uint64_t not_ip = 0;        ///< well-formed frames that carry no IP (ARP, LLDP, …)
   uint64_t malformed = 0;     ///< frames dropped as malformed (reasons in anomalies)
   uint64_t fragments_attributed = 0;
+  uint64_t icmp_error_flows = 0;  ///< records with ICMP errors tied to them (FlowRecord::icmp_errors)
+  uint64_t icmp_errors = 0;       ///< the errors tied, over all records
   decode::AnomalyCounters anomalies;
   uint64_t evictions = 0;
   uint64_t peak_flows = 0;

@@ -1411,7 +1411,9 @@ def compare(model, records, summary, tshark_note, notes=None, known=None, counts
             problems.append(f"{where}: {field} is listed in KNOWN but equal or gone: remove the entry")
     expect = {"frames": model.counts["frames"], "not_ip_frames": model.counts["not_ip"],
               "malformed_frames": model.counts["malformed"],
-              "fragments_attributed": model.counts["fragments_attributed"]}
+              "fragments_attributed": model.counts["fragments_attributed"],
+              "icmp_errors": {"flows": sum(1 for f in model.flows if f.errors),
+                              "messages": model.counts["icmp_errors_tied"]}}
     for k, v in expect.items():
         if summary.get(k) != v:
             problems.append(f"summary {k}: tshark {v}, sealscope {summary.get(k)}")
@@ -1594,6 +1596,8 @@ def self_test(binary, folder):
                    put(["icmp_errors", "dir"], lambda v: "up"))),
         ("icmp-errors.pcap", "the ICMP errors tied to one record left out",
          on_record(lambda r: r["icmp_errors"], put(["icmp_errors"], lambda v: None))),
+        ("icmp-errors.pcap", "one ICMP error more in the summary",
+         lambda records, summary: summary["icmp_errors"].update(messages=summary["icmp_errors"]["messages"] + 1)),
         ("vlan.pcap", "VLAN of one record +1", on_record(lambda r: r["vlan"] is not None, bump(["vlan"]))),
         ("fragments.pcap", "bytes.up of the fragmented flow +1",
          on_record(lambda r: r["l4"] == "udp", bump(["bytes", "up"]))),

@@ -184,6 +184,8 @@ std::string HtmlReport::render(const stats::Summary& s, const std::string& gener
          "unknown");
   kv_row(b, "peak concurrent flows", fmt::format("{}", s.peak_flows), "peak-flows");
   kv_row(b, "not-IP frames / malformed frames", fmt::format("{} / {}", s.not_ip, s.malformed), "not-ip");
+  kv_row(b, "ICMP errors about flows", fmt::format("{} messages about {} flows", s.icmp_errors, s.icmp_error_flows),
+         "icmp-errors");
   raw(b, "</tbody></table>\n");
 
   // ---- what the reader must know before trusting the figures

@@ -233,7 +233,7 @@ def main():
 def run(binary, root, browser, work):
     hostile_pcap(os.path.join(work, "hostile.pcap"))
     caps = [os.path.join(root, "captures", c) for c in ("mixed.pcap", "gtpu.pcap", "vlan.pcap", "stun.pcap",
-                                                        "tunnels.pcap")]
+                                                        "tunnels.pcap", "icmp-errors.pcap")]
     caps.append(os.path.join(work, "hostile.pcap"))
     page, summary, flows = (os.path.join(work, n) for n in ("report.html", "summary.json", "flows.jsonl"))
     args = [binary, "analyze", "-q", "--no-progress", "--html", page, "--summary-json", summary, "--flows", flows]
@@ -260,6 +260,9 @@ def run(binary, root, browser, work):
     cap = {row[0][0]: row[1] for row in dom.tables.get("capture", []) if len(row) == 2}
     check("capture: flows", cap.get("flows", ("",))[0] == str(s["flows"]["flows"]))
     check("capture: packets in flows", cap.get("packets in flows", ("",))[0] == str(s["flows"]["packets"]))
+    check("capture: ICMP errors about flows (icmp-errors.pcap has some)",
+          s["icmp_errors"]["flows"] > 0 and cap.get("ICMP errors about flows", ("",))[0]
+          == f"{s['icmp_errors']['messages']} messages about {s['icmp_errors']['flows']} flows")
     check("capture: frames read", cap.get("frames read", ("",))[0].startswith(f"{s['frames']} ("))
     check("capture: first packet", cap.get("first packet (UTC)", ("",))[0] == s["capture"]["first_seen"][:19].replace("T", " "))
     check("capture: last packet", cap.get("last packet (UTC)", ("",))[0] == s["capture"]["last_seen"][:19].replace("T", " "))

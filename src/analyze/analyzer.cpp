@@ -270,9 +270,7 @@ void Analyzer::dispatch(const capture::RawPacket& pkt, int linktype, uint32_t fr
     // two hosts it is neither of): that shard's worker gets a copy to tie it to the flow, in the same place
     // of its packet sequence as one worker would.
     quote_lane = lane;
-    if ((p.l4_proto == 1 || p.l4_proto == 58) && decode::is_icmp_error(p.l4_proto, p.icmp_type)) {
-      quote_lane = quoted_lane(p, lane);
-    }
+    if (decode::is_icmp_error(p.l4_proto, p.icmp_type)) quote_lane = quoted_lane(p, lane);
   }
   push_packet(lanes_[lane]->ring, p, pkt, linktype, frame_no, file_index_);
   if (quote_lane != lane) {

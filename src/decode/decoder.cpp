@@ -17,6 +17,18 @@ inline uint32_t rd24(const uint8_t* p) { return (uint32_t{p[0]} << 16) | (uint32
 
 constexpr int kMaxVlanTags = 8;
 constexpr int kMaxIpv6Ext = 16;
+
+/// IPv6 extension headers the decoder walks past (RFC 8200 §4, RFC 4302 AH, RFC 6275 mobility, RFC 7401
+/// HIP, RFC 5533 shim6, RFC 8200 experiments): hop-by-hop, routing, fragment, destination options, ...
+constexpr bool ipv6_ext_header(uint8_t next) {
+  return next == 0 || next == 43 || next == 44 || next == 60 || next == 51 || next == 135 || next == 139 ||
+         next == 140;
+}
+/// The size of the extension header `next` at `e` (at least 2 bytes readable): the fragment header is 8
+/// bytes, AH counts 4-byte units beyond the first two, the others 8-byte units beyond the first.
+inline uint32_t ipv6_ext_size(uint8_t next, const uint8_t* e) {
+  return next == 44 ? 8u : next == 51 ? (e[1] + 2u) * 4u : (e[1] + 1u) * 8u;
+}
 // UDP ports: GTP-U (3GPP TS 29.281), VXLAN (RFC 7348), Geneve (RFC 8926), TZSP, CAPWAP data (RFC 5415).
 constexpr uint16_t kGtpUPort = 2152, kVxlanPort = 4789, kGenevePort = 6081, kTzspPort = 37008,
                    kCapwapDataPort = 5247;
@@ -429,11 +441,7 @@ DecodeResult Decoder::decode_ip(const uint8_t* p, uint32_t caplen, uint32_t wire
     out.dst = IpAddr::v6(p + 24);
     uint8_t next = p[6];
     uint32_t off = 40;
-    for (int n = 0;; ++n) {
-      if (next != 0 && next != 43 && next != 44 && next != 60 && next != 51 && next != 135 && next != 139 &&
-          next != 140) {
-        break;
-      }
+    for (int n = 0; ipv6_ext_header(next); ++n) {
       if (n == kMaxIpv6Ext) {
         anomalies.add(Anomaly::Ipv6ExtChainTooLong);
         return DecodeResult::Malformed;
@@ -443,9 +451,8 @@ DecodeResult Decoder::decode_ip(const uint8_t* p, uint32_t caplen, uint32_t wire
         return DecodeResult::Malformed;
       }
       const uint8_t* h = p + off;
-      uint32_t hlen;
+      const uint32_t hlen = ipv6_ext_size(next, h);
       if (next == 44) {
-        hlen = 8;
         const uint16_t fo = rd16(h + 2);
         out.fragmented = true;
         out.frag_id = rd32(h + 4);
@@ -457,10 +464,6 @@ DecodeResult Decoder::decode_ip(const uint8_t* p, uint32_t caplen, uint32_t wire
           out.payload_len = tot - off - 8;
           return DecodeResult::Ok;
         }
-      } else if (next == 51) {
-        hlen = (h[1] + 2u) * 4u;
-      } else {
-        hlen = (h[1] + 1u) * 8u;
       }
       if (off + hlen > out.l3_caplen) {
         anomalies.add(Anomaly::Ipv6ExtTruncated);
@@ -886,18 +889,11 @@ bool fragment_fields(const Packet& p, FragmentFields& out) {
       out.len = p.ip_len > off + 8 ? p.ip_len - off - 8 : 0;
       return true;
     }
-    if (next != 0 && next != 43 && next != 60 && next != 51 && next != 135 && next != 139 && next != 140) {
-      return false;
-    }
-    off += next == 51 ? (e[1] + 2u) * 4u : (e[1] + 1u) * 8u;  // AH counts 4-byte units, the others 8
+    if (!ipv6_ext_header(next)) return false;
+    off += ipv6_ext_size(next, e);
     next = e[0];
   }
   return false;
-}
-
-bool is_icmp_error(uint8_t l4_proto, uint8_t type) {
-  if (l4_proto == 1) return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
-  return l4_proto == 58 && type >= 1 && type <= 4;
 }
 
 bool quoted_packet(const Packet& p, Packet& out) {
@@ -927,15 +923,11 @@ bool quoted_packet(const Packet& p, Packet& out) {
     // The chain as decode_ip() walks it.
     uint8_t next = h[6];
     off = 40;
-    for (int n = 0;; ++n) {
-      if (next != 0 && next != 43 && next != 44 && next != 60 && next != 51 && next != 135 && next != 139 &&
-          next != 140) {
-        break;
-      }
+    for (int n = 0; ipv6_ext_header(next); ++n) {
       if (n == kMaxIpv6Ext || off + 8 > cap) return false;
       const uint8_t* e = h + off;
       if (next == 44 && (rd16(e + 2) & 0xFFF8) != 0) return false;
-      off += next == 44 ? 8u : next == 51 ? (e[1] + 2u) * 4u : (e[1] + 1u) * 8u;
+      off += ipv6_ext_size(next, e);
       next = e[0];
     }
     out.l4_proto = next;

@@ -88,8 +88,12 @@ struct FragmentFields {
 bool fragment_fields(const Packet& p, FragmentFields& out);
 
 /// True for an ICMP error message, the kind that quotes the packet it is about: ICMP types 3, 4, 5, 11
-/// and 12 (RFC 1122 §3.2.2), ICMPv6 types 1 to 4 (RFC 4443 §2.1).
-bool is_icmp_error(uint8_t l4_proto, uint8_t type);
+/// and 12 (RFC 1122 §3.2.2), ICMPv6 types 1 to 4 (RFC 4443 §2.1). Inline: the capture thread asks it of
+/// every packet when there are several workers.
+inline bool is_icmp_error(uint8_t l4_proto, uint8_t type) {
+  if (l4_proto == 1) return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+  return l4_proto == 58 && type >= 1 && type <= 4;
+}
 
 /// The flow fields of the packet an ICMP error message `p` (as decode() filled it) quotes: `out` gets the
 /// quoted packet's addresses, IP version, protocol and, for TCP and UDP, ports, as make_key() reads them,

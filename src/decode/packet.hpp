@@ -110,7 +110,7 @@ struct Packet {
   /// flow may live in another worker's shard).
   enum class Quote : uint8_t {
     Here,       ///< this one (the default, and always so with one worker)
-    Elsewhere,  ///< another one, which gets a QuoteOnly copy: here the message only counts in its own flow
+    Elsewhere,  ///< another one, which gets an Only copy: here the message only counts in its own flow
     Only,       ///< only the tie: the copy sent to the quoted flow's worker, counted in no flow
   };
   Quote quote = Quote::Here;

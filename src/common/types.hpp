@@ -30,8 +30,11 @@ struct IpAddr {
   }
 };
 
-/// Text form of an address (inet_ntop); empty for an unset address.
+/// Text form of an address (inet_ntop's: dotted quad, RFC 5952 IPv6); empty for an unset address.
 std::string to_string(const IpAddr& a);
+/// The same text written to `out` (no allocation, for records); returns its length.
+constexpr size_t kIpTextMax = 46;  // INET6_ADDRSTRLEN
+size_t format_ip(const IpAddr& a, char (&out)[kIpTextMax]);
 /// Parses dotted-quad or IPv6 text; false when it is neither.
 bool parse_ip(const std::string& text, IpAddr& out);
 
@@ -40,6 +43,10 @@ std::string human_bytes(uint64_t b);
 
 /// RFC 3339 UTC with microseconds, e.g. 2024-03-01T12:00:00.000123Z.
 std::string format_rfc3339_us(TimestampUs ts);
+/// The same text written to `out` (no allocation, for the record writers); returns its length, 27 unless
+/// the year is outside 0000–9999.
+constexpr size_t kRfc3339UsMax = 48;
+size_t format_rfc3339_us(TimestampUs ts, char (&out)[kRfc3339UsMax]);
 /// Microseconds since the epoch by the wall clock (CLOCK_REALTIME): what libpcap stamps live packets with,
 /// and what a netfilter queue's packets are stamped with when read.
 TimestampUs wall_clock_us();

@@ -54,8 +54,9 @@ void fill_record(const flow::Flow& f, const flow::FlowTable& table, const classi
   r.id = f.id;
   r.src_addr = f.initiator();
   r.dst_addr = f.responder();
-  r.src_ip = to_string(r.src_addr);
-  r.dst_ip = to_string(r.dst_addr);
+  char text[kIpTextMax];
+  r.src_ip.assign(text, format_ip(r.src_addr, text));  // assign: keeps the record's buffers
+  r.dst_ip.assign(text, format_ip(r.dst_addr, text));
   r.proto = f.key.l4;
   r.has_ports = f.key.l4 == 6 || f.key.l4 == 17 || f.key.l4 == 132;
   r.src_port = f.initiator_port();
@@ -65,8 +66,8 @@ void fill_record(const flow::Flow& f, const flow::FlowTable& table, const classi
   r.vlan = f.key.vlan == decode::kNoVlan ? -1 : f.key.vlan;
   r.tunnel = f.tunnel_info();
   if (r.tunnel.type != decode::TunnelType::None) {
-    r.tunnel_outer_src = to_string(r.tunnel.outer_src);
-    r.tunnel_outer_dst = to_string(r.tunnel.outer_dst);
+    r.tunnel_outer_src.assign(text, format_ip(r.tunnel.outer_src, text));
+    r.tunnel_outer_dst.assign(text, format_ip(r.tunnel.outer_dst, text));
   } else {
     r.tunnel_outer_src.clear();
     r.tunnel_outer_dst.clear();

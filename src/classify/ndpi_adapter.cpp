@@ -17,6 +17,7 @@
 #include <mutex>
 #include <new>
 #include <stdexcept>
+#include <unordered_map>
 #include <vector>
 
 namespace sealscope::classify {
@@ -43,6 +44,7 @@ struct NdpiEngine::Impl {
   // nDPI's own buffers inside the struct are released by ndpi_free_flow_data.
   std::unique_ptr<boost::pool<>> flows;
   std::vector<char> raw, packed;  // parking scratch, grown once to the largest state seen
+  std::unordered_map<uint32_t, std::string> labels;  // label(): (master << 16 | app) → nDPI's name
 };
 
 namespace {
@@ -352,10 +354,14 @@ bool NdpiEngine::bare_stun(uint16_t master, uint16_t app) {
          (master == 0 && app == NDPI_PROTOCOL_STUN);
 }
 
-std::string NdpiEngine::label(uint16_t master, uint16_t app) const {
-  char buf[128] = {};
-  ndpi_protocol2name(impl_->mod, make_proto(master, app), buf, sizeof buf);
-  return buf;
+const std::string& NdpiEngine::label(uint16_t master, uint16_t app) const {
+  auto [it, added] = impl_->labels.try_emplace(static_cast<uint32_t>(master) << 16 | app);
+  if (added) {
+    char buf[128] = {};
+    ndpi_protocol2name(impl_->mod, make_proto(master, app), buf, sizeof buf);
+    it->second = buf;
+  }
+  return it->second;
 }
 
 const char* NdpiEngine::category_name(uint16_t category) const {

@@ -52,7 +52,9 @@ class NdpiEngine {
   uint64_t parked_bytes() const { return parked_bytes_; }
 
   /// nDPI's own name for a (master, app) pair, as ndpiReader prints it ("TLS.Google", "DNS", "Unknown").
-  std::string label(uint16_t master, uint16_t app) const;
+  /// Kept per pair once asked (nDPI formats it with snprintf, about 800 instructions, and every record asks):
+  /// the string lives as long as the engine. Not thread-safe, like the engine.
+  const std::string& label(uint16_t master, uint16_t app) const;
   /// nDPI's name of a category id (e.g. "Chat", "VoIP"); the string lives as long as the engine.
   const char* category_name(uint16_t category) const;
   /// Name of one protocol id.

@@ -188,8 +188,8 @@ int analyze_main(const std::vector<std::string>& args) {
   bool ok = true;
   try {
     const StopOnSignal stop_on_signal;  // until the last output is closed
-    analyze::Analyzer analyzer(o, tee, summary);
-    analyzer.check_inputs();
+    auto analyzer = std::make_unique<analyze::Analyzer>(o, tee, summary);
+    analyzer->check_inputs();
     if (!flows_path.empty()) {
       jsonl = std::make_unique<report::JsonlWriter>(flows_path);
       files.add(jsonl.get());
@@ -213,8 +213,10 @@ int analyze_main(const std::vector<std::string>& args) {
         tee.add(&files);
       }
     }
-    ok = analyzer.run();
+    ok = analyzer->run();
     if (async) async->close();
+    keep_until_exit(std::move(analyzer));  // run() has joined its threads
+    keep_until_exit(std::move(async));     // close() has joined its writer
     if (jsonl) jsonl->close();
     if (csv) csv->close();
     if (ipfix_out) IpfixOption::close(*ipfix_out, summary);

@@ -117,10 +117,11 @@ int audit_main(const std::vector<std::string>& args) {
   bool ok = true;
   try {
     const StopOnSignal stop_on_signal;  // until the last output is closed
-    analyze::Analyzer analyzer(o, tee, summary);
-    analyzer.check_inputs();
-    analyzer.add_observer(&auditor);
-    ok = analyzer.run();
+    auto analyzer = std::make_unique<analyze::Analyzer>(o, tee, summary);
+    analyzer->check_inputs();
+    analyzer->add_observer(&auditor);
+    ok = analyzer->run();
+    keep_until_exit(std::move(analyzer));  // run() has joined its threads
     if (!report_path.empty()) write_report(report_path, report::json_text(audit::report_json(auditor, ctx)) + "\n");
     if (!html_path.empty()) write_report(html_path, audit::report_html(auditor, ctx, version_string()));
   } catch (const Error& ex) {

@@ -1,5 +1,6 @@
 #pragma once
 #include <boost/program_options.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,31 @@ class StopOnSignal {
   StopOnSignal(const StopOnSignal&) = delete;
   StopOnSignal& operator=(const StopOnSignal&) = delete;
 };
+
+#if defined(__SANITIZE_ADDRESS__)  // GCC
+#define SEALSCOPE_TEARDOWN_CHECKED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)  // Clang
+#define SEALSCOPE_TEARDOWN_CHECKED 1
+#endif
+#endif
+
+/// Hands an idle object (its threads joined, its outputs closed) to the end of the process: it is not
+/// destroyed, and its memory goes back with the process's instead of block by block. For what a command
+/// built for its run: the analyzer's nDPI modules (automata, address trees) and flow tables, the record
+/// batches. Their teardown took 14 ms of a two-worker run on an empty capture (46 ms against 32 ms), as
+/// long as nDPI takes to set one module up. Sanitizer builds destroy it as usual, so that ASan and LSan go
+/// on checking the teardown in every test that runs a command.
+template <typename T>
+void keep_until_exit(std::unique_ptr<T> p) {
+#ifdef SEALSCOPE_TEARDOWN_CHECKED
+  p.reset();
+#else
+  static auto* const kept = new std::vector<void*>();  // never freed, by design; still reachable
+  kept->push_back(p.get());
+  p.release();
+#endif
+}
 
 /// A file a command reads or writes, with how the user named it ("the capture", "--rules", "--flows").
 struct NamedPath {

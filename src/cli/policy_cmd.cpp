@@ -187,8 +187,8 @@ int test_main(const std::vector<std::string>& args) {
   bool ok = true;
   try {
     const StopOnSignal stop_on_signal;  // until the last output is closed
-    analyze::Analyzer analyzer(o, tee, summary);
-    analyzer.check_inputs();
+    auto analyzer = std::make_unique<analyze::Analyzer>(o, tee, summary);
+    analyzer->check_inputs();
     if (!labels_path.empty()) {
       run.set_truth(&truth);
       ctx.truth = "labels file " + labels_path;
@@ -196,8 +196,9 @@ int test_main(const std::vector<std::string>& args) {
     if (!pass_path.empty()) run.set_pass_pcap(std::make_unique<policy::PcapOut>(pass_path));
     if (!drop_path.empty()) run.set_drop_pcap(std::make_unique<policy::PcapOut>(drop_path));
     tee.add(&run);
-    analyzer.add_observer(&run);
-    ok = analyzer.run();
+    analyzer->add_observer(&run);
+    ok = analyzer->run();
+    keep_until_exit(std::move(analyzer));  // run() has joined its threads
     run.finish();
     if (!report_path.empty()) write_report(report_path, report::json_text(policy::report_json(run, ctx)) + "\n");
     if (!html_path.empty()) write_report(html_path, policy::report_html(run, ctx, version_string()));
@@ -305,8 +306,8 @@ int enforce_main(const std::vector<std::string>& args) {
   bool ok = true;
   try {
     const StopOnSignal stop_on_signal;  // until the last output is closed
-    analyze::Analyzer analyzer(o, tee, summary);
-    analyzer.check_inputs();  // binds the queue: a queue that cannot be had creates no output file
+    auto analyzer = std::make_unique<analyze::Analyzer>(o, tee, summary);
+    analyzer->check_inputs();  // binds the queue: a queue that cannot be had creates no output file
     ctx.captures = {fmt::format("nfqueue {}", queue)};
     if (!flows_path.empty()) {
       jsonl = std::make_unique<report::JsonlWriter>(flows_path);
@@ -316,9 +317,10 @@ int enforce_main(const std::vector<std::string>& args) {
     ipfix_out = ipfix_opt.open(true);  // each record as its flow ends
     if (ipfix_out) tee.add(ipfix_out.get());
     tee.add(&run);
-    analyzer.add_observer(&run);
-    analyzer.set_gate(&run);
-    ok = analyzer.run();
+    analyzer->add_observer(&run);
+    analyzer->set_gate(&run);
+    ok = analyzer->run();
+    keep_until_exit(std::move(analyzer));  // run() has joined its threads
     run.finish();
     if (jsonl) jsonl->close();
     if (ipfix_out) IpfixOption::close(*ipfix_out, summary);

@@ -134,6 +134,23 @@ void series_json(Buf& b, const stats::Moments (&m)[3]) {
   put(b, "}");
 }
 
+/// The SPLT as a JSON array of [direction, IP length, ms since the flow's first packet] (the CSV's column
+/// holds the same text).
+void splt_list(Buf& b, const std::vector<flow::SpltEntry>& splt) {
+  b.push_back('[');
+  for (size_t i = 0; i < splt.size(); ++i) {
+    const auto& e = splt[i];
+    put(b, i ? ",[" : "[");
+    b.push_back((e.dir_ms >> 31) ? '1' : '0');
+    b.push_back(',');
+    uint_out(b, e.ip_len);
+    b.push_back(',');
+    uint_out(b, e.dir_ms & 0x7FFFFFFFu);
+    b.push_back(']');
+  }
+  b.push_back(']');
+}
+
 void str_or_null(Buf& b, std::string_view s) {
   if (s.empty()) {
     put(b, "null");
@@ -216,18 +233,9 @@ void JsonlWriter::format(const stats::FlowRecord& r, Buf& b) {
   series_json(b, r.size);
   put(b, ",\"iat_ms\":");
   series_json(b, r.iat_ms);
-  put(b, ",\"splt\":[");
-  for (size_t i = 0; i < r.splt.size(); ++i) {
-    const auto& e = r.splt[i];
-    put(b, i ? ",[" : "[");
-    b.push_back((e.dir_ms >> 31) ? '1' : '0');
-    b.push_back(',');
-    uint_out(b, e.ip_len);
-    b.push_back(',');
-    uint_out(b, e.dir_ms & 0x7FFFFFFFu);
-    b.push_back(']');
-  }
-  put(b, "],\"tcp_flags\":");
+  put(b, ",\"splt\":");
+  splt_list(b, r.splt);
+  put(b, ",\"tcp_flags\":");
   if (r.l4 == "tcp") {
     put(b, "{");
     for (int i = 0; i < 8; ++i) {
@@ -400,18 +408,9 @@ void CsvWriter::format(const stats::FlowRecord& r, Buf& b) {
       }
     }
   }
-  put(b, ",\"[");
-  for (size_t i = 0; i < r.splt.size(); ++i) {
-    const auto& e = r.splt[i];
-    put(b, i ? ",[" : "[");
-    b.push_back((e.dir_ms >> 31) ? '1' : '0');
-    b.push_back(',');
-    uint_out(b, e.ip_len);
-    b.push_back(',');
-    uint_out(b, e.dir_ms & 0x7FFFFFFFu);
-    b.push_back(']');
-  }
-  put(b, "]\"");
+  put(b, ",\"");  // the list holds commas: one quoted field
+  splt_list(b, r.splt);
+  b.push_back('"');
   const bool tcp = r.l4 == "tcp";
   for (int i = 0; i < 8; ++i) {
     b.push_back(',');

@@ -12,22 +12,25 @@ namespace {
   out.resize(at + n);
   std::memcpy(out.data() + at, a, n);
 }
+
+/// Appends [a, b) with `mark` before each double quote (JSON's backslash, CSV's second quote). Runs between
+/// quotes are copied whole: most strings (addresses, labels, names) have none.
+void put_quotes_marked(fmt::memory_buffer& out, const char* a, const char* b, char mark) {
+  while (const char* q = static_cast<const char*>(std::memchr(a, '"', static_cast<size_t>(b - a)))) {
+    put(out, a, q);
+    out.push_back(mark);
+    out.push_back('"');
+    a = q + 1;
+  }
+  put(out, a, b);
+}
 }  // namespace
 
 void append_json_string(fmt::memory_buffer& out, std::string_view s) {
   out.push_back('"');
   walk_display(
       s,
-      [&](const char* a, const char* b) {
-        // Runs between quotes copied whole: most strings (addresses, labels, names) have none.
-        while (const char* q = static_cast<const char*>(std::memchr(a, '"', static_cast<size_t>(b - a)))) {
-          put(out, a, q);
-          out.push_back('\\');
-          out.push_back('"');
-          a = q + 1;
-        }
-        put(out, a, b);
-      },
+      [&](const char* a, const char* b) { put_quotes_marked(out, a, b, '\\'); },
       [&](unsigned char c) {
         out.push_back('\\');  // the display text's backslash, escaped for JSON
         append_hex_escape(out, c);
@@ -61,15 +64,7 @@ void append_csv_field(fmt::memory_buffer& out, std::string_view s) {
   if (quote) out.push_back('"');
   walk_display(
       s,
-      [&](const char* a, const char* b) {
-        while (const char* q = static_cast<const char*>(std::memchr(a, '"', static_cast<size_t>(b - a)))) {
-          put(out, a, q);
-          out.push_back('"');
-          out.push_back('"');
-          a = q + 1;
-        }
-        put(out, a, b);
-      },
+      [&](const char* a, const char* b) { put_quotes_marked(out, a, b, '"'); },
       [&](unsigned char c) { append_hex_escape(out, c); });
   if (quote) out.push_back('"');
 }

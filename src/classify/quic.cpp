@@ -19,6 +19,7 @@ struct CryptoHandles {
   gcry_cipher_hd_t ecb = nullptr;
   gcry_cipher_hd_t gcm = nullptr;
   gcry_md_hd_t hmac = nullptr;
+  gcry_md_hd_t salt_hmac[3] = {};  // HKDF-Extract per QUIC version (v1, v2, draft-29..32), opened when first used
   bool ok = false;
   CryptoHandles() noexcept {
     if (!crypto::ready()) return;
@@ -30,7 +31,12 @@ struct CryptoHandles {
     if (ecb != nullptr) gcry_cipher_close(ecb);
     if (gcm != nullptr) gcry_cipher_close(gcm);
     if (hmac != nullptr) gcry_md_close(hmac);
+    for (gcry_md_hd_t s : salt_hmac) {
+      if (s != nullptr) gcry_md_close(s);
+    }
   }
+  /// The HMAC handle keyed with salt `which` of kSalts (opened and keyed on first use); null on failure.
+  gcry_md_hd_t salted(int which) noexcept;
   CryptoHandles(const CryptoHandles&) = delete;
   CryptoHandles& operator=(const CryptoHandles&) = delete;
 };
@@ -45,27 +51,27 @@ CryptoHandles& handles() noexcept {
 // S2K, PBKDF1/2, scrypt, Argon2 and Balloon only). nettle, GnuTLS and OpenSSL 3 have HKDF, but each would
 // add a second crypto library beside libgcrypt for these few lines, and OpenSSL's EVP_KDF needs a context.
 
-bool hmac_sha256(const uint8_t* key, std::size_t key_len, const uint8_t* msg, std::size_t msg_len,
-                 uint8_t out[32]) noexcept {
-  CryptoHandles& h = handles();
-  if (!h.ok) return false;
-  gcry_md_reset(h.hmac);
-  if (gcry_md_setkey(h.hmac, key, key_len) != 0) return false;
-  gcry_md_write(h.hmac, msg, msg_len);
-  const unsigned char* d = gcry_md_read(h.hmac, GCRY_MD_SHA256);
+/// Keys the handle's HMAC. The key stays through gcry_md_reset, so one key serves several messages:
+/// libgcrypt's set-up of a key (the padded key hashed into both pads) costs about as much as the HMAC
+/// itself, and a QUIC Initial's keys take five HMACs under three keys, one of which (the version's salt)
+/// never changes.
+bool hmac_key(gcry_md_hd_t h, const uint8_t* key, std::size_t key_len) noexcept {
+  return gcry_md_setkey(h, key, key_len) == 0;
+}
+
+/// HMAC-SHA256 of msg under the key the handle holds.
+bool hmac_sha256(gcry_md_hd_t h, const uint8_t* msg, std::size_t msg_len, uint8_t out[32]) noexcept {
+  gcry_md_reset(h);
+  gcry_md_write(h, msg, msg_len);
+  const unsigned char* d = gcry_md_read(h, GCRY_MD_SHA256);
   if (d == nullptr) return false;
   std::memcpy(out, d, 32);
   return true;
 }
 
-/// HKDF-Extract(salt, ikm) = HMAC(salt, ikm).
-bool hkdf_extract(const uint8_t* salt, std::size_t salt_len, const uint8_t* ikm, std::size_t ikm_len,
-                  uint8_t prk[32]) noexcept {
-  return hmac_sha256(salt, salt_len, ikm, ikm_len, prk);
-}
-
-/// HKDF-Expand-Label(secret, label, "", out_len) for out_len <= 32 (one HMAC block: T(1)).
-bool hkdf_expand_label(const uint8_t secret[32], const char* label, uint8_t* out, std::size_t out_len) noexcept {
+/// HKDF-Expand-Label(secret, label, "", out_len) for out_len <= 32 (one HMAC block: T(1)), with the
+/// handle keyed by the secret.
+bool hkdf_expand_label(gcry_md_hd_t keyed, const char* label, uint8_t* out, std::size_t out_len) noexcept {
   const std::size_t ll = std::strlen(label);
   if (out_len > 32 || 6 + ll > 255) return false;
   uint8_t info[2 + 1 + 255 + 1 + 1];
@@ -80,7 +86,7 @@ bool hkdf_expand_label(const uint8_t secret[32], const char* label, uint8_t* out
   info[n++] = 0;  // empty context
   info[n++] = 1;  // HKDF-Expand counter for T(1)
   uint8_t t[32];
-  if (!hmac_sha256(secret, 32, info, n, t)) return false;
+  if (!hmac_sha256(keyed, info, n, t)) return false;
   std::memcpy(out, t, out_len);
   return true;
 }
@@ -93,6 +99,23 @@ constexpr uint8_t kSaltV2[20] = {0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb,
                                  0x81, 0xbe, 0x6e, 0x26, 0x9d, 0xcb, 0xf9, 0xbd, 0x2e, 0xd9};
 constexpr uint8_t kSaltDraft29[20] = {0xaf, 0xbf, 0xec, 0x28, 0x99, 0x93, 0xd2, 0x4c, 0x9e, 0x97,
                                       0x86, 0xf1, 0x9c, 0x61, 0x11, 0xe0, 0x43, 0x90, 0xa8, 0x99};
+
+constexpr const uint8_t* kSalts[3] = {kSaltV1, kSaltV2, kSaltDraft29};  // CryptoHandles::salt_hmac's order
+
+gcry_md_hd_t CryptoHandles::salted(int which) noexcept {
+  gcry_md_hd_t& s = salt_hmac[which];
+  if (s == nullptr) {
+    if (gcry_md_open(&s, GCRY_MD_SHA256, GCRY_MD_FLAG_HMAC) != 0) {
+      s = nullptr;
+      return nullptr;
+    }
+    if (!hmac_key(s, kSalts[which], 20)) {
+      gcry_md_close(s);
+      s = nullptr;
+    }
+  }
+  return s;
+}
 
 bool is_draft_29_32(uint32_t v) noexcept { return v >= 0xff00001du && v <= 0xff000020u; }
 
@@ -202,16 +225,23 @@ bool quic_derive_initial_keys(uint32_t version, const uint8_t* dcid, std::size_t
                               QuicInitialKeys& out) noexcept {
   if (!quic_initial_supported(version) || dcid_len > kQuicMaxCid || (dcid == nullptr && dcid_len != 0))
     return false;
-  const uint8_t* salt = version == kQuicVersion1 ? kSaltV1 : version == kQuicVersion2 ? kSaltV2 : kSaltDraft29;
+  CryptoHandles& h = handles();
+  if (!h.ok) return false;
+  const int which = version == kQuicVersion1 ? 0 : version == kQuicVersion2 ? 1 : 2;
+  gcry_md_hd_t salted = h.salted(which);  // HKDF-Extract's key: the version's salt, keyed once per thread
+  if (salted == nullptr) return false;
   const bool v2 = version == kQuicVersion2;
   uint8_t initial[32];
   uint8_t secret[32];
   const uint8_t empty = 0;
-  return hkdf_extract(salt, 20, dcid_len ? dcid : &empty, dcid_len, initial) &&
-         hkdf_expand_label(initial, client_side ? "client in" : "server in", secret, 32) &&
-         hkdf_expand_label(secret, v2 ? "quicv2 key" : "quic key", out.key.data(), 16) &&
-         hkdf_expand_label(secret, v2 ? "quicv2 iv" : "quic iv", out.iv.data(), 12) &&
-         hkdf_expand_label(secret, v2 ? "quicv2 hp" : "quic hp", out.hp.data(), 16);
+  // HKDF-Extract(salt, dcid) = HMAC(salt, dcid); then the side's secret under the initial secret; then
+  // key, iv and hp, all three under the side's secret.
+  return hmac_sha256(salted, dcid_len ? dcid : &empty, dcid_len, initial) && hmac_key(h.hmac, initial, 32) &&
+         hkdf_expand_label(h.hmac, client_side ? "client in" : "server in", secret, 32) &&
+         hmac_key(h.hmac, secret, 32) &&
+         hkdf_expand_label(h.hmac, v2 ? "quicv2 key" : "quic key", out.key.data(), 16) &&
+         hkdf_expand_label(h.hmac, v2 ? "quicv2 iv" : "quic iv", out.iv.data(), 12) &&
+         hkdf_expand_label(h.hmac, v2 ? "quicv2 hp" : "quic hp", out.hp.data(), 16);
 }
 
 std::optional<QuicDecrypted> quic_decrypt_packet(const uint8_t* packet, std::size_t len, const QuicLongHeader& h,

@@ -44,7 +44,13 @@ struct NdpiEngine::Impl {
   // nDPI's own buffers inside the struct are released by ndpi_free_flow_data.
   std::unique_ptr<boost::pool<>> flows;
   std::vector<char> raw, packed;  // parking scratch, grown once to the largest state seen
+  // LZ4's compression state, set up once. LZ4_compress_default builds one per call and clears its 16 KiB
+  // hash table each time (36 M instructions of memset for 2 203 parks on the bench sample, more than the
+  // compression); LZ4_resetStream_fast before each block starts it afresh without the clearing.
+  LZ4_stream_t lz4;
   std::unordered_map<uint32_t, std::string> labels;  // label(): (master << 16 | app) → nDPI's name
+
+  Impl() { LZ4_initStream(&lz4, sizeof lz4); }
 };
 
 namespace {
@@ -146,7 +152,9 @@ void NdpiEngine::park(flow::Flow& f) {
   if (h.quic_used > 0) std::memcpy(raw + h.head + h.tls_used, quic, h.quic_used);
   const int bound = LZ4_compressBound(static_cast<int>(h.raw));
   if (impl_->packed.size() < static_cast<size_t>(bound)) impl_->packed.resize(static_cast<size_t>(bound));
-  const int n = LZ4_compress_default(raw, impl_->packed.data(), static_cast<int>(h.raw), bound);
+  LZ4_resetStream_fast(&impl_->lz4);  // an independent block: no earlier state as its dictionary
+  const int n =
+      LZ4_compress_fast_continue(&impl_->lz4, raw, impl_->packed.data(), static_cast<int>(h.raw), bound, 1);
   if (n <= 0) return;  // cannot happen with a full bound; the state simply stays live
   h.packed = static_cast<uint32_t>(n);
   auto* blob = static_cast<char*>(std::malloc(sizeof h + h.packed));

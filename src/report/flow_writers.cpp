@@ -65,15 +65,8 @@ namespace {
 
 using Buf = fmt::memory_buffer;
 
-/// Appends n bytes. By hand rather than fmt's buffer::append, which GCC leaves out of line: a call of about
-/// 50 instructions for each of the 70-odd pieces of a record (callgrind, a sixth of the JSONL writer's
-/// time). Growing, then copying, inlines; for a literal the copy is a few moves.
-[[gnu::always_inline]] inline void put(Buf& b, const char* s, size_t n) {
-  const size_t at = b.size();
-  b.resize(at + n);
-  std::memcpy(b.data() + at, s, n);
-}
-[[gnu::always_inline]] inline void put(Buf& b, std::string_view s) { put(b, s.data(), s.size()); }
+[[gnu::always_inline]] inline void put(Buf& b, const char* s, size_t n) { append_bytes(b, s, n); }
+[[gnu::always_inline]] inline void put(Buf& b, std::string_view s) { append_bytes(b, s.data(), s.size()); }
 
 /// v rounded to the nearest integer, halves away from zero, for 0 <= v < 2^63: std::llround's result
 /// without its call into libm (llround is not inlined without -ffast-math). v - trunc(v) is exact below

@@ -5,24 +5,16 @@
 namespace sealscope::report {
 
 namespace {
-/// Appends [a, b). fmt's buffer::append is left out of line by GCC; this inlines (the JSONL writer calls it
-/// for every string of every record).
-[[gnu::always_inline]] inline void put(fmt::memory_buffer& out, const char* a, const char* b) {
-  const size_t at = out.size(), n = static_cast<size_t>(b - a);
-  out.resize(at + n);
-  std::memcpy(out.data() + at, a, n);
-}
-
 /// Appends [a, b) with `mark` before each double quote (JSON's backslash, CSV's second quote). Runs between
 /// quotes are copied whole: most strings (addresses, labels, names) have none.
 void put_quotes_marked(fmt::memory_buffer& out, const char* a, const char* b, char mark) {
   while (const char* q = static_cast<const char*>(std::memchr(a, '"', static_cast<size_t>(b - a)))) {
-    put(out, a, q);
+    append_bytes(out, a, static_cast<size_t>(q - a));
     out.push_back(mark);
     out.push_back('"');
     a = q + 1;
   }
-  put(out, a, b);
+  append_bytes(out, a, static_cast<size_t>(b - a));
 }
 }  // namespace
 

@@ -17,6 +17,7 @@
 #include "classify/stun.hpp"
 #include "decode/decoder.hpp"
 #include "fuzz_input.hpp"
+#include "simple_printf_tokens.hpp"
 
 using namespace sealscope;
 namespace fs = std::filesystem;
@@ -279,6 +280,47 @@ int main(int argc, char** argv) {
     seed("fuzz_whatsapp_wire", "edge-ik", cat({ed, wa, ik}));
     seed("fuzz_whatsapp_wire", "legacy", cat({{'W', 'A', 1, 5}, frame({0xf8, 0x05, 0x01, 0x02, 0x03, 0x04})}));
     seed("fuzz_whatsapp_wire", "server-hello", frame(outer(0x1a, cat({key(0x0a, 32), key(0x12, 48), key(0x1a, 40)}))));
+  }
+
+  // simple_vsnprintf: the formats nDPI 4.2 writes its JA3 strings, digests, certificate names and TLS
+  // versions with, cut short, at size 0, with a long string, a string in the destination, refused ones.
+  {
+    auto tok = [](const char* t) { return Bytes{fuzz::printf_token(t)}; };
+    auto num = [](unsigned v, uint8_t shift = 0) {
+      return Bytes{static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v), shift};
+    };
+    auto str = [](const std::string& t) {
+      Bytes b;
+      put16(b, t.size());
+      b.insert(b.end(), t.begin(), t.end());
+      return b;
+    };
+    auto lit = [](const std::string& t) {
+      Bytes b;
+      for (char c : t) b.push_back(static_cast<uint8_t>(0x80 + (c - 0x20)));
+      return b;
+    };
+    auto cat = [](std::initializer_list<Bytes> parts) {
+      Bytes b;
+      for (const Bytes& p : parts) b.insert(b.end(), p.begin(), p.end());
+      return b;
+    };
+    // The first two bytes: the buffer size (below 250: size % 80), the string kinds (2 bits a string:
+    // 0 text, 2 inside the destination, 3 long).
+    seed("fuzz_simple_printf", "ja3-number", cat({{60, 0}, tok("%s"), str("-"), tok("%u"), num(4865)}));
+    seed("fuzz_simple_printf", "ja3-first", cat({{3, 0}, tok("%u"), num(771), lit(",")}));
+    seed("fuzz_simple_printf", "hex-byte", cat({{3, 0}, tok("%02x"), num(0xab)}));
+    seed("fuzz_simple_printf", "hex-byte-upper-cut", cat({{2, 0}, tok("%02X"), num(0x0f)}));
+    seed("fuzz_simple_printf", "cert-name",
+         cat({{79, 0}, tok("%s"), str(", "), tok("%s"), str("CN"), tok("="), tok("%s"), str("example.org")}));
+    seed("fuzz_simple_printf", "tls-version", cat({{20, 0}, tok("TLS ("), tok("%04X"), num(0x0303), tok(")")}));
+    seed("fuzz_simple_printf", "long-string", cat({{255, 3}, tok("%s"), {80}, tok("%u"), num(7)}));
+    seed("fuzz_simple_printf", "in-destination", cat({{79, 2}, lit("x"), tok("%s"), {0}}));
+    seed("fuzz_simple_printf", "refused-after-taken", cat({{40, 0}, tok("%u"), num(1), tok("%d"), num(2)}));
+    seed("fuzz_simple_printf", "percent", cat({{10, 0}, lit("100"), tok("%%")}));
+    seed("fuzz_simple_printf", "widths",
+         cat({{79, 0}, tok("%9u"), num(12, 4), tok("%0u"), num(0), tok("%1x"), num(0xffff, 16), tok("%X"), num(0xbeef)}));
+    seed("fuzz_simple_printf", "zero-size", cat({{0, 0}, tok("%s"), str("anything"), tok("%x"), num(255)}));
   }
 
   // Rule files: the examples and the policy golden cases.

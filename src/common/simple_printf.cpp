@@ -103,4 +103,12 @@ int simple_vsnprintf(char* s, size_t n, const char* fmt, va_list ap) noexcept {
   return static_cast<int>(len);
 }
 
+int simple_snprintf(char* s, size_t n, const char* fmt, ...) noexcept {
+  va_list ap;
+  va_start(ap, fmt);
+  const int r = simple_vsnprintf(s, n, fmt, ap);
+  va_end(ap);
+  return r;
+}
+
 }  // namespace sealscope

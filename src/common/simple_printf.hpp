@@ -22,4 +22,7 @@ inline constexpr size_t kSimpleMax = 256;
 /// kSimpleMax bytes.
 int simple_vsnprintf(char* s, size_t n, const char* fmt, va_list ap) noexcept;
 
+/// simple_vsnprintf with the arguments in place (for the tests, which hold it against glibc's snprintf).
+int simple_snprintf(char* s, size_t n, const char* fmt, ...) noexcept;
+
 }  // namespace sealscope

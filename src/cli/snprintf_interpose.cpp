@@ -4,8 +4,8 @@
 //
 // Why: nDPI 4.2 builds each TLS hello's JA3 string one number per snprintf call ("%s%u", "%u,"), and each
 // JA3 digest and certificate fingerprint one byte per call ("%02x", "%02X"). On the bench capture that is
-// about 1.2 million calls, each some 800 instructions in glibc's general printf machinery; per TLS flow
-// it was a tenth of the worker thread's instructions (callgrind). Those formats go through
+// about 1.2 million calls, each some 800 instructions in glibc's general printf machinery: a tenth of all
+// the instructions of a run on the bench sample (callgrind). Those formats go through
 // simple_vsnprintf, which writes the same bytes; every other call goes to glibc unchanged. No packaged
 // library can be put under nDPI's calls, and nDPI has no switch to leave JA3 out.
 //

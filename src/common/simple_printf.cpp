@@ -7,11 +7,8 @@ namespace sealscope {
 
 namespace {
 
-/// nDPI's results are a few bytes (a number, a byte in hex) to a few dozen (a certificate name's part).
-constexpr size_t kScratch = kSimpleMax;
-
 /// Appends `v` in `base` (10, or 16 with `digits`), padded to `width` with '0' or ' ', at out[len]; false
-/// if it would not fit in kScratch. Written in place, last digit first.
+/// if it would not fit in kSimpleMax. Written in place, last digit first.
 bool put_number(char* out, size_t& len, unsigned v, unsigned base, const char* digits, unsigned width, bool zero) {
   unsigned count = 1;
   if (base == 16) {
@@ -20,7 +17,7 @@ bool put_number(char* out, size_t& len, unsigned v, unsigned base, const char* d
     for (unsigned t = v / 10u; t != 0; t /= 10u) ++count;
   }
   const unsigned w = width > count ? width : count;
-  if (w > kScratch - len) return false;
+  if (w > kSimpleMax - len) return false;
   char* const start = out + len;
   char* q = start + w;
   if (base == 16) {
@@ -44,13 +41,13 @@ bool put_number(char* out, size_t& len, unsigned v, unsigned base, const char* d
 int simple_vsnprintf(char* s, size_t n, const char* fmt, va_list ap) noexcept {
   // The whole result is made in a scratch buffer and copied once at the end, so a call this cannot take
   // has written nothing when it hands over to glibc.
-  char out[kScratch];
+  char out[kSimpleMax];  // nDPI's results: a few bytes (a number, a byte in hex) to a few dozen (a name)
   size_t len = 0;
   const auto dst = reinterpret_cast<uintptr_t>(s);
   const uintptr_t dst_end = n > UINTPTR_MAX - dst ? UINTPTR_MAX : dst + n;
   for (const char* f = fmt; *f != '\0'; ++f) {
     if (*f != '%') {
-      if (len == kScratch) return kNotSimple;
+      if (len == kSimpleMax) return kNotSimple;
       out[len++] = *f;
       continue;
     }
@@ -76,7 +73,7 @@ int simple_vsnprintf(char* s, size_t n, const char* fmt, va_list ap) noexcept {
         // what the call has written so far.
         const auto src = reinterpret_cast<uintptr_t>(p);
         if (n > 0 && src < dst_end && dst <= src + m) return kNotSimple;
-        if (m > kScratch - len) return kNotSimple;
+        if (m > kSimpleMax - len) return kNotSimple;
         std::memcpy(out + len, p, m);
         len += m;
         break;

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 namespace sealscope::fuzz {
@@ -27,12 +28,13 @@ inline constexpr PrintfToken kPrintfTokens[] = {
 };
 inline constexpr std::size_t kPrintfTokenCount = sizeof kPrintfTokens / sizeof kPrintfTokens[0];
 
-/// The input byte that selects `text` (which must be one of the tokens).
+/// The input byte that selects `text`; aborts if `text` is not one of the tokens (a seed would silently
+/// read it as literal text).
 inline uint8_t printf_token(const char* text) {
   for (std::size_t i = 0; i < kPrintfTokenCount; ++i) {
     if (std::strcmp(kPrintfTokens[i].text, text) == 0) return static_cast<uint8_t>(i);
   }
-  return 0xff;
+  std::abort();
 }
 
 }  // namespace sealscope::fuzz

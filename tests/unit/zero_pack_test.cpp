@@ -1,6 +1,7 @@
 // Zero packing (common/zero_pack.hpp), used for parked nDPI flow state: every block comes back byte for
 // byte, zeros cost nothing but their map bits, and damaged input is refused rather than read past.
 #include <catch2/catch.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -39,6 +40,13 @@ TEST_CASE("zero pack: random sparse blocks of every awkward length come back byt
       std::vector<uint8_t> back(n, 0xAA);  // dirty: unpack must write every byte
       REQUIRE(zero_pack::unpack(p.data(), p.size(), back.data(), n));
       CHECK(back == in);
+      // Every shorter input is refused, and read only within its length (ASan checks the copy's bounds).
+      bool refused = true;
+      for (size_t k = 0; k < p.size(); ++k) {
+        const std::vector<uint8_t> cut(p.begin(), p.begin() + static_cast<std::ptrdiff_t>(k));
+        refused = refused && !zero_pack::unpack(cut.data(), cut.size(), back.data(), n);
+      }
+      CHECK(refused);
     }
   }
 }

@@ -47,7 +47,7 @@ inline size_t pack(const uint8_t* in, size_t n, uint8_t* out) {
     const uint8_t mask = detail::nonzero_bytes(v);
     out[w / 8] |= static_cast<uint8_t>(1u << (w % 8));
     out[o++] = mask;
-    for (unsigned m = mask; m != 0; m &= m - 1) out[o++] = in[base + static_cast<unsigned>(__builtin_ctz(m))];
+    for (unsigned m = mask; m != 0; m &= m - 1) out[o++] = in[base + static_cast<unsigned>(std::countr_zero(m))];
   }
   return o;
 }
@@ -65,12 +65,12 @@ inline bool unpack(const uint8_t* in, size_t in_len, uint8_t* out, size_t n) {
     for (unsigned bits = in[mb]; bits != 0; bits &= bits - 1) {  // the words that have bytes, in order
       if (i >= in_len) return false;
       const uint8_t mask = in[i++];
-      const size_t base = (mb * 8 + static_cast<unsigned>(__builtin_ctz(bits))) * 8;
+      const size_t base = (mb * 8 + static_cast<unsigned>(std::countr_zero(bits))) * 8;
       const size_t len = n - base < 8 ? n - base : 8;
       if (mask == 0 || (len < 8 && (mask >> len) != 0)) return false;
-      const auto count = static_cast<size_t>(__builtin_popcount(mask));
+      const auto count = static_cast<size_t>(std::popcount(mask));
       if (in_len - i < count) return false;
-      for (unsigned m = mask; m != 0; m &= m - 1) out[base + static_cast<unsigned>(__builtin_ctz(m))] = in[i++];
+      for (unsigned m = mask; m != 0; m &= m - 1) out[base + static_cast<unsigned>(std::countr_zero(m))] = in[i++];
     }
   }
   return i == in_len;

@@ -1,6 +1,7 @@
 #include "analyze/worker.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 
 #include "decode/decoder.hpp"
@@ -118,11 +119,7 @@ void Worker::account(flow::Flow& f, TimestampUs ts, uint32_t ip_len, uint32_t pa
     e.ip_len = static_cast<uint16_t>(std::min<uint32_t>(ip_len, 0xFFFF));
     e.dir_ms = (d == flow::kDown ? 0x80000000u : 0u) | static_cast<uint32_t>(std::min<uint64_t>(ms, 0x7FFFFFFF));
   }
-  if (tcp_flags != 0) {
-    for (int b = 0; b < 8; ++b) {
-      if (tcp_flags & (1u << b)) ++f.tcp_flag_counts[b];
-    }
-  }
+  for (unsigned b = tcp_flags; b != 0; b &= b - 1) ++f.tcp_flag_counts[std::countr_zero(b)];  // the flags set
   if (ts > f.last_dir_ts[d]) f.last_dir_ts[d] = ts;
   table_.touch(f, std::max(ts, f.last_seen));
 }

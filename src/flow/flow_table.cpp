@@ -11,6 +11,12 @@ namespace sealscope::flow {
 FlowTable::FlowTable(const FlowTableOptions& opts, FlowSink& sink, uint64_t seed)
     : opts_(opts), sink_(sink), seed_(seed) {
   if (opts_.max_flows == 0) opts_.max_flows = 1;
+  // Per list, once: every packet's expire() reads them. An idle timeout of 0 is "never" (as
+  // --active-timeout 0), marked -1; a linger of 0 is "at once".
+  for (uint8_t l = 0; l < kLists; ++l) {
+    const TimestampUs t = timeout_us(l);
+    timeout_[l] = t == 0 && l != 3 ? -1 : t;
+  }
   for (int i = 0; i < kLists; ++i) head_[i] = tail_[i] = kNil;
   index_.assign(1024, kNil);
   tags_.assign(1024, 0);
@@ -250,8 +256,8 @@ void FlowTable::end(Flow& f, EndReason why) {
 
 void FlowTable::expire(TimestampUs now) {
   for (uint8_t l = 0; l < kLists; ++l) {
-    const TimestampUs t = timeout_us(l);
-    if (t == 0 && l != 3) continue;  // an idle timeout of 0 is "never" (as --active-timeout 0); linger 0 is "at once"
+    const TimestampUs t = timeout_[l];
+    if (t < 0) continue;
     while (head_[l] != kNil) {
       Flow& f = at(head_[l]);
       if (f.last_seen + t > now) break;

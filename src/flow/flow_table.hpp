@@ -135,6 +135,7 @@ class FlowTable {
   std::vector<uint32_t> tags_;
   uint64_t mask_ = 0;
   uint32_t head_[kLists], tail_[kLists];
+  TimestampUs timeout_[kLists];  ///< idle timeout per list in µs (timeout_us()), -1 for never
   uint64_t size_ = 0, peak_ = 0, evictions_ = 0, next_id_ = 0, id_step_ = 1, created_ = 0;
 };
 

@@ -137,6 +137,7 @@ class FlowTable {
   uint32_t head_[kLists], tail_[kLists];
   TimestampUs timeout_[kLists];  ///< idle timeout per list in µs (timeout_us()), -1 for never
   uint64_t size_ = 0, peak_ = 0, evictions_ = 0, next_id_ = 0, id_step_ = 1, created_ = 0;
+  bool draining_ = false;  ///< inside drain(): end() leaves the lists and the index to it
 };
 
 }  // namespace sealscope::flow

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -503,6 +504,60 @@ TEST_CASE("flow table: drain follows creation order, not slot order, also for id
     sink.ended.clear();
     t.drain(EndReason::Eof);
     CHECK(sink.ids() == std::vector<uint64_t>{0, 2, 4, 5, 6 + gap, 7 + gap});
+    CHECK(t.size() == 0);
+  }
+}
+
+TEST_CASE("flow table: after a drain the table takes new flows, finds and expires them", "[flow][table][drain]") {
+  Collect sink;
+  FlowTable t(small_timeouts(), sink, 7);
+  for (uint32_t i = 0; i < 50; ++i) create(t, key_n(i), kT0 + i);
+  t.drain(EndReason::Eof);
+  REQUIRE(sink.ended.size() == 50);
+  REQUIRE(t.size() == 0);
+  // The lists and the index were emptied at once, not flow by flow: the same keys are new flows again.
+  sink.ended.clear();
+  for (uint32_t i = 0; i < 50; i += 2) create(t, key_n(i), kT0 + 1000 + i);
+  CHECK(t.size() == 25);
+  for (uint32_t i = 0; i < 50; ++i) CHECK((t.find(key_n(i)) != nullptr) == (i % 2 == 0));
+  t.expire(kT0 + 1000 + 100 * kSec);  // past the UDP timeout of every one
+  CHECK(sink.ended.size() == 25);
+  for (const Ended& e : sink.ended) CHECK(e.why == EndReason::Idle);
+  CHECK(t.size() == 0);
+}
+
+TEST_CASE("flow table: a sink that throws in a drain leaves the rest of the flows in the table",
+          "[flow][table][drain]") {
+  struct Throwing : Collect {
+    size_t fail_at = 0;
+    void flow_ended(Flow& f) override {
+      if (ended.size() == fail_at) throw std::runtime_error("disk full");
+      Collect::flow_ended(f);
+    }
+  };
+  for (size_t fail_at : {size_t{0}, size_t{3}, size_t{9}}) {
+    CAPTURE(fail_at);
+    Throwing sink;
+    sink.fail_at = fail_at;
+    FlowTable t(small_timeouts(), sink, 7);
+    for (uint32_t i = 0; i < 10; ++i) create(t, key_n(i, i % 2 ? 6 : 17), kT0 + i);
+    CHECK_THROWS_WITH(t.drain(EndReason::Eof), "disk full");
+    // The first fail_at flows ended (creation order); the one whose record failed and those after it stay.
+    REQUIRE(sink.ended.size() == fail_at);
+    CHECK(t.size() == 10 - fail_at);
+    size_t live = 0;
+    t.for_each_live([&](Flow& f) {
+      ++live;
+      CHECK(f.id >= fail_at);
+    });
+    CHECK(live == 10 - fail_at);
+    for (uint32_t i = 0; i < 10; ++i) CHECK((t.find(key_n(i, i % 2 ? 6 : 17)) != nullptr) == (i >= fail_at));
+    // A second drain (the sink works again) ends exactly those, in order.
+    sink.fail_at = SIZE_MAX;
+    t.drain(EndReason::Eof);
+    std::vector<uint64_t> want;
+    for (uint64_t i = 0; i < 10; ++i) want.push_back(i);
+    CHECK(sink.ids() == want);
     CHECK(t.size() == 0);
   }
 }

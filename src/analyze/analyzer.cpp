@@ -1,5 +1,6 @@
 #include "analyze/analyzer.hpp"
 
+#include <malloc.h>
 #include <unistd.h>
 #include <pcap/dlt.h>
 #include <xxhash.h>
@@ -117,6 +118,13 @@ Analyzer::Analyzer(const AnalyzeOptions& opts, stats::RecordSink& sink, stats::S
     lanes_.push_back(std::make_unique<Lane>(opts_, *target, opts_.seed + i, i));
     lanes_.back()->failed = &failed_;
     lanes_.back()->end_clock = end_clock_.get();
+    // Every nDPI module builds the same 4.7 MB tree of IP lists, then only searches it: one copy serves
+    // all workers (nDPI 4.2; otherwise each keeps its own). Shared as soon as each module is built, so that
+    // at most two copies ever exist; the modules are built on this thread, so the freed copy is in this
+    // thread's heap, and malloc_trim hands its pages back to the system (nothing else here would reuse them).
+    if (i > 0 && lanes_.back()->worker.classifier().engine().share_ip_lists(lanes_[0]->worker.classifier().engine())) {
+      malloc_trim(0);
+    }
   }
 }
 

@@ -90,6 +90,7 @@ class Worker : public flow::FlowSink {
   uint64_t fragments_attributed() const { return fragments_attributed_; }
   const flow::FlowTable& table() const { return table_; }
   const classify::Classifier& classifier() const { return cls_; }
+  classify::Classifier& classifier() { return cls_; }
   /// Adds an observer of every packet (not owned).
   void add_observer(PacketObserver* o) { observers_.push_back(o); }
 

@@ -56,6 +56,7 @@ class Classifier {
   void park(flow::Flow& f) { engine_.park(f); }
 
   const NdpiEngine& engine() const { return engine_; }
+  NdpiEngine& engine() { return engine_; }
   /// Frees engine state of a flow that is dropped without a record (teardown).
   void discard(flow::Flow& f) { engine_.discard(f); }
 

@@ -1,8 +1,10 @@
-// The only translation unit that includes nDPI headers. Guarded on NDPI_MAJOR/NDPI_MINOR: designed for
+// With ndpi_private.cpp (nDPI 4.2's private module layout), the only translation unit that includes nDPI
+// headers. Guarded on NDPI_MAJOR/NDPI_MINOR: designed for
 // Debian 12's nDPI 4.2; 4.6 added an input-info argument to ndpi_detection_process_packet, 4.10 replaced
 // the init preferences with a global context and the JA3 fields with JA4.
 #include "classify/ndpi_adapter.hpp"
 
+#include "classify/ndpi_private.hpp"
 #include "common/zero_pack.hpp"
 
 #include <ndpi/ndpi_api.h>
@@ -49,6 +51,7 @@ struct NdpiEngine::Impl {
   // compression); LZ4_resetStream_fast before each block starts it afresh without the clearing.
   LZ4_stream_t lz4;
   std::unordered_map<uint32_t, std::string> labels;  // label(): (master << 16 | app) → nDPI's name
+  bool borrowed_ip_lists = false;  // the module's IP-list tree is another engine's (share_ip_lists)
 
   Impl() { LZ4_initStream(&lz4, sizeof lz4); }
 };
@@ -99,7 +102,20 @@ NdpiEngine::NdpiEngine(const EngineOptions& opts) : opts_(opts), impl_(std::make
 NdpiEngine::~NdpiEngine() {
   // Flows still holding state were discarded by their owner (worker teardown) before this runs; the pool
   // returns its chunks when it is destroyed.
-  if (impl_ && impl_->mod != nullptr) ndpi_exit_detection_module(impl_->mod);
+  if (!impl_ || impl_->mod == nullptr) return;
+  // A borrowed IP-list tree is its owner's to free: the module gets an empty one of its own to free.
+  if (impl_->borrowed_ip_lists) ndpi_private::swap_ip_list_tree(impl_->mod, ndpi_private::new_ip_list_tree());
+  ndpi_exit_detection_module(impl_->mod);
+}
+
+bool NdpiEngine::share_ip_lists(NdpiEngine& owner) {
+  if (&owner == this || impl_->borrowed_ip_lists || owner.impl_->borrowed_ip_lists) return false;
+  if (!ndpi_private::module_layout_ok(impl_->mod) || !ndpi_private::module_layout_ok(owner.impl_->mod)) return false;
+  void* shared = ndpi_private::ip_list_tree(owner.impl_->mod);
+  if (shared == nullptr || ndpi_private::ip_list_tree(impl_->mod) == nullptr) return false;
+  ndpi_private::free_ip_list_tree(ndpi_private::swap_ip_list_tree(impl_->mod, shared));
+  impl_->borrowed_ip_lists = true;
+  return true;
 }
 
 std::string NdpiEngine::version() { return ndpi_revision(); }

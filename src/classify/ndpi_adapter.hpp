@@ -74,6 +74,13 @@ class NdpiEngine {
 
   uint64_t engine_flows_live() const { return live_; }
 
+  /// Uses `owner`'s copy of nDPI's IP lists (the Patricia tree behind labels by address: 4.7 MB of each
+  /// 5.7 MB module, the same in every module) and frees this engine's own. After set-up nDPI only searches
+  /// that tree, so engines on different threads can share it; `owner` must outlive this engine's use (it
+  /// may be destroyed first: this engine never frees the borrowed tree). Call before any packet. Returns
+  /// false, changing nothing, unless nDPI is 4.2 and its private module layout checks out at run time.
+  bool share_ip_lists(NdpiEngine& owner);
+
  private:
   void copy_meta(flow::Flow& f);
   void release(void* engine_flow);

@@ -35,12 +35,9 @@ TEST_CASE("nDPI engines share the IP lists: same answers, one copy, freed once",
     const size_t before = heap_in_use();
     REQUIRE(borrower->share_ip_lists(*owner));  // Debian 12's nDPI 4.2: the layout checks out
     const size_t after = heap_in_use();
-#ifndef __SANITIZE_ADDRESS__  // the sanitizer's allocator keeps its own books
-    CHECK(before > after + (2u << 20));  // the borrower's own tree (4.7 MB with malloc's headers) is gone
-#else
-    (void)before;
-    (void)after;
-#endif
+    // The borrower's own tree (4.7 MB with malloc's headers) is gone. Only glibc's malloc keeps the books
+    // mallinfo2 reads: under AddressSanitizer's allocator it reports nothing, and there is nothing to compare.
+    if (before != 0) CHECK(before > after + (2u << 20));
     for (const char* a : {"8.8.8.8", "142.250.180.14", "192.168.1.10", "31.13.64.35"}) {
       CAPTURE(a);
       CHECK(std::string(borrower->network_owner(addr(a))) == owner->network_owner(addr(a)));

@@ -104,18 +104,14 @@ NdpiEngine::~NdpiEngine() {
   // returns its chunks when it is destroyed.
   if (!impl_ || impl_->mod == nullptr) return;
   // A borrowed IP-list tree is its owner's to free: the module gets an empty one of its own to free.
-  if (impl_->borrowed_ip_lists) ndpi_private::swap_ip_list_tree(impl_->mod, ndpi_private::new_ip_list_tree());
+  if (impl_->borrowed_ip_lists) ndpi_private::unshare_ip_list_tree(impl_->mod);
   ndpi_exit_detection_module(impl_->mod);
 }
 
 bool NdpiEngine::share_ip_lists(NdpiEngine& owner) {
   if (&owner == this || impl_->borrowed_ip_lists || owner.impl_->borrowed_ip_lists) return false;
-  if (!ndpi_private::module_layout_ok(impl_->mod) || !ndpi_private::module_layout_ok(owner.impl_->mod)) return false;
-  void* shared = ndpi_private::ip_list_tree(owner.impl_->mod);
-  if (shared == nullptr || ndpi_private::ip_list_tree(impl_->mod) == nullptr) return false;
-  ndpi_private::free_ip_list_tree(ndpi_private::swap_ip_list_tree(impl_->mod, shared));
-  impl_->borrowed_ip_lists = true;
-  return true;
+  impl_->borrowed_ip_lists = ndpi_private::share_ip_list_tree(impl_->mod, owner.impl_->mod);
+  return impl_->borrowed_ip_lists;
 }
 
 std::string NdpiEngine::version() { return ndpi_revision(); }

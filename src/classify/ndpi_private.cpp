@@ -1,6 +1,6 @@
 // Reads nDPI 4.2's private detection module struct, which the installed header declares only under
-// NDPI_LIB_COMPILATION (later versions keep it in a header they do not install). Nothing here runs unless
-// module_layout_ok() has checked the layout against the library at run time.
+// NDPI_LIB_COMPILATION (later versions keep it in a header they do not install). Nothing is changed
+// unless layout_ok() has checked the layout against the library at run time.
 #include "classify/ndpi_private.hpp"
 
 #include <ndpi/ndpi_define.h>  // NDPI_MAJOR, NDPI_MINOR
@@ -14,54 +14,34 @@
 
 namespace sealscope::classify::ndpi_private {
 
-bool module_layout_ok(ndpi_detection_module_struct* m) {
 #ifdef SEALSCOPE_NDPI_PRIVATE
+namespace {
+bool layout_ok(ndpi_detection_module_struct* m) {
   if (m == nullptr) return false;
   const auto* base = reinterpret_cast<const char*>(m);
   return ndpi_get_ndpi_detection_module_size() == sizeof(ndpi_detection_module_struct) &&
          reinterpret_cast<const char*>(ndpi_get_proto_defaults(m)) ==
              base + offsetof(ndpi_detection_module_struct, proto_defaults) &&
          ndpi_get_ndpi_num_supported_protocols(m) == m->ndpi_num_supported_protocols;
-#else
-  (void)m;
-  return false;
-#endif
+}
+}  // namespace
+
+bool share_ip_list_tree(ndpi_detection_module_struct* borrower, ndpi_detection_module_struct* owner) {
+  if (!layout_ok(borrower) || !layout_ok(owner) || owner->protocols_ptree == nullptr) return false;
+  // Node values are protocol ids, not pointers: nothing to free but the nodes.
+  if (borrower->protocols_ptree != nullptr) {
+    ndpi_patricia_destroy(static_cast<ndpi_patricia_tree_t*>(borrower->protocols_ptree), nullptr);
+  }
+  borrower->protocols_ptree = owner->protocols_ptree;
+  return true;
 }
 
-void* ip_list_tree(ndpi_detection_module_struct* m) {
-#ifdef SEALSCOPE_NDPI_PRIVATE
-  return m->protocols_ptree;
-#else
-  (void)m;
-  return nullptr;
-#endif
+void unshare_ip_list_tree(ndpi_detection_module_struct* borrower) {
+  borrower->protocols_ptree = ndpi_patricia_new(32);  // as ndpi_init_detection_module: IPv4 only in 4.2
 }
-
-void* swap_ip_list_tree(ndpi_detection_module_struct* m, void* tree) {
-#ifdef SEALSCOPE_NDPI_PRIVATE
-  void* old = m->protocols_ptree;
-  m->protocols_ptree = tree;
-  return old;
 #else
-  (void)m;
-  return tree;
+bool share_ip_list_tree(ndpi_detection_module_struct*, ndpi_detection_module_struct*) { return false; }
+void unshare_ip_list_tree(ndpi_detection_module_struct*) {}
 #endif
-}
-
-void* new_ip_list_tree() {
-#ifdef SEALSCOPE_NDPI_PRIVATE
-  return ndpi_patricia_new(32);  // as ndpi_init_detection_module: IPv4 only in 4.2
-#else
-  return nullptr;
-#endif
-}
-
-void free_ip_list_tree(void* tree) {
-#ifdef SEALSCOPE_NDPI_PRIVATE
-  if (tree != nullptr) ndpi_patricia_destroy(static_cast<ndpi_patricia_tree_t*>(tree), nullptr);
-#else
-  (void)tree;
-#endif
-}
 
 }  // namespace sealscope::classify::ndpi_private

@@ -6,18 +6,13 @@ struct ndpi_detection_module_struct;
 
 namespace sealscope::classify::ndpi_private {
 
-/// True when this build's view of the module struct is the library's: nDPI 4.2, the same struct size as
-/// the library reports, and two fields at the places the library's own accessors read them from. False
-/// on any other version (the functions below then do nothing).
-bool module_layout_ok(ndpi_detection_module_struct* m);
-
-/// The Patricia tree of nDPI's IP lists (protocol by address: ndpi_network_ptree_match), or null.
-void* ip_list_tree(ndpi_detection_module_struct* m);
-/// Puts `tree` in its place; returns the one that was there.
-void* swap_ip_list_tree(ndpi_detection_module_struct* m, void* tree);
-/// A new, empty tree of the kind ip_list_tree() holds.
-void* new_ip_list_tree();
-/// Frees a tree (nodes only: their values are not pointers).
-void free_ip_list_tree(void* tree);
+/// Frees `borrower`'s Patricia tree of IP lists (protocol by address: ndpi_network_ptree_match) and points
+/// it at `owner`'s. Only on nDPI 4.2, and only when this build's view of the private module struct is the
+/// library's for both modules (the struct size the library reports, and two fields where the library's own
+/// accessors read them); otherwise false, nothing changed.
+bool share_ip_list_tree(ndpi_detection_module_struct* borrower, ndpi_detection_module_struct* owner);
+/// Before `borrower` (shared from by share_ip_list_tree) is freed: gives it an empty tree of its own, so
+/// that ndpi_exit_detection_module frees that, not the owner's.
+void unshare_ip_list_tree(ndpi_detection_module_struct* borrower);
 
 }  // namespace sealscope::classify::ndpi_private

@@ -111,7 +111,6 @@ void Worker::account(flow::Flow& f, TimestampUs ts, uint32_t ip_len, uint32_t pa
   ++f.packets[d];
   f.bytes[d] += ip_len;
   f.payload[d] += payload_len;
-  f.size_all.add(ip_len, before + 1);
   f.size_dir[d].add(ip_len, f.packets[d]);
   if (f.splt_len < table_.options().splt) {
     const uint64_t ms = static_cast<uint64_t>(gap / 1000);
@@ -166,17 +165,18 @@ void Worker::process(const decode::Packet& p) {
   if (created) {
     f->a_is_initiator = a_is_src;
     // Once per tunnelled flow, at its creation (never per packet).
-    if (p.tunnel.type != decode::TunnelType::None) f->tunnel = std::make_unique<decode::TunnelInfo>(p.tunnel);
+    if (p.tunnel.type != decode::TunnelType::None) f->extra_for_update().tunnel = p.tunnel;
     f->first_seen = f->last_seen = p.ts;
   }
   const Dir d = a_is_src == f->a_is_initiator ? flow::kUp : flow::kDown;
   account(*f, p.ts, p.ip_len, p.payload_len, d, p.l4_proto == 6 ? p.tcp_flags : 0);
   if (p.l4_proto == 1 || p.l4_proto == 58) {
-    if (!(f->icmp_seen & (1u << d))) {
+    if (!(f->icmp_info().icmp_seen & (1u << d))) {
       // Here, not in account(): a later fragment (also counted there) carries no ICMP header.
-      f->icmp_seen |= static_cast<uint8_t>(1u << d);
-      f->icmp[d][0] = p.icmp_type;
-      f->icmp[d][1] = p.icmp_code;
+      flow::FlowExtra& x = f->extra_for_update();
+      x.icmp_seen |= static_cast<uint8_t>(1u << d);
+      x.icmp[d][0] = p.icmp_type;
+      x.icmp[d][1] = p.icmp_code;
     }
     if (p.quote == decode::Packet::Quote::Here) tie_icmp_error(p);
   }
@@ -228,12 +228,13 @@ void Worker::tie_icmp_error(const decode::Packet& p) {
   flow::Flow* f = table_.find(flow::make_key(q, a_is_src));
   if (f == nullptr) return;  // the quoted packet's flow has ended, or was never seen
   // Not a packet of that flow: its counters, times and classification stay as they are.
-  if (f->icmp_errors == 0) {
-    f->icmp_error[0] = p.icmp_type;
-    f->icmp_error[1] = p.icmp_code;
-    f->icmp_error_about = static_cast<uint8_t>((a_is_src == f->a_is_initiator ? 0 : 1) | (p.src == q.dst ? 2 : 0));
+  flow::FlowExtra& x = f->extra_for_update();
+  if (x.icmp_errors == 0) {
+    x.icmp_error[0] = p.icmp_type;
+    x.icmp_error[1] = p.icmp_code;
+    x.icmp_error_about = static_cast<uint8_t>((a_is_src == f->a_is_initiator ? 0 : 1) | (p.src == q.dst ? 2 : 0));
   }
-  if (f->icmp_errors != UINT32_MAX) ++f->icmp_errors;
+  if (x.icmp_errors != UINT32_MAX) ++x.icmp_errors;
 }
 
 void Worker::process_later_fragment(const decode::Packet& p) {
@@ -279,11 +280,12 @@ void Worker::emit_active(flow::Flow& f) {
     f.iat_dir[d] = {};
     f.last_dir_ts[d] = 0;
   }
-  f.size_all = {};
   f.iat_all = {};
   std::fill(std::begin(f.tcp_flag_counts), std::end(f.tcp_flag_counts), 0u);
-  f.icmp_seen = 0;
-  f.icmp_errors = 0;
+  if (f.extra) {  // the tunnel stays: it is the flow's, not its packets'
+    f.extra->icmp_seen = 0;
+    f.extra->icmp_errors = 0;
+  }
   f.splt_len = 0;
   f.first_seen = ts;
 }

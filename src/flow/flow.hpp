@@ -51,6 +51,20 @@ struct RunningStats {
   }
   /// Population standard deviation of n values.
   double stddev(uint64_t n) const { return n > 1 ? std::sqrt(m2 / static_cast<double>(n)) : 0.0; }
+  /// The series of a's na values and b's nb values together (the pairwise update of Chan, Golub and
+  /// LeVeque): the same moments as adding all of them to one series, up to rounding, in any order.
+  static RunningStats combine(const RunningStats& a, uint64_t na, const RunningStats& b, uint64_t nb) {
+    if (na == 0) return b;
+    if (nb == 0) return a;
+    RunningStats r;
+    const double fa = static_cast<double>(na), fb = static_cast<double>(nb), n = fa + fb;
+    const double d = b.mean - a.mean;
+    r.mean = a.mean + d * (fb / n);
+    r.m2 = a.m2 + b.m2 + d * d * (fa * fb / n);
+    r.min = a.min < b.min ? a.min : b.min;
+    r.max = a.max > b.max ? a.max : b.max;
+    return r;
+  }
 };
 using SizeStats = RunningStats<uint32_t>;  ///< IP lengths in bytes
 using IatStats = RunningStats<double>;     ///< inter-arrival times in ms
@@ -135,6 +149,24 @@ struct DetectorState {
   virtual ~DetectorState() = default;
 };
 
+/// What only some flows have, kept out of the slot and allocated on first need: the outermost tunnel
+/// (tunnelled flows, at their creation) and the ICMP facts (ICMP flows, and flows an ICMP error quotes).
+struct FlowExtra {
+  decode::TunnelInfo tunnel;  ///< type None: not tunnelled
+  /// ICMP and ICMPv6 errors (decode::is_icmp_error) that quote a packet of this flow: how many, the first
+  /// one's type and code (icmp_error[0], [1]) and icmp_error_about (bit 0: the quoted packet went down;
+  /// bit 1: the error came from the quoted packet's destination, the flow's other end, not from a router or
+  /// middlebox on the path). The messages themselves count in their own ICMP flow.
+  uint32_t icmp_errors = 0;
+  uint8_t icmp_error[2] = {};
+  uint8_t icmp_error_about = 0;
+  /// ICMP and ICMPv6 flows: the type and code of the first message each way (icmp[d][0] type, [1] code),
+  /// valid where bit d of icmp_seen is set. The key has no ports for ICMP, so one flow holds every
+  /// message between two hosts; these say what it began with.
+  uint8_t icmp_seen = 0;
+  uint8_t icmp[2][2] = {};
+};
+
 /// One SPLT entry: IP length and milliseconds since the flow's previous packet, direction in the top bit.
 struct SpltEntry {
   uint16_t ip_len;
@@ -146,18 +178,20 @@ struct Flow {
   FlowKey key{};
   uint64_t id = 0;  ///< creation sequence number (deterministic)
   // The initiator's and responder's addresses and ports are the key's sides (see initiator()): not stored
-  // twice. The tunnel header is kept apart, since only tunnelled flows have one; together 80 bytes off
-  // every flow slot.
-  std::unique_ptr<decode::TunnelInfo> tunnel;  ///< the outermost tunnel, null for untunnelled flows
+  // twice. The tunnel header and the ICMP facts are kept apart, since few flows have either; together
+  // 92 bytes off every flow slot.
+  std::unique_ptr<FlowExtra> extra;  ///< null until the flow has a tunnel or an ICMP fact (extra_for_update)
 
   TimestampUs first_seen = 0, last_seen = 0;
   TimestampUs last_dir_ts[2] = {0, 0};
   uint64_t packets[2] = {0, 0};
   uint64_t bytes[2] = {0, 0};
   uint64_t payload[2] = {0, 0};
-  // Counts: size_all has packets[0] + packets[1] values, size_dir[d] packets[d]; each inter-arrival series
-  // one value fewer than its packets (see size_count() and iat_count()).
-  SizeStats size_all, size_dir[2];
+  // Counts: size_dir[d] has packets[d] values; each inter-arrival series one value fewer than its packets
+  // (see size_count() and iat_count()). The sizes of both directions together are not kept: size_all()
+  // combines the two (24 bytes off every slot, and one division less per packet). The inter-arrival
+  // times of both directions together are a series of their own (the gaps between the directions).
+  SizeStats size_dir[2];
   IatStats iat_all, iat_dir[2];
   uint32_t tcp_flag_counts[8] = {};
   bool a_is_initiator = true;  ///< the first packet came from side A of the key
@@ -184,18 +218,6 @@ struct Flow {
 
   // The narrow fields last, where they fill what would be padding at the slot's end.
   uint16_t splt_len = 0;  ///< SPLT entries recorded
-  /// ICMP and ICMPv6 flows: the type and code of the first message each way (icmp[d][0] type, [1] code),
-  /// valid where bit d of icmp_seen is set. The key has no ports for ICMP, so one flow holds every
-  /// message between two hosts; these say what it began with.
-  uint8_t icmp_seen = 0;
-  uint8_t icmp[2][2] = {};
-  /// ICMP and ICMPv6 error messages (decode::is_icmp_error) that quote a packet of this flow: the first
-  /// one's type and code (icmp_error[0], [1]) and icmp_error_about (bit 0: the quoted packet went down;
-  /// bit 1: the error came from the quoted packet's destination, the flow's other end, not from a router or
-  /// middlebox on the path), and how many there were. The messages themselves count in their own ICMP flow.
-  uint8_t icmp_error[2] = {};
-  uint8_t icmp_error_about = 0;
-  uint32_t icmp_errors = 0;
 
   IpAddr initiator() const { return side(a_is_initiator); }
   IpAddr responder() const { return side(!a_is_initiator); }
@@ -204,9 +226,27 @@ struct Flow {
   /// The tunnel header, or an empty one (type None) for an untunnelled flow.
   const decode::TunnelInfo& tunnel_info() const {
     static const decode::TunnelInfo kNone{};
-    return tunnel ? *tunnel : kNone;
+    return extra ? extra->tunnel : kNone;
+  }
+  /// The ICMP facts, or empty ones (nothing seen, no errors).
+  const FlowExtra& icmp_info() const {
+    static const FlowExtra kNone{};
+    return extra ? *extra : kNone;
+  }
+  /// The extra block to write to, allocated on first need (once per flow at most: rare flows only).
+  FlowExtra& extra_for_update() {
+    if (!extra) extra = std::make_unique<FlowExtra>();
+    return *extra;
   }
 
+  /// The sizes of the packets of both directions. The mean is the byte count over the packet count (the
+  /// byte counters are the sums of the size series), so it is exact to the last bit.
+  SizeStats size_all() const {
+    SizeStats s = SizeStats::combine(size_dir[0], packets[0], size_dir[1], packets[1]);
+    const uint64_t n = packets[0] + packets[1];
+    if (n > 0) s.mean = static_cast<double>(bytes[0] + bytes[1]) / static_cast<double>(n);
+    return s;
+  }
   /// Values in the size series `s` (0 all, 1 up, 2 down) and in the inter-arrival series `s`.
   uint64_t size_count(int s) const { return s == 0 ? packets[0] + packets[1] : packets[s - 1]; }
   uint64_t iat_count(int s) const {
@@ -226,7 +266,8 @@ struct Flow {
 };
 // Every concurrent flow costs a slot: a field added where padding was not keeps this; one that grows the
 // slot should say so here (on 64-bit targets, where the pointers take 8 bytes). 496 until the ICMP errors
-// tied to a flow took 8 more (their count had no room in the padding).
-static_assert(sizeof(void*) != 8 || sizeof(Flow) == 504, "Flow slot size changed");
+// tied to a flow took 8 more (their count had no room in the padding); 480 since the sizes of both
+// directions together are combined from each direction's; 464 since the ICMP facts moved to FlowExtra.
+static_assert(sizeof(void*) != 8 || sizeof(Flow) == 464, "Flow slot size changed");
 
 }  // namespace sealscope::flow

@@ -248,7 +248,7 @@ void FlowTable::end(Flow& f, EndReason why) {
   f.in_use = false;
   f.meta.reset();
   f.det.reset();
-  f.tunnel.reset();
+  f.extra.reset();
   if (f.splt_more != kNil) {
     more_free_.push_back(f.splt_more);
     f.splt_more = kNil;

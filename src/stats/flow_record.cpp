@@ -79,7 +79,7 @@ void fill_record(const flow::Flow& f, const flow::FlowTable& table, const classi
     r.bytes[d] = f.bytes[d];
     r.payload[d] = f.payload[d];
   }
-  r.size[0] = moments(f.size_all, f.size_count(0));
+  r.size[0] = moments(f.size_all(), f.size_count(0));
   r.size[1] = moments(f.size_dir[0], f.size_count(1));
   r.size[2] = moments(f.size_dir[1], f.size_count(2));
   r.iat_ms[0] = moments(f.iat_all, f.iat_count(0));
@@ -87,17 +87,18 @@ void fill_record(const flow::Flow& f, const flow::FlowTable& table, const classi
   r.iat_ms[2] = moments(f.iat_dir[1], f.iat_count(2));
   table.splt_copy(f, r.splt);
   for (int i = 0; i < 8; ++i) r.tcp_flags[i] = f.tcp_flag_counts[i];
+  const flow::FlowExtra& icmp = f.icmp_info();
   for (int d = 0; d < 2; ++d) {
-    r.has_icmp[d] = (f.icmp_seen >> d) & 1;
-    r.icmp_type[d] = r.has_icmp[d] ? f.icmp[d][0] : 0;
-    r.icmp_code[d] = r.has_icmp[d] ? f.icmp[d][1] : 0;
+    r.has_icmp[d] = (icmp.icmp_seen >> d) & 1;
+    r.icmp_type[d] = r.has_icmp[d] ? icmp.icmp[d][0] : 0;
+    r.icmp_code[d] = r.has_icmp[d] ? icmp.icmp[d][1] : 0;
   }
-  r.icmp_errors = f.icmp_errors;
-  const bool tied = f.icmp_errors > 0;
-  r.icmp_error_type = tied ? f.icmp_error[0] : 0;
-  r.icmp_error_code = tied ? f.icmp_error[1] : 0;
-  r.icmp_error_dir = tied && (f.icmp_error_about & 1) ? flow::kDown : flow::kUp;
-  r.icmp_error_from_peer = tied && (f.icmp_error_about & 2);
+  r.icmp_errors = icmp.icmp_errors;
+  const bool tied = icmp.icmp_errors > 0;
+  r.icmp_error_type = tied ? icmp.icmp_error[0] : 0;
+  r.icmp_error_code = tied ? icmp.icmp_error[1] : 0;
+  r.icmp_error_dir = tied && (icmp.icmp_error_about & 1) ? flow::kDown : flow::kUp;
+  r.icmp_error_from_peer = tied && (icmp.icmp_error_about & 2);
   cls.verdict(f, r.verdict);
   r.after_packets = f.cls.after_packets;
   r.after_bytes = f.cls.after_bytes;

@@ -180,6 +180,55 @@ TEST_CASE("flow: RunningStats and end reason names", "[flow]") {
   CHECK(std::string(end_reason_name(EndReason::Eof)) == "eof");
 }
 
+TEST_CASE("flow: the sizes of both directions, combined from each direction's series", "[flow]") {
+  // Random sizes, each to one of two directions; the combined series must agree with one series fed
+  // every value in arrival order (what a flow kept before), and with the exact two-pass figures.
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    Flow f;
+    SizeStats one;
+    std::vector<double> xs;
+    const int n = 1 + static_cast<int>(rng() % 300);
+    for (int i = 0; i < n; ++i) {
+      const auto x = static_cast<uint32_t>(20 + rng() % (round % 2 ? 1480 : 65516));
+      const int d = static_cast<int>(rng() % (round % 5 == 0 ? 7 : 2)) == 0 ? 0 : 1;  // some rounds: one way mostly
+      ++f.packets[d];
+      f.bytes[d] += x;  // as Worker::account counts them: the byte counter is the size series' sum
+      f.size_dir[d].add(x, f.packets[d]);
+      xs.push_back(x);
+      one.add(x, xs.size());
+    }
+    const SizeStats all = f.size_all();
+    double sum = 0, sq = 0;
+    for (double x : xs) sum += x;
+    const double mean = sum / n;
+    for (double x : xs) sq += (x - mean) * (x - mean);
+    CHECK(f.size_count(0) == static_cast<uint64_t>(n));
+    CHECK(all.min == one.min);
+    CHECK(all.max == one.max);
+    CHECK(all.mean == sum / n);  // exact: the byte count over the packet count
+    CHECK(all.stddev(n) == Approx(std::sqrt(sq / n)).epsilon(1e-9).margin(1e-9));
+    CHECK(all.stddev(n) == Approx(one.stddev(n)).epsilon(1e-9).margin(1e-9));
+  }
+  // One direction only: that direction's series itself.
+  Flow up;
+  up.packets[0] = 2;
+  up.bytes[0] = 400;
+  up.size_dir[0].add(100, 1);
+  up.size_dir[0].add(300, 2);
+  CHECK(up.size_all().min == 100u);
+  CHECK(up.size_all().max == 300u);
+  CHECK(up.size_all().mean == 200.0);
+  CHECK(up.size_all().stddev(2) == 100.0);
+  Flow down;
+  down.packets[1] = 1;
+  down.bytes[1] = 60;
+  down.size_dir[1].add(60, 1);
+  CHECK(down.size_all().min == 60u);
+  CHECK(down.size_all().mean == 60.0);
+  CHECK(Flow{}.size_count(0) == 0);
+}
+
 TEST_CASE("flow: FlowMeta keeps its own copy of each string, apart from its neighbours", "[flow][meta]") {
   std::string name = "chat.example.org", alpn = "h2", ja3c(32, 'c'), ja3s(32, 's');
   FlowMeta::Fields x;

@@ -286,7 +286,7 @@ void Worker::emit_active(flow::Flow& f) {
     f.extra->icmp_seen = 0;
     f.extra->icmp_errors = 0;
   }
-  f.splt_len = 0;
+  table_.splt_clear(f);
   f.first_seen = ts;
 }
 

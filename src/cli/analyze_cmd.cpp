@@ -91,15 +91,17 @@ int analyze_main(const std::vector<std::string>& args) {
   desc.add(pipeline_options(o, switches));
   const Parsed parsed = parse_command(
       args, "analyze", desc, o.files, -1,
-      fmt::format("Memory: about {} bytes per concurrent flow ({} once it has more than {} packets) with the "
+      fmt::format("Memory: about {} bytes per concurrent flow ({} once it has more than {} packets, {} beyond {}) with the "
                   "default --splt; nDPI state (~{} bytes) lasts until a flow is classified or given up "
                   "(--classify-idle).\n"
                   "Exit status: 0 ok, 1 an input could not be opened or read to its end (the others are read, outputs "
                   "still written) or --ipfix messages could not be sent, "
                   "2 usage error, 130 interrupted while reading captures, outputs still written (a live capture "
                   "ends at Ctrl-C or SIGTERM with 0; a second one ends sealscope at once).\n",
-                  flow::FlowTable::bytes_per_flow(32, true), flow::FlowTable::bytes_per_flow(32, false),
-                  flow::Flow::kSpltInline, classify::NdpiEngine::flow_state_bytes()));
+                  flow::FlowTable::bytes_per_flow(32, flow::Flow::kSpltInline),
+                  flow::FlowTable::bytes_per_flow(32, flow::Flow::kSpltInline + 1), flow::Flow::kSpltInline,
+                  flow::FlowTable::bytes_per_flow(32, 32), flow::Flow::kSpltInline + flow::FlowTable::kSpltSmall,
+                  classify::NdpiEngine::flow_state_bytes()));
   if (parsed.done) return parsed.code;
   if (o.interface.empty() && o.files.empty()) {
     eprint("sealscope analyze: no capture given (files, or -i IFACE; see --help)\n");

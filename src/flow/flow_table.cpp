@@ -18,6 +18,9 @@ FlowTable::FlowTable(const FlowTableOptions& opts, FlowSink& sink, uint64_t seed
     timeout_[l] = t == 0 && l != 3 ? -1 : t;
   }
   for (int i = 0; i < kLists; ++i) head_[i] = tail_[i] = kNil;
+  const uint32_t more = opts_.splt > Flow::kSpltInline ? opts_.splt - Flow::kSpltInline : 0;
+  small_.per = std::min(more, kSpltSmall);
+  big_.per = more;
   index_.assign(1024, kNil);
   tags_.assign(1024, 0);
   mask_ = 1023;
@@ -27,31 +30,56 @@ FlowTable::~FlowTable() {
   for (uint32_t s = 0; s < slots_used_; ++s) at(s).~Flow();
 }
 
-size_t FlowTable::bytes_per_flow(uint16_t splt, bool short_flow) {
+size_t FlowTable::bytes_per_flow(uint16_t splt, uint64_t packets) {
   // flow slot (with its first SPLT entries) + two index buckets (load factor <= 1/2) of slot and tag
-  // + the SPLT overflow slab of a longer flow
-  const size_t more = splt > Flow::kSpltInline && !short_flow ? splt - Flow::kSpltInline : 0;
+  // + the SPLT overflow slab of a longer flow: small, or all the entries beyond the slot
+  const uint64_t kept = std::min<uint64_t>(packets, splt);
+  size_t more = 0;
+  if (kept > Flow::kSpltInline) {
+    more = kept - Flow::kSpltInline <= kSpltSmall ? std::min<size_t>(splt - Flow::kSpltInline, kSpltSmall)
+                                                  : splt - Flow::kSpltInline;
+  }
   return sizeof(Flow) + 4 * 2 * sizeof(uint32_t) + more * sizeof(SpltEntry);
 }
 
-uint32_t FlowTable::alloc_splt_more() {
-  if (!more_free_.empty()) {
-    const uint32_t s = more_free_.back();
-    more_free_.pop_back();
+uint32_t FlowTable::SlabPool::alloc() {
+  if (!free.empty()) {
+    const uint32_t s = free.back();
+    free.pop_back();
     return s;
   }
-  if ((more_used_ & kChunkMask) == 0) {
-    // A new chunk of slabs: amortised, at most once per 4096 flows that go beyond the inline entries.
-    more_chunks_.emplace_back(new SpltEntry[more_len() * (1u << kChunkBits) + 1]);
+  if ((used & kChunkMask) == 0) {
+    // A new chunk of slabs: amortised, at most once per 4096 slabs. Not touched before it is used.
+    chunks.emplace_back(new SpltEntry[static_cast<size_t>(per) * (1u << kChunkBits)]);
   }
-  return more_used_++;
+  return used++;
+}
+
+void FlowTable::move_to_big(Flow& f) {
+  const uint32_t b = big_.alloc();
+  std::copy_n(small_.at(f.splt_more), small_.per, big_.at(b));
+  small_.free.push_back(f.splt_more);
+  f.splt_more = b;
+}
+
+void FlowTable::free_splt(Flow& f) {
+  if (f.splt_more == kNil) return;
+  // A flow holds a slab only once it has entries beyond the slot, and which pool it is from follows from
+  // how many.
+  (holds_small(f) ? small_ : big_).free.push_back(f.splt_more);
+  f.splt_more = kNil;
+}
+
+void FlowTable::splt_clear(Flow& f) {
+  free_splt(f);
+  f.splt_len = 0;
 }
 
 void FlowTable::splt_copy(const Flow& f, std::vector<SpltEntry>& out) const {
   const uint16_t head = std::min(f.splt_len, Flow::kSpltInline);
   out.assign(f.splt_head, f.splt_head + head);
   if (f.splt_len > head) {
-    const SpltEntry* more = more_at(f.splt_more);
+    const SpltEntry* more = (holds_small(f) ? small_ : big_).at(f.splt_more);
     out.insert(out.end(), more, more + (f.splt_len - head));
   }
 }
@@ -249,10 +277,7 @@ void FlowTable::end(Flow& f, EndReason why) {
   f.meta.reset();
   f.det.reset();
   f.extra.reset();
-  if (f.splt_more != kNil) {
-    more_free_.push_back(f.splt_more);
-    f.splt_more = kNil;
-  }
+  free_splt(f);
   free_.push_back(f.slot);
 }
 

@@ -720,8 +720,12 @@ TEST_CASE("flow table: SPLT entries stay with their flow, inline and in overflow
   CHECK(c.fin_seen == 0);
   CHECK(c.packets[0] == 0);
   CHECK(c.closing == EndReason::None);
-  fill(c, 300, 12);
-  CHECK(c.splt_more == a_slab);  // the freed slab is lent again
+  fill(c, 300, 12);  // 4 beyond the slot: a small slab
+  CHECK(holds(c, 300, 12));
+  Flow& d = create(t, key_n(5), kT0 + kSec);
+  fill(d, 500, 20);
+  CHECK(d.splt_more == a_slab);  // the freed slab of all the rest is lent again
+  CHECK(holds(d, 500, 20));
   CHECK(holds(c, 300, 12));
   CHECK(holds(b, 200, 20));
   CHECK(holds(s, 400, Flow::kSpltInline));
@@ -729,6 +733,110 @@ TEST_CASE("flow table: SPLT entries stay with their flow, inline and in overflow
   CHECK(sink.ended.back().splt.size() == 12);
   CHECK(sink.ended.back().splt[0].ip_len == 300);
   CHECK(sink.ended.back().splt[11].ip_len == 311);
+}
+
+TEST_CASE("flow table: SPLT entries through the small slab and the slab of all the rest, against a plain list",
+          "[flow][table][splt]") {
+  // Flows of random lengths, their entries added interleaved, some ended and their slots and slabs reused,
+  // some restarted (an active timeout's splt_clear): each flow's entries must read back as a plain list
+  // of what was added says, whichever slab they went to.
+  for (uint16_t splt : {uint16_t{32}, uint16_t{Flow::kSpltInline + FlowTable::kSpltSmall},
+                        uint16_t{Flow::kSpltInline + FlowTable::kSpltSmall + 1}, uint16_t{12}, uint16_t{8},
+                        uint16_t{255}}) {
+    CAPTURE(splt);
+    Collect sink;
+    FlowTableOptions o = small_timeouts();
+    o.splt = splt;
+    FlowTable t(o, sink, 7);
+    sink.table = &t;
+    std::mt19937 rng(splt);
+    struct Live {
+      Flow* f;
+      std::vector<uint16_t> want;
+      size_t target;
+    };
+    std::vector<Live> live;
+    uint32_t next_key = 0;
+    size_t checked = 0;
+    auto check = [&](const Live& l) {
+      std::vector<SpltEntry> v;
+      t.splt_copy(*l.f, v);
+      REQUIRE(v.size() == l.want.size());
+      for (size_t i = 0; i < v.size(); ++i) REQUIRE(v[i].ip_len == l.want[i]);
+      ++checked;
+    };
+    for (int step = 0; step < 20000; ++step) {
+      const uint32_t r = rng() % 100;
+      if (live.size() < 50 && r < 30) {
+        Flow& f = create(t, key_n(next_key++), kT0);
+        live.push_back({&f, {}, rng() % (splt + 10)});
+      } else if (!live.empty() && r < 40) {
+        const size_t k = rng() % live.size();
+        check(live[k]);
+        Flow& f = *live[k].f;
+        t.end(f, EndReason::Idle);
+        REQUIRE(sink.ended.back().splt.size() == live[k].want.size());
+        live.erase(live.begin() + static_cast<std::ptrdiff_t>(k));
+      } else if (!live.empty() && r < 42) {
+        const size_t k = rng() % live.size();
+        t.splt_clear(*live[k].f);
+        CHECK(live[k].f->splt_more == 0xFFFFFFFFu);
+        live[k].want.clear();
+      } else if (!live.empty()) {
+        Live& l = live[rng() % live.size()];
+        if (l.f->splt_len < splt && l.want.size() < l.target) {
+          const auto x = static_cast<uint16_t>(rng());
+          t.splt_entry(*l.f, l.f->splt_len++).ip_len = x;
+          l.want.push_back(x);
+        }
+      }
+    }
+    for (const Live& l : live) check(l);
+    CHECK(checked > 500);
+  }
+}
+
+TEST_CASE("flow table: a flow trades its small SPLT slab for one of all the rest, and the small one is lent again",
+          "[flow][table][splt]") {
+  Collect sink;
+  FlowTableOptions o = small_timeouts();  // splt 32: 8 in the slot, 8 in a small slab, or 24 in a big one
+  FlowTable t(o, sink, 7);
+  Flow& a = create(t, key_n(1), kT0);
+  auto add = [&](Flow& f, uint16_t n) {
+    for (uint16_t i = 0; i < n; ++i) {
+      const auto v = static_cast<uint16_t>(1001 + f.splt_len);
+      t.splt_entry(f, f.splt_len++).ip_len = v;
+    }
+  };
+  auto in_order = [&](const Flow& f) {
+    std::vector<SpltEntry> v;
+    t.splt_copy(f, v);
+    if (v.size() != f.splt_len) return false;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (v[i].ip_len != 1001 + i) return false;
+    }
+    return true;
+  };
+  add(a, Flow::kSpltInline + FlowTable::kSpltSmall);  // 16: the slot and a small slab
+  const uint32_t small = a.splt_more;
+  CHECK(in_order(a));
+  add(a, 1);  // the 17th entry: the small slab's 8 move to a slab of all the rest
+  CHECK(in_order(a));
+  add(a, 15);
+  CHECK(a.splt_len == 32);
+  CHECK(in_order(a));
+  Flow& b = create(t, key_n(2), kT0);
+  add(b, Flow::kSpltInline + 1);
+  CHECK(b.splt_more == small);  // the small slab a gave back
+  CHECK(in_order(b));
+  CHECK(in_order(a));
+  // the slot, four index buckets (two per flow at most half full) of slot and tag, the slab
+  CHECK(FlowTable::bytes_per_flow(32, 8) == sizeof(Flow) + 32);
+  CHECK(FlowTable::bytes_per_flow(32, 9) == sizeof(Flow) + 32 + 8 * sizeof(SpltEntry));
+  CHECK(FlowTable::bytes_per_flow(32, 16) == sizeof(Flow) + 32 + 8 * sizeof(SpltEntry));
+  CHECK(FlowTable::bytes_per_flow(32, 17) == sizeof(Flow) + 32 + 24 * sizeof(SpltEntry));
+  CHECK(FlowTable::bytes_per_flow(32, 1000) == sizeof(Flow) + 32 + 24 * sizeof(SpltEntry));
+  CHECK(FlowTable::bytes_per_flow(12, 1000) == sizeof(Flow) + 32 + 4 * sizeof(SpltEntry));
 }
 
 TEST_CASE("flow table: SPLT overflow slabs across the 4096-slab chunk boundary", "[flow][table][splt]") {

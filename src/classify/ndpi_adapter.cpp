@@ -61,13 +61,49 @@ namespace {
 /// common/zero_pack.hpp: it is mostly zeros, which LZ4 alone keeps poorly), then the used bytes of the TLS
 /// message buffer, then the used bytes of the QUIC CRYPTO buffer.
 struct ParkHeader {
-  uint32_t packed;         ///< LZ4 bytes after the header
-  uint32_t raw;            ///< bytes they decompress to
-  uint32_t head;           ///< of which the zero-packed flow struct
-  uint32_t tls_alloc;      ///< TLS message buffer: allocated bytes (0: none)
-  uint32_t tls_used;       ///< and used bytes
-  uint32_t quic_used;      ///< QUIC CRYPTO buffer: used bytes
-  uint32_t has_quic;       ///< the flow had a QUIC CRYPTO buffer
+  uint32_t packed = 0;     ///< LZ4 bytes after the header
+  uint32_t head = 0;       ///< raw bytes of the zero-packed flow struct
+  uint32_t tls_alloc = 0;  ///< TLS message buffer: allocated bytes (0: none)
+  uint32_t tls_used = 0;   ///< and used bytes
+  uint32_t quic_used = 0;  ///< QUIC CRYPTO buffer: used bytes
+  bool has_quic = false;   ///< the flow had a QUIC CRYPTO buffer
+  uint32_t raw() const { return head + tls_used + quic_used; }  ///< bytes the LZ4 data decompresses to
+
+  // Stored as base-128 varints (7 bits a byte, low first), not as seven 4-byte words: typically 8 bytes
+  // instead of 28, on blocks of about 360 (20 000 parked at the bench capture's peak). Written by hand:
+  // no packaged library among the dependencies offers a bare varint.
+  static constexpr size_t kMaxBytes = 5 * 5;
+  size_t store(uint8_t* out) const {
+    uint8_t* p = out;
+    for (uint32_t v : {packed, head, tls_alloc, tls_used, quic_used << 1 | uint32_t{has_quic}}) {
+      while (v >= 0x80) {
+        *p++ = static_cast<uint8_t>(v | 0x80);
+        v >>= 7;
+      }
+      *p++ = static_cast<uint8_t>(v);
+    }
+    return static_cast<size_t>(p - out);
+  }
+  /// Reads a header store() wrote at `in`; returns its length.
+  size_t load(const uint8_t* in) {
+    const uint8_t* p = in;
+    uint32_t v[5];
+    for (uint32_t& x : v) {
+      x = 0;
+      for (int shift = 0;; shift += 7) {
+        const uint8_t b = *p++;
+        x |= static_cast<uint32_t>(b & 0x7F) << shift;
+        if (!(b & 0x80)) break;
+      }
+    }
+    packed = v[0];
+    head = v[1];
+    tls_alloc = v[2];
+    tls_used = v[3];
+    quic_used = v[4] >> 1;
+    has_quic = v[4] & 1;
+    return static_cast<size_t>(p - in);
+  }
 };
 constexpr uint32_t kQuicReasmBytes = 4096;  // nDPI 4.2 quic.c: max_quic_reasm_buffer_len
 }  // namespace
@@ -159,20 +195,21 @@ void NdpiEngine::park(flow::Flow& f) {
   char* raw = impl_->raw.data();
   h.head = static_cast<uint32_t>(
       zero_pack::pack(reinterpret_cast<const uint8_t*>(nf), fs, reinterpret_cast<uint8_t*>(raw)));
-  h.raw = static_cast<uint32_t>(h.head + h.tls_used + h.quic_used);
   if (h.tls_used > 0) std::memcpy(raw + h.head, tls, h.tls_used);
   if (h.quic_used > 0) std::memcpy(raw + h.head + h.tls_used, quic, h.quic_used);
-  const int bound = LZ4_compressBound(static_cast<int>(h.raw));
+  const int bound = LZ4_compressBound(static_cast<int>(h.raw()));
   if (impl_->packed.size() < static_cast<size_t>(bound)) impl_->packed.resize(static_cast<size_t>(bound));
   LZ4_resetStream_fast(&impl_->lz4);  // an independent block: no earlier state as its dictionary
   const int n =
-      LZ4_compress_fast_continue(&impl_->lz4, raw, impl_->packed.data(), static_cast<int>(h.raw), bound, 1);
+      LZ4_compress_fast_continue(&impl_->lz4, raw, impl_->packed.data(), static_cast<int>(h.raw()), bound, 1);
   if (n <= 0) return;  // cannot happen with a full bound; the state simply stays live
   h.packed = static_cast<uint32_t>(n);
-  auto* blob = static_cast<char*>(std::malloc(sizeof h + h.packed));
+  uint8_t head[ParkHeader::kMaxBytes];
+  const size_t hl = h.store(head);
+  auto* blob = static_cast<char*>(std::malloc(hl + h.packed));
   if (blob == nullptr) return;  // out of memory: stays live, nothing lost
-  std::memcpy(blob, &h, sizeof h);
-  std::memcpy(blob + sizeof h, impl_->packed.data(), h.packed);
+  std::memcpy(blob, head, hl);
+  std::memcpy(blob + hl, impl_->packed.data(), h.packed);
   if (tls != nullptr) ndpi_free(nf->l4.tcp.tls.message.buffer);
   if (quic != nullptr) ndpi_free(nf->l4.udp.quic_reasm_buf);
   impl_->flows->free(nf);
@@ -180,7 +217,7 @@ void NdpiEngine::park(flow::Flow& f) {
   c.engine_parked = true;
   ++parked_;
   ++parks_;
-  parked_bytes_ += sizeof h + h.packed;
+  parked_bytes_ += hl + h.packed;
 #else
   (void)f;
 #endif
@@ -192,11 +229,14 @@ void NdpiEngine::unpark(flow::Flow& f) {
   if (!c.engine_parked) return;
   auto* blob = static_cast<char*>(c.engine_flow);
   ParkHeader h;
-  std::memcpy(&h, blob, sizeof h);
-  if (impl_->raw.size() < h.raw) impl_->raw.resize(h.raw);
+  const size_t hl = h.load(reinterpret_cast<const uint8_t*>(blob));
+  if (h.tls_used > h.tls_alloc || h.quic_used > kQuicReasmBytes || h.raw() < h.head) {
+    throw std::runtime_error("nDPI state: a parked flow state's header is wrong (memory corruption?)");
+  }
+  if (impl_->raw.size() < h.raw()) impl_->raw.resize(h.raw());
   char* raw = impl_->raw.data();
-  if (LZ4_decompress_safe(blob + sizeof h, raw, static_cast<int>(h.packed), static_cast<int>(h.raw)) !=
-      static_cast<int>(h.raw)) {
+  if (LZ4_decompress_safe(blob + hl, raw, static_cast<int>(h.packed), static_cast<int>(h.raw())) !=
+      static_cast<int>(h.raw())) {
     throw std::runtime_error("nDPI state: a parked flow state does not decompress (memory corruption?)");
   }
   void* mem = impl_->flows->malloc();
@@ -210,8 +250,7 @@ void NdpiEngine::unpark(flow::Flow& f) {
   }
   const size_t fs = sizeof(ndpi_flow_struct);
   std::memset(mem, 0, impl_->flow_size);
-  if (h.head > h.raw ||
-      !zero_pack::unpack(reinterpret_cast<const uint8_t*>(raw), h.head, static_cast<uint8_t*>(mem), fs)) {
+  if (!zero_pack::unpack(reinterpret_cast<const uint8_t*>(raw), h.head, static_cast<uint8_t*>(mem), fs)) {
     impl_->flows->free(mem);
     if (tls != nullptr) ndpi_free(tls);
     if (quic != nullptr) ndpi_free(quic);
@@ -226,7 +265,7 @@ void NdpiEngine::unpark(flow::Flow& f) {
     std::memcpy(quic, raw + h.head + h.tls_used, h.quic_used);
     nf->l4.udp.quic_reasm_buf = quic;
   }
-  parked_bytes_ -= sizeof h + h.packed;
+  parked_bytes_ -= hl + h.packed;
   std::free(blob);
   c.engine_flow = mem;
   c.engine_parked = false;
@@ -355,7 +394,9 @@ void NdpiEngine::discard(flow::Flow& f) {
     try {
       unpark(f);
     } catch (...) {
-      parked_bytes_ -= sizeof(ParkHeader) + reinterpret_cast<const ParkHeader*>(f.cls.engine_flow)->packed;
+      ParkHeader h;
+      const size_t hl = h.load(static_cast<const uint8_t*>(f.cls.engine_flow));
+      parked_bytes_ -= hl + h.packed;
       std::free(f.cls.engine_flow);
       f.cls.engine_flow = nullptr;
       f.cls.engine_parked = false;

@@ -57,25 +57,32 @@ struct NdpiEngine::Impl {
 };
 
 namespace {
-/// Head of a parked state block; the LZ4 data follows. Raw layout: the flow struct zero-packed (see
-/// common/zero_pack.hpp: it is mostly zeros, which LZ4 alone keeps poorly), then the used bytes of the TLS
-/// message buffer, then the used bytes of the QUIC CRYPTO buffer.
+/// A parked state block: this header, the flow struct zero-packed (see common/zero_pack.hpp: it is mostly
+/// zeros; what is left LZ4 does not shrink), then the used bytes of the TLS message buffer and of the QUIC
+/// CRYPTO buffer, LZ4-compressed when there are at least kCompressFrom of them and LZ4 makes them smaller.
+/// On the bench capture 18 000 of 29 700 parks had no such bytes and 6 800 fewer than 256, where LZ4
+/// gained nothing; the 1 800 with 1 KiB or more gave nearly all it saved (15 %). Compressing every block had
+/// cost 5 % of a one-worker run's CPU.
 struct ParkHeader {
-  uint32_t packed = 0;     ///< LZ4 bytes after the header
-  uint32_t head = 0;       ///< raw bytes of the zero-packed flow struct
-  uint32_t tls_alloc = 0;  ///< TLS message buffer: allocated bytes (0: none)
-  uint32_t tls_used = 0;   ///< and used bytes
-  uint32_t quic_used = 0;  ///< QUIC CRYPTO buffer: used bytes
-  bool has_quic = false;   ///< the flow had a QUIC CRYPTO buffer
-  uint32_t raw() const { return head + tls_used + quic_used; }  ///< bytes the LZ4 data decompresses to
+  static constexpr uint32_t kCompressFrom = 1024;
+  uint32_t packed = 0;      ///< bytes the TLS and QUIC data take in the block (compressed or not)
+  uint32_t head = 0;        ///< bytes of the zero-packed flow struct
+  uint32_t tls_alloc = 0;   ///< TLS message buffer: allocated bytes (0: none)
+  uint32_t tls_used = 0;    ///< and used bytes
+  uint32_t quic_used = 0;   ///< QUIC CRYPTO buffer: used bytes
+  bool has_quic = false;    ///< the flow had a QUIC CRYPTO buffer
+  bool compressed = false;  ///< the TLS and QUIC data are LZ4-compressed
+  uint32_t data() const { return tls_used + quic_used; }  ///< TLS and QUIC bytes, uncompressed
+  size_t block(size_t header) const { return header + head + packed; }
 
-  // Stored as base-128 varints (7 bits a byte, low first), not as seven 4-byte words: typically 8 bytes
-  // instead of 28, on blocks of about 360 (20 000 parked at the bench capture's peak). Written by hand:
-  // no packaged library among the dependencies offers a bare varint.
+  // Stored as base-128 varints (7 bits a byte, low first), not as 4-byte words: typically 7 bytes instead
+  // of 28, on blocks of about 360 (20 000 parked at the bench capture's peak). Written by hand: no
+  // packaged library among the dependencies offers a bare varint.
   static constexpr size_t kMaxBytes = 5 * 5;
   size_t store(uint8_t* out) const {
     uint8_t* p = out;
-    for (uint32_t v : {packed, head, tls_alloc, tls_used, quic_used << 1 | uint32_t{has_quic}}) {
+    const uint32_t last = quic_used << 2 | uint32_t{compressed} << 1 | uint32_t{has_quic};
+    for (uint32_t v : {packed, head, tls_alloc, tls_used, last}) {
       while (v >= 0x80) {
         *p++ = static_cast<uint8_t>(v | 0x80);
         v >>= 7;
@@ -100,7 +107,8 @@ struct ParkHeader {
     head = v[1];
     tls_alloc = v[2];
     tls_used = v[3];
-    quic_used = v[4] >> 1;
+    quic_used = v[4] >> 2;
+    compressed = (v[4] >> 1) & 1;
     has_quic = v[4] & 1;
     return static_cast<size_t>(p - in);
   }
@@ -190,26 +198,34 @@ void NdpiEngine::park(flow::Flow& f) {
     h.quic_used = std::min(nf->l4.udp.quic_reasm_buf_len, kQuicReasmBytes);
   }
   const size_t fs = sizeof(ndpi_flow_struct);
-  const size_t most = zero_pack::bound(fs) + h.tls_used + h.quic_used;
+  const size_t most = zero_pack::bound(fs) + h.data();
   if (impl_->raw.size() < most) impl_->raw.resize(most);
   char* raw = impl_->raw.data();
   h.head = static_cast<uint32_t>(
       zero_pack::pack(reinterpret_cast<const uint8_t*>(nf), fs, reinterpret_cast<uint8_t*>(raw)));
   if (h.tls_used > 0) std::memcpy(raw + h.head, tls, h.tls_used);
   if (h.quic_used > 0) std::memcpy(raw + h.head + h.tls_used, quic, h.quic_used);
-  const int bound = LZ4_compressBound(static_cast<int>(h.raw()));
-  if (impl_->packed.size() < static_cast<size_t>(bound)) impl_->packed.resize(static_cast<size_t>(bound));
-  LZ4_resetStream_fast(&impl_->lz4);  // an independent block: no earlier state as its dictionary
-  const int n =
-      LZ4_compress_fast_continue(&impl_->lz4, raw, impl_->packed.data(), static_cast<int>(h.raw()), bound, 1);
-  if (n <= 0) return;  // cannot happen with a full bound; the state simply stays live
-  h.packed = static_cast<uint32_t>(n);
-  uint8_t head[ParkHeader::kMaxBytes];
-  const size_t hl = h.store(head);
-  auto* blob = static_cast<char*>(std::malloc(hl + h.packed));
+  const char* data = raw + h.head;
+  h.packed = h.data();
+  if (h.data() >= ParkHeader::kCompressFrom) {
+    const int bound = LZ4_compressBound(static_cast<int>(h.data()));
+    if (impl_->packed.size() < static_cast<size_t>(bound)) impl_->packed.resize(static_cast<size_t>(bound));
+    LZ4_resetStream_fast(&impl_->lz4);  // an independent block: no earlier state as its dictionary
+    const int n = LZ4_compress_fast_continue(&impl_->lz4, data, impl_->packed.data(),
+                                             static_cast<int>(h.data()), bound, 1);
+    if (n > 0 && static_cast<uint32_t>(n) < h.data()) {  // else kept as it is
+      data = impl_->packed.data();
+      h.packed = static_cast<uint32_t>(n);
+      h.compressed = true;
+    }
+  }
+  uint8_t header[ParkHeader::kMaxBytes];
+  const size_t hl = h.store(header);
+  auto* blob = static_cast<char*>(std::malloc(h.block(hl)));
   if (blob == nullptr) return;  // out of memory: stays live, nothing lost
-  std::memcpy(blob, head, hl);
-  std::memcpy(blob + hl, impl_->packed.data(), h.packed);
+  std::memcpy(blob, header, hl);
+  std::memcpy(blob + hl, raw, h.head);
+  if (h.packed > 0) std::memcpy(blob + hl + h.head, data, h.packed);
   if (tls != nullptr) ndpi_free(nf->l4.tcp.tls.message.buffer);
   if (quic != nullptr) ndpi_free(nf->l4.udp.quic_reasm_buf);
   impl_->flows->free(nf);
@@ -217,7 +233,7 @@ void NdpiEngine::park(flow::Flow& f) {
   c.engine_parked = true;
   ++parked_;
   ++parks_;
-  parked_bytes_ += hl + h.packed;
+  parked_bytes_ += h.block(hl);
 #else
   (void)f;
 #endif
@@ -230,14 +246,18 @@ void NdpiEngine::unpark(flow::Flow& f) {
   auto* blob = static_cast<char*>(c.engine_flow);
   ParkHeader h;
   const size_t hl = h.load(reinterpret_cast<const uint8_t*>(blob));
-  if (h.tls_used > h.tls_alloc || h.quic_used > kQuicReasmBytes || h.raw() < h.head) {
+  if (h.tls_used > h.tls_alloc || h.quic_used > kQuicReasmBytes || (!h.compressed && h.packed != h.data())) {
     throw std::runtime_error("nDPI state: a parked flow state's header is wrong (memory corruption?)");
   }
-  if (impl_->raw.size() < h.raw()) impl_->raw.resize(h.raw());
-  char* raw = impl_->raw.data();
-  if (LZ4_decompress_safe(blob + hl, raw, static_cast<int>(h.packed), static_cast<int>(h.raw())) !=
-      static_cast<int>(h.raw())) {
-    throw std::runtime_error("nDPI state: a parked flow state does not decompress (memory corruption?)");
+  const char* head = blob + hl;
+  const char* data = head + h.head;
+  if (h.compressed) {
+    if (impl_->raw.size() < h.data()) impl_->raw.resize(h.data());
+    if (LZ4_decompress_safe(data, impl_->raw.data(), static_cast<int>(h.packed), static_cast<int>(h.data())) !=
+        static_cast<int>(h.data())) {
+      throw std::runtime_error("nDPI state: a parked flow state does not decompress (memory corruption?)");
+    }
+    data = impl_->raw.data();
   }
   void* mem = impl_->flows->malloc();
   uint8_t* tls = h.tls_alloc > 0 ? static_cast<uint8_t*>(ndpi_malloc(h.tls_alloc)) : nullptr;
@@ -250,7 +270,7 @@ void NdpiEngine::unpark(flow::Flow& f) {
   }
   const size_t fs = sizeof(ndpi_flow_struct);
   std::memset(mem, 0, impl_->flow_size);
-  if (!zero_pack::unpack(reinterpret_cast<const uint8_t*>(raw), h.head, static_cast<uint8_t*>(mem), fs)) {
+  if (!zero_pack::unpack(reinterpret_cast<const uint8_t*>(head), h.head, static_cast<uint8_t*>(mem), fs)) {
     impl_->flows->free(mem);
     if (tls != nullptr) ndpi_free(tls);
     if (quic != nullptr) ndpi_free(quic);
@@ -258,14 +278,14 @@ void NdpiEngine::unpark(flow::Flow& f) {
   }
   auto* nf = static_cast<ndpi_flow_struct*>(mem);
   if (tls != nullptr) {
-    std::memcpy(tls, raw + h.head, h.tls_used);
+    std::memcpy(tls, data, h.tls_used);
     nf->l4.tcp.tls.message.buffer = tls;
   }
   if (quic != nullptr) {
-    std::memcpy(quic, raw + h.head + h.tls_used, h.quic_used);
+    std::memcpy(quic, data + h.tls_used, h.quic_used);
     nf->l4.udp.quic_reasm_buf = quic;
   }
-  parked_bytes_ -= hl + h.packed;
+  parked_bytes_ -= h.block(hl);
   std::free(blob);
   c.engine_flow = mem;
   c.engine_parked = false;
@@ -396,7 +416,7 @@ void NdpiEngine::discard(flow::Flow& f) {
     } catch (...) {
       ParkHeader h;
       const size_t hl = h.load(static_cast<const uint8_t*>(f.cls.engine_flow));
-      parked_bytes_ -= hl + h.packed;
+      parked_bytes_ -= h.block(hl);
       std::free(f.cls.engine_flow);
       f.cls.engine_flow = nullptr;
       f.cls.engine_parked = false;

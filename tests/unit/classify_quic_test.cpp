@@ -524,13 +524,19 @@ TEST_CASE("QUIC CRYPTO reassembler tracks the contiguous prefix", "[classify][qu
 }
 
 // Parking (--park-idle) moves an idle flow's nDPI state, with the used part of nDPI's QUIC CRYPTO buffer,
-// into a compressed block. Here nDPI holds the first 100 bytes of a ClientHello when the flow goes quiet
-// for 15 s; the rest arrives after it was parked. The SNI can only be found if the 100 bytes came back
-// intact, and the whole record must equal the one of a run that never parks.
+// into one block (too few bytes here to compress). Here nDPI holds the first 100 bytes of a ClientHello
+// when the flow goes quiet for 15 s; the rest arrives after it was parked. nDPI can only read the server
+// name (and label the flow QUIC.YouTube) if the 100 bytes came back intact, and the whole record must
+// equal the one of a run that never parks.
 TEST_CASE("QUIC ClientHello split over datagrams 15 s apart: parking the nDPI state changes nothing",
           "[classify][quic][park]") {
   using namespace sealscope;
-  const Bytes ch = client_hello();
+  Bytes ch = client_hello();
+  // nDPI names the flow by its server name only if it reads the whole hello (the detectors keep their own
+  // copy of the CRYPTO bytes and would find the name either way).
+  const auto at = std::search(ch.begin(), ch.end(), std::begin("example.com"), std::end("example.com") - 1);
+  REQUIRE(at != ch.end());
+  std::copy_n("youtube.com", 11, at);
   auto datagram = [&](std::size_t off, std::size_t n, uint32_t pn) {
     Bytes frames = crypto_frame(ch, off, n);
     frames.resize(1180, 0);  // PADDING frames: a client Initial's datagram carries at least 1200 bytes
@@ -541,12 +547,13 @@ TEST_CASE("QUIC ClientHello split over datagrams 15 s apart: parking the nDPI st
   const testing::Frame first = datagram(0, 100, 0), second = datagram(100, ch.size() - 100, 1);
   struct Keep : stats::RecordSink {
     std::vector<std::string> lines;
-    std::string server_name;
+    std::string server_name, ndpi_label;
     void write(const stats::FlowRecord& r) override {
       fmt::memory_buffer b;
       report::JsonlWriter::format(r, b);
       lines.emplace_back(b.data(), b.size());
       server_name = r.server_name;
+      ndpi_label = r.verdict.ndpi_label;
     }
   };
   std::string line[2];
@@ -571,7 +578,8 @@ TEST_CASE("QUIC ClientHello split over datagrams 15 s apart: parking the nDPI st
     w.finish();
     INFO("parking " << (parking ? "after 5 s" : "off"));
     REQUIRE(sink.lines.size() == 1);
-    CHECK(sink.server_name == "example.com");
+    CHECK(sink.server_name == "youtube.com");
+    CHECK(sink.ndpi_label == "QUIC.YouTube");
     CHECK(w.classifier().engine().parks() == (parking ? 1u : 0u));
     CHECK(w.classifier().engine().unparks() == (parking ? 1u : 0u));
     CHECK(w.classifier().engine().engine_flows_parked() == 0);
@@ -579,6 +587,95 @@ TEST_CASE("QUIC ClientHello split over datagrams 15 s apart: parking the nDPI st
     line[parking] = sink.lines[0];
   }
   CHECK(line[0] == line[1]);
+}
+
+// The same with a ClientHello of 1 445 bytes (a padding extension of 1 200 zero bytes before the server
+// name): nDPI holds its first 1 100 bytes when the flow is parked, enough for the block to compress them
+// (parking compresses TLS and QUIC bytes only from 1 KiB on). The parked block must be smaller than what
+// it holds, and nDPI must still read the server name, 345 bytes after the cut, once the rest comes.
+TEST_CASE("QUIC ClientHello of 1 445 bytes split 14 s apart: its parked CRYPTO bytes are compressed and come back",
+          "[classify][quic][park]") {
+  using namespace sealscope;
+  Bytes ch = client_hello();
+  // nDPI names the flow by its server name only if it reads the whole hello, after the restore: the
+  // detectors, which keep their own copy of the CRYPTO bytes, would find the name either way.
+  const auto at = std::search(ch.begin(), ch.end(), std::begin("example.com"), std::end("example.com") - 1);
+  REQUIRE(at != ch.end());
+  std::copy_n("youtube.com", 11, at);
+  // The RFC hello: handshake header (4), version (2), random (32), empty session id (1), 2 cipher suites
+  // (2 + 4), one compression method (1 + 1), then the extensions' length at offset 47.
+  REQUIRE(ch.size() == 241);
+  REQUIRE((ch[47] << 8 | ch[48]) == 192);
+  constexpr std::size_t kPad = 1200;
+  Bytes ext{0x00, 0x15, static_cast<uint8_t>(kPad >> 8), static_cast<uint8_t>(kPad & 0xFF)};
+  ext.resize(ext.size() + kPad, 0);
+  ch.insert(ch.begin() + 49, ext.begin(), ext.end());
+  const std::size_t body = ch.size() - 4, exts = 192 + ext.size();
+  ch[1] = static_cast<uint8_t>(body >> 16);
+  ch[2] = static_cast<uint8_t>(body >> 8);
+  ch[3] = static_cast<uint8_t>(body);
+  ch[47] = static_cast<uint8_t>(exts >> 8);
+  ch[48] = static_cast<uint8_t>(exts);
+  REQUIRE(ch.size() == 1445);
+  constexpr std::size_t kCut = 1100;
+  auto datagram = [&](std::size_t off, std::size_t n, uint32_t pn) {
+    Bytes frames = crypto_frame(ch, off, n);
+    if (frames.size() < 1180) frames.resize(1180, 0);  // PADDING: at least 1200 bytes a datagram
+    const Bytes p = protected_initial(kQuicVersion1, kDcid, frames, pn);
+    return testing::PacketBuilder().eth().ipv4("192.168.1.20", "198.51.100.7").udp(50000, 443)
+        .payload(std::string(p.begin(), p.end())).build();
+  };
+  const testing::Frame first = datagram(0, kCut, 0), second = datagram(kCut, ch.size() - kCut, 1);
+  // Another flow's packet 10 s in moves the worker's clock, so the QUIC flow is parked before its rest.
+  const testing::Frame other = testing::PacketBuilder().eth().ipv4("192.168.1.21", "198.51.100.53")
+      .udp(53000, 53).payload(std::string(20, 'x')).build();
+  struct Keep : stats::RecordSink {
+    std::vector<std::string> lines;
+    std::vector<std::string> names, ndpi_labels;
+    void write(const stats::FlowRecord& r) override {
+      fmt::memory_buffer b;
+      report::JsonlWriter::format(r, b);
+      lines.emplace_back(b.data(), b.size());
+      names.push_back(r.server_name);
+      ndpi_labels.push_back(r.verdict.ndpi_label);
+    }
+  };
+  std::vector<std::string> lines[2];
+  for (int parking = 0; parking < 2; ++parking) {
+    INFO("parking " << (parking ? "after 5 s" : "off"));
+    analyze::PipelineOptions o;
+    o.table.classify_idle_s = 0;
+    o.table.park_idle_s = parking ? 5 : 0;
+    Keep sink;
+    analyze::Worker w(o, sink, 1);
+    REQUIRE(w.classifier().engine().can_park());
+    decode::Decoder dec;
+    decode::AnomalyCounters an;
+    const TimestampUs t0 = TimestampUs{1700000000} * 1000000;
+    const std::pair<const testing::Frame*, TimestampUs> packets[] = {
+        {&first, t0}, {&other, t0 + 10000000}, {&second, t0 + 14000000}};  // other: 4 s idle, not parked
+    for (const auto& [f, ts] : packets) {
+      decode::Packet p;
+      REQUIRE(dec.decode(DLT_EN10MB, f->ptr(), f->size(), f->size(), p, an) == decode::DecodeResult::Ok);
+      p.ts = ts;
+      w.process(p);
+      if (f == &other) {
+        const auto& e = w.classifier().engine();
+        CHECK(e.engine_flows_parked() == (parking ? 1u : 0u));
+        // Parked: the flow struct without its zeros and 1 100 CRYPTO bytes, mostly zeros, compressed.
+        if (parking) CHECK(e.parked_bytes() < kCut / 2);
+      }
+    }
+    w.finish();
+    REQUIRE(sink.lines.size() == 2);
+    CHECK(std::count(sink.names.begin(), sink.names.end(), "youtube.com") == 1);
+    CHECK(std::count(sink.ndpi_labels.begin(), sink.ndpi_labels.end(), "QUIC.YouTube") == 1);
+    CHECK(w.classifier().engine().parks() == (parking ? 1u : 0u));
+    CHECK(w.classifier().engine().unparks() == (parking ? 1u : 0u));
+    CHECK(w.classifier().engine().parked_bytes() == 0);
+    lines[parking] = sink.lines;
+  }
+  CHECK(lines[0] == lines[1]);
 }
 
 TEST_CASE("A QUIC ClientHello nDPI 4.2 cannot read gives the record its server name and handshake metadata",

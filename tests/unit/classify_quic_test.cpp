@@ -678,6 +678,94 @@ TEST_CASE("QUIC ClientHello of 1 445 bytes split 14 s apart: its parked CRYPTO b
   CHECK(lines[0] == lines[1]);
 }
 
+// Parking with nDPI's TLS message buffer (the TCP side of the block; here beside the QUIC tests for their
+// ClientHello): the same 1 445-byte hello, naming youtube.com, in a TLS record over TCP, cut after 1 100
+// bytes; the flow is parked between its two segments. nDPI labels it TLS.YouTube only if it reads the
+// whole hello from the restored buffer and the second segment.
+TEST_CASE("TLS ClientHello over TCP split 14 s apart: its parked reassembly bytes are compressed and come back",
+          "[classify][tls][park]") {
+  using namespace sealscope;
+  namespace tf = decode::tcp_flag;
+  Bytes ch = client_hello();
+  const auto at = std::search(ch.begin(), ch.end(), std::begin("example.com"), std::end("example.com") - 1);
+  REQUIRE(at != ch.end());
+  std::copy_n("youtube.com", 11, at);
+  REQUIRE((ch[47] << 8 | ch[48]) == 192);
+  constexpr std::size_t kPad = 1200;
+  Bytes ext{0x00, 0x15, static_cast<uint8_t>(kPad >> 8), static_cast<uint8_t>(kPad & 0xFF)};
+  ext.resize(ext.size() + kPad, 0);
+  ch.insert(ch.begin() + 49, ext.begin(), ext.end());
+  const std::size_t body = ch.size() - 4, exts = 192 + ext.size();
+  ch[1] = static_cast<uint8_t>(body >> 16);
+  ch[2] = static_cast<uint8_t>(body >> 8);
+  ch[3] = static_cast<uint8_t>(body);
+  ch[47] = static_cast<uint8_t>(exts >> 8);
+  ch[48] = static_cast<uint8_t>(exts);
+  Bytes record{0x16, 0x03, 0x01, static_cast<uint8_t>(ch.size() >> 8), static_cast<uint8_t>(ch.size() & 0xFF)};
+  record.insert(record.end(), ch.begin(), ch.end());
+  constexpr std::size_t kCut = 1100;
+  constexpr uint32_t kC = 1000, kS = 5000;  // initial sequence numbers
+  auto up = [](uint8_t flags, uint32_t seq, uint32_t ack, const std::string& data) {
+    return testing::PacketBuilder().eth().ipv4("192.168.1.20", "198.51.100.7").tcp(50000, 443, flags, seq, ack)
+        .payload(data).build();
+  };
+  const std::string first(record.begin(), record.begin() + kCut), rest(record.begin() + kCut, record.end());
+  const testing::Frame syn = up(tf::SYN, kC, 0, ""),
+                       syn_ack = testing::PacketBuilder().eth().ipv4("198.51.100.7", "192.168.1.20")
+                                     .tcp(443, 50000, tf::SYN | tf::ACK, kS, kC + 1).payload("").build(),
+                       ack = up(tf::ACK, kC + 1, kS + 1, ""),
+                       part1 = up(tf::PSH | tf::ACK, kC + 1, kS + 1, first),
+                       part2 = up(tf::PSH | tf::ACK, static_cast<uint32_t>(kC + 1 + kCut), kS + 1, rest);
+  const testing::Frame other = testing::PacketBuilder().eth().ipv4("192.168.1.21", "198.51.100.53")
+      .udp(53000, 53).payload(std::string(20, 'x')).build();
+  struct Keep : stats::RecordSink {
+    std::vector<std::string> lines, names, ndpi_labels;
+    void write(const stats::FlowRecord& r) override {
+      fmt::memory_buffer b;
+      report::JsonlWriter::format(r, b);
+      lines.emplace_back(b.data(), b.size());
+      names.push_back(r.server_name);
+      ndpi_labels.push_back(r.verdict.ndpi_label);
+    }
+  };
+  std::vector<std::string> lines[2];
+  for (int parking = 0; parking < 2; ++parking) {
+    INFO("parking " << (parking ? "after 5 s" : "off"));
+    analyze::PipelineOptions o;
+    o.table.classify_idle_s = 0;
+    o.table.park_idle_s = parking ? 5 : 0;
+    Keep sink;
+    analyze::Worker w(o, sink, 1);
+    REQUIRE(w.classifier().engine().can_park());
+    decode::Decoder dec;
+    decode::AnomalyCounters an;
+    const TimestampUs t0 = TimestampUs{1700000000} * 1000000, ms = 1000;
+    const std::pair<const testing::Frame*, TimestampUs> packets[] = {
+        {&syn, t0}, {&syn_ack, t0 + 20 * ms}, {&ack, t0 + 40 * ms}, {&part1, t0 + 41 * ms},
+        {&other, t0 + 10000 * ms}, {&part2, t0 + 14000 * ms}};  // other: 4 s idle, not parked
+    for (const auto& [f, ts] : packets) {
+      decode::Packet p;
+      REQUIRE(dec.decode(DLT_EN10MB, f->ptr(), f->size(), f->size(), p, an) == decode::DecodeResult::Ok);
+      p.ts = ts;
+      w.process(p);
+      if (f == &other) {
+        const auto& e = w.classifier().engine();
+        CHECK(e.engine_flows_parked() == (parking ? 1u : 0u));
+        if (parking) CHECK(e.parked_bytes() < kCut / 2);  // 1 100 buffered bytes, mostly zeros, compressed
+      }
+    }
+    w.finish();
+    REQUIRE(sink.lines.size() == 2);
+    CHECK(std::count(sink.names.begin(), sink.names.end(), "youtube.com") == 1);
+    CHECK(std::count(sink.ndpi_labels.begin(), sink.ndpi_labels.end(), "TLS.YouTube") == 1);
+    CHECK(w.classifier().engine().parks() == (parking ? 1u : 0u));
+    CHECK(w.classifier().engine().unparks() == (parking ? 1u : 0u));
+    CHECK(w.classifier().engine().parked_bytes() == 0);
+    lines[parking] = sink.lines;
+  }
+  CHECK(lines[0] == lines[1]);
+}
+
 TEST_CASE("A QUIC ClientHello nDPI 4.2 cannot read gives the record its server name and handshake metadata",
           "[classify][quic]") {
   using namespace sealscope;

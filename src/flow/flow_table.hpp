@@ -121,7 +121,9 @@ class FlowTable {
   };
   /// Whether the flow's slab is a small one, from how many entries it holds beyond the slot (valid when it
   /// holds a slab at all: splt_len > Flow::kSpltInline).
-  bool holds_small(const Flow& f) const { return static_cast<uint32_t>(f.splt_len - Flow::kSpltInline) <= small_.per; }
+  bool holds_small(const Flow& f) const {
+    return static_cast<uint32_t>(f.splt_len - Flow::kSpltInline) <= small_.per;
+  }
   void move_to_big(Flow& f);
   void free_splt(Flow& f);
   uint64_t hash(const FlowKey& k) const;
@@ -146,9 +148,9 @@ class FlowTable {
     void operator()(Flow* p) const { ::operator delete(p, std::align_val_t{alignof(Flow)}); }
   };
   std::vector<std::unique_ptr<Flow, RawDelete>> chunks_;
-  // SPLT overflow slabs: most flows that go beyond the slot's entries end within kSpltSmall more (a 9-16
-  // packet flow), so they borrow a small slab, not one for all the rest (bench capture: 8 800 of the
-  // 21 300 flows beyond the slot; 96 bytes each).
+  // SPLT overflow slabs: many flows that go beyond the slot's entries end within kSpltSmall more (9 to 16
+  // packets: 8 800 of the 21 300 such flows of the bench capture), so a flow first borrows a small slab,
+  // not one for all the rest (96 bytes less for each of those).
   SlabPool small_, big_;
   std::vector<uint32_t> free_;
   uint32_t slots_used_ = 0;

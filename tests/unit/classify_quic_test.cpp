@@ -523,92 +523,32 @@ TEST_CASE("QUIC CRYPTO reassembler tracks the contiguous prefix", "[classify][qu
   CHECK(r.contiguous() == 0);
 }
 
-// Parking (--park-idle) moves an idle flow's nDPI state, with the used part of nDPI's QUIC CRYPTO buffer,
-// into one block (too few bytes here to compress). Here nDPI holds the first 100 bytes of a ClientHello
-// when the flow goes quiet for 15 s; the rest arrives after it was parked. nDPI can only read the server
-// name (and label the flow QUIC.YouTube) if the 100 bytes came back intact, and the whole record must
-// equal the one of a run that never parks.
-TEST_CASE("QUIC ClientHello split over datagrams 15 s apart: parking the nDPI state changes nothing",
-          "[classify][quic][park]") {
-  using namespace sealscope;
-  Bytes ch = client_hello();
-  // nDPI names the flow by its server name only if it reads the whole hello (the detectors keep their own
-  // copy of the CRYPTO bytes and would find the name either way).
-  const auto at = std::search(ch.begin(), ch.end(), std::begin("example.com"), std::end("example.com") - 1);
-  REQUIRE(at != ch.end());
-  std::copy_n("youtube.com", 11, at);
-  auto datagram = [&](std::size_t off, std::size_t n, uint32_t pn) {
-    Bytes frames = crypto_frame(ch, off, n);
-    frames.resize(1180, 0);  // PADDING frames: a client Initial's datagram carries at least 1200 bytes
-    const Bytes p = protected_initial(kQuicVersion1, kDcid, frames, pn);
-    return testing::PacketBuilder().eth().ipv4("192.168.1.20", "198.51.100.7").udp(50000, 443)
-        .payload(std::string(p.begin(), p.end())).build();
-  };
-  const testing::Frame first = datagram(0, 100, 0), second = datagram(100, ch.size() - 100, 1);
-  struct Keep : stats::RecordSink {
-    std::vector<std::string> lines;
-    std::string server_name, ndpi_label;
-    void write(const stats::FlowRecord& r) override {
-      fmt::memory_buffer b;
-      report::JsonlWriter::format(r, b);
-      lines.emplace_back(b.data(), b.size());
-      server_name = r.server_name;
-      ndpi_label = r.verdict.ndpi_label;
-    }
-  };
-  std::string line[2];
-  for (int parking = 0; parking < 2; ++parking) {
-    analyze::PipelineOptions o;
-    o.table.classify_idle_s = 0;
-    o.table.park_idle_s = parking ? 5 : 0;
-    Keep sink;
-    analyze::Worker w(o, sink, 1);
-    REQUIRE(w.classifier().engine().can_park());
-    decode::Decoder dec;
-    decode::AnomalyCounters an;
-    const TimestampUs t0 = TimestampUs{1700000000} * 1000000;
-    int i = 0;
-    for (const testing::Frame* f : {&first, &second}) {
-      decode::Packet p;
-      REQUIRE(dec.decode(DLT_EN10MB, f->ptr(), f->size(), f->size(), p, an) == decode::DecodeResult::Ok);
-      p.ts = t0 + TimestampUs{15000000} * i++;
-      w.process(p);
-      if (i == 1) REQUIRE(w.classifier().engine().engine_flows_live() == 1);  // waiting for the rest
-    }
-    w.finish();
-    INFO("parking " << (parking ? "after 5 s" : "off"));
-    REQUIRE(sink.lines.size() == 1);
-    CHECK(sink.server_name == "youtube.com");
-    CHECK(sink.ndpi_label == "QUIC.YouTube");
-    CHECK(w.classifier().engine().parks() == (parking ? 1u : 0u));
-    CHECK(w.classifier().engine().unparks() == (parking ? 1u : 0u));
-    CHECK(w.classifier().engine().engine_flows_parked() == 0);
-    CHECK(w.classifier().engine().parked_bytes() == 0);
-    line[parking] = sink.lines[0];
-  }
-  CHECK(line[0] == line[1]);
-}
+// Parking (--park-idle) moves an idle flow's nDPI state, with the used part of nDPI's TLS or QUIC buffer,
+// into one block (the TLS and QUIC bytes compressed from 1 KiB on), restored before nDPI sees the flow
+// again. The tests below park a flow while nDPI holds part of a ClientHello and require the records of a
+// run that never parks.
 
-// The same with a ClientHello of 1 445 bytes (a padding extension of 1 200 zero bytes before the server
-// name): nDPI holds its first 1 100 bytes when the flow is parked, enough for the block to compress them
-// (parking compresses TLS and QUIC bytes only from 1 KiB on). The parked block must be smaller than what
-// it holds, and nDPI must still read the server name, 345 bytes after the cut, once the rest comes.
-TEST_CASE("QUIC ClientHello of 1 445 bytes split 14 s apart: its parked CRYPTO bytes are compressed and come back",
-          "[classify][quic][park]") {
-  using namespace sealscope;
+namespace {
+
+namespace testing = sealscope::testing;
+using sealscope::TimestampUs;
+
+/// The RFC ClientHello naming youtube.com instead of example.com, with `pad` zero bytes of a padding
+/// extension before the server name (0: the RFC's 241 bytes). nDPI labels such a flow QUIC.YouTube or
+/// TLS.YouTube only when it has read the whole hello; the detectors, which keep their own copy of the
+/// bytes, would find the name either way, so only nDPI's label shows that restored bytes were intact.
+Bytes youtube_hello(std::size_t pad) {
   Bytes ch = client_hello();
-  // nDPI names the flow by its server name only if it reads the whole hello, after the restore: the
-  // detectors, which keep their own copy of the CRYPTO bytes, would find the name either way.
   const auto at = std::search(ch.begin(), ch.end(), std::begin("example.com"), std::end("example.com") - 1);
   REQUIRE(at != ch.end());
   std::copy_n("youtube.com", 11, at);
-  // The RFC hello: handshake header (4), version (2), random (32), empty session id (1), 2 cipher suites
-  // (2 + 4), one compression method (1 + 1), then the extensions' length at offset 47.
+  if (pad == 0) return ch;
+  // Handshake header (4), version (2), random (32), empty session id (1), 2 cipher suites (2 + 4), one
+  // compression method (1 + 1), then the extensions' length at offset 47; the server name comes first.
   REQUIRE(ch.size() == 241);
   REQUIRE((ch[47] << 8 | ch[48]) == 192);
-  constexpr std::size_t kPad = 1200;
-  Bytes ext{0x00, 0x15, static_cast<uint8_t>(kPad >> 8), static_cast<uint8_t>(kPad & 0xFF)};
-  ext.resize(ext.size() + kPad, 0);
+  Bytes ext{0x00, 0x15, static_cast<uint8_t>(pad >> 8), static_cast<uint8_t>(pad & 0xFF)};
+  ext.resize(ext.size() + pad, 0);
   ch.insert(ch.begin() + 49, ext.begin(), ext.end());
   const std::size_t body = ch.size() - 4, exts = 192 + ext.size();
   ch[1] = static_cast<uint8_t>(body >> 16);
@@ -616,91 +556,134 @@ TEST_CASE("QUIC ClientHello of 1 445 bytes split 14 s apart: its parked CRYPTO b
   ch[3] = static_cast<uint8_t>(body);
   ch[47] = static_cast<uint8_t>(exts >> 8);
   ch[48] = static_cast<uint8_t>(exts);
-  REQUIRE(ch.size() == 1445);
-  constexpr std::size_t kCut = 1100;
-  auto datagram = [&](std::size_t off, std::size_t n, uint32_t pn) {
-    Bytes frames = crypto_frame(ch, off, n);
-    if (frames.size() < 1180) frames.resize(1180, 0);  // PADDING: at least 1200 bytes a datagram
-    const Bytes p = protected_initial(kQuicVersion1, kDcid, frames, pn);
-    return testing::PacketBuilder().eth().ipv4("192.168.1.20", "198.51.100.7").udp(50000, 443)
-        .payload(std::string(p.begin(), p.end())).build();
-  };
-  const testing::Frame first = datagram(0, kCut, 0), second = datagram(kCut, ch.size() - kCut, 1);
-  // Another flow's packet 10 s in moves the worker's clock, so the QUIC flow is parked before its rest.
-  const testing::Frame other = testing::PacketBuilder().eth().ipv4("192.168.1.21", "198.51.100.53")
-      .udp(53000, 53).payload(std::string(20, 'x')).build();
+  return ch;
+}
+
+/// A client Initial of 1 200 bytes or more carrying hello[off, off + n) in one CRYPTO frame.
+testing::Frame quic_datagram(const Bytes& hello, std::size_t off, std::size_t n, uint32_t pn) {
+  Bytes frames = crypto_frame(hello, off, n);
+  if (frames.size() < 1180) frames.resize(1180, 0);  // PADDING frames
+  const Bytes p = protected_initial(kQuicVersion1, kDcid, frames, pn);
+  return testing::PacketBuilder().eth().ipv4("192.168.1.20", "198.51.100.7").udp(50000, 443)
+      .payload(std::string(p.begin(), p.end())).build();
+}
+
+/// What one run of `packets` (frame, time) through a worker shows: its records, and the engine's
+/// counts, also right after the packet `probe`.
+struct ParkRun {
+  std::vector<std::string> lines, names, ndpi_labels;
+  uint64_t parks = 0, unparks = 0, parked_left = 0, parked_bytes_left = 0;
+  uint64_t live_at_probe = 0, parked_at_probe = 0, parked_bytes_at_probe = 0;
+};
+
+/// Runs `packets` through a worker that parks nDPI state after 5 s of silence (`parking`) or never.
+ParkRun park_run(bool parking, const std::vector<std::pair<const testing::Frame*, TimestampUs>>& packets,
+                 const testing::Frame* probe) {
+  using namespace sealscope;
   struct Keep : stats::RecordSink {
-    std::vector<std::string> lines;
-    std::vector<std::string> names, ndpi_labels;
+    ParkRun* out;
     void write(const stats::FlowRecord& r) override {
       fmt::memory_buffer b;
       report::JsonlWriter::format(r, b);
-      lines.emplace_back(b.data(), b.size());
-      names.push_back(r.server_name);
-      ndpi_labels.push_back(r.verdict.ndpi_label);
+      out->lines.emplace_back(b.data(), b.size());
+      out->names.push_back(r.server_name);
+      out->ndpi_labels.push_back(r.verdict.ndpi_label);
     }
   };
-  std::vector<std::string> lines[2];
-  for (int parking = 0; parking < 2; ++parking) {
-    INFO("parking " << (parking ? "after 5 s" : "off"));
-    analyze::PipelineOptions o;
-    o.table.classify_idle_s = 0;
-    o.table.park_idle_s = parking ? 5 : 0;
-    Keep sink;
-    analyze::Worker w(o, sink, 1);
-    REQUIRE(w.classifier().engine().can_park());
-    decode::Decoder dec;
-    decode::AnomalyCounters an;
-    const TimestampUs t0 = TimestampUs{1700000000} * 1000000;
-    const std::pair<const testing::Frame*, TimestampUs> packets[] = {
-        {&first, t0}, {&other, t0 + 10000000}, {&second, t0 + 14000000}};  // other: 4 s idle, not parked
-    for (const auto& [f, ts] : packets) {
-      decode::Packet p;
-      REQUIRE(dec.decode(DLT_EN10MB, f->ptr(), f->size(), f->size(), p, an) == decode::DecodeResult::Ok);
-      p.ts = ts;
-      w.process(p);
-      if (f == &other) {
-        const auto& e = w.classifier().engine();
-        CHECK(e.engine_flows_parked() == (parking ? 1u : 0u));
-        // Parked: the flow struct without its zeros and 1 100 CRYPTO bytes, mostly zeros, compressed.
-        if (parking) CHECK(e.parked_bytes() < kCut / 2);
-      }
+  ParkRun run;
+  Keep sink;
+  sink.out = &run;
+  analyze::PipelineOptions o;
+  o.table.classify_idle_s = 0;
+  o.table.park_idle_s = parking ? 5 : 0;
+  analyze::Worker w(o, sink, 1);
+  const auto& e = w.classifier().engine();
+  REQUIRE(e.can_park());
+  decode::Decoder dec;
+  decode::AnomalyCounters an;
+  for (const auto& [f, ts] : packets) {
+    decode::Packet p;
+    REQUIRE(dec.decode(DLT_EN10MB, f->ptr(), f->size(), f->size(), p, an) == decode::DecodeResult::Ok);
+    p.ts = ts;
+    w.process(p);
+    if (f == probe) {
+      run.live_at_probe = e.engine_flows_live();
+      run.parked_at_probe = e.engine_flows_parked();
+      run.parked_bytes_at_probe = e.parked_bytes();
     }
-    w.finish();
-    REQUIRE(sink.lines.size() == 2);
-    CHECK(std::count(sink.names.begin(), sink.names.end(), "youtube.com") == 1);
-    CHECK(std::count(sink.ndpi_labels.begin(), sink.ndpi_labels.end(), "QUIC.YouTube") == 1);
-    CHECK(w.classifier().engine().parks() == (parking ? 1u : 0u));
-    CHECK(w.classifier().engine().unparks() == (parking ? 1u : 0u));
-    CHECK(w.classifier().engine().parked_bytes() == 0);
-    lines[parking] = sink.lines;
   }
-  CHECK(lines[0] == lines[1]);
+  w.finish();
+  run.parks = e.parks();
+  run.unparks = e.unparks();
+  run.parked_left = e.engine_flows_parked();
+  run.parked_bytes_left = e.parked_bytes();
+  return run;
 }
 
-// Parking with nDPI's TLS message buffer (the TCP side of the block; here beside the QUIC tests for their
-// ClientHello): the same 1 445-byte hello, naming youtube.com, in a TLS record over TCP, cut after 1 100
-// bytes; the flow is parked between its two segments. nDPI labels it TLS.YouTube only if it reads the
-// whole hello from the restored buffer and the second segment.
+constexpr TimestampUs kParkT0 = TimestampUs{1700000000} * 1000000, kSecond = 1000000;
+
+}  // namespace
+
+// nDPI holds the first 100 bytes of a ClientHello when the flow goes quiet for 15 s (too few to
+// compress); the rest arrives after it was parked.
+TEST_CASE("QUIC ClientHello split over datagrams 15 s apart: parking the nDPI state changes nothing",
+          "[classify][quic][park]") {
+  const Bytes ch = youtube_hello(0);
+  const testing::Frame first = quic_datagram(ch, 0, 100, 0), second = quic_datagram(ch, 100, ch.size() - 100, 1);
+  ParkRun runs[2];
+  for (int parking = 0; parking < 2; ++parking) {
+    INFO("parking " << (parking ? "after 5 s" : "off"));
+    const ParkRun& r = runs[parking] = park_run(parking, {{&first, kParkT0}, {&second, kParkT0 + 15 * kSecond}}, &first);
+    CHECK(r.live_at_probe == 1);  // waiting for the rest
+    REQUIRE(r.lines.size() == 1);
+    CHECK(r.names[0] == "youtube.com");
+    CHECK(r.ndpi_labels[0] == "QUIC.YouTube");
+    CHECK(r.parks == (parking ? 1u : 0u));
+    CHECK(r.unparks == (parking ? 1u : 0u));
+    CHECK(r.parked_left == 0);
+    CHECK(r.parked_bytes_left == 0);
+  }
+  CHECK(runs[0].lines == runs[1].lines);
+}
+
+// A ClientHello of 1 445 bytes (a padding extension of 1 200 zero bytes before the server name): nDPI
+// holds its first 1 100 bytes when the flow is parked, enough for the block to compress them. Another
+// flow's packet 10 s in moves the worker's clock, so the flow is parked before its rest comes at 14 s
+// (the other flow is then 4 s idle, not parked). The parked block must be smaller than half of what it
+// holds, and nDPI must still read the server name, 345 bytes after the cut.
+TEST_CASE("QUIC ClientHello of 1 445 bytes split 14 s apart: its parked CRYPTO bytes are compressed and come back",
+          "[classify][quic][park]") {
+  const Bytes ch = youtube_hello(1200);
+  REQUIRE(ch.size() == 1445);
+  constexpr std::size_t kCut = 1100;
+  const testing::Frame first = quic_datagram(ch, 0, kCut, 0), second = quic_datagram(ch, kCut, ch.size() - kCut, 1);
+  const testing::Frame other = testing::PacketBuilder().eth().ipv4("192.168.1.21", "198.51.100.53")
+      .udp(53000, 53).payload(std::string(20, 'x')).build();
+  ParkRun runs[2];
+  for (int parking = 0; parking < 2; ++parking) {
+    INFO("parking " << (parking ? "after 5 s" : "off"));
+    const ParkRun& r = runs[parking] = park_run(
+        parking, {{&first, kParkT0}, {&other, kParkT0 + 10 * kSecond}, {&second, kParkT0 + 14 * kSecond}}, &other);
+    CHECK(r.parked_at_probe == (parking ? 1u : 0u));
+    if (parking) CHECK(r.parked_bytes_at_probe < kCut / 2);  // 1 100 CRYPTO bytes, mostly zeros, compressed
+    REQUIRE(r.lines.size() == 2);
+    CHECK(std::count(r.names.begin(), r.names.end(), "youtube.com") == 1);
+    CHECK(std::count(r.ndpi_labels.begin(), r.ndpi_labels.end(), "QUIC.YouTube") == 1);
+    CHECK(r.parks == (parking ? 1u : 0u));
+    CHECK(r.unparks == (parking ? 1u : 0u));
+    CHECK(r.parked_bytes_left == 0);
+  }
+  CHECK(runs[0].lines == runs[1].lines);
+}
+
+// The TCP side of a block, nDPI's TLS message buffer (here beside the QUIC tests for their hello): the
+// same 1 445-byte hello in a TLS record after a handshake, cut after 1 100 bytes; the flow is parked
+// between its two segments. nDPI labels it TLS.YouTube only if it reads the whole hello from the restored
+// buffer and the second segment.
 TEST_CASE("TLS ClientHello over TCP split 14 s apart: its parked reassembly bytes are compressed and come back",
           "[classify][tls][park]") {
-  using namespace sealscope;
-  namespace tf = decode::tcp_flag;
-  Bytes ch = client_hello();
-  const auto at = std::search(ch.begin(), ch.end(), std::begin("example.com"), std::end("example.com") - 1);
-  REQUIRE(at != ch.end());
-  std::copy_n("youtube.com", 11, at);
-  REQUIRE((ch[47] << 8 | ch[48]) == 192);
-  constexpr std::size_t kPad = 1200;
-  Bytes ext{0x00, 0x15, static_cast<uint8_t>(kPad >> 8), static_cast<uint8_t>(kPad & 0xFF)};
-  ext.resize(ext.size() + kPad, 0);
-  ch.insert(ch.begin() + 49, ext.begin(), ext.end());
-  const std::size_t body = ch.size() - 4, exts = 192 + ext.size();
-  ch[1] = static_cast<uint8_t>(body >> 16);
-  ch[2] = static_cast<uint8_t>(body >> 8);
-  ch[3] = static_cast<uint8_t>(body);
-  ch[47] = static_cast<uint8_t>(exts >> 8);
-  ch[48] = static_cast<uint8_t>(exts);
+  namespace tf = sealscope::decode::tcp_flag;
+  const Bytes ch = youtube_hello(1200);
   Bytes record{0x16, 0x03, 0x01, static_cast<uint8_t>(ch.size() >> 8), static_cast<uint8_t>(ch.size() & 0xFF)};
   record.insert(record.end(), ch.begin(), ch.end());
   constexpr std::size_t kCut = 1100;
@@ -718,52 +701,25 @@ TEST_CASE("TLS ClientHello over TCP split 14 s apart: its parked reassembly byte
                        part2 = up(tf::PSH | tf::ACK, static_cast<uint32_t>(kC + 1 + kCut), kS + 1, rest);
   const testing::Frame other = testing::PacketBuilder().eth().ipv4("192.168.1.21", "198.51.100.53")
       .udp(53000, 53).payload(std::string(20, 'x')).build();
-  struct Keep : stats::RecordSink {
-    std::vector<std::string> lines, names, ndpi_labels;
-    void write(const stats::FlowRecord& r) override {
-      fmt::memory_buffer b;
-      report::JsonlWriter::format(r, b);
-      lines.emplace_back(b.data(), b.size());
-      names.push_back(r.server_name);
-      ndpi_labels.push_back(r.verdict.ndpi_label);
-    }
-  };
-  std::vector<std::string> lines[2];
+  const TimestampUs ms = 1000;
+  ParkRun runs[2];
   for (int parking = 0; parking < 2; ++parking) {
     INFO("parking " << (parking ? "after 5 s" : "off"));
-    analyze::PipelineOptions o;
-    o.table.classify_idle_s = 0;
-    o.table.park_idle_s = parking ? 5 : 0;
-    Keep sink;
-    analyze::Worker w(o, sink, 1);
-    REQUIRE(w.classifier().engine().can_park());
-    decode::Decoder dec;
-    decode::AnomalyCounters an;
-    const TimestampUs t0 = TimestampUs{1700000000} * 1000000, ms = 1000;
-    const std::pair<const testing::Frame*, TimestampUs> packets[] = {
-        {&syn, t0}, {&syn_ack, t0 + 20 * ms}, {&ack, t0 + 40 * ms}, {&part1, t0 + 41 * ms},
-        {&other, t0 + 10000 * ms}, {&part2, t0 + 14000 * ms}};  // other: 4 s idle, not parked
-    for (const auto& [f, ts] : packets) {
-      decode::Packet p;
-      REQUIRE(dec.decode(DLT_EN10MB, f->ptr(), f->size(), f->size(), p, an) == decode::DecodeResult::Ok);
-      p.ts = ts;
-      w.process(p);
-      if (f == &other) {
-        const auto& e = w.classifier().engine();
-        CHECK(e.engine_flows_parked() == (parking ? 1u : 0u));
-        if (parking) CHECK(e.parked_bytes() < kCut / 2);  // 1 100 buffered bytes, mostly zeros, compressed
-      }
-    }
-    w.finish();
-    REQUIRE(sink.lines.size() == 2);
-    CHECK(std::count(sink.names.begin(), sink.names.end(), "youtube.com") == 1);
-    CHECK(std::count(sink.ndpi_labels.begin(), sink.ndpi_labels.end(), "TLS.YouTube") == 1);
-    CHECK(w.classifier().engine().parks() == (parking ? 1u : 0u));
-    CHECK(w.classifier().engine().unparks() == (parking ? 1u : 0u));
-    CHECK(w.classifier().engine().parked_bytes() == 0);
-    lines[parking] = sink.lines;
+    const ParkRun& r = runs[parking] = park_run(
+        parking,
+        {{&syn, kParkT0}, {&syn_ack, kParkT0 + 20 * ms}, {&ack, kParkT0 + 40 * ms}, {&part1, kParkT0 + 41 * ms},
+         {&other, kParkT0 + 10 * kSecond}, {&part2, kParkT0 + 14 * kSecond}},
+        &other);
+    CHECK(r.parked_at_probe == (parking ? 1u : 0u));
+    if (parking) CHECK(r.parked_bytes_at_probe < kCut / 2);  // 1 100 buffered bytes, mostly zeros, compressed
+    REQUIRE(r.lines.size() == 2);
+    CHECK(std::count(r.names.begin(), r.names.end(), "youtube.com") == 1);
+    CHECK(std::count(r.ndpi_labels.begin(), r.ndpi_labels.end(), "TLS.YouTube") == 1);
+    CHECK(r.parks == (parking ? 1u : 0u));
+    CHECK(r.unparks == (parking ? 1u : 0u));
+    CHECK(r.parked_bytes_left == 0);
   }
-  CHECK(lines[0] == lines[1]);
+  CHECK(runs[0].lines == runs[1].lines);
 }
 
 TEST_CASE("A QUIC ClientHello nDPI 4.2 cannot read gives the record its server name and handshake metadata",

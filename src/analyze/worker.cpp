@@ -171,7 +171,7 @@ void Worker::process(const decode::Packet& p) {
   const Dir d = a_is_src == f->a_is_initiator ? flow::kUp : flow::kDown;
   account(*f, p.ts, p.ip_len, p.payload_len, d, p.l4_proto == 6 ? p.tcp_flags : 0);
   if (p.l4_proto == 1 || p.l4_proto == 58) {
-    if (!(f->icmp_info().icmp_seen & (1u << d))) {
+    if (!(f->extra_info().icmp_seen & (1u << d))) {
       // Here, not in account(): a later fragment (also counted there) carries no ICMP header.
       flow::FlowExtra& x = f->extra_for_update();
       x.icmp_seen |= static_cast<uint8_t>(1u << d);

@@ -224,12 +224,9 @@ struct Flow {
   uint16_t initiator_port() const { return a_is_initiator ? key.port_a : key.port_b; }
   uint16_t responder_port() const { return a_is_initiator ? key.port_b : key.port_a; }
   /// The tunnel header, or an empty one (type None) for an untunnelled flow.
-  const decode::TunnelInfo& tunnel_info() const {
-    static const decode::TunnelInfo kNone{};
-    return extra ? extra->tunnel : kNone;
-  }
-  /// The ICMP facts, or empty ones (nothing seen, no errors).
-  const FlowExtra& icmp_info() const {
+  const decode::TunnelInfo& tunnel_info() const { return extra_info().tunnel; }
+  /// The extra block, or an empty one (no tunnel, no ICMP message seen, no errors tied).
+  const FlowExtra& extra_info() const {
     static const FlowExtra kNone{};
     return extra ? *extra : kNone;
   }

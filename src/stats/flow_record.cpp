@@ -87,7 +87,7 @@ void fill_record(const flow::Flow& f, const flow::FlowTable& table, const classi
   r.iat_ms[2] = moments(f.iat_dir[1], f.iat_count(2));
   table.splt_copy(f, r.splt);
   for (int i = 0; i < 8; ++i) r.tcp_flags[i] = f.tcp_flag_counts[i];
-  const flow::FlowExtra& icmp = f.icmp_info();
+  const flow::FlowExtra& icmp = f.extra_info();
   for (int d = 0; d < 2; ++d) {
     r.has_icmp[d] = (icmp.icmp_seen >> d) & 1;
     r.icmp_type[d] = r.has_icmp[d] ? icmp.icmp[d][0] : 0;

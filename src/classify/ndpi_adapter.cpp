@@ -62,7 +62,7 @@ namespace {
 /// CRYPTO buffer, LZ4-compressed when there are at least kCompressFrom of them and LZ4 makes them smaller.
 /// On the bench capture 18 000 of 29 700 parks had no such bytes and 6 800 fewer than 256, where LZ4
 /// gained nothing; the 1 800 with 1 KiB or more gave nearly all it saved (15 %). Compressing every block had
-/// cost 5 % of a one-worker run's CPU.
+/// cost 2-6 % of a one-worker run's CPU.
 struct ParkHeader {
   static constexpr uint32_t kCompressFrom = 1024;
   uint32_t packed = 0;      ///< bytes the TLS and QUIC data take in the block (compressed or not)
@@ -198,14 +198,13 @@ void NdpiEngine::park(flow::Flow& f) {
     h.quic_used = std::min(nf->l4.udp.quic_reasm_buf_len, kQuicReasmBytes);
   }
   const size_t fs = sizeof(ndpi_flow_struct);
-  const size_t most = zero_pack::bound(fs) + h.data();
+  const size_t most = zero_pack::bound(fs);
   if (impl_->raw.size() < most) impl_->raw.resize(most);
   char* raw = impl_->raw.data();
   h.head = static_cast<uint32_t>(
       zero_pack::pack(reinterpret_cast<const uint8_t*>(nf), fs, reinterpret_cast<uint8_t*>(raw)));
-  if (h.tls_used > 0) std::memcpy(raw + h.head, tls, h.tls_used);
-  if (h.quic_used > 0) std::memcpy(raw + h.head + h.tls_used, quic, h.quic_used);
-  const char* data = raw + h.head;
+  // A flow has TLS bytes (TCP) or QUIC bytes (UDP), never both: they go into the block from where they are.
+  const char* data = reinterpret_cast<const char*>(tls != nullptr ? tls : quic);
   h.packed = h.data();
   if (h.data() >= ParkHeader::kCompressFrom) {
     const int bound = LZ4_compressBound(static_cast<int>(h.data()));

@@ -51,12 +51,15 @@ TEST_CASE("Relay log times are UTC whatever TZ says", "[relay][review]") {
     const std::string saved = old ? old : "";
     ::setenv("TZ", "Asia/Tokyo", 1);  // UTC+9 all year: a local time can never pass for UTC
     ::tzset();
-    const std::time_t before = std::time(nullptr);
+    // The clock the log reads (system_clock, i.e. CLOCK_REALTIME), not std::time(): glibc's time() reads the
+    // coarse clock, which can lag by a tick, so across a second boundary the line could be a second past "after".
+    const auto wall = [] { return std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()); };
+    const std::time_t before = wall();
     {
         relay::Log log((dir / "log").string());
         log.event("probe");
     }
-    const std::time_t after = std::time(nullptr);
+    const std::time_t after = wall();
     if (old) ::setenv("TZ", saved.c_str(), 1);
     else ::unsetenv("TZ");
     ::tzset();

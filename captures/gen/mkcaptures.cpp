@@ -41,6 +41,7 @@ const char* const www4 = "203.0.113.10";       // www.example.com
 const char* const www6 = "2001:db8:113::10";
 const char* const chat4 = "203.0.113.20";      // chat.example.org
 const char* const stun4 = "198.51.100.20";     // STUN server / media peer
+const char* const aws4 = "52.95.110.1";        // an Amazon AWS address in nDPI 4.2's lists (stun-cache.pcap)
 
 constexpr MacAddr host_mac = doc_mac(0x10);
 constexpr MacAddr gw_mac = doc_mac(0x01);
@@ -123,6 +124,32 @@ Capture make_stun()
     tl.wait(100 * ms);
     rtp_call(tl, f, rng, 10);
     sort_by_time(cap);
+    return cap;
+}
+
+// ---- 3b. stun-cache.pcap ------------------------------------------------------------------------
+
+/// nDPI 4.2's STUN cache across subscribers. One subscriber's STUN goes to a server nDPI's address lists
+/// name (Amazon AWS); 16 other subscribers' STUN goes to a plain server, each from an address and port whose
+/// 32-bit sum is the first subscriber's (100.64.2.1 + 50000 = 100.64.2.(1+i) + (50000 - i)), which is the
+/// key stun.c caches the first verdict under. One nDPI module (ndpiReader, or sealscope with one worker)
+/// labels all 17 flows STUN.AmazonAWS, the last 16 from the cache. Spread over several workers, each with a
+/// module of its own, that holds only because sealscope keeps every module's STUN cache as one module would
+/// hold it (src/classify/stun_sync.hpp).
+Capture make_stun_cache()
+{
+    Capture cap{"stun-cache.pcap"};
+    Rng rng(0x57c4);
+    Timeline tl(cap, eth_framer(host_mac, gw_mac), t0_us);
+    UdpFlow listed(ep("100.64.2.1", 50000, ttl_local), ep(aws4, 3478, ttl_remote), rng);
+    // Four transactions: stun.c decides on its third STUN packet; fewer would leave it to the give-up.
+    stun_transactions(tl, listed, rng, 4, 200 * ms, 24 * ms);
+    for (int i = 1; i <= 16; ++i) {
+        tl.wait(50 * ms);
+        const std::string addr = "100.64.2." + std::to_string(1 + i);
+        UdpFlow f(ep(addr.c_str(), static_cast<std::uint16_t>(50000 - i), ttl_local), ep(stun4, 3478, ttl_remote), rng);
+        stun_transactions(tl, f, rng, 4, 200 * ms, 24 * ms);
+    }
     return cap;
 }
 
@@ -639,6 +666,7 @@ std::vector<Entry> registry()
         {"tls-sni.pcap", make_tls_sni},
         {"dns.pcap", make_dns},
         {"stun.pcap", make_stun},
+        {"stun-cache.pcap", make_stun_cache},
         {"gtpu.pcap", make_gtpu},
         {"vlan.pcap", make_vlan},
         {"ipv6.pcap", make_ipv6},

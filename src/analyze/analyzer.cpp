@@ -126,6 +126,26 @@ Analyzer::Analyzer(const AnalyzeOptions& opts, stats::RecordSink& sink, stats::S
       malloc_trim(0);
     }
   }
+  if (opts_.workers > 1) {
+    stun_sync_ = std::make_unique<classify::StunCacheSync>(opts_.workers);
+    stun_stamps_ = true;
+    for (uint32_t i = 0; i < opts_.workers; ++i) {
+      // All or none (the same library behind every engine): without stamps no engine waits or writes.
+      stun_stamps_ = lanes_[i]->worker.classifier().engine().sync_stun_cache(*stun_sync_, i) && stun_stamps_;
+    }
+    lane_frames_.assign(opts_.workers, 0);
+    stun_touch_.assign(size_t{classify::StunCacheSync::kSlots} * opts_.workers, 0);
+    stamp_.assign(size_t{opts_.workers} + 1, 0);
+    // The frames a stamped packet's worker waits for reach their workers in the rings' batches of 64: by the
+    // time a worker gets to the packet, the capture thread (hundreds of frames ahead) has published them,
+    // unless it stopped on a full ring, so then it publishes every lane first.
+    if (stun_stamps_) {
+      for (auto& l : lanes_) {
+        l->stun_sync = stun_sync_.get();
+        l->ring.on_full([](void* a) { for (auto& x : static_cast<Analyzer*>(a)->lanes_) x->ring.flush(); }, this);
+      }
+    }
+  }
 }
 
 Analyzer::~Analyzer() {
@@ -156,6 +176,7 @@ void Analyzer::Lane::run() {
     // it (before this, a write error in a worker thread ended the process in std::terminate).
     error = std::current_exception();
     failed->store(true);
+    if (stun_sync != nullptr) stun_sync->abandon();  // the frames left are not processed: nobody waits for them
   }
   if (ended) return;  // thrown while draining: the end record is already consumed
   for (;;) {  // keep the capture thread from blocking on a full ring until it sees the flag
@@ -203,8 +224,20 @@ void Analyzer::Lane::consume() {
       return;
     }
     // The capture thread decoded the frame; the packet's views point into the frame's copy here.
-    worker.process(*reinterpret_cast<const decode::Packet*>(h->meta()));
+    const auto& packet = *reinterpret_cast<const decode::Packet*>(h->meta());
+    if (stun_sync == nullptr) {
+      worker.process(packet);
+      ring.pop(h);
+      continue;
+    }
+    classify::NdpiEngine& engine = worker.classifier().engine();
+    engine.set_stun_stamp(h->meta_len > sizeof(decode::Packet)
+                              ? reinterpret_cast<const uint64_t*>(h->meta() + sizeof(decode::Packet))
+                              : nullptr);
+    worker.process(packet);
+    engine.set_stun_stamp(nullptr);
     ring.pop(h);
+    stun_sync->frame_done(number);
   }
 }
 
@@ -244,6 +277,10 @@ void Analyzer::Lane::consume() {
 }
 
 namespace {
+uint32_t be32(const uint8_t* b) {
+  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+}
+
 /// The frame into a lane's ring, with its decoded description in front (views moved to the copy).
 [[gnu::always_inline]] inline void push_packet(FrameRing& ring, const decode::Packet& p, const capture::RawPacket& pkt,
                                                int linktype, uint32_t frame_no, uint16_t file_index) {
@@ -280,11 +317,44 @@ void Analyzer::dispatch(const capture::RawPacket& pkt, int linktype, uint32_t fr
     quote_lane = lane;
     if (decode::is_icmp_error(p.l4_proto, p.icmp_type)) quote_lane = quoted_lane(p, lane);
   }
-  push_packet(lanes_[lane]->ring, p, pkt, linktype, frame_no, file_index_);
+  if (stun_stamps_ && classify::may_touch_stun_cache(p)) {
+    push_stamped(lane, p, pkt, linktype, frame_no);
+  } else {
+    push_packet(lanes_[lane]->ring, p, pkt, linktype, frame_no, file_index_);
+  }
   if (quote_lane != lane) {
     p.quote = decode::Packet::Quote::Only;
     push_packet(lanes_[quote_lane]->ring, p, pkt, linktype, frame_no, file_index_);
   }
+  if (stun_stamps_) {
+    ++packet_seq_;
+    ++lane_frames_[lane];
+    if (quote_lane != lane) ++lane_frames_[quote_lane];
+  }
+}
+
+void Analyzer::push_stamped(size_t lane, const decode::Packet& p, const capture::RawPacket& pkt, int linktype,
+                            uint32_t frame_no) {
+  stamp_[0] = packet_seq_ + 1;  // sequence numbers start at 1: a slot's 0 means never written
+  // nDPI can touch only the two slots the packet's keys name (stun.c: source address + port, destination
+  // address + port), and every write to a slot comes from a stamped packet naming it. So the worker waits,
+  // in each other lane, only for the last stamped packet sent there that named one of the two: usually long
+  // done, so it rarely waits at all. Waiting for every frame sent before made two workers 23 % slower.
+  const uint32_t slots[2] = {(be32(p.l3 + 12) + p.sport) % classify::StunCacheSync::kSlots,
+                             (be32(p.l3 + 16) + p.dport) % classify::StunCacheSync::kSlots};
+  const size_t n = lanes_.size();
+  for (size_t l = 0; l < n; ++l) {
+    stamp_[1 + l] = l == lane ? 0 : std::max(stun_touch_[slots[0] * n + l], stun_touch_[slots[1] * n + l]);
+  }
+  for (uint32_t slot : slots) stun_touch_[slot * n + lane] = lane_frames_[lane] + 1;  // this frame, counted
+  const size_t stamp_bytes = stamp_.size() * sizeof(uint64_t);
+  lanes_[lane]->ring.push_with(pkt.ts, pkt.data, pkt.caplen, pkt.wirelen, linktype, frame_no, file_index_,
+                               static_cast<uint16_t>(sizeof(decode::Packet) + stamp_bytes),
+                               [&](uint8_t* meta, const uint8_t* copy) {
+                                 auto* q = new (meta) decode::Packet(p);
+                                 q->rebase(pkt.data, copy);
+                                 std::memcpy(meta + sizeof(decode::Packet), stamp_.data(), stamp_bytes);
+                               });
 }
 
 size_t Analyzer::quoted_lane(decode::Packet& p, size_t lane) const {

@@ -13,6 +13,7 @@
 #include "analyze/frame_ring.hpp"
 #include "analyze/worker.hpp"
 #include "capture/nfqueue.hpp"
+#include "classify/stun_sync.hpp"
 #include "capture/pcap_source.hpp"
 #include "decode/decoder.hpp"
 #include "stats/summary.hpp"
@@ -131,7 +132,8 @@ class Analyzer {
     static constexpr size_t kFileRingBytes = 512u << 10, kLiveRingBytes = 4u << 20;
     Lane(const AnalyzeOptions& o, stats::RecordSink& sink, uint64_t seed, uint32_t index)
         : ring(o.interface.empty() ? kFileRingBytes : kLiveRingBytes),
-          worker(o.pipeline, sink, seed, index, o.workers) {}
+          worker(o.pipeline, sink, seed, index, o.workers),
+          number(index) {}
     FrameRing ring;
     Worker worker;
     std::thread thread;
@@ -140,6 +142,8 @@ class Analyzer {
     std::exception_ptr error;
     std::atomic<bool>* failed = nullptr;  // the analyzer's flag: tells the capture loop to stop reading
     EndClock* end_clock = nullptr;        // the analyzer's, met at the end record that drains
+    classify::StunCacheSync* stun_sync = nullptr;  // the analyzer's, with several workers on nDPI 4.2
+    const uint32_t number;                         // this lane's worker's
     bool ended = false;                   // the end record has been consumed
     void run();
     void consume();
@@ -151,6 +155,9 @@ class Analyzer {
   /// Counts a frame and decodes it into `p`; false when it carries no IP packet a flow could take.
   bool admit(const capture::RawPacket& pkt, int linktype, uint32_t frame_no, decode::Packet& p);
   void dispatch(const capture::RawPacket& pkt, int linktype, uint32_t frame_no);
+  /// push_packet with the packet's stamp behind its description (see stun_sync_); the other lanes flushed.
+  [[gnu::noinline]] void push_stamped(size_t lane, const decode::Packet& p, const capture::RawPacket& pkt,
+                                      int linktype, uint32_t frame_no);
   /// The lane of the flow an ICMP error `p` quotes (`lane`, `p`'s own, when it quotes none); marks `p`
   /// Quote::Elsewhere when that is another lane. Out of line: only ICMP errors get here.
   [[gnu::noinline]] size_t quoted_lane(decode::Packet& p, size_t lane) const;
@@ -180,6 +187,16 @@ class Analyzer {
   TimestampUs clock_ = 0;
   uint16_t clock_file_ = 0;
   std::atomic<bool> failed_{false};  // a lane has thrown: stop reading
+  // Several workers: every nDPI module's STUN cache kept as one module's would be (classify/stun_sync.hpp).
+  // The packets that may use it go into the ring with a stamp: the packet's sequence number, then for each
+  // other lane how many of its frames must be finished first (push_stamped).
+  std::unique_ptr<classify::StunCacheSync> stun_sync_;
+  bool stun_stamps_ = false;         // every engine took stun_sync_
+  uint64_t packet_seq_ = 0;          // packets dispatched
+  std::vector<uint64_t> lane_frames_;  // frames pushed to each lane
+  std::vector<uint64_t> stun_touch_;   // [slot * lanes + lane]: that lane's frame count at its last stamped
+                                       // packet naming the slot (what a later packet naming it waits for)
+  std::vector<uint64_t> stamp_;        // the stamp being written
 };
 
 }  // namespace sealscope::analyze

@@ -83,6 +83,13 @@ class FrameRing {
 
   /// Producer: how often it slept on a full ring (read by the producer thread, or after it finished).
   uint64_t producer_sleeps() const { return producer_sleeps_; }
+  /// Producer: `f(ctx)` runs before the producer sleeps on this full ring. The analyzer publishes every
+  /// lane there: a worker may be waiting for another lane's frames (classify::StunCacheSync), and frames
+  /// the producer has not published would otherwise wait for it, while it waits for the first worker.
+  void on_full(void (*f)(void*), void* ctx) {
+    on_full_ = f;
+    on_full_ctx_ = ctx;
+  }
 
   /// Consumer: the next record, waiting until there is one. Valid until pop().
   const Header* peek() {
@@ -164,6 +171,7 @@ class FrameRing {
       producer_waiting_.store(true, std::memory_order_seq_cst);
       tail_cache_ = tail_.load(std::memory_order_seq_cst);
       if (write_ + need - tail_cache_ > size_) {
+        if (on_full_ != nullptr) on_full_(on_full_ctx_);
         ++producer_sleeps_;
         space_seq_.wait(seq, std::memory_order_acquire);
       }
@@ -194,6 +202,8 @@ class FrameRing {
   uint64_t tail_cache_ = 0;
   unsigned pushes_ = 0;
   uint64_t producer_sleeps_ = 0;
+  void (*on_full_)(void*) = nullptr;
+  void* on_full_ctx_ = nullptr;
   alignas(64) std::atomic<uint64_t> head_{0};
   // Consumer side.
   alignas(64) uint64_t read_ = 0;

@@ -5,6 +5,7 @@
 #include "classify/ndpi_adapter.hpp"
 
 #include "classify/ndpi_private.hpp"
+#include "classify/stun_sync.hpp"
 #include "common/zero_pack.hpp"
 
 #include <ndpi/ndpi_api.h>
@@ -150,6 +151,51 @@ NdpiEngine::~NdpiEngine() {
   // A borrowed IP-list tree is its owner's to free: the module gets an empty one of its own to free.
   if (impl_->borrowed_ip_lists) ndpi_private::unshare_ip_list_tree(impl_->mod);
   ndpi_exit_detection_module(impl_->mod);
+}
+
+bool NdpiEngine::sync_stun_cache(StunCacheSync& sync, uint32_t worker) {
+  if (!ndpi_private::stun_cache_usable(impl_->mod) || worker >= sync.workers()) return false;
+  stun_sync_ = &sync;
+  stun_worker_ = worker;
+  stun_seq_ = std::make_unique<uint64_t[]>(StunCacheSync::kSlots);  // zeros: no slot written yet
+  return true;
+}
+
+void NdpiEngine::stun_before(const uint8_t* l3, uint32_t l3_caplen) {
+  const uint64_t seq = stun_stamp_[0];
+  stun_sync_->wait(stun_worker_, stun_stamp_ + 1);
+  // The other workers' writes from before this packet, each unless this module has a later one in the slot.
+  stun_sync_->take(stun_worker_, seq, [this](const StunCacheSync::Write& x) {
+    if (x.seq > stun_seq_[x.slot] && ndpi_private::set_stun_cache_entry(impl_->mod, x.slot, x.entry)) {
+      stun_seq_[x.slot] = x.seq;
+    }
+  });
+  // stun.c's keys (get_stun_lru_key): source address + source port, destination address + destination port,
+  // as 32-bit sums. may_touch_stun_cache passed only IPv4 UDP with its ports captured.
+  const uint32_t ihl = (l3[0] & 0x0Fu) * 4;
+  if (l3_caplen < ihl + 4 || l3_caplen < 20) {
+    stun_slots_[0] = stun_slots_[1] = StunCacheSync::kSlots;  // nothing nDPI could key on
+    return;
+  }
+  auto be32 = [](const uint8_t* b) {
+    return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+  };
+  auto be16 = [](const uint8_t* b) { return static_cast<uint32_t>((b[0] << 8) | b[1]); };
+  stun_slots_[0] = (be32(l3 + 12) + be16(l3 + ihl)) % StunCacheSync::kSlots;
+  stun_slots_[1] = (be32(l3 + 16) + be16(l3 + ihl + 2)) % StunCacheSync::kSlots;
+  for (int i = 0; i < 2; ++i) stun_entries_[i] = ndpi_private::stun_cache_entry(impl_->mod, stun_slots_[i]);
+}
+
+void NdpiEngine::stun_after() {
+  const uint64_t seq = stun_stamp_[0];
+  for (int i = 0; i < 2; ++i) {
+    const uint32_t slot = stun_slots_[i];
+    if (slot >= StunCacheSync::kSlots || (i == 1 && slot == stun_slots_[0])) continue;
+    const uint64_t now = ndpi_private::stun_cache_entry(impl_->mod, slot);
+    if (now == stun_entries_[i]) continue;
+    stun_seq_[slot] = seq;
+    stun_sync_->publish(stun_worker_, {seq, slot, now});
+  }
 }
 
 bool NdpiEngine::share_ip_lists(NdpiEngine& owner) {
@@ -309,11 +355,14 @@ bool NdpiEngine::process(flow::Flow& f, const uint8_t* l3, uint32_t l3_caplen, T
   auto* nf = static_cast<ndpi_flow_struct*>(c.engine_flow);
   const uint16_t len = static_cast<uint16_t>(std::min<uint32_t>(l3_caplen, 0xFFFF));
   const uint64_t ms = static_cast<uint64_t>(ts / 1000);
+  const bool stun_sync = stun_sync_ != nullptr && stun_stamp_ != nullptr;
+  if (stun_sync) stun_before(l3, len);
 #ifdef SEALSCOPE_NDPI_46
   ndpi_protocol p = ndpi_detection_process_packet(impl_->mod, nf, l3, len, ms, nullptr);
 #else
   ndpi_protocol p = ndpi_detection_process_packet(impl_->mod, nf, l3, len, ms);
 #endif
+  if (stun_sync) stun_after();
   ++c.dissected;
   const uint64_t pkts = f.packets[0] + f.packets[1];
   bool changed = false;

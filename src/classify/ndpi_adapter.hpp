@@ -8,6 +8,8 @@
 
 namespace sealscope::classify {
 
+class StunCacheSync;
+
 /// How far nDPI is driven per flow (ndpiReader's defaults: 80 TCP / 24 UDP packets before giving up).
 struct EngineOptions {
   uint16_t max_tcp_packets = 80;
@@ -81,8 +83,22 @@ class NdpiEngine {
   /// false, changing nothing, unless nDPI is 4.2 and its private module layout checks out at run time.
   bool share_ip_lists(NdpiEngine& owner);
 
+  /// Keeps this engine's STUN cache, at every packet that may use it, as one module reading the whole
+  /// capture would hold it (StunCacheSync, stun_sync.hpp), as worker `worker` of `sync`, which must outlive
+  /// this engine's use. Call before any packet. Returns false, changing nothing, unless nDPI is 4.2 and its
+  /// private module layout checks out at run time.
+  bool sync_stun_cache(StunCacheSync& sync, uint32_t worker);
+  /// The stamp of the packet process() is given next, or nullptr: the packet's sequence number in the
+  /// capture, then for each worker the count of its frames that must be finished first (the analyzer
+  /// writes it for the packets classify::may_touch_stun_cache picks). Read only while a StunCacheSync is set.
+  void set_stun_stamp(const uint64_t* stamp) { stun_stamp_ = stamp; }
+
  private:
   void copy_meta(flow::Flow& f);
+  /// Around the nDPI call for a stamped packet: before, the cache brought to the packet's place in the
+  /// capture and the two slots its keys name noted; after, what nDPI wrote there published.
+  void stun_before(const uint8_t* l3, uint32_t l3_caplen);
+  void stun_after();
   void release(void* engine_flow);
   void unpark(flow::Flow& f);
   uint16_t limit_for(uint8_t l4) const;
@@ -92,6 +108,12 @@ class NdpiEngine {
   std::unique_ptr<Impl> impl_;
   uint64_t live_ = 0;  ///< flows holding engine state, parked or not
   uint64_t parked_ = 0, parks_ = 0, unparks_ = 0, parked_bytes_ = 0;
+  StunCacheSync* stun_sync_ = nullptr;
+  uint32_t stun_worker_ = 0;
+  const uint64_t* stun_stamp_ = nullptr;
+  uint32_t stun_slots_[2] = {0, 0};      ///< the slots the current packet's two keys name
+  uint64_t stun_entries_[2] = {0, 0};    ///< and their entries before nDPI saw it
+  std::unique_ptr<uint64_t[]> stun_seq_;  ///< per slot: the packet that last wrote it (0: none)
 };
 
 }  // namespace sealscope::classify

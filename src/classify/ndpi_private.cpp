@@ -11,11 +11,13 @@
 #include <ndpi/ndpi_api.h>
 
 #include <cstddef>
+#include <cstring>
 
 namespace sealscope::classify::ndpi_private {
 
 #ifdef SEALSCOPE_NDPI_PRIVATE
 namespace {
+constexpr uint32_t kStunSlots = 1024;  // stun.c and hangout.c: ndpi_lru_cache_init(1024)
 bool layout_ok(ndpi_detection_module_struct* m) {
   if (m == nullptr) return false;
   const auto* base = reinterpret_cast<const char*>(m);
@@ -39,9 +41,33 @@ bool share_ip_list_tree(ndpi_detection_module_struct* borrower, ndpi_detection_m
 void unshare_ip_list_tree(ndpi_detection_module_struct* borrower) {
   borrower->protocols_ptree = ndpi_patricia_new(32);  // as ndpi_init_detection_module: IPv4 only in 4.2
 }
+
+bool stun_cache_usable(ndpi_detection_module_struct* m) {
+  static_assert(sizeof(ndpi_lru_cache_entry) == sizeof(uint64_t));
+  return layout_ok(m) && (m->stun_cache == nullptr || m->stun_cache->num_entries == kStunSlots);
+}
+
+uint64_t stun_cache_entry(ndpi_detection_module_struct* m, uint32_t slot) {
+  const ndpi_lru_cache* c = m->stun_cache;
+  if (c == nullptr || slot >= c->num_entries) return 0;
+  uint64_t e = 0;
+  std::memcpy(&e, &c->entries[slot], sizeof e);
+  return e;
+}
+
+bool set_stun_cache_entry(ndpi_detection_module_struct* m, uint32_t slot, uint64_t entry) {
+  if (m->stun_cache == nullptr) m->stun_cache = ndpi_lru_cache_init(kStunSlots);  // as stun.c does
+  ndpi_lru_cache* c = m->stun_cache;
+  if (c == nullptr || c->num_entries != kStunSlots || slot >= c->num_entries) return false;
+  std::memcpy(&c->entries[slot], &entry, sizeof entry);
+  return true;
+}
 #else
 bool share_ip_list_tree(ndpi_detection_module_struct*, ndpi_detection_module_struct*) { return false; }
 void unshare_ip_list_tree(ndpi_detection_module_struct*) {}
+bool stun_cache_usable(ndpi_detection_module_struct*) { return false; }
+uint64_t stun_cache_entry(ndpi_detection_module_struct*, uint32_t) { return 0; }
+bool set_stun_cache_entry(ndpi_detection_module_struct*, uint32_t, uint64_t) { return false; }
 #endif
 
 }  // namespace sealscope::classify::ndpi_private

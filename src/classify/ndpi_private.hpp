@@ -2,6 +2,8 @@
 // nDPI 4.2's detection module struct is declared only for the library's own compilation
 // (NDPI_LIB_COMPILATION); ndpi_private.cpp is the one place that reads it. Used by NdpiEngine only.
 
+#include <cstdint>
+
 struct ndpi_detection_module_struct;
 
 namespace sealscope::classify::ndpi_private {
@@ -14,5 +16,14 @@ bool share_ip_list_tree(ndpi_detection_module_struct* borrower, ndpi_detection_m
 /// Before `borrower` (shared from by share_ip_list_tree) is freed: gives it an empty tree of its own, so
 /// that ndpi_exit_detection_module frees that, not the owner's.
 void unshare_ip_list_tree(ndpi_detection_module_struct* borrower);
+
+/// Whether the STUN cache accessors below may be used on `m` (nDPI 4.2, layout checked as above).
+bool stun_cache_usable(ndpi_detection_module_struct* m);
+/// Entry `slot` of `m`'s STUN cache as nDPI stores it (8 bytes: key, then the in-use bit and value); 0 when
+/// the module has no cache yet (nDPI creates it at its first STUN verdict). Requires stun_cache_usable.
+uint64_t stun_cache_entry(ndpi_detection_module_struct* m, uint32_t slot);
+/// Sets entry `slot`, creating the cache (as nDPI would: 1 024 entries) if the module has none yet.
+/// Returns false when the cache cannot be created or has another size. Requires stun_cache_usable.
+bool set_stun_cache_entry(ndpi_detection_module_struct* m, uint32_t slot, uint64_t entry);
 
 }  // namespace sealscope::classify::ndpi_private

@@ -327,11 +327,10 @@ def main():
             time.sleep(0.3)
             nfcapd.send_signal(signal.SIGTERM)
             nfcapd.wait(timeout=15)
-            files = [f for f in os.listdir(flowdir) if f.startswith("nfcapd.") and "current" not in f]
-            if len(files) != 1:
-                fail(f"nfcapd left {files}, expected one file")
-            dump = run("nfdump", "-r", os.path.join(flowdir, files[0]), "-o", "json", env=dict(os.environ, TZ="UTC"))
-            stored = sorted(check_ipfix.from_nfdump(f) for f in json.loads(dump.stdout) if f.get("type") == "FLOW")
+            flows_stored, files, error = check_ipfix.nfcapd_flows(flowdir)
+            if error:
+                fail(error)
+            stored = sorted(check_ipfix.from_nfdump(f) for f in flows_stored)
             checks.append(("flows nfcapd stored = --flows records", stored,
                            sorted(check_ipfix.from_record(r) for r in all_recs)))
             if len(all_recs) < 5:

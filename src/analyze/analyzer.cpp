@@ -277,10 +277,6 @@ void Analyzer::Lane::consume() {
 }
 
 namespace {
-uint32_t be32(const uint8_t* b) {
-  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
-}
-
 /// The frame into a lane's ring, with its decoded description in front (views moved to the copy).
 [[gnu::always_inline]] inline void push_packet(FrameRing& ring, const decode::Packet& p, const capture::RawPacket& pkt,
                                                int linktype, uint32_t frame_no, uint16_t file_index) {
@@ -340,13 +336,16 @@ void Analyzer::push_stamped(size_t lane, const decode::Packet& p, const capture:
   // address + port), and every write to a slot comes from a stamped packet naming it. So the worker waits,
   // in each other lane, only for the last stamped packet sent there that named one of the two: usually long
   // done, so it rarely waits at all. Waiting for every frame sent before made two workers 23 % slower.
-  const uint32_t slots[2] = {(be32(p.l3 + 12) + p.sport) % classify::StunCacheSync::kSlots,
-                             (be32(p.l3 + 16) + p.dport) % classify::StunCacheSync::kSlots};
+  uint32_t slots[2];
+  const bool keyed = classify::StunCacheSync::key_slots(p.l3, p.l3_caplen, slots);  // else nDPI keys nothing
   const size_t n = lanes_.size();
   for (size_t l = 0; l < n; ++l) {
-    stamp_[1 + l] = l == lane ? 0 : std::max(stun_touch_[slots[0] * n + l], stun_touch_[slots[1] * n + l]);
+    stamp_[1 + l] =
+        l == lane || !keyed ? 0 : std::max(stun_touch_[slots[0] * n + l], stun_touch_[slots[1] * n + l]);
   }
-  for (uint32_t slot : slots) stun_touch_[slot * n + lane] = lane_frames_[lane] + 1;  // this frame, counted
+  if (keyed) {
+    for (uint32_t slot : slots) stun_touch_[slot * n + lane] = lane_frames_[lane] + 1;  // this frame, counted
+  }
   const size_t stamp_bytes = stamp_.size() * sizeof(uint64_t);
   lanes_[lane]->ring.push_with(pkt.ts, pkt.data, pkt.caplen, pkt.wirelen, linktype, frame_no, file_index_,
                                static_cast<uint16_t>(sizeof(decode::Packet) + stamp_bytes),

@@ -170,19 +170,10 @@ void NdpiEngine::stun_before(const uint8_t* l3, uint32_t l3_caplen) {
       stun_seq_[x.slot] = x.seq;
     }
   });
-  // stun.c's keys (get_stun_lru_key): source address + source port, destination address + destination port,
-  // as 32-bit sums. may_touch_stun_cache passed only IPv4 UDP with its ports captured.
-  const uint32_t ihl = (l3[0] & 0x0Fu) * 4;
-  if (l3_caplen < ihl + 4 || l3_caplen < 20) {
+  if (!StunCacheSync::key_slots(l3, l3_caplen, stun_slots_)) {
     stun_slots_[0] = stun_slots_[1] = StunCacheSync::kSlots;  // nothing nDPI could key on
     return;
   }
-  auto be32 = [](const uint8_t* b) {
-    return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
-  };
-  auto be16 = [](const uint8_t* b) { return static_cast<uint32_t>((b[0] << 8) | b[1]); };
-  stun_slots_[0] = (be32(l3 + 12) + be16(l3 + ihl)) % StunCacheSync::kSlots;
-  stun_slots_[1] = (be32(l3 + 16) + be16(l3 + ihl + 2)) % StunCacheSync::kSlots;
   for (int i = 0; i < 2; ++i) stun_entries_[i] = ndpi_private::stun_cache_entry(impl_->mod, stun_slots_[i]);
 }
 

@@ -41,6 +41,19 @@ bool may_touch_stun_cache(const decode::Packet& p) noexcept {
   return false;
 }
 
+bool StunCacheSync::key_slots(const uint8_t* l3, uint32_t l3_caplen, uint32_t (&slots)[2]) noexcept {
+  if (l3 == nullptr || l3_caplen < 20) return false;
+  const uint32_t ihl = (l3[0] & 0x0Fu) * 4;
+  if (l3_caplen < ihl + 4) return false;
+  auto be32 = [](const uint8_t* b) {
+    return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+  };
+  auto be16 = [](const uint8_t* b) { return static_cast<uint32_t>((b[0] << 8) | b[1]); };
+  slots[0] = (be32(l3 + 12) + be16(l3 + ihl)) % kSlots;
+  slots[1] = (be32(l3 + 16) + be16(l3 + ihl + 2)) % kSlots;
+  return true;
+}
+
 StunCacheSync::StunCacheSync(uint32_t workers)
     : workers_(workers),
       done_(std::make_unique<Done[]>(workers)),

@@ -47,6 +47,12 @@ class StunCacheSync {
     uint64_t entry = 0;
   };
 
+  /// The two slots nDPI 4.2 keys a packet under (stun.c get_stun_lru_key: source address + source port and
+  /// destination address + destination port, 32-bit sums, modulo kSlots), read from its IPv4 header on.
+  /// False when the header and ports are not both captured: nDPI has no keys for it. The capture thread's
+  /// stamps and the worker's merges must name the same slots, so both take them from here.
+  static bool key_slots(const uint8_t* l3, uint32_t l3_caplen, uint32_t (&slots)[2]) noexcept;
+
   explicit StunCacheSync(uint32_t workers);
   uint32_t workers() const { return workers_; }
 

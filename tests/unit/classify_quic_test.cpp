@@ -622,6 +622,35 @@ ParkRun park_run(bool parking, const std::vector<std::pair<const testing::Frame*
 
 constexpr TimestampUs kParkT0 = TimestampUs{1700000000} * 1000000, kSecond = 1000000;
 
+/// A packet of another flow, sent 10 s in: it moves the worker's clock, so a hello's flow quiet since its
+/// first part is parked (after 5 s of silence) before its rest comes at 14 s.
+testing::Frame clock_mover() {
+  return testing::PacketBuilder().eth().ipv4("192.168.1.21", "198.51.100.53").udp(53000, 53)
+      .payload(std::string(20, 'x')).build();
+}
+
+/// Runs `packets` with parking off and on. With parking, the hello's flow is parked once at `probe` into a
+/// block under half of the `cut` bytes nDPI holds (mostly zeros, compressed), and restored once. Either way
+/// nDPI names it youtube.com and labels it `label`, which it does only from the whole hello, and the records
+/// are the same.
+void check_compressed_park(const std::vector<std::pair<const testing::Frame*, TimestampUs>>& packets,
+                           const testing::Frame* probe, std::size_t cut, const std::string& label) {
+  ParkRun runs[2];
+  for (int parking = 0; parking < 2; ++parking) {
+    INFO("parking " << (parking ? "after 5 s" : "off"));
+    const ParkRun& r = runs[parking] = park_run(parking, packets, probe);
+    CHECK(r.parked_at_probe == (parking ? 1u : 0u));
+    if (parking) CHECK(r.parked_bytes_at_probe < cut / 2);
+    REQUIRE(r.lines.size() == 2);
+    CHECK(std::count(r.names.begin(), r.names.end(), "youtube.com") == 1);
+    CHECK(std::count(r.ndpi_labels.begin(), r.ndpi_labels.end(), label) == 1);
+    CHECK(r.parks == (parking ? 1u : 0u));
+    CHECK(r.unparks == (parking ? 1u : 0u));
+    CHECK(r.parked_bytes_left == 0);
+  }
+  CHECK(runs[0].lines == runs[1].lines);
+}
+
 }  // namespace
 
 // nDPI holds the first 100 bytes of a ClientHello when the flow goes quiet for 15 s (too few to
@@ -657,23 +686,9 @@ TEST_CASE("QUIC ClientHello of 1 445 bytes split 14 s apart: its parked CRYPTO b
   REQUIRE(ch.size() == 1445);
   constexpr std::size_t kCut = 1100;
   const testing::Frame first = quic_datagram(ch, 0, kCut, 0), second = quic_datagram(ch, kCut, ch.size() - kCut, 1);
-  const testing::Frame other = testing::PacketBuilder().eth().ipv4("192.168.1.21", "198.51.100.53")
-      .udp(53000, 53).payload(std::string(20, 'x')).build();
-  ParkRun runs[2];
-  for (int parking = 0; parking < 2; ++parking) {
-    INFO("parking " << (parking ? "after 5 s" : "off"));
-    const ParkRun& r = runs[parking] = park_run(
-        parking, {{&first, kParkT0}, {&other, kParkT0 + 10 * kSecond}, {&second, kParkT0 + 14 * kSecond}}, &other);
-    CHECK(r.parked_at_probe == (parking ? 1u : 0u));
-    if (parking) CHECK(r.parked_bytes_at_probe < kCut / 2);  // 1 100 CRYPTO bytes, mostly zeros, compressed
-    REQUIRE(r.lines.size() == 2);
-    CHECK(std::count(r.names.begin(), r.names.end(), "youtube.com") == 1);
-    CHECK(std::count(r.ndpi_labels.begin(), r.ndpi_labels.end(), "QUIC.YouTube") == 1);
-    CHECK(r.parks == (parking ? 1u : 0u));
-    CHECK(r.unparks == (parking ? 1u : 0u));
-    CHECK(r.parked_bytes_left == 0);
-  }
-  CHECK(runs[0].lines == runs[1].lines);
+  const testing::Frame other = clock_mover();
+  check_compressed_park({{&first, kParkT0}, {&other, kParkT0 + 10 * kSecond}, {&second, kParkT0 + 14 * kSecond}},
+                        &other, kCut, "QUIC.YouTube");
 }
 
 // The TCP side of a block, nDPI's TLS message buffer (here beside the QUIC tests for their hello): the
@@ -699,27 +714,11 @@ TEST_CASE("TLS ClientHello over TCP split 14 s apart: its parked reassembly byte
                        ack = up(tf::ACK, kC + 1, kS + 1, ""),
                        part1 = up(tf::PSH | tf::ACK, kC + 1, kS + 1, first),
                        part2 = up(tf::PSH | tf::ACK, static_cast<uint32_t>(kC + 1 + kCut), kS + 1, rest);
-  const testing::Frame other = testing::PacketBuilder().eth().ipv4("192.168.1.21", "198.51.100.53")
-      .udp(53000, 53).payload(std::string(20, 'x')).build();
+  const testing::Frame other = clock_mover();
   const TimestampUs ms = 1000;
-  ParkRun runs[2];
-  for (int parking = 0; parking < 2; ++parking) {
-    INFO("parking " << (parking ? "after 5 s" : "off"));
-    const ParkRun& r = runs[parking] = park_run(
-        parking,
-        {{&syn, kParkT0}, {&syn_ack, kParkT0 + 20 * ms}, {&ack, kParkT0 + 40 * ms}, {&part1, kParkT0 + 41 * ms},
-         {&other, kParkT0 + 10 * kSecond}, {&part2, kParkT0 + 14 * kSecond}},
-        &other);
-    CHECK(r.parked_at_probe == (parking ? 1u : 0u));
-    if (parking) CHECK(r.parked_bytes_at_probe < kCut / 2);  // 1 100 buffered bytes, mostly zeros, compressed
-    REQUIRE(r.lines.size() == 2);
-    CHECK(std::count(r.names.begin(), r.names.end(), "youtube.com") == 1);
-    CHECK(std::count(r.ndpi_labels.begin(), r.ndpi_labels.end(), "TLS.YouTube") == 1);
-    CHECK(r.parks == (parking ? 1u : 0u));
-    CHECK(r.unparks == (parking ? 1u : 0u));
-    CHECK(r.parked_bytes_left == 0);
-  }
-  CHECK(runs[0].lines == runs[1].lines);
+  check_compressed_park({{&syn, kParkT0}, {&syn_ack, kParkT0 + 20 * ms}, {&ack, kParkT0 + 40 * ms},
+                         {&part1, kParkT0 + 41 * ms}, {&other, kParkT0 + 10 * kSecond}, {&part2, kParkT0 + 14 * kSecond}},
+                        &other, kCut, "TLS.YouTube");
 }
 
 TEST_CASE("A QUIC ClientHello nDPI 4.2 cannot read gives the record its server name and handshake metadata",

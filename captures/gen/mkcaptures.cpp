@@ -42,6 +42,7 @@ const char* const www6 = "2001:db8:113::10";
 const char* const chat4 = "203.0.113.20";      // chat.example.org
 const char* const stun4 = "198.51.100.20";     // STUN server / media peer
 const char* const aws4 = "52.95.110.1";        // an Amazon AWS address in nDPI 4.2's lists (stun-cache.pcap)
+const char* const teams4 = "203.0.113.40";     // teams.microsoft.com (teams-cache.pcap)
 
 constexpr MacAddr host_mac = doc_mac(0x10);
 constexpr MacAddr gw_mac = doc_mac(0x01);
@@ -150,6 +151,49 @@ Capture make_stun_cache()
         UdpFlow f(ep(addr.c_str(), static_cast<std::uint16_t>(50000 - i), ttl_local), ep(stun4, 3478, ttl_remote), rng);
         stun_transactions(tl, f, rng, 4, 200 * ms, 24 * ms);
     }
+    return cap;
+}
+
+// ---- 3c. teams-cache.pcap -----------------------------------------------------------------------
+
+/// nDPI 4.2's Teams cache across subscribers (ndpi_reconcile_protocols; src/classify/teams_sync.hpp). A TLS
+/// flow to teams.microsoft.com writes its subscriber's address into one of 1 024 slots (address % 1 024);
+/// a Skype call (STUN whose requests carry attribute 0x8006) from an address found there, under 60 s old,
+/// is labelled Teams. Four subscribers X (100.64.10.1, .11.1, .12.1, .13.1) use Teams, then four others
+/// Z, each 1 024 addresses above its X (100.64.14.1 ...), so each Z's write replaces its X's entry; then
+/// each X, and a fifth subscriber Y (100.64.31.2, a slot of its own) who also used Teams, makes a call. One
+/// nDPI module (ndpiReader, or sealscope with one worker) labels the four X calls STUN.SkypeCall and Y's
+/// STUN.Teams. With several workers an X and its Z may be in different shards: that holds only because
+/// sealscope keeps every module's Teams cache as one module would hold it.
+Capture make_teams_cache()
+{
+    Capture cap{"teams-cache.pcap"};
+    Rng rng(0x7ea5);
+    Timeline tl(cap, eth_framer(host_mac, gw_mac), t0_us);
+    TlsScript teams;
+    teams.sni = "teams.microsoft.com";
+    teams.rounds = 1;
+    teams.rtt_us = 20 * ms;
+    teams.think_us = 100 * ms;
+    auto use_teams = [&](const std::string& addr, std::uint16_t port) {
+        TcpSession s(ep(addr.c_str(), port, ttl_local), ep(teams4, 443, ttl_remote), rng);
+        tls_session(tl, s, rng, teams);
+        tl.wait(100 * ms);
+    };
+    const std::string y = "100.64.31.2";
+    for (int j = 0; j < 4; ++j)
+        use_teams("100.64." + std::to_string(10 + j) + ".1", static_cast<std::uint16_t>(51000 + j));
+    use_teams(y, 51100);
+    for (int j = 0; j < 4; ++j)
+        use_teams("100.64." + std::to_string(14 + j) + ".1", static_cast<std::uint16_t>(51010 + j));
+    auto call = [&](const std::string& addr, std::uint16_t port) {
+        UdpFlow f(ep(addr.c_str(), port, ttl_local), ep(stun4, 3478, ttl_remote), rng);
+        stun_transactions(tl, f, rng, 4, 200 * ms, 24 * ms, 0x8006);
+        tl.wait(100 * ms);
+    };
+    for (int j = 0; j < 4; ++j)
+        call("100.64." + std::to_string(10 + j) + ".1", static_cast<std::uint16_t>(52000 + j));
+    call(y, 52100);
     return cap;
 }
 
@@ -667,6 +711,7 @@ std::vector<Entry> registry()
         {"dns.pcap", make_dns},
         {"stun.pcap", make_stun},
         {"stun-cache.pcap", make_stun_cache},
+        {"teams-cache.pcap", make_teams_cache},
         {"gtpu.pcap", make_gtpu},
         {"vlan.pcap", make_vlan},
         {"ipv6.pcap", make_ipv6},

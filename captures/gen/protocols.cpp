@@ -185,9 +185,11 @@ Bytes software_value(std::string_view software) { return Bytes(software.begin(),
 
 } // namespace
 
-Bytes stun_binding_request(const StunTxId& txid, std::string_view software)
+Bytes stun_binding_request(const StunTxId& txid, std::string_view software, std::uint16_t vendor_attr)
 {
     Bytes attrs;
+    if (vendor_attr != 0)
+        stun_attr(attrs, vendor_attr, Bytes(4, 0));
     stun_attr(attrs, 0x8022, software_value(software));
     return stun_message(0x0001, txid, attrs);
 }

@@ -55,8 +55,9 @@ Bytes dns_response(std::uint16_t id, std::string_view name, std::uint16_t qtype,
 
 using StunTxId = std::array<std::uint8_t, 12>;
 
-/// Binding Request with SOFTWARE and FINGERPRINT.
-Bytes stun_binding_request(const StunTxId& txid, std::string_view software);
+/// Binding Request with SOFTWARE and FINGERPRINT; first, when `vendor_attr` is not 0, that attribute with
+/// four zero bytes (0x8006: what Skype clients send, and nDPI 4.2 takes for a Skype call).
+Bytes stun_binding_request(const StunTxId& txid, std::string_view software, std::uint16_t vendor_attr = 0);
 
 /// Binding Success Response with XOR-MAPPED-ADDRESS, SOFTWARE and FINGERPRINT.
 Bytes stun_binding_success(const StunTxId& txid, const Endpoint& mapped, std::string_view software);

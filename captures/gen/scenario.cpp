@@ -135,7 +135,8 @@ void ping(Timeline& tl, const Endpoint& from, const Endpoint& to, std::uint16_t 
     }
 }
 
-void stun_transactions(Timeline& tl, UdpFlow& f, Rng& rng, int count, std::uint64_t interval_us, std::uint64_t rtt_us)
+void stun_transactions(Timeline& tl, UdpFlow& f, Rng& rng, int count, std::uint64_t interval_us, std::uint64_t rtt_us,
+                       std::uint16_t vendor_attr)
 {
     static constexpr const char* client_software = "sealscope-mkcaptures client 1.0";
     static constexpr const char* server_software = "sealscope-mkcaptures server 1.0";
@@ -143,7 +144,7 @@ void stun_transactions(Timeline& tl, UdpFlow& f, Rng& rng, int count, std::uint6
         if (i > 0)
             tl.wait(interval_us - rtt_us);
         const StunTxId txid = rng.array<12>();
-        tl.emit(Dir::up, f.send(Dir::up, stun_binding_request(txid, client_software)));
+        tl.emit(Dir::up, f.send(Dir::up, stun_binding_request(txid, client_software, vendor_attr)));
         tl.wait(rtt_us).emit(Dir::down, f.send(Dir::down, stun_binding_success(txid, f.client(), server_software)));
     }
 }

@@ -80,8 +80,10 @@ void dns_exchange(Timeline& tl, UdpFlow& f, std::uint16_t id, const std::string&
 void ping(Timeline& tl, const Endpoint& from, const Endpoint& to, std::uint16_t ident, int count, std::uint64_t interval_us,
           std::uint64_t rtt_us);
 
-/// STUN Binding transactions (client → server), one per interval.
-void stun_transactions(Timeline& tl, UdpFlow& f, Rng& rng, int count, std::uint64_t interval_us, std::uint64_t rtt_us);
+/// STUN Binding transactions (client → server), one per interval; the requests carry `vendor_attr` when it
+/// is not 0 (stun_binding_request).
+void stun_transactions(Timeline& tl, UdpFlow& f, Rng& rng, int count, std::uint64_t interval_us, std::uint64_t rtt_us,
+                       std::uint16_t vendor_attr = 0);
 
 /// RTP in both directions (PT 111, 20 ms packets, 48 kHz clock), count packets per direction.
 void rtp_call(Timeline& tl, UdpFlow& f, Rng& rng, int count);

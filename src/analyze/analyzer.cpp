@@ -128,18 +128,22 @@ Analyzer::Analyzer(const AnalyzeOptions& opts, stats::RecordSink& sink, stats::S
   }
   if (opts_.workers > 1) {
     stun_sync_ = std::make_unique<classify::StunCacheSync>(opts_.workers);
-    stun_stamps_ = true;
-    for (uint32_t i = 0; i < opts_.workers; ++i) {
-      // All or none (the same library behind every engine): without stamps no engine waits or writes.
-      stun_stamps_ = lanes_[i]->worker.classifier().engine().sync_stun_cache(*stun_sync_, i) && stun_stamps_;
+    teams_sync_ = std::make_unique<classify::TeamsCacheSync>(opts_.workers);
+    stamps_ = true;
+    for (uint32_t i = 0; i < opts_.workers && stamps_; ++i) {
+      stamps_ = lanes_[i]->worker.classifier().engine().sync_caches(*stun_sync_, *teams_sync_, i);
+    }
+    // All or none (the same library behind every engine): without stamps no engine waits or writes.
+    if (!stamps_) {
+      for (auto& l : lanes_) l->worker.classifier().engine().unsync_caches();
     }
     lane_frames_.assign(opts_.workers, 0);
     stun_touch_.assign(size_t{classify::StunCacheSync::kSlots} * opts_.workers, 0);
-    stamp_.assign(size_t{opts_.workers} + 1, 0);
+    stamp_.assign(1 + size_t{opts_.workers} * 2, 0);
     // The frames a stamped packet's worker waits for reach their workers in the rings' batches of 64: by the
     // time a worker gets to the packet, the capture thread (hundreds of frames ahead) has published them,
     // unless it stopped on a full ring, so then it publishes every lane first.
-    if (stun_stamps_) {
+    if (stamps_) {
       for (auto& l : lanes_) {
         l->stun_sync = stun_sync_.get();
         l->ring.on_full([](void* a) { for (auto& x : static_cast<Analyzer*>(a)->lanes_) x->ring.flush(); }, this);
@@ -217,6 +221,7 @@ void Analyzer::Lane::consume() {
       const bool drain = FrameRing::drains(h);
       ring.pop(h);
       ended = true;
+      if (stun_sync != nullptr) worker.classifier().engine().stamp_end();
       // End of input: each worker ends its own flows, so with several workers the records of the remaining
       // flows (in parity mode, all of them) are built in parallel rather than one worker after another on
       // the capture thread.
@@ -231,11 +236,16 @@ void Analyzer::Lane::consume() {
       continue;
     }
     classify::NdpiEngine& engine = worker.classifier().engine();
-    engine.set_stun_stamp(h->meta_len > sizeof(decode::Packet)
-                              ? reinterpret_cast<const uint64_t*>(h->meta() + sizeof(decode::Packet))
-                              : nullptr);
+    // Every packet has its stamp (push_stamped); an ICMP error's copy for the lane of the flow it quotes
+    // (Quote::Only) has none: it reaches no nDPI call.
+    const uint32_t n = stun_sync->workers();
+    const size_t stamped = h->meta_len - sizeof(decode::Packet);
+    if (stamped > 0) {
+      engine.set_stamp(reinterpret_cast<const uint64_t*>(h->meta() + sizeof(decode::Packet)),
+                       stamped > (1 + size_t{n}) * sizeof(uint64_t));
+    }
     worker.process(packet);
-    engine.set_stun_stamp(nullptr);
+    engine.end_stun_stamp();
     ring.pop(h);
     stun_sync->frame_done(number);
   }
@@ -313,8 +323,8 @@ void Analyzer::dispatch(const capture::RawPacket& pkt, int linktype, uint32_t fr
     quote_lane = lane;
     if (decode::is_icmp_error(p.l4_proto, p.icmp_type)) quote_lane = quoted_lane(p, lane);
   }
-  if (stun_stamps_ && classify::may_touch_stun_cache(p)) {
-    push_stamped(lane, p, pkt, linktype, frame_no);
+  if (stamps_) {
+    push_stamped(lane, p, pkt, linktype, frame_no, classify::may_touch_stun_cache(p));
   } else {
     push_packet(lanes_[lane]->ring, p, pkt, linktype, frame_no, file_index_);
   }
@@ -322,7 +332,7 @@ void Analyzer::dispatch(const capture::RawPacket& pkt, int linktype, uint32_t fr
     p.quote = decode::Packet::Quote::Only;
     push_packet(lanes_[quote_lane]->ring, p, pkt, linktype, frame_no, file_index_);
   }
-  if (stun_stamps_) {
+  if (stamps_) {
     ++packet_seq_;
     ++lane_frames_[lane];
     if (quote_lane != lane) ++lane_frames_[quote_lane];
@@ -330,23 +340,30 @@ void Analyzer::dispatch(const capture::RawPacket& pkt, int linktype, uint32_t fr
 }
 
 void Analyzer::push_stamped(size_t lane, const decode::Packet& p, const capture::RawPacket& pkt, int linktype,
-                            uint32_t frame_no) {
-  stamp_[0] = packet_seq_ + 1;  // sequence numbers start at 1: a slot's 0 means never written
-  // nDPI can touch only the two slots the packet's keys name (stun.c: source address + port, destination
-  // address + port), and every write to a slot comes from a stamped packet naming it. So the worker waits,
-  // in each other lane, only for the last stamped packet sent there that named one of the two: usually long
-  // done, so it rarely waits at all. Waiting for every frame sent before made two workers 23 % slower.
-  uint32_t slots[2];
-  const bool keyed = classify::StunCacheSync::key_slots(p.l3, p.l3_caplen, slots);  // else nDPI keys nothing
+                            uint32_t frame_no, bool stun) {
   const size_t n = lanes_.size();
-  for (size_t l = 0; l < n; ++l) {
-    stamp_[1 + l] =
-        l == lane || !keyed ? 0 : std::max(stun_touch_[slots[0] * n + l], stun_touch_[slots[1] * n + l]);
+  stamp_[0] = packet_seq_ + 1;  // sequence numbers start at 1: a slot's 0 means never written
+  // The frames each lane has had before this one: a read of the Teams cache waits for them.
+  std::copy(lane_frames_.begin(), lane_frames_.end(), stamp_.begin() + 1);
+  size_t words = 1 + n;
+  if (stun) {
+    // nDPI can touch only the two STUN slots the packet's keys name (stun.c: source address + port,
+    // destination address + port), and every write to a slot comes from a stamped packet naming it. So the
+    // worker waits, in each other lane, only for the last such packet sent there that named one of the two:
+    // usually long done, so it rarely waits at all. Waiting for every frame sent before made two workers
+    // 23 % slower.
+    uint32_t slots[2];
+    const bool keyed = classify::StunCacheSync::key_slots(p.l3, p.l3_caplen, slots);  // else nDPI keys nothing
+    for (size_t l = 0; l < n; ++l) {
+      stamp_[words + l] =
+          l == lane || !keyed ? 0 : std::max(stun_touch_[slots[0] * n + l], stun_touch_[slots[1] * n + l]);
+    }
+    if (keyed) {
+      for (uint32_t slot : slots) stun_touch_[slot * n + lane] = lane_frames_[lane] + 1;  // this frame, counted
+    }
+    words += n;
   }
-  if (keyed) {
-    for (uint32_t slot : slots) stun_touch_[slot * n + lane] = lane_frames_[lane] + 1;  // this frame, counted
-  }
-  const size_t stamp_bytes = stamp_.size() * sizeof(uint64_t);
+  const size_t stamp_bytes = words * sizeof(uint64_t);
   lanes_[lane]->ring.push_with(pkt.ts, pkt.data, pkt.caplen, pkt.wirelen, linktype, frame_no, file_index_,
                                static_cast<uint16_t>(sizeof(decode::Packet) + stamp_bytes),
                                [&](uint8_t* meta, const uint8_t* copy) {

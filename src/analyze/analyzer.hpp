@@ -14,6 +14,7 @@
 #include "analyze/worker.hpp"
 #include "capture/nfqueue.hpp"
 #include "classify/stun_sync.hpp"
+#include "classify/teams_sync.hpp"
 #include "capture/pcap_source.hpp"
 #include "decode/decoder.hpp"
 #include "stats/summary.hpp"
@@ -155,9 +156,10 @@ class Analyzer {
   /// Counts a frame and decodes it into `p`; false when it carries no IP packet a flow could take.
   bool admit(const capture::RawPacket& pkt, int linktype, uint32_t frame_no, decode::Packet& p);
   void dispatch(const capture::RawPacket& pkt, int linktype, uint32_t frame_no);
-  /// push_packet with the packet's stamp behind its description (see stun_sync_); the other lanes flushed.
-  [[gnu::noinline]] void push_stamped(size_t lane, const decode::Packet& p, const capture::RawPacket& pkt,
-                                      int linktype, uint32_t frame_no);
+  /// push_packet with the packet's stamp behind its description (see stamps_), with its STUN part when
+  /// `stun` (classify::may_touch_stun_cache).
+  void push_stamped(size_t lane, const decode::Packet& p, const capture::RawPacket& pkt, int linktype,
+                    uint32_t frame_no, bool stun);
   /// The lane of the flow an ICMP error `p` quotes (`lane`, `p`'s own, when it quotes none); marks `p`
   /// Quote::Elsewhere when that is another lane. Out of line: only ICMP errors get here.
   [[gnu::noinline]] size_t quoted_lane(decode::Packet& p, size_t lane) const;
@@ -187,11 +189,13 @@ class Analyzer {
   TimestampUs clock_ = 0;
   uint16_t clock_file_ = 0;
   std::atomic<bool> failed_{false};  // a lane has thrown: stop reading
-  // Several workers: every nDPI module's STUN cache kept as one module's would be (classify/stun_sync.hpp).
-  // The packets that may use it go into the ring with a stamp: the packet's sequence number, then for each
-  // other lane how many of its frames must be finished first (push_stamped).
+  // Several workers: every nDPI module's STUN and Teams caches kept as one module's would be
+  // (classify/stun_sync.hpp, teams_sync.hpp). Every packet goes into the ring with a stamp: its sequence
+  // number, each lane's count of frames before it, and for the packets that may use the STUN cache, for
+  // each other lane how many of its frames must be finished before nDPI sees it (push_stamped).
   std::unique_ptr<classify::StunCacheSync> stun_sync_;
-  bool stun_stamps_ = false;         // every engine took stun_sync_
+  std::unique_ptr<classify::TeamsCacheSync> teams_sync_;
+  bool stamps_ = false;              // every engine took both
   uint64_t packet_seq_ = 0;          // packets dispatched
   std::vector<uint64_t> lane_frames_;  // frames pushed to each lane
   std::vector<uint64_t> stun_touch_;   // [slot * lanes + lane]: that lane's frame count at its last stamped

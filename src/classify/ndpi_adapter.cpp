@@ -6,6 +6,7 @@
 
 #include "classify/ndpi_private.hpp"
 #include "classify/stun_sync.hpp"
+#include "classify/teams_sync.hpp"
 #include "common/zero_pack.hpp"
 
 #include <ndpi/ndpi_api.h>
@@ -153,17 +154,44 @@ NdpiEngine::~NdpiEngine() {
   ndpi_exit_detection_module(impl_->mod);
 }
 
-bool NdpiEngine::sync_stun_cache(StunCacheSync& sync, uint32_t worker) {
-  if (!ndpi_private::stun_cache_usable(impl_->mod) || worker >= sync.workers()) return false;
-  stun_sync_ = &sync;
+bool NdpiEngine::sync_caches(StunCacheSync& stun, TeamsCacheSync& teams, uint32_t worker) {
+  if (!ndpi_private::stun_cache_usable(impl_->mod) || worker >= stun.workers() || stun.workers() != teams.workers() ||
+      !ndpi_private::teams_cache_ready(impl_->mod)) {
+    return false;
+  }
+  stun_sync_ = &stun;
+  teams_sync_ = &teams;
   stun_worker_ = worker;
   stun_seq_ = std::make_unique<uint64_t[]>(StunCacheSync::kSlots);  // zeros: no slot written yet
+  need_ = std::make_unique<uint64_t[]>(stun.workers());           // before any packet: nothing to wait for
   return true;
 }
 
+void NdpiEngine::unsync_caches() {
+  stun_sync_ = nullptr;
+  teams_sync_ = nullptr;
+  stun_need_ = nullptr;
+}
+
+void NdpiEngine::set_stamp(const uint64_t* stamp, bool stun) {
+  if (teams_sync_ == nullptr) return;
+  const uint32_t n = stun_sync_->workers();
+  seq_ = stamp[0];
+  std::memcpy(need_.get(), stamp + 1, n * sizeof(uint64_t));
+  stun_need_ = stun ? stamp + 1 + n : nullptr;
+  teams_sync_->at(stun_worker_, seq_);
+}
+
+void NdpiEngine::stamp_end() {
+  if (teams_sync_ == nullptr) return;
+  seq_ = TeamsCacheSync::kEnd;
+  stun_need_ = nullptr;
+  teams_sync_->at(stun_worker_, seq_);
+}
+
 void NdpiEngine::stun_before(const uint8_t* l3, uint32_t l3_caplen) {
-  const uint64_t seq = stun_stamp_[0];
-  stun_sync_->wait(stun_worker_, stun_stamp_ + 1);
+  const uint64_t seq = seq_;
+  stun_sync_->wait(stun_worker_, stun_need_);
   // The other workers' writes from before this packet, each unless this module has a later one in the slot.
   stun_sync_->take(stun_worker_, seq, [this](const StunCacheSync::Write& x) {
     if (x.seq > stun_seq_[x.slot] && ndpi_private::set_stun_cache_entry(impl_->mod, x.slot, x.entry)) {
@@ -177,8 +205,67 @@ void NdpiEngine::stun_before(const uint8_t* l3, uint32_t l3_caplen) {
   for (int i = 0; i < 2; ++i) stun_entries_[i] = ndpi_private::stun_cache_entry(impl_->mod, stun_slots_[i]);
 }
 
+namespace {
+uint16_t teams_seconds(uint64_t ms) { return static_cast<uint16_t>((ms / 1000) & 0xFFFF); }  // as nDPI keeps it
+}  // namespace
+
+bool NdpiEngine::teams_before(const flow::Flow& f, const ndpi_flow_struct* nf, const uint8_t* l3, uint32_t l3_caplen,
+                              TimestampUs ts) {
+  if (teams_sync_ == nullptr || (f.key.l4 != IPPROTO_TCP && f.key.l4 != IPPROTO_UDP)) return false;
+  // nDPI keys the entry by the flow's saddr and times it by its last_packet_time_ms, both set by the last
+  // packet it tracked: this one if the flow is still undetected (and nDPI gets past its early returns,
+  // which skip the cache too), else the earlier one. A give-up (no l3) tracks nothing.
+  const bool v4 = l3 != nullptr ? l3_caplen >= 20 && (l3[0] >> 4) == 4 : nf->is_ipv6 == 0;
+  if (!v4) return false;
+  const bool tracks = l3 != nullptr && nf->detected_protocol_stack[0] == NDPI_PROTOCOL_UNKNOWN;
+  ndpi_private::TeamsEntry old{true, ntohl(nf->saddr), teams_seconds(nf->last_packet_time_ms)};
+  ndpi_private::TeamsEntry now = old;
+  if (l3 != nullptr) {
+    uint32_t src = 0;
+    std::memcpy(&src, l3 + 12, 4);
+    now = {true, ntohl(src), teams_seconds(static_cast<uint64_t>(ts / 1000))};
+  }
+  const ndpi_private::TeamsEntry& used = tracks ? now : old;
+  const ndpi_private::TeamsEntry& other = tracks ? old : now;
+  if (f.key.l4 == IPPROTO_TCP) {
+    // Only writes: an empty slot shows one.
+    ndpi_private::set_teams_cache_entry(impl_->mod, other.key % TeamsCacheSync::kSlots, {});
+    ndpi_private::set_teams_cache_entry(impl_->mod, used.key % TeamsCacheSync::kSlots, {});
+  } else {
+    // Only reads: the key with its own time (0 s old) hits, so a read shows as Teams over a Skype label.
+    // The entry nDPI is expected to use goes in last, in case both share a slot.
+    ndpi_private::set_teams_cache_entry(impl_->mod, other.key % TeamsCacheSync::kSlots, other);
+    ndpi_private::set_teams_cache_entry(impl_->mod, used.key % TeamsCacheSync::kSlots, used);
+  }
+  return true;
+}
+
+void NdpiEngine::teams_after(const ndpi_flow_struct* nf, ndpi_protocol& p) {
+  if (nf->is_ipv6 != 0) return;
+  const uint32_t key = ntohl(nf->saddr);
+  const uint32_t slot = key % TeamsCacheSync::kSlots;
+  if (nf->l4_proto == IPPROTO_TCP) {
+    const ndpi_private::TeamsEntry e = ndpi_private::teams_cache_entry(impl_->mod, slot);
+    if (e.full && e.key == key) teams_sync_->publish(stun_worker_, seq_, key, e.seconds);
+    return;
+  }
+  const uint16_t app = nf->detected_protocol_stack[0];
+  if (nf->l4_proto != IPPROTO_UDP || p.app_protocol != NDPI_PROTOCOL_MSTEAMS ||
+      (app != NDPI_PROTOCOL_SKYPE_TEAMS && app != NDPI_PROTOCOL_SKYPE_CALL)) {
+    return;
+  }
+  // A read, made to hit: decided as one module would, once the other workers have passed this packet.
+  const uint16_t seconds = teams_seconds(nf->last_packet_time_ms);
+  if (seq_ != TeamsCacheSync::kEnd) stun_sync_->wait(stun_worker_, need_.get());
+  if (teams_sync_->hit(stun_worker_, seq_, key, seconds)) {
+    teams_sync_->publish(stun_worker_, seq_, key, seconds);  // nDPI refreshes the entry it found
+  } else {
+    p.app_protocol = app;  // a miss leaves the label nDPI made before it looked
+  }
+}
+
 void NdpiEngine::stun_after() {
-  const uint64_t seq = stun_stamp_[0];
+  const uint64_t seq = seq_;
   for (int i = 0; i < 2; ++i) {
     const uint32_t slot = stun_slots_[i];
     if (slot >= StunCacheSync::kSlots || (i == 1 && slot == stun_slots_[0])) continue;
@@ -346,13 +433,15 @@ bool NdpiEngine::process(flow::Flow& f, const uint8_t* l3, uint32_t l3_caplen, T
   auto* nf = static_cast<ndpi_flow_struct*>(c.engine_flow);
   const uint16_t len = static_cast<uint16_t>(std::min<uint32_t>(l3_caplen, 0xFFFF));
   const uint64_t ms = static_cast<uint64_t>(ts / 1000);
-  const bool stun_sync = stun_sync_ != nullptr && stun_stamp_ != nullptr;
+  const bool stun_sync = stun_need_ != nullptr;
   if (stun_sync) stun_before(l3, len);
+  const bool teams = teams_before(f, nf, l3, len, ts);
 #ifdef SEALSCOPE_NDPI_46
   ndpi_protocol p = ndpi_detection_process_packet(impl_->mod, nf, l3, len, ms, nullptr);
 #else
   ndpi_protocol p = ndpi_detection_process_packet(impl_->mod, nf, l3, len, ms);
 #endif
+  if (teams) teams_after(nf, p);
   if (stun_sync) stun_after();
   ++c.dissected;
   const uint64_t pkts = f.packets[0] + f.packets[1];
@@ -362,7 +451,9 @@ bool NdpiEngine::process(flow::Flow& f, const uint8_t* l3, uint32_t l3_caplen, T
     if (p.app_protocol != NDPI_PROTOCOL_UNKNOWN || pkts > limit_for(f.key.l4)) {
       if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
         uint8_t guessed = 0;
+        const bool teams_giveup = teams_before(f, nf, nullptr, 0, ts);
         p = ndpi_detection_giveup(impl_->mod, nf, opts_.guess ? 1 : 0, &guessed);
+        if (teams_giveup) teams_after(nf, p);
         c.extra_dissection = false;
       } else {
         c.extra_dissection = ndpi_extra_dissection_possible(impl_->mod, nf) != 0;
@@ -400,7 +491,9 @@ void NdpiEngine::finish(flow::Flow& f) {
   auto* nf = static_cast<ndpi_flow_struct*>(c.engine_flow);
   if (!c.final) {
     uint8_t guessed = 0;
+    const bool teams = teams_before(f, nf, nullptr, 0, 0);
     ndpi_protocol p = ndpi_detection_giveup(impl_->mod, nf, opts_.guess ? 1 : 0, &guessed);
+    if (teams) teams_after(nf, p);
     c.master = p.master_protocol;
     c.app = p.app_protocol;
     c.category = static_cast<uint16_t>(ndpi_get_proto_category(impl_->mod, p));

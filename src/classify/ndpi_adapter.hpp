@@ -6,9 +6,13 @@
 #include "common/types.hpp"
 #include "flow/flow.hpp"
 
+struct ndpi_flow_struct;
+struct ndpi_proto;
+
 namespace sealscope::classify {
 
 class StunCacheSync;
+class TeamsCacheSync;
 
 /// How far nDPI is driven per flow (ndpiReader's defaults: 80 TCP / 24 UDP packets before giving up).
 struct EngineOptions {
@@ -83,15 +87,24 @@ class NdpiEngine {
   /// false, changing nothing, unless nDPI is 4.2 and its private module layout checks out at run time.
   bool share_ip_lists(NdpiEngine& owner);
 
-  /// Keeps this engine's STUN cache, at every packet that may use it, as one module reading the whole
-  /// capture would hold it (StunCacheSync, stun_sync.hpp), as worker `worker` of `sync`, which must outlive
-  /// this engine's use. Call before any packet. Returns false, changing nothing, unless nDPI is 4.2 and its
-  /// private module layout checks out at run time.
-  bool sync_stun_cache(StunCacheSync& sync, uint32_t worker);
-  /// The stamp of the packet process() is given next, or nullptr: the packet's sequence number in the
-  /// capture, then for each worker the count of its frames that must be finished first (the analyzer
-  /// writes it for the packets classify::may_touch_stun_cache picks). Read only while a StunCacheSync is set.
-  void set_stun_stamp(const uint64_t* stamp) { stun_stamp_ = stamp; }
+  /// Keeps this engine's STUN cache and Teams cache, at every packet that may use them, as one module
+  /// reading the whole capture would hold them (stun_sync.hpp, teams_sync.hpp), as worker `worker` of both,
+  /// which must outlive this engine's use. Call before any packet; then give every packet a stamp
+  /// (set_stamp). Returns false, changing nothing, unless nDPI is 4.2 and its private module layout checks
+  /// out at run time.
+  bool sync_caches(StunCacheSync& stun, TeamsCacheSync& teams, uint32_t worker);
+  /// Undoes sync_caches (another worker's engine could not take part: none does).
+  void unsync_caches();
+  /// The stamp of the packet process() is given next: its sequence number in the capture, then for each
+  /// worker the count of its frames sent before it (what a read of the Teams cache waits for), then, when
+  /// `stun` (a packet classify::may_touch_stun_cache picks), for each worker the count of its frames that
+  /// must be finished before nDPI sees it. Kept (but the STUN part) for what the worker does between
+  /// packets: flows it ends on a clock tick or a new timeline count as at its last packet.
+  void set_stamp(const uint64_t* stamp, bool stun);
+  /// The packet given with set_stamp(.., true) has been processed: its STUN part is no longer valid.
+  void end_stun_stamp() { stun_need_ = nullptr; }
+  /// End of input: flows given up from now on are after every packet (TeamsCacheSync::kEnd).
+  void stamp_end();
 
  private:
   void copy_meta(flow::Flow& f);
@@ -99,6 +112,12 @@ class NdpiEngine {
   /// capture and the two slots its keys name noted; after, what nDPI wrote there published.
   void stun_before(const uint8_t* l3, uint32_t l3_caplen);
   void stun_after();
+  /// Around every nDPI call on an IPv4 TCP or UDP flow while the Teams cache is kept as one module's
+  /// (teams_sync.hpp): before, the slots the call could use are set so that any use shows (`l3` null for a
+  /// give-up, which tracks no packet); after, a write is published and a read decided, `p` corrected.
+  bool teams_before(const flow::Flow& f, const ndpi_flow_struct* nf, const uint8_t* l3, uint32_t l3_caplen,
+                    TimestampUs ts);
+  void teams_after(const ndpi_flow_struct* nf, ndpi_proto& p);
   void release(void* engine_flow);
   void unpark(flow::Flow& f);
   uint16_t limit_for(uint8_t l4) const;
@@ -109,8 +128,11 @@ class NdpiEngine {
   uint64_t live_ = 0;  ///< flows holding engine state, parked or not
   uint64_t parked_ = 0, parks_ = 0, unparks_ = 0, parked_bytes_ = 0;
   StunCacheSync* stun_sync_ = nullptr;
+  TeamsCacheSync* teams_sync_ = nullptr;
   uint32_t stun_worker_ = 0;
-  const uint64_t* stun_stamp_ = nullptr;
+  uint64_t seq_ = 0;                        ///< the current packet's sequence number (set_stamp)
+  std::unique_ptr<uint64_t[]> need_;        ///< and each worker's frames sent before it
+  const uint64_t* stun_need_ = nullptr;     ///< the STUN part of its stamp, if it has one
   uint32_t stun_slots_[2] = {0, 0};      ///< the slots the current packet's two keys name
   uint64_t stun_entries_[2] = {0, 0};    ///< and their entries before nDPI saw it
   std::unique_ptr<uint64_t[]> stun_seq_;  ///< per slot: the packet that last wrote it (0: none)

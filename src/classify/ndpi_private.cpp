@@ -18,6 +18,7 @@ namespace sealscope::classify::ndpi_private {
 #ifdef SEALSCOPE_NDPI_PRIVATE
 namespace {
 constexpr uint32_t kStunSlots = 1024;  // stun.c and hangout.c: ndpi_lru_cache_init(1024)
+constexpr uint32_t kTeamsSlots = 1024;  // ndpi_main.c, ndpi_reconcile_protocols: ndpi_lru_cache_init(1024)
 bool layout_ok(ndpi_detection_module_struct* m) {
   if (m == nullptr) return false;
   const auto* base = reinterpret_cast<const char*>(m);
@@ -62,12 +63,33 @@ bool set_stun_cache_entry(ndpi_detection_module_struct* m, uint32_t slot, uint64
   std::memcpy(&c->entries[slot], &entry, sizeof entry);
   return true;
 }
+
+bool teams_cache_ready(ndpi_detection_module_struct* m) {
+  if (!layout_ok(m)) return false;
+  if (m->msteams_cache == nullptr) m->msteams_cache = ndpi_lru_cache_init(kTeamsSlots);  // as ndpi_main.c does
+  return m->msteams_cache != nullptr && m->msteams_cache->num_entries == kTeamsSlots;
+}
+
+TeamsEntry teams_cache_entry(ndpi_detection_module_struct* m, uint32_t slot) {
+  const ndpi_lru_cache_entry& e = m->msteams_cache->entries[slot];
+  return {e.is_full != 0, e.key, static_cast<uint16_t>(e.value)};
+}
+
+void set_teams_cache_entry(ndpi_detection_module_struct* m, uint32_t slot, const TeamsEntry& e) {
+  ndpi_lru_cache_entry& x = m->msteams_cache->entries[slot];
+  x.is_full = e.full ? 1 : 0;
+  x.key = e.key;
+  x.value = e.seconds;
+}
 #else
 bool share_ip_list_tree(ndpi_detection_module_struct*, ndpi_detection_module_struct*) { return false; }
 void unshare_ip_list_tree(ndpi_detection_module_struct*) {}
 bool stun_cache_usable(ndpi_detection_module_struct*) { return false; }
 uint64_t stun_cache_entry(ndpi_detection_module_struct*, uint32_t) { return 0; }
 bool set_stun_cache_entry(ndpi_detection_module_struct*, uint32_t, uint64_t) { return false; }
+bool teams_cache_ready(ndpi_detection_module_struct*) { return false; }
+TeamsEntry teams_cache_entry(ndpi_detection_module_struct*, uint32_t) { return {}; }
+void set_teams_cache_entry(ndpi_detection_module_struct*, uint32_t, const TeamsEntry&) {}
 #endif
 
 }  // namespace sealscope::classify::ndpi_private

@@ -26,4 +26,18 @@ uint64_t stun_cache_entry(ndpi_detection_module_struct* m, uint32_t slot);
 /// Returns false when the cache cannot be created or has another size. Requires stun_cache_usable.
 bool set_stun_cache_entry(ndpi_detection_module_struct* m, uint32_t slot, uint64_t entry);
 
+/// One entry of nDPI 4.2's Teams cache (ndpi_reconcile_protocols): in use, the address, the time in seconds.
+struct TeamsEntry {
+  bool full = false;
+  uint32_t key = 0;
+  uint16_t seconds = 0;
+};
+/// Whether `m`'s Teams cache may be used below (nDPI 4.2, layout checked as above); creates it, as nDPI
+/// would at its first Teams verdict (1 024 entries), if the module has none yet. False, nothing changed,
+/// when the layout does not check out or the cache cannot be created or has another size.
+bool teams_cache_ready(ndpi_detection_module_struct* m);
+/// Entry `slot` of the Teams cache; requires teams_cache_ready and slot < 1 024.
+TeamsEntry teams_cache_entry(ndpi_detection_module_struct* m, uint32_t slot);
+void set_teams_cache_entry(ndpi_detection_module_struct* m, uint32_t slot, const TeamsEntry& e);
+
 }  // namespace sealscope::classify::ndpi_private

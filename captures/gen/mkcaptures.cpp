@@ -43,6 +43,7 @@ const char* const chat4 = "203.0.113.20";      // chat.example.org
 const char* const stun4 = "198.51.100.20";     // STUN server / media peer
 const char* const aws4 = "52.95.110.1";        // an Amazon AWS address in nDPI 4.2's lists (stun-cache.pcap)
 const char* const teams4 = "203.0.113.40";     // teams.microsoft.com (teams-cache.pcap)
+const char* const skype4 = "157.60.0.1";       // an address nDPI 4.2's lists give to Skype_Teams (teams-cache.pcap)
 
 constexpr MacAddr host_mac = doc_mac(0x10);
 constexpr MacAddr gw_mac = doc_mac(0x01);
@@ -194,6 +195,29 @@ Capture make_teams_cache()
     for (int j = 0; j < 4; ++j)
         call("100.64." + std::to_string(10 + j) + ".1", static_cast<std::uint16_t>(52000 + j));
     call(y, 52100);
+    // Then each of them exchanges 6 datagrams nDPI cannot name with an address its lists give to Skype_Teams,
+    // the subscriber's last: nDPI reads the cache when it gives up on the flow (at its end), keyed by the
+    // source of the last packet it saw.
+    auto media = [&](const std::string& addr, std::uint16_t port) {
+        UdpFlow f(ep(addr.c_str(), port, ttl_local), ep(skype4, 50000, ttl_remote), rng);
+        for (int k = 0; k < 6; ++k) {
+            Bytes down = rng.bytes(60), up = rng.bytes(60);
+            down[0] = up[0] = 0x17; // no RTP or other header nDPI knows at the start
+            tl.emit(Dir::down, f.send(Dir::down, down));
+            tl.wait(10 * ms).emit(Dir::up, f.send(Dir::up, up));
+            tl.wait(50 * ms);
+        }
+    };
+    for (int j = 0; j < 4; ++j)
+        media("100.64." + std::to_string(10 + j) + ".1", static_cast<std::uint16_t>(53000 + j));
+    media(y, 53100);
+    // 200 s later one more subscriber's datagram: the flows above end idle at it, in the worker that has
+    // it, and at the end of input in the others.
+    tl.wait(200 * sec);
+    UdpFlow late(ep("100.64.99.9", 53999, ttl_local), ep(skype4, 50000, ttl_remote), rng);
+    Bytes last = rng.bytes(60);
+    last[0] = 0x17;
+    tl.emit(Dir::up, late.send(Dir::up, last));
     return cap;
 }
 

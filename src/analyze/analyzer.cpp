@@ -208,14 +208,18 @@ void Analyzer::Lane::consume() {
   for (;;) {
     const FrameRing::Header* h = ring.peek();
     if (h->caplen >= FrameRing::kTick) {  // a record without a frame
-      if (h->caplen == FrameRing::kTick) {
-        worker.tick(h->ts);
+      if (h->caplen == FrameRing::kTick || h->caplen == FrameRing::kTimeline) {
+        // Stamped like a packet when the caches are kept across workers (push_records), and counted as a frame.
+        if (stun_sync != nullptr) {
+          worker.classifier().engine().set_stamp(reinterpret_cast<const uint64_t*>(h->meta()), false);
+        }
+        if (h->caplen == FrameRing::kTick) {
+          worker.tick(h->ts);
+        } else {
+          worker.restart_timeline(FrameRing::timeline_clock(h), h->ts);
+        }
         ring.pop(h);
-        continue;
-      }
-      if (h->caplen == FrameRing::kTimeline) {
-        worker.restart_timeline(FrameRing::timeline_clock(h), h->ts);
-        ring.pop(h);
+        if (stun_sync != nullptr) stun_sync->frame_done(number);
         continue;
       }
       const bool drain = FrameRing::drains(h);
@@ -236,14 +240,11 @@ void Analyzer::Lane::consume() {
       continue;
     }
     classify::NdpiEngine& engine = worker.classifier().engine();
-    // Every packet has its stamp (push_stamped); an ICMP error's copy for the lane of the flow it quotes
-    // (Quote::Only) has none: it reaches no nDPI call.
+    // Every frame has its stamp (push_stamped), with a STUN part when it is longer.
     const uint32_t n = stun_sync->workers();
     const size_t stamped = h->meta_len - sizeof(decode::Packet);
-    if (stamped > 0) {
-      engine.set_stamp(reinterpret_cast<const uint64_t*>(h->meta() + sizeof(decode::Packet)),
-                       stamped > (1 + size_t{n}) * sizeof(uint64_t));
-    }
+    engine.set_stamp(reinterpret_cast<const uint64_t*>(h->meta() + sizeof(decode::Packet)),
+                     stamped > (1 + size_t{n}) * sizeof(uint64_t));
     worker.process(packet);
     engine.end_stun_stamp();
     ring.pop(h);
@@ -312,7 +313,7 @@ void Analyzer::dispatch(const capture::RawPacket& pkt, int linktype, uint32_t fr
     if (file_index_ != clock_file_) {
       clock_file_ = file_index_;
       if (Worker::new_timeline(ts, clock_)) {
-        for (auto& l : lanes_) l->ring.push_timeline(clock_, ts);
+        push_records(FrameRing::kTimeline, ts);
         clock_ = ts;
       }
     }
@@ -330,7 +331,11 @@ void Analyzer::dispatch(const capture::RawPacket& pkt, int linktype, uint32_t fr
   }
   if (quote_lane != lane) {
     p.quote = decode::Packet::Quote::Only;
-    push_packet(lanes_[quote_lane]->ring, p, pkt, linktype, frame_no, file_index_);
+    if (stamps_) {
+      push_stamped(quote_lane, p, pkt, linktype, frame_no, false);  // it reaches no nDPI call, but may end flows
+    } else {
+      push_packet(lanes_[quote_lane]->ring, p, pkt, linktype, frame_no, file_index_);
+    }
   }
   if (stamps_) {
     ++packet_seq_;
@@ -371,6 +376,35 @@ void Analyzer::push_stamped(size_t lane, const decode::Packet& p, const capture:
                                  q->rebase(pkt.data, copy);
                                  std::memcpy(meta + sizeof(decode::Packet), stamp_.data(), stamp_bytes);
                                });
+}
+
+void Analyzer::push_records(uint32_t kind, TimestampUs ts) {
+  if (!stamps_) {
+    for (auto& l : lanes_) {
+      if (kind == FrameRing::kTick) {
+        l->ring.push_tick(ts);
+      } else {
+        l->ring.push_timeline(clock_, ts);
+      }
+    }
+    return;
+  }
+  // What a worker does at such a record (flows it ends) counts as before the next packet, and the record as
+  // one of its lane's frames: a worker that has finished every frame another had before a packet will see
+  // only later records (TeamsCacheSync's trimming relies on that).
+  const size_t n = lanes_.size();
+  stamp_[0] = packet_seq_ + 1;
+  std::copy(lane_frames_.begin(), lane_frames_.end(), stamp_.begin() + 1);
+  const size_t bytes = (1 + n) * sizeof(uint64_t);
+  auto fill = [&](uint8_t* meta, const uint8_t*) { std::memcpy(meta, stamp_.data(), bytes); };
+  for (size_t l = 0; l < n; ++l) {
+    if (kind == FrameRing::kTick) {
+      lanes_[l]->ring.push_tick_with(ts, static_cast<uint16_t>(bytes), fill);
+    } else {
+      lanes_[l]->ring.push_timeline_with(clock_, ts, static_cast<uint16_t>(bytes), fill);
+    }
+  }
+  for (size_t l = 0; l < n; ++l) ++lane_frames_[l];
 }
 
 size_t Analyzer::quoted_lane(decode::Packet& p, size_t lane) const {
@@ -484,9 +518,7 @@ bool Analyzer::run_live() {
       last_tick = now;
       TimestampUs t = net_time;
       if (st == capture::ReadStatus::Timeout) t = std::max(t, wall_clock_us() - kTickSlackUs);
-      if (t > 0) {
-        for (auto& l : lanes_) l->ring.push_tick(t);
-      }
+      if (t > 0) push_records(FrameRing::kTick, t);
     }
     if (st == capture::ReadStatus::Packet) {
       if (pkt.ts_in_range && pkt.ts > net_time) net_time = pkt.ts;

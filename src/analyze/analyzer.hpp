@@ -160,6 +160,9 @@ class Analyzer {
   /// `stun` (classify::may_touch_stun_cache).
   void push_stamped(size_t lane, const decode::Packet& p, const capture::RawPacket& pkt, int linktype,
                     uint32_t frame_no, bool stun);
+  /// A clock tick (kind FrameRing::kTick, time `ts`) or a new timeline starting at `ts` (kTimeline, the old
+  /// one's clock clock_) into every lane; stamped as a packet would be while stamps_.
+  void push_records(uint32_t kind, TimestampUs ts);
   /// The lane of the flow an ICMP error `p` quotes (`lane`, `p`'s own, when it quotes none); marks `p`
   /// Quote::Elsewhere when that is another lane. Out of line: only ICMP errors get here.
   [[gnu::noinline]] size_t quoted_lane(decode::Packet& p, size_t lane) const;

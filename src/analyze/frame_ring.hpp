@@ -63,13 +63,19 @@ class FrameRing {
   }
   /// Producer: another timeline starts at `first_ts`; `clock` is where the old one ended (a record with
   /// caplen kTimeline, ts `first_ts`, and `clock` as its 8 bytes of data: timeline_clock()).
-  void push_timeline(int64_t clock, int64_t first_ts) {
-    write(first_ts, reinterpret_cast<const uint8_t*>(&clock), sizeof clock, kTimeline, 0, 0, 0, 0, 0, kNoMeta);
+  void push_timeline(int64_t clock, int64_t first_ts) { push_timeline_with(clock, first_ts, 0, kNoMeta); }
+  /// As push_timeline(), with a description as push_with() writes one.
+  template <class Fill>
+  void push_timeline_with(int64_t clock, int64_t first_ts, uint16_t meta_len, Fill&& fill) {
+    write(first_ts, reinterpret_cast<const uint8_t*>(&clock), sizeof clock, kTimeline, 0, 0, 0, 0, meta_len, fill);
   }
   /// Producer: live capture's clock has reached `ts` with no packet of this ring's shard to say so (a quiet
   /// link, or traffic only in other shards): a record with caplen kTick and ts `ts`, published at once.
-  void push_tick(int64_t ts) {
-    write(ts, nullptr, 0, kTick, 0, 0, 0, 0, 0, kNoMeta);
+  void push_tick(int64_t ts) { push_tick_with(ts, 0, kNoMeta); }
+  /// As push_tick(), with a description as push_with() writes one.
+  template <class Fill>
+  void push_tick_with(int64_t ts, uint16_t meta_len, Fill&& fill) {
+    write(ts, nullptr, 0, kTick, 0, 0, 0, 0, meta_len, fill);
     publish_head();
   }
   /// Consumer: the old timeline's clock of a kTimeline record.

@@ -9,21 +9,34 @@ TeamsCacheSync::TeamsCacheSync(uint32_t workers)
   for (uint32_t w = 0; w < workers; ++w) lanes_[w].slots.resize(kSlots);
 }
 
-void TeamsCacheSync::publish(uint32_t w, uint64_t seq, uint32_t key, uint16_t seconds) {
+void TeamsCacheSync::publish(uint32_t w, uint64_t seq, uint32_t key, uint16_t seconds, uint64_t caught_up) {
   Lane& l = lanes_[w];
   std::lock_guard lock(l.m);
   std::vector<Write>& v = l.slots[key % kSlots];
   v.push_back({seq, key, seconds});
-  if (v.size() >= 64) trim(v);
+  if (v.size() >= 64) trim(v, w, seq, caught_up);
 }
 
-void TeamsCacheSync::trim(std::vector<Write>& v) const {
+void TeamsCacheSync::trim(std::vector<Write>& v, uint32_t w, uint64_t seq, uint64_t caught_up) const {
   uint64_t lowest = kEnd;  // no worker reads before this any more
-  for (uint32_t w = 0; w < workers_; ++w) lowest = std::min(lowest, pos_[w].seq.load(std::memory_order_relaxed));
+  for (uint32_t l = 0; l < workers_; ++l) {
+    uint64_t at = pos_[l].seq.load(std::memory_order_relaxed);
+    if (l == w || (l < 64 && ((caught_up >> l) & 1) != 0)) at = std::max(at, seq);
+    lowest = std::min(lowest, at);
+  }
   // A read at `lowest` or later sees the last write before it and those after: the rest can go.
   auto keep = std::partition_point(v.begin(), v.end(), [&](const Write& x) { return x.seq < lowest; });
   if (keep != v.begin()) --keep;
   v.erase(v.begin(), keep);
+}
+
+size_t TeamsCacheSync::held() const {
+  size_t n = 0;
+  for (uint32_t l = 0; l < workers_; ++l) {
+    std::lock_guard lock(lanes_[l].m);
+    for (const auto& v : lanes_[l].slots) n += v.size();
+  }
+  return n;
 }
 
 bool TeamsCacheSync::hit(uint32_t w, uint64_t seq, uint32_t key, uint16_t seconds) const {

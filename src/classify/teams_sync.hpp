@@ -38,8 +38,10 @@ class TeamsCacheSync {
   uint32_t workers() const { return workers_; }
 
   /// Worker `w`'s module wrote `key` with `seconds` into the cache at packet `seq` (never lower than its
-  /// previous writes' or its last at()).
-  void publish(uint32_t w, uint64_t seq, uint32_t key, uint16_t seconds);
+  /// previous writes' or its last at()). Bit l of `caught_up` says that worker l has finished every frame
+  /// sent to it before that packet: its later reads are after the packet (its next frames, and the ticks
+  /// and timeline records that count as frames, come after), however long it has had nothing to do.
+  void publish(uint32_t w, uint64_t seq, uint32_t key, uint16_t seconds, uint64_t caught_up = 0);
   /// Whether a read by worker `w` at packet `seq` of `key` at `seconds` hits, as in one module: the entry
   /// is the latest write to the key's slot among worker `w`'s own (all earlier than the read) and the other
   /// workers' at packets before `seq` (their writes at the same `seq`, only kEnd or a record without a
@@ -47,8 +49,12 @@ class TeamsCacheSync {
   /// packets. Does not write: on a hit the caller publishes the refreshed entry.
   bool hit(uint32_t w, uint64_t seq, uint32_t key, uint16_t seconds) const;
   /// Worker `w` has reached packet `seq`: its later reads are at `seq` or after, so each worker's writes
-  /// that every worker has passed, but the last one in each slot, can go.
+  /// that every worker has passed, but the last one in each slot, can go (a worker that gets no packets
+  /// does not hold them back: see publish's `caught_up`). Writes are kept per worker and slot; a slot's
+  /// are trimmed when 64 have gathered.
   void at(uint32_t w, uint64_t seq) noexcept { pos_[w].seq.store(seq, std::memory_order_relaxed); }
+  /// Writes held, over all workers and slots (what trimming bounds).
+  size_t held() const;
 
  private:
   struct Write {
@@ -63,8 +69,9 @@ class TeamsCacheSync {
     mutable std::mutex m;
     std::vector<std::vector<Write>> slots;  ///< per slot, this worker's writes in order
   };
-  /// Drops the writes of `v` that no read can see any more (called with its lane locked).
-  void trim(std::vector<Write>& v) const;
+  /// Drops the writes of `v` that no read can see any more, worker `w` being at `seq` (called with its lane
+  /// locked).
+  void trim(std::vector<Write>& v, uint32_t w, uint64_t seq, uint64_t caught_up) const;
 
   const uint32_t workers_;
   std::unique_ptr<Lane[]> lanes_;

@@ -79,3 +79,27 @@ TEST_CASE("Teams cache: trimming keeps what a later read can see", "[teams_sync]
   CHECK(t.hit(1, 51, kZ, 1050));   // Z at 50
   CHECK_FALSE(t.hit(1, 52, kZ, 1051));
 }
+
+TEST_CASE("Teams cache: a worker that gets no packets does not hold writes back once it has caught up",
+          "[teams_sync]") {
+  // Worker 1 never gets a packet (a capture of one subscriber: every flow in worker 0's shard), so its
+  // position stays at 0. Worker 0 writes one slot 10 000 times.
+  auto run = [](uint64_t caught_up) {
+    TeamsCacheSync s(2);
+    for (uint64_t i = 1; i <= 10000; ++i) {
+      s.at(0, i);
+      s.publish(0, i, (i % 2) != 0 ? kX : kZ, static_cast<uint16_t>(i), caught_up);
+    }
+    return s;
+  };
+  // Worker 0 knows worker 1 has finished everything sent to it before each write: only the last writes stay.
+  const TeamsCacheSync idle = run(0b10);
+  CHECK(idle.held() < 64);
+  CHECK(idle.hit(1, 10001, kZ, 10000));  // what worker 1 can still read, after the last packet, is there
+  CHECK_FALSE(idle.hit(1, 10001, kX, 10000));
+  CHECK_FALSE(idle.hit(1, 52, kX, 51));  // a read it can no longer make: gone
+  // Without that knowledge worker 1 may still read at packet 1, so everything stays.
+  const TeamsCacheSync lagging = run(0);
+  CHECK(lagging.held() == 10000);
+  CHECK(lagging.hit(1, 52, kX, 51));
+}

@@ -240,8 +240,8 @@ bool NdpiEngine::teams_before(const flow::Flow& f, const ndpi_flow_struct* nf, c
   return true;
 }
 
-uint64_t NdpiEngine::teams_caught_up() const {
-  if (seq_ == TeamsCacheSync::kEnd) return 0;  // no stamp to compare with: at() says it all
+uint64_t NdpiEngine::caught_up() const {
+  if (seq_ == TeamsCacheSync::kEnd) return 0;  // no stamp to compare with (the Teams cache's at() says it all)
   uint64_t mask = 0;
   for (uint32_t l = 0; l < stun_sync_->workers() && l < 64; ++l) {
     if (l != stun_worker_ && stun_sync_->frames_done(l) >= need_[l]) mask |= uint64_t{1} << l;
@@ -255,7 +255,7 @@ void NdpiEngine::teams_after(const ndpi_flow_struct* nf, ndpi_protocol& p) {
   const uint32_t slot = key % TeamsCacheSync::kSlots;
   if (nf->l4_proto == IPPROTO_TCP) {
     const ndpi_private::TeamsEntry e = ndpi_private::teams_cache_entry(impl_->mod, slot);
-    if (e.full && e.key == key) teams_sync_->publish(stun_worker_, seq_, key, e.seconds, teams_caught_up());
+    if (e.full && e.key == key) teams_sync_->publish(stun_worker_, seq_, key, e.seconds, caught_up());
     return;
   }
   const uint16_t app = nf->detected_protocol_stack[0];
@@ -267,7 +267,7 @@ void NdpiEngine::teams_after(const ndpi_flow_struct* nf, ndpi_protocol& p) {
   const uint16_t seconds = teams_seconds(nf->last_packet_time_ms);
   if (seq_ != TeamsCacheSync::kEnd) stun_sync_->wait(stun_worker_, need_.get());
   if (teams_sync_->hit(stun_worker_, seq_, key, seconds)) {
-    teams_sync_->publish(stun_worker_, seq_, key, seconds, teams_caught_up());  // nDPI refreshes the entry
+    teams_sync_->publish(stun_worker_, seq_, key, seconds, caught_up());  // nDPI refreshes the entry
   } else {
     p.app_protocol = app;  // a miss leaves the label nDPI made before it looked
   }
@@ -281,7 +281,7 @@ void NdpiEngine::stun_after() {
     const uint64_t now = ndpi_private::stun_cache_entry(impl_->mod, slot);
     if (now == stun_entries_[i]) continue;
     stun_seq_[slot] = seq;
-    stun_sync_->publish(stun_worker_, {seq, slot, now});
+    stun_sync_->publish(stun_worker_, {seq, slot, now}, caught_up());
   }
 }
 

@@ -118,9 +118,9 @@ class NdpiEngine {
   bool teams_before(const flow::Flow& f, const ndpi_flow_struct* nf, const uint8_t* l3, uint32_t l3_caplen,
                     TimestampUs ts);
   void teams_after(const ndpi_flow_struct* nf, ndpi_proto& p);
-  /// Which other workers have finished every frame sent to them before the current packet (TeamsCacheSync::
-  /// publish's `caught_up`).
-  uint64_t teams_caught_up() const;
+  /// Which other workers have finished every frame sent to them before the current packet (`caught_up` of
+  /// StunCacheSync::publish and TeamsCacheSync::publish).
+  uint64_t caught_up() const;
   void release(void* engine_flow);
   void unpark(flow::Flow& f);
   uint16_t limit_for(uint8_t l4) const;

@@ -100,12 +100,38 @@ void StunCacheSync::abandon() noexcept {
   for (uint32_t l = 0; l < workers_; ++l) wake(done_[l]);
 }
 
-void StunCacheSync::publish(uint32_t w, const Write& x) {
+void StunCacheSync::publish(uint32_t w, const Write& x, uint64_t caught_up) {
   Log& log = logs_[w];
   std::lock_guard lock(log.m);
   log.writes.push_back(x);
-  log.end.store(log.base + log.writes.size(), std::memory_order_release);
   trim(w);
+  if (log.writes.size() >= 2 * kSlots) {
+    bool all = true;
+    for (uint32_t r = 0; r < workers_ && all; ++r) all = r == w || (r < 64 && ((caught_up >> r) & 1) != 0);
+    if (all) collapse(w);
+  }
+  log.end.store(log.base + log.writes.size(), std::memory_order_release);
+}
+
+void StunCacheSync::collapse(uint32_t l) {
+  Log& log = logs_[l];
+  // From the first write no reader has taken: positions before it stay as they are.
+  uint64_t from = log.base;
+  for (uint32_t r = 0; r < workers_; ++r) {
+    if (r != l) from = std::max(from, read_[r * workers_ + l].load(std::memory_order_relaxed));
+  }
+  const size_t start = static_cast<size_t>(from - log.base);
+  if (log.writes.size() - start < 2 * kSlots) return;
+  std::vector<uint8_t> later(kSlots, 0);  // a later write to the slot is kept
+  size_t keep = log.writes.size();
+  for (size_t i = log.writes.size(); i-- > start;) {
+    const Write& x = log.writes[i];
+    if (later[x.slot] != 0) continue;
+    later[x.slot] = 1;
+    log.writes[--keep] = x;
+  }
+  log.writes.erase(log.writes.begin() + static_cast<std::ptrdiff_t>(start),
+                   log.writes.begin() + static_cast<std::ptrdiff_t>(keep));
 }
 
 void StunCacheSync::trim(uint32_t l) {

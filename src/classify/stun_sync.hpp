@@ -69,8 +69,12 @@ class StunCacheSync {
   /// Worker `w`, before a packet whose stamp says `need[l]` frames had gone to each worker l before it:
   /// returns once every other worker has finished those (or abandon() was called). Spins briefly, then yields.
   void wait(uint32_t w, const uint64_t* need) const noexcept;
-  /// Worker `w`'s module wrote `x` (in packet order: seq never goes down for one worker).
-  void publish(uint32_t w, const Write& x);
+  /// Worker `w`'s module wrote `x` (in packet order: seq never goes down for one worker). Bit l of
+  /// `caught_up` says that worker l has finished every frame sent to it before x's packet: its next take()
+  /// is for a later packet, so it will take every write logged so far and needs only the last in each slot.
+  /// When every other worker has, the writes none has taken yet are cut to that (a worker that never
+  /// takes, having no STUN to look at, would otherwise keep them all for the whole run).
+  void publish(uint32_t w, const Write& x, uint64_t caught_up = 0);
   /// Calls `apply(const Write&)` for every write the other workers published with seq < `before` that
   /// worker `w` has not taken yet, each writer's in order.
   template <class F>
@@ -111,6 +115,9 @@ class StunCacheSync {
   };
   /// Drops the writes of worker `l` that every other worker has taken (called with its log locked).
   void trim(uint32_t l);
+  /// Keeps, of the writes of worker `l` that no other worker has taken, the last in each slot (called with
+  /// its log locked, when every other worker has caught up).
+  void collapse(uint32_t l);
 
   const uint32_t workers_;
   mutable std::unique_ptr<Done[]> done_;

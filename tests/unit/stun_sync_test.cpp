@@ -6,6 +6,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -128,6 +129,35 @@ TEST_CASE("STUN cache sync: writes every reader has taken are dropped, later one
     REQUIRE(got.size() == 1500);
     for (uint64_t v : got) CHECK(v == next_expected++);
   }
+}
+
+TEST_CASE("STUN cache sync: a worker that never takes holds back only the last write per slot once caught up",
+          "[classify][stun]") {
+  // Worker 0 has no STUN to look at, so it never takes; worker 1 writes slots 0, 1 and 2 in turn.
+  auto run = [](uint64_t caught_up) {
+    auto s = std::make_unique<StunCacheSync>(2);
+    for (uint64_t seq = 1; seq <= 10000; ++seq) s->publish(1, {seq, static_cast<uint32_t>(seq % 3), seq}, caught_up);
+    return s;
+  };
+  // Worker 0 has finished every frame sent to it before each write: its next take is for a later packet.
+  auto idle = run(0b01);
+  std::vector<StunCacheSync::Write> got;
+  idle->take(0, 10001, [&](const StunCacheSync::Write& x) { got.push_back(x); });
+  // The last write of each slot, in order (what taking all 10 000 would have left in the module) and
+  // nothing else: the log did not keep the rest.
+  REQUIRE(got.size() <= 2 * StunCacheSync::kSlots);
+  REQUIRE(got.size() >= 3);
+  for (size_t i = 1; i < got.size(); ++i) CHECK(got[i - 1].seq < got[i].seq);
+  CHECK(got[got.size() - 3].seq == 9998);
+  CHECK(got[got.size() - 2].seq == 9999);
+  CHECK(got[got.size() - 1].seq == 10000);
+  // Without that, worker 0 might take at any packet: every write stays, in order.
+  auto lagging = run(0);
+  got.clear();
+  lagging->take(0, 5001, [&](const StunCacheSync::Write& x) { got.push_back(x); });
+  REQUIRE(got.size() == 5000);
+  CHECK(got.front().seq == 1);
+  CHECK(got.back().seq == 5000);
 }
 
 TEST_CASE("STUN cache sync: wait returns once the other workers have finished the frames the stamp names",

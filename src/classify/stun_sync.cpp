@@ -1,6 +1,7 @@
 #include "classify/stun_sync.hpp"
 
 #include <algorithm>
+#include <array>
 #include <thread>
 
 #include "decode/packet.hpp"
@@ -122,7 +123,7 @@ void StunCacheSync::collapse(uint32_t l) {
   }
   const size_t start = static_cast<size_t>(from - log.base);
   if (log.writes.size() - start < 2 * kSlots) return;
-  std::vector<uint8_t> later(kSlots, 0);  // a later write to the slot is kept
+  std::array<uint8_t, kSlots> later{};  // a later write to the slot is kept (on the stack: no allocation)
   size_t keep = log.writes.size();
   for (size_t i = log.writes.size(); i-- > start;) {
     const Write& x = log.writes[i];

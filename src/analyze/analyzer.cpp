@@ -347,10 +347,7 @@ void Analyzer::dispatch(const capture::RawPacket& pkt, int linktype, uint32_t fr
 void Analyzer::push_stamped(size_t lane, const decode::Packet& p, const capture::RawPacket& pkt, int linktype,
                             uint32_t frame_no, bool stun) {
   const size_t n = lanes_.size();
-  stamp_[0] = packet_seq_ + 1;  // sequence numbers start at 1: a slot's 0 means never written
-  // The frames each lane has had before this one: a read of the Teams cache waits for them.
-  std::copy(lane_frames_.begin(), lane_frames_.end(), stamp_.begin() + 1);
-  size_t words = 1 + n;
+  size_t words = begin_stamp();
   if (stun) {
     // nDPI can touch only the two STUN slots the packet's keys name (stun.c: source address + port,
     // destination address + port), and every write to a slot comes from a stamped packet naming it. So the
@@ -378,33 +375,31 @@ void Analyzer::push_stamped(size_t lane, const decode::Packet& p, const capture:
                                });
 }
 
-void Analyzer::push_records(uint32_t kind, TimestampUs ts) {
-  if (!stamps_) {
-    for (auto& l : lanes_) {
-      if (kind == FrameRing::kTick) {
-        l->ring.push_tick(ts);
-      } else {
-        l->ring.push_timeline(clock_, ts);
-      }
-    }
-    return;
-  }
-  // What a worker does at such a record (flows it ends) counts as before the next packet, and the record as
-  // one of its lane's frames: a worker that has finished every frame another had before a packet will see
-  // only later records (TeamsCacheSync's trimming relies on that).
-  const size_t n = lanes_.size();
-  stamp_[0] = packet_seq_ + 1;
+size_t Analyzer::begin_stamp() {
+  stamp_[0] = packet_seq_ + 1;  // sequence numbers start at 1: a slot's 0 means never written
+  // The frames each lane has had before this one: a read of the Teams cache waits for them.
   std::copy(lane_frames_.begin(), lane_frames_.end(), stamp_.begin() + 1);
-  const size_t bytes = (1 + n) * sizeof(uint64_t);
-  auto fill = [&](uint8_t* meta, const uint8_t*) { std::memcpy(meta, stamp_.data(), bytes); };
-  for (size_t l = 0; l < n; ++l) {
+  return 1 + lanes_.size();
+}
+
+void Analyzer::push_records(uint32_t kind, TimestampUs ts) {
+  // With stamps, what a worker does at such a record (flows it ends) counts as before the next packet, and
+  // the record as one of its lane's frames: a worker that has finished every frame another had before a
+  // packet will see only later records (TeamsCacheSync's trimming relies on that).
+  const auto bytes = static_cast<uint16_t>(stamps_ ? begin_stamp() * sizeof(uint64_t) : 0);
+  auto fill = [&](uint8_t* meta, const uint8_t*) {
+    if (bytes > 0) std::memcpy(meta, stamp_.data(), bytes);
+  };
+  for (auto& l : lanes_) {
     if (kind == FrameRing::kTick) {
-      lanes_[l]->ring.push_tick_with(ts, static_cast<uint16_t>(bytes), fill);
+      l->ring.push_tick_with(ts, bytes, fill);
     } else {
-      lanes_[l]->ring.push_timeline_with(clock_, ts, static_cast<uint16_t>(bytes), fill);
+      l->ring.push_timeline_with(clock_, ts, bytes, fill);
     }
   }
-  for (size_t l = 0; l < n; ++l) ++lane_frames_[l];
+  if (stamps_) {
+    for (uint64_t& frames : lane_frames_) ++frames;
+  }
 }
 
 size_t Analyzer::quoted_lane(decode::Packet& p, size_t lane) const {

@@ -160,6 +160,9 @@ class Analyzer {
   /// `stun` (classify::may_touch_stun_cache).
   void push_stamped(size_t lane, const decode::Packet& p, const capture::RawPacket& pkt, int linktype,
                     uint32_t frame_no, bool stun);
+  /// Writes the stamp's first part for the next packet (its sequence number, each lane's frames before it)
+  /// into stamp_; returns its length in words.
+  size_t begin_stamp();
   /// A clock tick (kind FrameRing::kTick, time `ts`) or a new timeline starting at `ts` (kTimeline, the old
   /// one's clock clock_) into every lane; stamped as a packet would be while stamps_.
   void push_records(uint32_t kind, TimestampUs ts);

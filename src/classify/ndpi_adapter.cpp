@@ -161,7 +161,7 @@ bool NdpiEngine::sync_caches(StunCacheSync& stun, TeamsCacheSync& teams, uint32_
   }
   stun_sync_ = &stun;
   teams_sync_ = &teams;
-  stun_worker_ = worker;
+  sync_worker_ = worker;
   stun_seq_ = std::make_unique<uint64_t[]>(StunCacheSync::kSlots);  // zeros: no slot written yet
   need_ = std::make_unique<uint64_t[]>(stun.workers());           // before any packet: nothing to wait for
   return true;
@@ -179,21 +179,21 @@ void NdpiEngine::set_stamp(const uint64_t* stamp, bool stun) {
   seq_ = stamp[0];
   std::memcpy(need_.get(), stamp + 1, n * sizeof(uint64_t));
   stun_need_ = stun ? stamp + 1 + n : nullptr;
-  teams_sync_->at(stun_worker_, seq_);
+  teams_sync_->at(sync_worker_, seq_);
 }
 
 void NdpiEngine::stamp_end() {
   if (teams_sync_ == nullptr) return;
   seq_ = TeamsCacheSync::kEnd;
   stun_need_ = nullptr;
-  teams_sync_->at(stun_worker_, seq_);
+  teams_sync_->at(sync_worker_, seq_);
 }
 
 void NdpiEngine::stun_before(const uint8_t* l3, uint32_t l3_caplen) {
   const uint64_t seq = seq_;
-  stun_sync_->wait(stun_worker_, stun_need_);
+  stun_sync_->wait(sync_worker_, stun_need_);
   // The other workers' writes from before this packet, each unless this module has a later one in the slot.
-  stun_sync_->take(stun_worker_, seq, [this](const StunCacheSync::Write& x) {
+  stun_sync_->take(sync_worker_, seq, [this](const StunCacheSync::Write& x) {
     if (x.seq > stun_seq_[x.slot] && ndpi_private::set_stun_cache_entry(impl_->mod, x.slot, x.entry)) {
       stun_seq_[x.slot] = x.seq;
     }
@@ -244,7 +244,7 @@ uint64_t NdpiEngine::caught_up() const {
   if (seq_ == TeamsCacheSync::kEnd) return 0;  // no stamp to compare with (the Teams cache's at() says it all)
   uint64_t mask = 0;
   for (uint32_t l = 0; l < stun_sync_->workers() && l < 64; ++l) {
-    if (l != stun_worker_ && stun_sync_->frames_done(l) >= need_[l]) mask |= uint64_t{1} << l;
+    if (l != sync_worker_ && stun_sync_->frames_done(l) >= need_[l]) mask |= uint64_t{1} << l;
   }
   return mask;
 }
@@ -255,7 +255,7 @@ void NdpiEngine::teams_after(const ndpi_flow_struct* nf, ndpi_protocol& p) {
   const uint32_t slot = key % TeamsCacheSync::kSlots;
   if (nf->l4_proto == IPPROTO_TCP) {
     const ndpi_private::TeamsEntry e = ndpi_private::teams_cache_entry(impl_->mod, slot);
-    if (e.full && e.key == key) teams_sync_->publish(stun_worker_, seq_, key, e.seconds, caught_up());
+    if (e.full && e.key == key) teams_sync_->publish(sync_worker_, seq_, key, e.seconds, caught_up());
     return;
   }
   const uint16_t app = nf->detected_protocol_stack[0];
@@ -265,9 +265,9 @@ void NdpiEngine::teams_after(const ndpi_flow_struct* nf, ndpi_protocol& p) {
   }
   // A read, made to hit: decided as one module would, once the other workers have passed this packet.
   const uint16_t seconds = teams_seconds(nf->last_packet_time_ms);
-  if (seq_ != TeamsCacheSync::kEnd) stun_sync_->wait(stun_worker_, need_.get());
-  if (teams_sync_->hit(stun_worker_, seq_, key, seconds)) {
-    teams_sync_->publish(stun_worker_, seq_, key, seconds, caught_up());  // nDPI refreshes the entry
+  if (seq_ != TeamsCacheSync::kEnd) stun_sync_->wait(sync_worker_, need_.get());
+  if (teams_sync_->hit(sync_worker_, seq_, key, seconds)) {
+    teams_sync_->publish(sync_worker_, seq_, key, seconds, caught_up());  // nDPI refreshes the entry
   } else {
     p.app_protocol = app;  // a miss leaves the label nDPI made before it looked
   }
@@ -281,7 +281,7 @@ void NdpiEngine::stun_after() {
     const uint64_t now = ndpi_private::stun_cache_entry(impl_->mod, slot);
     if (now == stun_entries_[i]) continue;
     stun_seq_[slot] = seq;
-    stun_sync_->publish(stun_worker_, {seq, slot, now}, caught_up());
+    stun_sync_->publish(sync_worker_, {seq, slot, now}, caught_up());
   }
 }
 
@@ -459,10 +459,7 @@ bool NdpiEngine::process(flow::Flow& f, const uint8_t* l3, uint32_t l3_caplen, T
     // ndpiReader's rule: detected once the app is known, or give up past the per-transport packet limit.
     if (p.app_protocol != NDPI_PROTOCOL_UNKNOWN || pkts > limit_for(f.key.l4)) {
       if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
-        uint8_t guessed = 0;
-        const bool teams_giveup = teams_before(f, nf, nullptr, 0, ts);
-        p = ndpi_detection_giveup(impl_->mod, nf, opts_.guess ? 1 : 0, &guessed);
-        if (teams_giveup) teams_after(nf, p);
+        p = give_up(f, nf);
         c.extra_dissection = false;
       } else {
         c.extra_dissection = ndpi_extra_dissection_possible(impl_->mod, nf) != 0;
@@ -489,6 +486,14 @@ bool NdpiEngine::process(flow::Flow& f, const uint8_t* l3, uint32_t l3_caplen, T
   return changed;
 }
 
+ndpi_protocol NdpiEngine::give_up(const flow::Flow& f, ndpi_flow_struct* nf) {
+  uint8_t guessed = 0;
+  const bool teams = teams_before(f, nf, nullptr, 0, 0);
+  ndpi_protocol p = ndpi_detection_giveup(impl_->mod, nf, opts_.guess ? 1 : 0, &guessed);
+  if (teams) teams_after(nf, p);
+  return p;
+}
+
 void NdpiEngine::finish(flow::Flow& f) {
   flow::ClassState& c = f.cls;
   if (c.engine_flow == nullptr) {
@@ -499,10 +504,7 @@ void NdpiEngine::finish(flow::Flow& f) {
   unpark(f);
   auto* nf = static_cast<ndpi_flow_struct*>(c.engine_flow);
   if (!c.final) {
-    uint8_t guessed = 0;
-    const bool teams = teams_before(f, nf, nullptr, 0, 0);
-    ndpi_protocol p = ndpi_detection_giveup(impl_->mod, nf, opts_.guess ? 1 : 0, &guessed);
-    if (teams) teams_after(nf, p);
+    const ndpi_protocol p = give_up(f, nf);
     c.master = p.master_protocol;
     c.app = p.app_protocol;
     c.category = static_cast<uint16_t>(ndpi_get_proto_category(impl_->mod, p));

@@ -98,8 +98,8 @@ class NdpiEngine {
   /// The stamp of the packet process() is given next: its sequence number in the capture, then for each
   /// worker the count of its frames sent before it (what a read of the Teams cache waits for), then, when
   /// `stun` (a packet classify::may_touch_stun_cache picks), for each worker the count of its frames that
-  /// must be finished before nDPI sees it. Kept (but the STUN part) for what the worker does between
-  /// packets: flows it ends on a clock tick or a new timeline count as at its last packet.
+  /// must be finished before nDPI sees it. Clock ticks and new timelines are stamped too (no STUN part):
+  /// flows the worker ends there count as before the next packet. Kept, but the STUN part, until the next.
   void set_stamp(const uint64_t* stamp, bool stun);
   /// The packet given with set_stamp(.., true) has been processed: its STUN part is no longer valid.
   void end_stun_stamp() { stun_need_ = nullptr; }
@@ -121,6 +121,9 @@ class NdpiEngine {
   /// Which other workers have finished every frame sent to them before the current packet (`caught_up` of
   /// StunCacheSync::publish and TeamsCacheSync::publish).
   uint64_t caught_up() const;
+  /// nDPI's give-up on a flow still undetected (guessing as the options say), the Teams cache kept as one
+  /// module's around it.
+  ndpi_proto give_up(const flow::Flow& f, ndpi_flow_struct* nf);
   void release(void* engine_flow);
   void unpark(flow::Flow& f);
   uint16_t limit_for(uint8_t l4) const;
@@ -132,7 +135,7 @@ class NdpiEngine {
   uint64_t parked_ = 0, parks_ = 0, unparks_ = 0, parked_bytes_ = 0;
   StunCacheSync* stun_sync_ = nullptr;
   TeamsCacheSync* teams_sync_ = nullptr;
-  uint32_t stun_worker_ = 0;
+  uint32_t sync_worker_ = 0;               ///< this engine's worker number in both syncs
   uint64_t seq_ = 0;                        ///< the current packet's sequence number (set_stamp)
   std::unique_ptr<uint64_t[]> need_;        ///< and each worker's frames sent before it
   const uint64_t* stun_need_ = nullptr;     ///< the STUN part of its stamp, if it has one

@@ -109,11 +109,16 @@ ss_cmd() {
 }
 nd_cmd() { echo "$ndpireader" -q -t -i "$cap"; }
 
-# runs one command under /usr/bin/time; appends "wall_us rss_kb cpu_s" to $2
+# runs one command under /usr/bin/time; appends "wall_us rss_kb cpu_s" to $2; removes the files after $2
+# (what the command writes) first
 timed() {
   local cmd=$1 res=$2 t0 t1
-  # Untimed: write back the previous run's flow file (56 MB on the corpus capture) now, rather than let the
-  # kernel's writeback threads take CPU from whichever program runs next.
+  shift 2
+  # Untimed: the previous run's outputs are removed, and the kernel writes back what is left now, rather
+  # than let its writeback threads take CPU from whichever program runs next. Each timed run so starts from
+  # the same state: opening an existing 58 MB flow file with O_TRUNC made the kernel free its pages inside
+  # the timed run (14 ms, 2 % of a one-worker run; ndpiReader writes no file).
+  rm -f "$@"
   sync
   t0=$(date +%s%N)
   # shellcheck disable=SC2086
@@ -132,7 +137,9 @@ echo "ndpiReader: $(nd_cmd)"
 echo "runs:       $runs of each, alternating; wall time by date(1), peak RSS and CPU (user+sys) by /usr/bin/time"
 echo
 for ((r = 1; r <= runs; r++)); do
-  for m in $modes; do for w in $workers; do timed "$(ss_cmd "$w" "$m")" "$out/ss-$m-w$w.res"; done; done
+  for m in $modes; do for w in $workers; do
+    timed "$(ss_cmd "$w" "$m")" "$out/ss-$m-w$w.res" "$out/flows-$m-w$w.jsonl" "$out/summary-$m-w$w.json"
+  done; done
   timed "$(nd_cmd)" "$out/nd.res"
   echo "  run $r/$runs done" >&2
 done

@@ -127,12 +127,16 @@ class Analyzer {
 
   /// One shard: its ring, its thread and its pipeline worker.
   struct Lane {
-    // Reading a file, a full ring only makes the reader wait, so 512 KiB (about 750 frames of the bench
-    // capture's, each behind its decoded packet) is enough to keep the worker busy; a live capture keeps
+    // Reading a file, a full ring only makes the reader wait. One worker gets 1 MiB (about 1,500 frames of
+    // the bench capture's, each behind its decoded packet): over a stretch of cheap packets (flows already
+    // classified) the worker is faster than the capture thread, and with 512 KiB it ran dry 200 times a run
+    // (18 ms idle on the bench capture), with 1 MiB 35 times (3 ms). Several workers get 512 KiB each: a
+    // deeper ring lets one worker get further ahead of the others, and it then waits longer for them at the
+    // STUN and Teams caches (1 MiB each: those waits went from 85 to 150 ms a worker). A live capture keeps
     // 4 MiB to absorb bursts while the worker catches up.
-    static constexpr size_t kFileRingBytes = 512u << 10, kLiveRingBytes = 4u << 20;
+    static constexpr size_t kFileRingBytesOne = 1u << 20, kFileRingBytes = 512u << 10, kLiveRingBytes = 4u << 20;
     Lane(const AnalyzeOptions& o, stats::RecordSink& sink, uint64_t seed, uint32_t index)
-        : ring(o.interface.empty() ? kFileRingBytes : kLiveRingBytes),
+        : ring(!o.interface.empty() ? kLiveRingBytes : o.workers == 1 ? kFileRingBytesOne : kFileRingBytes),
           worker(o.pipeline, sink, seed, index, o.workers),
           number(index) {}
     FrameRing ring;

@@ -116,7 +116,6 @@ Analyzer::Analyzer(const AnalyzeOptions& opts, stats::RecordSink& sink, stats::S
   end_clock_ = std::make_unique<EndClock>(opts_.workers);
   for (uint32_t i = 0; i < opts_.workers; ++i) {
     lanes_.push_back(std::make_unique<Lane>(opts_, *target, opts_.seed + i, i));
-    lanes_.back()->ring.poll_when_full(opts_.workers == 1);  // FrameRing::poll_when_full says why
     lanes_.back()->failed = &failed_;
     lanes_.back()->end_clock = end_clock_.get();
     // Every nDPI module builds the same 4.7 MB tree of IP lists, then only searches it: one copy serves

@@ -133,12 +133,15 @@ class Analyzer {
     // (18 ms idle on the bench capture), with 1 MiB 35 times (3 ms). Several workers get 512 KiB each: a
     // deeper ring lets one worker get further ahead of the others, and it then waits longer for them at the
     // STUN and Teams caches (1 MiB each: those waits went from 85 to 150 ms a worker). A live capture keeps
-    // 4 MiB to absorb bursts while the worker catches up.
+    // 4 MiB to absorb bursts while the worker catches up. With one worker the capture thread polls a full
+    // ring rather than being woken (FrameRing::poll_when_full says why).
     static constexpr size_t kFileRingBytesOne = 1u << 20, kFileRingBytes = 512u << 10, kLiveRingBytes = 4u << 20;
     Lane(const AnalyzeOptions& o, stats::RecordSink& sink, uint64_t seed, uint32_t index)
         : ring(!o.interface.empty() ? kLiveRingBytes : o.workers == 1 ? kFileRingBytesOne : kFileRingBytes),
           worker(o.pipeline, sink, seed, index, o.workers),
-          number(index) {}
+          number(index) {
+      ring.poll_when_full(o.workers == 1);
+    }
     FrameRing ring;
     Worker worker;
     std::thread thread;

@@ -100,7 +100,7 @@ class FrameRing {
   /// a one-worker run took 4 % less time without them. With several workers the producer keeps being woken:
   /// while it sleeps on one full ring the other workers get nothing, and polling made two workers 8 % slower.
   void poll_when_full(bool on) { poll_ = on; }
-  static constexpr unsigned kPollMicros = 100;  ///< a quarter or less of what the bench worker needs for 512 KiB
+  static constexpr unsigned kPollMicros = 100;  ///< the bench worker needs about 1.5 ms for a 1 MiB ring
   /// Producer: `f(ctx)` runs before the producer sleeps on this full ring. The analyzer publishes every
   /// lane there: a worker may be waiting for another lane's frames (classify::StunCacheSync), and frames
   /// the producer has not published would otherwise wait for it, while it waits for the first worker.
@@ -174,8 +174,8 @@ class FrameRing {
     return h;
   }
   /// Producer, ring full: polls (poll_when_full), or sleeps until the consumer has freed a quarter of the
-  /// ring (or `need` bytes, if more). Waking once per quarter instead of once per consumer batch took the run's futex and sched_yield
-  /// calls on a 900k-frame file from 50,000 to about 1,650. The consumer checks `producer_waiting_` after
+  /// ring (or `need` bytes, if more). Waking once per quarter instead of once per consumer batch took the
+  /// run's futex and sched_yield calls on a 900k-frame file from 50,000 to about 1,650. The consumer checks `producer_waiting_` after
   /// publishing its tail; both sides use seq_cst so one of them always sees the other.
   void wait_for_space(size_t need) {
     for (;;) {
